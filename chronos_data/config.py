@@ -1,0 +1,47 @@
+"""Settings: the one place Chronos reads its environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Settings", "LOCAL_CREATOR_EMAIL"]
+
+#: The workspace of single-user mode (no sign-in configured).
+LOCAL_CREATOR_EMAIL = "local@chronos.localhost"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration from environment variables (see the README's Configuration table)."""
+
+    database_url: str | None
+    data_dir: Path
+    openai_api_key: str | None
+    openai_base_url: str | None
+    local_creator_email: str = LOCAL_CREATOR_EMAIL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default ``os.environ``); blank values count as unset."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        data_dir = get("CHRONOS_DATA_DIR")
+        return cls(
+            database_url=get("DATABASE_URL"),
+            data_dir=Path(data_dir).expanduser() if data_dir else Path.home() / ".chronos",
+            openai_api_key=get("OPENAI_API_KEY"),
+            openai_base_url=get("OPENAI_BASE_URL"),
+            local_creator_email=get("CHRONOS_LOCAL_EMAIL") or LOCAL_CREATOR_EMAIL,
+        )
+
+    @property
+    def pgdata(self) -> Path:
+        """Folder of the embedded Postgres cluster inside the data folder."""
+        return self.data_dir / "pgdata"

@@ -1,0 +1,245 @@
+"""Connections: one pooled engine per process, and transactions scoped to one creator.
+
+Two engines share a server:
+  * the owner engine applies migrations and runs the few owner-only bootstrap calls;
+  * the app engine is what every page and command uses. It runs as ``chronos_app``, a role
+    that owns nothing and cannot bypass row-level security, and each transaction names its
+    creator with a transaction-local setting that the policies read.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from . import embedded, migrations
+from .config import Settings
+from .errors import DatabaseUnavailable, StartupError
+
+__all__ = [
+    "APP_ROLE",
+    "Database",
+    "Tenant",
+    "create_engine",
+    "normalize_url",
+    "open_database",
+    "redact_url",
+]
+
+log = logging.getLogger(__name__)
+
+APP_ROLE = "chronos_app"
+SEARCH_PATH = "chronos, public, extensions"  # Supabase keeps pgvector in "extensions"
+MIN_SERVER_VERSION = 150000  # ON DELETE SET NULL (column) and security_invoker views need 15
+_POOL_SIZE = 5
+_CONNECT_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A connection inside one transaction that belongs to one creator.
+
+    Data functions take a Tenant first, filter by ``creator_id`` themselves, and never commit:
+    whoever opened the transaction owns it. Row-level security checks the same thing again.
+    """
+
+    conn: Connection
+    creator_id: uuid.UUID
+
+
+@dataclass
+class Database:
+    """The database Chronos is using: its engines and how it was reached."""
+
+    engine: Engine
+    owner_engine: Engine
+    kind: Literal["embedded", "url"]
+    display_url: str
+    server: Any = field(default=None, repr=False)
+
+    @contextmanager
+    def tenant(self, creator_id: uuid.UUID | str) -> Iterator[Tenant]:
+        """Open a transaction for ``creator_id``: commit on success, roll back on error."""
+        creator = uuid.UUID(str(creator_id))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.text("SELECT set_config('chronos.creator_id', :creator, true)"),
+                    {"creator": str(creator)},
+                )
+                yield Tenant(conn, creator)
+        except OperationalError as exc:
+            if _is_connection_lost(exc):
+                raise DatabaseUnavailable(
+                    "The database is not answering right now; Chronos will retry in a moment."
+                ) from exc
+            raise
+
+    @contextmanager
+    def owner(self) -> Iterator[Connection]:
+        """A transaction as the schema owner, for migrations and sign-in bootstrap only."""
+        with self.owner_engine.begin() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        """Close pooled connections (the embedded server stops when its last process exits)."""
+        self.engine.dispose()
+        self.owner_engine.dispose()
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgres://``, ``postgresql://`` and ``postgresql+psycopg://`` URLs; use psycopg 3."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        raise StartupError(
+            "DATABASE_URL is not a URL; write it as postgresql://user:password@host:5432/database."
+        )
+    if scheme.lower() not in {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}:
+        raise StartupError(
+            f"DATABASE_URL uses the scheme '{scheme}'; Chronos needs a PostgreSQL URL "
+            "starting with postgresql://."
+        )
+    return f"postgresql+psycopg://{rest}"
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ***, safe to show on a page or in a log."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is still shown, minus anything like a password
+        return re.sub(r":[^:@/]*@", ":***@", url)
+
+
+def create_engine(url: str, *, role: str | None = None, register_vector: bool = True) -> Engine:
+    """A pooled psycopg 3 engine; ``role`` is SET on each new connection (non-owner access)."""
+    engine = sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=_POOL_SIZE,
+        max_overflow=_POOL_SIZE,
+        connect_args={"connect_timeout": _CONNECT_TIMEOUT_SECONDS, "application_name": "chronos"},
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Session settings survive pooling; the creator setting does not (it is transaction-local).
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET search_path TO {SEARCH_PATH}")
+            if role:
+                cur.execute(f'SET ROLE "{role}"')
+        if register_vector:
+            from pgvector.psycopg import register_vector as _register
+
+            _register(dbapi_conn)
+        dbapi_conn.commit()
+
+    return engine
+
+
+def open_database(settings: Settings, *, migrate: bool = True) -> Database:
+    """Start or reach the database named by ``settings``, apply pending migrations, and return it.
+
+    Raises:
+        StartupError: the database could not be reached or prepared (one sentence, with the fix).
+        MigrationError: a migration failed or an applied migration file was edited.
+    """
+    if settings.database_url:
+        owner_url = normalize_url(settings.database_url)
+        server = None
+        kind: Literal["embedded", "url"] = "url"
+    else:
+        server = embedded.start_embedded_server(settings.data_dir)
+        owner_url = embedded.embedded_url(server)
+        kind = "embedded"
+
+    owner_engine = create_engine(owner_url, register_vector=False)
+    try:
+        _check_server(owner_engine, owner_url)
+        if migrate:
+            migrations.migrate(owner_engine)
+        if kind == "embedded":
+            # Log in as chronos_app itself, so no SQL sent by the app can RESET ROLE to the owner.
+            with owner_engine.begin() as conn:
+                conn.execute(sa.text(f"ALTER ROLE {APP_ROLE} LOGIN"))
+            engine = create_engine(embedded.embedded_url(server, user=APP_ROLE))
+        else:
+            engine = create_engine(owner_url, role=APP_ROLE)
+    except Exception:
+        owner_engine.dispose()
+        raise
+    return Database(
+        engine=engine,
+        owner_engine=owner_engine,
+        kind=kind,
+        display_url=redact_url(owner_url) if kind == "url" else f"embedded PostgreSQL in {settings.pgdata}",
+        server=server,
+    )
+
+
+def _check_server(engine: Engine, url: str) -> None:
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(sa.text("SHOW server_version_num")).scalar_one()
+    except (OperationalError, DBAPIError) as exc:
+        raise StartupError(explain_connect_error(exc, url)) from exc
+    if int(version) < MIN_SERVER_VERSION:
+        raise StartupError(
+            f"The server at {redact_url(url)} runs PostgreSQL {int(version) // 10000}; "
+            "Chronos needs PostgreSQL 15 or newer with pgvector."
+        )
+
+
+def explain_connect_error(exc: Exception, url: str) -> str:
+    """One sentence for a failed connection: what went wrong and what to change."""
+    message = str(getattr(exc, "orig", exc))
+    parsed = make_url(url)
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    user = parsed.username or "postgres"
+    if "password authentication failed" in message or "no password supplied" in message:
+        return (
+            f"The database at {where} rejected the password for user '{user}'; "
+            "check the password in DATABASE_URL."
+        )
+    if re.search(r'database "[^"]+" does not exist', message):
+        return (
+            f"The database '{parsed.database}' does not exist on {where}; create it "
+            "(createdb) or fix the database name in DATABASE_URL."
+        )
+    if re.search(r'role "[^"]+" does not exist', message):
+        return f"The user '{user}' does not exist on {where}; fix the user name in DATABASE_URL."
+    if "could not translate host name" in message or "Name or service not known" in message:
+        return f"The host '{parsed.host}' in DATABASE_URL could not be found; check its spelling."
+    if "Connection refused" in message:
+        return (
+            f"Nothing accepts connections at {where}; start PostgreSQL there or fix the host "
+            "and port in DATABASE_URL (unset it to use the embedded database)."
+        )
+    if "timeout" in message.lower():
+        return (
+            f"The database at {where} did not answer within {_CONNECT_TIMEOUT_SECONDS} s; "
+            "check the host, the port and any firewall."
+        )
+    if "server closed the connection" in message or "invalid response" in message or "SSL" in message:
+        return (
+            f"Something that is not PostgreSQL answered at {where} (the port is busy with "
+            "another program); fix the port in DATABASE_URL."
+        )
+    first_line = message.strip().splitlines()[0] if message.strip() else type(exc).__name__
+    return f"Chronos could not connect to the database at {where} ({first_line}); check DATABASE_URL."
+
+
+def _is_connection_lost(exc: OperationalError) -> bool:
+    return bool(getattr(exc, "connection_invalidated", False)) or any(
+        marker in str(exc.orig)
+        for marker in ("server closed the connection", "Connection refused", "terminating connection",
+                       "connection is closed", "the database system is")
+    )

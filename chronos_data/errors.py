@@ -1,0 +1,36 @@
+"""Typed errors whose message a page or the command line can show to a user as is."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChronosError",
+    "DatabaseUnavailable",
+    "MigrationError",
+    "NotFound",
+    "StartupError",
+    "ValidationError",
+]
+
+
+class ChronosError(Exception):
+    """Base of every error Chronos reports to a person: str(error) is one plain sentence."""
+
+
+class StartupError(ChronosError):
+    """The database could not be started or reached; the message names the cause and the fix."""
+
+
+class DatabaseUnavailable(ChronosError):
+    """The database went away while the app was running; retrying later may succeed."""
+
+
+class MigrationError(ChronosError):
+    """A migration file could not be applied, or an applied file was edited afterwards."""
+
+
+class ValidationError(ChronosError):
+    """Input was rejected; the message says what is wrong and what to do."""
+
+
+class NotFound(ChronosError):
+    """The requested row does not exist in this workspace."""
