@@ -36,7 +36,7 @@ ALTER TABLE chronos.embedding_models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY embedding_models_read ON chronos.embedding_models FOR SELECT USING (true);
 
 GRANT SELECT, UPDATE ON chronos.creators TO chronos_app;
-GRANT SELECT ON chronos.embedding_models, chronos.vector_index_stats TO chronos_app;
+GRANT SELECT ON chronos.embedding_models, chronos.vector_index_stats, chronos.schema_migrations TO chronos_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON
   chronos.students, chronos.videos, chronos.video_chunks, chronos.courses, chronos.course_modules,
   chronos.module_lessons, chronos.chat_sessions, chronos.chat_messages, chronos.report_schedules

@@ -1,0 +1,40 @@
+"""Chronos: the creator dashboard. Entry point and router (`streamlit run app.py`)."""
+
+import streamlit as st
+
+from components import layout, state
+from chronos_data import creators
+from chronos_data.errors import ChronosError
+
+st.set_page_config(page_title="Chronos", page_icon=":material/schedule:", layout="wide")
+state.load_secrets_into_env()
+
+problem = state.startup_error()
+if problem:
+    st.title("Chronos could not start")
+    st.error(problem, icon=":material/database_off:")
+    st.caption("Fix the setting above, then reload this page.")
+    st.stop()
+
+pages = {
+    "Workspace": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/videos.py", title="Videos", icon=":material/video_library:"),
+        st.Page("pages/courses.py", title="Courses", icon=":material/school:"),
+        st.Page("pages/assistant.py", title="Assistant", icon=":material/forum:"),
+        st.Page("pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
+    ],
+    "Account": [
+        st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+    ],
+}
+navigation = st.navigation(pages)
+
+with state.tenant() as t:
+    creator = creators.get_creator(t)
+layout.render_workspace_badge(creator.email, single_user=True)
+
+try:
+    navigation.run()
+except ChronosError as exc:
+    st.error(str(exc), icon=":material/error:")

@@ -1,0 +1,57 @@
+"""What a workspace holds, and what the database under it is: the status report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from . import migrations
+from .db import Database, Tenant
+
+__all__ = ["TENANT_TABLES", "DatabaseStatus", "database_status", "row_counts"]
+
+#: Every table holding one creator's rows, in the order a person reads them.
+TENANT_TABLES = (
+    "videos", "video_chunks", "courses", "course_modules", "module_lessons", "students",
+    "chat_sessions", "chat_messages", "video_watch_sessions", "video_analytics_events",
+    "video_analytics", "usage_metrics", "report_schedules",
+)
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    kind: str
+    url: str
+    server_version: str
+    pgvector_version: str | None
+    schema_version: str | None
+    applied_migrations: int
+    pending_migrations: list[str]
+
+
+def database_status(db: Database) -> DatabaseStatus:
+    """Which database is in use (password hidden), its versions and migration state."""
+    with db.engine.connect() as conn:
+        server_version = conn.execute(sa.text("SHOW server_version")).scalar_one()
+        pgvector = conn.execute(
+            sa.text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        ).scalar_one_or_none()
+        state = migrations.migration_status(conn)
+    return DatabaseStatus(
+        kind=db.kind,
+        url=db.display_url,
+        server_version=server_version.split()[0],
+        pgvector_version=pgvector,
+        schema_version=state.version,
+        applied_migrations=len(state.applied),
+        pending_migrations=state.pending,
+    )
+
+
+def row_counts(t: Tenant) -> dict[str, int]:
+    """Rows per table in this workspace (table names come from TENANT_TABLES, never from input)."""
+    selects = " UNION ALL ".join(
+        f"SELECT '{table}', count(*) FROM {table} WHERE creator_id = :creator" for table in TENANT_TABLES
+    )
+    return {name: int(count) for name, count in t.conn.execute(sa.text(selects), {"creator": t.creator_id})}

@@ -1,0 +1,1 @@
+"""Reusable UI pieces, the cached resources pages share, and pure plotly figure builders."""

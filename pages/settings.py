@@ -1,0 +1,38 @@
+"""Settings: which database and AI providers this workspace uses."""
+
+import streamlit as st
+
+from components import state
+from chronos_data import creators, providers, workspace
+
+st.title("Settings")
+
+db = state.get_database()
+status = workspace.database_status(db)
+active = providers.active_providers(state.get_settings())
+with state.tenant() as t:
+    creator = creators.get_creator(t)
+
+st.subheader("Workspace")
+st.markdown(f"**{creator.email}** · {creator.subscription_tier.title()} plan · single-user mode")
+
+st.subheader("Database")
+database_kind = "Embedded PostgreSQL (local data folder)" if status.kind == "embedded" else "PostgreSQL server from DATABASE_URL"
+st.markdown(
+    f"- **In use:** {database_kind}\n"
+    f"- **Location:** `{status.url}`\n"
+    f"- **PostgreSQL:** {status.server_version} · **pgvector:** {status.pgvector_version or 'missing'}\n"
+    f"- **Schema version:** `{status.schema_version}` ({status.applied_migrations} migrations applied"
+    f"{', ' + str(len(status.pending_migrations)) + ' pending' if status.pending_migrations else ''})"
+)
+
+st.subheader("AI providers")
+st.markdown(
+    f"- **Embeddings:** {active.embeddings}\n"
+    f"- **Answers:** {active.answers}\n"
+    f"- **Transcription:** {active.transcription}"
+)
+if active.online:
+    st.caption(f"OpenAI-compatible endpoint: {active.openai_endpoint}")
+else:
+    st.caption("Offline mode. Set OPENAI_API_KEY (and optionally OPENAI_BASE_URL) to enable OpenAI.")
