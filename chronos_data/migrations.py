@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -173,8 +174,8 @@ def _apply(conn: Connection, migration: MigrationFile) -> None:
                     "ms": int((time.perf_counter() - started) * 1000),
                 },
             )
-    except DBAPIError as exc:
-        message = str(exc.orig).strip().splitlines()[0]
+    except (DBAPIError, psycopg.Error) as exc:
+        message = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         if 'extension "vector"' in message and ("not available" in message or "control file" in message):
             raise StartupError(
                 "This PostgreSQL server has no pgvector extension; install pgvector on it (or enable "

