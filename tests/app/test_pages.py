@@ -1,0 +1,84 @@
+"""Every page renders through Streamlit's AppTest against the real database."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from chronos_data import courses, creators, videos
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGES = {
+    "pages/overview.py": "Welcome to Chronos",
+    "pages/videos.py": "Your library is empty",
+    "pages/courses.py": "No courses yet",
+    "pages/assistant.py": "Nothing to search yet",
+    "pages/analytics.py": "No viewing data yet",
+    "pages/settings.py": None,
+}
+
+
+@pytest.fixture
+def workspace_email(app_env, monkeypatch) -> str:
+    """A new, empty local workspace for this test."""
+    email = f"app-{uuid.uuid4().hex[:8]}@example.com"
+    monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", email)
+    return email
+
+
+def _open(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    return at.switch_page(page).run()
+
+
+def _text(at: AppTest) -> str:
+    return "\n".join(str(m.value) for m in [*at.markdown, *at.title, *at.info, *at.caption, *at.sidebar.markdown])
+
+
+@pytest.mark.parametrize(("page", "empty_state"), PAGES.items())
+def test_each_page_renders_a_helpful_empty_state(workspace_email, page, empty_state):
+    at = _open(page)
+    assert not at.exception and not at.error
+    if empty_state:
+        assert empty_state in _text(at)
+
+
+def test_the_sidebar_names_the_active_workspace(workspace_email):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert workspace_email in "\n".join(m.value for m in at.sidebar.markdown)
+
+
+def test_settings_shows_database_schema_and_offline_providers_without_secrets(workspace_email):
+    text = _text(_open("pages/settings.py"))
+    assert "PostgreSQL server from DATABASE_URL" in text and "Schema version:** `010_row_level_security.sql`" in text
+    assert "all-MiniLM-L6-v2" in text and "Offline mode" in text
+
+
+def test_library_and_overview_show_the_workspace_s_videos(workspace_email, db):
+    with db.engine.begin() as conn:
+        creator = creators.ensure_creator(conn, workspace_email)
+    with db.tenant(creator) as t:
+        videos.create_video(t, title="Lists and loops", source_type="youtube", source_id="dQw4w9WgXcQ",
+                            duration_seconds=754)
+        courses.create_course(t, "Python in a week")
+
+    library = _open("pages/videos.py")
+    table = library.dataframe[0].value
+    assert list(table["Title"]) == ["Lists and loops"] and list(table["Status"]) == ["pending"]
+
+    overview = _open("pages/overview.py")
+    assert [m.value for m in overview.metric][:2] == ["1", "1"]
+    assert "Welcome to Chronos" not in _text(overview)
+
+
+def test_a_database_that_cannot_be_reached_shows_one_sentence_not_a_traceback(app_env, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@127.0.0.1:1/db")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Chronos could not start"
+    assert at.error[0].value.startswith("Nothing accepts connections at 127.0.0.1:1")

@@ -1,0 +1,53 @@
+"""``python -m chronos_data``: the same functions as the pages, for scripts and cron jobs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from chronos_data import cli
+
+
+@pytest.fixture
+def env(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+
+def test_status_json_reports_database_schema_and_workspace_rows(env, capsys):
+    email = f"cli-{uuid.uuid4().hex[:6]}@example.com"
+    assert cli.main(["status", "--json", "--creator", email]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["workspace"]["email"] == email
+    assert report["workspace"]["rows"]["videos"] == 0 and "video_analytics_events" in report["workspace"]["rows"]
+    assert report["database"]["kind"] == "url" and report["database"]["pgvector_version"]
+    assert report["database"]["schema_version"].startswith("010_") and report["database"]["pending_migrations"] == []
+
+
+def test_status_text_is_for_people(env, capsys):
+    assert cli.main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "schema version: 010_row_level_security.sql" in out and "local@chronos.localhost" in out
+
+
+def test_migrate_on_a_migrated_database_applies_nothing(env, capsys):
+    assert cli.main(["migrate", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["applied_now"] == [] and report["pending"] == [] and len(report["applied"]) >= 10
+
+
+def test_migrate_on_an_empty_database_applies_everything(fresh_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", fresh_url)
+    assert cli.main(["migrate"]) == 0
+    assert "applied now: 001_extensions.sql" in capsys.readouterr().out
+
+
+def test_an_error_is_one_line_and_a_non_zero_exit(monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:secret@127.0.0.1:1/db")
+    assert cli.main(["status"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and captured.err.startswith("error: Nothing accepts")
+    assert "secret" not in captured.err
+    assert cli.main(["status", "--json"]) == 1
+    assert "Nothing accepts" in json.loads(capsys.readouterr().out)["error"]
