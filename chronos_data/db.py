@@ -180,7 +180,7 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
         engine=engine,
         owner_engine=owner_engine,
         kind=kind,
-        display_url=redact_url(owner_url) if kind == "url" else f"embedded PostgreSQL in {settings.pgdata}",
+        display_url=redact_url(owner_url) if kind == "url" else str(settings.pgdata),
         server=server,
     )
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import state
+from components import layout, state
 from chronos_data import creators, providers, workspace
 
 st.title("Settings")
@@ -14,7 +14,7 @@ with state.tenant() as t:
     creator = creators.get_creator(t)
 
 st.subheader("Workspace")
-st.markdown(f"**{creator.email}** · {creator.subscription_tier.title()} plan · single-user mode")
+st.markdown(f"**{layout.plain(creator.email)}** · {creator.subscription_tier.title()} plan · single-user mode")
 
 st.subheader("Database")
 database_kind = "Embedded PostgreSQL (local data folder)" if status.kind == "embedded" else "PostgreSQL server from DATABASE_URL"

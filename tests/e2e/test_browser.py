@@ -14,7 +14,7 @@ PAGES = [
     ("courses", "Courses", "No courses yet"),
     ("assistant", "Assistant", "Nothing to search yet"),
     ("analytics", "Analytics", "No viewing data yet"),
-    ("settings", "Settings", "Embedded PostgreSQL"),
+    ("settings", "Settings", "Embedded PostgreSQL (local data folder)"),
 ]
 
 
