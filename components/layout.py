@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
+import html
 
 import streamlit as st
 
-__all__ = ["plain", "render_empty_state", "render_workspace_badge"]
+__all__ = ["email_html", "render_empty_state", "render_workspace_badge"]
 
 
 def render_empty_state(title: str, body: str, *, next_page: str | None = None, next_label: str | None = None,
@@ -24,12 +24,14 @@ def render_workspace_badge(email: str, *, single_user: bool) -> None:
     with st.sidebar:
         st.caption("Active workspace")
         if single_user:
-            st.markdown(f"**Local workspace**  \n{plain(email)}")
+            st.markdown(f"**Local workspace**  \n{email_html(email)}", unsafe_allow_html=True)
             st.caption("Single-user mode: no sign-in is configured.")
         else:
-            st.markdown(f"**{plain(email)}**")
+            st.markdown(f"**{email_html(email)}**", unsafe_allow_html=True)
 
 
-def plain(text: str) -> str:
-    """``text`` for st.markdown without markup or auto-links (an e-mail stays text, not mailto)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~@:])", r"\\\1", text)
+def email_html(email: str) -> str:
+    """``email`` as inert HTML for st.markdown(..., unsafe_allow_html=True): escaped, and with the
+    @ in its own span so Markdown does not turn a workspace label into a mailto: link."""
+    local, at, domain = email.partition("@")
+    return f"{html.escape(local)}<span>{at}</span>{html.escape(domain)}" if at else html.escape(email)

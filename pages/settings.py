@@ -14,7 +14,10 @@ with state.tenant() as t:
     creator = creators.get_creator(t)
 
 st.subheader("Workspace")
-st.markdown(f"**{layout.plain(creator.email)}** · {creator.subscription_tier.title()} plan · single-user mode")
+st.markdown(
+    f"**{layout.email_html(creator.email)}** · {creator.subscription_tier.title()} plan · single-user mode",
+    unsafe_allow_html=True,
+)
 
 st.subheader("Database")
 database_kind = "Embedded PostgreSQL (local data folder)" if status.kind == "embedded" else "PostgreSQL server from DATABASE_URL"

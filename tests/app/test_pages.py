@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from chronos_data import courses, creators, videos
-from components.layout import plain
+from components.layout import email_html
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGES = {
@@ -51,7 +51,7 @@ def test_each_page_renders_a_helpful_empty_state(workspace_email, page, empty_st
 def test_the_sidebar_names_the_active_workspace(workspace_email):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
-    assert plain(workspace_email) in "\n".join(m.value for m in at.sidebar.markdown)
+    assert email_html(workspace_email) in "\n".join(m.value for m in at.sidebar.markdown)
 
 
 def test_settings_shows_database_schema_and_offline_providers_without_secrets(workspace_email):
