@@ -59,6 +59,7 @@ def start_embedded_server(data_dir: Path) -> PostgresServer:
             raise StartupError(_explain_failed_start(pgdata)) from exc
         except (subprocess.SubprocessError, OSError) as exc:
             raise StartupError(_explain_failed_start(pgdata)) from exc
+    _forget_dead_processes(server)
     _create_database(server)
     return server
 
@@ -106,6 +107,23 @@ def _explain_failed_start(pgdata: Path) -> str:
         f"The embedded database did not start ({last.strip()}); see {log_file}, or set "
         "DATABASE_URL to use another PostgreSQL server."
     )
+
+
+def _forget_dead_processes(server: PostgresServer) -> None:
+    """Drop processes that died without saying goodbye (kill -9, a crash) from the server's list
+    of users; otherwise the last live process would never stop the server on exit.
+    (pgserver 0.6 keeps that list in pgdata/.handle_pids.json under a class-wide file lock.)"""
+    import psutil
+
+    with server._lock:
+        handles = server.global_process_id_list
+        pids = handles.get_and_add(os.getpid())
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if os.getpid() not in alive:
+            alive.append(os.getpid())
+        if alive != pids:
+            log.info("forgetting exited processes %s", sorted(set(pids) - set(alive)))
+            handles.put(alive)
 
 
 def _create_database(server: PostgresServer) -> None:

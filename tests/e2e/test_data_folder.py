@@ -81,3 +81,5 @@ def test_data_survives_a_killed_app_and_the_app_logs_in_as_the_restricted_role(t
     after_crash = _cli(data_dir, "status", "--json")
     assert after_crash.returncode == 0, after_crash.stderr
     assert json.loads(after_crash.stdout)["workspace"]["rows"]["courses"] == 1
+    # The killed process was forgotten, so the last one to exit stopped the server cleanly.
+    assert not _server_running(data_dir)
