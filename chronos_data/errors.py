@@ -7,6 +7,7 @@ __all__ = [
     "DatabaseUnavailable",
     "MigrationError",
     "NotFound",
+    "SourceError",
     "StartupError",
     "ValidationError",
 ]
@@ -34,3 +35,15 @@ class ValidationError(ChronosError):
 
 class NotFound(ChronosError):
     """The requested row does not exist in this workspace."""
+
+
+class SourceError(ChronosError):
+    """A video's source (YouTube, OpenAI, a file) could not give Chronos its transcript.
+
+    ``transient`` marks failures worth retrying later (rate limits, timeouts, 5xx); permanent
+    ones (private video, captions disabled) fail at once with the message as the reason.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient

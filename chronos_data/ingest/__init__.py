@@ -1,0 +1,1 @@
+"""Import: from a link or a file to searchable, timestamped chunks."""
