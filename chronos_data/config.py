@@ -22,6 +22,8 @@ class Settings:
     openai_api_key: str | None
     openai_base_url: str | None
     local_creator_email: str = LOCAL_CREATOR_EMAIL
+    openai_embedding_model: str = "text-embedding-3-small"
+    openai_embedding_dimensions: int = 1536
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +41,8 @@ class Settings:
             openai_api_key=get("OPENAI_API_KEY"),
             openai_base_url=get("OPENAI_BASE_URL"),
             local_creator_email=get("CHRONOS_LOCAL_EMAIL") or LOCAL_CREATOR_EMAIL,
+            openai_embedding_model=get("CHRONOS_OPENAI_EMBEDDING_MODEL") or "text-embedding-3-small",
+            openai_embedding_dimensions=int(get("CHRONOS_OPENAI_EMBEDDING_DIMENSIONS") or 1536),
         )
 
     @property

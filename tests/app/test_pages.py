@@ -6,6 +6,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from chronos_data.migrations import discover
 from streamlit.testing.v1 import AppTest
 
 from chronos_data import courses, creators, videos
@@ -20,6 +22,8 @@ PAGES = {
     "pages/analytics.py": "No viewing data yet",
     "pages/settings.py": None,
 }
+
+LATEST = discover()[-1].filename
 
 
 @pytest.fixture
@@ -56,7 +60,7 @@ def test_the_sidebar_names_the_active_workspace(workspace_email):
 
 def test_settings_shows_database_schema_and_offline_providers_without_secrets(workspace_email):
     text = _text(_open("pages/settings.py"))
-    assert "PostgreSQL server from DATABASE_URL" in text and "Schema version:** `010_row_level_security.sql`" in text
+    assert "PostgreSQL server from DATABASE_URL" in text and f"Schema version:** `{LATEST}`" in text
     assert "all-MiniLM-L6-v2" in text and "Offline mode" in text
 
 

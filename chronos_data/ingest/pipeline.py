@@ -1,0 +1,340 @@
+"""The import pipeline: pending -> transcribing -> processing -> embedding -> completed | failed.
+
+Adding a video only writes a ``pending`` row (and, for subtitle files, the parsed transcript, so a
+bad file is refused before anything is stored). A worker then claims the video and takes it
+through the stages, each in short transactions. The chunks are swapped in, and the video marked
+completed, in one final transaction: a crash never leaves half a transcript searchable, and the
+claim's lease lets another worker resume the video.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from .. import analytics, chunks, usage
+from ..db import Database, Tenant
+from ..embeddings import Embedder
+from ..errors import ChronosError, NotFound, SourceError, ValidationError
+from .chunking import chunk_segments
+from .links import parse_link
+from .segments import Segment, Transcript
+from .subtitles import parse_subtitles
+
+__all__ = [
+    "DuplicateVideo",
+    "Sources",
+    "add_subtitled_video",
+    "add_youtube_video",
+    "process_video",
+    "retry_video",
+]
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT_ATTEMPTS = 3
+
+
+class DuplicateVideo(ValidationError):
+    """The creator already has this YouTube video; ``video_id`` is the existing one."""
+
+    def __init__(self, message: str, video_id: uuid.UUID) -> None:
+        super().__init__(message)
+        self.video_id = video_id
+
+
+@dataclass
+class Sources:
+    """How the worker reaches the outside world; tests point it at fakes on 127.0.0.1."""
+
+    youtube_session: Any = None
+    proxy: Any = None
+    backoff_seconds: float = 2.0
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+
+def add_youtube_video(
+    t: Tenant,
+    link: str,
+    *,
+    languages: Sequence[str] = ("en",),
+    translate_to: str | None = None,
+    title: str | None = None,
+) -> uuid.UUID:
+    """Queue a YouTube video by link or id; returns its id.
+
+    Raises:
+        ValidationError: the link is not a YouTube video link.
+        DuplicateVideo: the workspace already has this video (retry or re-import that one).
+    """
+    parsed = parse_link(link)
+    if parsed.kind != "youtube_video":
+        raise ValidationError("That is not a link to one YouTube video; paste a video link, or use the "
+                              "playlist import for playlists and channels.")
+    existing = t.conn.execute(
+        sa.text("SELECT id, title FROM videos WHERE creator_id = :c AND youtube_video_id = :y AND NOT is_deleted"),
+        {"c": t.creator_id, "y": parsed.id},
+    ).one_or_none()
+    if existing:
+        raise DuplicateVideo(
+            f"'{existing.title}' is already in your library; re-import it from the library to fetch "
+            "its transcript again.", existing.id)
+    options = {"languages": [code.strip() for code in languages if code.strip()] or ["en"],
+               "translate_to": translate_to or None}
+    try:
+        with t.conn.begin_nested():
+            video_id = _insert_video(t, title=title or f"YouTube video {parsed.id}", source_type="youtube",
+                                     key_column="youtube_video_id", key=parsed.id, url=parsed.url,
+                                     embed_type="youtube", options=options)
+    except IntegrityError as exc:  # a second tab added it a moment ago
+        raise ValidationError("This video was just added to your library; refresh the page.") from exc
+    analytics.track_event(t, "video_imported", video_id, metadata={"source_type": "youtube"})
+    usage.add_usage(t, videos_uploaded=1)
+    return video_id
+
+
+def add_subtitled_video(
+    t: Tenant,
+    *,
+    source_type: str,
+    source: str,
+    subtitle_bytes: bytes,
+    subtitle_filename: str,
+    title: str,
+    duration_seconds: int | None = None,
+    file_size_bytes: int | None = None,
+) -> uuid.UUID:
+    """Queue a Loom, Mux or uploaded video whose transcript is a subtitle file; returns its id.
+
+    ``source`` is the Loom or Mux link (or id), or for uploads the stored file's path. The
+    subtitle file is parsed first: a bad one is refused before anything is written.
+    """
+    segments = parse_subtitles(subtitle_bytes, subtitle_filename, duration_seconds=duration_seconds)
+    if source_type in {"loom", "mux"}:
+        parsed = parse_link(source)
+        if parsed.kind != source_type:
+            raise ValidationError(f"That is not a {source_type.title()} link; paste the video's share link "
+                                  "or choose the right source.")
+        key_column, key, url = ("embed_id" if source_type == "loom" else "mux_playback_id"), parsed.id, parsed.url
+    elif source_type == "upload":
+        key_column, key, url = "storage_path", source, None
+    else:
+        raise ValidationError(f"'{source_type}' videos do not take subtitle files; use loom, mux or upload.")
+    if not (title or "").strip():
+        raise ValidationError("The title is empty; give the video a title.")
+    transcript = Transcript(segments, language=None, is_generated=False, method="subtitle_file")
+    video_id = _insert_video(t, title=title, source_type=source_type, key_column=key_column, key=key, url=url,
+                             embed_type="loom" if source_type == "loom" else None, options={},
+                             duration=duration_seconds or math.ceil(segments[-1].end), size=file_size_bytes)
+    _store_transcript(t, video_id, transcript)
+    analytics.track_event(t, "video_imported", video_id, metadata={
+        "source_type": source_type, "duration_seconds": duration_seconds, "file_size_bytes": file_size_bytes})
+    usage.add_usage(t, videos_uploaded=1, storage_used_bytes=file_size_bytes or 0)
+    return video_id
+
+
+def retry_video(t: Tenant, video_id: uuid.UUID, *, refetch: bool = False) -> None:
+    """Put a video back in the queue (a failed one, or any one to re-process).
+
+    ``refetch`` asks the source for the transcript again (YouTube); otherwise the stored
+    transcript is chunked and embedded again.
+    """
+    row = t.conn.execute(
+        sa.text("SELECT source_type, transcript_segments IS NOT NULL AS has_transcript FROM videos "
+                "WHERE creator_id = :c AND id = :v AND NOT is_deleted"),
+        {"c": t.creator_id, "v": video_id},
+    ).one_or_none()
+    if row is None:
+        raise NotFound("That video is not in this workspace (or it is in the trash).")
+    clear = refetch and row.source_type == "youtube"
+    t.conn.execute(
+        sa.text("UPDATE videos SET status = 'pending', error_message = NULL, claimed_at = NULL, progress = 0"
+                + (", transcript_segments = NULL" if clear else "") + " WHERE creator_id = :c AND id = :v"),
+        {"c": t.creator_id, "v": video_id},
+    )
+
+
+def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder,
+                  sources: Sources | None = None) -> str:
+    """Take one claimed video through the remaining stages; returns its final status."""
+    sources = sources or Sources()
+    try:
+        transcript = _transcript(db, creator_id, video_id, sources)
+        pieces = chunk_segments(transcript.segments)
+        if not pieces:
+            raise ValidationError("The transcript has no words to search; upload a subtitle file with text.")
+        with db.tenant(creator_id) as t:
+            _set_stage(t, video_id, "embedding")
+        vectors = _embed(db, creator_id, video_id, embedder, [p.text for p in pieces])
+        with db.tenant(creator_id) as t:
+            _replace_chunks(t, video_id, pieces, vectors, embedder, transcript)
+        return "completed"
+    except ChronosError as exc:
+        _fail(db, creator_id, video_id, str(exc))
+    except Exception as exc:  # a bug must not leave the video stuck in a stage forever
+        log.exception("import of video %s failed", video_id)
+        _fail(db, creator_id, video_id, f"Import failed unexpectedly ({type(exc).__name__}); retry it, and "
+                                        "report the problem if it happens again.")
+    return "failed"
+
+
+def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources) -> Transcript:
+    with db.tenant(creator_id) as t:
+        video = t.conn.execute(
+            sa.text("SELECT source_type, youtube_video_id, import_options, transcript_segments, transcript_language, "
+                    "transcript_is_generated, transcript_method, title FROM videos WHERE creator_id = :c AND id = :v"),
+            {"c": creator_id, "v": video_id},
+        ).one()
+        if video.transcript_segments is not None:
+            _set_stage(t, video_id, "processing")
+            return Transcript([Segment(*s) for s in video.transcript_segments], video.transcript_language,
+                              video.transcript_is_generated, video.transcript_method or "subtitle_file")
+        if video.source_type != "youtube":
+            raise ValidationError("This video has no transcript; upload its subtitle file again.")
+        _set_stage(t, video_id, "transcribing")
+    options = video.import_options or {}
+    transcript = _with_retries(
+        lambda: _youtube().fetch_transcript(video.youtube_video_id, languages=options.get("languages") or ["en"],
+                                            translate_to=options.get("translate_to"), proxy=sources.proxy,
+                                            http_client=sources.youtube_session),
+        sources,
+    )
+    metadata = _optional_metadata(video.youtube_video_id, sources)
+    with db.tenant(creator_id) as t:
+        _store_transcript(t, video_id, transcript)
+        if metadata is not None:
+            t.conn.execute(
+                sa.text("UPDATE videos SET title = CASE WHEN title LIKE 'YouTube video %' THEN :title ELSE title END, "
+                        "thumbnail_url = :thumb, metadata = metadata || CAST(:meta AS jsonb) "
+                        "WHERE creator_id = :c AND id = :v"),
+                {"title": metadata.title, "thumb": metadata.thumbnail_url, "c": creator_id, "v": video_id,
+                 "meta": json.dumps({"channel": metadata.channel_name, "channel_url": metadata.channel_url})},
+            )
+        _set_stage(t, video_id, "processing")
+    return transcript
+
+
+def _youtube():
+    from . import youtube  # imported late: requests and the transcript API load only when needed
+
+    return youtube
+
+
+def _optional_metadata(video_id: str, sources: Sources):
+    try:
+        return _youtube().fetch_metadata(video_id, http_client=sources.youtube_session)
+    except SourceError as exc:  # the transcript is what matters; a missing title is not fatal
+        log.warning("no metadata for %s: %s", video_id, exc)
+        return None
+
+
+def _with_retries(call: Callable[[], Transcript], sources: Sources) -> Transcript:
+    for attempt in range(1, _TRANSIENT_ATTEMPTS + 1):
+        try:
+            return call()
+        except SourceError as exc:
+            if not exc.transient or attempt == _TRANSIENT_ATTEMPTS:
+                raise
+            sources.sleep(sources.backoff_seconds * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+def _embed(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder, texts: list[str]):
+    import numpy as np
+
+    batch = 64
+    parts = []
+    for start in range(0, len(texts), batch):
+        parts.append(embedder.embed(texts[start : start + batch]))
+        with db.tenant(creator_id) as t:  # progress, and a fresh lease, after every batch
+            t.conn.execute(sa.text("UPDATE videos SET progress = :p, claimed_at = now() "
+                                   "WHERE creator_id = :c AND id = :v"),
+                           {"p": min(1.0, (start + batch) / len(texts)), "c": creator_id, "v": video_id})
+    return np.vstack(parts)
+
+
+def _store_transcript(t: Tenant, video_id: uuid.UUID, transcript: Transcript) -> None:
+    segments = [[round(s.start, 3), round(s.end, 3), s.text] for s in transcript.segments]
+    duration = math.ceil(transcript.segments[-1].end) if transcript.segments else None
+    t.conn.execute(
+        sa.text("UPDATE videos SET transcript = :text, transcript_segments = CAST(:segments AS jsonb), "
+                "transcript_language = :language, transcript_is_generated = :generated, transcript_method = :method, "
+                "duration_seconds = coalesce(duration_seconds, :duration) WHERE creator_id = :c AND id = :v"),
+        {"text": transcript.text, "segments": json.dumps(segments), "language": transcript.language,
+         "generated": transcript.is_generated, "method": transcript.method, "duration": duration,
+         "c": t.creator_id, "v": video_id},
+    )
+
+
+def _replace_chunks(t: Tenant, video_id: uuid.UUID, pieces, vectors, embedder: Embedder,
+                    transcript: Transcript) -> None:
+    t.conn.execute(sa.text("DELETE FROM video_chunks WHERE creator_id = :c AND video_id = :v"),
+                   {"c": t.creator_id, "v": video_id})
+    chunks.insert_chunks(t, video_id, [
+        chunks.NewChunk(p.index, p.text, p.start_seconds, p.end_seconds, vectors[i]) for i, p in enumerate(pieces)
+    ], embedding_model=embedder.model)
+    before = t.conn.execute(
+        sa.text("SELECT processing_completed_at IS NULL AS first, duration_seconds FROM videos "
+                "WHERE creator_id = :c AND id = :v"), {"c": t.creator_id, "v": video_id}).one()
+    t.conn.execute(
+        sa.text("UPDATE videos SET status = 'completed', error_message = NULL, progress = 1, claimed_at = NULL, "
+                "processing_completed_at = now() WHERE creator_id = :c AND id = :v"),
+        {"c": t.creator_id, "v": video_id},
+    )
+    analytics.track_event(t, "video_transcribed", video_id, metadata={
+        "transcript_method": transcript.method, "cost": 0, "word_count": transcript.word_count,
+        "language": transcript.language, "is_generated": transcript.is_generated,
+        "duration_seconds": before.duration_seconds})
+    analytics.track_event(t, "video_embedded", video_id, metadata={"model": embedder.model, "chunks": len(pieces)})
+    credits = getattr(embedder, "tokens_used", 0)
+    if before.first:  # re-processing the same video must not count its minutes twice
+        usage.add_usage(t, total_video_duration_seconds=before.duration_seconds or 0, ai_credits_used=credits)
+    elif credits:
+        usage.add_usage(t, ai_credits_used=credits)
+
+
+def _set_stage(t: Tenant, video_id: uuid.UUID, status: str) -> None:
+    t.conn.execute(
+        sa.text("UPDATE videos SET status = :s, progress = 0, claimed_at = now(), "
+                "processing_started_at = CASE WHEN :s IN ('transcribing', 'processing') AND status = 'pending' "
+                "  THEN now() ELSE processing_started_at END "
+                "WHERE creator_id = :c AND id = :v"),
+        {"s": status, "c": t.creator_id, "v": video_id},
+    )
+
+
+def _fail(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, message: str) -> None:
+    with db.tenant(creator_id) as t:
+        t.conn.execute(
+            sa.text("UPDATE videos SET status = 'failed', error_message = :m, attempts = attempts + 1, "
+                    "claimed_at = NULL, progress = 0 WHERE creator_id = :c AND id = :v"),
+            {"m": message, "c": creator_id, "v": video_id},
+        )
+
+
+def _insert_video(t: Tenant, *, title: str, source_type: str, key_column: str, key: str, url: str | None,
+                  embed_type: str | None, options: dict[str, Any], duration: int | None = None,
+                  size: int | None = None) -> uuid.UUID:
+    values: dict[str, Any] = {
+        "creator_id": t.creator_id, "title": title.strip(), "url": url, "source_type": source_type,
+        "import_options": json.dumps(options), "duration_seconds": duration, "file_size_bytes": size,
+        key_column: key,
+    }
+    if embed_type:  # the seeds' generic embed columns: what a player needs to show the video
+        values["embed_type"] = embed_type
+        values["embed_id"] = key
+    columns = sorted(values)  # fixed names from this module, never from input
+    placeholders = [f"CAST(:{c} AS jsonb)" if c == "import_options" else f":{c}" for c in columns]
+    return t.conn.execute(
+        sa.text(f"INSERT INTO videos ({', '.join(columns)}) VALUES ({', '.join(placeholders)}) RETURNING id"),
+        values,
+    ).scalar_one()

@@ -1,0 +1,103 @@
+"""The import worker: claims queued videos and processes them off the page's thread.
+
+Every app process runs one worker thread; the command line runs one until its videos are done.
+Claims use FOR UPDATE SKIP LOCKED with a lease, so workers never take the same video and work
+interrupted by a restart is picked up again once its lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from ..db import Database
+from ..embeddings import Embedder
+from ..errors import DatabaseUnavailable
+from .pipeline import Sources, process_video
+
+__all__ = ["ImportWorker", "LEASE", "claim_next", "run_until_done"]
+
+log = logging.getLogger(__name__)
+
+#: A claimed video untouched for this long is taken over: its worker is presumed dead. The
+#: pipeline renews the lease at every stage and embedding batch, so live work never expires.
+LEASE = timedelta(minutes=5)
+
+
+def claim_next(db: Database, lease: timedelta = LEASE) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """Claim the oldest unclaimed (or abandoned) queued video of any creator: (creator, video)."""
+    with db.engine.begin() as conn:
+        row = conn.execute(sa.text("SELECT video_id, creator_id FROM claim_import_job(:lease)"),
+                           {"lease": lease}).one_or_none()
+    return (row.creator_id, row.video_id) if row else None
+
+
+def run_until_done(db: Database, creator_id: uuid.UUID, embedder: Embedder, video_ids: Iterable[uuid.UUID], *,
+                   sources: Sources | None = None, on_progress: Callable[[], None] | None = None,
+                   timeout: float = 3600.0) -> None:
+    """Process the queue in this thread until every video in ``video_ids`` is finished."""
+    waiting = set(video_ids)
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        claimed = claim_next(db)
+        if claimed:
+            process_video(db, claimed[0], claimed[1], embedder, sources)
+        else:
+            time.sleep(0.5)  # another worker holds the rest; wait for it
+        waiting -= _finished(db, creator_id, waiting)
+        if on_progress:
+            on_progress()
+
+
+def _finished(db: Database, creator_id: uuid.UUID, video_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    with db.tenant(creator_id) as t:
+        rows = t.conn.execute(sa.text("SELECT id FROM videos WHERE creator_id = :c AND id = ANY(:ids) AND "
+                                      "(status IN ('completed', 'failed') OR is_deleted)"),
+                              {"c": creator_id, "ids": list(video_ids)})
+        return {row.id for row in rows}
+
+
+class ImportWorker:
+    """A daemon thread that keeps claiming and processing videos; ``wake()`` after queueing one."""
+
+    def __init__(self, db: Database, embedder: Embedder, sources: Sources | None = None,
+                 idle_seconds: float = 5.0) -> None:
+        self._db = db
+        self._embedder = embedder
+        self._sources = sources
+        self._idle = idle_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chronos-import-worker", daemon=True)
+
+    def start(self) -> ImportWorker:
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                claimed = claim_next(self._db)
+                if claimed:
+                    process_video(self._db, claimed[0], claimed[1], self._embedder, self._sources)
+                    continue
+            except DatabaseUnavailable:
+                log.warning("import worker: database unavailable, retrying")
+            except Exception:  # keep the thread alive; the video itself was marked failed
+                log.exception("import worker error")
+            self._wake.wait(self._idle)
+            self._wake.clear()
