@@ -16,6 +16,8 @@ if problem:
     st.caption("Fix the setting above, then reload this page.")
     st.stop()
 
+state.get_import_worker()  # resumes videos left unfinished by the last run
+
 pages = {
     "Workspace": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),

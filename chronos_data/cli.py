@@ -31,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.handler(args, settings)
     except ChronosError as exc:
         if args.json:
-            print(json.dumps({"error": str(exc)}))
+            print(json.dumps({"error": str(exc), **({"videos": exc.results} if hasattr(exc, "results") else {})},
+                             default=str))
         else:
             print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -50,9 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     for name, handler, help_text in (
         ("migrate", _migrate, "apply pending migrations; print applied and pending files"),
         ("status", _status, "database in use, schema version, and row counts for the workspace"),
+        ("import", _import, "import videos from links, subtitle or media files, or a CSV of links; "
+                            "waits until each is processed"),
+        ("reembed", _reembed, "re-embed every video of the workspace with the active embedding provider"),
     ):
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
+        if name == "import":
+            sub.add_argument("sources", nargs="+", metavar="SOURCE",
+                             help="a YouTube/Loom/Mux link or id, a subtitle or media file, or a .csv of links")
+            sub.add_argument("--source", choices=["youtube", "loom", "mux", "upload"],
+                             help="what kind of source the arguments are (default: guessed)")
+            sub.add_argument("--title", help="title for the video (default: from the source)")
+            sub.add_argument("--language", default="en",
+                             help="preferred transcript languages, comma-separated (default: en)")
+            sub.add_argument("--subtitles", metavar="FILE", help="subtitle file for a Loom, Mux or media source")
     return parser
 
 
@@ -79,6 +92,85 @@ def _status(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         return {"database": status, "workspace": {"id": str(creator_id), "email": email, "rows": counts}}
     finally:
         db.dispose()
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from . import videos
+    from .embeddings import embedder_for
+    from .ingest.imports import ImportRequest, queue_imports
+    from .ingest.worker import run_until_done
+
+    db = open_database(settings)
+    try:
+        creator_id = _workspace(db, args, settings)
+        requests = [ImportRequest(source=s, kind=args.source, title=args.title, languages=args.language,
+                                  subtitles=args.subtitles) for s in args.sources]
+        with db.tenant(creator_id) as t:
+            queued = queue_imports(t, settings, requests)
+        waiting = [item.video_id for item in queued if item.video_id]
+        if waiting:
+            run_until_done(db, creator_id, embedder_for(settings), waiting,
+                           on_progress=_progress_printer(db, creator_id, waiting, args.json))
+        results = []
+        with db.tenant(creator_id) as t:
+            for item in queued:
+                if item.video_id is None:
+                    results.append({"source": item.source, "id": None, "status": "refused", "error": item.error})
+                    continue
+                video = videos.get_video(t, item.video_id)
+                results.append({"source": item.source, "id": str(video.id), "title": video.title,
+                                "status": video.status, "error": video.error_message})
+        if any(r["status"] != "completed" for r in results):
+            raise _PartialFailure(results)
+        return {"videos": results}
+    finally:
+        db.dispose()
+
+
+def _reembed(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from .embeddings import embedder_for
+    from .ingest.pipeline import requeue_for_embedding
+    from .ingest.worker import run_until_done
+
+    db = open_database(settings)
+    try:
+        creator_id = _workspace(db, args, settings)
+        embedder = embedder_for(settings)
+        with db.tenant(creator_id) as t:
+            video_ids = requeue_for_embedding(t)
+        run_until_done(db, creator_id, embedder, video_ids,
+                       on_progress=_progress_printer(db, creator_id, video_ids, args.json))
+        return {"model": embedder.model, "videos": len(video_ids)}
+    finally:
+        db.dispose()
+
+
+class _PartialFailure(ChronosError):
+    def __init__(self, results: list[dict[str, Any]]) -> None:
+        failed = [r for r in results if r["status"] != "completed"]
+        super().__init__(f"{len(failed)} of {len(results)} imports did not complete: "
+                         + "; ".join(f"{r['source']}: {r['error']}" for r in failed))
+        self.results = results
+
+
+def _progress_printer(db: Database, creator_id: uuid.UUID, video_ids: list[uuid.UUID], quiet: bool):
+    import sqlalchemy as sa
+
+    def show() -> None:
+        if quiet or not video_ids:
+            return
+        with db.tenant(creator_id) as t:
+            done = t.conn.execute(sa.text("SELECT count(*) FROM videos WHERE creator_id = :c AND id = ANY(:ids) "
+                                          "AND status IN ('completed', 'failed')"),
+                                  {"c": creator_id, "ids": video_ids}).scalar_one()
+        width = 30
+        filled = int(width * done / len(video_ids))
+        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{len(video_ids)} videos", end="",
+              file=sys.stderr, flush=True)
+        if done == len(video_ids):
+            print(file=sys.stderr)
+
+    return show
 
 
 def _workspace(db: Database, args: argparse.Namespace, settings: Settings) -> uuid.UUID:

@@ -18,12 +18,14 @@ __all__ = [
     "SOURCE_TYPES",
     "STATUSES",
     "Video",
+    "VideoDetails",
     "create_video",
     "get_video",
     "list_videos",
     "restore_video",
     "set_status",
     "soft_delete_video",
+    "video_details",
 ]
 
 SOURCE_TYPES = ("youtube", "mux", "loom", "upload")
@@ -33,7 +35,8 @@ _SOURCE_KEY = {"youtube": "youtube_video_id", "mux": "mux_playback_id", "loom": 
 _COLUMNS = (
     "id, title, description, url, source_type, status, error_message, duration_seconds, "
     "thumbnail_url, youtube_video_id, mux_playback_id, embed_id, storage_path, "
-    "transcript_language, is_deleted, created_at, updated_at"
+    "transcript_language, transcript_is_generated, transcript_method, progress, attempts, "
+    "is_deleted, created_at, updated_at"
 )
 
 
@@ -53,9 +56,27 @@ class Video:
     embed_id: str | None
     storage_path: str | None
     transcript_language: str | None
+    transcript_is_generated: bool | None
+    transcript_method: str | None
+    progress: float
+    attempts: int
     is_deleted: bool
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in {"pending", "uploading", "transcribing", "processing", "embedding"}
+
+
+@dataclass(frozen=True)
+class VideoDetails:
+    """What the library's detail panel shows: the timed transcript and how it was indexed."""
+
+    video: Video
+    segments: list[tuple[float, float, str]]
+    chunk_count: int
+    embedding_models: list[str]
 
 
 def create_video(
@@ -107,18 +128,52 @@ def get_video(t: Tenant, video_id: uuid.UUID) -> Video:
     return to_record(Video, row)
 
 
-def list_videos(t: Tenant, *, include_deleted: bool = False, status: str | None = None) -> list[Video]:
-    """The workspace's videos, newest first; deleted ones only when asked."""
+def list_videos(
+    t: Tenant,
+    *,
+    include_deleted: bool = False,
+    only_deleted: bool = False,
+    status: str | None = None,
+    statuses: list[str] | None = None,
+    source_types: list[str] | None = None,
+    query: str | None = None,
+) -> list[Video]:
+    """The workspace's videos, newest first, filtered by status, source and a search of title and
+    transcript text; deleted ones only when asked (``only_deleted`` lists the trash)."""
+    wanted = list(statuses or ([] if status is None else [status]))
     rows = t.conn.execute(
         sa.text(
             f"SELECT {_COLUMNS} FROM videos WHERE creator_id = :creator "
-            "AND (:include_deleted OR NOT is_deleted) "
-            "AND (CAST(:status AS text) IS NULL OR status = :status) "
+            "AND (CASE WHEN :only_deleted THEN is_deleted WHEN :include_deleted THEN true ELSE NOT is_deleted END) "
+            "AND (cardinality(CAST(:statuses AS text[])) = 0 OR status = ANY(CAST(:statuses AS text[]))) "
+            "AND (cardinality(CAST(:sources AS text[])) = 0 OR source_type = ANY(CAST(:sources AS text[]))) "
+            "AND (CAST(:query AS text) IS NULL OR title ILIKE :pattern OR transcript ILIKE :pattern) "
             "ORDER BY created_at DESC"
         ),
-        {"creator": t.creator_id, "include_deleted": include_deleted, "status": status},
+        {"creator": t.creator_id, "include_deleted": include_deleted, "only_deleted": only_deleted,
+         "statuses": wanted, "sources": list(source_types or []), "query": (query or "").strip() or None,
+         "pattern": f"%{_escape_like((query or '').strip())}%"},
     )
     return [to_record(Video, row) for row in rows]
+
+
+def video_details(t: Tenant, video_id: uuid.UUID) -> VideoDetails:
+    """A video with its timed transcript and chunk statistics. Raises NotFound."""
+    video = get_video(t, video_id)
+    row = t.conn.execute(
+        sa.text("SELECT transcript_segments, "
+                "(SELECT count(*) FROM video_chunks c WHERE c.creator_id = v.creator_id AND c.video_id = v.id), "
+                "(SELECT coalesce(array_agg(DISTINCT embedding_model), '{}') FROM video_chunks c "
+                " WHERE c.creator_id = v.creator_id AND c.video_id = v.id AND embedding_model IS NOT NULL) "
+                "FROM videos v WHERE creator_id = :creator AND id = :id"),
+        {"creator": t.creator_id, "id": video_id},
+    ).one()
+    segments = [(float(a), float(b), str(text)) for a, b, text in (row[0] or [])]
+    return VideoDetails(video, segments, int(row[1]), list(row[2]))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def set_status(t: Tenant, video_id: uuid.UUID, status: str, error_message: str | None = None) -> None:

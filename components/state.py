@@ -12,9 +12,19 @@ import streamlit as st
 from chronos_data import creators
 from chronos_data.config import Settings
 from chronos_data.db import Database, Tenant, open_database
+from chronos_data.embeddings import Embedder, embedder_for
 from chronos_data.errors import ChronosError
+from chronos_data.ingest.worker import ImportWorker
 
-__all__ = ["current_creator_id", "get_database", "get_settings", "load_secrets_into_env", "tenant"]
+__all__ = [
+    "current_creator_id",
+    "get_database",
+    "get_embedder",
+    "get_import_worker",
+    "get_settings",
+    "load_secrets_into_env",
+    "tenant",
+]
 
 _CREATOR_KEY = "chronos_creator_id"
 
@@ -39,6 +49,18 @@ def get_settings() -> Settings:
 def get_database() -> Database:
     """One Database (pooled engine, embedded server handle) per process."""
     return open_database(get_settings())
+
+
+@st.cache_resource(show_spinner=False)
+def get_embedder() -> Embedder:
+    """One embedding model per process (the local one loads once, then stays in memory)."""
+    return embedder_for(get_settings())
+
+
+@st.cache_resource(show_spinner=False)
+def get_import_worker() -> ImportWorker:
+    """The process's import worker; started with the app so queued work resumes after a restart."""
+    return ImportWorker(get_database(), get_embedder()).start()
 
 
 def current_creator_id(db: Database) -> uuid.UUID:

@@ -1,30 +1,223 @@
-"""Videos: the creator's library and each video's processing status."""
+"""Videos: add videos, watch them get processed, and browse the library."""
+
+from __future__ import annotations
 
 import streamlit as st
 
+from chronos_data import creators, uploads, videos
+from chronos_data.errors import ChronosError
+from chronos_data.ingest import pipeline
+from chronos_data.ingest.subtitles import SUBTITLE_EXTENSIONS
 from components import layout, state
-from chronos_data import videos
+from components.video_library import (
+    STATUS_LABELS,
+    format_timestamp,
+    overall_progress,
+    render_transcript,
+    status_label,
+)
 
+SUBTITLE_TYPES = [ext.lstrip(".") for ext in SUBTITLE_EXTENSIONS]
 st.title("Video library")
 
-with state.tenant() as t:
-    library = videos.list_videos(t)
 
-if not library:
+def _queued(message: str) -> None:
+    state.get_import_worker().wake()
+    st.toast(message, icon=":material/hourglass_top:")
+
+
+def _add_youtube() -> None:
+    with st.form("videos_youtube_form", clear_on_submit=True):
+        link = st.text_input("YouTube link or video id", key="videos_youtube_link",
+                             placeholder="https://www.youtube.com/watch?v=…")
+        left, right = st.columns(2)
+        languages = left.text_input("Preferred transcript languages", value="en", key="videos_youtube_languages",
+                                    help="Language codes in order of preference, e.g. en, de. Manual captions "
+                                         "come before auto-generated ones; if none exist, the video's own "
+                                         "language is used.")
+        translate = right.text_input("Translate to (optional)", key="videos_youtube_translate",
+                                     placeholder="e.g. en", help="YouTube translates the captions if it can.")
+        submitted = st.form_submit_button("Add video", type="primary")
+    if not submitted:
+        return
+    try:
+        with state.tenant() as t:
+            pipeline.add_youtube_video(t, link, languages=[c.strip() for c in languages.split(",")],
+                                       translate_to=translate.strip() or None)
+        _queued("Video queued: its transcript is being fetched.")
+    except pipeline.DuplicateVideo as exc:
+        st.session_state["videos_duplicate"] = (str(exc), exc.video_id)
+    except ChronosError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+
+def _offer_reimport() -> None:
+    duplicate = st.session_state.get("videos_duplicate")
+    if not duplicate:
+        return
+    message, video_id = duplicate
+    st.warning(message, icon=":material/content_copy:")
+    if st.button("Re-import it now", key="videos_reimport"):
+        with state.tenant() as t:
+            pipeline.retry_video(t, video_id, refetch=True)
+        del st.session_state["videos_duplicate"]
+        _queued("Re-import queued.")
+
+
+def _add_subtitled(source_type: str) -> None:
+    label = {"loom": "Loom share link", "mux": "Mux playback link or id"}.get(source_type)
+    with st.form(f"videos_{source_type}_form", clear_on_submit=True):
+        title = st.text_input("Title", key=f"videos_{source_type}_title")
+        link = st.text_input(label, key=f"videos_{source_type}_link") if label else None
+        media = None
+        if source_type == "upload":
+            media = st.file_uploader("Audio or video file", key="videos_upload_media",
+                                     type=[ext.lstrip(".") for ext in uploads.MEDIA_EXTENSIONS])
+        subtitle = st.file_uploader("Subtitle file (.srt, .vtt, .sbv or plain text)", type=SUBTITLE_TYPES,
+                                    key=f"videos_{source_type}_subtitle")
+        minutes = st.number_input("Duration in minutes (used to time a plain-text transcript)", min_value=0.0,
+                                  step=1.0, key=f"videos_{source_type}_minutes")
+        submitted = st.form_submit_button("Add video", type="primary")
+    if not submitted:
+        return
+    if subtitle is None:
+        st.error("Add the video's subtitle file: Chronos builds the searchable transcript from it.",
+                 icon=":material/subtitles:")
+        return
+    try:
+        with state.tenant() as t:
+            source = link or ""
+            size = None
+            if source_type == "upload":
+                if media is None:
+                    st.error("Choose the audio or video file to upload.", icon=":material/upload_file:")
+                    return
+                tier = creators.get_creator(t).subscription_tier
+                size = media.size
+                source = uploads.store_upload(state.get_settings(), t.creator_id, media.name, media, size, tier)
+            pipeline.add_subtitled_video(
+                t, source_type=source_type, source=source, subtitle_bytes=subtitle.getvalue(),
+                subtitle_filename=subtitle.name, title=title or (media.name if media else ""),
+                duration_seconds=int(minutes * 60) or None, file_size_bytes=size)
+        _queued("Video queued: its transcript is being indexed.")
+    except ChronosError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+
+def _add_videos(expanded: bool) -> None:
+    with st.expander("Add videos", expanded=expanded, icon=":material/add_circle:"):
+        youtube, loom, mux, upload = st.tabs(["YouTube", "Loom", "Mux", "Upload a file"])
+        with youtube:
+            _add_youtube()
+            _offer_reimport()
+        with loom:
+            _add_subtitled("loom")
+        with mux:
+            _add_subtitled("mux")
+        with upload:
+            _add_subtitled("upload")
+
+
+def _filters() -> dict:
+    trash = st.toggle("Show trash", key="videos_show_trash")
+    left, middle, right = st.columns([2, 2, 3])
+    statuses = left.multiselect("Status", list(STATUS_LABELS), format_func=STATUS_LABELS.get,
+                                key="videos_filter_status")
+    sources = middle.multiselect("Source", list(videos.SOURCE_TYPES), key="videos_filter_source")
+    query = right.text_input("Search titles and transcripts", key="videos_filter_query")
+    return {"only_deleted": trash, "statuses": statuses, "source_types": sources, "query": query}
+
+
+@st.fragment(run_every=2)
+def _library(filters: dict) -> None:
+    with state.tenant() as t:
+        library = videos.list_videos(t, **filters)
+    if not library:
+        st.info("No videos match these filters." if any(filters.values()) else "No videos yet.")
+        return
+    rows = [{
+        "Title": v.title, "Source": v.source_type, "Status": status_label(v),
+        "Progress": overall_progress(v),
+        "Duration": format_timestamp(v.duration_seconds) if v.duration_seconds else "",
+        "Language": (v.transcript_language or "") + (" (auto)" if v.transcript_is_generated else ""),
+        "Problem": v.error_message or "", "Added": v.created_at,
+    } for v in library]
+    event = st.dataframe(
+        rows, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        key="videos_table",
+        column_config={"Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, format="percent"),
+                       "Added": st.column_config.DatetimeColumn("Added", format="D MMM YYYY, HH:mm")},
+    )
+    selected = event.selection.rows if event and event.selection else []
+    if selected and st.session_state.get("videos_selected") != library[selected[0]].id:
+        st.session_state["videos_selected"] = library[selected[0]].id
+        st.rerun()  # the detail panel lives outside this fragment
+    if any(v.in_progress for v in library):
+        st.caption("Processing runs in the background; this list updates by itself.")
+
+
+def _details() -> None:
+    video_id = st.session_state.get("videos_selected")
+    if not video_id:
+        st.caption("Select a video to see its transcript and actions.")
+        return
+    try:
+        with state.tenant() as t:
+            details = videos.video_details(t, video_id)
+    except ChronosError:
+        st.session_state.pop("videos_selected", None)
+        return
+    video = details.video
+    st.subheader(video.title)
+    facts = [f"**Status:** {status_label(video)}", f"**Source:** {video.source_type}",
+             f"**Chunks:** {details.chunk_count}",
+             f"**Embedding model:** {', '.join(details.embedding_models) or '–'}"]
+    if video.transcript_method:
+        facts.append(f"**Transcript:** {video.transcript_method.replace('_', ' ')}")
+    st.markdown(" · ".join(facts))
+    if video.status == "failed":
+        st.error(video.error_message or "Import failed.", icon=":material/error:")
+    actions = st.columns(4)
+    if video.is_deleted:
+        if actions[0].button("Restore", key="videos_restore", icon=":material/restore_from_trash:"):
+            with state.tenant() as t:
+                videos.restore_video(t, video.id)
+            st.rerun()
+    else:
+        if actions[0].button("Retry" if video.status == "failed" else "Re-process", key="videos_retry",
+                             icon=":material/refresh:", disabled=video.in_progress):
+            with state.tenant() as t:
+                pipeline.retry_video(t, video.id, refetch=video.status == "failed")
+            _queued("Queued again.")
+            st.rerun()
+        if actions[1].button("Move to trash", key="videos_delete", icon=":material/delete:"):
+            st.session_state["videos_confirm_delete"] = video.id
+        if st.session_state.get("videos_confirm_delete") == video.id:
+            st.warning("Move this video to the trash? Lessons using it will show it as missing until you "
+                       "restore it.", icon=":material/warning:")
+            yes, no = st.columns([1, 5])
+            if yes.button("Move to trash", key="videos_delete_confirm", type="primary"):
+                with state.tenant() as t:
+                    videos.soft_delete_video(t, video.id)
+                st.session_state.pop("videos_confirm_delete", None)
+                st.session_state.pop("videos_selected", None)
+                st.rerun()
+            if no.button("Cancel", key="videos_delete_cancel"):
+                st.session_state.pop("videos_confirm_delete", None)
+                st.rerun()
+    render_transcript(video, details.segments)
+
+
+with state.tenant() as t:
+    has_videos = bool(videos.list_videos(t, include_deleted=True))
+
+_add_videos(expanded=not has_videos)
+if not has_videos:
     layout.render_empty_state(
         "Your library is empty",
-        "Videos you add appear here with their processing status: YouTube links, playlists and "
-        "channels, Loom and Mux videos with subtitle files, or your own audio and video files. "
-        "Each transcript is split into timestamped passages the assistant can cite.",
+        "Add a YouTube link above, or a Loom, Mux or uploaded video with its subtitle file. Each "
+        "transcript is split into timestamped passages the assistant can cite, usually within seconds.",
     )
 else:
-    st.dataframe(
-        [
-            {"Title": v.title, "Source": v.source_type, "Status": v.status,
-             "Duration (min)": round(v.duration_seconds / 60, 1) if v.duration_seconds else None,
-             "Added": v.created_at}
-            for v in library
-        ],
-        hide_index=True,
-        use_container_width=True,
-    )
+    _library(_filters())
+    _details()

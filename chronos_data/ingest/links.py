@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 from ..errors import ValidationError
 
-__all__ = ["Link", "parse_link", "youtube_watch_url"]
+__all__ = ["Link", "moment_url", "parse_link", "youtube_watch_url"]
 
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com",
@@ -108,3 +108,15 @@ def _seconds(value: str | None) -> int | None:
 def _shorten(text: str, limit: int = 80) -> str:
     text = text.replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def moment_url(source_type: str, source_id: str | None, seconds: float | None) -> str | None:
+    """A link that opens the video at ``seconds`` (YouTube and Loom); None for other sources."""
+    if not source_id:
+        return None
+    start = int(seconds or 0)
+    if source_type == "youtube":
+        return youtube_watch_url(source_id, start or None)
+    if source_type == "loom":
+        return f"https://www.loom.com/share/{source_id}" + (f"?t={start}" if start else "")
+    return None

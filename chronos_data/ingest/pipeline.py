@@ -36,6 +36,7 @@ __all__ = [
     "add_subtitled_video",
     "add_youtube_video",
     "process_video",
+    "requeue_for_embedding",
     "retry_video",
 ]
 
@@ -161,6 +162,18 @@ def retry_video(t: Tenant, video_id: uuid.UUID, *, refetch: bool = False) -> Non
                 + (", transcript_segments = NULL" if clear else "") + " WHERE creator_id = :c AND id = :v"),
         {"c": t.creator_id, "v": video_id},
     )
+
+
+def requeue_for_embedding(t: Tenant) -> list[uuid.UUID]:
+    """Queue every live video that has a transcript, to embed it again (e.g. after the provider
+    changed); returns their ids."""
+    rows = t.conn.execute(
+        sa.text("UPDATE videos SET status = 'pending', error_message = NULL, claimed_at = NULL, progress = 0 "
+                "WHERE creator_id = :c AND NOT is_deleted AND transcript_segments IS NOT NULL "
+                "AND status IN ('completed', 'failed') RETURNING id"),
+        {"c": t.creator_id},
+    )
+    return [row.id for row in rows]
 
 
 def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder,

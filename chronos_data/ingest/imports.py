@@ -1,0 +1,129 @@
+"""Batch imports: many sources at once (command line, CSV of links), each refused or queued alone."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Settings
+from ..creators import get_creator
+from ..db import Tenant
+from ..errors import ChronosError, ValidationError
+from ..uploads import MEDIA_EXTENSIONS, store_upload
+from .links import parse_link
+from .pipeline import add_subtitled_video, add_youtube_video
+from .subtitles import SUBTITLE_EXTENSIONS
+
+__all__ = ["ImportRequest", "Queued", "parse_csv", "queue_imports"]
+
+_CSV_LINK_COLUMNS = ("url", "link", "source", "video")
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    source: str
+    kind: str | None = None
+    title: str | None = None
+    languages: str = "en"
+    subtitles: str | None = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    source: str
+    video_id: uuid.UUID | None
+    error: str | None = None
+
+
+def parse_csv(data: bytes, *, languages: str = "en") -> list[ImportRequest]:
+    """Rows of a CSV of links: a column named url/link (or the first column), optional title.
+
+    Raises:
+        ValidationError: the file is not a CSV with links.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    rows = list(csv.reader(io.StringIO(text)))
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise ValidationError("The CSV file is empty; put one video link per row.")
+    header = [cell.strip().lower() for cell in rows[0]]
+    link_col = next((header.index(c) for c in _CSV_LINK_COLUMNS if c in header), None)
+    title_col = header.index("title") if "title" in header else None
+    body = rows[1:] if link_col is not None else rows
+    link_col = 0 if link_col is None else link_col
+    requests = [ImportRequest(source=row[link_col].strip(),
+                              title=(row[title_col].strip() or None) if title_col is not None and len(row) > title_col
+                              else None, languages=languages)
+                for row in body if len(row) > link_col and row[link_col].strip()]
+    if not requests:
+        raise ValidationError("The CSV file has no links; put one video link per row (a 'url' column).")
+    return requests
+
+
+def queue_imports(t: Tenant, settings: Settings, requests: list[ImportRequest]) -> list[Queued]:
+    """Queue every request that is valid; a bad one is reported and does not stop the others."""
+    expanded: list[ImportRequest] = []
+    for request in requests:
+        if request.source.lower().endswith(".csv") and Path(request.source).is_file():
+            expanded.extend(parse_csv(Path(request.source).read_bytes(), languages=request.languages))
+        else:
+            expanded.append(request)
+    queued = []
+    for request in expanded:
+        try:
+            with t.conn.begin_nested():  # one bad source rolls back only itself
+                queued.append(Queued(request.source, _queue_one(t, settings, request)))
+        except ChronosError as exc:
+            queued.append(Queued(request.source, None, str(exc)))
+    return queued
+
+
+def _queue_one(t: Tenant, settings: Settings, request: ImportRequest) -> uuid.UUID:
+    path = Path(request.source)
+    languages = [code.strip() for code in request.languages.split(",")]
+    if path.suffix.lower() in (*SUBTITLE_EXTENSIONS, *MEDIA_EXTENSIONS) and path.is_file():
+        return _queue_file(t, settings, request, path)
+    if path.suffix.lower() in (*SUBTITLE_EXTENSIONS, *MEDIA_EXTENSIONS):
+        raise ValidationError(f"{request.source} does not exist; check the file's path.")
+    link = parse_link(request.source)
+    if link.kind == "youtube_video" and request.kind in (None, "youtube"):
+        return add_youtube_video(t, request.source, languages=languages, title=request.title)
+    if link.kind == "youtube_list":
+        raise ValidationError("Playlist and channel links are imported from the Videos page, where you choose "
+                              "the videos; pass single video links here.")
+    if not request.subtitles:
+        raise ValidationError(f"A {link.kind.title()} video needs its subtitle file; add --subtitles FILE.")
+    subtitles = Path(request.subtitles)
+    if not subtitles.is_file():
+        raise ValidationError(f"The subtitle file {request.subtitles} does not exist; check its path.")
+    return add_subtitled_video(t, source_type=link.kind, source=request.source, subtitle_bytes=subtitles.read_bytes(),
+                               subtitle_filename=subtitles.name, title=request.title or f"{link.kind.title()} video")
+
+
+def _queue_file(t: Tenant, settings: Settings, request: ImportRequest, path: Path) -> uuid.UUID:
+    subtitle_path = path if path.suffix.lower() in SUBTITLE_EXTENSIONS else (
+        Path(request.subtitles) if request.subtitles else None)
+    if subtitle_path is None or not subtitle_path.is_file():
+        raise ValidationError(f"{path.name} needs a subtitle file (--subtitles FILE); transcribing audio needs "
+                              "OPENAI_API_KEY and is not available yet from the command line.")
+    tier = get_creator(t).subscription_tier
+    with path.open("rb") as media:
+        # A subtitle file alone is kept as the upload itself, so the video has a storage path.
+        storage_path = store_upload(settings, t.creator_id, path.name, media, path.stat().st_size, tier) \
+            if path.suffix.lower() in MEDIA_EXTENSIONS else _keep_subtitle(settings, t, path)
+    return add_subtitled_video(t, source_type="upload", source=storage_path, subtitle_bytes=subtitle_path.read_bytes(),
+                               subtitle_filename=subtitle_path.name, title=request.title or path.stem,
+                               file_size_bytes=path.stat().st_size)
+
+
+def _keep_subtitle(settings: Settings, t: Tenant, path: Path) -> str:
+    target = Path("uploads") / str(t.creator_id) / uuid.uuid4().hex / path.name
+    (settings.data_dir / target).parent.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / target).write_bytes(path.read_bytes())
+    return target.as_posix()

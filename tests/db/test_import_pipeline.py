@@ -1,0 +1,185 @@
+"""Import end to end on the real database: queue, worker, chunks, events, usage, failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from chronos_data import chunks, videos
+from chronos_data.db import Database
+from chronos_data.embeddings import LocalEmbedder
+from chronos_data.errors import ValidationError
+from chronos_data.ingest import pipeline
+from chronos_data.ingest.worker import ImportWorker, claim_next, run_until_done
+from tests.conftest import new_creator
+
+LOOM = "https://www.loom.com/share/0123456789abcdef0123456789abcdef"
+SRT = """1
+00:00:01,000 --> 00:00:05,000
+Welcome to the course. Today we learn about Python lists.
+
+2
+00:00:05,500 --> 00:00:12,000
+To reverse a list, use slicing with a negative step, or call reversed.
+
+3
+00:01:00,000 --> 00:01:08,000
+Dictionaries map keys to values and make lookups fast.
+""".encode()
+
+
+@pytest.fixture(scope="module")
+def embedder() -> LocalEmbedder:
+    return LocalEmbedder()
+
+
+@pytest.fixture
+def workspace(db: Database) -> uuid.UUID:
+    return new_creator(db, "importer")
+
+
+def _add_loom(db: Database, creator: uuid.UUID, srt: bytes = SRT, title: str = "Lists") -> uuid.UUID:
+    with db.tenant(creator) as t:
+        return pipeline.add_subtitled_video(t, source_type="loom", source=LOOM, subtitle_bytes=srt,
+                                            subtitle_filename="lesson.srt", title=title)
+
+
+def test_a_subtitled_video_becomes_searchable_with_timestamps(db, workspace, embedder):
+    video_id = _add_loom(db, workspace)
+    with db.tenant(workspace) as t:
+        assert videos.get_video(t, video_id).status == "pending"
+
+    run_until_done(db, workspace, embedder, [video_id])
+
+    with db.tenant(workspace) as t:
+        video = videos.get_video(t, video_id)
+        assert (video.status, video.error_message, video.transcript_method) == ("completed", None, "subtitle_file")
+        assert video.embed_id == "0123456789abcdef0123456789abcdef" and video.duration_seconds == 68
+        stored = chunks.list_chunks(t, video_id)
+        assert stored and {c.embedding_model for c in stored} == {"all-MiniLM-L6-v2"}
+        hits = chunks.search_chunks(t, embedder.embed(["how can I flip the order of a list?"])[0],
+                                    embedding_model=embedder.model, match_count=1)
+        assert hits[0].video_id == video_id and hits[0].start_time_seconds <= 5
+        events = t.conn.execute(sa.text("SELECT event_type, metadata FROM video_analytics_events "
+                                        "WHERE video_id = :v ORDER BY created_at, event_type"), {"v": video_id}).all()
+        types = [e.event_type for e in events]
+        assert set(types) == {"video_imported", "video_transcribed", "video_embedded"}
+        transcribed = next(e.metadata for e in events if e.event_type == "video_transcribed")
+        assert transcribed["transcript_method"] == "subtitle_file" and transcribed["word_count"] == 32
+        usage = t.conn.execute(sa.text("SELECT videos_uploaded, total_video_duration_seconds FROM usage_metrics "
+                                       "WHERE creator_id = :c"), {"c": workspace}).one()
+        assert tuple(usage) == (1, 68)
+
+
+def test_a_bad_subtitle_file_is_refused_before_anything_is_written(db, workspace):
+    with pytest.raises(ValidationError, match="empty"):
+        _add_loom(db, workspace, srt=b"")
+    with db.tenant(workspace) as t:
+        assert videos.list_videos(t, include_deleted=True) == []
+
+
+class _BrokenEmbedder:
+    """Embeds half the chunks, then the machine 'dies'."""
+
+    model, dimensions = "all-MiniLM-L6-v2", 384
+
+    def __init__(self, real):
+        self.real, self.calls = real, 0
+
+    def embed(self, texts):
+        self.calls += 1
+        if self.calls > 1:
+            raise RuntimeError("worker killed")
+        return self.real.embed(texts)
+
+
+def test_a_crash_mid_import_never_leaves_half_a_transcript_and_retry_recovers(db, workspace, embedder):
+    long_srt = "\n".join(f"{i + 1}\n00:{i // 60:02d}:{i % 60:02d},000 --> 00:{i // 60:02d}:{i % 60:02d},900\n"
+                         f"Sentence number {i} about lists and loops.\n" for i in range(1200)).encode()
+    video_id = _add_loom(db, workspace, srt=long_srt)
+    # First a clean import, so there are old chunks that must survive a failed re-process untouched.
+    run_until_done(db, workspace, embedder, [video_id])
+    with db.tenant(workspace) as t:
+        before = [(c.chunk_index, c.chunk_text) for c in chunks.list_chunks(t, video_id)]
+        pipeline.retry_video(t, video_id)
+    assert len(before) > 64  # more than one embedding batch
+
+    claimed = claim_next(db)
+    assert claimed == (workspace, video_id)
+    assert pipeline.process_video(db, workspace, video_id, _BrokenEmbedder(embedder)) == "failed"
+
+    with db.tenant(workspace) as t:
+        video = videos.get_video(t, video_id)
+        assert video.status == "failed" and "unexpectedly" in video.error_message and video.attempts == 1
+        assert [(c.chunk_index, c.chunk_text) for c in chunks.list_chunks(t, video_id)] == before
+        pipeline.retry_video(t, video_id)
+    run_until_done(db, workspace, embedder, [video_id])
+    with db.tenant(workspace) as t:
+        assert videos.get_video(t, video_id).status == "completed"
+        assert len(chunks.list_chunks(t, video_id)) == len(before)
+
+
+def test_work_left_by_a_dead_worker_is_taken_over_after_its_lease(db, workspace, embedder):
+    video_id = _add_loom(db, workspace)
+    assert claim_next(db) == (workspace, video_id)  # a worker claims it, then dies
+    assert claim_next(db) is None  # within the lease nobody else takes it
+    from datetime import timedelta
+
+    assert claim_next(db, lease=timedelta(seconds=0)) == (workspace, video_id)
+
+
+def test_two_workers_never_claim_the_same_video(db, embedder):
+    creator = new_creator(db, "busy")
+    ids = {_add_loom(db, creator, title=f"V{i}") for i in range(6)}
+    claims: list = []
+    barrier = threading.Barrier(3)
+
+    def claim_all():
+        barrier.wait()
+        while (job := claim_next(db)) is not None:
+            claims.append(job[1])
+
+    threads = [threading.Thread(target=claim_all) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claims) == sorted(ids)
+
+
+def test_the_background_worker_processes_what_the_page_queues(db, workspace, embedder):
+    worker = ImportWorker(db, embedder, idle_seconds=0.2).start()
+    try:
+        video_id = _add_loom(db, workspace)
+        worker.wake()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with db.tenant(workspace) as t:
+                if videos.get_video(t, video_id).status == "completed":
+                    break
+            time.sleep(0.2)
+    finally:
+        worker.stop()
+    with db.tenant(workspace) as t:
+        assert videos.get_video(t, video_id).status == "completed"
+
+
+def test_library_filters_and_search(db, workspace, embedder):
+    video_id = _add_loom(db, workspace)
+    run_until_done(db, workspace, embedder, [video_id])
+    with db.tenant(workspace) as t:
+        assert [v.id for v in videos.list_videos(t, query="dictionaries")] == [video_id]  # transcript text
+        assert [v.id for v in videos.list_videos(t, query="LISTS")] == [video_id]  # title, any case
+        assert videos.list_videos(t, query="100%_") == []
+        assert videos.list_videos(t, statuses=["failed"]) == []
+        assert [v.id for v in videos.list_videos(t, source_types=["loom"], statuses=["completed"])] == [video_id]
+        videos.soft_delete_video(t, video_id)
+        assert videos.list_videos(t) == [] and [v.id for v in videos.list_videos(t, only_deleted=True)] == [video_id]
+        details = videos.video_details(t, video_id)
+        assert details.chunk_count >= 1 and details.segments[0][2].startswith("Welcome")
+        assert np.isclose(details.segments[0][0], 1.0)
