@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from components import layout, state
 from chronos_data import creators
 from chronos_data.errors import ChronosError
+from components import layout, state
 
 st.set_page_config(page_title="Chronos", page_icon=":material/schedule:", layout="wide")
 state.load_secrets_into_env()
@@ -31,6 +31,7 @@ pages = {
     ],
 }
 navigation = st.navigation(pages)
+state.mark_routed()
 
 with state.tenant() as t:
     creator = creators.get_creator(t)

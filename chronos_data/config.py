@@ -24,6 +24,8 @@ class Settings:
     local_creator_email: str = LOCAL_CREATOR_EMAIL
     openai_embedding_model: str = "text-embedding-3-small"
     openai_embedding_dimensions: int = 1536
+    #: Off for processes that must not take import work (tests, a read-only replica).
+    import_worker: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +45,7 @@ class Settings:
             local_creator_email=get("CHRONOS_LOCAL_EMAIL") or LOCAL_CREATOR_EMAIL,
             openai_embedding_model=get("CHRONOS_OPENAI_EMBEDDING_MODEL") or "text-embedding-3-small",
             openai_embedding_dimensions=int(get("CHRONOS_OPENAI_EMBEDDING_DIMENSIONS") or 1536),
+            import_worker=(get("CHRONOS_IMPORT_WORKER") or "on").lower() not in {"off", "0", "false", "no"},
         )
 
     @property

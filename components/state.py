@@ -23,10 +23,35 @@ __all__ = [
     "get_import_worker",
     "get_settings",
     "load_secrets_into_env",
+    "mark_routed",
+    "require_router",
     "tenant",
 ]
 
 _CREATOR_KEY = "chronos_creator_id"
+_ROUTED_KEY = "chronos_routed"
+
+
+def mark_routed() -> None:
+    """Called by app.py: this session's pages run through the router."""
+    st.session_state[_ROUTED_KEY] = True
+
+
+def require_router() -> None:
+    """Rerun through app.py when a page was started without it.
+
+    Because the app keeps its pages in pages/, Streamlit runs the very first view of a fresh
+    process in its legacy multipage mode, executing the page file alone (no navigation, no
+    database start-up, no import worker). One rerun in st.navigation mode brings the same page
+    back through the router.
+    """
+    if not st.session_state.get(_ROUTED_KEY):
+        # Streamlit switches modes only when app.py calls st.navigation, which this run never
+        # reaches; flip the process-wide switch it would set, then rerun through app.py.
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def load_secrets_into_env() -> None:
@@ -58,8 +83,11 @@ def get_embedder() -> Embedder:
 
 
 @st.cache_resource(show_spinner=False)
-def get_import_worker() -> ImportWorker:
-    """The process's import worker; started with the app so queued work resumes after a restart."""
+def get_import_worker() -> ImportWorker | None:
+    """The process's import worker; started with the app so queued work resumes after a restart
+    (None when CHRONOS_IMPORT_WORKER=off)."""
+    if not get_settings().import_worker:
+        return None
     return ImportWorker(get_database(), get_embedder()).start()
 
 

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from components import layout, state
 from chronos_data import workspace
+from components import layout, state
+
+state.require_router()
 
 st.title("Analytics")
 

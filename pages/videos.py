@@ -17,13 +17,22 @@ from components.video_library import (
     status_label,
 )
 
+state.require_router()
+
 SUBTITLE_TYPES = [ext.lstrip(".") for ext in SUBTITLE_EXTENSIONS]
 st.title("Video library")
 
 
 def _queued(message: str) -> None:
-    state.get_import_worker().wake()
-    st.toast(message, icon=":material/hourglass_top:")
+    """Wake the worker and rerun, so the library (not the empty state) shows the new video."""
+    if worker := state.get_import_worker():
+        worker.wake()
+    st.session_state["videos_flash"] = message
+    st.rerun()
+
+
+if flash := st.session_state.pop("videos_flash", None):
+    st.toast(flash, icon=":material/hourglass_top:")
 
 
 def _add_youtube() -> None:
@@ -133,8 +142,13 @@ def _library(filters: dict) -> None:
     with state.tenant() as t:
         library = videos.list_videos(t, **filters)
     if not library:
-        st.info("No videos match these filters." if any(filters.values()) else "No videos yet.")
+        st.info("No videos match these filters." if any(filters.values())
+                else "All your videos are in the trash; turn on Show trash to restore them.")
         return
+    ready = sum(v.status == "completed" for v in library)
+    busy = sum(v.in_progress for v in library)
+    failed = sum(v.status == "failed" for v in library)
+    st.markdown(f"**{ready} ready** · {busy} in progress · {failed} failed")
     rows = [{
         "Title": v.title, "Source": v.source_type, "Status": status_label(v),
         "Progress": overall_progress(v),
@@ -189,7 +203,6 @@ def _details() -> None:
             with state.tenant() as t:
                 pipeline.retry_video(t, video.id, refetch=video.status == "failed")
             _queued("Queued again.")
-            st.rerun()
         if actions[1].button("Move to trash", key="videos_delete", icon=":material/delete:"):
             st.session_state["videos_confirm_delete"] = video.id
         if st.session_state.get("videos_confirm_delete") == video.id:

@@ -82,8 +82,11 @@ def app_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
     from components import state
 
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CHRONOS_IMPORT_WORKER", "off")  # tests drive the queue themselves
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     state.get_database.clear()
+    state.get_import_worker.clear()
     yield
     state.get_database.clear()
+    state.get_import_worker.clear()
 

@@ -6,11 +6,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-from chronos_data.migrations import discover
 from streamlit.testing.v1 import AppTest
 
 from chronos_data import courses, creators, videos
+from chronos_data.migrations import discover
 from components.layout import email_html
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -74,7 +73,7 @@ def test_library_and_overview_show_the_workspace_s_videos(workspace_email, db):
 
     library = _open("pages/videos.py")
     table = library.dataframe[0].value
-    assert list(table["Title"]) == ["Lists and loops"] and list(table["Status"]) == ["pending"]
+    assert list(table["Title"]) == ["Lists and loops"] and list(table["Status"]) == ["Queued"]
 
     overview = _open("pages/overview.py")
     assert [m.value for m in overview.metric][:2] == ["1", "1"]

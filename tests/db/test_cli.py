@@ -7,9 +7,8 @@ import uuid
 
 import pytest
 
-from chronos_data.migrations import discover
-
 from chronos_data import cli
+from chronos_data.migrations import discover
 
 LATEST = discover()[-1].filename
 
@@ -55,3 +54,41 @@ def test_an_error_is_one_line_and_a_non_zero_exit(monkeypatch, capsys):
     assert "secret" not in captured.err
     assert cli.main(["status", "--json"]) == 1
     assert "Nothing accepts" in json.loads(capsys.readouterr().out)["error"]
+
+
+SRT = b"1\n00:00:00,000 --> 00:00:04,000\nLoops repeat work until a condition changes.\n"
+
+
+def test_import_a_subtitle_file_waits_and_reports_the_video(env, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CHRONOS_DATA_DIR", str(tmp_path / "data"))
+    lesson = tmp_path / "loops.srt"
+    lesson.write_bytes(SRT)
+    email = f"cli-import-{uuid.uuid4().hex[:6]}@example.com"
+
+    assert cli.main(["import", str(lesson), "--title", "Loops", "--json", "--creator", email]) == 0
+
+    [video] = json.loads(capsys.readouterr().out)["videos"]
+    assert (video["title"], video["status"], video["error"]) == ("Loops", "completed", None)
+    assert cli.main(["status", "--json", "--creator", email]) == 0
+    assert json.loads(capsys.readouterr().out)["workspace"]["rows"]["video_chunks"] == 1
+
+
+def test_import_reports_each_refused_source_and_exits_non_zero(env, tmp_path, capsys):
+    email = f"cli-bad-{uuid.uuid4().hex[:6]}@example.com"
+    code = cli.main(["import", "https://www.loom.com/share/0123456789abcdef0123456789abcdef", "not-a-link",
+                     "--json", "--creator", email])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and "2 of 2 imports did not complete" in report["error"]
+    assert [v["status"] for v in report["videos"]] == ["refused", "refused"]
+    assert "--subtitles" in report["videos"][0]["error"] and "not a YouTube" in report["videos"][1]["error"]
+
+
+def test_reembed_requeues_and_finishes_every_video(env, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CHRONOS_DATA_DIR", str(tmp_path / "data"))
+    lesson = tmp_path / "loops.srt"
+    lesson.write_bytes(SRT)
+    email = f"cli-reembed-{uuid.uuid4().hex[:6]}@example.com"
+    assert cli.main(["import", str(lesson), "--creator", email, "--json"]) == 0
+    capsys.readouterr()
+    assert cli.main(["reembed", "--creator", email, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"model": "all-MiniLM-L6-v2", "videos": 1}

@@ -19,7 +19,7 @@ from chronos_data.ingest.worker import ImportWorker, claim_next, run_until_done
 from tests.conftest import new_creator
 
 LOOM = "https://www.loom.com/share/0123456789abcdef0123456789abcdef"
-SRT = """1
+SRT = b"""1
 00:00:01,000 --> 00:00:05,000
 Welcome to the course. Today we learn about Python lists.
 
@@ -30,7 +30,7 @@ To reverse a list, use slicing with a negative step, or call reversed.
 3
 00:01:00,000 --> 00:01:08,000
 Dictionaries map keys to values and make lookups fast.
-""".encode()
+"""
 
 
 @pytest.fixture(scope="module")

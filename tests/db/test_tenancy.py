@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from chronos_data import analytics, chat, chunks, courses, creators, students, videos, workspace
-from chronos_data.db import Database, Tenant
+from chronos_data.db import Database
 from chronos_data.errors import NotFound
 from tests.conftest import new_creator
 

@@ -1,0 +1,72 @@
+"""The Videos page through AppTest: adding by link, the live library, filters and trash."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from chronos_data import creators, videos
+from chronos_data.embeddings import LocalEmbedder
+from chronos_data.ingest import pipeline
+from chronos_data.ingest.worker import run_until_done
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+SRT = b"1\n00:00:02,000 --> 00:00:06,000\nGenerators yield values lazily.\n"
+
+
+@pytest.fixture
+def workspace(app_env, monkeypatch, db):
+    email = f"videos-{uuid.uuid4().hex[:8]}@example.com"
+    monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", email)
+    with db.engine.begin() as conn:
+        return creators.ensure_creator(conn, email)
+
+
+def _videos_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    return at.switch_page("pages/videos.py").run()
+
+
+def test_an_invalid_youtube_link_is_explained_and_nothing_is_added(workspace, db):
+    at = _videos_page()
+    at.text_input(key="videos_youtube_link").input("https://vimeo.com/123")
+    at.button[0].click().run()  # the YouTube form's submit button comes first
+    assert not at.exception
+    assert any("not a YouTube, Loom or Mux link" in e.value for e in at.error)
+    with db.tenant(workspace) as t:
+        assert videos.list_videos(t, include_deleted=True) == []
+
+
+def test_a_duplicate_youtube_video_is_refused_with_a_re_import_offer(workspace, db):
+    with db.tenant(workspace) as t:
+        pipeline.add_youtube_video(t, "dQw4w9WgXcQ", title="Original")
+    at = _videos_page()
+    at.text_input(key="videos_youtube_link").input("https://youtu.be/dQw4w9WgXcQ")
+    at.button[0].click().run()
+    assert any("'Original' is already in your library" in w.value for w in at.warning)
+    assert at.button(key="videos_reimport")
+    with db.tenant(workspace) as t:
+        assert len(videos.list_videos(t)) == 1
+
+
+def test_the_library_lists_processed_videos_and_the_trash(workspace, db):
+    with db.tenant(workspace) as t:
+        video_id = pipeline.add_subtitled_video(
+            t, source_type="loom", source="https://www.loom.com/share/0123456789abcdef0123456789abcdef",
+            subtitle_bytes=SRT, subtitle_filename="gen.srt", title="Generators")
+    run_until_done(db, workspace, LocalEmbedder(), [video_id])
+
+    at = _videos_page()
+    table = at.dataframe[0].value
+    assert list(table["Title"]) == ["Generators"] and list(table["Status"]) == ["Ready"]
+    assert not at.exception
+
+    with db.tenant(workspace) as t:
+        videos.soft_delete_video(t, video_id)
+    at = _videos_page()
+    assert any("in the trash" in i.value for i in at.info)
+    at.toggle(key="videos_show_trash").set_value(True).run()
+    assert list(at.dataframe[0].value["Title"]) == ["Generators"]
