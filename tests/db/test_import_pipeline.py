@@ -183,3 +183,73 @@ def test_library_filters_and_search(db, workspace, embedder):
         details = videos.video_details(t, video_id)
         assert details.chunk_count >= 1 and details.segments[0][2].startswith("Welcome")
         assert np.isclose(details.segments[0][0], 1.0)
+
+
+# --- YouTube, through the real youtube-transcript-api against recorded responses on 127.0.0.1 ---
+
+YT_OK, YT_DISABLED, YT_FLAKY = "GJLlxj_dtq8", "disabledAAA", "flakyAAAAAA"
+
+
+@pytest.fixture
+def youtube():
+    from chronos_data.ingest.youtube import ProxySettings
+    from tests.fakes.youtube import FakeYouTube
+
+    with FakeYouTube() as fake:
+        fake.scenario(YT_OK, "ok")
+        fake.scenario(YT_DISABLED, "transcripts_disabled")
+        fake.scenario(YT_FLAKY, "server_error_503")
+        sleeps: list[float] = []
+        yield fake, pipeline.Sources(youtube_session=fake.session(), proxy=ProxySettings(),
+                                     sleep=sleeps.append), sleeps
+
+
+def test_a_youtube_link_becomes_a_titled_searchable_video(db, workspace, embedder, youtube):
+    fake, sources, _ = youtube
+    with db.tenant(workspace) as t:
+        video_id = pipeline.add_youtube_video(t, f"https://youtu.be/{YT_OK}?t=42", languages=["en"])
+    run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        video = videos.get_video(t, video_id)
+        assert video.status == "completed", video.error_message
+        assert video.transcript_method == "youtube_captions" and video.transcript_language.startswith("en")
+        assert not video.title.startswith("YouTube video") and video.thumbnail_url
+        assert video.duration_seconds and len(chunks.list_chunks(t, video_id)) >= 1
+
+
+def test_captions_disabled_fails_with_advice_and_can_be_retried(db, workspace, embedder, youtube):
+    fake, sources, _ = youtube
+    with db.tenant(workspace) as t:
+        video_id = pipeline.add_youtube_video(t, YT_DISABLED)
+    run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        video = videos.get_video(t, video_id)
+        assert video.status == "failed" and "subtitle file" in video.error_message
+        assert chunks.list_chunks(t, video_id) == []
+    fake.scenario(YT_DISABLED, "ok")  # the creator turned captions on
+    with db.tenant(workspace) as t:
+        pipeline.retry_video(t, video_id, refetch=True)
+    run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        assert videos.get_video(t, video_id).status == "completed"
+
+
+def test_transient_youtube_errors_are_retried_with_backoff_then_reported(db, workspace, embedder, youtube):
+    _, sources, sleeps = youtube
+    with db.tenant(workspace) as t:
+        video_id = pipeline.add_youtube_video(t, YT_FLAKY)
+    run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        video = videos.get_video(t, video_id)
+    assert video.status == "failed" and video.error_message
+    assert sleeps == [2.0, 4.0]  # three attempts, exponential backoff between them
+
+
+def test_the_same_youtube_video_twice_is_refused_and_names_the_existing_one(db, workspace):
+    with db.tenant(workspace) as t:
+        first = pipeline.add_youtube_video(t, YT_OK)
+        with pytest.raises(pipeline.DuplicateVideo) as duplicate:
+            pipeline.add_youtube_video(t, f"https://www.youtube.com/watch?v={YT_OK}&list=PL1")
+        assert duplicate.value.video_id == first
+        videos.soft_delete_video(t, first)
+        assert pipeline.add_youtube_video(t, YT_OK) != first  # a deleted one may be imported again

@@ -1,5 +1,7 @@
 """Chunks keep timestamps, stay within the model's input, end at sentences, and overlap."""
 
+from itertools import pairwise
+
 from chronos_data.ingest.chunking import MAX_WORDS, OVERLAP_WORDS, chunk_segments
 from chronos_data.ingest.segments import Segment
 
@@ -21,11 +23,11 @@ def test_an_hour_of_captions_becomes_bounded_overlapping_timed_chunks():
     assert all(c.word_count <= MAX_WORDS for c in chunks)
     assert [c.index for c in chunks] == list(range(len(chunks)))
     assert chunks[0].start_seconds == 0 and chunks[-1].end_seconds == 3600
-    assert all(a.start_seconds <= b.start_seconds for a, b in zip(chunks, chunks[1:]))
+    assert all(a.start_seconds <= b.start_seconds for a, b in pairwise(chunks))
     # every word is in some chunk, and neighbours share some words (the overlap)
     words = {w for s in segments for w in s.text.split()}
     assert words == {w for c in chunks for w in c.text.split()}
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in pairwise(chunks):
         shared = set(a.text.split()) & set(b.text.split())
         assert 0 < len(shared) <= OVERLAP_WORDS
 
