@@ -6,7 +6,7 @@ import streamlit as st
 
 from chronos_data import creators, uploads, videos
 from chronos_data.errors import ChronosError
-from chronos_data.ingest import pipeline
+from chronos_data.ingest import imports, pipeline
 from chronos_data.ingest.subtitles import SUBTITLE_EXTENSIONS
 from components import layout, state
 from components.video_library import (
@@ -115,7 +115,7 @@ def _add_subtitled(source_type: str) -> None:
 
 def _add_videos(expanded: bool) -> None:
     with st.expander("Add videos", expanded=expanded, icon=":material/add_circle:"):
-        youtube, loom, mux, upload = st.tabs(["YouTube", "Loom", "Mux", "Upload a file"])
+        youtube, loom, mux, upload, bulk = st.tabs(["YouTube", "Loom", "Mux", "Upload a file", "CSV of links"])
         with youtube:
             _add_youtube()
             _offer_reimport()
@@ -125,6 +125,37 @@ def _add_videos(expanded: bool) -> None:
             _add_subtitled("mux")
         with upload:
             _add_subtitled("upload")
+        with bulk:
+            _add_csv()
+
+
+def _add_csv() -> None:
+    with st.form("videos_csv_form", clear_on_submit=True):
+        st.caption("One YouTube link per row, in a column named url (an optional title column names the videos).")
+        sheet = st.file_uploader("CSV file", type=["csv"], key="videos_csv_file")
+        submitted = st.form_submit_button("Import all", type="primary")
+    if not submitted:
+        return
+    if sheet is None:
+        st.error("Choose a CSV file with one video link per row.", icon=":material/upload_file:")
+        return
+    try:
+        with state.tenant() as t:
+            results = imports.queue_imports(t, state.get_settings(), imports.parse_csv(sheet.getvalue()))
+    except ChronosError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    refused = [r for r in results if r.video_id is None]
+    if refused:
+        st.session_state["videos_refused"] = [(r.source, r.error) for r in refused]
+    _queued(f"{len(results) - len(refused)} of {len(results)} videos queued.")
+
+
+def _show_refused() -> None:
+    refused = st.session_state.pop("videos_refused", None)
+    if refused:
+        st.warning("These rows were not imported:\n\n" + "\n".join(f"- `{source}`: {error}" for source, error in refused),
+                   icon=":material/rule:")
 
 
 def _filters() -> dict:
@@ -225,6 +256,7 @@ with state.tenant() as t:
     has_videos = bool(videos.list_videos(t, include_deleted=True))
 
 _add_videos(expanded=not has_videos)
+_show_refused()
 if not has_videos:
     layout.render_empty_state(
         "Your library is empty",
