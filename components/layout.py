@@ -6,7 +6,7 @@ import html
 
 import streamlit as st
 
-__all__ = ["email_html", "render_empty_state", "render_workspace_badge"]
+__all__ = ["email_html", "inert", "render_empty_state", "render_workspace_badge"]
 
 
 def render_empty_state(title: str, body: str, *, next_page: str | None = None, next_label: str | None = None,
@@ -35,3 +35,8 @@ def email_html(email: str) -> str:
     @ in its own span so Markdown does not turn a workspace label into a mailto: link."""
     local, at, domain = email.partition("@")
     return f"{html.escape(local)}<span>{at}</span>{html.escape(domain)}" if at else html.escape(email)
+
+
+def inert(text: str) -> str:
+    """``text`` for st.markdown shown as typed: Markdown characters neither format nor link."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~" else ch for ch in text)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from chronos_data.ingest.links import moment_url
 from chronos_data.videos import Video
+from components.layout import inert
 
 __all__ = ["STATUS_LABELS", "format_timestamp", "render_transcript", "source_key", "status_label"]
 
@@ -54,13 +55,9 @@ def render_transcript(video: Video, segments: list[tuple[float, float, str]], *,
         stamp = format_timestamp(start)
         url = moment_url(video.source_type, source_key(video), start)
         label = f"[`{stamp}`]({url})" if url else f"`{stamp}`"
-        lines.append(f"{label} {_inert(text)}")
+        lines.append(f"{label} {inert(text)}")
     with st.container(height=420):
         st.markdown("  \n".join(lines))
     if len(segments) > limit:
         st.caption(f"Showing the first {limit} of {len(segments)} lines.")
 
-
-def _inert(text: str) -> str:
-    # Transcript text is shown as text: Markdown characters in captions must not format or link.
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~" else ch for ch in text)

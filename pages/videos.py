@@ -46,13 +46,15 @@ def _add_youtube() -> None:
                                          "language is used.")
         translate = right.text_input("Translate to (optional)", key="videos_youtube_translate",
                                      placeholder="e.g. en", help="YouTube translates the captions if it can.")
+        strict = st.checkbox("Only these languages (otherwise the video's own language is used)",
+                             key="videos_youtube_strict")
         submitted = st.form_submit_button("Add video", type="primary")
     if not submitted:
         return
     try:
         with state.tenant() as t:
             pipeline.add_youtube_video(t, link, languages=[c.strip() for c in languages.split(",")],
-                                       translate_to=translate.strip() or None)
+                                       translate_to=translate.strip() or None, only_these_languages=strict)
         _queued("Video queued: its transcript is being fetched.")
     except pipeline.DuplicateVideo as exc:
         st.session_state["videos_duplicate"] = (str(exc), exc.video_id)
@@ -182,9 +184,10 @@ def _library(filters: dict) -> None:
     st.markdown(f"**{ready} ready** · {busy} in progress · {failed} failed")
     rows = [{
         "Title": v.title, "Source": v.source_type, "Status": status_label(v),
-        "Progress": overall_progress(v),
+        "Progress": None if v.status == "failed" else overall_progress(v),
         "Duration": format_timestamp(v.duration_seconds) if v.duration_seconds else "",
-        "Language": (v.transcript_language or "") + (" (auto)" if v.transcript_is_generated else ""),
+        "Language": ((v.transcript_language or "") + (" (auto)" if v.transcript_is_generated else ""))
+        if v.transcript_method else "",
         "Problem": v.error_message or "", "Added": v.created_at,
     } for v in library]
     event = st.dataframe(
@@ -199,6 +202,21 @@ def _library(filters: dict) -> None:
         st.rerun()  # the detail panel lives outside this fragment
     if any(v.in_progress for v in library):
         st.caption("Processing runs in the background; this list updates by itself.")
+    _failures([v for v in library if v.status == "failed" and not v.is_deleted])
+
+
+def _failures(failed: list[videos.Video]) -> None:
+    """Each failed video says why, with a one-click retry."""
+    if not failed:
+        return
+    with st.expander(f"{len(failed)} failed: why, and retry", expanded=True, icon=":material/error:"):
+        for video in failed:
+            text, button = st.columns([6, 1])
+            text.markdown(f"**{layout.inert(video.title)}**: {layout.inert(video.error_message or 'Import failed.')}")
+            if button.button("Retry", key=f"videos_retry_{video.id}", icon=":material/refresh:"):
+                with state.tenant() as t:
+                    pipeline.retry_video(t, video.id, refetch=True)
+                _queued("Queued again.")
 
 
 def _details() -> None:

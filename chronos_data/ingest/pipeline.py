@@ -70,8 +70,13 @@ def add_youtube_video(
     languages: Sequence[str] = ("en",),
     translate_to: str | None = None,
     title: str | None = None,
+    only_these_languages: bool = False,
 ) -> uuid.UUID:
     """Queue a YouTube video by link or id; returns its id.
+
+    Without ``only_these_languages``, a video with no captions in ``languages`` is imported in
+    its own language rather than failing; with it, the import fails and lists the languages
+    that exist.
 
     Raises:
         ValidationError: the link is not a YouTube video link.
@@ -90,7 +95,7 @@ def add_youtube_video(
             f"'{existing.title}' is already in your library; re-import it from the library to fetch "
             "its transcript again.", existing.id)
     options = {"languages": [code.strip() for code in languages if code.strip()] or ["en"],
-               "translate_to": translate_to or None}
+               "translate_to": translate_to or None, "only_these_languages": only_these_languages}
     try:
         with t.conn.begin_nested():
             video_id = _insert_video(t, title=title or f"YouTube video {parsed.id}", source_type="youtube",
@@ -217,7 +222,9 @@ def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, source
     options = video.import_options or {}
     transcript = _with_retries(
         lambda: _youtube().fetch_transcript(video.youtube_video_id, languages=options.get("languages") or ["en"],
-                                            translate_to=options.get("translate_to"), proxy=sources.proxy,
+                                            translate_to=options.get("translate_to"),
+                                            fallback=not options.get("only_these_languages", False),
+                                            proxy=sources.proxy,
                                             http_client=sources.youtube_session),
         sources,
     )

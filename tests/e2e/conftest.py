@@ -32,14 +32,15 @@ def chronos_env(data_dir: Path) -> dict[str, str]:
 
 
 class StreamlitApp:
-    def __init__(self, data_dir: Path, log: Path) -> None:
+    def __init__(self, data_dir: Path, log: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=chronos_env(data_dir), stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env={**chronos_env(data_dir), **(extra_env or {})}, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self.log_path = log
 
