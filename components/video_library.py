@@ -56,7 +56,8 @@ def render_transcript(video: Video, segments: list[tuple[float, float, str]], *,
         url = moment_url(video.source_type, source_key(video), start)
         label = f"[`{stamp}`]({url})" if url else f"`{stamp}`"
         lines.append(f"{label} {inert(text)}")
-    with st.container(height=420):
+    # A scroll box only when the transcript is long; a short one shows whole.
+    with st.container(height=420 if len(lines) > 15 else None, border=True):
         st.markdown("  \n".join(lines))
     if len(segments) > limit:
         st.caption(f"Showing the first {limit} of {len(segments)} lines.")
