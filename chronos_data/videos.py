@@ -77,6 +77,8 @@ class VideoDetails:
     segments: list[tuple[float, float, str]]
     chunk_count: int
     embedding_models: list[str]
+    #: What importing it cost so far (transcription), in US dollars: captions and subtitles are free.
+    cost_usd: float
 
 
 def create_video(
@@ -164,12 +166,14 @@ def video_details(t: Tenant, video_id: uuid.UUID) -> VideoDetails:
         sa.text("SELECT transcript_segments, "
                 "(SELECT count(*) FROM video_chunks c WHERE c.creator_id = v.creator_id AND c.video_id = v.id), "
                 "(SELECT coalesce(array_agg(DISTINCT embedding_model), '{}') FROM video_chunks c "
-                " WHERE c.creator_id = v.creator_id AND c.video_id = v.id AND embedding_model IS NOT NULL) "
+                " WHERE c.creator_id = v.creator_id AND c.video_id = v.id AND embedding_model IS NOT NULL), "
+                "(SELECT coalesce(sum((e.metadata->>'cost')::numeric), 0) FROM video_analytics_events e "
+                " WHERE e.creator_id = v.creator_id AND e.video_id = v.id AND e.event_type = 'video_transcribed') "
                 "FROM videos v WHERE creator_id = :creator AND id = :id"),
         {"creator": t.creator_id, "id": video_id},
     ).one()
     segments = [(float(a), float(b), str(text)) for a, b, text in (row[0] or [])]
-    return VideoDetails(video, segments, int(row[1]), list(row[2]))
+    return VideoDetails(video, segments, int(row[1]), list(row[2]), float(row[3]))
 
 
 def _escape_like(text: str) -> str:

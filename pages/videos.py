@@ -237,6 +237,7 @@ def _details() -> None:
              f"**Embedding model:** {', '.join(details.embedding_models) or '–'}"]
     if video.transcript_method:
         facts.append(f"**Transcript:** {video.transcript_method.replace('_', ' ')}")
+        facts.append(f"**Cost:** ${details.cost_usd:.2f}")
     st.markdown(" · ".join(facts))
     if video.status == "failed":
         st.error(video.error_message or "Import failed.", icon=":material/error:")
