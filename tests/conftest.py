@@ -3,8 +3,11 @@ database on it, and creator-scoped transactions that roll back after each test."
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,11 +19,15 @@ from tests.pg import Server, start_session_server
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server, handle = start_session_server(tmp_path_factory.mktemp("pg"))
+def pg_server() -> Iterator[Server]:
+    # A folder of its own rather than pytest's tmp_path: pytest prunes old run folders, and a
+    # concurrent pytest run on the same machine must not delete this server's data under it.
+    folder = Path(tempfile.mkdtemp(prefix="chronos-test-pg-"))
+    server, handle = start_session_server(folder)
     yield server
     if handle is not None:
         handle.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

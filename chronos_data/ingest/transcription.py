@@ -123,7 +123,7 @@ def transcribe(
     if not path.is_file():
         raise ValidationError(f"{path.name} does not exist or is not a file; upload it again.")
     ffmpeg = _ffmpeg_exe()
-    probed_seconds = None
+    probed_seconds = _probe(ffmpeg, path)
 
     from openai import OpenAI
 
