@@ -98,6 +98,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from . import videos
     from .embeddings import embedder_for
     from .ingest.imports import ImportRequest, queue_imports
+    from .ingest.pipeline import Sources
     from .ingest.worker import run_until_done
 
     db = open_database(settings)
@@ -109,7 +110,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             queued = queue_imports(t, settings, requests)
         waiting = [item.video_id for item in queued if item.video_id]
         if waiting:
-            run_until_done(db, creator_id, embedder_for(settings), waiting,
+            run_until_done(db, creator_id, embedder_for(settings), waiting, sources=Sources(settings=settings),
                            on_progress=_progress_printer(db, creator_id, waiting, args.json))
         results = []
         with db.tenant(creator_id) as t:
@@ -129,7 +130,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
 def _reembed(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from .embeddings import embedder_for
-    from .ingest.pipeline import requeue_for_embedding
+    from .ingest.pipeline import Sources, requeue_for_embedding
     from .ingest.worker import run_until_done
 
     db = open_database(settings)
@@ -138,7 +139,7 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         embedder = embedder_for(settings)
         with db.tenant(creator_id) as t:
             video_ids = requeue_for_embedding(t)
-        run_until_done(db, creator_id, embedder, video_ids,
+        run_until_done(db, creator_id, embedder, video_ids, sources=Sources(settings=settings),
                        on_progress=_progress_printer(db, creator_id, video_ids, args.json))
         return {"model": embedder.model, "videos": len(video_ids)}
     finally:

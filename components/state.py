@@ -14,6 +14,7 @@ from chronos_data.config import Settings
 from chronos_data.db import Database, Tenant, open_database
 from chronos_data.embeddings import Embedder, embedder_for
 from chronos_data.errors import ChronosError
+from chronos_data.ingest.pipeline import Sources
 from chronos_data.ingest.worker import ImportWorker
 
 __all__ = [
@@ -88,7 +89,7 @@ def get_import_worker() -> ImportWorker | None:
     (None when CHRONOS_IMPORT_WORKER=off)."""
     if not get_settings().import_worker:
         return None
-    return ImportWorker(get_database(), get_embedder()).start()
+    return ImportWorker(get_database(), get_embedder(), Sources(settings=get_settings())).start()
 
 
 def current_creator_id(db: Database) -> uuid.UUID:

@@ -84,15 +84,19 @@ def _add_subtitled(source_type: str) -> None:
         if source_type == "upload":
             media = st.file_uploader("Audio or video file", key="videos_upload_media",
                                      type=[ext.lstrip(".") for ext in uploads.MEDIA_EXTENSIONS])
-        subtitle = st.file_uploader("Subtitle file (.srt, .vtt, .sbv or plain text)", type=SUBTITLE_TYPES,
+        optional = " (optional: without one, OpenAI transcribes the audio)" if (
+            source_type == "upload" and state.get_settings().openai_api_key) else ""
+        subtitle = st.file_uploader(f"Subtitle file (.srt, .vtt, .sbv or plain text){optional}", type=SUBTITLE_TYPES,
                                     key=f"videos_{source_type}_subtitle")
         minutes = st.number_input("Duration in minutes (used to time a plain-text transcript)", min_value=0.0,
                                   step=1.0, key=f"videos_{source_type}_minutes")
         submitted = st.form_submit_button("Add video", type="primary")
     if not submitted:
         return
-    if subtitle is None:
-        st.error("Add the video's subtitle file: Chronos builds the searchable transcript from it.",
+    can_transcribe = source_type == "upload" and bool(state.get_settings().openai_api_key)
+    if subtitle is None and not can_transcribe:
+        hint = " (or set OPENAI_API_KEY so Chronos can transcribe the audio)" if source_type == "upload" else ""
+        st.error(f"Add the video's subtitle file{hint}: Chronos builds the searchable transcript from it.",
                  icon=":material/subtitles:")
         return
     try:
@@ -106,10 +110,14 @@ def _add_subtitled(source_type: str) -> None:
                 tier = creators.get_creator(t).subscription_tier
                 size = media.size
                 source = uploads.store_upload(state.get_settings(), t.creator_id, media.name, media, size, tier)
-            pipeline.add_subtitled_video(
-                t, source_type=source_type, source=source, subtitle_bytes=subtitle.getvalue(),
-                subtitle_filename=subtitle.name, title=title or (media.name if media else ""),
-                duration_seconds=int(minutes * 60) or None, file_size_bytes=size)
+            if subtitle is None:  # an upload OpenAI will transcribe
+                pipeline.add_upload_to_transcribe(t, storage_path=source, title=title or media.name,
+                                                  file_size_bytes=size)
+            else:
+                pipeline.add_subtitled_video(
+                    t, source_type=source_type, source=source, subtitle_bytes=subtitle.getvalue(),
+                    subtitle_filename=subtitle.name, title=title or (media.name if media else ""),
+                    duration_seconds=int(minutes * 60) or None, file_size_bytes=size)
         _queued("Video queued: its transcript is being indexed.")
     except ChronosError as exc:
         st.error(str(exc), icon=":material/error:")

@@ -14,7 +14,7 @@ from ..db import Tenant
 from ..errors import ChronosError, ValidationError
 from ..uploads import MEDIA_EXTENSIONS, store_upload
 from .links import parse_link
-from .pipeline import add_subtitled_video, add_youtube_video
+from .pipeline import add_subtitled_video, add_upload_to_transcribe, add_youtube_video
 from .subtitles import SUBTITLE_EXTENSIONS
 
 __all__ = ["ImportRequest", "Queued", "parse_csv", "queue_imports"]
@@ -109,10 +109,15 @@ def _queue_one(t: Tenant, settings: Settings, request: ImportRequest) -> uuid.UU
 def _queue_file(t: Tenant, settings: Settings, request: ImportRequest, path: Path) -> uuid.UUID:
     subtitle_path = path if path.suffix.lower() in SUBTITLE_EXTENSIONS else (
         Path(request.subtitles) if request.subtitles else None)
-    if subtitle_path is None or not subtitle_path.is_file():
-        raise ValidationError(f"{path.name} needs a subtitle file (--subtitles FILE); transcribing audio needs "
-                              "OPENAI_API_KEY and is not available yet from the command line.")
     tier = get_creator(t).subscription_tier
+    if subtitle_path is None and settings.openai_api_key:
+        with path.open("rb") as media:
+            storage_path = store_upload(settings, t.creator_id, path.name, media, path.stat().st_size, tier)
+        return add_upload_to_transcribe(t, storage_path=storage_path, title=request.title or path.stem,
+                                        file_size_bytes=path.stat().st_size)
+    if subtitle_path is None or not subtitle_path.is_file():
+        raise ValidationError(f"{path.name} needs a subtitle file (--subtitles FILE), or set OPENAI_API_KEY so "
+                              "Chronos can transcribe its audio.")
     with path.open("rb") as media:
         # A subtitle file alone is kept as the upload itself, so the video has a storage path.
         storage_path = store_upload(settings, t.creator_id, path.name, media, path.stat().st_size, tier) \

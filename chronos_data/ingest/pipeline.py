@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .. import analytics, chunks, usage
+from ..config import Settings
 from ..db import Database, Tenant
 from ..embeddings import Embedder
 from ..errors import ChronosError, NotFound, SourceError, ValidationError
@@ -34,6 +35,7 @@ __all__ = [
     "DuplicateVideo",
     "Sources",
     "add_subtitled_video",
+    "add_upload_to_transcribe",
     "add_youtube_video",
     "process_video",
     "requeue_for_embedding",
@@ -59,6 +61,8 @@ class Sources:
 
     youtube_session: Any = None
     proxy: Any = None
+    #: Where uploads live and whether OpenAI may transcribe them.
+    settings: Settings | None = None
     backoff_seconds: float = 2.0
     sleep: Callable[[float], None] = field(default=time.sleep)
 
@@ -148,6 +152,18 @@ def add_subtitled_video(
     return video_id
 
 
+def add_upload_to_transcribe(t: Tenant, *, storage_path: str, title: str, file_size_bytes: int | None) -> uuid.UUID:
+    """Queue an uploaded audio or video file whose transcript OpenAI will make; returns its id."""
+    if not (title or "").strip():
+        raise ValidationError("The title is empty; give the video a title.")
+    video_id = _insert_video(t, title=title, source_type="upload", key_column="storage_path", key=storage_path,
+                             url=None, embed_type=None, options={}, size=file_size_bytes)
+    analytics.track_event(t, "video_imported", video_id, metadata={
+        "source_type": "upload", "file_size_bytes": file_size_bytes})
+    usage.add_usage(t, videos_uploaded=1, storage_used_bytes=file_size_bytes or 0)
+    return video_id
+
+
 def retry_video(t: Tenant, video_id: uuid.UUID, *, refetch: bool = False) -> None:
     """Put a video back in the queue (a failed one, or any one to re-process).
 
@@ -208,17 +224,20 @@ def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embe
 def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources) -> Transcript:
     with db.tenant(creator_id) as t:
         video = t.conn.execute(
-            sa.text("SELECT source_type, youtube_video_id, import_options, transcript_segments, transcript_language, "
-                    "transcript_is_generated, transcript_method, title FROM videos WHERE creator_id = :c AND id = :v"),
+            sa.text("SELECT source_type, youtube_video_id, storage_path, import_options, transcript_segments, "
+                    "transcript_language, transcript_is_generated, transcript_method, title FROM videos "
+                    "WHERE creator_id = :c AND id = :v"),
             {"c": creator_id, "v": video_id},
         ).one()
         if video.transcript_segments is not None:
             _set_stage(t, video_id, "processing")
             return Transcript([Segment(*s) for s in video.transcript_segments], video.transcript_language,
                               video.transcript_is_generated, video.transcript_method or "subtitle_file")
-        if video.source_type != "youtube":
-            raise ValidationError("This video has no transcript; upload its subtitle file again.")
         _set_stage(t, video_id, "transcribing")
+    if video.source_type == "upload":
+        return _transcribe_upload(db, creator_id, video_id, sources)
+    if video.source_type != "youtube":
+        raise ValidationError("This video has no transcript; add its subtitle file again.")
     options = video.import_options or {}
     transcript = _with_retries(
         lambda: _youtube().fetch_transcript(video.youtube_video_id, languages=options.get("languages") or ["en"],
@@ -239,6 +258,33 @@ def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, source
                 {"title": metadata.title, "thumb": metadata.thumbnail_url, "c": creator_id, "v": video_id,
                  "meta": json.dumps({"channel": metadata.channel_name, "channel_url": metadata.channel_url})},
             )
+        _set_stage(t, video_id, "processing")
+    return transcript
+
+
+def _transcribe_upload(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources) -> Transcript:
+    from dataclasses import replace
+
+    from .transcription import transcribe
+
+    settings = sources.settings
+    if settings is None or not settings.openai_api_key:
+        raise ValidationError("This upload has no transcript; add its subtitle file, or set OPENAI_API_KEY so "
+                              "Chronos can transcribe the audio.")
+    with db.tenant(creator_id) as t:
+        storage_path = t.conn.execute(sa.text("SELECT storage_path FROM videos WHERE creator_id = :c AND id = :v"),
+                                      {"c": creator_id, "v": video_id}).scalar_one()
+
+    def progress(fraction: float) -> None:
+        with db.tenant(creator_id) as t:  # also renews the lease: long files take minutes
+            t.conn.execute(sa.text("UPDATE videos SET progress = :p, claimed_at = now() "
+                                   "WHERE creator_id = :c AND id = :v"), {"p": fraction, "c": creator_id, "v": video_id})
+
+    result = transcribe(settings.data_dir / storage_path, settings, on_progress=progress)
+    transcript = replace(result.transcript, cost_usd=result.cost_usd, audio_seconds=result.audio_seconds)
+    with db.tenant(creator_id) as t:
+        _store_transcript(t, video_id, transcript)
+        usage.add_usage(t, transcription_minutes=math.ceil(result.audio_seconds / 60))
         _set_stage(t, video_id, "processing")
     return transcript
 
@@ -311,7 +357,8 @@ def _replace_chunks(t: Tenant, video_id: uuid.UUID, pieces, vectors, embedder: E
         {"c": t.creator_id, "v": video_id},
     )
     analytics.track_event(t, "video_transcribed", video_id, metadata={
-        "transcript_method": transcript.method, "cost": 0, "word_count": transcript.word_count,
+        "transcript_method": transcript.method, "cost": round(transcript.cost_usd, 4),
+        "word_count": transcript.word_count,
         "language": transcript.language, "is_generated": transcript.is_generated,
         "duration_seconds": before.duration_seconds})
     analytics.track_event(t, "video_embedded", video_id, metadata={"model": embedder.model, "chunks": len(pieces)})

@@ -25,6 +25,9 @@ class Transcript:
     is_generated: bool | None = None
     #: youtube_captions, yt_dlp_subtitles, subtitle_file, whisper
     method: str = "subtitle_file"
+    #: What producing it cost (Whisper's per-minute price); captions and subtitle files are free.
+    cost_usd: float = 0.0
+    audio_seconds: float = 0.0
 
     @property
     def text(self) -> str:

@@ -253,3 +253,48 @@ def test_the_same_youtube_video_twice_is_refused_and_names_the_existing_one(db, 
         assert duplicate.value.video_id == first
         videos.soft_delete_video(t, first)
         assert pipeline.add_youtube_video(t, YT_OK) != first  # a deleted one may be imported again
+
+
+# --- Uploads transcribed by OpenAI (the real SDK against the protocol-true fake) ---
+
+
+def test_an_upload_without_subtitles_is_transcribed_by_openai_and_costed(db, workspace, embedder, tmp_path):
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from chronos_data.config import Settings
+    from chronos_data.uploads import store_upload
+    from tests.fakes.openai_server import FakeOpenAI
+
+    audio = tmp_path / "lecture.mp3"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=9",
+                    "-ac", "1", str(audio)], check=True)
+    with FakeOpenAI() as api:
+        settings = Settings.from_env({"CHRONOS_DATA_DIR": str(tmp_path / "data"), "OPENAI_API_KEY": "sk-good",
+                                      "OPENAI_BASE_URL": api.base_url})
+        with db.tenant(workspace) as t, audio.open("rb") as media:
+            path = store_upload(settings, workspace, audio.name, media, audio.stat().st_size, "basic")
+            video_id = pipeline.add_upload_to_transcribe(t, storage_path=path, title="Lecture",
+                                                         file_size_bytes=audio.stat().st_size)
+        run_until_done(db, workspace, embedder, [video_id], sources=pipeline.Sources(settings=settings))
+    with db.tenant(workspace) as t:
+        video = videos.get_video(t, video_id)
+        assert (video.status, video.transcript_method, video.error_message) == ("completed", "whisper", None)
+        assert videos.video_details(t, video_id).cost_usd == pytest.approx(9 / 60 * 0.006, abs=1e-4)
+        minutes = t.conn.execute(sa.text("SELECT transcription_minutes FROM usage_metrics WHERE creator_id = :c"),
+                                 {"c": workspace}).scalar_one()
+        assert minutes == 1
+
+
+def test_an_upload_without_subtitles_or_key_fails_saying_what_to_do(db, workspace, embedder, tmp_path):
+    from chronos_data.config import Settings
+
+    settings = Settings.from_env({"CHRONOS_DATA_DIR": str(tmp_path)})
+    with db.tenant(workspace) as t:
+        video_id = pipeline.add_upload_to_transcribe(t, storage_path="uploads/x/lecture.mp3", title="Lecture",
+                                                     file_size_bytes=10)
+    run_until_done(db, workspace, embedder, [video_id], sources=pipeline.Sources(settings=settings))
+    with db.tenant(workspace) as t:
+        video = videos.get_video(t, video_id)
+    assert video.status == "failed" and "OPENAI_API_KEY" in video.error_message
