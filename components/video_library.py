@@ -57,7 +57,7 @@ def render_transcript(video: Video, segments: list[tuple[float, float, str]], *,
         label = f"[`{stamp}`]({url})" if url else f"`{stamp}`"
         lines.append(f"{label} {inert(text)}")
     # A scroll box only when the transcript is long; a short one shows whole.
-    with st.container(height=420 if len(lines) > 15 else None, border=True):
+    with st.container(height=420 if len(lines) > 15 else "content", border=True):
         st.markdown("  \n".join(lines))
     if len(segments) > limit:
         st.caption(f"Showing the first {limit} of {len(segments)} lines.")

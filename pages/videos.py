@@ -125,10 +125,13 @@ def _add_subtitled(source_type: str) -> None:
 
 def _add_videos(expanded: bool) -> None:
     with st.expander("Add videos", expanded=expanded, icon=":material/add_circle:"):
-        youtube, loom, mux, upload, bulk = st.tabs(["YouTube", "Loom", "Mux", "Upload a file", "CSV of links"])
+        youtube, playlist, loom, mux, upload, bulk = st.tabs(
+            ["YouTube", "Playlist or channel", "Loom", "Mux", "Upload a file", "CSV of links"])
         with youtube:
             _add_youtube()
             _offer_reimport()
+        with playlist:
+            _add_playlist()
         with loom:
             _add_subtitled("loom")
         with mux:
@@ -137,6 +140,46 @@ def _add_videos(expanded: bool) -> None:
             _add_subtitled("upload")
         with bulk:
             _add_csv()
+
+
+def _add_playlist() -> None:
+    with st.form("videos_playlist_form"):
+        link = st.text_input("Playlist or channel link", key="videos_playlist_link",
+                             placeholder="https://www.youtube.com/playlist?list=… or https://www.youtube.com/@channel")
+        listed = st.form_submit_button("List its videos")
+    if listed:
+        try:
+            with st.spinner("Listing the videos (no media is downloaded)…"):
+                st.session_state["videos_listing"] = imports.list_playlist(link)
+        except ChronosError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+    listing = st.session_state.get("videos_listing")
+    if listing is None:
+        return
+    if not listing.videos:
+        st.info(f"{listing.title} has no public videos to import.")
+        return
+    st.markdown(f"**{layout.inert(listing.title)}**: {len(listing.videos)} videos. Untick the ones to leave out.")
+    edited = st.data_editor(
+        [{"Import": True, "Title": v.title,
+          "Duration": format_timestamp(v.duration_seconds) if v.duration_seconds else "", "Link": v.url}
+         for v in listing.videos],
+        key="videos_listing_editor", hide_index=True, width="stretch", disabled=["Title", "Duration", "Link"],
+        column_config={"Import": st.column_config.CheckboxColumn("Import"),
+                       "Link": st.column_config.LinkColumn("Link", display_text="open")},
+    )
+    chosen = [listing.videos[i] for i, row in enumerate(edited) if row["Import"]]
+    if st.button(f"Import {len(chosen)} selected videos", key="videos_playlist_import", type="primary",
+                 disabled=not chosen):
+        with state.tenant() as t:
+            results = imports.queue_imports(t, state.get_settings(), [
+                imports.ImportRequest(source=v.url, title=v.title) for v in chosen])
+        refused = [r for r in results if r.video_id is None]
+        if refused:
+            st.session_state["videos_refused"] = [(r.source, r.error) for r in refused]
+        del st.session_state["videos_listing"]
+        _queued(f"{len(results) - len(refused)} of {len(results)} videos queued.")
 
 
 def _add_csv() -> None:

@@ -17,7 +17,7 @@ from .links import parse_link
 from .pipeline import add_subtitled_video, add_upload_to_transcribe, add_youtube_video
 from .subtitles import SUBTITLE_EXTENSIONS
 
-__all__ = ["ImportRequest", "Queued", "parse_csv", "queue_imports"]
+__all__ = ["ImportRequest", "Queued", "list_playlist", "parse_csv", "queue_imports"]
 
 _CSV_LINK_COLUMNS = ("url", "link", "source", "video")
 
@@ -69,12 +69,17 @@ def parse_csv(data: bytes, *, languages: str = "en") -> list[ImportRequest]:
 def queue_imports(t: Tenant, settings: Settings, requests: list[ImportRequest]) -> list[Queued]:
     """Queue every request that is valid; a bad one is reported and does not stop the others."""
     expanded: list[ImportRequest] = []
+    queued: list[Queued] = []
     for request in requests:
         if request.source.lower().endswith(".csv") and Path(request.source).is_file():
             expanded.extend(parse_csv(Path(request.source).read_bytes(), languages=request.languages))
+        elif _is_youtube_list(request.source):
+            try:
+                expanded.extend(_listed(request))
+            except ChronosError as exc:
+                queued.append(Queued(request.source, None, str(exc)))
         else:
             expanded.append(request)
-    queued = []
     for request in expanded:
         try:
             with t.conn.begin_nested():  # one bad source rolls back only itself
@@ -82,6 +87,36 @@ def queue_imports(t: Tenant, settings: Settings, requests: list[ImportRequest]) 
         except ChronosError as exc:
             queued.append(Queued(request.source, None, str(exc)))
     return queued
+
+
+def _is_youtube_list(source: str) -> bool:
+    try:
+        return parse_link(source).kind == "youtube_list"
+    except ChronosError:
+        return False
+
+
+def list_playlist(link: str, *, limit: int = 500):
+    """The videos of a YouTube playlist or channel link, listed without downloading media.
+
+    Raises:
+        ValidationError: the link is not a playlist or channel.
+        SourceError: YouTube could not list it (the message says why).
+    """
+    from .ytdlp import list_videos
+
+    parsed = parse_link(link)
+    if parsed.kind != "youtube_list":
+        raise ValidationError("That is not a playlist or channel link; paste a link such as "
+                              "https://www.youtube.com/playlist?list=… or https://www.youtube.com/@channel.")
+    return list_videos(parsed.url, limit=limit)
+
+
+def _listed(request: ImportRequest) -> list[ImportRequest]:
+    """Every video of a playlist or channel (the command line imports them all)."""
+    listing = list_playlist(request.source)
+    return [ImportRequest(source=video.url, title=video.title, languages=request.languages)
+            for video in listing.videos]
 
 
 def _queue_one(t: Tenant, settings: Settings, request: ImportRequest) -> uuid.UUID:
@@ -94,9 +129,6 @@ def _queue_one(t: Tenant, settings: Settings, request: ImportRequest) -> uuid.UU
     link = parse_link(request.source)
     if link.kind == "youtube_video" and request.kind in (None, "youtube"):
         return add_youtube_video(t, request.source, languages=languages, title=request.title)
-    if link.kind == "youtube_list":
-        raise ValidationError("Playlist and channel links are imported from the Videos page, where you choose "
-                              "the videos; pass single video links here.")
     if not request.subtitles:
         raise ValidationError(f"A {link.kind.title()} video needs its subtitle file; add --subtitles FILE.")
     subtitles = Path(request.subtitles)

@@ -63,6 +63,9 @@ class Sources:
     proxy: Any = None
     #: Where uploads live and whether OpenAI may transcribe them.
     settings: Settings | None = None
+    #: Try yt-dlp's subtitle extraction when YouTube blocks the transcript API or wants a PO token.
+    ytdlp_fallback: bool = True
+    ytdlp_params: dict[str, Any] | None = None
     backoff_seconds: float = 2.0
     sleep: Callable[[float], None] = field(default=time.sleep)
 
@@ -239,14 +242,7 @@ def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, source
     if video.source_type != "youtube":
         raise ValidationError("This video has no transcript; add its subtitle file again.")
     options = video.import_options or {}
-    transcript = _with_retries(
-        lambda: _youtube().fetch_transcript(video.youtube_video_id, languages=options.get("languages") or ["en"],
-                                            translate_to=options.get("translate_to"),
-                                            fallback=not options.get("only_these_languages", False),
-                                            proxy=sources.proxy,
-                                            http_client=sources.youtube_session),
-        sources,
-    )
+    transcript = _with_retries(lambda: _fetch_youtube(video.youtube_video_id, options, sources), sources)
     metadata = _optional_metadata(video.youtube_video_id, sources)
     with db.tenant(creator_id) as t:
         _store_transcript(t, video_id, transcript)
@@ -287,6 +283,40 @@ def _transcribe_upload(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID,
         usage.add_usage(t, transcription_minutes=math.ceil(result.audio_seconds / 60))
         _set_stage(t, video_id, "processing")
     return transcript
+
+
+def _fetch_youtube(video_id: str, options: dict[str, Any], sources: Sources) -> Transcript:
+    youtube = _youtube()
+    languages = options.get("languages") or ["en"]
+    try:
+        return youtube.fetch_transcript(video_id, languages=languages, translate_to=options.get("translate_to"),
+                                        fallback=not options.get("only_these_languages", False),
+                                        proxy=sources.proxy, http_client=sources.youtube_session)
+    except SourceError as exc:
+        if not (sources.ytdlp_fallback and _blocked(exc)):
+            raise
+        from . import ytdlp  # the fallback, for when the transcript API itself is refused
+
+        try:
+            return ytdlp.fetch_subtitles(video_id, languages=languages, proxy_url=_proxy_url(sources.proxy),
+                                         ydl_params=sources.ytdlp_params)
+        except SourceError as fallback_error:
+            log.info("yt-dlp fallback for %s failed too: %s", video_id, fallback_error)
+            raise exc from None  # the first message names the real problem and its fixes
+
+
+def _blocked(exc: SourceError) -> bool:
+    """Whether YouTube refused the transcript API itself (bot check, rate limit, PO token)."""
+    from youtube_transcript_api import PoTokenRequired, RequestBlocked
+
+    return isinstance(exc.__cause__, RequestBlocked | PoTokenRequired)
+
+
+def _proxy_url(proxy: Any) -> str | None:
+    config = proxy.to_proxy_config() if proxy is not None else None
+    if config is None:
+        return None
+    return getattr(config, "url", None) or getattr(config, "https_url", None) or getattr(config, "http_url", None)
 
 
 def _youtube():

@@ -64,9 +64,40 @@ def test_the_library_lists_processed_videos_and_the_trash(workspace, db):
     assert list(table["Title"]) == ["Generators"] and list(table["Status"]) == ["Ready"]
     assert not at.exception
 
+    at.session_state["videos_selected"] = video_id  # as if the row were clicked
+    at.run()
+    assert not at.exception
+    assert any("Generators lazily" in m.value or "Generators yield" in m.value.replace("\\", "")
+               for m in at.markdown), "the transcript is shown"
+    assert at.button(key="videos_retry").label == "Re-process"
+
     with db.tenant(workspace) as t:
         videos.soft_delete_video(t, video_id)
     at = _videos_page()
     assert any("in the trash" in i.value for i in at.info)
     at.toggle(key="videos_show_trash").set_value(True).run()
     assert list(at.dataframe[0].value["Title"]) == ["Generators"]
+
+
+def test_a_playlist_is_listed_and_its_videos_imported_as_one_batch(workspace, db):
+    from tests.fakes.ytdlp_pages import FakeVideo, FakeYouTubeSite, route_ytdlp_to
+
+    with FakeYouTubeSite() as site, route_ytdlp_to(site):
+        site.add_playlist("PLchronos01", "Python in a week", [
+            FakeVideo("aaaaaaaaaa1", "Day 1: lists", 600), FakeVideo("aaaaaaaaaa2", "Day 2: dicts", 720)])
+        with db.tenant(workspace) as t:  # one of them is already in the library
+            pipeline.add_youtube_video(t, "aaaaaaaaaa2", title="Day 2: dicts")
+        at = _videos_page()
+        at.text_input(key="videos_playlist_link").input("https://www.youtube.com/playlist?list=PLchronos01")
+        at.button[1].click().run()  # the playlist form's "List its videos"
+        assert not at.exception and not at.error
+        assert any("Python in a week" in m.value and "2 videos" in m.value for m in at.markdown)
+        importer = at.button(key="videos_playlist_import")
+        assert importer.label == "Import 2 selected videos"
+        importer.click().run()
+
+    assert not at.exception
+    assert any("already in your library" in w.value for w in at.warning)  # the duplicate is reported
+    with db.tenant(workspace) as t:
+        titles = sorted(v.title for v in videos.list_videos(t))
+    assert titles == ["Day 1: lists", "Day 2: dicts"]

@@ -201,7 +201,7 @@ def youtube():
         fake.scenario(YT_FLAKY, "server_error_503")
         sleeps: list[float] = []
         yield fake, pipeline.Sources(youtube_session=fake.session(), proxy=ProxySettings(),
-                                     sleep=sleeps.append), sleeps
+                                     sleep=sleeps.append, ytdlp_fallback=False), sleeps
 
 
 def test_a_youtube_link_becomes_a_titled_searchable_video(db, workspace, embedder, youtube):
@@ -298,3 +298,25 @@ def test_an_upload_without_subtitles_or_key_fails_saying_what_to_do(db, workspac
     with db.tenant(workspace) as t:
         video = videos.get_video(t, video_id)
     assert video.status == "failed" and "OPENAI_API_KEY" in video.error_message
+
+
+def test_when_youtube_blocks_the_transcript_api_yt_dlp_subtitles_are_used(db, workspace, embedder):
+    from chronos_data.ingest.youtube import ProxySettings
+    from tests.fakes.youtube import FakeYouTube
+    from tests.fakes.ytdlp_pages import CaptionTrack, FakeYouTubeSite, route_ytdlp_to, vtt
+
+    video = "blockedAAAA"
+    with FakeYouTube() as api, FakeYouTubeSite() as site, route_ytdlp_to(site):
+        api.scenario(video, "request_blocked")
+        site.add_video(video, "Closures", captions=[CaptionTrack(
+            "en", "English", vtt((0.0, 3.0, "A closure remembers the variables around it."),
+                                 (3.0, 7.0, "That is how decorators keep their state.")))])
+        sources = pipeline.Sources(youtube_session=api.session(), proxy=ProxySettings(), sleep=lambda _: None,
+                                   ytdlp_params={"cachedir": False, "js_runtimes": {}})
+        with db.tenant(workspace) as t:
+            video_id = pipeline.add_youtube_video(t, video)
+        run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        stored = videos.get_video(t, video_id)
+        assert (stored.status, stored.transcript_method) == ("completed", "yt_dlp_subtitles"), stored.error_message
+        assert videos.video_details(t, video_id).segments[1][2] == "That is how decorators keep their state."

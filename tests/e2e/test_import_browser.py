@@ -70,8 +70,10 @@ def test_add_a_loom_video_with_subtitles_and_see_it_ready(browser, app, tmp_path
         # Select the row (the grid's first column is its selection box) to open the transcript.
         page.locator('[data-testid="stDataFrame"]').first.click(position={"x": 14, "y": 54})
         page.get_by_text("Chunks:").wait_for(timeout=30_000)
-        transcript = page.get_by_text("A comprehension builds a new list")
-        transcript.wait_for(timeout=30_000)
+        try:
+            page.get_by_text("A comprehension builds a new list").wait_for(timeout=30_000)
+        finally:
+            page.screenshot(path=str(SCREENSHOTS / "videos-transcript.png"), full_page=True)
         link = page.get_by_role("link", name="00:04")
         assert link.get_attribute("href") == "https://www.loom.com/share/0123456789abcdef0123456789abcdef?t=4"
         page.screenshot(path=str(SCREENSHOTS / "videos-transcript.png"), full_page=True)

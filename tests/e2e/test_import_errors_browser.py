@@ -57,7 +57,8 @@ def test_each_youtube_failure_is_explained_in_the_library(browser, app):
                 with db.tenant(creator) as t:
                     ids.append(pipeline.add_youtube_video(t, video_id, title=f"Lesson {scenario}",
                                                           only_these_languages=scenario == "no_english"))
-            sources = pipeline.Sources(youtube_session=youtube.session(), proxy=ProxySettings(), sleep=lambda _: None)
+            sources = pipeline.Sources(youtube_session=youtube.session(), proxy=ProxySettings(), sleep=lambda _: None,
+                                       ytdlp_fallback=False)  # no second route to YouTube in this test
             run_until_done(db, creator, LocalEmbedder(), ids, sources=sources)
     finally:
         db.dispose()

@@ -20,15 +20,16 @@ What the site answers, shaped like YouTube's own answers (trimmed to the fields 
 * ``POST /youtubei/v1/browse`` - ``{"browseId": "VL<ID>"}`` (yt-dlp reloads a playlist "with
   unavailable videos") answers the first page again; ``{"continuation": TOKEN}`` the next page
   as an ``appendContinuationItemsAction``;
-* ``GET /@handle/videos`` and ``/channel/UC.../videos`` - a channel's Videos tab: a
-  ``richGridRenderer`` of ``richItemRenderer``/``videoRenderer`` items; unknown channels get 404
-  here and on ``POST /youtubei/v1/navigation/resolve_url``, as on YouTube;
+* ``GET /@handle[/featured|/videos|/shorts]`` (or ``/channel/UC...``) - a channel page with that
+  tab selected (Home without one): Videos is a ``richGridRenderer`` of ``videoRenderer`` items,
+  Shorts of ``shortsLockupViewModel`` items; unknown channels get 404 here and on
+  ``POST /youtubei/v1/navigation/resolve_url``, as on YouTube;
 * ``GET /watch?v=ID`` - the watch page with ``ytcfg``, ``ytInitialPlayerResponse`` and
   ``ytInitialData``; ``POST /youtubei/v1/player`` - the player JSON whose
   ``captions.playerCaptionsTracklistRenderer.captionTracks`` list the caption tracks;
 * ``GET /api/timedtext?v=ID&lang=xx[&kind=asr]&fmt=vtt`` - one track as WebVTT.
 
-:meth:`FakeYouTubeSite.fail` makes a path answer an HTTP error or drop the connection.
+:meth:`FakeYouTubeSite.fail` makes a path (or all of them) answer an HTTP error or drop the connection.
 """
 
 from __future__ import annotations
@@ -94,12 +95,13 @@ def deleted_video(video_id: str) -> FakeVideo:
 
 @dataclass(frozen=True)
 class FakeChannel:
-    """A channel's Videos tab."""
+    """A channel with a Home, a Videos and a Shorts tab."""
 
     name: str
     channel_id: str
     handle: str
     videos: Sequence[FakeVideo]
+    shorts: Sequence[FakeVideo] = ()
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,7 @@ class FakeYouTubeSite:
                                         playability or {"status": "OK", "playableInEmbed": True})
 
     def fail(self, path: str, status: int | None = None, *, drop_connection: bool = False) -> None:
-        """Answer every request for ``path`` with HTTP ``status`` or by closing the connection."""
+        """Answer every request for ``path`` (``"*"``: any path) with HTTP ``status`` or by closing the connection."""
         body = b"<html><body>Error</body></html>"
         self._faults[path] = _Reply(status or 500, body, drop_connection=drop_connection,
                                     headers={"Retry-After": "60"} if status == 429 else {})
@@ -252,14 +254,15 @@ class FakeYouTubeSite:
     def _reply(self, request: RecordedRequest) -> _Reply:
         with self._lock:
             self._log.append(request)
-        fault = self._faults.get(request.path)
+        fault = self._faults.get(request.path) or self._faults.get("*")
         if fault is not None:
             return fault
         path, method = request.path, request.method
         if method == "GET" and path == "/playlist":
             return self._playlist_page((request.query.get("list") or [""])[0])
-        if method == "GET" and (match := re.fullmatch(r"/(@[^/]+|channel/UC[\w-]{22})(/videos)?", path)):
-            return self._channel_page(match.group(1).removeprefix("channel/"))
+        if method == "GET" and (match := re.fullmatch(r"/(@[^/]+|channel/UC[\w-]{22})(?:/(videos|shorts|featured))?",
+                                                      path)):
+            return self._channel_page(match.group(1).removeprefix("channel/"), match.group(2) or "featured")
         if method == "GET" and path == "/watch":
             return self._watch_page((request.query.get("v") or [""])[0])
         if method == "GET" and path == "/api/timedtext":
@@ -339,18 +342,27 @@ class FakeYouTubeSite:
 
     # -- channels
 
-    def _channel_page(self, key: str) -> _Reply:
+    def _channel_page(self, key: str, tab: str) -> _Reply:
+        """The channel page with ``tab`` selected; only the selected tab has content, as on YouTube."""
         channel = self._channels.get(key.lower()) or self._channels.get(key)
         if channel is None:
             return _Reply(404, b"<html><body>404 Not Found</body></html>")
         base = f"/{channel.handle}"
-        items = [{"richItemRenderer": {"content": {"videoRenderer": _video_renderer(v, channel)}}}
-                 for v in channel.videos]
-        tabs = [
-            {"tabRenderer": {"title": "Home", "endpoint": _browse_endpoint(f"{base}/featured", channel)}},
-            {"tabRenderer": {"title": "Videos", "selected": True, "endpoint": _browse_endpoint(f"{base}/videos", channel),
-                             "content": {"richGridRenderer": {"contents": items}}}},
-        ]
+        contents = {
+            "featured": {"sectionListRenderer": {"contents": []}},
+            "videos": {"richGridRenderer": {"contents": [
+                {"richItemRenderer": {"content": {"videoRenderer": _video_renderer(v, channel)}}}
+                for v in channel.videos]}},
+            "shorts": {"richGridRenderer": {"contents": [
+                {"richItemRenderer": {"content": {"shortsLockupViewModel": _shorts_lockup(v)}}}
+                for v in channel.shorts]}},
+        }
+        tabs = []
+        for tab_id, title in (("featured", "Home"), ("videos", "Videos"), ("shorts", "Shorts")):
+            renderer: dict[str, Any] = {"title": title, "endpoint": _browse_endpoint(f"{base}/{tab_id}", channel)}
+            if tab_id == tab:
+                renderer.update(selected=True, content=contents[tab_id])
+            tabs.append({"tabRenderer": renderer})
         data = {
             "responseContext": {"visitorData": _VISITOR_DATA},
             "contents": {"twoColumnBrowseResultsRenderer": {"tabs": tabs}},
@@ -489,6 +501,15 @@ def _video_renderer(video: FakeVideo, channel: FakeChannel) -> dict[str, Any]:
         renderer["thumbnailOverlays"] = [{"thumbnailOverlayTimeStatusRenderer": {
             "text": {"simpleText": _clock(video.duration_seconds)}, "style": "DEFAULT"}}]
     return renderer
+
+
+def _shorts_lockup(video: FakeVideo) -> dict[str, Any]:
+    return {
+        "entityId": f"shorts-shelf-item-{video.video_id}",
+        "accessibilityText": f"{video.title}, 1.2K views - play Short",
+        "onTap": {"innertubeCommand": {"reelWatchEndpoint": {"videoId": video.video_id}}},
+        "overlayMetadata": {"primaryText": {"content": video.title}, "secondaryText": {"content": "1.2K views"}},
+    }
 
 
 def _browse_endpoint(url: str, channel: FakeChannel) -> dict[str, Any]:
