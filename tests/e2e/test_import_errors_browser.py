@@ -7,6 +7,7 @@ on 127.0.0.1; the app (its own worker off) shows what the pipeline stored.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from chronos_data import creators
 from chronos_data.config import Settings
@@ -72,7 +73,8 @@ def test_each_youtube_failure_is_explained_in_the_library(browser, app):
         text = page.locator('[data-testid="stExpander"]').filter(has_text="failed: why").inner_text()
         for scenario, (_, words) in FAILURES.items():
             assert words in text, scenario
-        assert page.get_by_role("button", name="Retry").count() == len(FAILURES)
+        # The library refreshes itself every few seconds: wait for the buttons rather than count once.
+        expect(page.get_by_role("button", name="Retry")).to_have_count(len(FAILURES), timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()

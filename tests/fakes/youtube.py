@@ -28,17 +28,17 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import requests
 import youtube_transcript_api
 from requests.adapters import HTTPAdapter
+
+from tests.fakes.http import FakeHTTPServer, RecordedRequest, Reply
 
 __all__ = [
     "ASSETS",
@@ -96,22 +96,6 @@ def _asset(name: str) -> bytes:
     return (ASSETS / name).read_bytes()
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request the fake received (headers with lower-case names)."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def param(self, name: str) -> str | None:
-        """The first value of a query parameter, or None."""
-        values = self.query.get(name)
-        return values[0] if values else None
-
-
 @dataclass
 class _Plan:
     scenario: str
@@ -120,17 +104,8 @@ class _Plan:
     transcript_xml: bytes | None = None
 
 
-@dataclass
-class _Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "text/plain; charset=utf-8"
-    drop_connection: bool = False
-    delay: float = 0.0
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class FakeYouTube:
+class FakeYouTube(FakeHTTPServer):
+    thread_name = "fake-youtube"
     """The server and its scenarios; use as a context manager (it starts and stops the server)."""
 
     def __init__(self, *, default_scenario: str = "unavailable", slow_seconds: float = 2.0) -> None:
@@ -138,47 +113,7 @@ class FakeYouTube:
         self.default_scenario = default_scenario
         self.slow_seconds = slow_seconds
         self._plans: dict[str, _Plan] = {}
-        self._log: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle
-
-    def start(self) -> Self:
-        handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        server.block_on_close = False  # a "slow" handler must not hold up close()
-        server.handle_error = lambda request, client_address: None  # a client that gave up is expected
-        self._server = server
-        # A short poll interval: shutdown() waits for it, once per test.
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="fake-youtube", daemon=True)
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` of the running server."""
-        if self._server is None:
-            raise RuntimeError("FakeYouTube is not running; use it as a context manager or call start()")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__()
 
     # -- configuration
 
@@ -223,44 +158,23 @@ class FakeYouTube:
         session.mount("http://", _OfflineAdapter())
         return session
 
-    # -- what happened
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, oldest first."""
-        with self._lock:
-            return list(self._log)
-
-    def requests_to(self, path: str) -> list[RecordedRequest]:
-        """The requests received for one path, e.g. ``"/api/timedtext"``."""
-        return [r for r in self.requests if r.path == path]
-
-    def clear(self) -> None:
-        """Forget the requests received so far."""
-        with self._lock:
-            self._log.clear()
-
     # -- serving (called from the handler threads)
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self._log.append(request)
 
     def _plan(self, video_id: str | None) -> tuple[str, _Plan]:
         vid = video_id or ""
         return vid, self._plans.get(vid, _Plan(self.default_scenario))
 
-    def _reply(self, request: RecordedRequest) -> _Reply:
+    def _reply(self, request: RecordedRequest) -> Reply:
         if request.method == "GET" and request.path == "/watch":
             return self._watch(*self._plan(request.param("v")), request)
         if request.method == "POST" and request.path == "/youtubei/v1/player":
             try:
                 video_id = json.loads(request.body or b"{}").get("videoId")
             except ValueError:
-                return _Reply(400, b'{"error": {"code": 400, "message": "Invalid JSON payload"}}',
+                return Reply(400, b'{"error": {"code": 400, "message": "Invalid JSON payload"}}',
                               "application/json")
             if request.param("key") != RECORDED_API_KEY:
-                return _Reply(400, b'{"error": {"code": 400, "message": "API key not valid."}}',
+                return Reply(400, b'{"error": {"code": 400, "message": "API key not valid."}}',
                               "application/json")
             return self._player(*self._plan(video_id))
         if request.method == "GET" and request.path == "/api/timedtext":
@@ -269,54 +183,54 @@ class FakeYouTube:
             watch = urlsplit(request.param("url") or "")
             ids = parse_qs(watch.query).get("v") or [None]
             return self._oembed(*self._plan(ids[0]))
-        return _Reply(404, b"Not Found")
+        return Reply(404, b"Not Found")
 
-    def _watch(self, video_id: str, plan: _Plan, request: RecordedRequest) -> _Reply:
+    def _watch(self, video_id: str, plan: _Plan, request: RecordedRequest) -> Reply:
         page = "text/html; charset=utf-8"
         match plan.scenario:
             case "connection_reset":
-                return _Reply(200, drop_connection=True)
+                return Reply(200, drop_connection=True)
             case "too_many_requests":
-                return _Reply(200, _asset("youtube_too_many_requests.html.static"), page)
+                return Reply(200, _asset("youtube_too_many_requests.html.static"), page)
             case "rate_limited":
-                return _Reply(429, _asset("youtube_too_many_requests.html.static"), page)
+                return Reply(429, _asset("youtube_too_many_requests.html.static"), page)
             case "consent_failed":
-                return _Reply(200, _asset("youtube_consent_page.html.static"), page)
+                return Reply(200, _asset("youtube_consent_page.html.static"), page)
             case "consent" if "CONSENT=YES+" not in request.headers.get("cookie", ""):
-                return _Reply(200, _asset("youtube_consent_page.html.static"), page)
+                return Reply(200, _asset("youtube_consent_page.html.static"), page)
             case "slow":
-                return _Reply(200, _asset("youtube.html.static"), page, delay=self.slow_seconds)
-        return _Reply(200, _asset("youtube.html.static"), page)
+                return Reply(200, _asset("youtube.html.static"), page, delay=self.slow_seconds)
+        return Reply(200, _asset("youtube.html.static"), page)
 
-    def _player(self, video_id: str, plan: _Plan) -> _Reply:
+    def _player(self, video_id: str, plan: _Plan) -> Reply:
         as_json = "application/json; charset=utf-8"
         status = {"server_error_500": 500, "server_error_503": 503, "forbidden_403": 403}.get(plan.scenario)
         if status is not None:
-            return _Reply(status, b"<html><body>Error</body></html>", "text/html; charset=utf-8")
+            return Reply(status, b"<html><body>Error</body></html>", "text/html; charset=utf-8")
         if plan.scenario == "garbage":
-            return _Reply(200, b"<html><body>Something went wrong</body></html>", as_json)
+            return Reply(200, b"<html><body>Something went wrong</body></html>", as_json)
         body = _player_body(plan.scenario)
         if plan.tracks is not None:
             body = _with_tracks(body, plan.tracks)
         # The recording's caption URLs name the recorded video; point them at this one.
         body = _TIMEDTEXT_ID.sub(rb"\g<1>" + video_id.encode(), body)
-        return _Reply(200, body, as_json)
+        return Reply(200, body, as_json)
 
-    def _timedtext(self, video_id: str, plan: _Plan) -> _Reply:
+    def _timedtext(self, video_id: str, plan: _Plan) -> Reply:
         if plan.scenario == "transcript_rate_limited":
-            return _Reply(429, b"Too Many Requests")
+            return Reply(429, b"Too Many Requests")
         if plan.scenario not in _WITH_CAPTIONS:
-            return _Reply(404, b"Not Found")
-        return _Reply(200, plan.transcript_xml or _asset("transcript.xml.static"), "text/xml; charset=UTF-8")
+            return Reply(404, b"Not Found")
+        return Reply(200, plan.transcript_xml or _asset("transcript.xml.static"), "text/xml; charset=UTF-8")
 
-    def _oembed(self, video_id: str, plan: _Plan) -> _Reply:
+    def _oembed(self, video_id: str, plan: _Plan) -> Reply:
         status = plan.oembed_status
         if status is None:
             status = {"unavailable": 404, "private": 401}.get(plan.scenario, 200)
         if status != 200:
             reason = {400: b"Bad Request", 401: b"Unauthorized", 403: b"Forbidden", 404: b"Not Found",
                       429: b"Too Many Requests"}.get(status, b"Error")
-            return _Reply(status, reason)
+            return Reply(status, reason)
         details = json.loads(_player_body(plan.scenario if plan.scenario in _WITH_CAPTIONS else "ok")
                              ).get("videoDetails", {})
         thumbnail = f"https://i.ytimg.com/vi/{video_id}/hqdefault.jpg"
@@ -331,7 +245,7 @@ class FakeYouTube:
             "html": f'<iframe width="200" height="113" src="https://www.youtube.com/embed/{video_id}?feature=oembed"'
                     ' frameborder="0" allowfullscreen></iframe>',
         }
-        return _Reply(200, json.dumps(answer).encode(), "application/json; charset=utf-8")
+        return Reply(200, json.dumps(answer).encode(), "application/json; charset=utf-8")
 
 
 def _check_scenario(name: str) -> None:
@@ -383,49 +297,6 @@ def _with_tracks(body: bytes, tracks: Sequence[Track]) -> bytes:
     for audio in captions.get("audioTracks", []):
         audio["captionTrackIndices"] = list(range(len(built)))
     return json.dumps(data).encode()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeYouTube  # set on the bound subclass in FakeYouTube.start()
-    server_version = "FakeYouTube/1.0"
-
-    def do_GET(self) -> None:  # http.server's naming
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-        return
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        request = RecordedRequest(
-            method=self.command,
-            path=parts.path,
-            query=parse_qs(parts.query, keep_blank_values=True),
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
-        )
-        self.fake._record(request)
-        reply = self.fake._reply(request)
-        if reply.delay and self.fake._stopping.wait(reply.delay):
-            return  # the server is closing: give up on the slow answer
-        if reply.drop_connection:
-            self.close_connection = True
-            return  # no status line at all: the client sees the connection dropped
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(reply.body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client timed out and left; that is what the "slow" scenario is for
 
 
 class FakeYouTubeAdapter(HTTPAdapter):

@@ -36,17 +36,24 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, Self
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from yt_dlp.networking import common as ytdlp_networking
 from yt_dlp.networking._urllib import UrllibRH
 from yt_dlp.networking.exceptions import HTTPError, TransportError
+
+from tests.fakes.http import FakeHTTPServer, RecordedRequest, Reply
+
+
+@dataclass
+class _Page(Reply):
+    """A reply of the site: HTML unless said otherwise."""
+
+    content_type: str = "text/html; charset=utf-8"
 
 __all__ = [
     "API_KEY",
@@ -138,80 +145,20 @@ class _Video:
     playability: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request the site received (headers with lower-case names, body parsed when JSON)."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        """The body as JSON (innertube API calls), or None."""
-        try:
-            return json.loads(self.body) if self.body else None
-        except ValueError:
-            return None
-
-
-@dataclass
-class _Reply:
-    status: int
-    body: bytes = b""
-    content_type: str = "text/html; charset=utf-8"
-    drop_connection: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 # --------------------------------------------------------------------------- the site
 
 
-class FakeYouTubeSite:
+class FakeYouTubeSite(FakeHTTPServer):
+    thread_name = "fake-youtube-ytdlp"
+    protocol_version = "HTTP/1.1"
     """The HTTP server and what it knows; use as a context manager (starts and stops the server)."""
 
     def __init__(self) -> None:
         self._playlists: dict[str, tuple[str, list[FakeVideo], int]] = {}
         self._channels: dict[str, FakeChannel] = {}
         self._videos: dict[str, _Video] = {}
-        self._faults: dict[str, _Reply] = {}
-        self._log: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle
-
-    def start(self) -> Self:
-        handler = type("_BoundHandler", (_Handler,), {"site": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        server.handle_error = lambda request, client_address: None  # dropped connections are on purpose
-        self._server = server
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                         name="fake-youtube-ytdlp", daemon=True).start()
-        return self
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    @property
-    def netloc(self) -> str:
-        """``127.0.0.1:PORT`` of the running server."""
-        if self._server is None:
-            raise RuntimeError("FakeYouTubeSite is not running; use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        self._faults: dict[str, _Page] = {}
+        super().__init__()
 
     # -- content
 
@@ -234,26 +181,12 @@ class FakeYouTubeSite:
     def fail(self, path: str, status: int | None = None, *, drop_connection: bool = False) -> None:
         """Answer every request for ``path`` (``"*"``: any path) with HTTP ``status`` or by closing the connection."""
         body = b"<html><body>Error</body></html>"
-        self._faults[path] = _Reply(status or 500, body, drop_connection=drop_connection,
+        self._faults[path] = _Page(status or 500, body, drop_connection=drop_connection,
                                     headers={"Retry-After": "60"} if status == 429 else {})
-
-    # -- what happened
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, oldest first."""
-        with self._lock:
-            return list(self._log)
-
-    def requests_to(self, path: str) -> list[RecordedRequest]:
-        """The requests received for one path, e.g. ``"/youtubei/v1/browse"``."""
-        return [r for r in self.requests if r.path == path]
 
     # -- serving (handler threads)
 
-    def _reply(self, request: RecordedRequest) -> _Reply:
-        with self._lock:
-            self._log.append(request)
+    def _reply(self, request: RecordedRequest) -> _Page:
         fault = self._faults.get(request.path) or self._faults.get("*")
         if fault is not None:
             return fault
@@ -271,9 +204,9 @@ class FakeYouTubeSite:
             if (request.query.get("key") or [API_KEY])[0] != API_KEY:
                 return _json_reply({"error": {"code": 400, "message": "API key not valid."}}, 400)
             return self._api(path.removeprefix("/youtubei/v1/"), request.json() or {})
-        return _Reply(404, b"<html><body>404 Not Found</body></html>")
+        return _Page(404, b"<html><body>404 Not Found</body></html>")
 
-    def _api(self, endpoint: str, body: dict[str, Any]) -> _Reply:
+    def _api(self, endpoint: str, body: dict[str, Any]) -> _Page:
         if endpoint == "browse":
             if token := body.get("continuation"):
                 playlist_id, _, page = str(token).rpartition(":")
@@ -297,7 +230,7 @@ class FakeYouTubeSite:
 
     # -- playlists
 
-    def _playlist_page(self, playlist_id: str) -> _Reply:
+    def _playlist_page(self, playlist_id: str) -> _Page:
         if playlist_id not in self._playlists:
             data = {
                 "responseContext": {"visitorData": _VISITOR_DATA},
@@ -342,11 +275,11 @@ class FakeYouTubeSite:
 
     # -- channels
 
-    def _channel_page(self, key: str, tab: str) -> _Reply:
+    def _channel_page(self, key: str, tab: str) -> _Page:
         """The channel page with ``tab`` selected; only the selected tab has content, as on YouTube."""
         channel = self._channels.get(key.lower()) or self._channels.get(key)
         if channel is None:
-            return _Reply(404, b"<html><body>404 Not Found</body></html>")
+            return _Page(404, b"<html><body>404 Not Found</body></html>")
         base = f"/{channel.handle}"
         contents = {
             "featured": {"sectionListRenderer": {"contents": []}},
@@ -376,7 +309,7 @@ class FakeYouTubeSite:
 
     # -- videos and captions
 
-    def _watch_page(self, video_id: str) -> _Reply:
+    def _watch_page(self, video_id: str) -> _Page:
         video = self._videos.get(video_id)
         player = self._player_response(video, video_id)
         data = {"responseContext": {"visitorData": _VISITOR_DATA},
@@ -436,19 +369,19 @@ class FakeYouTubeSite:
             }}
         return answer
 
-    def _timedtext(self, query: dict[str, list[str]]) -> _Reply:
+    def _timedtext(self, query: dict[str, list[str]]) -> _Page:
         video = self._videos.get((query.get("v") or [""])[0])
         lang = (query.get("lang") or [""])[0]
         generated = (query.get("kind") or [""])[0] == "asr"
         if video is None or query.get("tlang"):
             # Translations are never what the tests want: serving none makes choosing one fail loudly.
-            return _Reply(404, b"")
+            return _Page(404, b"")
         for track in video.captions:
             if track.language_code == lang and track.generated == generated:
                 if (query.get("fmt") or [""])[0] != "vtt":
-                    return _Reply(200, b"<?xml version=\"1.0\" encoding=\"utf-8\" ?><timedtext/>", "text/xml")
-                return _Reply(200, track.body, "text/vtt; charset=utf-8")
-        return _Reply(404, b"")
+                    return _Page(200, b"<?xml version=\"1.0\" encoding=\"utf-8\" ?><timedtext/>", "text/xml")
+                return _Page(200, track.body, "text/vtt; charset=utf-8")
+        return _Page(404, b"")
 
 
 def _page(data: dict[str, Any], *, player_response: dict[str, Any] | None = None) -> bytes:
@@ -528,48 +461,12 @@ def _clock(seconds: int) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def _html_reply(body: bytes) -> _Reply:
-    return _Reply(200, body, "text/html; charset=utf-8")
+def _html_reply(body: bytes) -> _Page:
+    return _Page(200, body, "text/html; charset=utf-8")
 
 
-def _json_reply(data: Any, status: int = 200) -> _Reply:
-    return _Reply(status, json.dumps(data).encode(), "application/json; charset=UTF-8")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    site: FakeYouTubeSite  # set on the bound subclass in FakeYouTubeSite.start()
-    server_version = "FakeYouTube/1.0"
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:  # http.server's naming
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-        return
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        request = RecordedRequest(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                                  {k.lower(): v for k, v in self.headers.items()}, body)
-        reply = self.site._reply(request)
-        if reply.drop_connection:
-            self.close_connection = True
-            return  # no status line at all: the client sees the connection dropped
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(reply.body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+def _json_reply(data: Any, status: int = 200) -> _Page:
+    return _Page(status, json.dumps(data).encode(), "application/json; charset=UTF-8")
 
 
 # --------------------------------------------------------------------------- yt-dlp transport
