@@ -17,6 +17,7 @@ from .db import Tenant
 
 __all__ = [
     "Chunk",
+    "count_by_model",
     "EmbeddingModel",
     "NewChunk",
     "SearchHit",
@@ -73,6 +74,16 @@ def list_embedding_models(t: Tenant) -> list[EmbeddingModel]:
     """Every embedding model the schema knows, with its dimensions."""
     rows = t.conn.execute(sa.text("SELECT name, provider, dimensions FROM embedding_models ORDER BY name"))
     return [to_record(EmbeddingModel, row) for row in rows]
+
+
+def count_by_model(t: Tenant) -> dict[str, int]:
+    """How many of the workspace's chunks each embedding model made (unembedded chunks under '')."""
+    rows = t.conn.execute(
+        sa.text("SELECT coalesce(embedding_model, ''), count(*) FROM video_chunks WHERE creator_id = :creator "
+                "GROUP BY 1 ORDER BY 2 DESC"),
+        {"creator": t.creator_id},
+    )
+    return {model: int(count) for model, count in rows}
 
 
 def insert_chunks(

@@ -166,6 +166,7 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
         _check_server(owner_engine, owner_url)
         if migrate:
             migrations.migrate(owner_engine)
+            _register_openai_model(owner_engine, settings)
         if kind == "embedded":
             # Log in as chronos_app itself, so no SQL sent by the app can RESET ROLE to the owner.
             with owner_engine.begin() as conn:
@@ -183,6 +184,22 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
         display_url=redact_url(owner_url) if kind == "url" else str(settings.pgdata),
         server=server,
     )
+
+
+def _register_openai_model(engine: Engine, settings: Settings) -> None:
+    """Make sure the configured OpenAI embedding model has its row and its HNSW index."""
+    if not settings.openai_api_key:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT chronos.register_embedding_model(:name, 'openai', :dims)"),
+                         {"name": settings.openai_embedding_model, "dims": settings.openai_embedding_dimensions})
+    except DBAPIError as exc:
+        raise StartupError(
+            f"The embedding model {settings.openai_embedding_model} cannot be used with "
+            f"{settings.openai_embedding_dimensions} dimensions ({str(exc.orig).splitlines()[0]}); fix "
+            "CHRONOS_OPENAI_EMBEDDING_MODEL or CHRONOS_OPENAI_EMBEDDING_DIMENSIONS."
+        ) from exc
 
 
 def _check_server(engine: Engine, url: str) -> None:

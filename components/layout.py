@@ -6,7 +6,7 @@ import html
 
 import streamlit as st
 
-__all__ = ["email_html", "inert", "render_empty_state", "render_workspace_badge"]
+__all__ = ["email_html", "inert", "plural", "render_empty_state", "render_workspace_badge"]
 
 
 def render_empty_state(title: str, body: str, *, next_page: str | None = None, next_label: str | None = None,
@@ -40,3 +40,8 @@ def email_html(email: str) -> str:
 def inert(text: str) -> str:
     """``text`` for st.markdown shown as typed: Markdown characters neither format nor link."""
     return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~" else ch for ch in text)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 video``, ``3 videos``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

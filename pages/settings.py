@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from chronos_data import creators, providers, workspace
+from chronos_data import chunks, creators, providers, workspace
+from chronos_data.ingest import pipeline
 from components import layout, state
 
 state.require_router()
@@ -14,6 +15,7 @@ status = workspace.database_status(db)
 active = providers.active_providers(state.get_settings())
 with state.tenant() as t:
     creator = creators.get_creator(t)
+    by_model = chunks.count_by_model(t)
 
 st.subheader("Workspace")
 st.markdown(
@@ -41,3 +43,22 @@ if active.online:
     st.caption(f"OpenAI-compatible endpoint: {active.openai_endpoint}")
 else:
     st.caption("Offline mode. Set OPENAI_API_KEY (and optionally OPENAI_BASE_URL) to enable OpenAI.")
+
+st.subheader("Search index")
+active_model = state.get_embedder().model
+if not by_model:
+    st.caption("No transcripts are indexed yet.")
+else:
+    st.markdown("\n".join(f"- **{model or 'not embedded'}**: {count:,} chunks" for model, count in by_model.items()))
+    stale = sum(count for model, count in by_model.items() if model != active_model)
+    if stale:
+        st.warning(f"{stale:,} chunks were embedded with another model than the active one ({active_model}); "
+                   "the assistant searches only the active model's vectors. Re-embed to include them.",
+                   icon=":material/sync_problem:")
+        if st.button("Re-embed all videos", key="settings_reembed", icon=":material/sync:"):
+            with state.tenant() as t:
+                queued = pipeline.requeue_for_embedding(t)
+            if worker := state.get_import_worker():
+                worker.wake()
+            st.success(f"{layout.plural(len(queued), 'video')} queued for re-embedding; follow them on the Videos page.",
+                       icon=":material/hourglass_top:")

@@ -160,7 +160,8 @@ def _add_playlist() -> None:
     if not listing.videos:
         st.info(f"{listing.title} has no public videos to import.")
         return
-    st.markdown(f"**{layout.inert(listing.title)}**: {len(listing.videos)} videos. Untick the ones to leave out.")
+    st.markdown(f"**{layout.inert(listing.title)}**: {layout.plural(len(listing.videos), 'video')}. "
+                "Untick the ones to leave out.")
     edited = st.data_editor(
         [{"Import": True, "Title": v.title,
           "Duration": format_timestamp(v.duration_seconds) if v.duration_seconds else "", "Link": v.url}
@@ -170,7 +171,7 @@ def _add_playlist() -> None:
                        "Link": st.column_config.LinkColumn("Link", display_text="open")},
     )
     chosen = [listing.videos[i] for i, row in enumerate(edited) if row["Import"]]
-    if st.button(f"Import {len(chosen)} selected videos", key="videos_playlist_import", type="primary",
+    if st.button(f"Import {layout.plural(len(chosen), 'selected video')}", key="videos_playlist_import", type="primary",
                  disabled=not chosen):
         with state.tenant() as t:
             results = imports.queue_imports(t, state.get_settings(), [
@@ -179,7 +180,7 @@ def _add_playlist() -> None:
         if refused:
             st.session_state["videos_refused"] = [(r.source, r.error) for r in refused]
         del st.session_state["videos_listing"]
-        _queued(f"{len(results) - len(refused)} of {len(results)} videos queued.")
+        _queued(f"{len(results) - len(refused)} of {layout.plural(len(results), 'video')} queued.")
 
 
 def _add_csv() -> None:
@@ -201,7 +202,7 @@ def _add_csv() -> None:
     refused = [r for r in results if r.video_id is None]
     if refused:
         st.session_state["videos_refused"] = [(r.source, r.error) for r in refused]
-    _queued(f"{len(results) - len(refused)} of {len(results)} videos queued.")
+    _queued(f"{len(results) - len(refused)} of {layout.plural(len(results), 'video')} queued.")
 
 
 def _show_refused() -> None:

@@ -86,3 +86,25 @@ def test_a_database_that_cannot_be_reached_shows_one_sentence_not_a_traceback(ap
     assert not at.exception
     assert at.title[0].value == "Chronos could not start"
     assert at.error[0].value.startswith("Nothing accepts connections at 127.0.0.1:1")
+
+
+def test_settings_offers_to_re_embed_chunks_of_another_model(workspace_email, db):
+    from chronos_data import chunks
+    from chronos_data.ingest import pipeline
+
+    with db.engine.begin() as conn:
+        creator = creators.ensure_creator(conn, workspace_email)
+    with db.tenant(creator) as t:
+        video = pipeline.add_subtitled_video(
+            t, source_type="loom", source="https://www.loom.com/share/0123456789abcdef0123456789abcdef",
+            subtitle_bytes=b"1\n00:00:00,000 --> 00:00:02,000\nHello.\n", subtitle_filename="a.srt", title="Hi")
+        chunks.insert_chunks(t, video, [chunks.NewChunk(0, "Hello.", 0, 2, [1.0] + [0.0] * 1535)],
+                             embedding_model="text-embedding-3-small")
+        videos.set_status(t, video, "completed")
+
+    at = _open("pages/settings.py")
+    assert any("embedded with another model" in w.value for w in at.warning)
+    at.button(key="settings_reembed").click().run()
+    assert not at.exception and any("1 video queued" in s.value for s in at.success)
+    with db.tenant(creator) as t:
+        assert videos.get_video(t, video).status == "pending"
