@@ -61,20 +61,45 @@ def test_each_youtube_failure_is_explained_in_the_library(browser, app):
             sources = pipeline.Sources(youtube_session=youtube.session(), proxy=ProxySettings(), sleep=lambda _: None,
                                        ytdlp_fallback=False)  # no second route to YouTube in this test
             run_until_done(db, creator, LocalEmbedder(), ids, sources=sources)
+        _upload_with_a_rejected_openai_key(db, creator, app.data_dir)
     finally:
         db.dispose()
 
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     try:
         page.goto(f"{app.url}/videos")
-        page.get_by_text(f"{len(FAILURES)} failed: why, and retry").wait_for(timeout=90_000)
+        page.get_by_text(f"{len(FAILURES) + 1} failed: why, and retry").wait_for(timeout=90_000)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "videos-failures.png"), full_page=True)
         text = page.locator('[data-testid="stExpander"]').filter(has_text="failed: why").inner_text()
         for scenario, (_, words) in FAILURES.items():
             assert words in text, scenario
+        assert "OpenAI rejected the API key" in text
         # The library refreshes itself every few seconds: wait for the buttons rather than count once.
-        expect(page.get_by_role("button", name="Retry")).to_have_count(len(FAILURES), timeout=30_000)
+        expect(page.get_by_role("button", name="Retry")).to_have_count(len(FAILURES) + 1, timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.close()
+
+
+def _upload_with_a_rejected_openai_key(db, creator, data_dir) -> None:
+    """An upload whose transcription OpenAI refuses: the key is wrong."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from chronos_data.embeddings import LocalEmbedder
+    from chronos_data.uploads import store_upload
+    from tests.fakes.openai_server import FakeOpenAI
+
+    audio = data_dir / "tone.mp3"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=3", str(audio)], check=True)
+    with FakeOpenAI() as api:
+        settings = Settings.from_env({"CHRONOS_DATA_DIR": str(data_dir), "OPENAI_API_KEY": "sk-rejected",
+                                      "OPENAI_BASE_URL": api.base_url})
+        with db.tenant(creator) as t, audio.open("rb") as media:
+            path = store_upload(settings, creator, audio.name, media, audio.stat().st_size, "basic")
+            video_id = pipeline.add_upload_to_transcribe(t, storage_path=path, title="Lesson whisper",
+                                                         file_size_bytes=audio.stat().st_size)
+        run_until_done(db, creator, LocalEmbedder(), [video_id], sources=pipeline.Sources(settings=settings))
