@@ -83,7 +83,9 @@ def _add_subtitled(source_type: str) -> None:
         media = None
         if source_type == "upload":
             media = st.file_uploader("Audio or video file", key="videos_upload_media",
-                                     type=[ext.lstrip(".") for ext in uploads.MEDIA_EXTENSIONS])
+                                     type=[ext.lstrip(".") for ext in uploads.MEDIA_EXTENSIONS],
+                                     help="Up to 2 GB here. Larger files (pro and enterprise plans): "
+                                          "python -m chronos_data import FILE --subtitles FILE.srt")
         optional = " (optional: without one, OpenAI transcribes the audio)" if (
             source_type == "upload" and state.get_settings().openai_api_key) else ""
         subtitle = st.file_uploader(f"Subtitle file (.srt, .vtt, .sbv or plain text){optional}", type=SUBTITLE_TYPES,

@@ -100,3 +100,29 @@ def test_a_malformed_subtitle_file_gets_a_plain_message(browser, app, tmp_path):
         assert "empty" in alert.inner_text()
     finally:
         page.close()
+
+
+def test_a_bad_link_and_a_missing_subtitle_file_are_explained(browser, app, tmp_path):
+    media = tmp_path / "lecture.mp3"
+    media.write_bytes(b"ID3" + b"\0" * 64)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{app.url}/videos")
+        page.get_by_role("heading", name="Video library").wait_for(timeout=90_000)
+        if not page.get_by_role("tab", name="YouTube").is_visible():
+            page.get_by_text("Add videos").first.click()
+        form = page.locator('[data-testid="stForm"]').filter(has_text="YouTube link or video id")
+        form.get_by_role("textbox", name="YouTube link or video id").fill("https://vimeo.com/76979871")
+        form.get_by_role("button", name="Add video").click()
+        page.get_by_text("is not a YouTube, Loom or Mux link").wait_for(timeout=30_000)
+
+        page.get_by_role("tab", name="Upload a file").click()
+        upload = page.locator('[data-testid="stForm"]').filter(has_text="Audio or video file")
+        upload.get_by_role("textbox", name="Title", exact=True).fill("Lecture")
+        upload.locator('input[type="file"]').first.set_input_files(str(media))
+        upload.get_by_text("lecture.mp3").wait_for(timeout=30_000)
+        upload.get_by_role("button", name="Add video").click()
+        page.get_by_text("or set OPENAI_API_KEY so Chronos can transcribe the audio").wait_for(timeout=30_000)
+        page.screenshot(path=str(SCREENSHOTS / "videos-upload-needs-subtitles.png"), full_page=True)
+    finally:
+        page.close()
