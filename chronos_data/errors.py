@@ -8,6 +8,7 @@ __all__ = [
     "MigrationError",
     "NotFound",
     "SourceError",
+    "StaleEdit",
     "StartupError",
     "ValidationError",
 ]
@@ -31,6 +32,10 @@ class MigrationError(ChronosError):
 
 class ValidationError(ChronosError):
     """Input was rejected; the message says what is wrong and what to do."""
+
+
+class StaleEdit(ChronosError):
+    """Someone (another tab) changed the same thing since this page showed it; reload and retry."""
 
 
 class NotFound(ChronosError):
