@@ -36,8 +36,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(result, default=str, indent=2) if args.json else _as_text(result))
+    if args.json:
+        print(json.dumps(result, default=str, indent=2))
+    else:
+        print(result.text if isinstance(result, _TextResult) else _as_text(result))
     return 0
+
+
+class _TextResult(dict):
+    """A command result whose text form is written by the command itself (an outline, a table)."""
+
+    def __init__(self, data: dict[str, Any], text: str) -> None:
+        super().__init__(data)
+        self.text = text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,6 +77,21 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--language", default="en",
                              help="preferred transcript languages, comma-separated (default: en)")
             sub.add_argument("--subtitles", metavar="FILE", help="subtitle file for a Loom, Mux or media source")
+    course = commands.add_parser("course", help="list courses, export a course outline, import an outline",
+                                 description="Courses of the workspace: list, export (JSON or Markdown), import.")
+    actions = course.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, handler, help_text in (
+        ("list", _course_list, "the workspace's courses: id, title, published, lessons, minutes"),
+        ("export", _course_export, "print a course's outline as JSON (to import elsewhere) or Markdown"),
+        ("import", _course_import, "create a draft course from a JSON outline; print its id and unmatched lessons"),
+    ):
+        sub = actions.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        if name == "export":
+            sub.add_argument("course_id", metavar="COURSE_ID", help="the course's id (see `course list`)")
+            sub.add_argument("--format", choices=["json", "md"], default="json", help="outline format (default: json)")
+        if name == "import":
+            sub.add_argument("file", metavar="FILE", help="a chronos.course/1 JSON outline")
     return parser
 
 
@@ -144,6 +170,80 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         return {"model": embedder.model, "videos": len(video_ids)}
     finally:
         db.dispose()
+
+
+def _course_list(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from . import courses
+
+    db = open_database(settings)
+    try:
+        creator_id = _workspace(db, args, settings)
+        with db.tenant(creator_id) as t:
+            rows = [{"id": str(c.id), "title": c.title, "published": c.is_published, "lessons": c.lesson_count,
+                     "minutes": c.total_minutes} for c in courses.list_courses(t)]
+    finally:
+        db.dispose()
+    if not rows:
+        text = "No courses yet."
+    else:
+        text = "\n".join(f"{r['id']}  {'published' if r['published'] else 'draft    '}  {r['lessons']:>4} lessons  "
+                         f"{r['minutes']:>5} min  {r['title']}" for r in rows)
+    return _TextResult({"courses": rows}, text)
+
+
+def _course_export(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from . import outlines
+
+    course_id = _course_id(args.course_id)
+    db = open_database(settings)
+    try:
+        creator_id = _workspace(db, args, settings)
+        with db.tenant(creator_id) as t:
+            if args.format == "md":
+                outline: Any = outlines.outline_markdown(t, course_id)
+                text = outline.rstrip("\n")
+            else:
+                outline = outlines.export_outline(t, course_id)
+                text = json.dumps(outline, indent=2, ensure_ascii=False)
+    finally:
+        db.dispose()
+    return _TextResult({"course_id": str(course_id), "format": args.format, "outline": outline}, text)
+
+
+def _course_import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from pathlib import Path
+
+    from . import outlines
+    from .errors import ValidationError
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"Cannot read {args.file} ({exc.strerror}); check the file name.") from exc
+    db = open_database(settings)
+    try:
+        creator_id = _workspace(db, args, settings)
+        with db.tenant(creator_id) as t:
+            result = outlines.import_outline(t, data)
+    finally:
+        db.dispose()
+    report = {"course_id": str(result.course_id), "matched": result.matched, "unmatched": result.unmatched}
+    lines = [f"course id: {result.course_id}", f"matched: {result.matched} lessons"]
+    if result.unmatched:
+        lines.append(f"unmatched ({len(result.unmatched)}, left out: no video of this workspace matches): "
+                     + "; ".join(result.unmatched))
+    else:
+        lines.append("unmatched: none")
+    return _TextResult(report, "\n".join(lines))
+
+
+def _course_id(text: str) -> uuid.UUID:
+    from .errors import ValidationError
+
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError as exc:
+        raise ValidationError(f"'{text}' is not a course id; copy one from `course list`.") from exc
 
 
 class _PartialFailure(ChronosError):

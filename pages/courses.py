@@ -1,29 +1,309 @@
-"""Courses: courses made of modules and ordered lessons."""
+"""Courses: shape courses from modules and ordered lessons, preview them, publish them."""
+
+from __future__ import annotations
+
+import json
+import uuid
 
 import streamlit as st
+from streamlit_sortables import sort_items
 
-from chronos_data import courses
+from chronos_data import courses, outlines, videos
+from chronos_data.errors import ChronosError, StaleEdit
 from components import layout, state
+from components.course_builder import (
+    dragged_changes,
+    format_minutes,
+    lesson_label,
+    render_preview,
+    sortable_key,
+)
 
 state.require_router()
 
 st.title("Courses")
 
-with state.tenant() as t:
-    course_list = courses.list_courses(t)
+# The drag-and-drop list in the app's colours: light cards, left-aligned text.
+SORTABLE_STYLE = """
+.sortable-component { border: none; background: transparent; }
+.sortable-container { background-color: #f4f5fb; border-radius: 8px; }
+.sortable-container-header { font-weight: 600; color: #1f2333; }
+.sortable-item, .sortable-item:hover { background-color: #ffffff; color: #1f2333; border: 1px solid #d9dbe8;
+  border-radius: 6px; justify-content: flex-start; font-size: 14px; }
+"""
 
-if not course_list:
-    layout.render_empty_state(
-        "No courses yet",
-        "A course is a list of modules, each an ordered list of lessons made from your videos. "
-        "One video can be a lesson in many courses. Add videos to your library first.",
-        next_page="pages/videos.py",
-        next_label="Go to the video library",
-        icon=":material/video_library:",
-    )
+
+def _act(action, message: str | None = None) -> None:
+    """Run one change in a transaction; explain refusals and stale edits; rerun to show the result."""
+    try:
+        with state.tenant() as t:
+            action(t)
+    except StaleEdit as exc:
+        st.session_state["courses_flash"] = ("warning", str(exc))
+    except ChronosError as exc:
+        st.session_state["courses_flash"] = ("error", str(exc))
+    else:
+        if message:
+            st.session_state["courses_flash"] = ("success", message)
+    st.rerun()
+
+
+def _flash() -> None:
+    if flash := st.session_state.pop("courses_flash", None):
+        kind, text = flash
+        getattr(st, kind)(text)
+
+
+def _new_course() -> None:
+    with st.popover("New course", icon=":material/add:"):
+        with st.form("courses_new_form", clear_on_submit=True):
+            title = st.text_input("Title", key="courses_new_title")
+            description = st.text_area("Description", key="courses_new_description")
+            if st.form_submit_button("Create course", type="primary"):
+                def create(t):
+                    st.session_state["courses_selected"] = courses.create_course(t, title, description or None)
+                _act(create, "Course created as a draft.")
+    with st.popover("Import outline", icon=":material/upload_file:"):
+        outline = st.file_uploader("Course outline (.json)", type=["json"], key="courses_import_file")
+        if outline is not None and st.button("Import", key="courses_import_button"):
+            def do_import(t):
+                result = outlines.import_outline(t, outline.getvalue())
+                st.session_state["courses_selected"] = result.course_id
+                if result.unmatched:
+                    st.session_state["courses_unmatched"] = result.unmatched
+            _act(do_import, "Outline imported as a draft course.")
+
+
+def _course_list(all_courses: list[courses.Course]) -> uuid.UUID | None:
+    if not all_courses:
+        return None
+    ids = [c.id for c in all_courses]
+    selected = st.session_state.get("courses_selected")
+    index = ids.index(selected) if selected in ids else 0
+    labels = {c.id: f"{c.title} · {'Published' if c.is_published else 'Draft'} · "
+                    f"{layout.plural(c.lesson_count, 'lesson')}" for c in all_courses}
+    choice = st.radio("Your courses", ids, index=index, format_func=labels.get, key="courses_list")
+    st.session_state["courses_selected"] = choice
+    return choice
+
+
+def _course_actions(outline: courses.CourseOutline, position: int, count: int) -> None:
+    course = outline.course
+    cols = st.columns(6)
+    if course.is_published:
+        if cols[0].button("Unpublish", key="courses_unpublish", icon=":material/unpublished:"):
+            _act(lambda t: courses.unpublish_course(t, course.id), "The course is a draft again.")
+    elif cols[0].button("Publish", key="courses_publish", type="primary", icon=":material/publish:"):
+        _act(lambda t: courses.publish_course(t, course.id), "Published.")
+    if cols[1].button("Duplicate", key="courses_duplicate", icon=":material/content_copy:"):
+        def duplicate(t):
+            st.session_state["courses_selected"] = courses.duplicate_course(t, course.id)
+        _act(duplicate, "Copied as a draft.")
+    if cols[2].button("Earlier", key="courses_move_up", icon=":material/arrow_upward:", disabled=position == 1,
+                      help="Move this course up in your course list"):
+        _act(lambda t: courses.move_course(t, course.id, position - 1))
+    if cols[3].button("Later", key="courses_move_down", icon=":material/arrow_downward:",
+                      disabled=position == count, help="Move this course down in your course list"):
+        _act(lambda t: courses.move_course(t, course.id, position + 1))
+    with cols[4].popover("Export", icon=":material/download:"):
+        with state.tenant() as t:
+            data = outlines.export_outline(t, course.id)
+            markdown = outlines.outline_markdown(t, course.id)
+        st.download_button("Outline as JSON", json.dumps(data, indent=2), f"{course.title}.json",
+                           "application/json", key="courses_export_json")
+        st.download_button("Outline as Markdown", markdown, f"{course.title}.md", "text/markdown",
+                           key="courses_export_md")
+    if cols[5].button("Delete", key="courses_delete", icon=":material/delete:"):
+        st.session_state["courses_confirm_delete"] = course.id
+    if st.session_state.get("courses_confirm_delete") == course.id:
+        st.warning("Move this course to the trash? You can restore it with its modules and lessons.",
+                   icon=":material/warning:")
+        yes, no, _ = st.columns([1, 1, 4])
+        if yes.button("Move to trash", key="courses_delete_confirm", type="primary"):
+            st.session_state.pop("courses_confirm_delete", None)
+            _act(lambda t: courses.delete_course(t, course.id), "Course moved to the trash.")
+        if no.button("Cancel", key="courses_delete_cancel"):
+            st.session_state.pop("courses_confirm_delete", None)
+            st.rerun()
+
+
+def _details(course: courses.Course) -> None:
+    with st.expander("Course details"), st.form(f"courses_details_{course.id}"):
+        title = st.text_input("Title", value=course.title, key="courses_edit_title")
+        description = st.text_area("Description", value=course.description or "", key="courses_edit_description")
+        thumbnail = st.text_input("Thumbnail image URL", value=course.thumbnail_url or "", key="courses_edit_thumb")
+        if st.form_submit_button("Save details"):
+            # Strings as typed: an emptied field clears the description or thumbnail.
+            _act(lambda t: courses.update_course(t, course.id, title=title, description=description,
+                                                 thumbnail_url=thumbnail), "Saved.")
+
+
+def _library_picker(module: courses.Module, in_module: set[uuid.UUID]) -> None:
+    with state.tenant() as t:
+        library = [v for v in videos.list_videos(t) if v.id not in in_module]
+    if not library:
+        st.caption("Every video of your library is in this module already, or the library is empty.")
+        return
+    status = {v.id: ("" if v.status == "completed" else f" ({v.status})") for v in library}
+    titles = {v.id: v.title + status[v.id] for v in library}
+    # A form: picking several videos does not rerun the page after each pick.
+    with st.form(f"courses_pick_form_{module.id}", clear_on_submit=True, border=False):
+        chosen = st.multiselect("Add videos as lessons", list(titles), format_func=titles.get,
+                                key=f"courses_pick_{module.id}", placeholder="Search your library…")
+        if st.form_submit_button("Add selected videos") and chosen:
+            _act(lambda t: courses.add_lessons(t, module.id, chosen),
+                 f"Added {layout.plural(len(chosen), 'lesson')}.")
+
+
+def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[courses.Module], last: int) -> None:
+    text, up, down, move, remove = st.columns([6, 1, 1, 2, 1])
+    flag = f" :red-badge[{lesson.health}]" if lesson.health else ""
+    optional = "" if lesson.is_required else " :gray-badge[optional]"
+    text.markdown(f"**{lesson.lesson_order}.** {layout.inert(lesson.title)} · "
+                  f"{format_minutes(lesson.estimated_duration_minutes)}{optional}{flag}")
+    if up.button("↑", key=f"courses_up_{lesson.id}", help="Move up", disabled=lesson.lesson_order == 1):
+        _act(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=module.revision))
+    if down.button("↓", key=f"courses_down_{lesson.id}", help="Move down", disabled=lesson.lesson_order == last):
+        _act(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=module.revision))
+    others = [m for m in modules if m.id != module.id]
+    with move.popover("Move to…", disabled=not others):
+        target = st.selectbox("Module", [m.id for m in others], key=f"courses_target_{lesson.id}",
+                              format_func=lambda mid: next(m.title for m in others if m.id == mid))
+        if st.button("Move", key=f"courses_move_{lesson.id}"):
+            _act(lambda t: courses.move_lesson_to_module(t, lesson.id, target), "Lesson moved.")
+    if remove.button("✕", key=f"courses_remove_{lesson.id}", help="Remove this lesson (the video stays)"):
+        _act(lambda t: courses.remove_lesson(t, lesson.id, expected_revision=module.revision), "Lesson removed.")
+
+
+def _build(outline: courses.CourseOutline) -> None:
+    modules = [m.module for m in outline.modules]
+    with st.form(f"courses_new_module_{outline.course.id}", clear_on_submit=True):
+        left, right = st.columns([4, 1], vertical_alignment="bottom")
+        title = left.text_input("New module", key="courses_new_module_title", placeholder="e.g. Week 1: Basics")
+        if right.form_submit_button("Add module"):
+            _act(lambda t: courses.create_module(t, outline.course.id, title), "Module added.")
+    if not modules:
+        st.info("Add a first module, then put videos from your library in it as lessons.")
+        return
+    lessons = {m.module.id: m.lessons for m in outline.modules}
+    if any(lessons.values()):
+        st.caption("Drag lessons to reorder them or to move them between modules.")
+        result = sort_items(
+            [{"header": m.module.title, "items": [lesson_label(lesson) for lesson in m.lessons]}
+             for m in outline.modules],
+            multi_containers=True, direction="vertical", key=sortable_key(outline), custom_style=SORTABLE_STYLE,
+        )
+        changes = dragged_changes(lessons, result, [m.id for m in modules])
+        if changes:
+            _apply_drag(changes, lessons, modules, outline.course.id)
+    for number, entry in enumerate(outline.modules, start=1):
+        module = entry.module
+        with st.expander(f"Module {number}: {module.title} · {layout.plural(len(entry.lessons), 'lesson')}",
+                         expanded=True):
+            for lesson in entry.lessons:
+                _lesson_row(lesson, module, modules, len(entry.lessons))
+            _library_picker(module, {lesson.video_id for lesson in entry.lessons})
+            _module_settings(module, number, len(modules))
+
+
+def _apply_drag(changes, lessons, modules, course_id) -> None:
+    """Save a drag-and-drop result: moves between modules first, then each module's new order."""
+    shown = {m.id: m.revision for m in modules}
+    home = {lesson.id: module_id for module_id, items in lessons.items() for lesson in items}
+    touched = set(changes) | {home[lid] for order in changes.values() for lid in order}
+
+    def apply(t):
+        stored = {m.id: m.revision for m in courses.list_modules(t, course_id)}
+        if any(stored.get(mid) != shown.get(mid) for mid in touched):
+            raise StaleEdit("This course was changed in another tab or by another person; the page now shows "
+                            "the latest order, so drag the lesson again.")
+        for module_id, order in changes.items():
+            for position, lesson_id in enumerate(order, start=1):
+                if home[lesson_id] != module_id:
+                    courses.move_lesson_to_module(t, lesson_id, module_id, position=position)
+                    home[lesson_id] = module_id
+        for module_id, order in changes.items():
+            courses.reorder_lessons(t, module_id, order)
+    _act(apply, "New order saved.")
+
+
+def _module_settings(module: courses.Module, number: int, count: int) -> None:
+    with st.popover("Module settings", icon=":material/tune:"):
+        with st.form(f"courses_module_{module.id}"):
+            title = st.text_input("Title", value=module.title, key=f"courses_module_title_{module.id}")
+            description = st.text_area("Description", value=module.description or "",
+                                       key=f"courses_module_description_{module.id}")
+            if st.form_submit_button("Save"):
+                _act(lambda t: courses.update_module(t, module.id, title=title, description=description))
+        up, down = st.columns(2)
+        if up.button("Move module up", key=f"courses_module_up_{module.id}", disabled=number == 1):
+            _act(lambda t: courses.move_module(t, module.id, number - 1))
+        if down.button("Move module down", key=f"courses_module_down_{module.id}", disabled=number == count):
+            _act(lambda t: courses.move_module(t, module.id, number + 1))
+        if st.checkbox("I want to delete this module and its lessons (the videos stay)",
+                       key=f"courses_module_confirm_{module.id}"):
+            if st.button("Delete module", key=f"courses_module_delete_{module.id}", type="primary"):
+                _act(lambda t: courses.delete_module(t, module.id), "Module deleted.")
+
+
+def _trash() -> None:
+    with state.tenant() as t:
+        deleted = courses.list_courses(t, only_deleted=True)
+    if not deleted:
+        st.caption("The trash is empty.")
+    for course in deleted:
+        left, right = st.columns([5, 1])
+        left.markdown(f"**{layout.inert(course.title)}** · {layout.plural(course.lesson_count, 'lesson')}")
+        if right.button("Restore", key=f"courses_restore_{course.id}", icon=":material/restore_from_trash:"):
+            def restore(t, course_id=course.id):
+                courses.restore_course(t, course_id)
+                st.session_state["courses_selected"] = course_id
+            _act(restore, "Course restored.")
+
+
+_flash()
+if unmatched := st.session_state.pop("courses_unmatched", None):
+    st.warning("These lessons were left out because their videos are not in your library: "
+               + ", ".join(f"'{title}'" for title in unmatched), icon=":material/link_off:")
+with state.tenant() as t:
+    all_courses = courses.list_courses(t)
+    has_videos = bool(videos.list_videos(t))
+
+with st.container(horizontal=True, vertical_alignment="center"):
+    _new_course()
+    show_trash = st.toggle("Show trash", key="courses_show_trash")
+
+if show_trash:
+    _trash()
+elif not all_courses:
+    if has_videos:
+        layout.render_empty_state("No courses yet", "Create a course with **New course**, add modules, then "
+                                  "put videos from your library in them as lessons.")
+    else:
+        layout.render_empty_state(
+            "No courses yet",
+            "A course is a list of modules, each an ordered list of lessons made from your videos. "
+            "One video can be a lesson in many courses. Add videos to your library first.",
+            next_page="pages/videos.py", next_label="Go to the video library", icon=":material/video_library:")
 else:
-    st.dataframe(
-        [{"Course": c.title, "Published": c.is_published, "Created": c.created_at} for c in course_list],
-        hide_index=True,
-        use_container_width=True,
-    )
+    side, main = st.columns([1, 3])
+    with side:
+        selected = _course_list(all_courses)
+    with main, state.tenant() as t:
+        outline = courses.course_outline(t, selected)
+    with main:
+        course = outline.course
+        status = ":green-badge[Published]" if course.is_published else ":gray-badge[Draft]"
+        st.subheader(course.title)
+        st.markdown(f"{status} · {layout.plural(len(outline.modules), 'module')} · "
+                    f"{layout.plural(course.lesson_count, 'lesson')} · {format_minutes(outline.total_minutes)}")
+        for problem in outline.problems:
+            st.warning(problem, icon=":material/report:")
+        position = [c.id for c in all_courses].index(course.id) + 1
+        _course_actions(outline, position, len(all_courses))
+        _details(course)
+        build, preview = st.tabs(["Build", "Preview"])
+        with build:
+            _build(outline)
+        with preview:
+            render_preview(outline)
