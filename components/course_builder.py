@@ -11,7 +11,7 @@ import streamlit as st
 
 from chronos_data.courses import CourseOutline, Lesson
 from chronos_data.ingest.links import moment_url
-from components.layout import inert
+from components.layout import inert, plural
 
 __all__ = ["dragged_changes", "format_minutes", "lesson_label", "render_preview", "sortable_key"]
 
@@ -64,7 +64,8 @@ def render_preview(outline: CourseOutline) -> None:
     if course.description:
         st.markdown(inert(course.description))
     lessons_total = sum(len(m.lessons) for m in outline.modules)
-    st.caption(f"{len(outline.modules)} modules · {lessons_total} lessons · {format_minutes(outline.total_minutes)}")
+    st.caption(f"{plural(len(outline.modules), 'module')} · {plural(lessons_total, 'lesson')} · "
+               f"{format_minutes(outline.total_minutes)}")
     choices: list[tuple[str, Lesson]] = []
     for number, module in enumerate(outline.modules, start=1):
         st.markdown(f"**Module {number}: {inert(module.module.title)}**")

@@ -139,8 +139,10 @@ def _details(course: courses.Course) -> None:
 
 
 def _library_picker(module: courses.Module, in_module: set[uuid.UUID]) -> None:
+    ready_only = st.toggle("Only videos ready to watch", key=f"courses_pick_ready_{module.id}")
     with state.tenant() as t:
-        library = [v for v in videos.list_videos(t) if v.id not in in_module]
+        library = [v for v in videos.list_videos(t, statuses=["completed"] if ready_only else None)
+                   if v.id not in in_module]
     if not library:
         st.caption("Every video of your library is in this module already, or the library is empty.")
         return
@@ -156,7 +158,7 @@ def _library_picker(module: courses.Module, in_module: set[uuid.UUID]) -> None:
 
 
 def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[courses.Module], last: int) -> None:
-    text, up, down, move, remove = st.columns([6, 1, 1, 2, 1])
+    text, up, down, edit, move, remove = st.columns([6, 1, 1, 1.3, 1.7, 1])
     flag = f" :red-badge[{lesson.health}]" if lesson.health else ""
     optional = "" if lesson.is_required else " :gray-badge[optional]"
     text.markdown(f"**{lesson.lesson_order}.** {layout.inert(lesson.title)} · "
@@ -165,6 +167,21 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
         _act(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=module.revision))
     if down.button("↓", key=f"courses_down_{lesson.id}", help="Move down", disabled=lesson.lesson_order == last):
         _act(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=module.revision))
+    with edit.popover("Edit", help="Title, objectives, required, duration"), \
+            st.form(f"courses_lesson_form_{lesson.id}", border=False):
+        title = st.text_input("Lesson title", value=lesson.title, key=f"courses_lesson_title_{lesson.id}",
+                              help=f"The video is called '{lesson.video_title}'; the lesson may say it differently.")
+        description = st.text_area("Description or learning objectives", value=lesson.description or "",
+                                   key=f"courses_lesson_description_{lesson.id}")
+        required = st.checkbox("Required to complete the course", value=lesson.is_required,
+                               key=f"courses_lesson_required_{lesson.id}")
+        minutes = st.number_input("Estimated minutes", min_value=1, step=1,
+                                  value=lesson.estimated_duration_minutes or 1,
+                                  key=f"courses_lesson_minutes_{lesson.id}")
+        if st.form_submit_button("Save lesson"):
+            _act(lambda t: courses.update_lesson(t, lesson.id, title=title, description=description,
+                                                 is_required=required, estimated_duration_minutes=int(minutes)),
+                 "Lesson saved.")
     others = [m for m in modules if m.id != module.id]
     with move.popover("Move to…", disabled=not others):
         target = st.selectbox("Module", [m.id for m in others], key=f"courses_target_{lesson.id}",
@@ -258,6 +275,7 @@ def _trash() -> None:
             def restore(t, course_id=course.id):
                 courses.restore_course(t, course_id)
                 st.session_state["courses_selected"] = course_id
+                st.session_state["courses_leave_trash"] = True  # show the restored course
             _act(restore, "Course restored.")
 
 
@@ -269,6 +287,8 @@ with state.tenant() as t:
     all_courses = courses.list_courses(t)
     has_videos = bool(videos.list_videos(t))
 
+if st.session_state.pop("courses_leave_trash", False):
+    st.session_state["courses_show_trash"] = False  # set before the toggle is drawn
 with st.container(horizontal=True, vertical_alignment="center"):
     _new_course()
     show_trash = st.toggle("Show trash", key="courses_show_trash")

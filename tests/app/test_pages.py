@@ -108,3 +108,25 @@ def test_settings_offers_to_re_embed_chunks_of_another_model(workspace_email, db
     assert not at.exception and any("1 video queued" in s.value for s in at.success)
     with db.tenant(creator) as t:
         assert videos.get_video(t, video).status == "pending"
+
+
+def test_the_course_builder_renders_a_course_with_modules_lessons_and_problems(workspace_email, db):
+    from chronos_data import courses as course_api
+
+    with db.engine.begin() as conn:
+        creator = creators.ensure_creator(conn, workspace_email)
+    with db.tenant(creator) as t:
+        video = videos.create_video(t, title="Decorators", source_type="youtube", source_id="dQw4w9WgXcQ",
+                                    duration_seconds=300)
+        course = course_api.create_course(t, "Advanced Python")
+        module = course_api.create_module(t, course, "Week 1")
+        course_api.create_module(t, course, "Week 2")
+        course_api.add_lesson(t, module, video)
+
+    at = _open("pages/courses.py")
+    assert not at.exception and not at.error
+    text = _text(at)
+    assert "Advanced Python" in at.subheader[0].value and "**1.** Decorators" in text
+    assert any("still processing" in w.value for w in at.warning)  # course health: the video is not ready
+    at.button(key="courses_publish").click().run()
+    assert any("Published" in s.value for s in at.success)
