@@ -30,22 +30,24 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 
 
-def claim_next(db: Database, lease: timedelta = LEASE) -> tuple[uuid.UUID, uuid.UUID] | None:
-    """Claim the oldest unclaimed (or abandoned) queued video of any creator: (creator, video)."""
+def claim_next(db: Database, lease: timedelta = LEASE,
+               creator_id: uuid.UUID | None = None) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """Claim the oldest unclaimed (or abandoned) queued video, of one creator or of any:
+    returns (creator, video)."""
     with db.engine.begin() as conn:
-        row = conn.execute(sa.text("SELECT video_id, creator_id FROM claim_import_job(:lease)"),
-                           {"lease": lease}).one_or_none()
+        row = conn.execute(sa.text("SELECT video_id, creator_id FROM claim_import_job(:lease, :creator)"),
+                           {"lease": lease, "creator": creator_id}).one_or_none()
     return (row.creator_id, row.video_id) if row else None
 
 
 def run_until_done(db: Database, creator_id: uuid.UUID, embedder: Embedder, video_ids: Iterable[uuid.UUID], *,
                    sources: Sources | None = None, on_progress: Callable[[], None] | None = None,
                    timeout: float = 3600.0) -> None:
-    """Process the queue in this thread until every video in ``video_ids`` is finished."""
+    """Process this creator's queue in this thread until every video in ``video_ids`` is finished."""
     waiting = set(video_ids)
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
-        claimed = claim_next(db)
+        claimed = claim_next(db, creator_id=creator_id)
         if claimed:
             process_video(db, claimed[0], claimed[1], embedder, sources)
         else:

@@ -109,7 +109,7 @@ def test_a_crash_mid_import_never_leaves_half_a_transcript_and_retry_recovers(db
         pipeline.retry_video(t, video_id)
     assert len(before) > 64  # more than one embedding batch
 
-    claimed = claim_next(db)
+    claimed = claim_next(db, creator_id=workspace)
     assert claimed == (workspace, video_id)
     assert pipeline.process_video(db, workspace, video_id, _BrokenEmbedder(embedder)) == "failed"
 
@@ -126,11 +126,19 @@ def test_a_crash_mid_import_never_leaves_half_a_transcript_and_retry_recovers(db
 
 def test_work_left_by_a_dead_worker_is_taken_over_after_its_lease(db, workspace, embedder):
     video_id = _add_loom(db, workspace)
-    assert claim_next(db) == (workspace, video_id)  # a worker claims it, then dies
-    assert claim_next(db) is None  # within the lease nobody else takes it
+    assert claim_next(db, creator_id=workspace) == (workspace, video_id)  # a worker claims it, then dies
+    assert claim_next(db, creator_id=workspace) is None  # within the lease nobody else takes it
     from datetime import timedelta
 
-    assert claim_next(db, lease=timedelta(seconds=0)) == (workspace, video_id)
+    assert claim_next(db, lease=timedelta(seconds=0), creator_id=workspace) == (workspace, video_id)
+
+
+def test_a_creator_scoped_claim_leaves_other_creators_queues_alone(db, workspace):
+    other = new_creator(db, "other")
+    _add_loom(db, other, title="Theirs")
+    mine = _add_loom(db, workspace, title="Mine")
+    assert claim_next(db, creator_id=workspace) == (workspace, mine)
+    assert claim_next(db, creator_id=workspace) is None
 
 
 def test_two_workers_never_claim_the_same_video(db, embedder):
@@ -141,7 +149,7 @@ def test_two_workers_never_claim_the_same_video(db, embedder):
 
     def claim_all():
         barrier.wait()
-        while (job := claim_next(db)) is not None:
+        while (job := claim_next(db, creator_id=creator)) is not None:
             claims.append(job[1])
 
     threads = [threading.Thread(target=claim_all) for _ in range(3)]

@@ -319,8 +319,9 @@ class FakeYouTubeAdapter(HTTPAdapter):
             raise requests.ConnectionError(f"the fake YouTube does not serve {parts.hostname}")
         local = request.copy()
         local.url = urlunsplit(("http", self._netloc, parts.path, parts.query, ""))
-        # Proxies (from a ProxyConfig or the environment) are ignored: the fake is local.
-        response = super().send(local, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=None)
+        # Proxies (from a ProxyConfig or the environment) are ignored: the fake is local. An empty
+        # dict, not None: once yt-dlp is imported, its patch of requests' proxy lookup needs a dict.
+        response = super().send(local, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies={})
         response.url = original_url
         response.request = request
         return response
