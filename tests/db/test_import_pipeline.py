@@ -160,7 +160,15 @@ def test_two_workers_never_claim_the_same_video(db, embedder):
     assert sorted(claims) == sorted(ids)
 
 
-def test_the_background_worker_processes_what_the_page_queues(db, workspace, embedder):
+def test_the_background_worker_processes_what_the_page_queues(fresh_url, embedder, tmp_path):
+    # A database of its own: the worker serves every creator's queue, oldest first, and the shared
+    # test database holds other tests' unfinished videos.
+    from chronos_data.config import Settings
+    from chronos_data.db import open_database
+
+    db = open_database(Settings(database_url=fresh_url, data_dir=tmp_path, openai_api_key=None,
+                                openai_base_url=None))
+    workspace = new_creator(db, "worker")
     worker = ImportWorker(db, embedder, idle_seconds=0.2).start()
     try:
         video_id = _add_loom(db, workspace)
@@ -175,6 +183,7 @@ def test_the_background_worker_processes_what_the_page_queues(db, workspace, emb
         worker.stop()
     with db.tenant(workspace) as t:
         assert videos.get_video(t, video_id).status == "completed"
+    db.dispose()
 
 
 def test_library_filters_and_search(db, workspace, embedder):
