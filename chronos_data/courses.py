@@ -255,26 +255,34 @@ def update_course(
 ) -> None:
     """Change a course's details. None leaves a field as it is; an empty description or
     thumbnail URL clears it."""
-    params: dict[str, Any] = {"creator": t.creator_id, "course": course_id}
-    assignments = []
+    changes: dict[str, Any] = {}
     if title is not None:
-        params["title"] = require_text(title, "course title")
-        assignments.append("title = :title")
+        changes["title"] = require_text(title, "course title")
     if description is not None:
-        params["description"] = description.strip() or None
-        assignments.append("description = :description")
+        changes["description"] = _optional_text(description)
     if thumbnail_url is not None:
-        params["thumbnail"] = _thumbnail(thumbnail_url)
-        assignments.append("thumbnail_url = :thumbnail")
-    if not assignments:
+        changes["thumbnail_url"] = _thumbnail(thumbnail_url)
+    if not changes:
         get_course(t, course_id)  # still say NotFound for a foreign id
         return
+    clause, params = _set_clause(changes)
     result = t.conn.execute(
-        sa.text(f"UPDATE courses SET {', '.join(assignments)} WHERE creator_id = :creator AND id = :course"),
-        params,
+        sa.text(f"UPDATE courses SET {clause} WHERE creator_id = :creator AND id = :course"),
+        {**params, "creator": t.creator_id, "course": course_id},
     )
     if result.rowcount == 0:
         raise NotFound(_COURSE_NOT_FOUND)
+
+
+def _set_clause(changes: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The SET list and parameters for column -> new value (column names are this module's own)."""
+    return (", ".join(f"{column} = :set_{column}" for column in changes),
+            {f"set_{column}": value for column, value in changes.items()})
+
+
+def _optional_text(text: str) -> str | None:
+    """A description as typed; an empty one clears the field."""
+    return text.strip() or None
 
 
 def _thumbnail(url: str) -> str | None:
@@ -473,17 +481,16 @@ def update_module(
     t: Tenant, module_id: uuid.UUID, *, title: str | None = None, description: str | None = None
 ) -> None:
     """Change a module's title or description (None leaves it; an empty description clears it)."""
-    params: dict[str, Any] = {"creator": t.creator_id, "module": module_id}
-    assignments = ["revision = revision + 1"]
+    changes: dict[str, Any] = {}
     if title is not None:
-        params["title"] = require_text(title, "module title")
-        assignments.append("title = :title")
+        changes["title"] = require_text(title, "module title")
     if description is not None:
-        params["description"] = description.strip() or None
-        assignments.append("description = :description")
+        changes["description"] = _optional_text(description)
+    clause, params = _set_clause(changes)
     result = t.conn.execute(
-        sa.text(f"UPDATE course_modules SET {', '.join(assignments)} WHERE creator_id = :creator AND id = :module"),
-        params,
+        sa.text("UPDATE course_modules SET revision = revision + 1" + (f", {clause}" if clause else "")
+                + " WHERE creator_id = :creator AND id = :module"),
+        {**params, "creator": t.creator_id, "module": module_id},
     )
     if result.rowcount == 0:
         raise NotFound(_MODULE_NOT_FOUND)
@@ -733,26 +740,22 @@ def update_lesson(
         ValidationError: an empty title, or minutes that are not a whole number above 0.
         NotFound: the lesson is not in this workspace.
     """
-    params: dict[str, Any] = {"creator": t.creator_id, "lesson": lesson_id}
-    assignments = []
+    changes: dict[str, Any] = {}
     if title is not None:
-        params["title"] = require_text(title, "lesson title")
-        assignments.append("title = :title")
+        changes["title"] = require_text(title, "lesson title")
     if description is not None:
-        params["description"] = description.strip() or None
-        assignments.append("description = :description")
+        changes["description"] = _optional_text(description)
     if is_required is not None:
-        params["required"] = bool(is_required)
-        assignments.append("is_required = :required")
+        changes["is_required"] = bool(is_required)
     if estimated_duration_minutes is not None:
-        params["minutes"] = _check_minutes(estimated_duration_minutes)
-        assignments.append("estimated_duration_minutes = :minutes")
+        changes["estimated_duration_minutes"] = _check_minutes(estimated_duration_minutes)
     module_id, _course_id, _revision = _lock_lesson_module(t, lesson_id)
-    if not assignments:
+    if not changes:
         return
+    clause, params = _set_clause(changes)
     t.conn.execute(
-        sa.text(f"UPDATE module_lessons SET {', '.join(assignments)} WHERE creator_id = :creator AND id = :lesson"),
-        params,
+        sa.text(f"UPDATE module_lessons SET {clause} WHERE creator_id = :creator AND id = :lesson"),
+        {**params, "creator": t.creator_id, "lesson": lesson_id},
     )
     _bump_module(t, module_id)
 
