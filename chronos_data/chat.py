@@ -1,8 +1,13 @@
-"""Assistant conversations: sessions and their messages."""
+"""Assistant conversations: sessions, their messages, feedback, the trash and the question log.
+
+A session with a ``student_id`` is a student's conversation: the creator may read it (the seeds'
+policy) but never write into it. The creator's own sessions have no student.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,13 +15,41 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ._rows import to_record
+from ._rows import require_text, to_record
 from .db import Tenant
-from .errors import NotFound, ValidationError
+from .errors import LimitReached, NotFound, ValidationError
 
-__all__ = ["ChatMessage", "ChatSession", "ROLES", "add_message", "create_session", "list_messages", "list_sessions"]
+__all__ = [
+    "DAILY_QUESTION_CAP",
+    "MAX_QUESTION_CHARS",
+    "ROLES",
+    "ChatMessage",
+    "ChatSession",
+    "LoggedQuestion",
+    "add_message",
+    "auto_title",
+    "check_daily_cap",
+    "clean_question",
+    "create_session",
+    "delete_session",
+    "get_session",
+    "list_messages",
+    "list_sessions",
+    "question_log",
+    "questions_today",
+    "rename_session",
+    "restore_session",
+    "set_feedback",
+]
 
 ROLES = ("user", "assistant", "system")
+#: Questions a workspace may ask per day, by subscription tier (None: no cap). Each question
+#: may call a paid model; the cap keeps a runaway script or a shared link from running up a bill.
+DAILY_QUESTION_CAP: dict[str, int | None] = {"basic": 200, "pro": 2_000, "enterprise": None}
+#: Longer than any real question; a pasted document is refused instead of silently truncated.
+MAX_QUESTION_CHARS = 2_000
+_TITLE_CHARS = 60
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -24,8 +57,16 @@ class ChatSession:
     id: uuid.UUID
     title: str | None
     student_id: uuid.UUID | None
+    student_email: str | None
     created_at: datetime
     last_message_at: datetime | None
+    message_count: int
+    deleted_at: datetime | None
+
+    @property
+    def read_only(self) -> bool:
+        """A student's conversation: the creator reads it but does not write into it."""
+        return self.student_id is not None
 
 
 @dataclass(frozen=True)
@@ -37,17 +78,69 @@ class ChatMessage:
     video_references: list[dict[str, Any]]
     token_count: int | None
     model: str | None
+    feedback: int | None
+    latency_ms: int | None
+    metadata: dict[str, Any]
     created_at: datetime
 
 
-def create_session(t: Tenant, title: str | None = None, *, student_id: uuid.UUID | None = None) -> uuid.UUID:
+@dataclass(frozen=True)
+class LoggedQuestion:
+    """One question asked anywhere in the workspace, with what answered it."""
+
+    question_id: uuid.UUID
+    session_id: uuid.UUID
+    session_title: str | None
+    student_email: str | None
+    question: str
+    asked_at: datetime
+    answer: str | None
+    found: bool | None
+    model: str | None
+    sources: list[str]
+    feedback: int | None
+    token_count: int | None
+    latency_ms: int | None
+
+
+def clean_question(text: str | None) -> str:
+    """The question as it will be stored and searched; raises ValidationError when unusable.
+
+    Control characters (a paste from a terminal, a NUL byte PostgreSQL would refuse) become
+    spaces; blank and overlong questions are refused with what to do.
+    """
+    cleaned = " ".join(_CONTROL.sub(" ", text or "").split())
+    if not cleaned:
+        raise ValidationError("The question is empty; type what you want to know about your videos.")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise ValidationError(f"The question is {len(cleaned):,} characters long; keep it under "
+                              f"{MAX_QUESTION_CHARS:,} (ask about one thing at a time).")
+    return cleaned
+
+
+def auto_title(question: str) -> str:
+    """A conversation title from its first question: its first words, cut at a word boundary."""
+    text = " ".join(question.split())
+    if len(text) <= _TITLE_CHARS:
+        return text
+    cut = text[:_TITLE_CHARS].rsplit(" ", 1)[0] or text[:_TITLE_CHARS]
+    return cut.rstrip(",;:.-") + "…"
+
+
+def create_session(
+    t: Tenant,
+    title: str | None = None,
+    *,
+    student_id: uuid.UUID | None = None,
+    context_video_ids: list[uuid.UUID] | None = None,
+) -> uuid.UUID:
     """A new conversation (the creator's own when ``student_id`` is None)."""
     return t.conn.execute(
         sa.text(
-            "INSERT INTO chat_sessions (creator_id, student_id, title) VALUES (:creator, :student, :title) "
-            "RETURNING id"
+            "INSERT INTO chat_sessions (creator_id, student_id, title, context_video_ids) "
+            "VALUES (:creator, :student, :title, CAST(:videos AS uuid[])) RETURNING id"
         ),
-        {"creator": t.creator_id, "student": student_id, "title": title},
+        {"creator": t.creator_id, "student": student_id, "title": title, "videos": list(context_video_ids or [])},
     ).scalar_one()
 
 
@@ -60,54 +153,188 @@ def add_message(
     video_references: list[dict[str, Any]] | None = None,
     token_count: int | None = None,
     model: str | None = None,
+    latency_ms: int | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> uuid.UUID:
-    """Append a message to a session and mark the session as active now."""
+    """Append a message to a live session and mark the session as active now."""
     if role not in ROLES:
         raise ValidationError(f"'{role}' is not a chat role; use one of {', '.join(ROLES)}.")
     touched = t.conn.execute(
         sa.text(
-            "UPDATE chat_sessions SET last_message_at = now() WHERE creator_id = :creator AND id = :session"
+            "UPDATE chat_sessions SET last_message_at = now() "
+            "WHERE creator_id = :creator AND id = :session AND deleted_at IS NULL"
         ),
         {"creator": t.creator_id, "session": session_id},
     )
     if touched.rowcount == 0:
-        raise NotFound("That conversation is not in this workspace.")
+        raise NotFound("That conversation is not in this workspace (or it is in the trash).")
     return t.conn.execute(
         sa.text(
-            "INSERT INTO chat_messages (creator_id, session_id, role, content, video_references, token_count, model) "
-            "VALUES (:creator, :session, :role, :content, CAST(:refs AS jsonb), :tokens, :model) RETURNING id"
+            # clock_timestamp, not now(): a question and its answer written in one transaction
+            # must still sort in the order they were said.
+            "INSERT INTO chat_messages (creator_id, session_id, role, content, video_references, token_count, "
+            "model, latency_ms, metadata, created_at) VALUES (:creator, :session, :role, :content, "
+            "CAST(:refs AS jsonb), :tokens, :model, :latency, CAST(:metadata AS jsonb), clock_timestamp()) "
+            "RETURNING id"
         ),
         {
             "creator": t.creator_id,
             "session": session_id,
             "role": role,
             "content": content,
-            "refs": json.dumps(video_references or []),
+            "refs": json.dumps(video_references or [], default=str),
             "tokens": token_count,
             "model": model,
+            "latency": latency_ms,
+            "metadata": json.dumps(metadata or {}, default=str),
         },
     ).scalar_one()
 
 
-def list_sessions(t: Tenant) -> list[ChatSession]:
-    """Conversations, most recently active first."""
+_SESSION_SELECT = """
+SELECT s.id, s.title, s.student_id, st.email AS student_email, s.created_at, s.last_message_at, s.deleted_at,
+       (SELECT count(*) FROM chat_messages m WHERE m.creator_id = s.creator_id AND m.session_id = s.id)
+         AS message_count
+FROM chat_sessions s
+LEFT JOIN students st ON st.id = s.student_id AND st.creator_id = s.creator_id
+WHERE s.creator_id = :creator
+"""
+
+
+def list_sessions(t: Tenant, *, whose: str = "all", trash: bool = False) -> list[ChatSession]:
+    """Conversations, most recently active first.
+
+    Args:
+        whose: "mine" (the creator's own), "students" (read-only), or "all".
+        trash: list the deleted conversations instead of the live ones.
+    """
+    owner = {"all": "", "mine": " AND s.student_id IS NULL", "students": " AND s.student_id IS NOT NULL"}
+    if whose not in owner:
+        raise ValidationError(f"'{whose}' is not a conversation filter; use mine, students or all.")
+    deleted = " AND s.deleted_at IS NOT NULL" if trash else " AND s.deleted_at IS NULL"
     rows = t.conn.execute(
-        sa.text(
-            "SELECT id, title, student_id, created_at, last_message_at FROM chat_sessions "
-            "WHERE creator_id = :creator ORDER BY last_message_at DESC NULLS LAST, created_at DESC"
-        ),
+        sa.text(_SESSION_SELECT + owner[whose] + deleted
+                + " ORDER BY coalesce(s.last_message_at, s.created_at) DESC, s.id"),
         {"creator": t.creator_id},
     )
     return [to_record(ChatSession, row) for row in rows]
+
+
+def get_session(t: Tenant, session_id: uuid.UUID) -> ChatSession:
+    """One conversation (live or in the trash); raises NotFound outside this workspace."""
+    row = t.conn.execute(sa.text(_SESSION_SELECT + " AND s.id = :session"),
+                         {"creator": t.creator_id, "session": session_id}).one_or_none()
+    if row is None:
+        raise NotFound("That conversation is not in this workspace.")
+    return to_record(ChatSession, row)
+
+
+def rename_session(t: Tenant, session_id: uuid.UUID, title: str) -> None:
+    """Give one of the creator's own conversations a new title."""
+    title = require_text(title, "title", max_length=200)
+    _update_own(t, session_id, "title = :title", {"title": title})
+
+
+def delete_session(t: Tenant, session_id: uuid.UUID) -> None:
+    """Move a conversation to the trash (``restore_session`` brings it back)."""
+    _update_own(t, session_id, "deleted_at = now()", {}, live=True)
+
+
+def restore_session(t: Tenant, session_id: uuid.UUID) -> None:
+    """Bring a conversation back from the trash."""
+    restored = t.conn.execute(
+        sa.text("UPDATE chat_sessions SET deleted_at = NULL WHERE creator_id = :creator AND id = :session"),
+        {"creator": t.creator_id, "session": session_id},
+    )
+    if restored.rowcount == 0:
+        raise NotFound("That conversation is not in this workspace.")
+
+
+def _update_own(t: Tenant, session_id: uuid.UUID, assignments: str, params: dict[str, Any], *,
+                live: bool = False) -> None:
+    session = get_session(t, session_id)
+    if session.read_only:
+        raise ValidationError("This is a student's conversation: you can read it, but not change it.")
+    if live and session.deleted_at is not None:
+        return  # already in the trash: deleting twice changes nothing
+    t.conn.execute(
+        sa.text(f"UPDATE chat_sessions SET {assignments} WHERE creator_id = :creator AND id = :session"),
+        {"creator": t.creator_id, "session": session_id, **params},
+    )
 
 
 def list_messages(t: Tenant, session_id: uuid.UUID) -> list[ChatMessage]:
     """A conversation's messages, oldest first."""
     rows = t.conn.execute(
         sa.text(
-            "SELECT id, session_id, role, content, video_references, token_count, model, created_at "
-            "FROM chat_messages WHERE creator_id = :creator AND session_id = :session ORDER BY created_at, id"
+            "SELECT id, session_id, role, content, video_references, token_count, model, feedback, latency_ms, "
+            "metadata, created_at FROM chat_messages "
+            "WHERE creator_id = :creator AND session_id = :session ORDER BY created_at, id"
         ),
         {"creator": t.creator_id, "session": session_id},
     )
     return [to_record(ChatMessage, row) for row in rows]
+
+
+def set_feedback(t: Tenant, message_id: uuid.UUID, feedback: int | None) -> None:
+    """Thumbs up (1), down (-1) or none (None) on one of the assistant's answers."""
+    if feedback not in (1, -1, None):
+        raise ValidationError("Feedback is 1 (helpful), -1 (not helpful) or empty.")
+    updated = t.conn.execute(
+        sa.text("UPDATE chat_messages SET feedback = :feedback "
+                "WHERE creator_id = :creator AND id = :message AND role = 'assistant'"),
+        {"creator": t.creator_id, "message": message_id, "feedback": feedback},
+    )
+    if updated.rowcount == 0:
+        raise NotFound("That answer is not in this workspace.")
+
+
+def questions_today(t: Tenant) -> int:
+    """Questions asked in this workspace since midnight (the database's time zone)."""
+    return int(t.conn.execute(
+        sa.text("SELECT count(*) FROM chat_messages WHERE creator_id = :creator AND role = 'user' "
+                "AND created_at >= date_trunc('day', now())"),
+        {"creator": t.creator_id},
+    ).scalar_one())
+
+
+def check_daily_cap(t: Tenant, tier: str) -> int | None:
+    """Raise LimitReached when today's questions reached the tier's cap; return what is left."""
+    cap = DAILY_QUESTION_CAP.get(tier, DAILY_QUESTION_CAP["basic"])
+    if cap is None:
+        return None
+    asked = questions_today(t)
+    if asked >= cap:
+        raise LimitReached(f"Your workspace has asked its {cap:,} questions for today (the {tier} plan's daily "
+                           "limit); the count starts again at midnight, or upgrade the plan for more.")
+    return cap - asked
+
+
+def question_log(t: Tenant, *, limit: int = 1_000, since: datetime | None = None) -> list[LoggedQuestion]:
+    """Every question asked in the workspace (the creator's and students'), newest first, with the
+    answer that followed it: sources, feedback, tokens and time."""
+    rows = t.conn.execute(
+        sa.text("""
+            SELECT q.id AS question_id, q.session_id, s.title AS session_title, st.email AS student_email,
+                   q.content AS question, q.created_at AS asked_at, a.content AS answer,
+                   (a.metadata ->> 'found')::boolean AS found, a.model, a.feedback, a.token_count, a.latency_ms,
+                   coalesce((SELECT array_agg(DISTINCT r ->> 'title')
+                             FROM jsonb_array_elements(a.video_references) r), '{}') AS sources
+            FROM chat_messages q
+            JOIN chat_sessions s ON s.id = q.session_id AND s.creator_id = q.creator_id
+            LEFT JOIN students st ON st.id = s.student_id AND st.creator_id = s.creator_id
+            LEFT JOIN LATERAL (
+              SELECT m.content, m.metadata, m.model, m.feedback, m.token_count, m.latency_ms, m.video_references
+              FROM chat_messages m
+              WHERE m.creator_id = q.creator_id AND m.session_id = q.session_id AND m.role = 'assistant'
+                AND (m.created_at, m.id) > (q.created_at, q.id)
+              ORDER BY m.created_at, m.id LIMIT 1
+            ) a ON true
+            WHERE q.creator_id = :creator AND q.role = 'user'
+              AND (CAST(:since AS timestamptz) IS NULL OR q.created_at >= CAST(:since AS timestamptz))
+            ORDER BY q.created_at DESC, q.id
+            LIMIT :limit
+        """),
+        {"creator": t.creator_id, "since": since, "limit": limit},
+    )
+    return [to_record(LoggedQuestion, row) for row in rows]

@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         ("import", _import, "import videos from links, subtitle or media files, or a CSV of links; "
                             "waits until each is processed"),
         ("reembed", _reembed, "re-embed every video of the workspace with the active embedding provider"),
+        ("ask", _ask, "answer a question from the workspace's transcripts, with cited moments"),
     ):
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
@@ -77,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--language", default="en",
                              help="preferred transcript languages, comma-separated (default: en)")
             sub.add_argument("--subtitles", metavar="FILE", help="subtitle file for a Loom, Mux or media source")
+        if name == "ask":
+            sub.add_argument("question", metavar="QUESTION", help="the question, in quotes")
+            sub.add_argument("--course", metavar="ID", help="search only this course's videos")
+            sub.add_argument("--video", metavar="ID", action="append", help="search only this video (repeatable)")
+            sub.add_argument("--session", metavar="ID", help="continue this conversation (follow-up questions)")
     course = commands.add_parser("course", help="list courses, export a course outline, import an outline",
                                  description="Courses of the workspace: list, export (JSON or Markdown), import.")
     actions = course.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -170,6 +176,39 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         return {"model": embedder.model, "videos": len(video_ids)}
     finally:
         db.dispose()
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from .embeddings import embedder_for
+    from .rag import Assistant, Scope, chat_model_for
+    from .rag.prompting import format_seconds
+
+    scope = Scope(course_id=_uuid(args.course, "course") if args.course else None,
+                  video_ids=tuple(_uuid(v, "video") for v in args.video) if args.video else None)
+    session_id = _uuid(args.session, "conversation") if args.session else None
+    db = open_database(settings)
+    try:
+        creator_id = _workspace(db, args, settings)
+        assistant = Assistant(db, embedder_for(settings), chat_model_for(settings))
+        answer = assistant.ask(creator_id, args.question, session_id=session_id, scope=scope)
+    finally:
+        db.dispose()
+    lines = [answer.text, ""]
+    if answer.notice:
+        lines.append(f"note: {answer.notice}")
+    for c in answer.citations:
+        lines.append(f"[{c.number}] {c.title} at {format_seconds(c.start_seconds)}" + (f"  {c.url}" if c.url else ""))
+    lines.append(f"model: {answer.model} · conversation: {answer.session_id}")
+    return _TextResult(answer.to_json(), "\n".join(lines).strip())
+
+
+def _uuid(text: str, what: str) -> uuid.UUID:
+    from .errors import ValidationError
+
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError as exc:
+        raise ValidationError(f"'{text}' is not a {what} id.") from exc
 
 
 def _course_list(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:

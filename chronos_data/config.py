@@ -24,6 +24,8 @@ class Settings:
     local_creator_email: str = LOCAL_CREATOR_EMAIL
     openai_embedding_model: str = "text-embedding-3-small"
     openai_embedding_dimensions: int = 1536
+    #: The chat model that writes the assistant's answers when a key is set.
+    openai_chat_model: str = "gpt-4o-mini"
     #: Off for processes that must not take import work (tests, a read-only replica).
     import_worker: bool = True
 
@@ -45,6 +47,7 @@ class Settings:
             local_creator_email=get("CHRONOS_LOCAL_EMAIL") or LOCAL_CREATOR_EMAIL,
             openai_embedding_model=get("CHRONOS_OPENAI_EMBEDDING_MODEL") or "text-embedding-3-small",
             openai_embedding_dimensions=int(get("CHRONOS_OPENAI_EMBEDDING_DIMENSIONS") or 1536),
+            openai_chat_model=get("CHRONOS_OPENAI_CHAT_MODEL") or "gpt-4o-mini",
             import_worker=(get("CHRONOS_IMPORT_WORKER") or "on").lower() not in {"off", "0", "false", "no"},
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ChronosError",
     "DatabaseUnavailable",
+    "LimitReached",
     "MigrationError",
     "NotFound",
     "SourceError",
@@ -36,6 +37,10 @@ class ValidationError(ChronosError):
 
 class StaleEdit(ChronosError):
     """Someone (another tab) changed the same thing since this page showed it; reload and retry."""
+
+
+class LimitReached(ValidationError):
+    """A plan limit (daily questions, upload size) was reached; the message says when it resets."""
 
 
 class NotFound(ChronosError):

@@ -30,7 +30,7 @@ def active_providers(settings: Settings) -> Providers:
         endpoint = settings.openai_base_url or "https://api.openai.com/v1"
         return Providers(
             embeddings=f"OpenAI {OPENAI_EMBEDDING_MODEL} (1536 dimensions)",
-            answers="OpenAI-compatible chat model, streamed and cited",
+            answers=f"{settings.openai_chat_model} at the endpoint below, streamed and cited",
             transcription="OpenAI Whisper for audio and video files",
             openai_endpoint=endpoint,
         )

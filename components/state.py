@@ -16,10 +16,12 @@ from chronos_data.embeddings import Embedder, embedder_for
 from chronos_data.errors import ChronosError
 from chronos_data.ingest.pipeline import Sources
 from chronos_data.ingest.worker import ImportWorker
+from chronos_data.rag import Assistant, chat_model_for
 
 __all__ = [
     "current_creator_id",
     "get_database",
+    "get_assistant",
     "get_embedder",
     "get_import_worker",
     "get_settings",
@@ -81,6 +83,12 @@ def get_database() -> Database:
 def get_embedder() -> Embedder:
     """One embedding model per process (the local one loads once, then stays in memory)."""
     return embedder_for(get_settings())
+
+
+@st.cache_resource(show_spinner=False)
+def get_assistant() -> Assistant:
+    """The process's assistant: the database, the embedder, and the language model if configured."""
+    return Assistant(get_database(), get_embedder(), chat_model_for(get_settings()))
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,19 +1,265 @@
 """Assistant: questions answered from the creator's own transcripts, cited to the second."""
 
+import uuid
+
+import pandas as pd
 import streamlit as st
 
-from chronos_data import chat, workspace
+from chronos_data import chat, courses, videos, workspace
+from chronos_data.errors import ChronosError
+from chronos_data.rag import Citation, Scope
+from chronos_data.rag.answer import OFFLINE_MODEL
 from components import layout, state
+from components.assistant_view import linked_answer, render_moment_player, render_sources
 
 state.require_router()
+
+_SESSION = "assistant_session"  # the open conversation (None: a new one)
+_PLAY = "assistant_play"  # (video id, second) shown in the player
+
+
+def _open(session_id: uuid.UUID | None) -> None:
+    st.session_state[_SESSION] = session_id
+    st.session_state.pop(_PLAY, None)
+
+
+def _play(citation: Citation) -> None:
+    st.session_state[_PLAY] = (citation.video_id, citation.start_seconds)
+
+
+def _history(sessions: list[chat.ChatSession], students: list[chat.ChatSession]) -> None:
+    if st.button("New conversation", icon=":material/add_comment:", key="assistant_new", width="stretch"):
+        _open(None)
+        st.rerun()
+    whose = st.segmented_control("Conversations", ["Mine", "Students"], default="Mine", key="assistant_whose",
+                                 label_visibility="collapsed") or "Mine"
+    shown = sessions if whose == "Mine" else students
+    if not shown:
+        st.caption("No conversations yet." if whose == "Mine" else
+                   "Your students' conversations with the assistant appear here (read-only).")
+    current = st.session_state.get(_SESSION)
+    with st.container(height=420 if len(shown) > 8 else "content", border=False):
+        for session in shown:
+            label = session.title or "Untitled conversation"
+            if session.student_email:
+                label = f"{session.student_email}: {label}"
+            if st.button(label, key=f"assistant_open_{session.id}", width="stretch",
+                         type="primary" if session.id == current else "secondary",
+                         help=f"{layout.plural(session.message_count, 'message')} · last active "
+                              f"{(session.last_message_at or session.created_at):%d %b %Y %H:%M}"):
+                _open(session.id)
+                st.rerun()
+    _trash()
+
+
+def _trash() -> None:
+    with state.tenant() as t:
+        deleted = chat.list_sessions(t, trash=True)
+    if not deleted:
+        return
+    with st.expander(f"Trash ({len(deleted)})", icon=":material/delete:"):
+        for session in deleted:
+            left, right = st.columns([3, 2], vertical_alignment="center")
+            left.caption(session.title or "Untitled conversation")
+            if right.button("Restore", key=f"assistant_restore_{session.id}"):
+                with state.tenant() as t:
+                    chat.restore_session(t, session.id)
+                _open(session.id)
+                st.rerun()
+
+
+def _session_actions(session: chat.ChatSession) -> None:
+    if session.read_only:
+        st.info(f"A conversation of your student {session.student_email}: you can read it, not ask in it.",
+                icon=":material/visibility:")
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        with st.popover("Rename", icon=":material/edit:"):
+            with st.form(f"assistant_rename_{session.id}", border=False):
+                title = st.text_input("Title", value=session.title or "", key=f"assistant_title_{session.id}")
+                if st.form_submit_button("Save"):
+                    try:
+                        with state.tenant() as t:
+                            chat.rename_session(t, session.id, title)
+                        st.rerun()
+                    except ChronosError as exc:
+                        st.error(str(exc))
+        with st.popover("Delete", icon=":material/delete:"):
+            st.markdown("Move this conversation to the trash? You can restore it from there.")
+            if st.button("Move to trash", key=f"assistant_delete_{session.id}", type="primary"):
+                with state.tenant() as t:
+                    chat.delete_session(t, session.id)
+                _open(None)
+                st.session_state["assistant_flash"] = "Conversation moved to the trash (restore it below the list)."
+                st.rerun()
+
+
+def _scope(course_list, library) -> Scope:
+    choice = st.segmented_control("Search in", ["All videos", "One course", "Chosen videos"], default="All videos",
+                                  key="assistant_scope") or "All videos"
+    if choice == "One course":
+        if not course_list:
+            st.caption("No courses yet: the assistant searches all videos.")
+            return Scope()
+        titles = {c.id: c.title for c in course_list}
+        course_id = st.selectbox("Course", list(titles), format_func=titles.get, key="assistant_scope_course")
+        return Scope(course_id=course_id)
+    if choice == "Chosen videos":
+        titles = {v.id: v.title for v in library}
+        chosen = st.multiselect("Videos", list(titles), format_func=titles.get, key="assistant_scope_videos",
+                                placeholder="Choose the videos to search")
+        return Scope(video_ids=tuple(chosen)) if chosen else Scope()
+    return Scope()
+
+
+def _message(message: chat.ChatMessage, *, read_only: bool) -> None:
+    with st.chat_message(message.role):
+        if message.role == "user":
+            st.markdown(layout.inert(message.content))
+            return
+        citations = [Citation.from_json(ref) for ref in message.video_references]
+        st.markdown(linked_answer(message.content, citations, quoted=message.model == OFFLINE_MODEL))
+        if message.metadata.get("notice"):
+            st.caption(f":orange[{layout.inert(message.metadata['notice'])}]")
+        render_sources(citations, key=f"assistant_src_{message.id}", on_play=_play)
+        _footer(message, read_only=read_only)
+
+
+def _footer(message: chat.ChatMessage, *, read_only: bool) -> None:
+    facts = [message.model or "", f"{message.latency_ms / 1000:.1f} s" if message.latency_ms else ""]
+    if message.token_count:
+        facts.append(f"{message.token_count:,} tokens")
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.caption(" · ".join(f for f in facts if f))
+    if read_only:
+        return
+    key = f"assistant_feedback_{message.id}"
+    if key not in st.session_state and message.feedback is not None:
+        st.session_state[key] = 1 if message.feedback > 0 else 0
+    with right:
+        value = st.feedback("thumbs", key=key)
+    stored = None if value is None else (1 if value == 1 else -1)
+    if stored != message.feedback:
+        with state.tenant() as t:
+            chat.set_feedback(t, message.id, stored)
+
+
+def _ask(question: str, session_id: uuid.UUID | None, scope: Scope) -> None:
+    with st.chat_message("user"):
+        st.markdown(layout.inert(question))
+    with st.chat_message("assistant"):
+        try:
+            with st.spinner("Searching your transcripts…"):
+                run = state.get_assistant().start(state.current_creator_id(state.get_database()), question,
+                                                  session_id=session_id, scope=scope)
+        except ChronosError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+        st.session_state[_SESSION] = run.session_id
+        st.write_stream(run)  # a written answer streams; an offline one arrives whole
+    st.rerun()  # show it as stored: linked citations, sources, feedback
+
+
+def _player() -> None:
+    playing = st.session_state.get(_PLAY)
+    if not playing:
+        return
+    video_id, second = playing
+    with state.tenant() as t:
+        try:
+            video = videos.get_video(t, video_id)
+        except ChronosError:
+            st.session_state.pop(_PLAY, None)
+            return
+    with st.container(border=True):
+        render_moment_player(video, second)
+        if st.button("Close player", key="assistant_close_player", icon=":material/close:"):
+            st.session_state.pop(_PLAY, None)
+            st.rerun()
+
+
+def _chat_tab(sessions, students, course_list, library) -> None:
+    side, main = st.columns([1, 3])
+    with side:
+        _history(sessions, students)
+    with main:
+        if flash := st.session_state.pop("assistant_flash", None):
+            st.toast(flash, icon=":material/delete:")
+        session_id = st.session_state.get(_SESSION)
+        session, messages = None, []
+        if session_id is not None:
+            try:
+                with state.tenant() as t:
+                    session = chat.get_session(t, session_id)
+                    messages = chat.list_messages(t, session_id)
+            except ChronosError:
+                _open(None)
+                session_id = None
+        if session is not None and session.deleted_at is not None:
+            _open(None)
+            session, session_id, messages = None, None, []
+        if session is not None:
+            st.subheader(session.title or "Untitled conversation")
+            _session_actions(session)
+        scope = Scope() if (session and session.read_only) else _scope(course_list, library)
+        _player()
+        if not messages:
+            st.caption("Ask anything your videos explain. Each answer cites the video and the second it comes "
+                       "from; follow-up questions keep the conversation's context.")
+        for message in messages:
+            _message(message, read_only=bool(session and session.read_only))
+        if session is not None and session.read_only:
+            return
+        question = st.chat_input("Ask a question about your videos", key="assistant_question",
+                                 max_chars=chat.MAX_QUESTION_CHARS)
+        if question:
+            _ask(question, session_id, scope)
+
+
+def _log_tab() -> None:
+    with state.tenant() as t:
+        log = chat.question_log(t)
+    if not log:
+        st.caption("Every question asked in this workspace, yours and your students', appears here with its "
+                   "sources, feedback and cost.")
+        return
+    table = pd.DataFrame({
+        "Asked": [q.asked_at for q in log],
+        "Who": [q.student_email or "You" for q in log],
+        "Question": [q.question for q in log],
+        "Answered": ["yes" if q.found else ("no" if q.found is False else "pending") for q in log],
+        "Sources": [", ".join(q.sources) for q in log],
+        "Feedback": [{1: "👍", -1: "👎"}.get(q.feedback, "") for q in log],
+        "Model": [q.model or "" for q in log],
+        "Tokens": [q.token_count or 0 for q in log],
+        "Seconds": [round((q.latency_ms or 0) / 1000, 2) for q in log],
+    })
+    unanswered = int((table["Answered"] == "no").sum())
+    st.caption(f"{layout.plural(len(table), 'question')} · {unanswered} not found in your videos · "
+               f"{int(table['Tokens'].sum()):,} model tokens")
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"Asked": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")})
+    st.download_button("Download CSV", table.to_csv(index=False).encode(), "chronos-questions.csv", "text/csv",
+                       icon=":material/download:", key="assistant_log_csv")
+
 
 st.title("Assistant")
 
 with state.tenant() as t:
     counts = workspace.row_counts(t)
-    sessions = chat.list_sessions(t)
+    sessions = chat.list_sessions(t, whose="mine")
+    students = chat.list_sessions(t, whose="students")
+    course_list = courses.list_courses(t)
+    library = videos.list_videos(t, statuses=["completed"])
 
-if counts["video_chunks"] == 0:
+if state.get_assistant().chat_model is None:
+    st.caption(":material/cloud_off: **Offline mode**: answers quote your transcripts word for word. Set "
+               "`OPENAI_API_KEY` (or an OpenAI-compatible `OPENAI_BASE_URL`) for written answers.")
+else:
+    st.caption(f":material/auto_awesome: Answers written by **{state.get_assistant().chat_model.model}** from "
+               "your transcripts only, with citations.")
+
+if counts["video_chunks"] == 0 and not sessions and not students:
     layout.render_empty_state(
         "Nothing to search yet",
         "The assistant answers only from your own transcripts and links each answer to the video "
@@ -22,5 +268,9 @@ if counts["video_chunks"] == 0:
         next_label="Add your first video",
         icon=":material/video_library:",
     )
-elif not sessions:
-    st.info("No conversations yet. Ask a question about your videos to start one.")
+else:
+    chat_tab, log_tab = st.tabs(["Chat", "Question log"])
+    with chat_tab:
+        _chat_tab(sessions, students, course_list, library)
+    with log_tab:
+        _log_tab()

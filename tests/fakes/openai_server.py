@@ -8,6 +8,15 @@ decodes the upload with ffmpeg (from imageio-ffmpeg) like the real service decod
 ffmpeg cannot read or an unsupported extension with the real 400, and answers ``verbose_json`` with
 one segment per ``TRANSCRIPT_SEGMENT_SECONDS`` of the upload's audio, so pieces of a long file get
 segments matching their true length.
+
+``/chat/completions`` answers like a grounded model, deterministically from the request: a query-rewriting
+request (system message starting "You rewrite") gets the follow-up question prefixed with the last
+``user:`` line of the conversation; an answer request gets the first sentence of passages [1] and [2]
+with their citations, or "I could not find this in the videos." when no passages came. With
+``"stream": true`` it streams ``chat.completion.chunk`` server-sent events in chunked transfer
+encoding (role delta, content deltas of a few words, a ``finish_reason`` chunk, a usage chunk when
+``stream_options.include_usage``, then ``[DONE]``). The key ``sk-dropstream`` gets a stream that
+stops after two content deltas: the connection closes mid-body, without ``[DONE]``.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import re
 import subprocess
 import tempfile
 import threading
+import time
 from email.parser import BytesHeaderParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,9 +43,14 @@ _AUDIO_SUFFIXES = ["flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "w
 
 
 def fake_vector(text: str, dimensions: int) -> list[float]:
-    """A deterministic unit vector per text (same text, same vector)."""
-    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-    vector = np.random.default_rng(seed).standard_normal(dimensions)
+    """A deterministic unit vector per text that behaves like a (crude) semantic embedding: the sum
+    of one fixed random vector per lower-case word, so texts sharing words point the same way
+    (same text, same vector; no shared words, cosine near 0)."""
+    words = re.findall(r"[a-z0-9]+", text.lower()) or [""]
+    vector = np.zeros(dimensions)
+    for word in words:
+        seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
+        vector += np.random.default_rng(seed).standard_normal(dimensions)
     return (vector / np.linalg.norm(vector)).round(6).tolist()
 
 
@@ -65,6 +80,10 @@ class FakeOpenAI:
                     recorded = body
                 server.requests.append({"path": self.path, "key": key, "body": recorded})
                 status, payload = server.answer(self.path, key, body, files)
+                if status == 200 and self.path.endswith("/chat/completions") and body.get("stream") is True:
+                    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                    self.send_events(_chat_chunks(payload, include_usage), drop=key == "sk-dropstream")
+                    return
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -74,9 +93,32 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def send_events(self, events: list[dict[str, Any]], drop: bool) -> None:
+                """Server-sent events in chunked transfer encoding, as the real API streams them.
+
+                Chunked framing needs an HTTP/1.1 status line; the connection still closes after the
+                stream, so no keep-alive connection outlives the test. With ``drop`` the body stops
+                after the role delta and two content deltas, without the closing zero-length chunk.
+                """
+                self.protocol_version = "HTTP/1.1"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")  # also sets self.close_connection
+                self.end_headers()
+                lines = [f"data: {json.dumps(event)}\n\n".encode() for event in events] + [b"data: [DONE]\n\n"]
+                for i, line in enumerate(lines):
+                    if drop and i == 3:
+                        return  # the server closes the socket mid-body
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                self.wfile.write(b"0\r\n\r\n")
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for the serving loop to notice, 0.5 s by default.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
 
     def __enter__(self) -> FakeOpenAI:
         self._thread.start()
@@ -109,6 +151,8 @@ class FakeOpenAI:
             }
         if path.endswith("/audio/transcriptions"):
             return _transcription(body, files or {})
+        if path.endswith("/chat/completions"):
+            return _chat_completion(body)
         return 404, _error(f"Unknown request URL: POST {path}.", "invalid_request_error", "unknown_url")
 
 
@@ -190,3 +234,94 @@ def _transcription(body: dict[str, Any], files: dict[str, tuple[str, bytes]]) ->
     detected = {"en": "english", "fr": "french", "de": "german"}.get(language or "en", "english")
     return 200, {"task": "transcribe", "language": detected, "duration": duration,
                  "text": "".join(s["text"] for s in segments).strip(), "segments": segments}
+
+
+NOT_FOUND_ANSWER = "I could not find this in the videos."
+_PASSAGE_HEADER = re.compile(r"\[(\d+)\]\s")
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    """A message's text, whether its content is a string or a list of content parts."""
+    content = message.get("content") or ""
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def _first_sentence(text: str) -> str:
+    match = re.match(r"[^.!?]*[.!?]", text)
+    return (match[0] if match else text).strip()
+
+
+def _rewritten_query(prompt: str) -> str:
+    """The follow-up question, prefixed with the learner's last turn of the conversation."""
+    history, _, question = prompt.partition("Follow-up question:")
+    history = history.partition("Conversation so far:")[2]
+    user_turns = [line.strip().removeprefix("user:").strip() for line in history.splitlines()
+                  if line.strip().startswith("user:")]
+    return " ".join(part for part in (user_turns[-1] if user_turns else "", question.strip()) if part)
+
+
+def _grounded_answer(prompt: str) -> str:
+    """First sentences of passages [1] and [2] with their citations, or the not-found sentence."""
+    passages: dict[int, str] = {}
+    for block in re.split(r"\n\s*\n", prompt):
+        header, _, text = block.strip().partition("\n")
+        match = _PASSAGE_HEADER.match(header)
+        if match:
+            lines = [line for line in text.splitlines() if not line.startswith("Question:")]
+            passages[int(match[1])] = " ".join(line.strip() for line in lines).strip()
+    if not passages:
+        return NOT_FOUND_ANSWER
+    parts = [f"{_first_sentence(passages[n])} [{n}]" for n in (1, 2) if n in passages]
+    return "From the videos: " + " ".join(parts)
+
+
+def _chat_completion(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    if "model" not in body:
+        return 400, _error("you must provide a model parameter", "invalid_request_error", None)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return 400, _error("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an "
+                           "empty array instead.", "invalid_request_error", "empty_array", "messages")
+    if body.get("stream_options") is not None and body.get("stream") is not True:
+        return 400, _error("The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                           "invalid_request_error", None, "stream_options")
+    system = next((_message_text(m) for m in messages if m.get("role") in ("system", "developer")), "")
+    prompt = next((_message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
+    content = _rewritten_query(prompt) if system.lstrip().startswith("You rewrite") else _grounded_answer(prompt)
+    prompt_tokens = sum(len(_message_text(m).split()) for m in messages)
+    completion_tokens = len(content.split())
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    return 200, {
+        "id": f"chatcmpl-{digest[:29]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body["model"],
+        "system_fingerprint": "fp_fake",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None},
+                     "logprobs": None, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
+
+
+def _chat_chunks(completion: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
+    """The completion as the real API streams it: role delta, content deltas of three words, finish, usage."""
+    head = {key: completion[key] for key in ("id", "created", "model", "system_fingerprint")}
+    head["object"] = "chat.completion.chunk"
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        event = dict(head, choices=[{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])
+        if include_usage:
+            event["usage"] = None  # the real API sends a null usage on every chunk but the last
+        return event
+
+    words = re.findall(r"\s*\S+", completion["choices"][0]["message"]["content"])
+    pieces = ["".join(words[i:i + 3]) for i in range(0, len(words), 3)]
+    chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    chunks += [chunk({"content": piece}) for piece in pieces]
+    chunks.append(chunk({}, "stop"))
+    if include_usage:
+        chunks.append(dict(head, choices=[], usage=completion["usage"]))
+    return chunks

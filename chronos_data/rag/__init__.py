@@ -1,0 +1,26 @@
+"""The assistant: finding the transcript passages that answer a question, and answering with them."""
+
+from .answer import OFFLINE_MODEL, Answer, AnswerRun, Assistant, standalone_query
+from .citations import Citation
+from .llm import AnswerError, ChatModel, OpenAIChat, chat_model_for
+from .retrieve import Scope, Source, retrieve
+from .search import SEARCH_MODES, Passage, hybrid_search
+
+__all__ = [
+    "OFFLINE_MODEL",
+    "SEARCH_MODES",
+    "Answer",
+    "AnswerError",
+    "AnswerRun",
+    "Assistant",
+    "ChatModel",
+    "Citation",
+    "OpenAIChat",
+    "Passage",
+    "Scope",
+    "Source",
+    "chat_model_for",
+    "hybrid_search",
+    "retrieve",
+    "standalone_query",
+]

@@ -1,0 +1,303 @@
+"""The assistant: a question in, a cited answer out, and the conversation kept.
+
+One question is three short transactions, so no database connection waits on a model:
+  1. ``Assistant.start``: check the input and the daily cap, store the question (it survives
+     anything that fails later), rewrite a follow-up, retrieve the passages;
+  2. the answer streams from the language model (or is quoted offline) outside any transaction;
+  3. ``AnswerRun`` stores the answer with its citations, tokens, model and latency, and counts
+     the question in ``usage_metrics`` and each cited video's ``video_analytics.ai_interactions``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import chat, creators, usage
+from ..db import Database, Tenant
+from ..embeddings import Embedder
+from ..errors import ValidationError
+from .citations import Citation, cited_numbers, from_source
+from .extractive import extract_answer
+from .llm import AnswerError, ChatModel, StreamUsage
+from .prompting import NOT_FOUND, answer_messages, format_seconds, rewrite_messages
+from .retrieve import Scope, Source, retrieve
+
+__all__ = ["Answer", "AnswerRun", "Assistant", "OFFLINE_MODEL", "standalone_query"]
+
+log = logging.getLogger(__name__)
+
+#: The ``model`` recorded for answers quoted from transcripts without a language model.
+OFFLINE_MODEL = "extractive"
+_TOKENS_PER_CREDIT = 1_000  # ai_credits_used: one credit per thousand model tokens, rounded up
+# Follow-ups that lean on the conversation: a pronoun or an elliptic opener ("and tuples?").
+_FOLLOW_UP = re.compile(r"^(and|but|or|so|what about|how about|also)\b|\b(it|its|that|this|those|these|they|"
+                        r"them|their|there|the same|one|ones)\b", re.IGNORECASE)
+_SHORT_QUESTION_WORDS = 5
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A finished answer, as stored and as ``ask --json`` prints it."""
+
+    text: str
+    found: bool
+    citations: list[Citation]
+    model: str
+    session_id: uuid.UUID
+    message_id: uuid.UUID
+    question_id: uuid.UUID
+    query: str
+    latency_ms: int
+    token_count: int
+    notice: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"answer": self.text, "found": self.found, "citations": [c.to_json() for c in self.citations],
+                "model": self.model, "session_id": str(self.session_id), "message_id": str(self.message_id),
+                "query": self.query, "latency_ms": self.latency_ms, "token_count": self.token_count,
+                "notice": self.notice}
+
+
+def standalone_query(history: Sequence[tuple[str, str]], question: str, model: ChatModel | None = None) -> str:
+    """``question`` made searchable on its own, using the conversation for what it refers to.
+
+    With a model, the model rewrites it. Offline, a follow-up (a pronoun, "and …?", or a very short
+    question) is searched together with the previous question, whose words carry the subject.
+    """
+    previous = [content for role, content in history if role == "user"]
+    if not previous:
+        return question
+    if model is not None:
+        try:
+            rewritten = " ".join(model.complete(rewrite_messages(history, question), max_tokens=80).split())
+        except AnswerError as exc:
+            log.warning("query rewriting failed, searching the question as typed: %s", exc)
+            rewritten = ""
+        return rewritten if 0 < len(rewritten) <= chat.MAX_QUESTION_CHARS else question
+    if _FOLLOW_UP.search(question) or len(question.split()) <= _SHORT_QUESTION_WORDS:
+        return f"{previous[-1]} {question}"
+    return question
+
+
+@dataclass
+class AnswerRun:
+    """An answer under way: its sources are known, its text streams by iterating over it.
+
+    ``for piece in run`` yields the answer's text (the page hands it to ``st.write_stream``);
+    when the iteration ends the answer is stored and ``run.answer`` is set.
+    """
+
+    assistant: Assistant
+    creator_id: uuid.UUID
+    session_id: uuid.UUID
+    question_id: uuid.UUID
+    question: str
+    query: str
+    sources: list[Source]
+    nearest: list[Source]
+    question_vector: Any
+    started: float
+    answer: Answer | None = None
+    notice: str | None = None
+    _citations: list[Citation] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.sources)
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The numbered passages (generated answers) or sentences (offline), once known."""
+        return self._citations
+
+    def __iter__(self) -> Iterator[str]:
+        if self.answer is not None:
+            yield self.answer.text
+            return
+        usage_box = StreamUsage()
+        model_name, parts = OFFLINE_MODEL, []
+        if not self.sources:
+            parts.append(self.assistant.not_found_text(self))
+        elif self.assistant.chat_model is None:
+            parts.append(self._extractive())
+        else:
+            model_name = self.assistant.chat_model.model
+            self._citations = [from_source(i, s) for i, s in enumerate(self.sources, start=1)]
+            try:
+                for piece in self.assistant.chat_model.stream(answer_messages(self.query_for_answer, self.sources),
+                                                              usage_box):
+                    parts.append(piece)
+                    yield piece
+            except AnswerError as exc:
+                self.notice = str(exc)
+                if parts:  # keep what arrived, say it is cut short
+                    parts.append(f"\n\n*(The answer was cut off: {exc})*")
+                    yield parts[-1]
+                else:  # nothing arrived: answer offline instead, and say why
+                    model_name = OFFLINE_MODEL
+                    parts.append(self._extractive())
+        text = "".join(parts)
+        if model_name == OFFLINE_MODEL:
+            yield text
+        elif NOT_FOUND.rstrip(".") in text and not cited_numbers(text):
+            self._citations = []
+        else:
+            used = set(cited_numbers(text))
+            self._citations = [c for c in self._citations if c.number in used] or self._citations
+        self.answer = self.assistant.finish(self, text, model_name, usage_box)
+
+    @property
+    def query_for_answer(self) -> str:
+        return self.question if self.query == self.question else f"{self.question}\n(Search query: {self.query})"
+
+    def _extractive(self) -> str:
+        quoted = self.assistant.extract(self)
+        self._citations = quoted.citations
+        return quoted.text or self.assistant.not_found_text(self)
+
+
+class Assistant:
+    """Answers questions for one process: the database, the embedder and (optionally) a model."""
+
+    def __init__(self, db: Database, embedder: Embedder, chat_model: ChatModel | None = None) -> None:
+        self.db = db
+        self.embedder = embedder
+        self.chat_model = chat_model
+
+    def start(
+        self,
+        creator_id: uuid.UUID,
+        question: str,
+        *,
+        session_id: uuid.UUID | None = None,
+        scope: Scope | None = None,
+    ) -> AnswerRun:
+        """Store the question and find its passages; iterate over the result for the answer.
+
+        Raises:
+            ValidationError: empty or overlong question, a student's (read-only) conversation.
+            LimitReached: the workspace asked its daily number of questions.
+            NotFound: the conversation or the course is not in this workspace.
+        """
+        started = time.perf_counter()
+        question = chat.clean_question(question)
+        scope = scope or Scope()
+        with self.db.tenant(creator_id) as t:
+            chat.check_daily_cap(t, creators.get_creator(t).subscription_tier)
+            if session_id is None:
+                session_id = chat.create_session(t, chat.auto_title(question),
+                                                 context_video_ids=list(scope.video_ids or []))
+                history: list[tuple[str, str]] = []
+            else:
+                if chat.get_session(t, session_id).read_only:
+                    raise ValidationError("This is a student's conversation: you can read it, but not ask in it. "
+                                          "Start a new conversation to ask yourself.")
+                history = [(m.role, m.content) for m in chat.list_messages(t, session_id)]
+            question_id = chat.add_message(t, session_id, "user", question,
+                                           metadata={"scope": _scope_json(scope)})
+            usage.add_usage(t, chat_messages_sent=1)
+        query = standalone_query(history, question, self.chat_model)
+        vector = self.embedder.embed([query])[0]
+        with self.db.tenant(creator_id) as t:
+            sources, nearest = retrieve(t, query, _Prepared(self.embedder, vector), scope=scope)
+        return AnswerRun(self, creator_id, session_id, question_id, question, query, sources, nearest, vector, started)
+
+    def ask(self, creator_id: uuid.UUID, question: str, **kwargs: Any) -> Answer:
+        """``start`` and read the whole answer (the command line's way)."""
+        run = self.start(creator_id, question, **kwargs)
+        for _ in run:
+            pass
+        assert run.answer is not None
+        return run.answer
+
+    def extract(self, run: AnswerRun):
+        """The offline answer of ``run``: quoted sentences with their exact seconds."""
+        with self.db.tenant(run.creator_id) as t:
+            segments = _segments(t, [s.video_id for s in run.sources])
+        return extract_answer(run.query, run.question_vector, run.sources, self.embedder, segments)
+
+    def not_found_text(self, run: AnswerRun) -> str:
+        """What to say when the videos do not cover the question, with what they do cover."""
+        lines = [NOT_FOUND]
+        if run.nearest:
+            near = run.nearest[0]
+            lines.append(f"The closest passage is in “{near.title}” at {format_seconds(near.start_seconds)}, "
+                         "but it does not seem to answer this.")
+        with self.db.tenant(run.creator_id) as t:
+            titles = _ready_titles(t)
+        if titles:
+            lines.append("Your videos cover: " + "; ".join(f"“{title}”" for title in titles)
+                         + ". Try asking about one of these, or rephrase with words the video uses.")
+        else:
+            lines.append("No video has a searchable transcript yet: add one on the Videos page.")
+        return "\n\n".join(lines)
+
+    def finish(self, run: AnswerRun, text: str, model: str, usage_box: StreamUsage) -> Answer:
+        """Store the answer and count the question; returns what was stored."""
+        latency_ms = int((time.perf_counter() - run.started) * 1000)
+        found = bool(run.sources) and bool(run.citations)
+        tokens = usage_box.total_tokens if model != OFFLINE_MODEL else 0
+        if model != OFFLINE_MODEL and tokens == 0:
+            tokens = math.ceil(len(text) / 4)  # the server did not report usage: about 4 characters a token
+        with self.db.tenant(run.creator_id) as t:
+            message_id = chat.add_message(
+                t, run.session_id, "assistant", text, video_references=[c.to_json() for c in run.citations],
+                token_count=tokens, model=model, latency_ms=latency_ms,
+                metadata={"found": found, "query": run.query, "notice": run.notice,
+                          "prompt_tokens": usage_box.prompt_tokens, "completion_tokens": usage_box.completion_tokens})
+            if tokens:
+                usage.add_usage(t, ai_credits_used=math.ceil(tokens / _TOKENS_PER_CREDIT))
+            _count_interactions(t, {c.video_id for c in run.citations})
+        return Answer(text=text, found=found, citations=run.citations, model=model, session_id=run.session_id,
+                      message_id=message_id, question_id=run.question_id, query=run.query, latency_ms=latency_ms,
+                      token_count=tokens, notice=run.notice)
+
+
+class _Prepared:
+    """The embedder, answering the question it was already asked from memory (no second call)."""
+
+    def __init__(self, embedder: Embedder, vector: Any) -> None:
+        self.model, self.dimensions, self._vector = embedder.model, embedder.dimensions, vector
+
+    def embed(self, texts: Sequence[str]):
+        import numpy as np
+
+        return np.asarray([self._vector] * len(texts))
+
+
+def _scope_json(scope: Scope) -> dict[str, Any]:
+    return {"course_id": str(scope.course_id) if scope.course_id else None,
+            "video_ids": [str(v) for v in scope.video_ids] if scope.video_ids is not None else None}
+
+
+def _segments(t: Tenant, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[float, float, str]]]:
+    rows = t.conn.execute(sa.text("SELECT id, transcript_segments FROM videos WHERE creator_id = :creator "
+                                  "AND id = ANY(:ids)"), {"creator": t.creator_id, "ids": list(set(video_ids))})
+    return {row.id: [(float(a), float(b), str(c)) for a, b, c in (row.transcript_segments or [])] for row in rows}
+
+
+def _ready_titles(t: Tenant, limit: int = 5) -> list[str]:
+    return [row[0] for row in t.conn.execute(
+        sa.text("SELECT title FROM videos WHERE creator_id = :creator AND status = 'completed' AND NOT is_deleted "
+                "ORDER BY created_at DESC LIMIT :limit"), {"creator": t.creator_id, "limit": limit})]
+
+
+def _count_interactions(t: Tenant, video_ids: set[uuid.UUID]) -> None:
+    """One AI interaction today for each video the answer cited (the seeds' ai_interactions)."""
+    if not video_ids:
+        return
+    t.conn.execute(
+        sa.text("INSERT INTO video_analytics (video_id, creator_id, date, ai_interactions) "
+                "SELECT v, :creator, current_date, 1 FROM unnest(CAST(:videos AS uuid[])) AS v "
+                "ON CONFLICT (video_id, date) DO UPDATE SET ai_interactions = video_analytics.ai_interactions + 1"),
+        {"creator": t.creator_id, "videos": sorted(video_ids)},
+    )

@@ -1,0 +1,74 @@
+"""Pieces of the Assistant page: answers with linked citations, the sources panel, the player."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import streamlit as st
+
+from chronos_data.rag import Citation
+from chronos_data.videos import Video
+from components.layout import inert
+from components.video_library import format_timestamp
+
+__all__ = ["linked_answer", "render_moment_player", "render_sources"]
+
+_CITATION = re.compile(r"\[(\d{1,2})\]")
+
+
+def linked_answer(text: str, citations: Sequence[Citation], *, quoted: bool) -> str:
+    """Markdown of an answer whose ``[n]`` markers link to the cited moment.
+
+    Args:
+        quoted: the text is transcript quotes (offline): shown exactly as spoken, never as Markdown.
+    """
+    by_number = {c.number: c for c in citations}
+    parts, last = [], 0
+    for match in _CITATION.finditer(text):
+        parts.append(inert(text[last:match.start()]) if quoted else text[last:match.start()])
+        citation = by_number.get(int(match[1]))
+        if citation is None:
+            parts.append(inert(match[0]) if quoted else match[0])
+        else:
+            tip = f"{citation.title} at {format_timestamp(citation.start_seconds)}".replace('"', "'")
+            label = f"\\[{citation.number} · {format_timestamp(citation.start_seconds)}\\]"
+            parts.append(f'[{label}]({citation.url} "{tip}")' if citation.url else f"**{label}**")
+        last = match.end()
+    parts.append(inert(text[last:]) if quoted else text[last:])
+    # A quoted answer's paragraphs are separate quotes; keep their blank lines as Markdown breaks.
+    return "".join(parts)
+
+
+def render_sources(citations: Sequence[Citation], *, key: str, on_play: Callable[[Citation], None]) -> None:
+    """The sources panel: each cited video, its timestamp (a link where the platform allows) and
+    what is said there; "Play here" opens the in-page player at that second."""
+    if not citations:
+        return
+    with st.expander(f"Sources ({len(citations)})", icon=":material/format_quote:"):
+        for citation in citations:
+            stamp = format_timestamp(citation.start_seconds)
+            left, right = st.columns([5, 1], vertical_alignment="center")
+            where = f"[{stamp}]({citation.url})" if citation.url else f"`{stamp}`"
+            left.markdown(f"**[{citation.number}] {inert(citation.title)}** · {where}  \n"
+                          f":gray[{inert(citation.snippet)}]")
+            if right.button("Play here", key=f"{key}_play_{citation.number}", icon=":material/play_circle:"):
+                on_play(citation)
+
+
+def render_moment_player(video: Video, start_seconds: int) -> None:
+    """The cited video, playing from ``start_seconds``, inside the page."""
+    st.markdown(f"**{inert(video.title)}** from {format_timestamp(start_seconds)}")
+    if video.is_deleted:
+        st.warning("This video is in the trash; restore it on the Videos page to play it.", icon=":material/delete:")
+    elif video.source_type == "youtube" and video.youtube_video_id:
+        st.video(f"https://www.youtube.com/watch?v={video.youtube_video_id}", start_time=start_seconds)
+    elif video.source_type == "loom" and video.embed_id:
+        st.iframe(f"https://www.loom.com/embed/{video.embed_id}?t={start_seconds}", height=420)
+    elif video.source_type == "upload" and video.storage_path and Path(video.storage_path).is_file():
+        st.video(video.storage_path, start_time=start_seconds)
+    else:
+        st.info(f"This video plays on its own platform ({video.source_type}); the passage starts at "
+                f"{format_timestamp(start_seconds)}.", icon=":material/play_circle:")
+
