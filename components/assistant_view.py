@@ -49,12 +49,14 @@ def render_sources(citations: Sequence[Citation], *, key: str, on_play: Callable
     with st.expander(f"Sources ({len(citations)})", icon=":material/format_quote:"):
         for citation in citations:
             stamp = format_timestamp(citation.start_seconds)
-            left, right = st.columns([5, 1], vertical_alignment="center")
+            left, right = st.columns([4, 1], vertical_alignment="center")
             where = f"[{stamp}]({citation.url})" if citation.url else f"`{stamp}`"
             left.markdown(f"**[{citation.number}] {inert(citation.title)}** · {where}  \n"
                           f":gray[{inert(citation.snippet)}]")
-            if right.button("Play here", key=f"{key}_play_{citation.number}", icon=":material/play_circle:"):
-                on_play(citation)
+            # A callback, not the button's return value: it runs before the page is drawn again,
+            # so the player (drawn above the messages) opens on this click.
+            right.button("Play", key=f"{key}_play_{citation.number}", icon=":material/play_circle:",
+                         help=f"Play the video here from {stamp}", on_click=on_play, args=(citation,))
 
 
 def render_moment_player(video: Video, start_seconds: int) -> None:

@@ -15,7 +15,7 @@ from components.assistant_view import linked_answer, render_moment_player, rende
 state.require_router()
 
 _SESSION = "assistant_session"  # the open conversation (None: a new one)
-_PLAY = "assistant_play"  # (video id, second) shown in the player
+_PLAY = "assistant_play"  # (message id, video id, second): the player open under that answer
 
 
 def _open(session_id: uuid.UUID | None) -> None:
@@ -23,8 +23,8 @@ def _open(session_id: uuid.UUID | None) -> None:
     st.session_state.pop(_PLAY, None)
 
 
-def _play(citation: Citation) -> None:
-    st.session_state[_PLAY] = (citation.video_id, citation.start_seconds)
+def _play(message_id: uuid.UUID, citation: Citation) -> None:
+    st.session_state[_PLAY] = (message_id, citation.video_id, citation.start_seconds)
 
 
 def _history(sessions: list[chat.ChatSession], students: list[chat.ChatSession]) -> None:
@@ -121,12 +121,15 @@ def _message(message: chat.ChatMessage, *, read_only: bool) -> None:
         st.markdown(linked_answer(message.content, citations, quoted=message.model == OFFLINE_MODEL))
         if message.metadata.get("notice"):
             st.caption(f":orange[{layout.inert(message.metadata['notice'])}]")
-        render_sources(citations, key=f"assistant_src_{message.id}", on_play=_play)
+        render_sources(citations, key=f"assistant_src_{message.id}",
+                       on_play=lambda citation, message_id=message.id: _play(message_id, citation))
+        _player(message.id)
         _footer(message, read_only=read_only)
 
 
 def _footer(message: chat.ChatMessage, *, read_only: bool) -> None:
-    facts = [message.model or "", f"{message.latency_ms / 1000:.1f} s" if message.latency_ms else ""]
+    model = "Quoted from your transcripts (offline)" if message.model == OFFLINE_MODEL else (message.model or "")
+    facts = [model, f"{message.latency_ms / 1000:.1f} s" if message.latency_ms else ""]
     if message.token_count:
         facts.append(f"{message.token_count:,} tokens")
     left, right = st.columns([4, 1], vertical_alignment="center")
@@ -160,11 +163,11 @@ def _ask(question: str, session_id: uuid.UUID | None, scope: Scope) -> None:
     st.rerun()  # show it as stored: linked citations, sources, feedback
 
 
-def _player() -> None:
+def _player(message_id: uuid.UUID) -> None:
     playing = st.session_state.get(_PLAY)
-    if not playing:
+    if not playing or playing[0] != message_id:
         return
-    video_id, second = playing
+    _, video_id, second = playing
     with state.tenant() as t:
         try:
             video = videos.get_video(t, video_id)
@@ -173,9 +176,8 @@ def _player() -> None:
             return
     with st.container(border=True):
         render_moment_player(video, second)
-        if st.button("Close player", key="assistant_close_player", icon=":material/close:"):
-            st.session_state.pop(_PLAY, None)
-            st.rerun()
+        st.button("Close player", key="assistant_close_player", icon=":material/close:",
+                  on_click=lambda: st.session_state.pop(_PLAY, None))
 
 
 def _chat_tab(sessions, students, course_list, library) -> None:
@@ -202,7 +204,6 @@ def _chat_tab(sessions, students, course_list, library) -> None:
             st.subheader(session.title or "Untitled conversation")
             _session_actions(session)
         scope = Scope() if (session and session.read_only) else _scope(course_list, library)
-        _player()
         if not messages:
             st.caption("Ask anything your videos explain. Each answer cites the video and the second it comes "
                        "from; follow-up questions keep the conversation's context.")
