@@ -92,3 +92,35 @@ def test_reembed_requeues_and_finishes_every_video(env, tmp_path, capsys, monkey
     capsys.readouterr()
     assert cli.main(["reembed", "--creator", email, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"model": "all-MiniLM-L6-v2", "videos": 1}
+
+
+def test_ask_answers_from_the_workspace_with_cited_moments(env, tmp_path, capsys):
+    email = f"ask-{uuid.uuid4().hex[:6]}@example.com"
+    subtitles = tmp_path / "loops.srt"
+    subtitles.write_bytes(SRT + b"\n2\n00:00:04,000 --> 00:00:09,000\nA while loop checks its condition before "
+                                b"every pass through the body.\n")
+    assert cli.main(["import", "https://www.loom.com/share/00112233445566778899aabbccddeeff", "--subtitles",
+                     str(subtitles), "--title", "Loops", "--creator", email, "--json"]) == 0
+    capsys.readouterr()
+
+    assert cli.main(["ask", "When does a while loop check its condition?", "--creator", email, "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["found"] is True and answer["model"] == "extractive" and uuid.UUID(answer["session_id"])
+    citation = next(c for c in answer["citations"] if "while loop" in c["snippet"])
+    assert citation["title"] == "Loops" and citation["start_seconds"] == 4 and citation["end_seconds"] >= 9
+    assert citation["url"] == "https://www.loom.com/share/00112233445566778899aabbccddeeff?t=4"
+    assert {"video_id", "youtube_video_id", "snippet"} <= set(citation)
+
+    assert cli.main(["ask", "and for loops?", "--session", answer["session_id"], "--creator", email]) == 0
+    text = capsys.readouterr().out
+    assert "[1] Loops at 00:0" in text and answer["session_id"] in text
+
+    assert cli.main(["ask", "How do I bake bread?", "--creator", email, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["found"] is False
+
+
+def test_ask_refuses_a_bad_scope_in_one_line(env, capsys):
+    assert cli.main(["ask", "anything", "--course", "not-an-id"]) == 1
+    assert capsys.readouterr().err == "error: 'not-an-id' is not a course id.\n"
+    assert cli.main(["ask", "anything", "--course", str(uuid.uuid4()), "--json"]) == 1
+    assert "not in this workspace" in json.loads(capsys.readouterr().out)["error"]
