@@ -63,6 +63,26 @@ def fresh_url(pg_server: Server) -> Iterator[str]:
     pg_server.drop_database(url)
 
 
+@pytest.fixture(scope="session")
+def embedder():
+    """The local embedding model, loaded once for the session."""
+    from chronos_data.embeddings import LocalEmbedder
+
+    return LocalEmbedder()
+
+
+def import_lecture(db: Database, creator: uuid.UUID, lecture, *, title: str | None = None,
+                   loom_id: str | None = None) -> uuid.UUID:
+    """Queue one lecture of tests/rag_eval_set.py as a Loom video with its subtitles."""
+    from chronos_data.ingest import pipeline
+    from tests.rag_eval_set import to_srt
+
+    with db.tenant(creator) as t:
+        return pipeline.add_subtitled_video(
+            t, source_type="loom", source=f"https://www.loom.com/share/{loom_id or uuid.uuid4().hex}",
+            subtitle_bytes=to_srt(lecture), subtitle_filename="lecture.srt", title=title or lecture.title)
+
+
 def new_creator(db: Database, label: str = "creator") -> uuid.UUID:
     with db.engine.begin() as conn:
         return creators.ensure_creator(conn, f"{label}-{uuid.uuid4().hex[:8]}@example.com")

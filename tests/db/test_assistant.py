@@ -14,16 +14,15 @@ from dataclasses import dataclass, replace
 import pytest
 import sqlalchemy as sa
 
-from chronos_data import chat, courses, students, videos
+from chronos_data import chat, courses, students
 from chronos_data.db import Database
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.errors import LimitReached, NotFound, ValidationError
-from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import run_until_done
 from chronos_data.rag import OFFLINE_MODEL, Assistant, OpenAIChat, Scope
-from tests.conftest import new_creator
+from tests.conftest import import_lecture, new_creator
 from tests.fakes.openai_server import FakeOpenAI
-from tests.rag_eval_set import LECTURES, to_srt
+from tests.rag_eval_set import LECTURES
 
 TITLES = ("Python lists in depth", "Python tuples and immutability", "HTTP caching headers",
           "HTTP cookies and sessions")
@@ -41,16 +40,7 @@ class Workspace:
 def _import(db: Database, creator: uuid.UUID, title: str) -> tuple[uuid.UUID, str]:
     lecture = next(lecture for lecture in LECTURES if lecture.title == title)
     loom_id = uuid.uuid4().hex
-    with db.tenant(creator) as t:
-        video_id = pipeline.add_subtitled_video(
-            t, source_type="loom", source=f"https://www.loom.com/share/{loom_id}", subtitle_bytes=to_srt(lecture),
-            subtitle_filename="lecture.srt", title=lecture.title)
-    return video_id, loom_id
-
-
-@pytest.fixture(scope="module")
-def embedder() -> LocalEmbedder:
-    return LocalEmbedder()
+    return import_lecture(db, creator, lecture, loom_id=loom_id), loom_id
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,10 @@ from chronos_data import videos
 from chronos_data.db import Database, Tenant
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.errors import ValidationError
-from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import run_until_done
 from chronos_data.rag import SEARCH_MODES, Passage, hybrid_search
-from tests.conftest import new_creator
-from tests.rag_eval_set import LECTURES, QUESTIONS, Lecture, Question, to_srt
+from tests.conftest import import_lecture, new_creator
+from tests.rag_eval_set import LECTURES, QUESTIONS, Lecture, Question
 
 # Measured: hybrid hit@5 = 0.980 (50 of 51). A margin of a couple of questions absorbs
 # onnxruntime's float differences between CPUs without letting a real regression through.
@@ -40,15 +39,7 @@ class Workspace:
 
 
 def _import(db: Database, creator: uuid.UUID, lecture: Lecture, title: str | None = None) -> uuid.UUID:
-    with db.tenant(creator) as t:
-        return pipeline.add_subtitled_video(
-            t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}",
-            subtitle_bytes=to_srt(lecture), subtitle_filename="lecture.srt", title=title or lecture.title)
-
-
-@pytest.fixture(scope="module")
-def embedder() -> LocalEmbedder:
-    return LocalEmbedder()
+    return import_lecture(db, creator, lecture, title=title)
 
 
 @pytest.fixture(scope="module")
