@@ -29,7 +29,7 @@ def active_providers(settings: Settings) -> Providers:
     if settings.openai_api_key:
         endpoint = settings.openai_base_url or "https://api.openai.com/v1"
         return Providers(
-            embeddings=f"OpenAI {OPENAI_EMBEDDING_MODEL} (1536 dimensions)",
+            embeddings=f"OpenAI {settings.openai_embedding_model} ({settings.openai_embedding_dimensions} dimensions)",
             answers=f"{settings.openai_chat_model} at the endpoint below, streamed and cited",
             transcription="OpenAI Whisper for audio and video files",
             openai_endpoint=endpoint,

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from chronos_data import chunks, creators, providers, workspace
+from chronos_data import chat, chunks, creators, providers, workspace
 from chronos_data.ingest import pipeline
 from components import layout, state
 
@@ -16,6 +16,7 @@ active = providers.active_providers(state.get_settings())
 with state.tenant() as t:
     creator = creators.get_creator(t)
     by_model = chunks.count_by_model(t)
+    asked_today = chat.questions_today(t)
 
 st.subheader("Workspace")
 st.markdown(
@@ -43,6 +44,11 @@ if active.online:
     st.caption(f"OpenAI-compatible endpoint: {active.openai_endpoint}")
 else:
     st.caption("Offline mode. Set OPENAI_API_KEY (and optionally OPENAI_BASE_URL) to enable OpenAI.")
+
+cap = chat.DAILY_QUESTION_CAP.get(creator.subscription_tier)
+st.markdown(f"- **Assistant questions today:** {asked_today:,} of "
+            f"{f'{cap:,}' if cap is not None else 'unlimited'} ({creator.subscription_tier} plan; the count "
+            "starts again at midnight)")
 
 st.subheader("Search index")
 active_model = state.get_embedder().model
