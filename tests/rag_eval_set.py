@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CAPTION_SECONDS", "LECTURES", "QUESTIONS", "Lecture", "Question", "to_srt"]
+__all__ = ["CAPTION_SECONDS", "LECTURES", "NEAR_TOPIC", "OFF_TOPIC", "QUESTIONS", "Lecture", "Question", "to_srt"]
 
 CAPTION_SECONDS = 5
 
@@ -381,4 +381,31 @@ QUESTIONS: tuple[Question, ...] = (
     Question("depends_on doesn't wait until the database is ready", "Docker volumes and networking", _at(16, 17)),
     Question("How do I see code edits live in a container while developing?", "Docker volumes and networking",
              _at(4, 5)),
+)
+
+
+#: Questions no lecture answers and whose subject none covers: the assistant must say it could not
+#: find them (they calibrate each embedding model's relevance floor; see bench/retrieval.py).
+OFF_TOPIC: tuple[str, ...] = (
+    "How do I bake sourdough bread?",
+    "Who won the football World Cup in 2018?",
+    "What is the capital of Australia?",
+    "How do I fix a flat bicycle tire?",
+    "Explain photosynthesis in plants",
+    "How do I train a neural network?",
+    "What is the best way to learn piano?",
+    "How do I write a recursive CTE in SQL?",
+    "What is a monad in Haskell?",
+)
+
+#: Questions on the lectures' broad subjects (Python, SQL, HTTP, git, Docker) that no lecture
+#: answers. Cosine similarity alone cannot refuse all of them with a small model without refusing
+#: real questions too; a language model then says it could not find the answer in the passages.
+NEAR_TOPIC: tuple[str, ...] = (
+    "What are React hooks?",
+    "How do async and await work in JavaScript?",
+    "How do I set up a Python virtual environment?",
+    "How does TLS encryption protect HTTPS traffic?",
+    "What is a Kubernetes pod?",
+    "How do Python decorators work?",
 )

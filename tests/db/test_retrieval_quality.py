@@ -21,7 +21,7 @@ from chronos_data.errors import ValidationError
 from chronos_data.ingest.worker import run_until_done
 from chronos_data.rag import SEARCH_MODES, Passage, hybrid_search
 from tests.conftest import import_lecture, new_creator
-from tests.rag_eval_set import LECTURES, QUESTIONS, Lecture, Question
+from tests.rag_eval_set import LECTURES, OFF_TOPIC, QUESTIONS, Lecture, Question
 
 # Measured: hybrid hit@5 = 0.980 (50 of 51). A margin of a couple of questions absorbs
 # onnxruntime's float differences between CPUs without letting a real regression through.
@@ -99,6 +99,18 @@ def test_hybrid_search_beats_either_list_alone(db, workspace, embedder):
     assert hybrid["hit@5"] >= vector["hit@5"] and hybrid["hit@5"] >= keyword["hit@5"]
     assert hybrid["mrr"] > vector["mrr"] and hybrid["mrr"] > keyword["mrr"]
     assert hybrid["hit@5"] >= HYBRID_HIT_AT_5_FLOOR
+
+
+def test_the_relevance_floor_keeps_every_labelled_question_and_refuses_off_topic_ones(db, workspace, embedder):
+    from chronos_data.rag import retrieve
+
+    with db.tenant(workspace.creator) as t:
+        answered = {q.text: retrieve(t, q.text, embedder)[0] for q in QUESTIONS}
+        refused = {text: retrieve(t, text, embedder) for text in OFF_TOPIC}
+    assert [text for text, found in answered.items() if not found] == []
+    assert [text for text, (found, _) in refused.items() if found] == []
+    # Refused questions still get the closest passages, to suggest what the videos do cover.
+    assert all(nearest for _, nearest in refused.values())
 
 
 def test_passages_carry_both_ranks_and_the_fused_score(db, workspace, embedder):

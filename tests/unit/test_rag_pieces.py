@@ -1,0 +1,90 @@
+"""The assistant's pure pieces: merging passages, finding a sentence's second, prompts, links."""
+
+from __future__ import annotations
+
+import uuid
+
+from chronos_data.rag import Citation, Passage, Source
+from chronos_data.rag.answer import standalone_query
+from chronos_data.rag.citations import cited_numbers
+from chronos_data.rag.extractive import sentence_seconds, split_sentences
+from chronos_data.rag.prompting import answer_messages, format_seconds, rewrite_messages
+from chronos_data.rag.retrieve import _without_duplicates, merge_neighbours
+from components.assistant_view import linked_answer
+
+VIDEO, OTHER = uuid.uuid4(), uuid.uuid4()
+
+
+def _passage(index: int, text: str, *, video: uuid.UUID = VIDEO, score: float = 0.01, start: int | None = None
+             ) -> Passage:
+    start = index * 50 if start is None else start
+    return Passage(uuid.uuid4(), video, index, text, start, start + 60, score, 0.5, None, 1)
+
+
+def test_adjacent_chunks_merge_into_one_passage_with_the_seam_once():
+    first = _passage(3, "one two three four five six seven", score=0.02)
+    second = _passage(4, "five six seven eight nine", score=0.03)
+    elsewhere = _passage(9, "far away words")
+    other_video = _passage(4, "eight nine ten", video=OTHER)
+    merged = merge_neighbours([second, elsewhere, first, other_video])
+    assert [m.text for m in merged] == ["one two three four five six seven eight nine", "far away words",
+                                        "eight nine ten"]
+    joined = merged[0]
+    assert joined.merged_indexes == (3, 4) and joined.chunk_index == 3
+    assert (joined.start_seconds, joined.end_seconds) == (150, 260) and joined.score == 0.03
+
+
+def test_a_chunk_that_bridges_two_groups_joins_them():
+    merged = merge_neighbours([_passage(2, "a b"), _passage(4, "e f"), _passage(3, "c d")])
+    assert [m.merged_indexes for m in merged] == [(2, 3, 4)] and merged[0].text == "a b c d e f"
+
+
+def test_near_duplicate_passages_keep_only_the_better_ranked():
+    original = _passage(0, "tuples are immutable so they can be dictionary keys")
+    copy = _passage(0, "Tuples are immutable, so they can be dictionary keys", video=OTHER)
+    different = _passage(5, "lists are mutable and grow with append")
+    assert _without_duplicates([original, copy, different]) == [original, different]
+
+
+def test_sentences_find_the_caption_they_start_in():
+    captions = [(0.0, 4.0, "Welcome back."), (5.0, 9.0, "A list is ordered. You can"),
+                (10.0, 14.0, "change it after creating it.")]
+    assert split_sentences("Welcome back. A list is ordered. You can change it after creating it.") == [
+        "Welcome back.", "A list is ordered.", "You can change it after creating it."]
+    assert sentence_seconds("You can change it after creating it.", captions, default=0) == 5
+    assert sentence_seconds("Change it after creating it.", captions, default=0) == 10
+    assert sentence_seconds("Never said.", captions, default=7) == 7
+    assert len(split_sentences(" ".join(["word"] * 100))) == 3  # unpunctuated captions: pieces of 40 words
+
+
+def test_the_answer_prompt_numbers_passages_and_keeps_braces_as_text():
+    source = Source(VIDEO, "Dicts {and} sets", "youtube", "abc", 75, 3725, "Use {key: value} pairs.", 0.5, 0.1, (0,))
+    system, user = answer_messages("What is {this}?", [source])
+    assert system["role"] == "system" and "only" in system["content"]
+    assert "[1] Dicts {and} sets (01:15–1:02:05)\nUse {key: value} pairs." in user["content"]
+    assert user["content"].endswith("Question: What is {this}?")
+    history = [("user", "How do lists work?"), ("assistant", "They are ordered. " * 100)]
+    rewrite = rewrite_messages(history, "and tuples?")[1]["content"]
+    assert "user: How do lists work?" in rewrite and rewrite.endswith("Follow-up question: and tuples?")
+    assert len(rewrite) < 900  # a long earlier answer is shortened
+    assert format_seconds(0) == "00:00" and format_seconds(59.9) == "00:59"
+
+
+def test_offline_follow_ups_carry_the_previous_question():
+    history = [("user", "What is a tuple?"), ("assistant", "…")]
+    assert standalone_query([], "and lists?") == "and lists?"
+    assert standalone_query(history, "and lists?") == "What is a tuple? and lists?"
+    assert standalone_query(history, "Can it be a key?") == "What is a tuple? Can it be a key?"
+    assert standalone_query(history, "How does git rebase rewrite commit history?") == \
+        "How does git rebase rewrite commit history?"
+
+
+def test_citation_markers_become_links_to_the_moment():
+    youtube = Citation(1, VIDEO, "Intro", "youtube", "dQw4w9WgXcQ", "dQw4w9WgXcQ", 75, 80, "Hi")
+    upload = Citation(2, OTHER, "Upload", "upload", None, None, 3, 9, "Hey")
+    text = linked_answer("Lists grow [1]. Uploads too [2]. Unknown [7].", [youtube, upload], quoted=False)
+    assert '[\\[1 · 01:15\\]](https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=75s "Intro at 01:15")' in text
+    assert "**\\[2 · 00:03\\]**" in text and "Unknown [7]." in text
+    quoted = linked_answer("“Use *stars* [1]”", [youtube], quoted=True)
+    assert "\\*stars\\*" in quoted and "t=75s" in quoted
+    assert cited_numbers("a [2] b [1][2] c [10]") == [2, 1, 10]
