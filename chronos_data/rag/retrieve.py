@@ -21,14 +21,23 @@ from ..errors import NotFound, ValidationError
 from ..ingest.links import moment_url
 from .search import Passage, hybrid_search
 
-__all__ = ["MAX_PASSAGES", "Scope", "Source", "merge_neighbours", "relevance_floor", "retrieve", "scope_video_ids"]
+__all__ = [
+    "MAX_PASSAGES",
+    "SEARCH_LIMIT",
+    "Scope",
+    "Source",
+    "merge_neighbours",
+    "relevance_floor",
+    "retrieve",
+    "scope_video_ids",
+]
 
 log = logging.getLogger(__name__)
 
 #: Passages given to the answer: enough to cover a question that spans two moments, few enough
 #: that a model reads them all and a learner can check every citation.
 MAX_PASSAGES = 5
-_SEARCH_LIMIT = 12  # chunks ranked before merging: neighbours and duplicates fold into fewer passages
+SEARCH_LIMIT = 12  # chunks ranked before merging: neighbours and duplicates fold into fewer passages
 _DUPLICATE_OVERLAP = 0.8  # share of words two passages may have in common before one is dropped
 _MAX_OVERLAP_WORDS = 80  # the chunker repeats at most ~30 words; the search for the seam stops here
 
@@ -112,7 +121,7 @@ def retrieve(
         return [], []
     vector = embedder.embed([query])[0]
     passages = hybrid_search(t, query, vector, embedding_model=embedder.model, dimensions=embedder.dimensions,
-                             limit=_SEARCH_LIMIT, video_ids=video_ids)
+                             limit=SEARCH_LIMIT, video_ids=video_ids)
     floor = relevance_floor(t, embedder.model)
     best = max((p.cosine_similarity for p in passages if p.cosine_similarity is not None), default=None)
     if floor is not None and (best is None or best < floor):
