@@ -1,0 +1,177 @@
+"""Daily rollups: the seeds' second analytics tier, computed from the raw events and sessions.
+
+Each run recomputes whole days and writes them with ON CONFLICT ... DO UPDATE SET to the
+computed values (never increments), so re-running a day changes nothing. Days are UTC days
+(the database's ``current_date``). A past day is rolled up once and recorded in
+``rollup_days``; today is recomputed on every run because it is still happening.
+
+Definitions (per video and day):
+  views            ``video_started`` events
+  unique_viewers   distinct students among them
+  watch time       sum of ``watch_time_seconds`` of the sessions started that day; average per session
+  completion_rate  ``video_completed`` / ``video_started`` events × 100 (seeds: completed at ≥ 90 %)
+  ai_interactions  assistant answers that cite the video
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from .db import Tenant
+
+__all__ = ["RollupResult", "mark_days_stale", "pending_days", "rollup"]
+
+
+@dataclass(frozen=True)
+class RollupResult:
+    days: list[date]
+    video_rows: int
+    usage_rows: int
+
+
+def pending_days(t: Tenant, *, since: date | None = None) -> list[date]:
+    """Days with activity that are not rolled up yet (today always is), oldest first."""
+    rows = t.conn.execute(
+        sa.text("""
+            WITH active AS (
+              SELECT DISTINCT ("timestamp" AT TIME ZONE 'UTC')::date AS day FROM video_analytics_events
+              WHERE creator_id = :creator AND event_type IN ('video_started', 'video_completed')
+                AND (CAST(:since AS date) IS NULL OR "timestamp" >= CAST(:since AS date))
+              UNION
+              SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM chat_messages
+              WHERE creator_id = :creator AND (CAST(:since AS date) IS NULL OR created_at >= CAST(:since AS date))
+              UNION SELECT (now() AT TIME ZONE 'UTC')::date
+            )
+            SELECT a.day FROM active a
+            WHERE a.day = (now() AT TIME ZONE 'UTC')::date
+               OR NOT EXISTS (SELECT 1 FROM rollup_days r WHERE r.creator_id = :creator AND r.date = a.day)
+            ORDER BY a.day
+        """),
+        {"creator": t.creator_id, "since": since},
+    )
+    return [row[0] for row in rows]
+
+
+def mark_days_stale(t: Tenant, days: list[date]) -> None:
+    """Forget that these days were rolled up (events were added to them): the next run redoes them."""
+    t.conn.execute(sa.text("DELETE FROM rollup_days WHERE creator_id = :creator AND date = ANY(:days)"),
+                   {"creator": t.creator_id, "days": list(days)})
+
+
+def rollup(t: Tenant, *, since: date | None = None, days: list[date] | None = None) -> RollupResult:
+    """Roll up ``days`` (default: every pending day since ``since``) into ``video_analytics`` and
+    ``usage_metrics``; idempotent."""
+    todo = sorted(set(days)) if days is not None else pending_days(t, since=since)
+    if not todo:
+        return RollupResult([], 0, 0)
+    # The day list bounds a time range too, so the (creator, type, time) indexes narrow the scan.
+    params = {"creator": t.creator_id, "days": todo, "first": todo[0], "after": todo[-1] + timedelta(days=1)}
+    video_rows = t.conn.execute(sa.text(_VIDEO_ROLLUP), params).rowcount
+    usage_rows = t.conn.execute(sa.text(_USAGE_ROLLUP), params).rowcount
+    t.conn.execute(
+        sa.text("INSERT INTO rollup_days (creator_id, date) SELECT :creator, d FROM unnest(CAST(:days AS date[])) d "
+                "WHERE d < (now() AT TIME ZONE 'UTC')::date "
+                "ON CONFLICT (creator_id, date) DO UPDATE SET rolled_at = now()"),
+        params,
+    )
+    return RollupResult(todo, video_rows, usage_rows)
+
+
+# Every (video, day) pair that has events, sessions or cited answers gets a row; a pair that had
+# a row but lost its activity (not possible with immutable events) would keep it.
+_VIDEO_ROLLUP = """
+WITH days AS (SELECT unnest(CAST(:days AS date[])) AS day),
+events AS (
+  SELECT e.video_id, (e."timestamp" AT TIME ZONE 'UTC')::date AS day,
+         count(*) FILTER (WHERE e.event_type = 'video_started') AS views,
+         count(DISTINCT e.student_id) FILTER (WHERE e.event_type = 'video_started') AS unique_viewers,
+         count(*) FILTER (WHERE e.event_type = 'video_completed') AS completions
+  FROM video_analytics_events e
+  WHERE e.creator_id = :creator AND e.event_type IN ('video_started', 'video_completed')
+    AND e."timestamp" >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
+    AND e."timestamp" < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
+    AND (e."timestamp" AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))
+  GROUP BY 1, 2
+),
+watching AS (
+  SELECT s.video_id, (s.session_start AT TIME ZONE 'UTC')::date AS day,
+         sum(s.watch_time_seconds) AS total, count(*) AS sessions
+  FROM video_watch_sessions s
+  WHERE s.creator_id = :creator
+    AND s.session_start >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
+    AND s.session_start < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
+    AND (s.session_start AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))
+  GROUP BY 1, 2
+),
+answers AS (
+  SELECT (r ->> 'video_id')::uuid AS video_id, (m.created_at AT TIME ZONE 'UTC')::date AS day,
+         count(DISTINCT m.id) AS interactions
+  FROM chat_messages m, jsonb_array_elements(m.video_references) r
+  WHERE m.creator_id = :creator AND m.role = 'assistant'
+    AND m.created_at >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
+    AND m.created_at < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
+    AND (m.created_at AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))
+  GROUP BY 1, 2
+),
+keys AS (
+  SELECT video_id, day FROM events UNION SELECT video_id, day FROM watching UNION SELECT video_id, day FROM answers
+)
+INSERT INTO video_analytics (video_id, creator_id, date, views, unique_viewers, total_watch_time_seconds,
+                             average_watch_time_seconds, completion_rate, ai_interactions)
+SELECT k.video_id, :creator, k.day, coalesce(e.views, 0), coalesce(e.unique_viewers, 0), coalesce(w.total, 0),
+       CASE WHEN w.sessions > 0 THEN round(w.total::numeric / w.sessions) END,
+       CASE WHEN e.views > 0 THEN least(100, round(100.0 * e.completions / e.views, 2)) END,
+       coalesce(a.interactions, 0)
+FROM keys k
+JOIN videos v ON v.id = k.video_id AND v.creator_id = :creator
+LEFT JOIN events e ON e.video_id = k.video_id AND e.day = k.day
+LEFT JOIN watching w ON w.video_id = k.video_id AND w.day = k.day
+LEFT JOIN answers a ON a.video_id = k.video_id AND a.day = k.day
+ON CONFLICT (video_id, date) DO UPDATE SET
+  views = EXCLUDED.views, unique_viewers = EXCLUDED.unique_viewers,
+  total_watch_time_seconds = EXCLUDED.total_watch_time_seconds,
+  average_watch_time_seconds = EXCLUDED.average_watch_time_seconds,
+  completion_rate = EXCLUDED.completion_rate, ai_interactions = EXCLUDED.ai_interactions
+WHERE (video_analytics.views, video_analytics.unique_viewers, video_analytics.total_watch_time_seconds,
+       video_analytics.average_watch_time_seconds, video_analytics.completion_rate, video_analytics.ai_interactions)
+      IS DISTINCT FROM (EXCLUDED.views, EXCLUDED.unique_viewers, EXCLUDED.total_watch_time_seconds,
+       EXCLUDED.average_watch_time_seconds, EXCLUDED.completion_rate, EXCLUDED.ai_interactions)
+"""
+
+# usage_metrics: the counters computed from rows (active students, questions, model credits) are
+# recomputed; the ones counted as work happens (uploads, storage, transcription) are kept.
+_USAGE_ROLLUP = """
+WITH days AS (SELECT unnest(CAST(:days AS date[])) AS day),
+students AS (
+  SELECT (e."timestamp" AT TIME ZONE 'UTC')::date AS day, count(DISTINCT e.student_id) AS active
+  FROM video_analytics_events e
+  WHERE e.creator_id = :creator AND e.student_id IS NOT NULL
+    AND e."timestamp" >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
+    AND e."timestamp" < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
+    AND (e."timestamp" AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))
+  GROUP BY 1
+),
+questions AS (
+  SELECT (m.created_at AT TIME ZONE 'UTC')::date AS day,
+         count(*) FILTER (WHERE m.role = 'user') AS sent,
+         coalesce(sum(ceil(m.token_count / 1000.0)) FILTER (WHERE m.role = 'assistant'), 0) AS credits
+  FROM chat_messages m
+  WHERE m.creator_id = :creator
+    AND m.created_at >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
+    AND m.created_at < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
+    AND (m.created_at AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))
+  GROUP BY 1
+)
+INSERT INTO usage_metrics (creator_id, date, active_students, chat_messages_sent, ai_credits_used)
+SELECT :creator, d.day, coalesce(s.active, 0), coalesce(q.sent, 0), coalesce(q.credits, 0)
+FROM days d LEFT JOIN students s ON s.day = d.day LEFT JOIN questions q ON q.day = d.day
+WHERE s.day IS NOT NULL OR q.day IS NOT NULL
+ON CONFLICT (creator_id, date) DO UPDATE SET
+  active_students = EXCLUDED.active_students, chat_messages_sent = EXCLUDED.chat_messages_sent,
+  ai_credits_used = EXCLUDED.ai_credits_used
+WHERE (usage_metrics.active_students, usage_metrics.chat_messages_sent, usage_metrics.ai_credits_used)
+      IS DISTINCT FROM (EXCLUDED.active_students, EXCLUDED.chat_messages_sent, EXCLUDED.ai_credits_used)
+"""
