@@ -1,0 +1,257 @@
+"""The demo workspace: a creator with ten lectures, two courses, learners and months of activity.
+
+A fresh install has no students; the demo is how anyone first sees the analytics. Everything is
+written by the project itself (the lectures, the learners, their viewing and their questions),
+deterministically for a given seed relative to the day it is loaded. Sessions and events are
+bulk-loaded with COPY into a temporary table, then inserted under row-level security.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from .. import courses, creators, rollups
+from ..db import Database, Tenant
+from ..embeddings import Embedder
+from ..errors import ValidationError
+from ..ingest import pipeline
+from .activity import Lesson, Session, simulate
+from .lectures import LECTURES, to_srt
+
+__all__ = ["DEMO_EMAIL", "DemoResult", "load_demo", "remove_demo"]
+
+log = logging.getLogger(__name__)
+
+DEMO_EMAIL = "demo@chronos.localhost"
+SECONDS_PER_CAPTION = 24  # stretches the lectures' captions into 10-minute videos
+_EVENTS_PER_SESSION = 5.2  # measured average of the simulation: sizes --events requests
+_MAX_STUDENTS = 2_000_000
+
+# Two courses; "Git branches and merging" is a lesson of both (one video, many courses).
+COURSES = {
+    "Python and SQL foundations": {
+        "Python data structures": ["Python lists in depth", "Python tuples and immutability"],
+        "Working with databases": ["SQL joins explained", "SQL indexes and query plans"],
+        "Version control": ["Git branches and merging", "Undoing mistakes in git"],
+    },
+    "Shipping web apps": {
+        "HTTP essentials": ["HTTP caching headers", "HTTP cookies and sessions"],
+        "Containers": ["Docker images and containers", "Docker volumes and networking"],
+        "Working as a team": ["Git branches and merging"],
+    },
+}
+# Where in each lecture learners struggle (a share of the video): rewinds and drop-offs cluster there.
+HARD_SPOTS = {
+    "Python lists in depth": 0.68, "Python tuples and immutability": 0.82, "SQL joins explained": 0.55,
+    "SQL indexes and query plans": 0.5, "Git branches and merging": 0.6, "Undoing mistakes in git": 0.35,
+    "HTTP caching headers": 0.4, "HTTP cookies and sessions": 0.42, "Docker images and containers": 0.2,
+    "Docker volumes and networking": 0.6,
+}
+# What learners ask the assistant: most are covered by a lecture, a few by none (content gaps).
+STUDENT_QUESTIONS = (
+    "Why do all my function calls share the same default list?", "How do I copy a list of lists?",
+    "Can a tuple be a dictionary key?", "How do I swap two variables?",
+    "Why does my left join act like an inner join?", "How do I find customers without orders?",
+    "Does column order matter in a composite index?", "How do I see real query timings?",
+    "How do I squash commits into one?", "How do I undo a pushed commit?", "Can I recover after reset --hard?",
+    "What does 304 Not Modified mean?", "How do ETag and If-None-Match work?",
+    "What is the difference between SameSite Strict and Lax?", "How do I keep users logged in?",
+    "Why does my Docker build reinstall packages every time?", "How do containers find each other?",
+    "How do I deploy containers to Kubernetes?", "How do I write a recursive CTE?",
+    "How do I set up CI for my repository?",
+)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    creator_id: uuid.UUID
+    email: str
+    videos: int
+    courses: int
+    students: int
+    sessions: int
+    events: int
+    questions: int
+    seconds: float
+
+
+def remove_demo(db: Database, email: str = DEMO_EMAIL) -> bool:
+    """Delete a demo workspace and everything in it (as the owner: events are immutable to the app)."""
+    if not email.endswith("@chronos.localhost") or not email.startswith("demo"):
+        raise ValidationError("Only a demo workspace (demo…@chronos.localhost) can be removed this way.")
+    with db.owner() as conn:
+        return conn.execute(sa.text("DELETE FROM chronos.creators WHERE lower(email) = lower(:email)"),
+                            {"email": email}).rowcount > 0
+
+
+def load_demo(
+    db: Database,
+    embedder: Embedder,
+    *,
+    seed: int = 7,
+    students: int = 300,
+    days: int = 90,
+    events: int | None = None,
+    email: str = DEMO_EMAIL,
+    on_progress: Callable[[float, str], None] | None = None,
+) -> DemoResult:
+    """Create (or re-create) the demo workspace and return what it holds.
+
+    Args:
+        students: learners to simulate; ``events`` raises it to reach about that many events.
+        days: how far back the activity starts.
+        events: a target number of events, for benchmarks (millions load in a minute or two).
+    """
+    if not 1 <= days <= 3650 or students < 1:
+        raise ValidationError("A demo needs at least one student and between 1 and 3,650 days.")
+    if events is not None:
+        students = max(students, min(_MAX_STUDENTS, round(events / _EVENTS_PER_SESSION / 4.5)))
+    started = time.perf_counter()
+    progress = on_progress or (lambda share, step: None)
+    rng = random.Random(seed)
+    remove_demo(db, email)
+    with db.engine.begin() as conn:
+        creator = creators.ensure_creator(conn, email, "Demo creator")
+
+    progress(0.05, "Indexing the lecture transcripts")
+    video_ids = _import_lectures(db, creator, embedder)
+    with db.tenant(creator) as t:
+        course_lessons = _build_courses(t, video_ids)
+        durations = dict(t.conn.execute(sa.text("SELECT id, duration_seconds FROM videos WHERE creator_id = :c"),
+                                        {"c": creator}).all())
+        progress(0.3, "Enrolling students")
+        student_ids = _add_students(t, rng, students, days)
+    lessons = [[Lesson(c, m, v, int(durations[v]), HARD_SPOTS[title]) for c, m, v, title in course]
+               for course in course_lessons]
+    now = datetime.now(UTC).replace(microsecond=0)
+    progress(0.4, "Simulating viewing")
+    sessions = simulate(rng, lessons, student_ids, start=now - timedelta(days=days), now=now)
+    progress(0.6, "Writing sessions and events")
+    with db.tenant(creator) as t:
+        event_count = _copy_activity(t, sessions)
+        questions = _ask_questions(t, rng, embedder, student_ids, now, days)
+        progress(0.9, "Rolling up daily metrics")
+        rollups.rollup(t)
+    progress(1.0, "Done")
+    return DemoResult(creator, email, len(video_ids), len(COURSES), len(student_ids), len(sessions), event_count,
+                      questions, time.perf_counter() - started)
+
+
+def _import_lectures(db: Database, creator: uuid.UUID, embedder: Embedder) -> dict[str, uuid.UUID]:
+    ids = {}
+    for lecture in LECTURES:
+        slug = lecture.title.lower().replace(" ", "-")
+        with db.tenant(creator) as t:
+            ids[lecture.title] = pipeline.add_subtitled_video(
+                t, source_type="upload", source=f"demo/{slug}.mp4",
+                subtitle_bytes=to_srt(lecture, SECONDS_PER_CAPTION), subtitle_filename=f"{slug}.srt",
+                title=lecture.title)
+        status = pipeline.process_video(db, creator, ids[lecture.title], embedder)
+        if status != "completed":
+            raise ValidationError(f"The demo lecture '{lecture.title}' could not be indexed ({status}).")
+    return ids
+
+
+def _build_courses(t: Tenant, video_ids: dict[str, uuid.UUID]) -> list[list[tuple]]:
+    built = []
+    for title, modules in COURSES.items():
+        course_id = courses.create_course(t, title, "A demo course made by Chronos from its own sample lectures.")
+        lessons = []
+        for module_title, lectures in modules.items():
+            module_id = courses.create_module(t, course_id, module_title)
+            courses.add_lessons(t, module_id, [video_ids[name] for name in lectures])
+            lessons += [(course_id, module_id, video_ids[name], name) for name in lectures]
+        courses.publish_course(t, course_id)
+        built.append(lessons)
+    return built
+
+
+def _add_students(t: Tenant, rng: random.Random, count: int, days: int) -> list[uuid.UUID]:
+    ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(count)]
+    _copy(t, "students", ("id", "creator_id", "email", "name"),
+          ((sid, t.creator_id, f"learner{i + 1:06d}@demo.chronos.localhost", f"Learner {i + 1}")
+           for i, sid in enumerate(ids)))
+    return ids
+
+
+def _copy_activity(t: Tenant, sessions: list[Session]) -> int:
+    _copy(t, "video_watch_sessions",
+          ("id", "creator_id", "video_id", "student_id", "session_start", "session_end", "watch_time_seconds",
+           "percent_complete", "device_type", "referrer_type", "metadata"),
+          ((s.id, t.creator_id, s.lesson.video_id, s.student_id, s.start, s.end, s.watch_seconds, s.percent,
+            s.device, s.referrer, json.dumps({"course_id": str(s.lesson.course_id),
+                                              "module_id": str(s.lesson.module_id),
+                                              "rewinds": [list(r) for r in s.rewinds]}))
+           for s in sessions))
+    count = 0
+
+    def rows():
+        nonlocal count
+        for s in sessions:
+            for event_type, at, metadata in s.events():
+                count += 1
+                yield (uuid.uuid4(), event_type, s.lesson.video_id, t.creator_id, s.student_id, s.lesson.course_id,
+                       s.lesson.module_id, json.dumps(metadata), at)
+
+    _copy(t, "video_analytics_events",
+          ("id", "event_type", "video_id", "creator_id", "student_id", "course_id", "module_id", "metadata",
+           "timestamp"), rows())
+    t.conn.execute(sa.text("UPDATE students s SET last_active_at = a.last FROM (SELECT student_id, max(session_end) "
+                           "AS last FROM video_watch_sessions WHERE creator_id = :c GROUP BY 1) a "
+                           "WHERE s.creator_id = :c AND s.id = a.student_id"), {"c": t.creator_id})
+    return count
+
+
+def _copy(t: Tenant, table: str, columns: tuple[str, ...], rows) -> None:
+    """COPY ``rows`` into ``table`` through a temporary table: COPY FROM refuses tables with
+    row-level security, INSERT ... SELECT does not (and checks every row against the policy)."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    staging = f"demo_{table}"
+    t.conn.execute(sa.text(f"CREATE TEMP TABLE {staging} (LIKE chronos.{table} INCLUDING DEFAULTS) ON COMMIT DROP"))
+    cursor = t.conn.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    t.conn.execute(sa.text(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}"))
+
+
+def _ask_questions(t: Tenant, rng: random.Random, embedder: Embedder, student_ids: list[uuid.UUID],
+                   now: datetime, days: int) -> int:
+    """Students' conversations with the assistant, answered offline from the lectures."""
+    from ..rag import retrieve
+    from ..rag.citations import from_source
+    from ..rag.prompting import NOT_FOUND
+
+    asked = 0
+    for question in STUDENT_QUESTIONS:
+        sources, _ = retrieve(t, question, embedder)
+        citations = [from_source(i, s) for i, s in enumerate(sources[:2], start=1)]
+        answer = " ".join(f"“{c.snippet}” [{c.number}]" for c in citations) or NOT_FOUND
+        for _ in range(rng.randint(1, 4)):
+            student = rng.choice(student_ids)
+            at = now - timedelta(days=rng.uniform(0, days), hours=rng.uniform(0, 6))
+            session_id = t.conn.execute(
+                sa.text("INSERT INTO chat_sessions (creator_id, student_id, title, created_at, last_message_at) "
+                        "VALUES (:c, :s, :title, :at, :at) RETURNING id"),
+                {"c": t.creator_id, "s": student, "title": question[:60], "at": at}).scalar_one()
+            t.conn.execute(
+                sa.text("INSERT INTO chat_messages (creator_id, session_id, role, content, video_references, model, "
+                        "token_count, latency_ms, metadata, created_at) VALUES "
+                        "(:c, :s, 'user', :q, '[]', NULL, NULL, NULL, '{}', :at), "
+                        "(:c, :s, 'assistant', :a, CAST(:refs AS jsonb), 'extractive', 0, :ms, "
+                        "CAST(:meta AS jsonb), :later)"),
+                {"c": t.creator_id, "s": session_id, "q": question, "a": answer, "at": at,
+                 "later": at + timedelta(seconds=2), "ms": rng.randint(80, 400),
+                 "refs": json.dumps([c.to_json() for c in citations]),
+                 "meta": json.dumps({"found": bool(citations)})})
+            asked += 1
+    return asked
