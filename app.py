@@ -35,7 +35,8 @@ state.mark_routed()
 
 with state.tenant() as t:
     creator = creators.get_creator(t)
-layout.render_workspace_badge(creator.email, single_user=True)
+layout.render_workspace_badge(creator.email, single_user=True, demo=state.in_demo_workspace(),
+                              on_leave_demo=state.leave_demo_workspace)
 
 try:
     navigation.run()

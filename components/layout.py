@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -19,11 +20,17 @@ def render_empty_state(title: str, body: str, *, next_page: str | None = None, n
             st.page_link(next_page, label=next_label, icon=icon)
 
 
-def render_workspace_badge(email: str, *, single_user: bool) -> None:
+def render_workspace_badge(email: str, *, single_user: bool, demo: bool = False,
+                           on_leave_demo: Callable[[], None] | None = None) -> None:
     """Which workspace is active, shown in the sidebar on every page."""
     with st.sidebar:
         st.caption("Active workspace")
-        if single_user:
+        if demo:
+            st.markdown(f"**Demo workspace**  \n{email_html(email)}", unsafe_allow_html=True)
+            st.caption("Sample lectures, learners and activity made by Chronos.")
+            st.button("Back to my workspace", key="app_leave_demo", icon=":material/logout:",
+                      on_click=on_leave_demo)
+        elif single_user:
             st.markdown(f"**Local workspace**  \n{email_html(email)}", unsafe_allow_html=True)
             st.caption("Single-user mode: no sign-in is configured.")
         else:

@@ -25,6 +25,9 @@ __all__ = [
     "get_embedder",
     "get_import_worker",
     "get_settings",
+    "in_demo_workspace",
+    "leave_demo_workspace",
+    "use_demo_workspace",
     "load_secrets_into_env",
     "mark_routed",
     "require_router",
@@ -32,6 +35,7 @@ __all__ = [
 ]
 
 _CREATOR_KEY = "chronos_creator_id"
+_DEMO_KEY = "chronos_demo_workspace"
 _ROUTED_KEY = "chronos_routed"
 
 
@@ -106,6 +110,22 @@ def current_creator_id(db: Database) -> uuid.UUID:
         with db.engine.begin() as conn:
             st.session_state[_CREATOR_KEY] = creators.ensure_creator(conn, get_settings().local_creator_email)
     return st.session_state[_CREATOR_KEY]
+
+
+def use_demo_workspace(creator_id: uuid.UUID) -> None:
+    """Show the demo workspace in this browser session (the local one stays as it was)."""
+    st.session_state[_CREATOR_KEY] = creator_id
+    st.session_state[_DEMO_KEY] = True
+
+
+def leave_demo_workspace() -> None:
+    """Back to the local workspace."""
+    st.session_state.pop(_CREATOR_KEY, None)
+    st.session_state.pop(_DEMO_KEY, None)
+
+
+def in_demo_workspace() -> bool:
+    return bool(st.session_state.get(_DEMO_KEY))
 
 
 @contextmanager

@@ -1,22 +1,42 @@
 """Overview: the workspace at a glance and the next step to take."""
 
+from datetime import UTC, datetime, timedelta
+
 import streamlit as st
 
-from chronos_data import workspace
+from chronos_data import dashboards, rollups, workspace
 from components import layout, state
+from components.demo_loader import render_demo_loader
 
 state.require_router()
 
 st.title("Overview")
+if flash := st.session_state.pop("overview_flash", None):
+    st.success(flash, icon=":material/check_circle:")
 
 with state.tenant() as t:
     counts = workspace.row_counts(t)
+    if counts["video_analytics_events"]:
+        rollups.rollup(t)
+        today = datetime.now(UTC).date()
+        last_30 = dashboards.kpis(t, dashboards.Filters(today - timedelta(days=29), today))
+    else:
+        last_30 = None
 
 videos, courses, students, chats = st.columns(4)
 videos.metric("Videos", counts["videos"])
 courses.metric("Courses", counts["courses"])
 students.metric("Students", counts["students"])
 chats.metric("Assistant conversations", counts["chat_sessions"])
+
+if last_30 is not None:
+    st.subheader("Last 30 days")
+    for column, row in zip(st.columns(len(last_30)), last_30.itertuples(), strict=True):
+        delta = None if row.change_percent is None else f"{row.change_percent:+.0f}% vs previous 30 days"
+        value = f"{row.value:,.1f}" if "rate" in row.metric or "hours" in row.metric or "daily" in row.metric \
+            else f"{row.value:,.0f}"
+        column.metric(row.metric, value, delta)
+    st.page_link("pages/analytics.py", label="Explore the analytics", icon=":material/monitoring:")
 
 if counts["videos"] == 0:
     layout.render_empty_state(
@@ -31,3 +51,8 @@ if counts["videos"] == 0:
         next_label="Start with your video library",
         icon=":material/video_library:",
     )
+if not state.in_demo_workspace():
+    with st.container(border=True):
+        st.markdown("**Just looking around?** Open a demo workspace with sample lectures, courses, learners "
+                    "and three months of activity to see every chart and the assistant at work.")
+        render_demo_loader(key="overview_demo")

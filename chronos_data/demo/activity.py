@@ -31,6 +31,7 @@ _REFERRERS = (("course_page", 0.68), ("direct_link", 0.14), ("search", 0.11), ("
 _EARLY_BOUNCE = 0.08  # leave within the first 30 seconds
 _FINISH = 0.66  # reach 90 % or more, before lesson-order and device effects
 _REWATCH = 0.12  # completed lessons watched again later
+_LAUNCH_WAVE = 0.35  # share of learners who enrol in the launch weeks
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,9 @@ def simulate(
         device = _pick(rng, _DEVICES)
         enrolled = [c for c in courses if rng.random() < 0.75] or [rng.choice(list(courses))]
         for lessons in enrolled:
-            # Enrolments lean towards the start of the period (a launch), some arrive later.
-            day = (start + timedelta(days=int(span_days * 0.85 * rng.betavariate(1.2, 2.2)))).replace(
-                hour=0, minute=0, second=0, microsecond=0)
+            # A launch brings a wave of learners early on; after it they keep arriving steadily.
+            offset = span_days * (0.3 * rng.betavariate(1.2, 3) if rng.random() < _LAUNCH_WAVE else rng.random())
+            day = (start + timedelta(days=int(offset))).replace(hour=0, minute=0, second=0, microsecond=0)
             for order, lesson in enumerate(lessons):
                 if order and rng.random() > 0.78 + 0.2 * diligence - 0.01 * order:
                     break

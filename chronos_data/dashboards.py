@@ -1,0 +1,409 @@
+"""What the Analytics page shows, as DataFrames: KPIs, trends, retention, funnels, breakdowns.
+
+Long ranges read the daily rollups (``video_analytics``, ``usage_metrics``); distinct learners,
+retention and funnels need the raw sessions and events and read them through the
+(creator, video/time) indexes. Every query is scoped to the tenant's creator and to the filters.
+
+Definitions (also shown on the page, see ``FORMULAS``):
+  completion rate   completions / views, a completion being 90 % or more of a video watched (seeds)
+  engagement score  watch time / duration × 40 + completion rate × 40 + rewatch rate × 20 (seeds), 0–100
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+from .db import Tenant
+from .errors import ValidationError
+
+__all__ = [
+    "FORMULAS",
+    "GRANULARITIES",
+    "Filters",
+    "at_risk_learners",
+    "breakdown",
+    "costs",
+    "course_funnel",
+    "data_as_of",
+    "engagement_heatmap",
+    "first_activity_day",
+    "key_moments",
+    "kpis",
+    "retention_curve",
+    "student_progress",
+    "top_videos",
+    "typical_retention",
+    "views_over_time",
+]
+
+GRANULARITIES = ("day", "week", "month")
+FORMULAS = {
+    "Views": "Times a video was started (`video_started` events).",
+    "Unique viewers": "Distinct learners who started at least one video in the period.",
+    "Watch time": "Sum of the watch time of every session started in the period.",
+    "Completion rate": "Completions ÷ views; a view completes when 90 % or more of the video was watched.",
+    "Active learners": "Average over the period's days of the learners active that day.",
+    "AI questions": "Questions asked to the assistant (yours and your students').",
+    "Retention": "Share of the video's sessions that reached each point of it.",
+    "Engagement score": "Watch time ÷ duration × 40 + completion rate × 40 + rewatch rate × 20 (0 to 100).",
+}
+_AT_RISK_INACTIVE_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A date range (inclusive, UTC days) and optionally one course and/or some videos."""
+
+    start: date
+    end: date
+    course_id: uuid.UUID | None = None
+    video_ids: tuple[uuid.UUID, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValidationError("The end date is before the start date; pick a range that runs forwards.")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Filters:
+        """The period of the same length just before this one."""
+        return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
+
+    def params(self, t: Tenant) -> dict:
+        return {"creator": t.creator_id, "start": self.start, "end": self.end,
+                "after": self.end + timedelta(days=1), "course": self.course_id,
+                "videos": list(self.video_ids) if self.video_ids is not None else None}
+
+
+# Videos in scope: all, one course's lessons, and/or chosen ones. Used as a CTE by every query.
+_SCOPE = """
+scope AS (
+  SELECT v.id, v.title, v.duration_seconds FROM videos v
+  WHERE v.creator_id = :creator
+    AND (CAST(:videos AS uuid[]) IS NULL OR v.id = ANY (CAST(:videos AS uuid[])))
+    AND (CAST(:course AS uuid) IS NULL OR v.id IN (
+          SELECT l.video_id FROM module_lessons l JOIN course_modules m ON m.id = l.module_id
+          WHERE l.creator_id = :creator AND m.course_id = CAST(:course AS uuid)))
+)"""
+# Timestamps of a UTC-day range: comparisons on the raw column keep its index usable.
+_IN_RANGE = """{col} >= CAST(:start AS timestamp) AT TIME ZONE 'UTC' AND {col} < CAST(:after AS timestamp) AT TIME ZONE 'UTC'"""
+
+
+def _frame(t: Tenant, sql: str, params: dict) -> pd.DataFrame:
+    result = t.conn.execute(sa.text(sql), params)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def kpis(t: Tenant, f: Filters) -> pd.DataFrame:
+    """One row per KPI: value in the period, value in the previous period, and the change (%)."""
+    now, before = _kpi_values(t, f), _kpi_values(t, f.previous())
+    rows = []
+    for name in now:
+        change = None if not before[name] else (now[name] - before[name]) / before[name] * 100
+        rows.append({"metric": name, "value": now[name], "previous": before[name], "change_percent": change})
+    return pd.DataFrame(rows)
+
+
+def _kpi_values(t: Tenant, f: Filters) -> dict[str, float]:
+    row = t.conn.execute(sa.text(f"""
+        WITH {_SCOPE},
+        rolled AS (
+          SELECT coalesce(sum(a.views), 0) AS views, coalesce(sum(a.total_watch_time_seconds), 0) AS watch,
+                 coalesce(sum(a.completion_rate * a.views) / nullif(sum(a.views), 0), 0) AS completion
+          FROM video_analytics a JOIN scope s ON s.id = a.video_id
+          WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end
+        ),
+        viewers AS (
+          SELECT count(DISTINCT e.student_id) AS unique_viewers FROM video_analytics_events e JOIN scope s ON s.id = e.video_id
+          WHERE e.creator_id = :creator AND e.event_type = 'video_started' AND {_IN_RANGE.format(col='e."timestamp"')}
+        ),
+        daily AS (
+          SELECT coalesce(sum(u.active_students), 0) / CAST(:days AS numeric) AS active,
+                 coalesce(sum(u.chat_messages_sent), 0) AS questions
+          FROM usage_metrics u WHERE u.creator_id = :creator AND u.date BETWEEN :start AND :end
+        )
+        SELECT rolled.views, viewers.unique_viewers, rolled.watch, rolled.completion, daily.active, daily.questions
+        FROM rolled, viewers, daily
+    """), {**f.params(t), "days": f.days}).one()
+    return {"Views": float(row.views), "Unique viewers": float(row.unique_viewers),
+            "Watch time (hours)": float(row.watch) / 3600, "Completion rate (%)": float(row.completion),
+            "Active learners (daily)": float(row.active), "AI questions": float(row.questions)}
+
+
+def views_over_time(t: Tenant, f: Filters, granularity: str = "day") -> pd.DataFrame:
+    """Views, watch hours and completion rate per day, week or month (from the rollups)."""
+    if granularity not in GRANULARITIES:
+        raise ValidationError(f"'{granularity}' is not a granularity; use day, week or month.")
+    frame = _frame(t, f"""
+        WITH {_SCOPE},
+        periods AS (
+          SELECT DISTINCT date_trunc(:unit, d)::date AS period
+          FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') d
+        )
+        SELECT p.period, coalesce(sum(a.views), 0)::int AS views,
+               round(coalesce(sum(a.total_watch_time_seconds), 0) / 3600.0, 2)::float8 AS watch_hours,
+               round(coalesce(sum(a.completion_rate * a.views) / nullif(sum(a.views), 0), 0), 1)::float8
+                 AS completion_rate
+        FROM periods p
+        LEFT JOIN (video_analytics a JOIN scope s ON s.id = a.video_id)
+          ON a.creator_id = :creator AND date_trunc(:unit, a.date)::date = p.period
+         AND a.date BETWEEN :start AND :end
+        GROUP BY p.period ORDER BY p.period
+    """, {**f.params(t), "unit": granularity})
+    return frame
+
+
+def retention_curve(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
+    """Per percent of the video (0–100): the share of sessions still watching there, and the share
+    that watched that point again (rewound over it)."""
+    return _frame(t, f"""
+        WITH sessions AS (
+          SELECT s.percent_complete, s.metadata -> 'rewinds' AS rewinds, v.duration_seconds AS duration
+          FROM video_watch_sessions s JOIN videos v ON v.id = s.video_id AND v.creator_id = s.creator_id
+          WHERE s.creator_id = :creator AND s.video_id = :video AND {_IN_RANGE.format(col='s.session_start')}
+        ),
+        points AS (SELECT generate_series(0, 100) AS percent)
+        SELECT p.percent, round(p.percent * max(s.duration) / 100.0)::int AS second,
+               coalesce(avg((s.percent_complete >= p.percent)::int), 0)::float8 AS watching,
+               coalesce(avg((EXISTS (
+                 SELECT 1 FROM jsonb_array_elements(coalesce(s.rewinds, '[]')) r
+                 WHERE (r ->> 0)::numeric <= p.percent * s.duration / 100.0
+                   AND (r ->> 1)::numeric > p.percent * s.duration / 100.0))::int), 0)::float8 AS rewatching,
+               count(s.*)::int AS sessions
+        FROM points p LEFT JOIN sessions s ON true
+        GROUP BY p.percent ORDER BY p.percent
+    """, {**f.params(t), "video": video_id})
+
+
+def key_moments(curve: pd.DataFrame, *, drops: int = 2, spikes: int = 2) -> dict:
+    """From a retention curve: the share still watching at 30 s, the steepest drop-offs (over 5 %
+    of the video) and the rewatch spikes."""
+    if curve.empty or not curve["sessions"].max():
+        return {"at_30s": None, "drops": [], "spikes": []}
+    at_30 = curve.loc[curve["second"] >= 30, "watching"]
+    fall = (curve["watching"].shift(0) - curve["watching"].shift(-5)).fillna(0)
+    inner = curve.assign(fall=fall)[(curve["percent"] > 2) & (curve["percent"] < 85)]
+    chosen: list[int] = []
+    for index in inner.sort_values("fall", ascending=False).index:
+        if all(abs(curve.at[index, "percent"] - curve.at[c, "percent"]) > 8 for c in chosen):
+            chosen.append(index)
+        if len(chosen) == drops:
+            break
+    peaks = curve[curve["rewatching"] > 0].sort_values("rewatching", ascending=False)
+    spike_rows: list[int] = []
+    for index in peaks.index:
+        if all(abs(curve.at[index, "percent"] - curve.at[c, "percent"]) > 8 for c in spike_rows):
+            spike_rows.append(index)
+        if len(spike_rows) == spikes:
+            break
+    return {
+        "at_30s": float(at_30.iloc[0]) if len(at_30) else None,
+        "drops": [{"percent": int(curve.at[i, "percent"]), "second": int(curve.at[i, "second"]),
+                   "lost": float(fall[i])} for i in chosen if fall[i] > 0],
+        "spikes": [{"percent": int(curve.at[i, "percent"]), "second": int(curve.at[i, "second"]),
+                    "rewatching": float(curve.at[i, "rewatching"])} for i in spike_rows],
+    }
+
+
+def typical_retention(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
+    """The creator's usual retention for videos of similar length (half to double this one's):
+    the 25th and 75th percentile of their curves at each percent."""
+    return _frame(t, f"""
+        WITH target AS (SELECT duration_seconds AS d FROM videos WHERE creator_id = :creator AND id = :video),
+        similar_videos AS (
+          SELECT v.id FROM videos v, target
+          WHERE v.creator_id = :creator AND v.id <> :video AND NOT v.is_deleted
+            AND v.duration_seconds BETWEEN target.d / 2 AND target.d * 2
+        ),
+        curves AS (
+          SELECT s.video_id, p.percent, avg((s.percent_complete >= p.percent)::int) AS watching
+          FROM video_watch_sessions s JOIN similar_videos ON similar_videos.id = s.video_id, generate_series(0, 100) p(percent)
+          WHERE s.creator_id = :creator AND {_IN_RANGE.format(col='s.session_start')}
+          GROUP BY s.video_id, p.percent
+        )
+        SELECT percent, percentile_cont(0.25) WITHIN GROUP (ORDER BY watching)::float8 AS low,
+               percentile_cont(0.75) WITHIN GROUP (ORDER BY watching)::float8 AS high, count(*)::int AS videos
+        FROM curves GROUP BY percent ORDER BY percent
+    """, {**f.params(t), "video": video_id})
+
+
+def course_funnel(t: Tenant, course_id: uuid.UUID, f: Filters) -> pd.DataFrame:
+    """Lessons in course order: learners who started each (in this course) and completed it."""
+    return _frame(t, f"""
+        WITH lessons AS (
+          SELECT row_number() OVER (ORDER BY m.display_order, l.lesson_order) AS position, m.title AS module,
+                 coalesce(l.title, v.title) AS lesson, l.video_id, l.module_id
+          FROM module_lessons l JOIN course_modules m ON m.id = l.module_id AND m.creator_id = l.creator_id
+          JOIN videos v ON v.id = l.video_id AND v.creator_id = l.creator_id
+          WHERE l.creator_id = :creator AND m.course_id = :course
+        ),
+        reached AS (
+          SELECT e.module_id, e.video_id,
+                 count(DISTINCT e.student_id) FILTER (WHERE e.event_type = 'video_started') AS started,
+                 count(DISTINCT e.student_id) FILTER (WHERE e.event_type = 'video_completed') AS completed
+          FROM video_analytics_events e
+          WHERE e.creator_id = :creator AND e.course_id = :course
+            AND e.event_type IN ('video_started', 'video_completed') AND {_IN_RANGE.format(col='e."timestamp"')}
+          GROUP BY 1, 2
+        )
+        SELECT l.position::int, l.module, l.lesson, l.video_id, coalesce(r.started, 0)::int AS started,
+               coalesce(r.completed, 0)::int AS completed,
+               round(100.0 * coalesce(r.completed, 0) / nullif(r.started, 0), 1)::float8 AS completion_rate
+        FROM lessons l LEFT JOIN reached r ON r.module_id = l.module_id AND r.video_id = l.video_id
+        ORDER BY l.position
+    """, {**f.params(t), "course": course_id})
+
+
+def engagement_heatmap(t: Tenant, f: Filters) -> pd.DataFrame:
+    """Sessions by weekday (1 = Monday) and hour of day (UTC)."""
+    return _frame(t, f"""
+        WITH {_SCOPE}
+        SELECT extract(isodow FROM s.session_start AT TIME ZONE 'UTC')::int AS weekday,
+               extract(hour FROM s.session_start AT TIME ZONE 'UTC')::int AS hour, count(*)::int AS sessions
+        FROM video_watch_sessions s JOIN scope ON scope.id = s.video_id
+        WHERE s.creator_id = :creator AND {_IN_RANGE.format(col='s.session_start')}
+        GROUP BY 1, 2 ORDER BY 1, 2
+    """, f.params(t))
+
+
+def top_videos(t: Tenant, f: Filters) -> pd.DataFrame:
+    """Per video: views, watch hours, completion, rewatch rate, engagement score, daily views."""
+    frame = _frame(t, f"""
+        WITH {_SCOPE},
+        rolled AS (
+          SELECT a.video_id, sum(a.views) AS views, sum(a.total_watch_time_seconds) AS watch,
+                 sum(a.completion_rate * a.views) / nullif(sum(a.views), 0) / 100 AS completion,
+                 sum(a.ai_interactions) AS ai
+          FROM video_analytics a JOIN scope s ON s.id = a.video_id
+          WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end GROUP BY 1
+        ),
+        rewatches AS (
+          SELECT e.video_id, count(*) AS rewatched FROM video_analytics_events e JOIN scope s ON s.id = e.video_id
+          WHERE e.creator_id = :creator AND e.event_type = 'video_rewatched' AND {_IN_RANGE.format(col='e."timestamp"')}
+          GROUP BY 1
+        ),
+        daily AS (
+          SELECT s.id AS video_id, array_agg(coalesce(a.views, 0) ORDER BY d.day) AS daily_views
+          FROM scope s CROSS JOIN generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') d(day)
+          LEFT JOIN video_analytics a ON a.creator_id = :creator AND a.video_id = s.id AND a.date = d.day::date
+          GROUP BY s.id
+        )
+        SELECT s.id AS video_id, s.title, s.duration_seconds, coalesce(r.views, 0)::int AS views,
+               round(coalesce(r.watch, 0) / 3600.0, 2)::float8 AS watch_hours,
+               round(100 * coalesce(r.completion, 0), 1)::float8 AS completion_rate,
+               round(100.0 * coalesce(w.rewatched, 0) / nullif(r.views, 0), 1)::float8 AS rewatch_rate,
+               coalesce(r.ai, 0)::int AS ai_interactions,
+               round(least(100, 40 * least(1, coalesce(r.watch / nullif(r.views, 0) / nullif(s.duration_seconds, 0), 0))
+                     + 40 * coalesce(r.completion, 0)
+                     + 20 * least(1, coalesce(w.rewatched::numeric / nullif(r.views, 0), 0))), 1)::float8
+                 AS engagement_score,
+               d.daily_views
+        FROM scope s LEFT JOIN rolled r ON r.video_id = s.id LEFT JOIN rewatches w ON w.video_id = s.id
+        LEFT JOIN daily d ON d.video_id = s.id
+        ORDER BY views DESC, s.title
+    """, f.params(t))
+    return frame
+
+
+def breakdown(t: Tenant, f: Filters, by: str) -> pd.DataFrame:
+    """Sessions, watch hours and completion by device or by referrer."""
+    column = {"device": "device_type", "referrer": "referrer_type"}.get(by)
+    if column is None:
+        raise ValidationError(f"'{by}' is not a breakdown; use device or referrer.")
+    return _frame(t, f"""
+        WITH {_SCOPE}
+        SELECT coalesce(s.{column}, 'unknown') AS {by}, count(*)::int AS sessions,
+               round(sum(s.watch_time_seconds) / 3600.0, 2)::float8 AS watch_hours,
+               round(100.0 * avg(s.completed::int), 1)::float8 AS completion_rate
+        FROM video_watch_sessions s JOIN scope ON scope.id = s.video_id
+        WHERE s.creator_id = :creator AND {_IN_RANGE.format(col='s.session_start')}
+        GROUP BY 1 ORDER BY sessions DESC
+    """, f.params(t))
+
+
+def student_progress(t: Tenant, course_id: uuid.UUID, student_id: uuid.UUID) -> pd.DataFrame:
+    """One learner through one course: each lesson's best completion, watch time and last view."""
+    return _frame(t, """
+        SELECT row_number() OVER (ORDER BY m.display_order, l.lesson_order)::int AS position, m.title AS module,
+               coalesce(l.title, v.title) AS lesson, coalesce(max(s.percent_complete), 0)::int AS best_percent,
+               coalesce(sum(s.watch_time_seconds), 0)::int AS watch_seconds, coalesce(bool_or(s.completed), false)
+                 AS completed, max(s.session_start) AS last_watched, count(s.id)::int AS sessions
+        FROM module_lessons l JOIN course_modules m ON m.id = l.module_id AND m.creator_id = l.creator_id
+        JOIN videos v ON v.id = l.video_id AND v.creator_id = l.creator_id
+        LEFT JOIN video_watch_sessions s ON s.creator_id = l.creator_id AND s.video_id = l.video_id
+              AND s.student_id = :student
+        WHERE l.creator_id = :creator AND m.course_id = :course
+        GROUP BY m.display_order, l.lesson_order, m.title, l.title, v.title ORDER BY position
+    """, {"creator": t.creator_id, "course": course_id, "student": student_id})
+
+
+def at_risk_learners(t: Tenant, course_id: uuid.UUID, *, now: datetime | None = None) -> pd.DataFrame:
+    """Learners of a course who have not finished it and are inactive for 14 days or more, or
+    whose last lesson was left unfinished a week ago and not resumed: the most recently lapsed
+    first (the ones a nudge can still bring back)."""
+    return _frame(t, f"""
+        WITH lessons AS (
+          SELECT l.video_id FROM module_lessons l JOIN course_modules m ON m.id = l.module_id
+          WHERE l.creator_id = :creator AND m.course_id = :course
+        ),
+        progress AS (
+          SELECT e.student_id, max(e."timestamp") AS last_seen,
+                 count(DISTINCT e.video_id) FILTER (WHERE e.event_type = 'video_completed') AS completed,
+                 (array_agg(e.video_id ORDER BY e."timestamp" DESC))[1] AS last_video
+          FROM video_analytics_events e
+          WHERE e.creator_id = :creator AND e.course_id = :course AND e.student_id IS NOT NULL
+          GROUP BY e.student_id
+        )
+        SELECT p.student_id, st.email, p.last_seen, p.completed::int AS lessons_completed,
+               (SELECT count(*) FROM lessons)::int AS lessons, v.title AS last_lesson,
+               extract(day FROM coalesce(CAST(:now AS timestamptz), now()) - p.last_seen)::int AS inactive_days,
+               CASE WHEN coalesce(CAST(:now AS timestamptz), now()) - p.last_seen >= interval '{_AT_RISK_INACTIVE_DAYS} days'
+                    THEN 'inactive' ELSE 'stalled on a lesson' END AS reason
+        FROM progress p JOIN students st ON st.id = p.student_id AND st.creator_id = :creator
+        LEFT JOIN videos v ON v.id = p.last_video AND v.creator_id = :creator
+        WHERE p.completed < (SELECT count(*) FROM lessons)
+          AND (coalesce(CAST(:now AS timestamptz), now()) - p.last_seen >= interval '{_AT_RISK_INACTIVE_DAYS} days'
+               OR (coalesce(CAST(:now AS timestamptz), now()) - p.last_seen >= interval '7 days' AND NOT EXISTS (
+                     SELECT 1 FROM video_analytics_events c WHERE c.creator_id = :creator AND c.course_id = :course
+                       AND c.student_id = p.student_id AND c.video_id = p.last_video
+                       AND c.event_type = 'video_completed')))
+        ORDER BY p.last_seen DESC
+    """, {"creator": t.creator_id, "course": course_id, "now": now})
+
+
+def costs(t: Tenant, f: Filters) -> pd.DataFrame:
+    """Spending by kind: transcription by source and method (from import events), AI credits."""
+    return _frame(t, f"""
+        SELECT 'transcription' AS kind, coalesce(v.source_type, 'unknown') || ' · ' ||
+               coalesce(e.metadata ->> 'transcript_method', 'unknown') AS item,
+               count(*)::int AS count, round(sum(coalesce((e.metadata ->> 'cost')::numeric, 0)), 4)::float8 AS usd
+        FROM video_analytics_events e JOIN videos v ON v.id = e.video_id AND v.creator_id = e.creator_id
+        WHERE e.creator_id = :creator AND e.event_type = 'video_transcribed' AND {_IN_RANGE.format(col='e."timestamp"')}
+        GROUP BY 1, 2
+        UNION ALL
+        SELECT 'assistant', 'AI credits (1 per 1,000 model tokens)', coalesce(sum(u.ai_credits_used), 0)::int, NULL
+        FROM usage_metrics u WHERE u.creator_id = :creator AND u.date BETWEEN :start AND :end
+        ORDER BY 1, 2
+    """, f.params(t))
+
+
+def data_as_of(t: Tenant) -> datetime | None:
+    """When the rollups were last computed (the dashboards' freshness)."""
+    return t.conn.execute(
+        sa.text("SELECT max(updated_at) FROM (SELECT max(updated_at) AS updated_at FROM video_analytics "
+                "WHERE creator_id = :c UNION ALL SELECT max(rolled_at) FROM rollup_days WHERE creator_id = :c) x"),
+        {"c": t.creator_id},
+    ).scalar_one()
+
+
+def first_activity_day(t: Tenant) -> date | None:
+    """The first day with rolled-up activity (where "All time" starts)."""
+    return t.conn.execute(sa.text("SELECT min(date) FROM video_analytics WHERE creator_id = :c"),
+                          {"c": t.creator_id}).scalar_one()
