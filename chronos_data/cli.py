@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                             "waits until each is processed"),
         ("reembed", _reembed, "re-embed every video of the workspace with the active embedding provider"),
         ("ask", _ask, "answer a question from the workspace's transcripts, with cited moments"),
+        ("demo", _demo, "create (or re-create) the demo workspace: lectures, courses, learners, activity"),
+        ("rollup", _rollup, "roll up days not rolled up yet (and today) into the daily metrics; safe to re-run"),
     ):
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
@@ -78,11 +80,25 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--language", default="en",
                              help="preferred transcript languages, comma-separated (default: en)")
             sub.add_argument("--subtitles", metavar="FILE", help="subtitle file for a Loom, Mux or media source")
+        if name == "demo":
+            sub.add_argument("--seed", type=int, default=7, help="same seed, same workspace (default: 7)")
+            sub.add_argument("--students", type=int, default=300, help="learners to simulate (default: 300)")
+            sub.add_argument("--days", type=int, default=90, help="days of activity up to today (default: 90)")
+            sub.add_argument("--events", type=int, help="about this many events (more learners), for benchmarks")
+        if name == "rollup":
+            sub.add_argument("--since", metavar="DATE", help="only days from this date (YYYY-MM-DD)")
         if name == "ask":
             sub.add_argument("question", metavar="QUESTION", help="the question, in quotes")
             sub.add_argument("--course", metavar="ID", help="search only this course's videos")
             sub.add_argument("--video", metavar="ID", action="append", help="search only this video (repeatable)")
             sub.add_argument("--session", metavar="ID", help="continue this conversation (follow-up questions)")
+    events = commands.add_parser("events", help="import viewing events and sessions from another platform",
+                                 description="Viewing history in and out of the workspace.")
+    event_actions = events.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub = event_actions.add_parser("import", parents=[common], help="import a CSV or JSON Lines file of events "
+                                   "and sessions; prints rows kept and rejected with line numbers")
+    sub.set_defaults(handler=_events_import)
+    sub.add_argument("file", metavar="FILE", help="a .csv or .jsonl file (see the README for its columns)")
     course = commands.add_parser("course", help="list courses, export a course outline, import an outline",
                                  description="Courses of the workspace: list, export (JSON or Markdown), import.")
     actions = course.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -200,6 +216,74 @@ def _ask(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         lines.append(f"[{c.number}] {c.title} at {format_seconds(c.start_seconds)}" + (f"  {c.url}" if c.url else ""))
     lines.append(f"model: {answer.model} · conversation: {answer.session_id}")
     return _TextResult(answer.to_json(), "\n".join(lines).strip())
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from .demo import load_demo
+    from .embeddings import embedder_for
+
+    db = open_database(settings)
+    try:
+        result = load_demo(db, embedder_for(settings), seed=args.seed, students=args.students, days=args.days,
+                           events=args.events)
+    finally:
+        db.dispose()
+    data = dataclasses.asdict(result)
+    text = (f"demo workspace: {result.email} ({result.creator_id})\n{result.videos} videos, {result.courses} "
+            f"courses, {result.students:,} students, {result.sessions:,} sessions, {result.events:,} events, "
+            f"{result.questions} questions in {result.seconds:.1f} s\n"
+            f"open it in the app with Load demo workspace, or use --creator {result.email}")
+    return _TextResult(data, text)
+
+
+def _rollup(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from datetime import date
+
+    from . import rollups
+    from .errors import ValidationError
+
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+    except ValueError as exc:
+        raise ValidationError(f"'{args.since}' is not a date; write it as YYYY-MM-DD.") from exc
+    db = open_database(settings)
+    try:
+        creator_id = _workspace(db, args, settings)
+        with db.tenant(creator_id) as t:
+            result = rollups.rollup(t, since=since)
+    finally:
+        db.dispose()
+    days = [d.isoformat() for d in result.days]
+    text = (f"days rolled up: {len(days)}" + (f" ({days[0]} to {days[-1]})" if days else "")
+            + f"\nvideo rows written: {result.video_rows}\nusage rows written: {result.usage_rows}")
+    return _TextResult({"days": days, "video_rows": result.video_rows, "usage_rows": result.usage_rows}, text)
+
+
+def _events_import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from pathlib import Path
+
+    from .errors import ValidationError
+    from .event_import import import_events
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"Cannot read {args.file} ({exc.strerror}); check the file name.") from exc
+    db = open_database(settings)
+    try:
+        creator_id = _workspace(db, args, settings)
+        with db.tenant(creator_id) as t:
+            report = import_events(t, data, Path(args.file).name)
+    finally:
+        db.dispose()
+    data_out = {"kept": report.kept, "duplicates": report.duplicates, "rejected": report.rejected_count,
+                "students_added": report.students_added,
+                "errors": [{"line": line, "error": message} for line, message in report.rejected]}
+    lines = [f"kept: {report.kept}", f"already imported: {report.duplicates}", f"rejected: {report.rejected_count}"]
+    lines += [f"  line {line}: {message}" for line, message in report.rejected]
+    if report.rejected_count > len(report.rejected):
+        lines.append(f"  … and {report.rejected_count - len(report.rejected)} more")
+    return _TextResult(data_out, "\n".join(lines))
 
 
 def _uuid(text: str, what: str) -> uuid.UUID:

@@ -124,3 +124,33 @@ def test_ask_refuses_a_bad_scope_in_one_line(env, capsys):
     assert capsys.readouterr().err == "error: 'not-an-id' is not a course id.\n"
     assert cli.main(["ask", "anything", "--course", str(uuid.uuid4()), "--json"]) == 1
     assert "not in this workspace" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_demo_then_rollup_and_events_import(env, tmp_path, capsys):
+    assert cli.main(["demo", "--students", "30", "--days", "20", "--seed", "5", "--json"]) == 0
+    demo = json.loads(capsys.readouterr().out)
+    assert demo["students"] == 30 and demo["videos"] == 10 and demo["events"] > 100
+    assert cli.main(["rollup", "--creator", demo["email"], "--json"]) == 0
+    rolled = json.loads(capsys.readouterr().out)
+    assert rolled["days"] and rolled["video_rows"] == 0  # the demo was rolled up already: nothing changes
+
+    export = tmp_path / "events.csv"
+    export.write_text("type,video,student_email,timestamp\n"
+                      "video_started,SQL joins explained,new@example.com,2026-01-05T10:00:00Z\n"
+                      "video_started,No such video,new@example.com,2026-01-05T10:00:00Z\n")
+    assert cli.main(["events", "import", str(export), "--creator", demo["email"]]) == 0
+    out = capsys.readouterr().out
+    assert "kept: 1" in out and "rejected: 1" in out and "line 3: no video 'No such video'" in out
+    assert cli.main(["rollup", "--creator", demo["email"], "--since", "2026-01-01"]) == 0
+    assert "2026-01-05" in capsys.readouterr().out
+    assert cli.main(["rollup", "--since", "last week"]) == 1
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+    from chronos_data.config import Settings
+    from chronos_data.db import open_database
+    from chronos_data.demo import remove_demo
+
+    db = open_database(Settings.from_env())
+    try:
+        assert remove_demo(db, demo["email"])
+    finally:
+        db.dispose()
