@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ __all__ = [
     "engagement_heatmap",
     "first_activity_day",
     "key_moments",
+    "lesson_stats",
     "kpis",
     "retention_curve",
     "student_progress",
@@ -253,7 +254,7 @@ def course_funnel(t: Tenant, course_id: uuid.UUID, f: Filters) -> pd.DataFrame:
             AND e.event_type IN ('video_started', 'video_completed') AND {_IN_RANGE.format(col='e."timestamp"')}
           GROUP BY 1, 2
         )
-        SELECT l.position::int, l.module, l.lesson, l.video_id, coalesce(r.started, 0)::int AS started,
+        SELECT l.position::int, l.module, l.lesson, l.video_id, l.module_id, coalesce(r.started, 0)::int AS started,
                coalesce(r.completed, 0)::int AS completed,
                round(100.0 * coalesce(r.completed, 0) / nullif(r.started, 0), 1)::float8 AS completion_rate
         FROM lessons l LEFT JOIN reached r ON r.module_id = l.module_id AND r.video_id = l.video_id
@@ -407,3 +408,20 @@ def first_activity_day(t: Tenant) -> date | None:
     """The first day with rolled-up activity (where "All time" starts)."""
     return t.conn.execute(sa.text("SELECT min(date) FROM video_analytics WHERE creator_id = :c"),
                           {"c": t.creator_id}).scalar_one()
+
+
+def lesson_stats(t: Tenant, course_id: uuid.UUID) -> dict[tuple[uuid.UUID, uuid.UUID], dict]:
+    """For the course builder: each lesson's learners, completion and drop-off (the share of its
+    learners who did not start the next lesson), over all time, keyed by (module id, video id)."""
+    first = first_activity_day(t)
+    if first is None:
+        return {}
+    today = datetime.now(UTC).date()
+    funnel = course_funnel(t, course_id, Filters(min(first, today), today))
+    stats = {}
+    for index, row in funnel.iterrows():
+        following = funnel["started"].iloc[index + 1] if index + 1 < len(funnel) else None
+        drop = None if following is None or not row["started"] else max(0.0, 1 - following / row["started"]) * 100
+        stats[(row["module_id"], row["video_id"])] = {"learners": int(row["started"]),
+                                                      "completion_rate": row["completion_rate"], "drop_off": drop}
+    return stats

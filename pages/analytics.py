@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from chronos_data import courses, dashboards, rollups, videos, workspace
+from chronos_data import courses, dashboards, event_import, rollups, videos, workspace
 from chronos_data.errors import ChronosError
 from components import charts, layout, state
 from components.demo_loader import render_demo_loader
@@ -183,6 +183,29 @@ def _costs(t, f: dashboards.Filters) -> None:
     _download(frame, "costs", "analytics_costs_csv")
 
 
+def _import_history() -> None:
+    with st.expander("Import viewing history from another platform", icon=":material/upload_file:"):
+        st.caption("A CSV or JSON Lines file with the columns type (an event type or session), video (its id, "
+                   "YouTube id or exact title), student_email and timestamp; optionally end, percent_complete, "
+                   "watch_time_seconds, device_type and referrer_type. Importing the same file twice adds nothing.")
+        upload = st.file_uploader("Events file", type=["csv", "jsonl", "ndjson"], key="analytics_import_file")
+        if upload is None or not st.button("Import", key="analytics_import", icon=":material/upload:"):
+            return
+        try:
+            with state.tenant() as t:
+                report = event_import.import_events(t, upload.getvalue(), upload.name)
+                rollups.rollup(t)
+        except ChronosError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+        st.success(f"{report.kept:,} rows imported, {report.duplicates:,} already there, "
+                   f"{report.rejected_count:,} rejected; {layout.plural(report.students_added, 'new learner')}.",
+                   icon=":material/check_circle:")
+        if report.rejected:
+            st.dataframe(pd.DataFrame(report.rejected, columns=["Line", "What is wrong"]), hide_index=True,
+                         width="stretch")
+
+
 st.title("Analytics")
 
 with state.tenant() as t:
@@ -204,6 +227,7 @@ if counts["video_analytics_events"] == 0 and counts["video_watch_sessions"] == 0
     )
     if not state.in_demo_workspace():
         render_demo_loader(key="analytics_demo")
+    _import_history()
     st.stop()
 
 with state.tenant() as t:
@@ -232,3 +256,4 @@ with state.tenant() as t:
         _audience(t, filters)
     with cost:
         _costs(t, filters)
+_import_history()

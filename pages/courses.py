@@ -8,7 +8,7 @@ import uuid
 import streamlit as st
 from streamlit_sortables import sort_items
 
-from chronos_data import courses, outlines, videos
+from chronos_data import courses, dashboards, outlines, videos
 from chronos_data.errors import ChronosError, StaleEdit
 from components import layout, state
 from components.course_builder import (
@@ -157,12 +157,18 @@ def _library_picker(module: courses.Module, in_module: set[uuid.UUID]) -> None:
                  f"Added {layout.plural(len(chosen), 'lesson')}.")
 
 
-def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[courses.Module], last: int) -> None:
+def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[courses.Module], last: int,
+                stats: dict | None = None) -> None:
     text, up, down, edit, move, remove = st.columns([6, 1, 1, 1.3, 1.7, 1])
     flag = f" :red-badge[{lesson.health}]" if lesson.health else ""
     optional = "" if lesson.is_required else " :gray-badge[optional]"
     text.markdown(f"**{lesson.lesson_order}.** {layout.inert(lesson.title)} · "
                   f"{format_minutes(lesson.estimated_duration_minutes)}{optional}{flag}")
+    if stats and stats["learners"]:
+        facts = [layout.plural(stats["learners"], "learner"), f"{stats['completion_rate'] or 0:.0f}% completed"]
+        if stats["drop_off"] is not None:
+            facts.append(f"{stats['drop_off']:.0f}% stop before the next lesson")
+        text.caption(" · ".join(facts))
     if up.button("↑", key=f"courses_up_{lesson.id}", help="Move up", disabled=lesson.lesson_order == 1):
         _act(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=module.revision))
     if down.button("↓", key=f"courses_down_{lesson.id}", help="Move down", disabled=lesson.lesson_order == last):
@@ -203,6 +209,8 @@ def _build(outline: courses.CourseOutline) -> None:
         st.info("Add a first module, then put videos from your library in it as lessons.")
         return
     lessons = {m.module.id: m.lessons for m in outline.modules}
+    with state.tenant() as t:
+        stats = dashboards.lesson_stats(t, outline.course.id)
     if any(lessons.values()):
         st.caption("Drag lessons to reorder them or to move them between modules.")
         result = sort_items(
@@ -218,7 +226,7 @@ def _build(outline: courses.CourseOutline) -> None:
         with st.expander(f"Module {number}: {module.title} · {layout.plural(len(entry.lessons), 'lesson')}",
                          expanded=True):
             for lesson in entry.lessons:
-                _lesson_row(lesson, module, modules, len(entry.lessons))
+                _lesson_row(lesson, module, modules, len(entry.lessons), stats.get((module.id, lesson.video_id)))
             _library_picker(module, {lesson.video_id for lesson in entry.lessons})
             _module_settings(module, number, len(modules))
 
