@@ -23,6 +23,7 @@ pages = {
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("pages/videos.py", title="Videos", icon=":material/video_library:"),
         st.Page("pages/courses.py", title="Courses", icon=":material/school:"),
+        st.Page("pages/preview.py", title="Student preview", icon=":material/play_lesson:"),
         st.Page("pages/assistant.py", title="Assistant", icon=":material/forum:"),
         st.Page("pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
     ],

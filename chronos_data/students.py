@@ -11,7 +11,10 @@ import sqlalchemy as sa
 from ._rows import require_text, to_record
 from .db import Tenant
 
-__all__ = ["Student", "create_student", "list_students"]
+__all__ = ["PREVIEW_STUDENT_EMAIL", "Student", "create_student", "ensure_student", "list_students"]
+
+#: The learner a creator watches as in the student preview (their views count like a student's).
+PREVIEW_STUDENT_EMAIL = "preview-student@chronos.localhost"
 
 
 @dataclass(frozen=True)
@@ -45,3 +48,14 @@ def list_students(t: Tenant, *, limit: int = 1000) -> list[Student]:
         {"creator": t.creator_id, "limit": limit},
     )
     return [to_record(Student, row) for row in rows]
+
+
+def ensure_student(t: Tenant, email: str, name: str | None = None) -> uuid.UUID:
+    """The id of the workspace's student with ``email``, adding them if new."""
+    email = require_text(email, "e-mail address", max_length=320)
+    found = t.conn.execute(
+        sa.text("SELECT id FROM students WHERE creator_id = :creator AND lower(email) = lower(:email) "
+                "ORDER BY created_at LIMIT 1"),
+        {"creator": t.creator_id, "email": email},
+    ).scalar_one_or_none()
+    return found if found is not None else create_student(t, email, name)

@@ -12,7 +12,7 @@ from .config import Settings
 from .creators import UPLOAD_LIMIT_BYTES
 from .errors import ValidationError
 
-__all__ = ["MEDIA_EXTENSIONS", "check_upload", "store_upload"]
+__all__ = ["MEDIA_EXTENSIONS", "check_upload", "store_upload", "stored_file"]
 
 MEDIA_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".mp3", ".m4a", ".wav", ".ogg", ".flac")
 
@@ -52,3 +52,8 @@ def store_upload(settings: Settings, creator_id: uuid.UUID, filename: str, sourc
         reason = "the disk is full" if getattr(exc, "errno", None) == 28 else (exc.strerror or str(exc)).lower()
         raise ValidationError(f"{filename} could not be saved ({reason}); free some space and try again.") from exc
     return relative.as_posix()
+
+
+def stored_file(settings: Settings, storage_path: str) -> Path:
+    """Where an upload's file is on disk (storage paths are relative to the data folder)."""
+    return settings.data_dir / storage_path

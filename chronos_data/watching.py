@@ -23,7 +23,7 @@ from .db import Tenant
 from .errors import NotFound, ValidationError
 
 __all__ = ["COMPLETION_PERCENT", "MILESTONES", "Progress", "end_viewing", "report_progress", "report_rewind",
-           "start_viewing"]
+           "session_summary", "start_viewing"]
 
 MILESTONES = (10, 25, 50, 75, 90)
 #: Seeds: a video counts as completed once 90 % of it has been watched.
@@ -178,6 +178,24 @@ def end_viewing(t: Tenant, session_id: uuid.UUID, at: datetime | None = None) ->
     )
     if updated.rowcount == 0:
         _session(t, session_id)
+
+
+def session_summary(t: Tenant, session_id: uuid.UUID) -> dict[str, Any]:
+    """A session's completion, watch time, milestones written and whether it completed."""
+    row = t.conn.execute(
+        sa.text("""SELECT s.percent_complete, s.watch_time_seconds, s.completed,
+                          coalesce(array_agg((e.metadata ->> 'milestone')::int ORDER BY (e.metadata ->> 'milestone')::int)
+                                   FILTER (WHERE e.event_type = 'video_progress'), '{}') AS milestones
+                   FROM video_watch_sessions s
+                   LEFT JOIN video_analytics_events e ON e.creator_id = s.creator_id
+                        AND e.metadata ? 'session_id' AND e.metadata ->> 'session_id' = s.id::text
+                   WHERE s.creator_id = :creator AND s.id = :id
+                   GROUP BY s.id"""),
+        {"creator": t.creator_id, "id": session_id},
+    ).one_or_none()
+    if row is None:
+        raise NotFound("That watch session is not in this workspace.")
+    return dict(row._mapping)
 
 
 @dataclass(frozen=True)

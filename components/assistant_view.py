@@ -59,8 +59,8 @@ def render_sources(citations: Sequence[Citation], *, key: str, on_play: Callable
                          help=f"Play the video here from {stamp}", on_click=on_play, args=(citation,))
 
 
-def render_moment_player(video: Video, start_seconds: int) -> None:
-    """The cited video, playing from ``start_seconds``, inside the page."""
+def render_moment_player(video: Video, start_seconds: int, file: Path | None = None) -> None:
+    """The cited video, playing from ``start_seconds``, inside the page (``file``: an upload's file)."""
     st.markdown(f"**{inert(video.title)}** from {format_timestamp(start_seconds)}")
     if video.is_deleted:
         st.warning("This video is in the trash; restore it on the Videos page to play it.", icon=":material/delete:")
@@ -68,8 +68,8 @@ def render_moment_player(video: Video, start_seconds: int) -> None:
         st.video(f"https://www.youtube.com/watch?v={video.youtube_video_id}", start_time=start_seconds)
     elif video.source_type == "loom" and video.embed_id:
         st.iframe(f"https://www.loom.com/embed/{video.embed_id}?t={start_seconds}", height=420)
-    elif video.source_type == "upload" and video.storage_path and Path(video.storage_path).is_file():
-        st.video(video.storage_path, start_time=start_seconds)
+    elif video.source_type == "upload" and file is not None and file.is_file():
+        st.video(str(file), start_time=start_seconds)
     else:
         st.info(f"This video plays on its own platform ({video.source_type}); the passage starts at "
                 f"{format_timestamp(start_seconds)}.", icon=":material/play_circle:")

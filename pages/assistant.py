@@ -5,7 +5,7 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from chronos_data import chat, courses, videos, workspace
+from chronos_data import chat, courses, uploads, videos, workspace
 from chronos_data.errors import ChronosError
 from chronos_data.rag import Citation, Scope
 from chronos_data.rag.answer import OFFLINE_MODEL
@@ -175,7 +175,8 @@ def _player(message_id: uuid.UUID) -> None:
             st.session_state.pop(_PLAY, None)
             return
     with st.container(border=True):
-        render_moment_player(video, second)
+        file = uploads.stored_file(state.get_settings(), video.storage_path) if video.storage_path else None
+        render_moment_player(video, second, file)
         st.button("Close player", key="assistant_close_player", icon=":material/close:",
                   on_click=lambda: st.session_state.pop(_PLAY, None))
 

@@ -1,0 +1,102 @@
+"""Student preview: watch a lesson as a learner would; the viewing is recorded like a student's."""
+
+import uuid
+
+import streamlit as st
+
+from chronos_data import courses, students, uploads, watching
+from chronos_data.errors import ChronosError
+from components import layout, state
+from components.player import render_tracking_player
+from components.video_library import format_timestamp
+
+state.require_router()
+
+_SESSION = "preview_session"  # (lesson key, watch session id) of the open session
+_MAX_INLINE_BYTES = 300 * 1024**2  # uploads served to the browser from memory: larger ones play elsewhere
+
+
+def _media_url(storage_path: str, key: str) -> str | None:
+    """A URL the browser can load for an uploaded file (Streamlit's media endpoint)."""
+    file = uploads.stored_file(state.get_settings(), storage_path)
+    if not file.is_file() or file.stat().st_size > _MAX_INLINE_BYTES:
+        return None
+    from streamlit import runtime
+
+    mimetype = {".webm": "video/webm", ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".wav": "audio/wav"}.get(
+        file.suffix.lower(), "video/mp4")
+    return runtime.get_instance().media_file_mgr.add(str(file), mimetype, f"preview.{key}")
+
+
+def _record(event: dict, lesson_key: str, lesson, course_id: uuid.UUID, student_id: uuid.UUID) -> None:
+    """Turn one player event into the watch session's rows."""
+    kind = event.get("kind")
+    position, watched = float(event.get("position") or 0), float(event.get("watched") or 0)
+    duration = float(event.get("duration") or 0) or None
+    open_session = st.session_state.get(_SESSION)
+    with state.tenant() as t:
+        if open_session is None or open_session[0] != lesson_key or kind == "play" and open_session[2]:
+            session_id = watching.start_viewing(t, lesson.video_id, student_id, course_id=course_id,
+                                                module_id=lesson.module_id, device_type="desktop",
+                                                referrer_type="course_page")
+            open_session = (lesson_key, session_id, False)
+        session_id = open_session[1]
+        if kind == "seek" and event.get("from") is not None and float(event["from"]) > position:
+            watching.report_rewind(t, session_id, from_seconds=float(event["from"]), to_seconds=position)
+        elif duration:
+            watching.report_progress(t, session_id, position_seconds=min(position, duration), watched_seconds=watched,
+                                     duration_seconds=duration)
+        ended = kind == "ended"
+        if ended:
+            watching.end_viewing(t, session_id)
+    st.session_state[_SESSION] = (lesson_key, session_id, ended)
+
+
+st.title("Student preview")
+st.caption("Watch a lesson as your learners do. What you watch is recorded as the preview learner "
+           f"(`{students.PREVIEW_STUDENT_EMAIL}`) and appears in Analytics like any learner's viewing.")
+
+with state.tenant() as t:
+    course_list = courses.list_courses(t)
+
+if not course_list:
+    layout.render_empty_state("No courses yet", "Build a course with lessons, then preview it here as a learner.",
+                              next_page="pages/courses.py", next_label="Build a course", icon=":material/school:")
+    st.stop()
+
+titles = {c.id: c.title for c in course_list}
+left, right = st.columns(2)
+course_id = left.selectbox("Course", list(titles), format_func=titles.get, key="preview_course")
+with state.tenant() as t:
+    outline = courses.course_outline(t, course_id)
+    student_id = students.ensure_student(t, students.PREVIEW_STUDENT_EMAIL, "Preview learner")
+lessons = [(f"{n}.{lesson.lesson_order} {lesson.title}", lesson)
+           for n, module in enumerate(outline.modules, start=1) for lesson in module.lessons]
+if not lessons:
+    st.info("This course has no lessons yet; add some on the Courses page.", icon=":material/playlist_add:")
+    st.stop()
+label = right.selectbox("Lesson", [name for name, _ in lessons], key="preview_lesson")
+lesson = dict(lessons)[label]
+lesson_key = f"{course_id}:{lesson.id}"
+
+src = _media_url(lesson.storage_path, lesson_key) if lesson.source_type == "upload" and lesson.storage_path else None
+if lesson.source_type == "youtube" and lesson.youtube_video_id or src:
+    event = render_tracking_player(key=f"preview_player_{lesson.id}", token=lesson_key,
+                                   youtube_id=lesson.youtube_video_id if not src else None, src=src)
+    if event:
+        try:
+            _record(event, lesson_key, lesson, course_id, student_id)
+        except ChronosError as exc:
+            st.error(str(exc), icon=":material/error:")
+else:
+    st.info("This lesson's video cannot play inside Chronos (its file is not stored here, or it plays on its own "
+            "platform), so its viewing cannot be recorded from this page.", icon=":material/videocam_off:")
+
+open_session = st.session_state.get(_SESSION)
+if open_session and open_session[0] == lesson_key:
+    with state.tenant() as t:
+        progress = watching.session_summary(t, open_session[1])
+    st.markdown(f"**This viewing:** {progress['percent_complete']}% reached · "
+                f"{format_timestamp(progress['watch_time_seconds'])} watched · milestones "
+                f"{', '.join(f'{m}%' for m in progress['milestones']) or 'none yet'}"
+                + (" · **completed**" if progress["completed"] else ""))

@@ -1,0 +1,118 @@
+"""Analytics in the browser: the demo workspace's charts, and a real viewing in the student preview
+player that shows up in them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, StreamlitApp, chronos_env
+
+pytestmark = pytest.mark.e2e
+
+CLIP_SECONDS = 12
+SRT = "1\n00:00:00,000 --> 00:00:05,000\nA test pattern for the preview.\n\n" \
+      "2\n00:00:06,000 --> 00:00:11,000\nIt plays for twelve seconds.\n"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("analytics")
+    instance = StreamlitApp(root / "chronos-data", root / "streamlit.log")
+    try:
+        instance.wait_until_healthy()
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture(scope="module")
+def autoplay_browser():
+    """Chromium that may start a muted video without a click (the test presses play by script)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
+        yield browser
+        browser.close()
+
+
+def _cli(app: StreamlitApp, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "chronos_data", *args], cwd=ROOT, env=chronos_env(app.data_dir),
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def test_load_the_demo_workspace_and_see_every_chart(autoplay_browser, app):
+    page = autoplay_browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(app.url)
+        page.get_by_role("button", name="Load demo workspace").click(timeout=90_000)
+        page.get_by_text("Demo workspace ready").wait_for(timeout=180_000)
+        _shot(page, "overview-demo.png")
+        page.get_by_role("link", name="Analytics").first.click()
+        page.get_by_text("data as of").wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        _shot(page, "analytics-trends.png")
+        for tab in ("Retention", "Courses", "Videos", "Audience", "Costs"):
+            page.get_by_role("tab", name=tab).click()
+            page.wait_for_timeout(800)
+            _shot(page, f"analytics-{tab.lower()}.png")
+        assert page.locator(".js-plotly-plot").count() >= 5
+        assert page.locator('[data-testid="stException"]').count() == 0 and errors == []
+        page.get_by_role("button", name="Back to my workspace").click()
+        page.get_by_text("Local workspace").wait_for(timeout=30_000)
+    finally:
+        page.close()
+
+
+def test_a_preview_viewing_is_recorded_and_charted(autoplay_browser, app, tmp_path):
+    import imageio_ffmpeg
+
+    clip = tmp_path / "pattern.webm"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    f"testsrc=duration={CLIP_SECONDS}:size=320x240:rate=10", "-c:v", "libvpx", "-b:v", "150k",
+                    str(clip)], check=True, timeout=120)
+    subtitles = tmp_path / "pattern.srt"
+    subtitles.write_text(SRT)
+    _cli(app, "import", str(clip), "--subtitles", str(subtitles), "--title", "Test pattern")
+    outline = tmp_path / "course.json"
+    outline.write_text(json.dumps({"format": "chronos.course/1", "title": "Preview course", "modules": [
+        {"title": "Only module", "lessons": [{"title": "Test pattern", "video": {"title": "Test pattern"}}]}]}))
+    _cli(app, "course", "import", str(outline))
+
+    page = autoplay_browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{app.url}/preview")
+        page.locator("video").wait_for(timeout=90_000)
+        page.evaluate("() => { const v = document.querySelector('video'); v.muted = true; return v.play(); }")
+        page.get_by_text("completed").wait_for(timeout=(CLIP_SECONDS + 30) * 1000)
+        summary = page.locator("p", has_text="This viewing:").first.inner_text()
+        _shot(page, "student-preview.png")
+        assert "milestones 10%, 25%, 50%, 75%, 90%" in summary
+
+        page.goto(f"{app.url}/analytics")
+        page.get_by_text("data as of").wait_for(timeout=60_000)
+        def metric(label: str) -> str:
+            card = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+            return card.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+        assert metric("Views") == "1" and metric("Completion rate") == "100.0"
+        _shot(page, "analytics-after-preview.png")
+    finally:
+        page.close()
