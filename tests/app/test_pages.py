@@ -17,6 +17,7 @@ PAGES = {
     "pages/overview.py": "Welcome to Chronos",
     "pages/videos.py": "Your library is empty",
     "pages/courses.py": "No courses yet",
+    "pages/preview.py": "No courses yet",
     "pages/assistant.py": "Nothing to search yet",
     "pages/analytics.py": "No viewing data yet",
     "pages/settings.py": None,
