@@ -164,22 +164,35 @@ def views_over_time(t: Tenant, f: Filters, granularity: str = "day") -> pd.DataF
 def retention_curve(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
     """Per percent of the video (0–100): the share of sessions still watching there, and the share
     that watched that point again (rewound over it)."""
+    # One pass over the sessions: a histogram of how far each got, summed from the end (101 rows),
+    # and each rewind spread over the percents it covers. No per-point scan of the sessions.
     return _frame(t, f"""
-        WITH sessions AS (
-          SELECT s.percent_complete, s.metadata -> 'rewinds' AS rewinds, v.duration_seconds AS duration
-          FROM video_watch_sessions s JOIN videos v ON v.id = s.video_id AND v.creator_id = s.creator_id
+        WITH target AS (SELECT duration_seconds AS d FROM videos WHERE creator_id = :creator AND id = :video),
+        sessions AS (
+          SELECT s.id, s.percent_complete, s.metadata -> 'rewinds' AS rewinds
+          FROM video_watch_sessions s
           WHERE s.creator_id = :creator AND s.video_id = :video AND {_IN_RANGE.format(col='s.session_start')}
         ),
-        points AS (SELECT generate_series(0, 100) AS percent)
-        SELECT p.percent, round(p.percent * max(s.duration) / 100.0)::int AS second,
-               coalesce(avg((s.percent_complete >= p.percent)::int), 0)::float8 AS watching,
-               coalesce(avg((EXISTS (
-                 SELECT 1 FROM jsonb_array_elements(coalesce(s.rewinds, '[]')) r
-                 WHERE (r ->> 0)::numeric <= p.percent * s.duration / 100.0
-                   AND (r ->> 1)::numeric > p.percent * s.duration / 100.0))::int), 0)::float8 AS rewatching,
-               count(s.*)::int AS sessions
-        FROM points p LEFT JOIN sessions s ON true
-        GROUP BY p.percent ORDER BY p.percent
+        total AS (SELECT count(*) AS n FROM sessions),
+        reached AS (SELECT percent_complete AS percent, count(*) AS n FROM sessions GROUP BY 1),
+        cumulative AS (
+          SELECT p.percent, sum(coalesce(r.n, 0)) OVER (ORDER BY p.percent DESC) AS still
+          FROM generate_series(0, 100) p(percent) LEFT JOIN reached r ON r.percent = p.percent
+        ),
+        rewound AS (
+          SELECT g.percent, count(DISTINCT s.id) AS n
+          FROM sessions s CROSS JOIN target,
+               jsonb_array_elements(CASE WHEN jsonb_typeof(s.rewinds) = 'array' THEN s.rewinds ELSE '[]' END) r,
+               generate_series(ceil((r ->> 0)::numeric * 100 / target.d)::int,
+                               ceil((r ->> 1)::numeric * 100 / target.d)::int - 1) g(percent)
+          WHERE target.d > 0 AND g.percent BETWEEN 0 AND 100
+          GROUP BY 1
+        )
+        SELECT c.percent, round(c.percent * target.d / 100.0)::int AS second,
+               coalesce(c.still / nullif(total.n, 0), 0)::float8 AS watching,
+               coalesce(w.n::numeric / nullif(total.n, 0), 0)::float8 AS rewatching, total.n::int AS sessions
+        FROM cumulative c CROSS JOIN total LEFT JOIN target ON true LEFT JOIN rewound w ON w.percent = c.percent
+        ORDER BY c.percent
     """, {**f.params(t), "video": video_id})
 
 
@@ -223,11 +236,18 @@ def typical_retention(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFram
           WHERE v.creator_id = :creator AND v.id <> :video AND NOT v.is_deleted
             AND v.duration_seconds BETWEEN target.d / 2 AND target.d * 2
         ),
-        curves AS (
-          SELECT s.video_id, p.percent, avg((s.percent_complete >= p.percent)::int) AS watching
-          FROM video_watch_sessions s JOIN similar_videos ON similar_videos.id = s.video_id, generate_series(0, 100) p(percent)
+        reached AS (
+          SELECT s.video_id, s.percent_complete AS percent, count(*) AS n
+          FROM video_watch_sessions s JOIN similar_videos ON similar_videos.id = s.video_id
           WHERE s.creator_id = :creator AND {_IN_RANGE.format(col='s.session_start')}
-          GROUP BY s.video_id, p.percent
+          GROUP BY 1, 2
+        ),
+        curves AS (
+          SELECT v.video_id, p.percent,
+                 sum(coalesce(r.n, 0)) OVER (PARTITION BY v.video_id ORDER BY p.percent DESC)
+                   / sum(coalesce(r.n, 0)) OVER (PARTITION BY v.video_id) AS watching
+          FROM (SELECT DISTINCT video_id FROM reached) v CROSS JOIN generate_series(0, 100) p(percent)
+          LEFT JOIN reached r ON r.video_id = v.video_id AND r.percent = p.percent
         )
         SELECT percent, percentile_cont(0.25) WITHIN GROUP (ORDER BY watching)::float8 AS low,
                percentile_cont(0.75) WITHIN GROUP (ORDER BY watching)::float8 AS high, count(*)::int AS videos
@@ -360,6 +380,7 @@ def at_risk_learners(t: Tenant, course_id: uuid.UUID, *, now: datetime | None = 
                  (array_agg(e.video_id ORDER BY e."timestamp" DESC))[1] AS last_video
           FROM video_analytics_events e
           WHERE e.creator_id = :creator AND e.course_id = :course AND e.student_id IS NOT NULL
+            AND e.event_type IN ('video_started', 'video_completed')
           GROUP BY e.student_id
         )
         SELECT p.student_id, st.email, p.last_seen, p.completed::int AS lessons_completed,

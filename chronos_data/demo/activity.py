@@ -161,5 +161,5 @@ def _session(rng: random.Random, student: uuid.UUID, lesson: Lesson, start: date
         rewinds.append((max(0, at - rng.randint(10, 30)), at))
     extra = sum(end - begin for begin, end in rewinds)
     percent = min(100, math.floor(share * 100))
-    return Session(uuid.UUID(int=rng.getrandbits(128), version=4), student, lesson, start, position + extra, percent,
+    return Session(uuid.uuid4(), student, lesson, start, position + extra, percent,
                    device, _pick(rng, _REFERRERS), rewinds, rewatch)

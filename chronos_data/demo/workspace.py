@@ -24,6 +24,7 @@ from ..db import Database, Tenant
 from ..embeddings import Embedder
 from ..errors import ValidationError
 from ..ingest import pipeline
+from ..watching import COMPLETION_PERCENT
 from .activity import Lesson, Session, simulate
 from .lectures import LECTURES, to_srt
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 DEMO_EMAIL = "demo@chronos.localhost"
 SECONDS_PER_CAPTION = 24  # stretches the lectures' captions into 10-minute videos
-_EVENTS_PER_SESSION = 5.2  # measured average of the simulation: sizes --events requests
+_EVENTS_PER_STUDENT = 38  # measured average of the simulation (1.64M events from 42,735 learners)
 _MAX_STUDENTS = 2_000_000
 
 # Two courses; "Git branches and merging" is a lesson of both (one video, many courses).
@@ -114,7 +115,7 @@ def load_demo(
     if not 1 <= days <= 3650 or students < 1:
         raise ValidationError("A demo needs at least one student and between 1 and 3,650 days.")
     if events is not None:
-        students = max(students, min(_MAX_STUDENTS, round(events / _EVENTS_PER_SESSION / 4.5)))
+        students = max(students, min(_MAX_STUDENTS, round(events / _EVENTS_PER_STUDENT)))
     started = time.perf_counter()
     progress = on_progress or (lambda share, step: None)
     rng = random.Random(seed)
@@ -129,15 +130,20 @@ def load_demo(
         durations = dict(t.conn.execute(sa.text("SELECT id, duration_seconds FROM videos WHERE creator_id = :c"),
                                         {"c": creator}).all())
         progress(0.3, "Enrolling students")
-        student_ids = _add_students(t, rng, students, days)
+        student_ids = _add_students(t, students)
     lessons = [[Lesson(c, m, v, int(durations[v]), HARD_SPOTS[title]) for c, m, v, title in course]
                for course in course_lessons]
     now = datetime.now(UTC).replace(microsecond=0)
     progress(0.4, "Simulating viewing")
     sessions = simulate(rng, lessons, student_ids, start=now - timedelta(days=days), now=now)
     progress(0.6, "Writing sessions and events")
+    if events is not None and _owner_is_superuser(db):
+        event_count = _bulk_load_activity(db, creator, sessions)
+    else:
+        with db.tenant(creator) as t:
+            event_count = _copy_activity(t, sessions)
     with db.tenant(creator) as t:
-        event_count = _copy_activity(t, sessions)
+        _mark_last_active(t)
         questions = _ask_questions(t, rng, embedder, student_ids, now, days)
         progress(0.9, "Rolling up daily metrics")
         rollups.rollup(t)
@@ -175,40 +181,72 @@ def _build_courses(t: Tenant, video_ids: dict[str, uuid.UUID]) -> list[list[tupl
     return built
 
 
-def _add_students(t: Tenant, rng: random.Random, count: int, days: int) -> list[uuid.UUID]:
-    ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(count)]
+def _add_students(t: Tenant, count: int) -> list[uuid.UUID]:
+    # Random ids, not seeded ones: two demo workspaces from one seed share a database.
+    ids = [uuid.uuid4() for _ in range(count)]
     _copy(t, "students", ("id", "creator_id", "email", "name"),
           ((sid, t.creator_id, f"learner{i + 1:06d}@demo.chronos.localhost", f"Learner {i + 1}")
            for i, sid in enumerate(ids)))
     return ids
 
 
+_SESSION_COLUMNS = ("id", "creator_id", "video_id", "student_id", "session_start", "session_end",
+                    "watch_time_seconds", "percent_complete", "completed", "device_type", "referrer_type", "metadata")
+_EVENT_COLUMNS = ("event_type", "video_id", "creator_id", "student_id", "course_id", "module_id", "metadata",
+                  "timestamp")
+
+
+def _session_rows(creator: uuid.UUID, sessions: list[Session]):
+    for s in sessions:
+        yield (s.id, creator, s.lesson.video_id, s.student_id, s.start, s.end, s.watch_seconds, s.percent,
+               s.percent >= COMPLETION_PERCENT, s.device, s.referrer,
+               json.dumps({"course_id": str(s.lesson.course_id), "module_id": str(s.lesson.module_id),
+                           "rewinds": [list(r) for r in s.rewinds]}))
+
+
+def _event_rows(creator: uuid.UUID, sessions: list[Session], counter: list[int]):
+    for s in sessions:
+        for event_type, at, metadata in s.events():
+            counter[0] += 1
+            yield (event_type, s.lesson.video_id, creator, s.student_id, s.lesson.course_id, s.lesson.module_id,
+                   json.dumps(metadata), at)
+
+
 def _copy_activity(t: Tenant, sessions: list[Session]) -> int:
-    _copy(t, "video_watch_sessions",
-          ("id", "creator_id", "video_id", "student_id", "session_start", "session_end", "watch_time_seconds",
-           "percent_complete", "device_type", "referrer_type", "metadata"),
-          ((s.id, t.creator_id, s.lesson.video_id, s.student_id, s.start, s.end, s.watch_seconds, s.percent,
-            s.device, s.referrer, json.dumps({"course_id": str(s.lesson.course_id),
-                                              "module_id": str(s.lesson.module_id),
-                                              "rewinds": [list(r) for r in s.rewinds]}))
-           for s in sessions))
-    count = 0
+    """Sessions and events through staging tables, checked by row-level security and every constraint."""
+    counter = [0]
+    _copy(t, "video_watch_sessions", _SESSION_COLUMNS, _session_rows(t.creator_id, sessions))
+    _copy(t, "video_analytics_events", _EVENT_COLUMNS, _event_rows(t.creator_id, sessions, counter))
+    return counter[0]
 
-    def rows():
-        nonlocal count
-        for s in sessions:
-            for event_type, at, metadata in s.events():
-                count += 1
-                yield (uuid.uuid4(), event_type, s.lesson.video_id, t.creator_id, s.student_id, s.lesson.course_id,
-                       s.lesson.module_id, json.dumps(metadata), at)
 
-    _copy(t, "video_analytics_events",
-          ("id", "event_type", "video_id", "creator_id", "student_id", "course_id", "module_id", "metadata",
-           "timestamp"), rows())
+def _owner_is_superuser(db: Database) -> bool:
+    with db.owner() as conn:
+        return bool(conn.execute(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar())
+
+
+def _bulk_load_activity(db: Database, creator: uuid.UUID, sessions: list[Session]) -> int:
+    """Millions of rows for benchmarks: COPY straight into the tables as the (superuser) owner with
+    triggers and foreign-key checks off for this transaction (the rows reference what this module
+    just created). About 4x faster than the checked path; the data is the same."""
+    counter = [0]
+    with db.owner() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        cursor = conn.connection.driver_connection.cursor()
+        for table, columns, rows in (
+                ("video_watch_sessions", _SESSION_COLUMNS, _session_rows(creator, sessions)),
+                ("video_analytics_events", _EVENT_COLUMNS, _event_rows(creator, sessions, counter))):
+            names = ", ".join(f'"{c}"' for c in columns)
+            with cursor.copy(f"COPY chronos.{table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    return counter[0]
+
+
+def _mark_last_active(t: Tenant) -> None:
     t.conn.execute(sa.text("UPDATE students s SET last_active_at = a.last FROM (SELECT student_id, max(session_end) "
                            "AS last FROM video_watch_sessions WHERE creator_id = :c GROUP BY 1) a "
                            "WHERE s.creator_id = :c AND s.id = a.student_id"), {"c": t.creator_id})
-    return count
 
 
 def _copy(t: Tenant, table: str, columns: tuple[str, ...], rows) -> None:

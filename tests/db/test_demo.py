@@ -82,6 +82,14 @@ def test_events_are_rolled_up_and_questions_include_uncovered_ones(db, demo):
     assert 0 < unanswered < workspace.questions
 
 
+def test_two_demo_workspaces_from_one_seed_share_a_database(db, embedder, demo):
+    twin = load_demo(db, embedder, seed=3, students=120, days=60, email="demo-twin@chronos.localhost")
+    try:
+        assert (twin.sessions, twin.events) == (demo[1].sessions, demo[1].events)
+    finally:
+        remove_demo(db, "demo-twin@chronos.localhost")
+
+
 def test_only_demo_workspaces_can_be_removed_wholesale(db):
     with pytest.raises(ValidationError, match="demo"):
         remove_demo(db, "someone@example.com")
