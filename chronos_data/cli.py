@@ -246,13 +246,7 @@ def _rollup(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         since = date.fromisoformat(args.since) if args.since else None
     except ValueError as exc:
         raise ValidationError(f"'{args.since}' is not a date; write it as YYYY-MM-DD.") from exc
-    db = open_database(settings)
-    try:
-        creator_id = _workspace(db, args, settings)
-        with db.tenant(creator_id) as t:
-            result = rollups.rollup(t, since=since)
-    finally:
-        db.dispose()
+    result = _in_workspace(args, settings, lambda t: rollups.rollup(t, since=since))
     days = [d.isoformat() for d in result.days]
     text = (f"days rolled up: {len(days)}" + (f" ({days[0]} to {days[-1]})" if days else "")
             + f"\nvideo rows written: {result.video_rows}\nusage rows written: {result.usage_rows}")
@@ -262,20 +256,10 @@ def _rollup(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 def _events_import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from pathlib import Path
 
-    from .errors import ValidationError
     from .event_import import import_events
 
-    try:
-        data = Path(args.file).read_bytes()
-    except OSError as exc:
-        raise ValidationError(f"Cannot read {args.file} ({exc.strerror}); check the file name.") from exc
-    db = open_database(settings)
-    try:
-        creator_id = _workspace(db, args, settings)
-        with db.tenant(creator_id) as t:
-            report = import_events(t, data, Path(args.file).name)
-    finally:
-        db.dispose()
+    data = _read_input(args.file)
+    report = _in_workspace(args, settings, lambda t: import_events(t, data, Path(args.file).name))
     data_out = {"kept": report.kept, "duplicates": report.duplicates, "rejected": report.rejected_count,
                 "students_added": report.students_added,
                 "errors": [{"line": line, "error": message} for line, message in report.rejected]}
@@ -284,6 +268,27 @@ def _events_import(args: argparse.Namespace, settings: Settings) -> dict[str, An
     if report.rejected_count > len(report.rejected):
         lines.append(f"  … and {report.rejected_count - len(report.rejected)} more")
     return _TextResult(data_out, "\n".join(lines))
+
+
+def _read_input(path: str) -> bytes:
+    from pathlib import Path
+
+    from .errors import ValidationError
+
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"Cannot read {path} ({exc.strerror}); check the file name.") from exc
+
+
+def _in_workspace(args: argparse.Namespace, settings: Settings, action: Callable[[Any], Any]) -> Any:
+    """Open the database, run ``action`` in one transaction of the chosen workspace, close it."""
+    db = open_database(settings)
+    try:
+        with db.tenant(_workspace(db, args, settings)) as t:
+            return action(t)
+    finally:
+        db.dispose()
 
 
 def _uuid(text: str, what: str) -> uuid.UUID:
@@ -334,22 +339,10 @@ def _course_export(args: argparse.Namespace, settings: Settings) -> dict[str, An
 
 
 def _course_import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    from pathlib import Path
-
     from . import outlines
-    from .errors import ValidationError
 
-    try:
-        data = Path(args.file).read_bytes()
-    except OSError as exc:
-        raise ValidationError(f"Cannot read {args.file} ({exc.strerror}); check the file name.") from exc
-    db = open_database(settings)
-    try:
-        creator_id = _workspace(db, args, settings)
-        with db.tenant(creator_id) as t:
-            result = outlines.import_outline(t, data)
-    finally:
-        db.dispose()
+    data = _read_input(args.file)
+    result = _in_workspace(args, settings, lambda t: outlines.import_outline(t, data))
     report = {"course_id": str(result.course_id), "matched": result.matched, "unmatched": result.unmatched}
     lines = [f"course id: {result.course_id}", f"matched: {result.matched} lessons"]
     if result.unmatched:

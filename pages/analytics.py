@@ -145,8 +145,9 @@ def _courses(t, f: dashboards.Filters, course_list) -> None:
 
 def _videos(t, f: dashboards.Filters) -> None:
     top = dashboards.top_videos(t, f)
-    st.dataframe(
+    event = st.dataframe(
         top.drop(columns=["video_id", "duration_seconds"]), hide_index=True, width="stretch",
+        on_select="rerun", selection_mode="single-row", key="analytics_top_videos",
         column_config={
             "title": "Video", "views": "Views", "watch_hours": "Watch hours",
             "completion_rate": st.column_config.ProgressColumn("Completion %", min_value=0, max_value=100,
@@ -158,6 +159,14 @@ def _videos(t, f: dashboards.Filters) -> None:
             "daily_views": st.column_config.LineChartColumn("Views per day"),
         })
     _download(top.drop(columns=["daily_views"]), "videos", "analytics_videos_csv")
+    rows = event.selection.rows if event and event.selection else []
+    if not rows:
+        st.caption("Select a video to see its retention.")
+        return
+    video = top.iloc[rows[0]]
+    curve = dashboards.retention_curve(t, video["video_id"], f)
+    st.plotly_chart(charts.retention_figure(curve, title=video["title"], moments=dashboards.key_moments(curve)),
+                    key="analytics_video_drill", width="stretch")
 
 
 def _audience(t, f: dashboards.Filters) -> None:

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,17 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@contextmanager
+def running_app(root: Path, extra_env: dict[str, str] | None = None) -> Iterator[StreamlitApp]:
+    """`streamlit run app.py` on a fresh data folder under ``root``, stopped afterwards."""
+    instance = StreamlitApp(root / "chronos-data", root / "streamlit.log", extra_env)
+    try:
+        instance.wait_until_healthy()
+        yield instance
+    finally:
+        instance.stop()
 
 
 @pytest.fixture(scope="session")

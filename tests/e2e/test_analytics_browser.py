@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, StreamlitApp, chronos_env
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, StreamlitApp, chronos_env, running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -21,13 +21,8 @@ SRT = "1\n00:00:00,000 --> 00:00:05,000\nA test pattern for the preview.\n\n" \
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    root = tmp_path_factory.mktemp("analytics")
-    instance = StreamlitApp(root / "chronos-data", root / "streamlit.log")
-    try:
-        instance.wait_until_healthy()
+    with running_app(tmp_path_factory.mktemp("analytics")) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, SCREENSHOTS, StreamlitApp, chronos_env
+from tests.e2e.conftest import ROOT, SCREENSHOTS, StreamlitApp, chronos_env, running_app
 from tests.fakes.openai_server import FakeOpenAI
 from tests.rag_eval_set import LECTURES, to_srt
 
@@ -33,12 +33,6 @@ def _import_tuples(app: StreamlitApp, folder: Path, extra_env: dict[str, str] | 
     assert result.returncode == 0, result.stderr
 
 
-def _start(root: Path, extra_env: dict[str, str] | None = None) -> StreamlitApp:
-    app = StreamlitApp(root / "chronos-data", root / "streamlit.log", extra_env)
-    app.wait_until_healthy()
-    return app
-
-
 def _ask(page, app: StreamlitApp, question: str, screenshot: str):
     page.goto(f"{app.url}/assistant")
     box = page.get_by_placeholder("Ask a question about your videos")
@@ -55,7 +49,11 @@ def _ask(page, app: StreamlitApp, question: str, screenshot: str):
 
 
 def test_offline_answer_cites_the_second_it_quotes(browser, tmp_path):
-    app = _start(tmp_path)
+    with running_app(tmp_path) as app:
+        _ask_offline(browser, app, tmp_path)
+
+
+def _ask_offline(browser, app: StreamlitApp, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         _import_tuples(app, tmp_path)
@@ -74,23 +72,25 @@ def test_offline_answer_cites_the_second_it_quotes(browser, tmp_path):
         assert f"/embed/{LOOM_ID}?t=" in frame.get_attribute("src")
     finally:
         page.close()
-        app.stop()
 
 
 def test_a_generated_answer_streams_in_with_citations(browser, tmp_path):
     with FakeOpenAI() as fake:
         env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.base_url}
-        app = _start(tmp_path, env)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            _import_tuples(app, tmp_path, env)
-            answer = _ask(page, app, "Can tuples be used as dictionary keys?", "assistant-generated.png")
-            text = answer.inner_text()
-            assert "From the videos:" in text and "[1 · " in text and "gpt-4o-mini" in text
-            hrefs = answer.locator("a").evaluate_all("links => links.map(a => a.href)")
-            assert any(href.startswith(f"https://www.loom.com/share/{LOOM_ID}") for href in hrefs), hrefs
-            streamed = [r for r in fake.requests if r["path"].endswith("/chat/completions") and r["body"].get("stream")]
-            assert len(streamed) == 1
-        finally:
-            page.close()
-            app.stop()
+        with running_app(tmp_path, env) as app:
+            _ask_generated(browser, app, tmp_path, env, fake)
+
+
+def _ask_generated(browser, app: StreamlitApp, tmp_path: Path, env: dict[str, str], fake: FakeOpenAI) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        _import_tuples(app, tmp_path, env)
+        answer = _ask(page, app, "Can tuples be used as dictionary keys?", "assistant-generated.png")
+        text = answer.inner_text()
+        assert "From the videos:" in text and "[1 · " in text and "gpt-4o-mini" in text
+        hrefs = answer.locator("a").evaluate_all("links => links.map(a => a.href)")
+        assert any(href.startswith(f"https://www.loom.com/share/{LOOM_ID}") for href in hrefs), hrefs
+        streamed = [r for r in fake.requests if r["path"].endswith("/chat/completions") and r["body"].get("stream")]
+        assert len(streamed) == 1
+    finally:
+        page.close()

@@ -13,7 +13,7 @@ from chronos_data.db import open_database
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import run_until_done
-from tests.e2e.conftest import SCREENSHOTS, StreamlitApp
+from tests.e2e.conftest import SCREENSHOTS, running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -22,13 +22,8 @@ LESSONS = ["Variables", "Loops", "Functions"]
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    root = tmp_path_factory.mktemp("courses")
-    instance = StreamlitApp(root / "chronos-data", root / "streamlit.log", {"CHRONOS_IMPORT_WORKER": "off"})
-    try:
-        instance.wait_until_healthy()
+    with running_app(tmp_path_factory.mktemp("courses"), {"CHRONOS_IMPORT_WORKER": "off"}) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS, StreamlitApp
+from tests.e2e.conftest import SCREENSHOTS, running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -32,13 +32,8 @@ def _loom_form(page):
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    root = tmp_path_factory.mktemp("importer")
-    instance = StreamlitApp(root / "chronos-data", root / "streamlit.log")
-    try:
-        instance.wait_until_healthy()
+    with running_app(tmp_path_factory.mktemp("importer")) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 def test_add_a_loom_video_with_subtitles_and_see_it_ready(browser, app, tmp_path):
