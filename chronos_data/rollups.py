@@ -33,21 +33,31 @@ class RollupResult:
 
 
 def pending_days(t: Tenant, *, since: date | None = None) -> list[date]:
-    """Days with activity that are not rolled up yet (today always is), oldest first."""
+    """Days to roll up, oldest first: stale days, days with activity that are not final (looked
+    for from ``since``, or after the last final day), and today."""
     rows = t.conn.execute(
         sa.text("""
-            WITH active AS (
-              SELECT DISTINCT ("timestamp" AT TIME ZONE 'UTC')::date AS day FROM video_analytics_events
-              WHERE creator_id = :creator AND event_type IN ('video_started', 'video_completed')
-                AND (CAST(:since AS date) IS NULL OR "timestamp" >= CAST(:since AS date))
+            WITH final AS (SELECT max(date) AS last FROM rollup_days WHERE creator_id = :creator AND NOT stale),
+            bounds AS (
+              SELECT CAST(coalesce(CAST(:since AS date), final.last + 1) AS timestamp) AT TIME ZONE 'UTC' AS scan_from
+              FROM final
+            ),
+            active AS (
+              SELECT DISTINCT (e."timestamp" AT TIME ZONE 'UTC')::date AS day FROM video_analytics_events e, bounds
+              WHERE e.creator_id = :creator AND e.event_type IN ('video_started', 'video_completed')
+                AND (bounds.scan_from IS NULL OR e."timestamp" >= bounds.scan_from)
               UNION
-              SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM chat_messages
-              WHERE creator_id = :creator AND (CAST(:since AS date) IS NULL OR created_at >= CAST(:since AS date))
+              SELECT DISTINCT (m.created_at AT TIME ZONE 'UTC')::date FROM chat_messages m, bounds
+              WHERE m.creator_id = :creator AND (bounds.scan_from IS NULL OR m.created_at >= bounds.scan_from)
+              UNION
+              SELECT date FROM rollup_days
+              WHERE creator_id = :creator AND stale AND (CAST(:since AS date) IS NULL OR date >= CAST(:since AS date))
               UNION SELECT (now() AT TIME ZONE 'UTC')::date
             )
             SELECT a.day FROM active a
             WHERE a.day = (now() AT TIME ZONE 'UTC')::date
-               OR NOT EXISTS (SELECT 1 FROM rollup_days r WHERE r.creator_id = :creator AND r.date = a.day)
+               OR NOT EXISTS (SELECT 1 FROM rollup_days r WHERE r.creator_id = :creator AND r.date = a.day
+                              AND NOT r.stale)
             ORDER BY a.day
         """),
         {"creator": t.creator_id, "since": since},
@@ -56,9 +66,11 @@ def pending_days(t: Tenant, *, since: date | None = None) -> list[date]:
 
 
 def mark_days_stale(t: Tenant, days: list[date]) -> None:
-    """Forget that these days were rolled up (events were added to them): the next run redoes them."""
-    t.conn.execute(sa.text("DELETE FROM rollup_days WHERE creator_id = :creator AND date = ANY(:days)"),
-                   {"creator": t.creator_id, "days": list(days)})
+    """These days received new rows (an import): the next run recomputes them."""
+    t.conn.execute(
+        sa.text("INSERT INTO rollup_days (creator_id, date, stale) SELECT :creator, d, true "
+                "FROM unnest(CAST(:days AS date[])) d ON CONFLICT (creator_id, date) DO UPDATE SET stale = true"),
+        {"creator": t.creator_id, "days": list(days)})
 
 
 def rollup(t: Tenant, *, since: date | None = None, days: list[date] | None = None) -> RollupResult:
@@ -74,7 +86,7 @@ def rollup(t: Tenant, *, since: date | None = None, days: list[date] | None = No
     t.conn.execute(
         sa.text("INSERT INTO rollup_days (creator_id, date) SELECT :creator, d FROM unnest(CAST(:days AS date[])) d "
                 "WHERE d < (now() AT TIME ZONE 'UTC')::date "
-                "ON CONFLICT (creator_id, date) DO UPDATE SET rolled_at = now()"),
+                "ON CONFLICT (creator_id, date) DO UPDATE SET rolled_at = now(), stale = false"),
         params,
     )
     return RollupResult(todo, video_rows, usage_rows)

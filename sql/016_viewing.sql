@@ -16,14 +16,17 @@ CREATE UNIQUE INDEX idx_video_watch_sessions_import_key ON chronos.video_watch_s
   (creator_id, (metadata ->> 'import_key')) WHERE metadata ? 'import_key';
 
 -- Days whose rollups are final. A past day is rolled up once; today is recomputed on every run
--- (it is still happening); importing events into a past day removes that day from here, so the
--- next run recomputes it.
+-- (it is still happening). Importing events into a past day marks it stale, so the next run
+-- recomputes it. A run looks for new activity only after the last final day, so opening a
+-- dashboard never rescans a large workspace's whole history.
 CREATE TABLE chronos.rollup_days (
   creator_id uuid NOT NULL REFERENCES chronos.creators (id) ON DELETE CASCADE,
   date       date NOT NULL,
   rolled_at  timestamptz NOT NULL DEFAULT now(),
+  stale      boolean NOT NULL DEFAULT false,
   PRIMARY KEY (creator_id, date)
 );
+CREATE INDEX idx_rollup_days_stale ON chronos.rollup_days (creator_id, date) WHERE stale;
 ALTER TABLE chronos.rollup_days ENABLE ROW LEVEL SECURITY;
 ALTER TABLE chronos.rollup_days FORCE ROW LEVEL SECURITY;
 CREATE POLICY rollup_days_tenant_isolation ON chronos.rollup_days
