@@ -70,3 +70,13 @@ def test_overview_summarises_the_last_30_days(app_env, monkeypatch, demo):
     labels = [m.label for m in at.metric]
     assert labels[:4] == ["Videos", "Courses", "Students", "Assistant conversations"]
     assert "Completion rate (%)" in labels and "AI questions" in labels
+
+
+def test_the_course_builder_shows_each_lessons_learners_and_drop_off(app_env, monkeypatch, demo):
+    monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", EMAIL)
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at = at.switch_page("pages/courses.py").run()
+    assert not at.exception
+    captions = [c.value for c in at.caption if "completed" in c.value]
+    assert captions and all("learner" in c for c in captions)
+    assert any("stop before the next lesson" in c for c in captions)
