@@ -8,6 +8,7 @@ import streamlit as st
 from chronos_data import courses, dashboards, event_import, rollups, videos, workspace
 from chronos_data.errors import ChronosError
 from components import charts, layout, state
+from components.analytics_data import Queries
 from components.demo_loader import render_demo_loader
 from components.video_library import format_timestamp
 
@@ -58,8 +59,8 @@ def _kpis(table: pd.DataFrame) -> None:
                       help=f"Previous period: {row.previous:,.1f}")
 
 
-def _trends(t, f: dashboards.Filters, granularity: str) -> None:
-    frame = dashboards.views_over_time(t, f, granularity)
+def _trends(q: Queries, f: dashboards.Filters, granularity: str) -> None:
+    frame = q.views_over_time(f, granularity)
     event = st.plotly_chart(charts.trend_figure(frame, granularity), key="analytics_trend", on_select="rerun",
                             selection_mode="points", width="stretch")
     picked = [p["x"] for p in (event.selection.points if event and event.selection else []) if "x" in p]
@@ -68,18 +69,18 @@ def _trends(t, f: dashboards.Filters, granularity: str) -> None:
         span = {"day": 1, "week": 7, "month": 31}[granularity]
         period = dashboards.Filters(day, min(day + timedelta(days=span - 1), f.end), f.course_id, f.video_ids)
         st.markdown(f"**Videos watched in the {granularity} of {day:%d %b %Y}**")
-        top = dashboards.top_videos(t, period)
+        top = q.top_videos(period)
         st.dataframe(top[top["views"] > 0][["title", "views", "watch_hours", "completion_rate"]], hide_index=True,
                      width="stretch")
     else:
         st.caption("Click a bar to see which videos were watched then.")
     _download(frame, "views-over-time", "analytics_trend_csv")
     st.markdown("**When learners watch** (sessions by weekday and hour, UTC)")
-    st.plotly_chart(charts.heatmap_figure(dashboards.engagement_heatmap(t, f)), key="analytics_heatmap",
+    st.plotly_chart(charts.heatmap_figure(q.engagement_heatmap(f)), key="analytics_heatmap",
                     width="stretch")
 
 
-def _retention(t, f: dashboards.Filters, library) -> None:
+def _retention(q: Queries, f: dashboards.Filters, library) -> None:
     names = {v.id: v.title for v in library}
     if not names:
         st.caption("No videos yet.")
@@ -89,13 +90,13 @@ def _retention(t, f: dashboards.Filters, library) -> None:
     other = right.selectbox("Compare with", [None, *[v for v in names if v != video_id]],
                             format_func=lambda v: "No comparison" if v is None else names[v],
                             key="analytics_retention_compare")
-    curve = dashboards.retention_curve(t, video_id, f)
+    curve = q.retention_curve(video_id, f)
     if not curve["sessions"].max():
         st.info("Nobody watched this video in the chosen period.", icon=":material/visibility_off:")
         return
     moments = dashboards.key_moments(curve)
-    band = dashboards.typical_retention(t, video_id, f)
-    compare = dashboards.retention_curve(t, other, f) if other else None
+    band = q.typical_retention(video_id, f)
+    compare = q.retention_curve(other, f) if other else None
     st.plotly_chart(charts.retention_figure(curve, title=names[video_id], band=band, compare=compare,
                                             compare_title=names.get(other), moments=moments),
                     key="analytics_retention", width="stretch")
@@ -110,14 +111,14 @@ def _retention(t, f: dashboards.Filters, library) -> None:
     _download(curve, "retention", "analytics_retention_csv")
 
 
-def _courses(t, f: dashboards.Filters, course_list) -> None:
+def _courses(q: Queries, f: dashboards.Filters, course_list) -> None:
     if not course_list:
         st.caption("No courses yet: build one on the Courses page to see its funnel.")
         return
     titles = {c.id: c.title for c in course_list}
     course_id = f.course_id or st.selectbox("Course", list(titles), format_func=titles.get,
                                             key="analytics_funnel_course")
-    funnel = dashboards.course_funnel(t, course_id, f)
+    funnel = q.course_funnel(course_id, f)
     st.plotly_chart(charts.funnel_figure(funnel), key="analytics_funnel", width="stretch")
     st.dataframe(funnel.drop(columns=["video_id"]), hide_index=True, width="stretch",
                  column_config={"position": "#", "module": "Module", "lesson": "Lesson", "started": "Started",
@@ -126,7 +127,7 @@ def _courses(t, f: dashboards.Filters, course_list) -> None:
     _download(funnel, "funnel", "analytics_funnel_csv")
 
     st.markdown("**Learners at risk** (not finished; inactive 14 days, or stalled on an unfinished lesson for 7)")
-    risk = dashboards.at_risk_learners(t, course_id)
+    risk = q.at_risk_learners(course_id)
     if risk.empty:
         st.caption("Nobody is at risk in this course.")
         return
@@ -137,14 +138,14 @@ def _courses(t, f: dashboards.Filters, course_list) -> None:
     if rows:
         learner = risk.iloc[rows[0]]
         st.markdown(f"**{layout.inert(str(learner['email']))}** through *{layout.inert(titles[course_id])}*")
-        st.dataframe(dashboards.student_progress(t, course_id, learner["student_id"]), hide_index=True,
+        st.dataframe(q.student_progress(course_id, learner["student_id"]), hide_index=True,
                      width="stretch")
     else:
         st.caption("Select a learner to see their progress lesson by lesson.")
 
 
-def _videos(t, f: dashboards.Filters) -> None:
-    top = dashboards.top_videos(t, f)
+def _videos(q: Queries, f: dashboards.Filters) -> None:
+    top = q.top_videos(f)
     event = st.dataframe(
         top.drop(columns=["video_id", "duration_seconds"]), hide_index=True, width="stretch",
         on_select="rerun", selection_mode="single-row", key="analytics_top_videos",
@@ -164,15 +165,15 @@ def _videos(t, f: dashboards.Filters) -> None:
         st.caption("Select a video to see its retention.")
         return
     video = top.iloc[rows[0]]
-    curve = dashboards.retention_curve(t, video["video_id"], f)
+    curve = q.retention_curve(video["video_id"], f)
     st.plotly_chart(charts.retention_figure(curve, title=video["title"], moments=dashboards.key_moments(curve)),
                     key="analytics_video_drill", width="stretch")
 
 
-def _audience(t, f: dashboards.Filters) -> None:
+def _audience(q: Queries, f: dashboards.Filters) -> None:
     left, right = st.columns(2)
     for column, by, title in ((left, "device", "Devices"), (right, "referrer", "Where learners came from")):
-        frame = dashboards.breakdown(t, f, by)
+        frame = q.breakdown(f, by)
         with column:
             st.markdown(f"**{title}**")
             if frame.empty:
@@ -183,8 +184,8 @@ def _audience(t, f: dashboards.Filters) -> None:
             _download(frame, by, f"analytics_{by}_csv")
 
 
-def _costs(t, f: dashboards.Filters) -> None:
-    frame = dashboards.costs(t, f)
+def _costs(q: Queries, f: dashboards.Filters) -> None:
+    frame = q.costs(f)
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={"usd": st.column_config.NumberColumn("US$", format="$%.4f")})
     st.caption("Transcription is free for captions and subtitle files; Whisper transcription is charged per "
@@ -249,20 +250,20 @@ with formulas.popover("Formulas", icon=":material/function:"):
     for name, text in dashboards.FORMULAS.items():
         st.markdown(f"**{name}**: {text}")
 
-with state.tenant() as t:
-    _kpis(dashboards.kpis(t, filters))
-    trends, retention, course_tab, video_tab, audience, cost = st.tabs(
-        ["Trends", "Retention", "Courses", "Videos", "Audience", "Costs"])
-    with trends:
-        _trends(t, filters, granularity)
-    with retention:
-        _retention(t, filters, library)
-    with course_tab:
-        _courses(t, filters, course_list)
-    with video_tab:
-        _videos(t, filters)
-    with audience:
-        _audience(t, filters)
-    with cost:
-        _costs(t, filters)
+q = Queries(state.current_creator_id(state.get_database()), as_of)
+_kpis(q.kpis(filters))
+trends, retention, course_tab, video_tab, audience, cost = st.tabs(
+    ["Trends", "Retention", "Courses", "Videos", "Audience", "Costs"])
+with trends:
+    _trends(q, filters, granularity)
+with retention:
+    _retention(q, filters, library)
+with course_tab:
+    _courses(q, filters, course_list)
+with video_tab:
+    _videos(q, filters)
+with audience:
+    _audience(q, filters)
+with cost:
+    _costs(q, filters)
 _import_history()
