@@ -1,8 +1,9 @@
 """What the Analytics page shows, as DataFrames: KPIs, trends, retention, funnels, breakdowns.
 
-Long ranges read the daily rollups (``video_analytics``, ``usage_metrics``); distinct learners,
-retention and funnels need the raw sessions and events and read them through the
-(creator, video/time) indexes. Every query is scoped to the tenant's creator and to the filters.
+Everything that can be summed reads the daily rollups (``video_analytics`` with its per-day
+hour, reach, rewind, device and referrer histograms in ``metadata``; ``usage_metrics``); distinct
+learners, funnels and the at-risk list need the raw events and read them through the
+(creator, course/time) indexes. Every query is scoped to the tenant's creator and to the filters.
 
 Definitions (also shown on the page, see ``FORMULAS``):
   completion rate   completions / views, a completion being 90 % or more of a video watched (seeds)
@@ -164,35 +165,27 @@ def views_over_time(t: Tenant, f: Filters, granularity: str = "day") -> pd.DataF
 def retention_curve(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
     """Per percent of the video (0–100): the share of sessions still watching there, and the share
     that watched that point again (rewound over it)."""
-    # One pass over the sessions: a histogram of how far each got, summed from the end (101 rows),
-    # and each rewind spread over the percents it covers. No per-point scan of the sessions.
-    return _frame(t, f"""
+    # From the rollups' per-day histograms of how far sessions got and where they rewound: summed
+    # over the range, then accumulated from the end (101 rows), without reading a session.
+    return _frame(t, """
         WITH target AS (SELECT duration_seconds AS d FROM videos WHERE creator_id = :creator AND id = :video),
-        sessions AS (
-          SELECT s.id, s.percent_complete, s.metadata -> 'rewinds' AS rewinds
-          FROM video_watch_sessions s
-          WHERE s.creator_id = :creator AND s.video_id = :video AND {_IN_RANGE.format(col='s.session_start')}
+        days AS (
+          SELECT a.metadata FROM video_analytics a
+          WHERE a.creator_id = :creator AND a.video_id = :video AND a.date BETWEEN :start AND :end
+            AND a.metadata ? 'reached'
         ),
-        total AS (SELECT count(*) AS n FROM sessions),
-        reached AS (SELECT percent_complete AS percent, count(*) AS n FROM sessions GROUP BY 1),
-        cumulative AS (
-          SELECT p.percent, sum(coalesce(r.n, 0)) OVER (ORDER BY p.percent DESC) AS still
-          FROM generate_series(0, 100) p(percent) LEFT JOIN reached r ON r.percent = p.percent
+        points AS (
+          SELECT p.percent, coalesce(sum((d.metadata -> 'reached' ->> p.percent)::int), 0) AS reached,
+                 coalesce(sum((d.metadata -> 'rewound' ->> p.percent)::int), 0) AS rewound
+          FROM generate_series(0, 100) p(percent) LEFT JOIN days d ON true
+          GROUP BY p.percent
         ),
-        rewound AS (
-          SELECT g.percent, count(DISTINCT s.id) AS n
-          FROM sessions s CROSS JOIN target,
-               jsonb_array_elements(CASE WHEN jsonb_typeof(s.rewinds) = 'array' THEN s.rewinds ELSE '[]' END) r,
-               generate_series(ceil((r ->> 0)::numeric * 100 / target.d)::int,
-                               ceil((r ->> 1)::numeric * 100 / target.d)::int - 1) g(percent)
-          WHERE target.d > 0 AND g.percent BETWEEN 0 AND 100
-          GROUP BY 1
-        )
-        SELECT c.percent, round(c.percent * target.d / 100.0)::int AS second,
-               coalesce(c.still / nullif(total.n, 0), 0)::float8 AS watching,
-               coalesce(w.n::numeric / nullif(total.n, 0), 0)::float8 AS rewatching, total.n::int AS sessions
-        FROM cumulative c CROSS JOIN total LEFT JOIN target ON true LEFT JOIN rewound w ON w.percent = c.percent
-        ORDER BY c.percent
+        total AS (SELECT sum(reached) AS n FROM points)
+        SELECT p.percent, round(p.percent * target.d / 100.0)::int AS second,
+               coalesce(sum(p.reached) OVER (ORDER BY p.percent DESC) / nullif(total.n, 0), 0)::float8 AS watching,
+               coalesce(p.rewound / nullif(total.n, 0), 0)::float8 AS rewatching, coalesce(total.n, 0)::int AS sessions
+        FROM points p CROSS JOIN total LEFT JOIN target ON true
+        ORDER BY p.percent
     """, {**f.params(t), "video": video_id})
 
 
@@ -228,8 +221,8 @@ def key_moments(curve: pd.DataFrame, *, drops: int = 2, spikes: int = 2) -> dict
 
 def typical_retention(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
     """The creator's usual retention for videos of similar length (half to double this one's):
-    the 25th and 75th percentile of their curves at each percent."""
-    return _frame(t, f"""
+    the 25th and 75th percentile of their curves at each percent (from the rollups)."""
+    return _frame(t, """
         WITH target AS (SELECT duration_seconds AS d FROM videos WHERE creator_id = :creator AND id = :video),
         similar_videos AS (
           SELECT v.id FROM videos v, target
@@ -237,21 +230,20 @@ def typical_retention(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFram
             AND v.duration_seconds BETWEEN target.d / 2 AND target.d * 2
         ),
         reached AS (
-          SELECT s.video_id, s.percent_complete AS percent, count(*) AS n
-          FROM video_watch_sessions s JOIN similar_videos ON similar_videos.id = s.video_id
-          WHERE s.creator_id = :creator AND {_IN_RANGE.format(col='s.session_start')}
+          SELECT a.video_id, p.percent, sum((a.metadata -> 'reached' ->> p.percent)::int) AS n
+          FROM video_analytics a JOIN similar_videos s ON s.id = a.video_id, generate_series(0, 100) p(percent)
+          WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end AND a.metadata ? 'reached'
           GROUP BY 1, 2
         ),
         curves AS (
-          SELECT v.video_id, p.percent,
-                 sum(coalesce(r.n, 0)) OVER (PARTITION BY v.video_id ORDER BY p.percent DESC)
-                   / sum(coalesce(r.n, 0)) OVER (PARTITION BY v.video_id) AS watching
-          FROM (SELECT DISTINCT video_id FROM reached) v CROSS JOIN generate_series(0, 100) p(percent)
-          LEFT JOIN reached r ON r.video_id = v.video_id AND r.percent = p.percent
+          SELECT video_id, percent,
+                 sum(n) OVER (PARTITION BY video_id ORDER BY percent DESC)
+                   / nullif(sum(n) OVER (PARTITION BY video_id), 0) AS watching
+          FROM reached
         )
         SELECT percent, percentile_cont(0.25) WITHIN GROUP (ORDER BY watching)::float8 AS low,
                percentile_cont(0.75) WITHIN GROUP (ORDER BY watching)::float8 AS high, count(*)::int AS videos
-        FROM curves GROUP BY percent ORDER BY percent
+        FROM curves WHERE watching IS NOT NULL GROUP BY percent ORDER BY percent
     """, {**f.params(t), "video": video_id})
 
 
@@ -283,14 +275,14 @@ def course_funnel(t: Tenant, course_id: uuid.UUID, f: Filters) -> pd.DataFrame:
 
 
 def engagement_heatmap(t: Tenant, f: Filters) -> pd.DataFrame:
-    """Sessions by weekday (1 = Monday) and hour of day (UTC)."""
+    """Sessions by weekday (1 = Monday) and hour of day (UTC), from the rollups' hourly counts."""
     return _frame(t, f"""
         WITH {_SCOPE}
-        SELECT extract(isodow FROM s.session_start AT TIME ZONE 'UTC')::int AS weekday,
-               extract(hour FROM s.session_start AT TIME ZONE 'UTC')::int AS hour, count(*)::int AS sessions
-        FROM video_watch_sessions s JOIN scope ON scope.id = s.video_id
-        WHERE s.creator_id = :creator AND {_IN_RANGE.format(col='s.session_start')}
-        GROUP BY 1, 2 ORDER BY 1, 2
+        SELECT extract(isodow FROM a.date)::int AS weekday, h.hour,
+               sum((a.metadata -> 'hours' ->> h.hour)::int)::int AS sessions
+        FROM video_analytics a JOIN scope ON scope.id = a.video_id, generate_series(0, 23) h(hour)
+        WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end AND a.metadata ? 'hours'
+        GROUP BY 1, 2 HAVING sum((a.metadata -> 'hours' ->> h.hour)::int) > 0 ORDER BY 1, 2
     """, f.params(t))
 
 
@@ -334,19 +326,20 @@ def top_videos(t: Tenant, f: Filters) -> pd.DataFrame:
 
 
 def breakdown(t: Tenant, f: Filters, by: str) -> pd.DataFrame:
-    """Sessions, watch hours and completion by device or by referrer."""
-    column = {"device": "device_type", "referrer": "referrer_type"}.get(by)
-    if column is None:
+    """Sessions, watch hours and completion by device or by referrer (from the rollups)."""
+    key = {"device": "devices", "referrer": "referrers"}.get(by)
+    if key is None:
         raise ValidationError(f"'{by}' is not a breakdown; use device or referrer.")
     return _frame(t, f"""
         WITH {_SCOPE}
-        SELECT coalesce(s.{column}, 'unknown') AS {by}, count(*)::int AS sessions,
-               round(sum(s.watch_time_seconds) / 3600.0, 2)::float8 AS watch_hours,
-               round(100.0 * avg(s.completed::int), 1)::float8 AS completion_rate
-        FROM video_watch_sessions s JOIN scope ON scope.id = s.video_id
-        WHERE s.creator_id = :creator AND {_IN_RANGE.format(col='s.session_start')}
+        SELECT x.key AS {by}, sum((x.value ->> 0)::int)::int AS sessions,
+               round(sum((x.value ->> 1)::bigint) / 3600.0, 2)::float8 AS watch_hours,
+               round(100.0 * sum((x.value ->> 2)::int) / nullif(sum((x.value ->> 0)::int), 0), 1)::float8
+                 AS completion_rate
+        FROM video_analytics a JOIN scope ON scope.id = a.video_id, jsonb_each(a.metadata -> :key) x
+        WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end AND a.metadata ? :key
         GROUP BY 1 ORDER BY sessions DESC
-    """, f.params(t))
+    """, {**f.params(t), "key": key})
 
 
 def student_progress(t: Tenant, course_id: uuid.UUID, student_id: uuid.UUID) -> pd.DataFrame:

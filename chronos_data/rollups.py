@@ -108,14 +108,61 @@ events AS (
     AND (e."timestamp" AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))
   GROUP BY 1, 2
 ),
-watching AS (
-  SELECT s.video_id, (s.session_start AT TIME ZONE 'UTC')::date AS day,
-         sum(s.watch_time_seconds) AS total, count(*) AS sessions
+session_rows AS (
+  SELECT s.id, s.video_id, (s.session_start AT TIME ZONE 'UTC')::date AS day,
+         extract(hour FROM s.session_start AT TIME ZONE 'UTC')::int AS hour, s.percent_complete,
+         coalesce(s.device_type, 'unknown') AS device, coalesce(s.referrer_type, 'unknown') AS referrer,
+         s.metadata -> 'rewinds' AS rewinds, s.watch_time_seconds, s.completed
   FROM video_watch_sessions s
   WHERE s.creator_id = :creator
     AND s.session_start >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
     AND s.session_start < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
     AND (s.session_start AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))
+),
+watching AS (
+  SELECT video_id, day, sum(watch_time_seconds) AS total, count(*) AS sessions FROM session_rows GROUP BY 1, 2
+),
+-- The shape of the day's viewing, so dashboards never rescan sessions: sessions per hour (UTC),
+-- how far each got (a histogram over 0..100 %), how many rewound over each percent, and sessions,
+-- watch seconds and completions per device and per referrer.
+hours AS (
+  SELECT k.video_id, k.day, jsonb_agg(coalesce(c.n, 0) ORDER BY h.hour) AS hours
+  FROM watching k CROSS JOIN generate_series(0, 23) h(hour)
+  LEFT JOIN (SELECT video_id, day, hour, count(*) AS n FROM session_rows GROUP BY 1, 2, 3) c
+         ON c.video_id = k.video_id AND c.day = k.day AND c.hour = h.hour
+  GROUP BY 1, 2
+),
+reached AS (
+  SELECT k.video_id, k.day, jsonb_agg(coalesce(c.n, 0) ORDER BY p.percent) AS reached
+  FROM watching k CROSS JOIN generate_series(0, 100) p(percent)
+  LEFT JOIN (SELECT video_id, day, percent_complete AS percent, count(*) AS n FROM session_rows GROUP BY 1, 2, 3) c
+         ON c.video_id = k.video_id AND c.day = k.day AND c.percent = p.percent
+  GROUP BY 1, 2
+),
+rewound AS (
+  SELECT k.video_id, k.day, jsonb_agg(coalesce(c.n, 0) ORDER BY p.percent) AS rewound
+  FROM watching k CROSS JOIN generate_series(0, 100) p(percent)
+  LEFT JOIN (
+    SELECT s.video_id, s.day, g.percent, count(DISTINCT s.id) AS n
+    FROM session_rows s JOIN videos v ON v.id = s.video_id AND v.creator_id = :creator,
+         jsonb_array_elements(CASE WHEN jsonb_typeof(s.rewinds) = 'array' THEN s.rewinds ELSE '[]' END) r,
+         generate_series(ceil((r ->> 0)::numeric * 100 / v.duration_seconds)::int,
+                         ceil((r ->> 1)::numeric * 100 / v.duration_seconds)::int - 1) g(percent)
+    WHERE v.duration_seconds > 0 AND g.percent BETWEEN 0 AND 100
+    GROUP BY 1, 2, 3
+  ) c ON c.video_id = k.video_id AND c.day = k.day AND c.percent = p.percent
+  GROUP BY 1, 2
+),
+devices AS (
+  SELECT video_id, day, jsonb_object_agg(device, jsonb_build_array(n, watch, done)) AS devices
+  FROM (SELECT video_id, day, device, count(*) AS n, sum(watch_time_seconds) AS watch,
+               count(*) FILTER (WHERE completed) AS done FROM session_rows GROUP BY 1, 2, 3) x
+  GROUP BY 1, 2
+),
+referrers AS (
+  SELECT video_id, day, jsonb_object_agg(referrer, jsonb_build_array(n, watch, done)) AS referrers
+  FROM (SELECT video_id, day, referrer, count(*) AS n, sum(watch_time_seconds) AS watch,
+               count(*) FILTER (WHERE completed) AS done FROM session_rows GROUP BY 1, 2, 3) x
   GROUP BY 1, 2
 ),
 answers AS (
@@ -132,25 +179,34 @@ keys AS (
   SELECT video_id, day FROM events UNION SELECT video_id, day FROM watching UNION SELECT video_id, day FROM answers
 )
 INSERT INTO video_analytics (video_id, creator_id, date, views, unique_viewers, total_watch_time_seconds,
-                             average_watch_time_seconds, completion_rate, ai_interactions)
+                             average_watch_time_seconds, completion_rate, ai_interactions, metadata)
 SELECT k.video_id, :creator, k.day, coalesce(e.views, 0), coalesce(e.unique_viewers, 0), coalesce(w.total, 0),
        CASE WHEN w.sessions > 0 THEN round(w.total::numeric / w.sessions) END,
        CASE WHEN e.views > 0 THEN least(100, round(100.0 * e.completions / e.views, 2)) END,
-       coalesce(a.interactions, 0)
+       coalesce(a.interactions, 0),
+       CASE WHEN w.sessions > 0 THEN jsonb_build_object('hours', h.hours, 'reached', r.reached,
+            'rewound', rw.rewound, 'devices', d.devices, 'referrers', rf.referrers) ELSE '{}'::jsonb END
 FROM keys k
 JOIN videos v ON v.id = k.video_id AND v.creator_id = :creator
 LEFT JOIN events e ON e.video_id = k.video_id AND e.day = k.day
 LEFT JOIN watching w ON w.video_id = k.video_id AND w.day = k.day
 LEFT JOIN answers a ON a.video_id = k.video_id AND a.day = k.day
+LEFT JOIN hours h ON h.video_id = k.video_id AND h.day = k.day
+LEFT JOIN reached r ON r.video_id = k.video_id AND r.day = k.day
+LEFT JOIN rewound rw ON rw.video_id = k.video_id AND rw.day = k.day
+LEFT JOIN devices d ON d.video_id = k.video_id AND d.day = k.day
+LEFT JOIN referrers rf ON rf.video_id = k.video_id AND rf.day = k.day
 ON CONFLICT (video_id, date) DO UPDATE SET
   views = EXCLUDED.views, unique_viewers = EXCLUDED.unique_viewers,
   total_watch_time_seconds = EXCLUDED.total_watch_time_seconds,
   average_watch_time_seconds = EXCLUDED.average_watch_time_seconds,
-  completion_rate = EXCLUDED.completion_rate, ai_interactions = EXCLUDED.ai_interactions
+  completion_rate = EXCLUDED.completion_rate, ai_interactions = EXCLUDED.ai_interactions,
+  metadata = EXCLUDED.metadata
 WHERE (video_analytics.views, video_analytics.unique_viewers, video_analytics.total_watch_time_seconds,
-       video_analytics.average_watch_time_seconds, video_analytics.completion_rate, video_analytics.ai_interactions)
+       video_analytics.average_watch_time_seconds, video_analytics.completion_rate, video_analytics.ai_interactions,
+       video_analytics.metadata)
       IS DISTINCT FROM (EXCLUDED.views, EXCLUDED.unique_viewers, EXCLUDED.total_watch_time_seconds,
-       EXCLUDED.average_watch_time_seconds, EXCLUDED.completion_rate, EXCLUDED.ai_interactions)
+       EXCLUDED.average_watch_time_seconds, EXCLUDED.completion_rate, EXCLUDED.ai_interactions, EXCLUDED.metadata)
 """
 
 # usage_metrics: the counters computed from rows (active students, questions, model credits) are
