@@ -174,11 +174,20 @@ def retention_curve(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
           WHERE a.creator_id = :creator AND a.video_id = :video AND a.date BETWEEN :start AND :end
             AND a.metadata ? 'reached'
         ),
+        -- Each histogram is unpacked once per day row (WITH ORDINALITY): indexing into the jsonb
+        -- 101 times per row would detoast the whole metadata document each time.
+        reach AS (
+          SELECT (r.ord - 1)::int AS percent, sum(r.n::int) AS n
+          FROM days d, jsonb_array_elements_text(d.metadata -> 'reached') WITH ORDINALITY r(n, ord) GROUP BY 1
+        ),
+        rewind AS (
+          SELECT (r.ord - 1)::int AS percent, sum(r.n::int) AS n
+          FROM days d, jsonb_array_elements_text(d.metadata -> 'rewound') WITH ORDINALITY r(n, ord) GROUP BY 1
+        ),
         points AS (
-          SELECT p.percent, coalesce(sum((d.metadata -> 'reached' ->> p.percent)::int), 0) AS reached,
-                 coalesce(sum((d.metadata -> 'rewound' ->> p.percent)::int), 0) AS rewound
-          FROM generate_series(0, 100) p(percent) LEFT JOIN days d ON true
-          GROUP BY p.percent
+          SELECT p.percent, coalesce(a.n, 0) AS reached, coalesce(b.n, 0) AS rewound
+          FROM generate_series(0, 100) p(percent)
+          LEFT JOIN reach a ON a.percent = p.percent LEFT JOIN rewind b ON b.percent = p.percent
         ),
         total AS (SELECT sum(reached) AS n FROM points)
         SELECT p.percent, round(p.percent * target.d / 100.0)::int AS second,
@@ -230,8 +239,9 @@ def typical_retention(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFram
             AND v.duration_seconds BETWEEN target.d / 2 AND target.d * 2
         ),
         reached AS (
-          SELECT a.video_id, p.percent, sum((a.metadata -> 'reached' ->> p.percent)::int) AS n
-          FROM video_analytics a JOIN similar_videos s ON s.id = a.video_id, generate_series(0, 100) p(percent)
+          SELECT a.video_id, (r.ord - 1)::int AS percent, sum(r.n::int) AS n
+          FROM video_analytics a JOIN similar_videos s ON s.id = a.video_id,
+               jsonb_array_elements_text(a.metadata -> 'reached') WITH ORDINALITY r(n, ord)
           WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end AND a.metadata ? 'reached'
           GROUP BY 1, 2
         ),
@@ -278,11 +288,11 @@ def engagement_heatmap(t: Tenant, f: Filters) -> pd.DataFrame:
     """Sessions by weekday (1 = Monday) and hour of day (UTC), from the rollups' hourly counts."""
     return _frame(t, f"""
         WITH {_SCOPE}
-        SELECT extract(isodow FROM a.date)::int AS weekday, h.hour,
-               sum((a.metadata -> 'hours' ->> h.hour)::int)::int AS sessions
-        FROM video_analytics a JOIN scope ON scope.id = a.video_id, generate_series(0, 23) h(hour)
+        SELECT extract(isodow FROM a.date)::int AS weekday, (h.ord - 1)::int AS hour, sum(h.n::int)::int AS sessions
+        FROM video_analytics a JOIN scope ON scope.id = a.video_id,
+             jsonb_array_elements_text(a.metadata -> 'hours') WITH ORDINALITY h(n, ord)
         WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end AND a.metadata ? 'hours'
-        GROUP BY 1, 2 HAVING sum((a.metadata -> 'hours' ->> h.hour)::int) > 0 ORDER BY 1, 2
+        GROUP BY 1, 2 HAVING sum(h.n::int) > 0 ORDER BY 1, 2
     """, f.params(t))
 
 
