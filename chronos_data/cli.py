@@ -197,7 +197,7 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 def _ask(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from .embeddings import embedder_for
     from .rag import Assistant, Scope, chat_model_for
-    from .rag.prompting import format_seconds
+    from .timecode import format_seconds
 
     scope = Scope(course_id=_uuid(args.course, "course") if args.course else None,
                   video_ids=tuple(_uuid(v, "video") for v in args.video) if args.video else None)

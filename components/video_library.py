@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from chronos_data.ingest.links import moment_url
+from chronos_data.timecode import format_seconds as format_timestamp
 from chronos_data.videos import Video
 from components.layout import inert
 
@@ -32,13 +33,6 @@ def overall_progress(video: Video) -> float:
         return 1.0
     base = _STAGE_SHARE.get(video.status, 0.0)
     return min(0.99, base + (0.5 * video.progress if video.status == "embedding" else 0.0))
-
-
-def format_timestamp(seconds: float) -> str:
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 def source_key(video: Video) -> str | None:

@@ -25,10 +25,11 @@ from .. import chat, creators, usage
 from ..db import Database, Tenant
 from ..embeddings import Embedder
 from ..errors import ValidationError
+from ..timecode import format_seconds
 from .citations import Citation, cited_numbers, from_source
 from .extractive import extract_answer
 from .llm import AnswerError, ChatModel, StreamUsage
-from .prompting import NOT_FOUND, answer_messages, format_seconds, rewrite_messages
+from .prompting import NOT_FOUND, answer_messages, rewrite_messages
 from .retrieve import Scope, Source, retrieve
 
 __all__ = ["Answer", "AnswerRun", "Assistant", "OFFLINE_MODEL", "standalone_query"]
@@ -208,7 +209,7 @@ class Assistant:
         query = standalone_query(history, question, self.chat_model)
         vector = self.embedder.embed([query])[0]
         with self.db.tenant(creator_id) as t:
-            sources, nearest = retrieve(t, query, _Prepared(self.embedder, vector), scope=scope)
+            sources, nearest = retrieve(t, query, self.embedder, scope=scope, query_vector=vector)
         return AnswerRun(self, creator_id, session_id, question_id, question, query, sources, nearest, vector, started)
 
     def ask(self, creator_id: uuid.UUID, question: str, **kwargs: Any) -> Answer:
@@ -260,18 +261,6 @@ class Assistant:
         return Answer(text=text, found=found, citations=run.citations, model=model, session_id=run.session_id,
                       message_id=message_id, question_id=run.question_id, query=run.query, latency_ms=latency_ms,
                       token_count=tokens, notice=run.notice)
-
-
-class _Prepared:
-    """The embedder, answering the question it was already asked from memory (no second call)."""
-
-    def __init__(self, embedder: Embedder, vector: Any) -> None:
-        self.model, self.dimensions, self._vector = embedder.model, embedder.dimensions, vector
-
-    def embed(self, texts: Sequence[str]):
-        import numpy as np
-
-        return np.asarray([self._vector] * len(texts))
 
 
 def _scope_json(scope: Scope) -> dict[str, Any]:

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
+from ..timecode import format_seconds
 from .retrieve import Source
 
-__all__ = ["NOT_FOUND", "answer_messages", "format_seconds", "rewrite_messages"]
+__all__ = ["NOT_FOUND", "answer_messages", "rewrite_messages"]
 
 _PROMPTS = Path(__file__).resolve().parent / "prompts"
 #: What the answer prompt tells the model to say when the passages do not answer the question.
@@ -20,14 +21,6 @@ _HISTORY_CHARS = 600  # per message: an earlier long answer must not crowd out t
 @cache
 def _prompt(name: str) -> str:
     return (_PROMPTS / f"{name}.txt").read_text(encoding="utf-8").strip()
-
-
-def format_seconds(seconds: float) -> str:
-    """``75`` -> ``01:15``; ``3725`` -> ``1:02:05``."""
-    whole = max(int(seconds), 0)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 def _passage_block(number: int, source: Source) -> str:

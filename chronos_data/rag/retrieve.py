@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from ..db import Tenant
 from ..embeddings import Embedder
 from ..errors import NotFound, ValidationError
-from ..ingest.links import moment_url
 from .search import Passage, hybrid_search
 
 __all__ = [
@@ -64,13 +63,8 @@ class Source:
     cosine_similarity: float | None
     score: float
     chunk_indexes: tuple[int, ...]
-    #: The source's own id (YouTube id, Loom id, Mux playback id): what the moment's link needs.
+    #: The source's own id (YouTube id, Loom id, Mux playback id): what a citation's link needs.
     source_key: str | None = None
-
-    @property
-    def url(self) -> str | None:
-        """A link that opens the video at this passage (YouTube and Loom), else None."""
-        return moment_url(self.source_type, self.source_key, self.start_seconds)
 
 
 def scope_video_ids(t: Tenant, scope: Scope) -> list[uuid.UUID] | None:
@@ -107,8 +101,11 @@ def retrieve(
     *,
     scope: Scope | None = None,
     max_passages: int = MAX_PASSAGES,
+    query_vector: Sequence[float] | None = None,
 ) -> tuple[list[Source], list[Source]]:
     """The passages that answer ``query`` within ``scope``, best first.
+
+    ``query_vector`` is the query's embedding when the caller already has it (else it is embedded).
 
     Returns:
         (relevant, nearest): the passages above the model's relevance floor, and, when none is,
@@ -119,7 +116,7 @@ def retrieve(
     video_ids = scope_video_ids(t, scope or Scope())
     if video_ids is not None and not video_ids:
         return [], []
-    vector = embedder.embed([query])[0]
+    vector = query_vector if query_vector is not None else embedder.embed([query])[0]
     passages = hybrid_search(t, query, vector, embedding_model=embedder.model, dimensions=embedder.dimensions,
                              limit=SEARCH_LIMIT, video_ids=video_ids)
     floor = relevance_floor(t, embedder.model)

@@ -8,8 +8,9 @@ from chronos_data.rag import Citation, Passage, Source
 from chronos_data.rag.answer import standalone_query
 from chronos_data.rag.citations import cited_numbers
 from chronos_data.rag.extractive import sentence_seconds, split_sentences
-from chronos_data.rag.prompting import answer_messages, format_seconds, rewrite_messages
+from chronos_data.rag.prompting import answer_messages, rewrite_messages
 from chronos_data.rag.retrieve import _without_duplicates, merge_neighbours
+from chronos_data.timecode import format_seconds
 from components.assistant_view import linked_answer
 
 VIDEO, OTHER = uuid.uuid4(), uuid.uuid4()
