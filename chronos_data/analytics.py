@@ -18,6 +18,7 @@ __all__ = [
     "EVENT_TYPES",
     "REFERRER_TYPES",
     "StudentProgress",
+    "check_session_context",
     "end_watch_session",
     "record_progress",
     "start_watch_session",
@@ -75,10 +76,7 @@ def start_watch_session(
     referrer_type: str | None = None,
 ) -> uuid.UUID:
     """Open a watch session for a student on a video; returns its id."""
-    if device_type is not None and device_type not in DEVICE_TYPES:
-        raise ValidationError(f"'{device_type}' is not a device type; use one of {', '.join(DEVICE_TYPES)}.")
-    if referrer_type is not None and referrer_type not in REFERRER_TYPES:
-        raise ValidationError(f"'{referrer_type}' is not a referrer; use one of {', '.join(REFERRER_TYPES)}.")
+    check_session_context(device_type, referrer_type)
     return t.conn.execute(
         sa.text(
             "INSERT INTO video_watch_sessions (creator_id, video_id, student_id, device_type, referrer_type) "
@@ -87,6 +85,14 @@ def start_watch_session(
         {"creator": t.creator_id, "video": video_id, "student": student_id, "device": device_type,
          "referrer": referrer_type},
     ).scalar_one()
+
+
+def check_session_context(device_type: str | None, referrer_type: str | None) -> None:
+    """Refuse a device or referrer outside the seeds' CHECK lists, in words."""
+    if device_type is not None and device_type not in DEVICE_TYPES:
+        raise ValidationError(f"'{device_type}' is not a device type; use one of {', '.join(DEVICE_TYPES)}.")
+    if referrer_type is not None and referrer_type not in REFERRER_TYPES:
+        raise ValidationError(f"'{referrer_type}' is not a referrer; use one of {', '.join(REFERRER_TYPES)}.")
 
 
 def record_progress(t: Tenant, session_id: uuid.UUID, *, watch_time_seconds: int, percent_complete: int) -> bool:

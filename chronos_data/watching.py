@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .analytics import DEVICE_TYPES, REFERRER_TYPES
+from .analytics import check_session_context
 from .db import Tenant
 from .errors import NotFound, ValidationError
 
@@ -72,10 +72,7 @@ def start_viewing(
 ) -> uuid.UUID:
     """Open a watch session and record ``video_started`` (and ``video_rewatched`` for a learner who
     completed this video before); returns the session's id."""
-    if device_type is not None and device_type not in DEVICE_TYPES:
-        raise ValidationError(f"'{device_type}' is not a device type; use one of {', '.join(DEVICE_TYPES)}.")
-    if referrer_type is not None and referrer_type not in REFERRER_TYPES:
-        raise ValidationError(f"'{referrer_type}' is not a referrer; use one of {', '.join(REFERRER_TYPES)}.")
+    check_session_context(device_type, referrer_type)
     completed_before = t.conn.execute(
         sa.text("SELECT EXISTS (SELECT 1 FROM video_watch_sessions WHERE creator_id = :creator "
                 "AND student_id = :student AND video_id = :video AND completed)"),

@@ -21,7 +21,7 @@ __all__ = ["CACHE_SECONDS", "Queries"]
 CACHE_SECONDS = 600  # an upper bound; a rollup that changes anything invalidates sooner
 _CACHED = frozenset({"kpis", "views_over_time", "engagement_heatmap", "top_videos", "retention_curve",
                      "typical_retention", "course_funnel", "at_risk_learners", "student_progress", "breakdown",
-                     "costs"})
+                     "costs", "lesson_stats"})
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=500)

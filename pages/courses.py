@@ -11,6 +11,7 @@ from streamlit_sortables import sort_items
 from chronos_data import courses, dashboards, outlines, videos
 from chronos_data.errors import ChronosError, StaleEdit
 from components import layout, state
+from components.analytics_data import Queries
 from components.course_builder import (
     dragged_changes,
     format_minutes,
@@ -210,7 +211,8 @@ def _build(outline: courses.CourseOutline) -> None:
         return
     lessons = {m.module.id: m.lessons for m in outline.modules}
     with state.tenant() as t:
-        stats = dashboards.lesson_stats(t, outline.course.id)
+        as_of = dashboards.data_as_of(t)
+    stats = Queries(state.current_creator_id(state.get_database()), as_of).lesson_stats(outline.course.id)
     if any(lessons.values()):
         st.caption("Drag lessons to reorder them or to move them between modules.")
         result = sort_items(

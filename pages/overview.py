@@ -6,6 +6,7 @@ import streamlit as st
 
 from chronos_data import dashboards, rollups, workspace
 from components import layout, state
+from components.analytics_data import Queries
 from components.demo_loader import render_demo_loader
 
 state.require_router()
@@ -18,10 +19,15 @@ with state.tenant() as t:
     counts = workspace.row_counts(t)
     if counts["video_analytics_events"]:
         rollups.rollup(t)
-        today = datetime.now(UTC).date()
-        last_30 = dashboards.kpis(t, dashboards.Filters(today - timedelta(days=29), today))
+        as_of = dashboards.data_as_of(t)
     else:
-        last_30 = None
+        as_of = None
+if as_of is not None:
+    today = datetime.now(UTC).date()
+    queries = Queries(state.current_creator_id(state.get_database()), as_of)
+    last_30 = queries.kpis(dashboards.Filters(today - timedelta(days=29), today))
+else:
+    last_30 = None
 
 videos, courses, students, chats = st.columns(4)
 videos.metric("Videos", counts["videos"])

@@ -89,8 +89,10 @@ if lesson.source_type == "youtube" and lesson.youtube_video_id or src:
         except ChronosError as exc:
             st.error(str(exc), icon=":material/error:")
 else:
-    st.info("This lesson's video cannot play inside Chronos (its file is not stored here, or it plays on its own "
-            "platform), so its viewing cannot be recorded from this page.", icon=":material/videocam_off:")
+    reason = ("its file is not stored here (the demo's lectures are transcripts without video)"
+              if lesson.source_type == "upload" else f"it plays on {lesson.source_type.title()}'s own player")
+    st.info(f"This lesson's video cannot play inside Chronos: {reason}. Only YouTube lessons and uploaded files "
+            "can be previewed and recorded here.", icon=":material/videocam_off:")
 
 open_session = st.session_state.get(_SESSION)
 if open_session and open_session[0] == lesson_key:
