@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from chronos_data import dashboards, rollups, workspace
@@ -39,7 +40,7 @@ if last_30 is not None:
     st.subheader("Last 30 days")
     st.caption("Changes compare with the 30 days before.")
     for column, row in zip(st.columns(len(last_30)), last_30.itertuples(), strict=True):
-        delta = None if row.change_percent is None else f"{row.change_percent:+.0f}%"
+        delta = None if pd.isna(row.change_percent) else f"{row.change_percent:+.0f}%"
         value = f"{row.value:,.1f}" if "rate" in row.metric or "hours" in row.metric or "daily" in row.metric \
             else f"{row.value:,.0f}"
         column.metric(row.metric, value, delta)
