@@ -11,6 +11,10 @@ Definitions (per video and day):
   watch time       sum of ``watch_time_seconds`` of the sessions started that day; average per session
   completion_rate  ``video_completed`` / ``video_started`` events × 100 (seeds: completed at ≥ 90 %)
   ai_interactions  assistant answers that cite the video
+  metadata         the day's viewing shape (hours, reach, rewinds, devices, referrers) and rewatches
+
+Distinct learners over any period, and each learner's standing per course, are kept as well
+(``learners``), so no dashboard has to read raw events.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from . import learners
 from .db import Tenant
 
 __all__ = ["RollupResult", "mark_days_stale", "pending_days", "rollup"]
@@ -79,10 +84,14 @@ def rollup(t: Tenant, *, since: date | None = None, days: list[date] | None = No
     todo = sorted(set(days)) if days is not None else pending_days(t, since=since)
     if not todo:
         return RollupResult([], 0, 0)
+    # One rollup per workspace at a time: learner numbers must stay dense and unique.
+    t.conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended('chronos.rollup:' || :c, 0))"),
+                   {"c": str(t.creator_id)})
     # The day list bounds a time range too, so the (creator, type, time) indexes narrow the scan.
     params = {"creator": t.creator_id, "days": todo, "first": todo[0], "after": todo[-1] + timedelta(days=1)}
     video_rows = t.conn.execute(sa.text(_VIDEO_ROLLUP), params).rowcount
     usage_rows = t.conn.execute(sa.text(_USAGE_ROLLUP), params).rowcount
+    learners.roll_days(t, todo)
     t.conn.execute(
         sa.text("INSERT INTO rollup_days (creator_id, date) SELECT :creator, d FROM unnest(CAST(:days AS date[])) d "
                 "WHERE d < (now() AT TIME ZONE 'UTC')::date "
@@ -100,9 +109,10 @@ events AS (
   SELECT e.video_id, (e."timestamp" AT TIME ZONE 'UTC')::date AS day,
          count(*) FILTER (WHERE e.event_type = 'video_started') AS views,
          count(DISTINCT e.student_id) FILTER (WHERE e.event_type = 'video_started') AS unique_viewers,
-         count(*) FILTER (WHERE e.event_type = 'video_completed') AS completions
+         count(*) FILTER (WHERE e.event_type = 'video_completed') AS completions,
+         count(*) FILTER (WHERE e.event_type = 'video_rewatched') AS rewatches
   FROM video_analytics_events e
-  WHERE e.creator_id = :creator AND e.event_type IN ('video_started', 'video_completed')
+  WHERE e.creator_id = :creator AND e.event_type IN ('video_started', 'video_completed', 'video_rewatched')
     AND e."timestamp" >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
     AND e."timestamp" < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
     AND (e."timestamp" AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))
@@ -186,6 +196,7 @@ SELECT k.video_id, :creator, k.day, coalesce(e.views, 0), coalesce(e.unique_view
        coalesce(a.interactions, 0),
        CASE WHEN w.sessions > 0 THEN jsonb_build_object('hours', h.hours, 'reached', r.reached,
             'rewound', rw.rewound, 'devices', d.devices, 'referrers', rf.referrers) ELSE '{}'::jsonb END
+       || CASE WHEN e.rewatches > 0 THEN jsonb_build_object('rewatches', e.rewatches) ELSE '{}'::jsonb END
 FROM keys k
 JOIN videos v ON v.id = k.video_id AND v.creator_id = :creator
 LEFT JOIN events e ON e.video_id = k.video_id AND e.day = k.day

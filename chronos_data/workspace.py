@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from . import migrations
 from .db import Database, Tenant
 
-__all__ = ["TENANT_TABLES", "DatabaseStatus", "database_status", "row_counts"]
+__all__ = ["TENANT_TABLES", "DatabaseStatus", "database_status", "has_rows", "has_viewing", "row_counts"]
 
 #: Every table holding one creator's rows, in the order a person reads them.
 TENANT_TABLES = (
@@ -49,9 +49,28 @@ def database_status(db: Database) -> DatabaseStatus:
     )
 
 
-def row_counts(t: Tenant) -> dict[str, int]:
-    """Rows per table in this workspace (table names come from TENANT_TABLES, never from input)."""
+def row_counts(t: Tenant, tables: tuple[str, ...] = TENANT_TABLES) -> dict[str, int]:
+    """Rows per table in this workspace. Counting millions of events takes seconds: pages ask
+    for the small tables only and use ``has_rows`` for the big ones."""
     selects = " UNION ALL ".join(
-        f"SELECT '{table}', count(*) FROM {table} WHERE creator_id = :creator" for table in TENANT_TABLES
+        f"SELECT '{table}', count(*) FROM {_known(table)} WHERE creator_id = :creator" for table in tables
     )
     return {name: int(count) for name, count in t.conn.execute(sa.text(selects), {"creator": t.creator_id})}
+
+
+def has_rows(t: Tenant, table: str) -> bool:
+    """Whether this workspace has any row in ``table`` (one index probe, at any size)."""
+    return t.conn.execute(sa.text(f"SELECT EXISTS (SELECT 1 FROM {_known(table)} WHERE creator_id = :creator)"),
+                          {"creator": t.creator_id}).scalar_one()
+
+
+def has_viewing(t: Tenant) -> bool:
+    """Whether students have watched anything yet (events or sessions, recorded or imported)."""
+    return has_rows(t, "video_analytics_events") or has_rows(t, "video_watch_sessions")
+
+
+def _known(table: str) -> str:
+    """Table names are put into SQL text: only the workspace's own tables pass."""
+    if table not in TENANT_TABLES:
+        raise ValueError(f"{table!r} is not a workspace table")
+    return table

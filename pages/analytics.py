@@ -8,7 +8,7 @@ import streamlit as st
 from chronos_data import courses, dashboards, event_import, rollups, videos, workspace
 from chronos_data.errors import ChronosError
 from components import charts, layout, state
-from components.analytics_data import Queries
+from components.analytics_data import Queries, refresh_rollups
 from components.demo_loader import render_demo_loader
 from components.video_library import format_timestamp
 
@@ -219,14 +219,15 @@ def _import_history() -> None:
 st.title("Analytics")
 
 with state.tenant() as t:
-    counts = workspace.row_counts(t)
-    if counts["video_analytics_events"] or counts["video_watch_sessions"]:
-        rollups.rollup(t)  # days not rolled up yet, and today
+    viewing = workspace.has_viewing(t)
+if viewing:
+    refresh_rollups(state.current_creator_id(state.get_database()))  # days not rolled up yet, and today
+with state.tenant() as t:
     course_list = courses.list_courses(t)
     library = videos.list_videos(t)
     as_of = dashboards.data_as_of(t)
 
-if counts["video_analytics_events"] == 0 and counts["video_watch_sessions"] == 0:
+if not viewing:
     layout.render_empty_state(
         "No viewing data yet",
         "Charts of views, watch time, retention, completion funnels and engagement appear here once "

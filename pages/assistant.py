@@ -248,7 +248,7 @@ def _log_tab() -> None:
 st.title("Assistant")
 
 with state.tenant() as t:
-    counts = workspace.row_counts(t)
+    has_transcripts = workspace.has_rows(t, "video_chunks")
     sessions = chat.list_sessions(t, whose="mine")
     students = chat.list_sessions(t, whose="students")
     course_list = courses.list_courses(t)
@@ -261,7 +261,7 @@ else:
     st.caption(f":material/auto_awesome: Answers written by **{state.get_assistant().chat_model.model}** from "
                "your transcripts only, with citations.")
 
-if counts["video_chunks"] == 0 and not sessions and not students:
+if not has_transcripts and not sessions and not students:
     layout.render_empty_state(
         "Nothing to search yet",
         "The assistant answers only from your own transcripts and links each answer to the video "

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from chronos_data import dashboards, rollups, workspace
+from chronos_data import dashboards, workspace
 from components import layout, state
-from components.analytics_data import Queries
+from components.analytics_data import Queries, refresh_rollups
 from components.demo_loader import render_demo_loader
 
 state.require_router()
@@ -17,12 +17,13 @@ if flash := st.session_state.pop("overview_flash", None):
     st.success(flash, icon=":material/check_circle:")
 
 with state.tenant() as t:
-    counts = workspace.row_counts(t)
-    if counts["video_analytics_events"]:
-        rollups.rollup(t)
+    counts = workspace.row_counts(t, ("videos", "courses", "students", "chat_sessions"))
+    viewing = workspace.has_viewing(t)
+as_of = None
+if viewing:
+    refresh_rollups(state.current_creator_id(state.get_database()))
+    with state.tenant() as t:
         as_of = dashboards.data_as_of(t)
-    else:
-        as_of = None
 if as_of is not None:
     today = datetime.now(UTC).date()
     queries = Queries(state.current_creator_id(state.get_database()), as_of)

@@ -7,6 +7,7 @@ import streamlit as st
 from chronos_data import courses, students, uploads, watching
 from chronos_data.errors import ChronosError
 from components import layout, state
+from components.analytics_data import viewing_recorded
 from components.player import render_tracking_player
 from components.video_library import format_timestamp
 
@@ -50,6 +51,7 @@ def _record(event: dict, lesson_key: str, lesson, course_id: uuid.UUID, student_
         if ended:
             watching.end_viewing(t, session_id)
     st.session_state[_SESSION] = (lesson_key, session_id, ended)
+    viewing_recorded()
 
 
 st.title("Student preview")

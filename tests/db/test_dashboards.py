@@ -115,3 +115,17 @@ def test_at_risk_lists_unfinished_learners_who_went_quiet(t, fixture):
 def test_a_reversed_range_is_refused_in_words():
     with pytest.raises(Exception, match="end date is before"):
         dashboards.Filters(date(2026, 4, 2), date(2026, 4, 1))
+
+
+def test_the_typical_band_is_the_middle_half_of_similar_videos_curves(t, fixture):
+    # Lesson 1's sessions reached 100, 50, 20, 30 %; lesson 2's one session 95 %. For lesson 2
+    # the only similar video is lesson 1, so its band is lesson 1's curve itself.
+    band = dashboards.typical_retention(t, fixture["second"], _one_day()).set_index("percent")
+    assert list(band["videos"].unique()) == [1]
+    assert band.at[25, "low"] == band.at[25, "high"] == 0.75
+    assert band.at[51, "low"] == 0.25
+    # For lesson 1, lesson 2 is the one similar video: everyone watching up to 95 %, nobody after.
+    other = dashboards.typical_retention(t, fixture["first"], _one_day()).set_index("percent")
+    assert other.at[95, "high"] == 1.0 and other.at[96, "high"] == 0.0
+    assert dashboards.typical_retention(t, fixture["first"], dashboards.Filters(date(2026, 1, 1),
+                                                                                 date(2026, 1, 2))).empty
