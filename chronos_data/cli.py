@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import sys
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -68,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
         ("ask", _ask, "answer a question from the workspace's transcripts, with cited moments"),
         ("demo", _demo, "create (or re-create) the demo workspace: lectures, courses, learners, activity"),
         ("rollup", _rollup, "roll up days not rolled up yet (and today) into the daily metrics; safe to re-run"),
+        ("worker", _worker, "process every workspace's import queue in this process until stopped (Ctrl-C); "
+                            "run the app with CHRONOS_IMPORT_WORKER=off to leave imports to it"),
     ):
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
@@ -85,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--students", type=int, default=300, help="learners to simulate (default: 300)")
             sub.add_argument("--days", type=int, default=90, help="days of activity up to today (default: 90)")
             sub.add_argument("--events", type=int, help="about this many events (more learners), for benchmarks")
+        if name == "worker":
+            sub.add_argument("--until-idle", action="store_true", help="stop once the queue is empty (for cron)")
+            sub.add_argument("--idle", type=float, default=5.0, help="seconds between looks at an empty queue")
         if name == "rollup":
             sub.add_argument("--since", metavar="DATE", help="only days from this date (YYYY-MM-DD)")
         if name == "ask":
@@ -174,6 +180,27 @@ def _import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         return {"videos": results}
     finally:
         db.dispose()
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from .embeddings import embedder_for
+    from .ingest.pipeline import Sources
+    from .ingest.worker import drain
+
+    db = open_database(settings)
+    processed = 0
+    try:
+        embedder, sources = embedder_for(settings), Sources(settings=settings)
+        while True:
+            processed += drain(db, embedder, sources)
+            if args.until_idle:
+                break
+            time.sleep(args.idle)
+    except KeyboardInterrupt:
+        pass  # a clean stop: a video being processed keeps its lease and is resumed by the next worker
+    finally:
+        db.dispose()
+    return {"processed": processed}
 
 
 def _reembed(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:

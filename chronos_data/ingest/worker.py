@@ -1,6 +1,8 @@
 """The import worker: claims queued videos and processes them off the page's thread.
 
-Every app process runs one worker thread; the command line runs one until its videos are done.
+Every app process runs one worker thread (unless CHRONOS_IMPORT_WORKER=off); the command line runs
+one until its videos are done; ``python -m chronos_data worker`` runs one as its own process, for
+deployments where imports should not share the web servers' CPU.
 Claims use FOR UPDATE SKIP LOCKED with a lease, so workers never take the same video and work
 interrupted by a restart is picked up again once its lease runs out.
 """
@@ -21,7 +23,7 @@ from ..embeddings import Embedder
 from ..errors import DatabaseUnavailable
 from .pipeline import Sources, process_video
 
-__all__ = ["ImportWorker", "LEASE", "claim_next", "run_until_done"]
+__all__ = ["ImportWorker", "LEASE", "claim_next", "drain", "run_until_done"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,15 @@ def run_until_done(db: Database, creator_id: uuid.UUID, embedder: Embedder, vide
         waiting -= _finished(db, creator_id, waiting)
         if on_progress:
             on_progress()
+
+
+def drain(db: Database, embedder: Embedder, sources: Sources | None = None) -> int:
+    """Process every creator's queued videos until none is left to claim; returns how many."""
+    processed = 0
+    while claimed := claim_next(db):
+        process_video(db, claimed[0], claimed[1], embedder, sources)
+        processed += 1
+    return processed
 
 
 def _finished(db: Database, creator_id: uuid.UUID, video_ids: set[uuid.UUID]) -> set[uuid.UUID]:

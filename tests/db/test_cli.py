@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 
-from chronos_data import cli
+from chronos_data import cli, videos
 from chronos_data.migrations import discover
+from tests.conftest import new_creator
 
 LATEST = discover()[-1].filename
 
@@ -71,6 +72,24 @@ def test_import_a_subtitle_file_waits_and_reports_the_video(env, tmp_path, capsy
     assert (video["title"], video["status"], video["error"]) == ("Loops", "completed", None)
     assert cli.main(["status", "--json", "--creator", email]) == 0
     assert json.loads(capsys.readouterr().out)["workspace"]["rows"]["video_chunks"] == 1
+
+
+def test_a_worker_process_empties_the_import_queue(env, db, tmp_path, capsys, monkeypatch):
+    from chronos_data.config import Settings
+    from chronos_data.ingest.imports import ImportRequest, queue_imports
+
+    monkeypatch.setenv("CHRONOS_DATA_DIR", str(tmp_path / "data"))
+    lesson = tmp_path / "loops.srt"
+    lesson.write_bytes(SRT)
+    creator = new_creator(db)
+    with db.tenant(creator) as t:
+        [queued] = queue_imports(t, Settings.from_env(), [ImportRequest(source=str(lesson), title="Loops")])
+    assert cli.main(["worker", "--until-idle", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["processed"] >= 1
+    with db.tenant(creator) as t:
+        assert videos.get_video(t, queued.video_id).status == "completed"
+    assert cli.main(["worker", "--until-idle", "--json"]) == 0  # nothing left: a no-op
+    assert json.loads(capsys.readouterr().out)["processed"] == 0
 
 
 def test_import_reports_each_refused_source_and_exits_non_zero(env, tmp_path, capsys):
