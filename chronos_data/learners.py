@@ -92,26 +92,32 @@ def roll_days(t: Tenant, days: list[date]) -> int:
                               days[-1] + timedelta(days=6 - days[-1].weekday()))}
     t.conn.execute(sa.text(_NUMBER_NEW_LEARNERS), params)
     size = bitmap_bits(t) // 8
-    rows = _day_bitmaps(t, params, size)
-    if rows:
-        t.conn.execute(sa.text(_UPSERT_DAYS), rows)
+    groups = _day_bitmaps(t, params, size)
+    keys = list(groups)
+    # In batches: at a few hundred thousand learners each bitmap is tens of kilobytes.
+    for first in range(0, len(keys), _BATCH):
+        batch = keys[first:first + _BATCH]
+        t.conn.execute(sa.text(_UPSERT_DAYS), {
+            "creator": t.creator_id, "day": [k[0] for k in batch], "video": [k[1] for k in batch],
+            "course": [k[2] for k in batch], "module": [k[3] for k in batch],
+            "started": ["x" + groups[k][0].hex() for k in batch],
+            "completed": ["x" + groups[k][1].hex() for k in batch]})
+    if keys:
         t.conn.execute(sa.text(_UNION_WEEKS_AND_MONTHS.format(bits=size * 8)), params)
     t.conn.execute(sa.text(_COURSE_STANDING), params)
-    return len(rows["video"]) if rows else 0
+    return len(keys)
 
 
-def _day_bitmaps(t: Tenant, params: dict, size: int) -> dict[str, list] | None:
-    """The day rows as parallel arrays, bitmaps as hex bit strings (``x…``) of ``size`` bytes."""
+_BATCH = 200
+
+
+def _day_bitmaps(t: Tenant, params: dict, size: int) -> dict[tuple, tuple[bytearray, bytearray]]:
+    """(day, video, course, module) -> the bitmaps of who started and who completed, ``size`` bytes each."""
     groups: dict[tuple, tuple[bytearray, bytearray]] = defaultdict(lambda: (bytearray(size), bytearray(size)))
     for day, video, course, module, completed, number in t.conn.execute(sa.text(_DAY_LEARNERS), params):
         bitmap = groups[(day, video, course, module)][1 if completed else 0]
         bitmap[number >> 3] |= 0x80 >> (number & 7)  # bit n of a PostgreSQL bit string, counted from the left
-    if not groups:
-        return None
-    keys = list(groups)
-    return {"creator": t.creator_id, "day": [k[0] for k in keys], "video": [k[1] for k in keys],
-            "course": [k[2] for k in keys], "module": [k[3] for k in keys],
-            "started": ["x" + groups[k][0].hex() for k in keys], "completed": ["x" + groups[k][1].hex() for k in keys]}
+    return groups
 
 
 # The events of the rolled days, bounded by a time range too so the (creator, type, time) index applies.
