@@ -7,7 +7,7 @@ import streamlit as st
 
 from chronos_data import courses, dashboards, event_import, rollups, videos, workspace
 from chronos_data.errors import ChronosError
-from components import charts, layout, state
+from components import figures, layout, state
 from components.analytics_data import Queries, refresh_rollups
 from components.demo_loader import render_demo_loader
 from components.video_library import format_timestamp
@@ -19,8 +19,9 @@ PRESETS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 365 d
 
 
 def _download(frame: pd.DataFrame, name: str, key: str) -> None:
-    st.download_button("Download CSV", frame.to_csv(index=False).encode(), f"chronos-{name}.csv", "text/csv",
-                       key=key, icon=":material/download:")
+    # Written when clicked, not on every rerun of the page.
+    st.download_button("Download CSV", lambda: frame.to_csv(index=False).encode(), f"chronos-{name}.csv",
+                       "text/csv", key=key, icon=":material/download:", on_click="ignore")
 
 
 def _filters(course_list, library, first_day: date) -> tuple[dashboards.Filters, str]:
@@ -61,8 +62,8 @@ def _kpis(table: pd.DataFrame) -> None:
 
 def _trends(q: Queries, f: dashboards.Filters, granularity: str) -> None:
     frame = q.views_over_time(f, granularity)
-    event = st.plotly_chart(charts.trend_figure(frame, granularity), key="analytics_trend", on_select="rerun",
-                            selection_mode="points", width="stretch")
+    event = st.plotly_chart(figures.figure("trend_figure", frame, granularity), key="analytics_trend",
+                            on_select="rerun", selection_mode="points", width="stretch")
     picked = [p["x"] for p in (event.selection.points if event and event.selection else []) if "x" in p]
     if picked:
         day = date.fromisoformat(str(picked[0])[:10])
@@ -76,7 +77,7 @@ def _trends(q: Queries, f: dashboards.Filters, granularity: str) -> None:
         st.caption("Click a bar to see which videos were watched then.")
     _download(frame, "views-over-time", "analytics_trend_csv")
     st.markdown("**When learners watch** (sessions by weekday and hour, UTC)")
-    st.plotly_chart(charts.heatmap_figure(q.engagement_heatmap(f)), key="analytics_heatmap",
+    st.plotly_chart(figures.figure("heatmap_figure", q.engagement_heatmap(f)), key="analytics_heatmap",
                     width="stretch")
 
 
@@ -97,7 +98,7 @@ def _retention(q: Queries, f: dashboards.Filters, library) -> None:
     moments = dashboards.key_moments(curve)
     band = q.typical_retention(video_id, f)
     compare = q.retention_curve(other, f) if other else None
-    st.plotly_chart(charts.retention_figure(curve, title=names[video_id], band=band, compare=compare,
+    st.plotly_chart(figures.figure("retention_figure", curve, title=names[video_id], band=band, compare=compare,
                                             compare_title=names.get(other), moments=moments),
                     key="analytics_retention", width="stretch")
     facts = [f"**{int(curve['sessions'].max()):,} sessions**"]
@@ -119,7 +120,7 @@ def _courses(q: Queries, f: dashboards.Filters, course_list) -> None:
     course_id = f.course_id or st.selectbox("Course", list(titles), format_func=titles.get,
                                             key="analytics_funnel_course")
     funnel = q.course_funnel(course_id, f)
-    st.plotly_chart(charts.funnel_figure(funnel), key="analytics_funnel", width="stretch")
+    st.plotly_chart(figures.figure("funnel_figure", funnel), key="analytics_funnel", width="stretch")
     st.dataframe(funnel.drop(columns=["video_id"]), hide_index=True, width="stretch",
                  column_config={"position": "#", "module": "Module", "lesson": "Lesson", "started": "Started",
                                 "completed": "Completed",
@@ -166,7 +167,8 @@ def _videos(q: Queries, f: dashboards.Filters) -> None:
         return
     video = top.iloc[rows[0]]
     curve = q.retention_curve(video["video_id"], f)
-    st.plotly_chart(charts.retention_figure(curve, title=video["title"], moments=dashboards.key_moments(curve)),
+    st.plotly_chart(figures.figure("retention_figure", curve, title=video["title"],
+                                   moments=dashboards.key_moments(curve)),
                     key="analytics_video_drill", width="stretch")
 
 
@@ -179,7 +181,7 @@ def _audience(q: Queries, f: dashboards.Filters) -> None:
             if frame.empty:
                 st.caption("No sessions in this period.")
                 continue
-            st.plotly_chart(charts.breakdown_figure(frame, by), key=f"analytics_{by}", width="stretch")
+            st.plotly_chart(figures.figure("breakdown_figure", frame, by), key=f"analytics_{by}", width="stretch")
             st.dataframe(frame, hide_index=True, width="stretch")
             _download(frame, by, f"analytics_{by}_csv")
 
