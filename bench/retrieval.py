@@ -5,18 +5,22 @@ questions asked in each mode; a hit is a passage of the right lecture overlappin
 window (as in tests/db/test_retrieval_quality.py). Baseline: vector search alone.
 
 Latency: ``hybrid_search`` per question, first on the evaluation workspace alone, then with a
-synthetic corpus bulk-loaded around it (random unit vectors, random words; never embedded with
-the model): many other creators, plus some chunks of the measured creator's own, so the creator
-filter matters. Baseline: the same searches with index scans turned off (exact nearest
-neighbours), in the same run; recall@10 of the vector list is measured against them. Rows with
-the HNSW index forced, with custom plans forced, and with each list alone show where the time
+synthetic corpus bulk-loaded around it (clustered vectors and random words, never embedded with
+the model; see bench/vectors.py): many other creators, plus some chunks of the measured creator's
+own, so the creator filter matters. Baseline: the same searches with index scans turned off (exact
+nearest neighbours), in the same run; recall@10 of the vector list is measured against them. Rows
+with the HNSW index forced, with custom plans forced, and with each list alone show where the time
 goes; each row names the plan its statement ran with (EXPLAIN ANALYZE of the first question).
+
+Vectors at scale (bench/vectors.py): at 100 k and 1 M chunks of 384 dimensions and 100 k of 1536
+(``--quick``: 20 k and 2 k; ``--chunks N``: N), the creator-filtered top 10 of the app's HNSW index
+(vector and halfvec) against exact search, the full hybrid_search at each 384-d scale, and the
+same vectors through langchain-postgres' PGVector.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 import statistics
 import tempfile
@@ -40,37 +44,13 @@ from chronos_data.rag import SEARCH_MODES, Passage, hybrid_search
 from chronos_data.rag.retrieve import SEARCH_LIMIT
 from tests.rag_eval_set import LECTURES, QUESTIONS, Question, to_srt
 
+from . import vectors
 from .machine import describe
 
 __all__ = ["run"]
 
-DEFAULT_CHUNKS = 100_000
-QUICK_CHUNKS = 20_000
-#: Workspaces sharing the synthetic corpus equally; the measured creator is one of them (2%).
-CREATORS = 50
-CHUNKS_PER_VIDEO = 40  # a 30-minute lecture
-WORDS_PER_CHUNK = 110  # what chunk_segments makes of speech at 150 words a minute
-SECONDS_PER_CHUNK = 45
 LIMIT, CANDIDATES = SEARCH_LIMIT, 40  # what the assistant's retrieve() asks hybrid_search for
 RANKED = 10  # passages retrieved per question for quality; MRR counts the first hit within them
-SEED = 20240611
-
-# Words of programming lectures, common enough that most questions share a few with the corpus:
-# the keyword list then has real work to do, as in a workspace full of other lectures.
-_VOCABULARY = """
-list loop function variable python data index value string method class object error test file
-module import return result query table column row vector search model course lesson student video
-answer question chapter example simple because then when while after before first last next
-number type name key dictionary tuple set array element item order sort filter map reduce
-copy change update insert delete remove create build run start stop open close read write save
-load send receive request response server client browser page user account login password token
-session cookie header cache status code commit branch merge history change image container volume
-network port host database schema join select where group count sum average default parameter
-argument call stack memory thread process time date format text line word character space size
-fast slow small large empty full true false null none case lower upper option config setting
-install package version release deploy debug log print output input event handler route path
-url link api service queue worker job task schedule plan cost step value problem solution idea
-""".split()
 
 
 # Planner settings for a search, SET LOCAL in its transaction. psycopg prepares a statement the
@@ -90,9 +70,11 @@ class Latency:
 
 
 def run(repeat: int = 3, *, quick: bool = False, chunks: int | None = None) -> str:
-    total = chunks if chunks is not None else QUICK_CHUNKS if quick else DEFAULT_CHUNKS
+    runs = vectors.configs(quick=quick, chunks=chunks)
+    queries = vectors.QUICK_QUERIES if quick else vectors.QUERIES
+    api_rows = vectors.QUICK_PEER_API_ROWS if quick else vectors.PEER_API_ROWS
     embedder = LocalEmbedder()
-    vectors = embedder.embed([q.text for q in QUESTIONS])
+    question_vectors = embedder.embed([q.text for q in QUESTIONS])
 
     with tempfile.TemporaryDirectory(prefix="chronos-bench-") as folder:
         db = open_database(Settings.from_env({"CHRONOS_DATA_DIR": folder}))
@@ -100,38 +82,77 @@ def run(repeat: int = 3, *, quick: bool = False, chunks: int | None = None) -> s
             with db.owner() as conn:
                 server = conn.execute(sa.text(
                     "SELECT split_part(current_setting('server_version'), ' ', 1) || ', pgvector ' || extversion "
+                    "|| ', shared_buffers ' || current_setting('shared_buffers') "
                     "FROM pg_extension WHERE extname = 'vector'")).scalar_one()
             with db.engine.begin() as conn:
                 measured = creators.ensure_creator(conn, f"bench-measured-{uuid.uuid4().hex[:6]}@example.com")
+            vectors.progress("evaluation set: import, quality, hybrid_search alone")
             started = time.perf_counter()
             video_by_title = _import_lectures(db, measured, embedder)
             import_seconds = time.perf_counter() - started
             with db.tenant(measured) as t:
                 eval_chunks = t.conn.execute(sa.text("SELECT count(*) FROM video_chunks")).scalar_one()
-            searcher = _Searcher(db, measured, embedder, vectors)
+            searcher = _Searcher(db, measured, embedder, question_vectors)
 
             quality = _quality(searcher, video_by_title)
             calibration = _calibration(db, measured, embedder)
             alone = searcher.latency("as the app runs", repeat)
 
-            load = _add_synthetic_corpus(db, measured, total)
-            at_scale = [
-                searcher.latency("baseline: exact search (custom plans, index scans off)", repeat, settings=EXACT),
-                searcher.latency("HNSW forced (custom plans, sorts off)", repeat, settings=HNSW),
-                searcher.latency("the planner's choice (custom plans)", repeat, settings=CUSTOM),
-                searcher.latency("as the app runs", repeat),
-                searcher.latency("as the app runs, vector list only (mode vector)", repeat, mode="vector"),
-                searcher.latency("as the app runs, keyword list only (mode keyword)", repeat, mode="keyword"),
-            ]
-            recall = {"HNSW forced": _recall_at_10(searcher, HNSW),
-                      "as the app runs": _recall_at_10(searcher, AS_THE_APP_RUNS)}
-            quality_at_scale = _quality(searcher, video_by_title, modes=("hybrid", "vector"))
+            load: dict[str, float] = {}
+            at_scale: list[Latency] = []
+            recall: dict[str, float] = {}
+            quality_at_scale: dict = {}
+            results: list[vectors.Result] = []
+            hybrid: dict[int, dict[str, list[float]]] = {}
+            for config in runs:
+                local = config.dims == embedder.dimensions
+                corpus = vectors.load_corpus(db, config, evaluation_creator=measured if local else None,
+                                             queries=queries)
+                lean = config.chunks >= vectors.LEAN_FROM
+                builds = vectors.build_indexes(db, corpus, halfvec=not lean)
+                if local:
+                    vectors.progress(f"hybrid_search among {corpus.chunks:,} chunks")
+                if local and not at_scale:  # the hybrid search in detail, at the first scale
+                    load = {"chunks": corpus.chunks, "measured_chunks": corpus.evaluation_chunks,
+                            "creators": vectors.CREATORS, "load_seconds": corpus.load_seconds,
+                            "index_seconds": builds[0].seconds}
+                    at_scale = [
+                        searcher.latency("baseline: exact search (custom plans, index scans off)", repeat,
+                                         settings=EXACT),
+                        searcher.latency("HNSW forced (custom plans, sorts off)", repeat, settings=HNSW),
+                        searcher.latency("the planner's choice (custom plans)", repeat, settings=CUSTOM),
+                        searcher.latency("as the app runs", repeat),
+                        searcher.latency("as the app runs, vector list only (mode vector)", repeat, mode="vector"),
+                        searcher.latency("as the app runs, keyword list only (mode keyword)", repeat,
+                                         mode="keyword"),
+                    ]
+                    recall = {"HNSW forced": _recall_at_10(searcher, HNSW),
+                              "as the app runs": _recall_at_10(searcher, AS_THE_APP_RUNS)}
+                    quality_at_scale = _quality(searcher, video_by_title, modes=("hybrid", "vector"))
+                    hybrid[config.chunks] = {"hybrid": at_scale[3].timings,
+                                             "vector list only (mode vector)": at_scale[4].timings,
+                                             "keyword list only (mode keyword)": at_scale[5].timings}
+                elif local:
+                    hybrid[config.chunks] = {
+                        "hybrid": searcher.latency("hybrid", repeat).timings,
+                        "vector list only (mode vector)": searcher.latency("vector", repeat, mode="vector").timings,
+                        "keyword list only (mode keyword)": searcher.latency("keyword", repeat,
+                                                                             mode="keyword").timings,
+                    }
+                if lean:
+                    result = vectors.measure(db, corpus, builds, queries=min(queries, vectors.LEAN_QUERIES),
+                                             kinds=("vector",))
+                else:
+                    result = vectors.measure(db, corpus, builds, queries=queries)
+                    result.peer = vectors.measure_peer(db, result, queries=queries, api_rows=api_rows)
+                results.append(result)
         finally:
             db.dispose()
 
-    return _report(repeat=repeat, server=server, eval_chunks=eval_chunks, import_seconds=import_seconds,
-                   quality=quality, calibration=calibration, alone=alone, load=load, at_scale=at_scale, recall=recall,
-                   quality_at_scale=quality_at_scale)
+    lines = _report(repeat=repeat, server=server, eval_chunks=eval_chunks, import_seconds=import_seconds,
+                    quality=quality, calibration=calibration, alone=alone, load=load, at_scale=at_scale,
+                    recall=recall, quality_at_scale=quality_at_scale)
+    return "\n".join([lines, "", *vectors.report(results, hybrid, repeat=repeat)])
 
 
 # --- the evaluation workspace ---------------------------------------------------------------
@@ -308,86 +329,6 @@ def _recall_at_10(searcher: _Searcher, settings: Sequence[str]) -> float:
     return statistics.fmean(found)
 
 
-# --- the synthetic corpus ---------------------------------------------------------------------
-
-def _add_synthetic_corpus(db: Database, measured: uuid.UUID, total: int) -> dict[str, float]:
-    """``total`` chunks shared equally by CREATORS workspaces (the measured one among them).
-
-    Loaded by binary COPY as the owner with the model's HNSW index dropped, then the index is
-    rebuilt once (as after a restore): far faster than growing the graph row by row.
-    """
-    rng = np.random.default_rng(SEED)
-    vocabulary = np.array(_VOCABULARY)
-    owners = [measured]
-    with db.engine.begin() as conn:
-        owners += [creators.ensure_creator(conn, f"bench-other-{i}-{uuid.uuid4().hex[:6]}@example.com")
-                   for i in range(CREATORS - 1)]
-    shares = [total // CREATORS + (1 if i < total % CREATORS else 0) for i in range(CREATORS)]
-
-    model = LocalEmbedder.model
-    started = time.perf_counter()
-    with db.owner() as conn:
-        index = conn.execute(sa.text("SELECT chronos.embedding_index_name(:m)"), {"m": model}).scalar_one()
-        conn.execute(sa.text(f'DROP INDEX IF EXISTS chronos."{index}"'))
-    raw = db.owner_engine.raw_connection()
-    try:
-        from pgvector.psycopg import register_vector
-
-        pg = raw.driver_connection
-        register_vector(pg)
-        with pg.cursor() as cur:
-            for creator, share in zip(owners, shares, strict=True):
-                # The owner is held to row-level security unless it is a superuser: act as the creator.
-                cur.execute("SELECT set_config('chronos.creator_id', %s, true)", (str(creator),))
-                cur.execute(
-                    "INSERT INTO chronos.videos (creator_id, title, source_type, storage_path, status, "
-                    "duration_seconds, transcript_method) "
-                    "SELECT %s, 'Synthetic lecture ' || g, 'upload', 'bench/' || g || '.srt', 'completed', %s, "
-                    "'subtitle_file' FROM generate_series(1, %s) g RETURNING id",
-                    (creator, CHUNKS_PER_VIDEO * SECONDS_PER_CHUNK, math.ceil(share / CHUNKS_PER_VIDEO)))
-                video_ids = [row[0] for row in cur.fetchall()]
-                _copy_chunks(cur, creator, video_ids, share, model, rng, vocabulary)
-        pg.commit()
-    finally:
-        raw.invalidate()  # its adapters were changed; do not hand it back to the pool
-    loaded = time.perf_counter() - started
-
-    started = time.perf_counter()
-    with db.owner() as conn:
-        conn.execute(sa.text("SET LOCAL maintenance_work_mem = '1GB'"))
-        conn.execute(sa.text("SELECT chronos.register_embedding_model(:m, 'local', :d)"),
-                     {"m": model, "d": LocalEmbedder.dimensions})
-    indexed = time.perf_counter() - started
-    with db.owner_engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-            sa.text("VACUUM ANALYZE chronos.videos, chronos.video_chunks"))
-        counts = conn.execute(sa.text(
-            "SELECT count(*), count(*) FILTER (WHERE creator_id = :c) FROM chronos.video_chunks"),
-            {"c": measured}).one()
-    return {"chunks": counts[0], "measured_chunks": counts[1], "creators": CREATORS,
-            "load_seconds": loaded, "index_seconds": indexed}
-
-
-def _copy_chunks(cur, creator: uuid.UUID, video_ids: list[uuid.UUID], count: int, model: str,
-                 rng: np.random.Generator, vocabulary: np.ndarray) -> None:
-    batch = 5_000
-    with cur.copy("COPY chronos.video_chunks (video_id, creator_id, chunk_index, chunk_text, embedding, "
-                  "embedding_model, start_time_seconds, end_time_seconds, word_count) FROM STDIN "
-                  "WITH (FORMAT BINARY)") as copy:
-        copy.set_types(["uuid", "uuid", "int4", "text", "vector", "text", "int4", "int4", "int4"])
-        for first in range(0, count, batch):
-            n = min(batch, count - first)
-            vectors = rng.standard_normal((n, LocalEmbedder.dimensions), dtype=np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            words = vocabulary[rng.integers(0, len(vocabulary), size=(n, WORDS_PER_CHUNK))]
-            for j in range(n):
-                position = first + j
-                index = position % CHUNKS_PER_VIDEO
-                copy.write_row((video_ids[position // CHUNKS_PER_VIDEO], creator, index, " ".join(words[j]),
-                                vectors[j], model, index * SECONDS_PER_CHUNK, (index + 1) * SECONDS_PER_CHUNK,
-                                WORDS_PER_CHUNK))
-
-
 # --- the report -------------------------------------------------------------------------------
 
 def _report(*, repeat: int, server: str, eval_chunks: int, import_seconds: float, quality: dict,
@@ -421,7 +362,7 @@ def _report(*, repeat: int, server: str, eval_chunks: int, import_seconds: float
         f"One transaction per question, its vector computed beforehand; {repeat} rounds of all {n} questions "
         f"after a warm-up round ({len(alone.timings)} calls per row). At scale: {load['chunks']:,} chunks in "
         f"{load['creators']} workspaces; the measured creator owns {load['measured_chunks']:,} of them "
-        f"({share:.1%}: {eval_chunks} real, the rest random unit vectors and random words). Bulk load "
+        f"({share:.1%}: {eval_chunks} real, the rest clustered synthetic vectors and random words). Bulk load "
         f"{load['load_seconds']:.1f} s, HNSW index rebuild {load['index_seconds']:.1f} s.",
         "",
         "| corpus | search | p50 | p95 | vs baseline (p50) |",

@@ -2,7 +2,8 @@
 
 Each row is checked on its own; good rows are kept, bad ones reported with their line number and
 what is wrong. Every imported row carries a key made from its content, so importing the same
-file twice adds nothing. Days that receive rows are marked for the next rollup.
+file twice adds nothing. Days that receive rows are marked for the next rollup. Events are stored
+together at the end, in one batch (``event_batch.append_events``); sessions row by row.
 
 Columns (CSV header or JSON keys):
   type              an event type (video_started, video_progress, video_completed, video_rewatched, ...)
@@ -33,6 +34,7 @@ from . import rollups
 from .analytics import DEVICE_TYPES, EVENT_TYPES, REFERRER_TYPES
 from .db import Tenant
 from .errors import ValidationError
+from .event_batch import EventRow, append_events
 
 __all__ = ["ImportReport", "MAX_ROWS", "import_events"]
 
@@ -47,6 +49,7 @@ class ImportReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     rejected_count: int = 0
     students_added: int = 0
+    #: Days of the file's good rows (kept or already there), UTC.
     days: set[date] = field(default_factory=set)
 
     def reject(self, line: int, message: str) -> None:
@@ -61,6 +64,8 @@ def import_events(t: Tenant, data: bytes, filename: str) -> ImportReport:
     report = ImportReport()
     videos = _video_lookup(t)
     student_ids: dict[str, uuid.UUID] = {}
+    events: list[EventRow] = []
+    session_days: set[date] = set()
     for line, row in rows:
         try:
             record = _validate(row, videos)
@@ -72,14 +77,21 @@ def import_events(t: Tenant, data: bytes, filename: str) -> ImportReport:
             student_ids[email], added = _student(t, email)
             report.students_added += added
         record["student_id"] = student_ids[email]
-        inserted = _insert(t, record)
-        if inserted:
+        day = record["timestamp"].astimezone(UTC).date()
+        report.days.add(day)
+        if record["kind"] != "session":
+            events.append(_event_row(record))
+        elif _insert_session(t, record):
             report.kept += 1
-            report.days.add(record["timestamp"].astimezone(UTC).date())
+            session_days.add(day)
         else:
             report.duplicates += 1
-    if report.days:
-        rollups.mark_days_stale(t, sorted(report.days))
+    if events:
+        stored = append_events(t, events)  # marks the days of the events it stores for the rollup
+        report.kept += stored
+        report.duplicates += len(events) - stored
+    if session_days:
+        rollups.mark_days_stale(t, sorted(session_days))
     return report
 
 
@@ -203,24 +215,23 @@ def _student(t: Tenant, email: str) -> tuple[uuid.UUID, bool]:
                           {"c": t.creator_id, "e": email}).scalar_one(), True
 
 
-def _insert(t: Tenant, r: dict[str, Any]) -> bool:
-    params = {"c": t.creator_id, "video": r["video_id"], "student": r["student_id"], "at": r["timestamp"],
-              "key": r["import_key"]}
-    if r["kind"] == "session":
-        sql = """INSERT INTO video_watch_sessions (creator_id, video_id, student_id, session_start, session_end,
-                   watch_time_seconds, percent_complete, device_type, referrer_type, metadata)
-                 VALUES (:c, :video, :student, :at, :end, coalesce(:watch, 0), coalesce(:percent, 0), :device,
-                   :referrer, jsonb_build_object('import_key', CAST(:key AS text)))
-                 ON CONFLICT (creator_id, (metadata ->> 'import_key')) WHERE metadata ? 'import_key' DO NOTHING
-                 RETURNING id"""
-        params |= {"end": r["end"], "watch": r["watch"], "percent": r["percent"], "device": r["device"],
-                   "referrer": r["referrer"]}
-    else:
-        metadata = {"import_key": r["import_key"], "percent_complete": r["percent"],
-                    "watch_time_seconds": r["watch"], "device": r["device"], "referrer": r["referrer"]}
-        sql = """INSERT INTO video_analytics_events (event_type, video_id, creator_id, student_id, metadata, "timestamp")
-                 VALUES (:type, :video, :c, :student, CAST(:metadata AS jsonb), :at)
-                 ON CONFLICT (creator_id, (metadata ->> 'import_key')) WHERE metadata ? 'import_key' DO NOTHING
-                 RETURNING id"""
-        params |= {"type": r["kind"], "metadata": json.dumps({k: v for k, v in metadata.items() if v is not None})}
-    return t.conn.execute(sa.text(sql), params).scalar_one_or_none() is not None
+def _insert_session(t: Tenant, r: dict[str, Any]) -> bool:
+    return t.conn.execute(
+        sa.text("""INSERT INTO video_watch_sessions (creator_id, video_id, student_id, session_start, session_end,
+                     watch_time_seconds, percent_complete, device_type, referrer_type, metadata)
+                   VALUES (:c, :video, :student, :at, :end, coalesce(:watch, 0), coalesce(:percent, 0), :device,
+                     :referrer, jsonb_build_object('import_key', CAST(:key AS text)))
+                   ON CONFLICT (creator_id, (metadata ->> 'import_key')) WHERE metadata ? 'import_key' DO NOTHING
+                   RETURNING id"""),
+        {"c": t.creator_id, "video": r["video_id"], "student": r["student_id"], "at": r["timestamp"],
+         "key": r["import_key"], "end": r["end"], "watch": r["watch"], "percent": r["percent"],
+         "device": r["device"], "referrer": r["referrer"]},
+    ).scalar_one_or_none() is not None
+
+
+def _event_row(r: dict[str, Any]) -> EventRow:
+    """An imported event; its import key (in the metadata) makes a second import of it a duplicate."""
+    metadata = {"import_key": r["import_key"], "percent_complete": r["percent"], "watch_time_seconds": r["watch"],
+                "device": r["device"], "referrer": r["referrer"]}
+    return EventRow(r["kind"], r["video_id"], r["timestamp"], student_id=r["student_id"],
+                    metadata={k: v for k, v in metadata.items() if v is not None})

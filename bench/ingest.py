@@ -1,0 +1,302 @@
+"""Event ingest: events per second into video_analytics_events, in bulk and as learners watch.
+
+Bulk: generated watch sessions (started, five milestones, completed, at random times of the last
+30 days) stored with ``event_batch.append_events`` in batches of 10,000, one transaction each:
+COPY into a temporary table, then one INSERT checked by row-level security, the foreign keys and
+the once-only indexes. Baseline: the same kind of events sent one per transaction through
+``analytics.track_event``, as a naive client would. Sending the batches again measures the dedupe
+alone. Two floors show where the time goes: COPY into an unindexed temporary table (the client
+and the wire), and COPY straight into the table as the superuser with triggers off (its indexes,
+without row-level security or foreign-key checks).
+
+Live: simulated viewers calling ``chronos_data.watching`` as a player would: ``start_viewing``,
+five ``report_progress`` calls crossing every milestone, ``end_viewing``; each call is its own
+transaction (``db.tenant``), from one thread and from several. The statements a viewer costs and
+the rate of empty and one-row transactions show what bounds it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from chronos_data import analytics, creators, videos, watching
+from chronos_data.config import Settings
+from chronos_data.db import Database, open_database
+from chronos_data.event_batch import EventRow, append_events
+
+from .machine import describe
+
+__all__ = ["run"]
+
+BATCH = 10_000  # events per append_events call: one transaction, a few MB of COPY
+SCALES = {  # bulk events, naive events, viewers per live run
+    "full": (200_000, 2_000, 400),
+    "quick": (20_000, 300, 64),
+}
+THREADS = (1, 8)  # live viewers' threads; the engine's pool holds 10 connections
+VIDEOS, LEARNERS = 20, 2_000
+DURATION_SECONDS = 600
+REPORTS = (12, 30, 55, 80, 95)  # % of the video at each progress report: every milestone, then completion
+_COLUMNS = ("event_type", "video_id", "student_id", "course_id", "module_id", "metadata", "timestamp")
+
+
+def run(repeat: int = 3, *, quick: bool = False) -> str:
+    bulk_events, naive_events, viewers = SCALES["quick" if quick else "full"]
+    rng = random.Random(20240611)
+    with tempfile.TemporaryDirectory(prefix="chronos-bench-") as folder:
+        db = open_database(Settings.from_env({"CHRONOS_DATA_DIR": folder}))
+        try:
+            with db.owner() as conn:
+                server = conn.execute(sa.text("SHOW server_version")).scalar_one().split()[0]
+                superuser = bool(conn.execute(sa.text(
+                    "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one())
+                indexes = conn.execute(sa.text(
+                    "SELECT count(*) FROM pg_indexes WHERE schemaname = 'chronos' "
+                    "AND tablename = 'video_analytics_events'")).scalar_one()
+            creator, video_ids, learner_ids = _workspace(db)
+
+            def sessions(count: int) -> list[EventRow]:
+                return _sessions(rng, video_ids, learner_ids, count)
+
+            naive = [_naive(db, creator, sessions(naive_events)) for _ in range(repeat)]
+            bulk, resent = [], []
+            for _ in range(repeat):
+                events = sessions(bulk_events)
+                seconds, stored = _bulk(db, creator, events)
+                assert stored == len(events), (stored, len(events))
+                bulk.append(seconds)
+                seconds, stored = _bulk(db, creator, events)
+                assert stored == 0, stored
+                resent.append(seconds)
+            temp_floor = [_copy_floor(db, creator, sessions(bulk_events), into_table=False) for _ in range(repeat)]
+            table_floor = ([_copy_floor(db, creator, sessions(bulk_events), into_table=True) for _ in range(repeat)]
+                           if superuser else [])
+
+            statements = _statements_per_viewer(db, creator, video_ids, learner_ids)
+            live = {threads: [_live(db, creator, video_ids, learner_ids, viewers, threads, seed)
+                              for seed in range(repeat)] for threads in THREADS}
+            empty = [_transactions(db, creator, 300, write=False) for _ in range(repeat)]
+            one_row = [_transactions(db, creator, 300, write=True) for _ in range(repeat)]
+        finally:
+            db.dispose()
+
+    def rate(count: int, seconds: list[float]) -> float:
+        return count / statistics.median(seconds)
+
+    base = rate(naive_events, naive)
+    bulk_rate = rate(bulk_events, bulk)
+    lines = [
+        "## Ingest: events per second into video_analytics_events",
+        "",
+        f"Machine: {describe()}; PostgreSQL {server} (embedded, fsync on). One workspace: {VIDEOS} videos, "
+        f"{LEARNERS:,} learners; every event is new (fresh watch sessions) unless sent again. Median of {repeat} "
+        "runs; other work on the machine shares its cores.",
+        "",
+        f"### Bulk: {bulk_events:,} events per run in batches of {BATCH:,}",
+        "",
+        "| path | events | median | events/s | vs baseline |",
+        "|---|---:|---:|---:|---:|",
+        _row("baseline: one event per transaction (`analytics.track_event`)", naive_events, naive, base),
+        _row(f"`append_events`, {BATCH:,} per transaction (COPY, then one checked INSERT)", bulk_events, bulk, base),
+        _row("the same batches sent again (all duplicates, 0 stored)", bulk_events, resent, base),
+        _row("floor: COPY into an unindexed temporary table (client and wire only)", bulk_events, temp_floor, base),
+    ]
+    if table_floor:
+        lines.append(_row(f"floor: COPY straight into the table as superuser, triggers off ({indexes} indexes, "
+                          "no RLS or foreign keys)", bulk_events, table_floor, base))
+    lines += [
+        "",
+        f"Bulk: **{bulk_rate:,.0f} events/s** (target >= 100,000).",
+        "",
+        f"### Live: viewers calling `chronos_data.watching`, each call its own transaction ({viewers} viewers per run)",
+        "",
+        "| threads | events | median | events/s | calls/s | client CPU per event |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    calls = len(REPORTS) + 2
+    for threads, runs in live.items():
+        events = statistics.median(r[0] for r in runs)
+        seconds = statistics.median(r[1] for r in runs)
+        cpu = statistics.median(r[2] / r[0] for r in runs)
+        lines.append(f"| {threads} | {events:,.0f} | {seconds:.2f} s | {events / seconds:,.0f} | "
+                     f"{viewers * calls / seconds:,.0f} | {cpu * 1e6:,.0f} µs |")
+    best = max(statistics.median(r[0] for r in runs) / statistics.median(r[1] for r in runs)
+               for runs in live.values())
+    lines += [
+        "",
+        f"A viewer is {calls} calls, {statements} SQL statements and {calls} commits for "
+        f"{len(REPORTS) + 2} events. On the same connection pool: empty transactions (BEGIN, set the "
+        f"creator, COMMIT) {300 / statistics.median(empty):,.0f}/s; one-row write transactions (COMMIT waits "
+        f"for the WAL flush) {300 / statistics.median(one_row):,.0f}/s.",
+        "",
+        f"Live: **{best:,.0f} events/s** (target >= 20,000).",
+    ]
+    return "\n".join(lines)
+
+
+def _row(label: str, count: int, seconds: list[float], base: float) -> str:
+    median = statistics.median(seconds)
+    return f"| {label} | {count:,} | {median:.2f} s | {count / median:,.0f} | {count / median / base:.1f}x |"
+
+
+def _workspace(db: Database) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
+    with db.engine.begin() as conn:
+        creator = creators.ensure_creator(conn, f"bench-ingest-{uuid.uuid4().hex[:6]}@example.com")
+    with db.tenant(creator) as t:
+        video_ids = []
+        for i in range(VIDEOS):
+            video = videos.create_video(t, title=f"Lesson {i + 1}", source_type="loom", source_id=uuid.uuid4().hex,
+                                        duration_seconds=DURATION_SECONDS)
+            videos.set_status(t, video, "completed")
+            video_ids.append(video)
+        learners = list(t.conn.execute(
+            sa.text("INSERT INTO students (creator_id, email) SELECT :creator, 'learner' || n || '@example.com' "
+                    "FROM generate_series(1, :count) n RETURNING id"),
+            {"creator": creator, "count": LEARNERS}).scalars())
+    return creator, video_ids, learners
+
+
+def _sessions(rng: random.Random, video_ids: list[uuid.UUID], learner_ids: list[uuid.UUID],
+              count: int) -> list[EventRow]:
+    """``count`` events of whole watch sessions, as a player's buffer would send them."""
+    now = datetime.now(UTC)
+    events: list[EventRow] = []
+    while len(events) < count:
+        session, video, learner = str(uuid.uuid4()), rng.choice(video_ids), rng.choice(learner_ids)
+        start = now - timedelta(seconds=rng.randrange(30 * 86_400))
+        events.append(EventRow("video_started", video, start, learner,
+                               metadata={"session_id": session, "device": "desktop", "referrer": "course_page"}))
+        for milestone in watching.MILESTONES:
+            seconds = DURATION_SECONDS * milestone // 100
+            events.append(EventRow("video_progress", video, start + timedelta(seconds=seconds), learner,
+                                   metadata={"session_id": session, "milestone": milestone,
+                                             "percent_complete": milestone, "watch_time_seconds": seconds}))
+        events.append(EventRow("video_completed", video, start + timedelta(seconds=DURATION_SECONDS), learner,
+                               metadata={"session_id": session, "percent_complete": 100,
+                                         "watch_time_seconds": DURATION_SECONDS}))
+    return events[:count]
+
+
+def _timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def _naive(db: Database, creator: uuid.UUID, events: list[EventRow]) -> float:
+    def send() -> None:
+        for e in events:
+            with db.tenant(creator) as t:
+                analytics.track_event(t, e.event_type, e.video_id, student_id=e.student_id,
+                                      metadata=dict(e.metadata or {}), timestamp=e.timestamp)
+
+    return _timed(send)
+
+
+def _bulk(db: Database, creator: uuid.UUID, events: list[EventRow]) -> tuple[float, int]:
+    stored = 0
+
+    def send() -> None:
+        nonlocal stored
+        for first in range(0, len(events), BATCH):
+            with db.tenant(creator) as t:
+                stored += append_events(t, events[first:first + BATCH])
+
+    return _timed(send), stored
+
+
+def _copy_floor(db: Database, creator: uuid.UUID, events: list[EventRow], *, into_table: bool) -> float:
+    """COPY the events with no checks: into an unindexed temporary table as the app, or straight
+    into the table as the superuser with triggers (foreign keys) off."""
+    names = ", ".join(f'"{c}"' for c in _COLUMNS)
+
+    def send() -> None:
+        for first in range(0, len(events), BATCH):
+            with db.owner() as conn:
+                if into_table:
+                    conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+                    target = "chronos.video_analytics_events"
+                else:
+                    conn.execute(sa.text("CREATE TEMP TABLE ingest_floor (LIKE chronos.video_analytics_events "
+                                         "INCLUDING DEFAULTS) ON COMMIT DROP"))
+                    target = "ingest_floor"
+                cursor = conn.connection.driver_connection.cursor()
+                with cursor.copy(f"COPY {target} (creator_id, {names}) FROM STDIN") as copy:
+                    for e in events[first:first + BATCH]:
+                        copy.write_row((creator, e.event_type, e.video_id, e.student_id, e.course_id, e.module_id,
+                                        json.dumps(e.metadata or {}), e.timestamp))
+
+    return _timed(send)
+
+
+def _viewer(db: Database, creator: uuid.UUID, video: uuid.UUID, learner: uuid.UUID) -> None:
+    with db.tenant(creator) as t:
+        session = watching.start_viewing(t, video, learner, device_type="desktop", referrer_type="course_page")
+    for percent in REPORTS:
+        seconds = DURATION_SECONDS * percent / 100
+        with db.tenant(creator) as t:
+            watching.report_progress(t, session, position_seconds=seconds, watched_seconds=seconds)
+    with db.tenant(creator) as t:
+        watching.end_viewing(t, session)
+
+
+def _event_count(db: Database) -> int:
+    with db.owner() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM chronos.video_analytics_events")).scalar_one()
+
+
+def _live(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID], learner_ids: list[uuid.UUID],
+          viewers: int, threads: int, seed: int) -> tuple[int, float, float]:
+    """(events stored, wall seconds, this process's CPU seconds) for ``viewers`` viewers on ``threads``."""
+    def watch(worker: int) -> None:
+        rng = random.Random(seed * 1_000 + worker)
+        for _ in range(viewers // threads):
+            _viewer(db, creator, rng.choice(video_ids), rng.choice(learner_ids))
+
+    before = _event_count(db)
+    workers = [threading.Thread(target=watch, args=(i,)) for i in range(threads)]
+    cpu, started = time.process_time(), time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return _event_count(db) - before, seconds, cpu
+
+
+def _statements_per_viewer(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID],
+                           learner_ids: list[uuid.UUID]) -> int:
+    count = 0
+
+    def counted(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    sa.event.listen(db.engine, "before_cursor_execute", counted)
+    try:
+        _viewer(db, creator, video_ids[0], learner_ids[-1])
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", counted)
+    return count
+
+
+def _transactions(db: Database, creator: uuid.UUID, count: int, *, write: bool) -> float:
+    def send() -> None:
+        for _ in range(count):
+            with db.tenant(creator) as t:
+                if write:  # a row of a long-gone day, so the rollups are not disturbed
+                    t.conn.execute(sa.text("INSERT INTO rollup_days (creator_id, date) VALUES (:creator, '2000-01-01') "
+                                           "ON CONFLICT (creator_id, date) DO UPDATE SET rolled_at = now()"),
+                                   {"creator": creator})
+
+    return _timed(send)
