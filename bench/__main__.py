@@ -14,17 +14,20 @@ import time
 import traceback
 from pathlib import Path
 
-from . import chat, dashboards, import_speed, ingest, machine, retrieval
+from . import chat, dashboards, explain, import_speed, ingest, machine, retrieval
 
 #: In the order a full run takes them.
 BENCHMARKS = {"dashboards": dashboards, "import": import_speed, "ingest": ingest, "retrieval": retrieval,
               "chat": chat}
+#: Run by name only: not a measurement but the query plans docs/scaling.md quotes.
+EXTRAS = {"explain": explain}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("name", nargs="?", choices=list(BENCHMARKS), help="one benchmark (default: all, in turn)")
+    parser.add_argument("name", nargs="?", choices=[*BENCHMARKS, *EXTRAS],
+                        help="one benchmark (default: all, in turn), or explain: the dashboards' query plans")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median reported)")
     parser.add_argument("--quick", action="store_true", help="smaller generated data, for a fast check")
     parser.add_argument("--chunks", type=int, help="size of the generated corpus (retrieval)")
@@ -33,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     options = {name: value for name, value in (("quick", args.quick), ("chunks", args.chunks))
                if value not in (None, False)}
     if args.name:
-        run = BENCHMARKS[args.name].run
+        run = {**BENCHMARKS, **EXTRAS}[args.name].run
         unknown = set(options) - _accepted(run)
         if unknown:
             parser.error(f"{args.name} takes no --{', --'.join(sorted(unknown))}")
