@@ -31,9 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median reported)")
     parser.add_argument("--quick", action="store_true", help="smaller generated data, for a fast check")
     parser.add_argument("--chunks", type=int, help="size of the generated corpus (retrieval)")
+    parser.add_argument("--events", type=int, help="about this many events, instead of 1 M and 10 M (dashboards)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="also write the Markdown to FILE")
     args = parser.parse_args(argv)
-    options = {name: value for name, value in (("quick", args.quick), ("chunks", args.chunks))
+    options = {name: value for name, value in (("quick", args.quick), ("chunks", args.chunks),
+                                                ("events", args.events))
                if value not in (None, False)}
     if args.name:
         run = {**BENCHMARKS, **EXTRAS}[args.name].run

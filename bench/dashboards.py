@@ -76,10 +76,10 @@ GROUP BY 1 ORDER BY 2 DESC
 """
 
 
-def run(repeat: int = 5, *, quick: bool = False) -> str:
+def run(repeat: int = 5, *, quick: bool = False, events: int | None = None) -> str:
     embedder = LocalEmbedder()
     sections = []
-    for scale in QUICK_SCALES if quick else FULL_SCALES:
+    for scale in (events,) if events else QUICK_SCALES if quick else FULL_SCALES:
         with tempfile.TemporaryDirectory(prefix="chronos-bench-") as folder:
             db = open_database(Settings.from_env({"CHRONOS_DATA_DIR": folder}))
             try:
