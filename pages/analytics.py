@@ -132,6 +132,9 @@ def _courses(q: Queries, f: dashboards.Filters, course_list) -> None:
     if risk.empty:
         st.caption("Nobody is at risk in this course.")
         return
+    if len(risk) == dashboards.AT_RISK_LIMIT:
+        st.caption(f"The {dashboards.AT_RISK_LIMIT:,} most recently lapsed learners (the ones a nudge can still "
+                   "bring back); the CSV holds the same list.")
     event = st.dataframe(risk.drop(columns=["student_id"]), hide_index=True, width="stretch",
                          on_select="rerun", selection_mode="single-row", key="analytics_risk")
     _download(risk, "at-risk", "analytics_risk_csv")
