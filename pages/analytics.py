@@ -121,7 +121,7 @@ def _courses(q: Queries, f: dashboards.Filters, course_list) -> None:
                                             key="analytics_funnel_course")
     funnel = q.course_funnel(course_id, f)
     st.plotly_chart(figures.figure("funnel_figure", funnel), key="analytics_funnel", width="stretch")
-    st.dataframe(funnel.drop(columns=["video_id"]), hide_index=True, width="stretch",
+    st.dataframe(funnel.drop(columns=["video_id", "module_id"]), hide_index=True, width="stretch",
                  column_config={"position": "#", "module": "Module", "lesson": "Lesson", "started": "Started",
                                 "completed": "Completed",
                                 "completion_rate": st.column_config.NumberColumn("Completion %", format="%.1f")})

@@ -40,6 +40,8 @@ def test_every_tab_renders_with_data(analytics):
     assert len(at.get("plotly_chart")) >= 5  # trend, heatmap, retention, funnel, devices, referrers
     assert any("data as of" in c.value for c in at.caption)
     assert len(at.get("download_button")) >= 6
+    funnel = next(frame.value for frame in at.dataframe if "lesson" in frame.value.columns)
+    assert not {"video_id", "module_id"} & set(funnel.columns)  # ids are for the CSV, not for people
 
 
 def test_filters_change_the_numbers(analytics):
