@@ -132,24 +132,27 @@ session_rows AS (
 watching AS (
   SELECT video_id, day, sum(watch_time_seconds) AS total, count(*) AS sessions FROM session_rows GROUP BY 1, 2
 ),
+-- MATERIALIZED: each histogram is computed once and hash-joined. Inlined, the planner joined
+-- them by nested loops that re-aggregated the whole CTE for every (video, day) row: quadratic,
+-- 7.7 s for a 30-day demo of 100 learners, 0.2 s materialized.
 -- The shape of the day's viewing, so dashboards never rescan sessions: sessions per hour (UTC),
 -- how far each got (a histogram over 0..100 %), how many rewound over each percent, and sessions,
 -- watch seconds and completions per device and per referrer.
-hours AS (
+hours AS MATERIALIZED (
   SELECT k.video_id, k.day, jsonb_agg(coalesce(c.n, 0) ORDER BY h.hour) AS hours
   FROM watching k CROSS JOIN generate_series(0, 23) h(hour)
   LEFT JOIN (SELECT video_id, day, hour, count(*) AS n FROM session_rows GROUP BY 1, 2, 3) c
          ON c.video_id = k.video_id AND c.day = k.day AND c.hour = h.hour
   GROUP BY 1, 2
 ),
-reached AS (
+reached AS MATERIALIZED (
   SELECT k.video_id, k.day, jsonb_agg(coalesce(c.n, 0) ORDER BY p.percent) AS reached
   FROM watching k CROSS JOIN generate_series(0, 100) p(percent)
   LEFT JOIN (SELECT video_id, day, percent_complete AS percent, count(*) AS n FROM session_rows GROUP BY 1, 2, 3) c
          ON c.video_id = k.video_id AND c.day = k.day AND c.percent = p.percent
   GROUP BY 1, 2
 ),
-rewound AS (
+rewound AS MATERIALIZED (
   SELECT k.video_id, k.day, jsonb_agg(coalesce(c.n, 0) ORDER BY p.percent) AS rewound
   FROM watching k CROSS JOIN generate_series(0, 100) p(percent)
   LEFT JOIN (
@@ -163,19 +166,19 @@ rewound AS (
   ) c ON c.video_id = k.video_id AND c.day = k.day AND c.percent = p.percent
   GROUP BY 1, 2
 ),
-devices AS (
+devices AS MATERIALIZED (
   SELECT video_id, day, jsonb_object_agg(device, jsonb_build_array(n, watch, done)) AS devices
   FROM (SELECT video_id, day, device, count(*) AS n, sum(watch_time_seconds) AS watch,
                count(*) FILTER (WHERE completed) AS done FROM session_rows GROUP BY 1, 2, 3) x
   GROUP BY 1, 2
 ),
-referrers AS (
+referrers AS MATERIALIZED (
   SELECT video_id, day, jsonb_object_agg(referrer, jsonb_build_array(n, watch, done)) AS referrers
   FROM (SELECT video_id, day, referrer, count(*) AS n, sum(watch_time_seconds) AS watch,
                count(*) FILTER (WHERE completed) AS done FROM session_rows GROUP BY 1, 2, 3) x
   GROUP BY 1, 2
 ),
-answers AS (
+answers AS MATERIALIZED (
   SELECT (r ->> 'video_id')::uuid AS video_id, (m.created_at AT TIME ZONE 'UTC')::date AS day,
          count(DISTINCT m.id) AS interactions
   FROM chat_messages m, jsonb_array_elements(m.video_references) r
