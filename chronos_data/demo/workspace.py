@@ -2,8 +2,9 @@
 
 A fresh install has no students; the demo is how anyone first sees the analytics. Everything is
 written by the project itself (the lectures, the learners, their viewing and their questions),
-deterministically for a given seed relative to the day it is loaded. Sessions and events are
-bulk-loaded with COPY into a temporary table, then inserted under row-level security.
+deterministically for a given seed relative to the day it is loaded. Sessions are bulk-loaded
+with COPY into a temporary table, then inserted under row-level security; events go through the
+same batch path as any other feed (``event_batch.append_events``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .. import courses, creators, rollups
 from ..db import Database, Tenant
 from ..embeddings import Embedder
 from ..errors import ValidationError
+from ..event_batch import EventRow, append_events
 from ..ingest import pipeline
 from ..watching import COMPLETION_PERCENT
 from .activity import Lesson, Session, simulate
@@ -213,11 +215,12 @@ def _event_rows(creator: uuid.UUID, sessions: list[Session], counter: list[int])
 
 
 def _copy_activity(t: Tenant, sessions: list[Session]) -> int:
-    """Sessions and events through staging tables, checked by row-level security and every constraint."""
-    counter = [0]
+    """Sessions through a staging table and events through the data module's batch path, both
+    checked by row-level security and every constraint; returns the events stored."""
     _copy(t, "video_watch_sessions", _SESSION_COLUMNS, _session_rows(t.creator_id, sessions))
-    _copy(t, "video_analytics_events", _EVENT_COLUMNS, _event_rows(t.creator_id, sessions, counter))
-    return counter[0]
+    return append_events(t, (EventRow(event_type, s.lesson.video_id, at, student_id=s.student_id,
+                                      course_id=s.lesson.course_id, module_id=s.lesson.module_id, metadata=metadata)
+                             for s in sessions for event_type, at, metadata in s.events()))
 
 
 def _owner_is_superuser(db: Database) -> bool:
