@@ -17,19 +17,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from . import embedded, migrations
 from .config import Settings
-from .errors import DatabaseUnavailable, StartupError
+from .errors import DatabaseUnavailable, ReadOnlyAccess, StartupError
 
 __all__ = [
+    "ANALYST_ROLE",
     "APP_ROLE",
     "Database",
     "Tenant",
     "create_engine",
+    "is_connection_lost",
     "normalize_url",
     "open_database",
     "redact_url",
@@ -38,6 +41,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 APP_ROLE = "chronos_app"
+ANALYST_ROLE = "chronos_analyst"
 SEARCH_PATH = "chronos, public, extensions"  # Supabase keeps pgvector in "extensions"
 MIN_SERVER_VERSION = 150000  # ON DELETE SET NULL (column) and security_invoker views need 15
 _POOL_SIZE = 5
@@ -54,6 +58,8 @@ class Tenant:
 
     conn: Connection
     creator_id: uuid.UUID
+    #: An analyst teammate's view: Postgres refuses every change (role chronos_analyst).
+    read_only: bool = False
 
 
 @dataclass
@@ -67,8 +73,11 @@ class Database:
     server: Any = field(default=None, repr=False)
 
     @contextmanager
-    def tenant(self, creator_id: uuid.UUID | str) -> Iterator[Tenant]:
-        """Open a transaction for ``creator_id``: commit on success, roll back on error."""
+    def tenant(self, creator_id: uuid.UUID | str, *, read_only: bool = False) -> Iterator[Tenant]:
+        """Open a transaction for ``creator_id``: commit on success, roll back on error.
+
+        ``read_only`` runs it as chronos_analyst, which may read the workspace and change nothing.
+        """
         creator = uuid.UUID(str(creator_id))
         try:
             with self.engine.begin() as conn:
@@ -76,11 +85,20 @@ class Database:
                     sa.text("SELECT set_config('chronos.creator_id', :creator, true)"),
                     {"creator": str(creator)},
                 )
-                yield Tenant(conn, creator)
+                if read_only:
+                    # LOCAL: the pooled connection is chronos_app again once this transaction ends.
+                    conn.execute(sa.text(f"SET LOCAL ROLE {ANALYST_ROLE}"))
+                yield Tenant(conn, creator, read_only)
         except OperationalError as exc:
             if _is_connection_lost(exc):
                 raise DatabaseUnavailable(
                     "The database is not answering right now; Chronos will retry in a moment."
+                ) from exc
+            raise
+        except DBAPIError as exc:
+            if read_only and isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+                raise ReadOnlyAccess(
+                    "You have read-only (analyst) access to this workspace; ask its owner to make this change."
                 ) from exc
             raise
 
@@ -254,9 +272,29 @@ def explain_connect_error(exc: Exception, url: str) -> str:
     return f"Chronos could not connect to the database at {where} ({first_line}); check DATABASE_URL."
 
 
+def is_connection_lost(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the server went away or refuses connections,
+    the kind of failure that retrying after a restart of the server cures."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DatabaseUnavailable):
+            return True
+        if isinstance(current, OperationalError) and _is_connection_lost(current):
+            return True
+        if isinstance(current, psycopg.OperationalError) and _lost_marker(str(current)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _is_connection_lost(exc: OperationalError) -> bool:
-    return bool(getattr(exc, "connection_invalidated", False)) or any(
-        marker in str(exc.orig)
-        for marker in ("server closed the connection", "Connection refused", "terminating connection",
-                       "connection is closed", "the database system is")
-    )
+    return bool(getattr(exc, "connection_invalidated", False)) or _lost_marker(str(exc.orig))
+
+
+def _lost_marker(message: str) -> bool:
+    return any(marker in message
+               for marker in ("server closed the connection", "Connection refused", "terminating connection",
+                              "connection is closed", "the database system is", "consuming input failed",
+                              "No such file or directory"))

@@ -8,6 +8,7 @@ __all__ = [
     "LimitReached",
     "MigrationError",
     "NotFound",
+    "ReadOnlyAccess",
     "SourceError",
     "StaleEdit",
     "StartupError",
@@ -41,6 +42,10 @@ class StaleEdit(ChronosError):
 
 class LimitReached(ValidationError):
     """A plan limit (daily questions, upload size) was reached; the message says when it resets."""
+
+
+class ReadOnlyAccess(ChronosError):
+    """An analyst teammate tried to change a workspace they may only read."""
 
 
 class NotFound(ChronosError):

@@ -30,7 +30,8 @@ _CACHED = frozenset({"kpis", "views_over_time", "engagement_heatmap", "top_video
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=500)
 def _run(name: str, creator_id: uuid.UUID, args: tuple, as_of: str) -> Any:
-    with state.get_database().tenant(creator_id) as t:
+    # Dashboards only read: run them as the read-only role, for owners and analysts alike.
+    with state.get_database().tenant(creator_id, read_only=True) as t:
         return getattr(dashboards, name)(t, *args)
 
 

@@ -19,7 +19,7 @@ def render_demo_loader(*, key: str) -> None:
         return
     bar = st.progress(0.0, text="Preparing the demo workspace…")
     try:
-        result = load_demo(state.get_database(), state.get_embedder(),
+        result = load_demo(state.get_database(), state.get_embedder(), email=state.demo_email(),
                            on_progress=lambda share, step: bar.progress(share, text=f"{step}…"))
     except ChronosError as exc:
         bar.empty()

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-__all__ = ["email_html", "inert", "plural", "render_empty_state", "render_workspace_badge"]
+__all__ = ["email_html", "inert", "plural", "render_database_unavailable", "render_empty_state",
+           "render_read_only_note", "render_workspace_badge"]
 
 
 def render_empty_state(title: str, body: str, *, next_page: str | None = None, next_label: str | None = None,
@@ -18,6 +19,18 @@ def render_empty_state(title: str, body: str, *, next_page: str | None = None, n
         st.markdown(body)
         if next_page and next_label:
             st.page_link(next_page, label=next_label, icon=icon)
+
+
+def render_database_unavailable(retry_in_seconds: int) -> None:
+    """What a page shows while the database is down (restarting, unreachable): no traceback."""
+    st.warning(f"**The database is unavailable right now; retrying in {retry_in_seconds} s.**  \n"
+               "Chronos reconnects by itself as soon as it answers again; nothing saved is lost. "
+               "If this lasts, check that PostgreSQL is running.", icon=":material/database_off:")
+
+
+def render_read_only_note(what: str) -> None:
+    """In place of a form an analyst teammate may not use."""
+    st.info(f"Read-only access: {what} is for the workspace's owner.", icon=":material/visibility:")
 
 
 def render_workspace_badge(email: str, *, single_user: bool, demo: bool = False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -9,17 +10,24 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from chronos_data import creators
+from chronos_data import access, creators
 from chronos_data.config import Settings
 from chronos_data.db import Database, Tenant, open_database
+from chronos_data.demo import DEMO_EMAIL
 from chronos_data.embeddings import Embedder, embedder_for
-from chronos_data.errors import ChronosError
+from chronos_data.errors import ChronosError, ValidationError
 from chronos_data.ingest.pipeline import Sources
 from chronos_data.ingest.worker import ImportWorker
 from chronos_data.rag import Assistant, chat_model_for
 
 __all__ = [
+    "can_edit",
+    "choose_workspace",
     "current_creator_id",
+    "current_workspace",
+    "database_reached",
+    "retry_database",
+    "demo_email",
     "get_database",
     "get_assistant",
     "get_embedder",
@@ -31,12 +39,16 @@ __all__ = [
     "load_secrets_into_env",
     "mark_routed",
     "require_router",
+    "sign_in_required",
+    "signed_in_workspaces",
     "tenant",
 ]
 
 _CREATOR_KEY = "chronos_creator_id"
 _DEMO_KEY = "chronos_demo_workspace"
 _ROUTED_KEY = "chronos_routed"
+_WORKSPACES_KEY = "chronos_signed_in_workspaces"
+_RETRY_KEY = "chronos_database_retry"
 
 
 def mark_routed() -> None:
@@ -104,12 +116,71 @@ def get_import_worker() -> ImportWorker | None:
     return ImportWorker(get_database(), get_embedder(), Sources(settings=get_settings())).start()
 
 
+def sign_in_required() -> bool:
+    """True when ``[auth]`` is configured in secrets.toml: every visitor signs in with OpenID Connect."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        return False
+
+
+def signed_in_workspaces() -> list[access.Workspace]:
+    """The workspaces the signed-in person may open, their own first; looked up (and the sign-in
+    recorded) once per browser session.
+
+    Raises:
+        ValidationError: the identity provider shared no usable, verified e-mail address.
+    """
+    if _WORKSPACES_KEY not in st.session_state:
+        email = st.user.get("email")
+        if not email:
+            raise ValidationError("Your sign-in provider did not share an e-mail address; allow the 'email' "
+                                  "scope for this app in the provider's settings, then sign in again.")
+        if st.user.get("email_verified") is False:
+            raise ValidationError(f"Your sign-in provider has not verified {email}; verify it there, then sign in again.")
+        with get_database().engine.begin() as conn:
+            st.session_state[_WORKSPACES_KEY] = access.sign_in(conn, email, st.user.get("name"))
+    return st.session_state[_WORKSPACES_KEY]
+
+
+def current_workspace() -> access.Workspace | None:
+    """The signed-in workspace in use (None in single-user mode or the demo workspace)."""
+    if not sign_in_required() or in_demo_workspace():
+        return None
+    choices = signed_in_workspaces()
+    chosen = st.session_state.get(_CREATOR_KEY)
+    return next((w for w in choices if w.creator_id == chosen), choices[0])
+
+
+def choose_workspace(creator_id: uuid.UUID) -> None:
+    """Switch this browser session to another workspace the person may open."""
+    st.session_state[_CREATOR_KEY] = creator_id
+    st.session_state.pop(_DEMO_KEY, None)
+
+
+def can_edit() -> bool:
+    """False for an analyst teammate: pages show read-only views instead of forms."""
+    current = current_workspace()
+    return current is None or not current.read_only
+
+
 def current_creator_id(db: Database) -> uuid.UUID:
-    """The workspace of this browser session: the local creator in single-user mode."""
+    """The workspace of this browser session: the signed-in choice, the demo, or the local creator."""
+    if current := current_workspace():
+        return current.creator_id
     if _CREATOR_KEY not in st.session_state:
         with db.engine.begin() as conn:
             st.session_state[_CREATOR_KEY] = creators.ensure_creator(conn, get_settings().local_creator_email)
     return st.session_state[_CREATOR_KEY]
+
+
+def demo_email() -> str:
+    """The demo workspace's address: one shared demo locally, one per person when signed in (so one
+    person's "Load demo workspace" never rebuilds the demo another person is looking at)."""
+    if not sign_in_required():
+        return DEMO_EMAIL
+    person = hashlib.sha256(str(st.user.get("email", "")).lower().encode()).hexdigest()[:12]
+    return f"demo-{person}@chronos.localhost"
 
 
 def use_demo_workspace(creator_id: uuid.UUID) -> None:
@@ -119,7 +190,7 @@ def use_demo_workspace(creator_id: uuid.UUID) -> None:
 
 
 def leave_demo_workspace() -> None:
-    """Back to the local workspace."""
+    """Back to the local (or the signed-in person's own) workspace."""
     st.session_state.pop(_CREATOR_KEY, None)
     st.session_state.pop(_DEMO_KEY, None)
 
@@ -132,8 +203,20 @@ def in_demo_workspace() -> bool:
 def tenant() -> Iterator[Tenant]:
     """A transaction scoped to the signed-in creator; pages read and write only through it."""
     db = get_database()
-    with db.tenant(current_creator_id(db)) as t:
+    with db.tenant(current_creator_id(db), read_only=not can_edit()) as t:
         yield t
+
+
+def retry_database() -> int:
+    """Count one more failed attempt to reach the database; the seconds to wait before the next."""
+    attempt = st.session_state.get(_RETRY_KEY, 0) + 1
+    st.session_state[_RETRY_KEY] = attempt
+    return min(2 ** attempt, 10)
+
+
+def database_reached() -> None:
+    """A page ran to its end: the database answers again."""
+    st.session_state.pop(_RETRY_KEY, None)
 
 
 def startup_error() -> str | None:

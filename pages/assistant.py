@@ -7,7 +7,7 @@ import streamlit as st
 
 from chronos_data import chat, courses, uploads, videos, workspace
 from chronos_data.errors import ChronosError
-from chronos_data.rag import Citation, Scope
+from chronos_data.rag import Citation, QuestionNotAnswered, Scope
 from chronos_data.rag.answer import OFFLINE_MODEL
 from components import layout, state
 from components.assistant_view import linked_answer, render_moment_player, render_sources
@@ -155,6 +155,10 @@ def _ask(question: str, session_id: uuid.UUID | None, scope: Scope) -> None:
             with st.spinner("Searching your transcripts…"):
                 run = state.get_assistant().start(state.current_creator_id(state.get_database()), question,
                                                   session_id=session_id, scope=scope)
+        except QuestionNotAnswered as exc:  # the question is kept: the conversation shows it next time
+            st.session_state[_SESSION] = exc.session_id
+            st.error(str(exc), icon=":material/error:")
+            return
         except ChronosError as exc:
             st.error(str(exc), icon=":material/error:")
             return
@@ -211,6 +215,9 @@ def _chat_tab(sessions, students, course_list, library) -> None:
         for message in messages:
             _message(message, read_only=bool(session and session.read_only))
         if session is not None and session.read_only:
+            return
+        if not state.can_edit():
+            layout.render_read_only_note("asking the assistant (each question is saved in this workspace)")
             return
         question = st.chat_input("Ask a question about your videos", key="assistant_question",
                                  max_chars=chat.MAX_QUESTION_CHARS)

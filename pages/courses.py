@@ -299,8 +299,11 @@ with state.tenant() as t:
 
 if st.session_state.pop("courses_leave_trash", False):
     st.session_state["courses_show_trash"] = False  # set before the toggle is drawn
+if not state.can_edit():
+    layout.render_read_only_note("building and publishing courses")
 with st.container(horizontal=True, vertical_alignment="center"):
-    _new_course()
+    if state.can_edit():
+        _new_course()
     show_trash = st.toggle("Show trash", key="courses_show_trash")
 
 if show_trash:
@@ -329,11 +332,14 @@ else:
                     f"{layout.plural(course.lesson_count, 'lesson')} · {format_minutes(outline.total_minutes)}")
         for problem in outline.problems:
             st.warning(problem, icon=":material/report:")
-        position = [c.id for c in all_courses].index(course.id) + 1
-        _course_actions(outline, position, len(all_courses))
-        _details(course)
-        build, preview = st.tabs(["Build", "Preview"])
-        with build:
-            _build(outline)
-        with preview:
+        if state.can_edit():
+            position = [c.id for c in all_courses].index(course.id) + 1
+            _course_actions(outline, position, len(all_courses))
+            _details(course)
+            build, preview = st.tabs(["Build", "Preview"])
+            with build:
+                _build(outline)
+            with preview:
+                render_preview(outline)
+        else:
             render_preview(outline)

@@ -58,6 +58,10 @@ st.title("Student preview")
 st.caption("Watch a lesson as your learners do. What you watch is recorded as the preview learner "
            f"(`{students.PREVIEW_STUDENT_EMAIL}`) and appears in Analytics like any learner's viewing.")
 
+if not state.can_edit():
+    layout.render_read_only_note("previewing lessons as a learner (the preview records viewing)")
+    st.stop()
+
 with state.tenant() as t:
     course_list = courses.list_courses(t)
 

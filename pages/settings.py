@@ -5,6 +5,7 @@ import streamlit as st
 from chronos_data import chat, chunks, creators, providers, workspace
 from chronos_data.ingest import pipeline
 from components import layout, state
+from components.teammates import render_teammates
 
 state.require_router()
 
@@ -19,10 +20,17 @@ with state.tenant() as t:
     asked_today = chat.questions_today(t)
 
 st.subheader("Workspace")
+if not state.sign_in_required():
+    mode = "single-user mode (no sign-in configured)"
+elif state.can_edit():
+    mode = "you own this workspace"
+else:
+    mode = "read-only analyst access"
 st.markdown(
-    f"**{layout.email_html(creator.email)}** · {creator.subscription_tier.title()} plan · single-user mode",
+    f"**{layout.email_html(creator.email)}** · {creator.subscription_tier.title()} plan · {mode}",
     unsafe_allow_html=True,
 )
+render_teammates()
 
 st.subheader("Database")
 database_kind = "Embedded PostgreSQL (local data folder)" if status.kind == "embedded" else "PostgreSQL server from DATABASE_URL"
@@ -61,7 +69,7 @@ else:
         st.warning(f"{stale:,} chunks were embedded with another model than the active one ({active_model}); "
                    "the assistant searches only the active model's vectors. Re-embed to include them.",
                    icon=":material/sync_problem:")
-        if st.button("Re-embed all videos", key="settings_reembed", icon=":material/sync:"):
+        if state.can_edit() and st.button("Re-embed all videos", key="settings_reembed", icon=":material/sync:"):
             with state.tenant() as t:
                 queued = pipeline.requeue_for_embedding(t)
             if worker := state.get_import_worker():

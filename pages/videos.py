@@ -328,8 +328,11 @@ def _details() -> None:
 with state.tenant() as t:
     has_videos = bool(videos.list_videos(t, include_deleted=True))
 
-_add_videos(expanded=not has_videos)
-_show_refused()
+if state.can_edit():
+    _add_videos(expanded=not has_videos)
+    _show_refused()
+else:
+    layout.render_read_only_note("adding and changing videos")
 if not has_videos:
     layout.render_empty_state(
         "Your library is empty",

@@ -33,14 +33,15 @@ def chronos_env(data_dir: Path) -> dict[str, str]:
 
 
 class StreamlitApp:
-    def __init__(self, data_dir: Path, log: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, log: Path, extra_env: dict[str, str] | None = None,
+                 extra_args: list[str] | None = None, port: int | None = None) -> None:
         self.data_dir = data_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
+             "--server.address", "127.0.0.1", "--server.headless", "true", *(extra_args or [])],
             cwd=ROOT, env={**chronos_env(data_dir), **(extra_env or {})}, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self.log_path = log
@@ -84,9 +85,10 @@ def browser() -> Iterator[object]:
 
 
 @contextmanager
-def running_app(root: Path, extra_env: dict[str, str] | None = None) -> Iterator[StreamlitApp]:
+def running_app(root: Path, extra_env: dict[str, str] | None = None, extra_args: list[str] | None = None,
+                port: int | None = None) -> Iterator[StreamlitApp]:
     """`streamlit run app.py` on a fresh data folder under ``root``, stopped afterwards."""
-    instance = StreamlitApp(root / "chronos-data", root / "streamlit.log", extra_env)
+    instance = StreamlitApp(root / "chronos-data", root / "streamlit.log", extra_env, extra_args, port)
     try:
         instance.wait_until_healthy()
         yield instance

@@ -1,0 +1,132 @@
+"""Who may open which workspace: sign-in, and the teammates a creator gives read-only access.
+
+A signed-in person owns the workspace of their e-mail address (created on first sign-in) and may
+open, read-only, every workspace whose owner added that address as an analyst teammate.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from ._rows import require_text, to_record
+from .db import Tenant
+from .errors import NotFound, ValidationError
+
+__all__ = [
+    "Role",
+    "Teammate",
+    "Workspace",
+    "add_teammate",
+    "list_teammates",
+    "remove_teammate",
+    "restore_teammate",
+    "sign_in",
+]
+
+Role = Literal["owner", "analyst"]
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace a signed-in person may open, and how."""
+
+    creator_id: uuid.UUID
+    email: str
+    name: str | None
+    role: Role
+
+    @property
+    def read_only(self) -> bool:
+        return self.role != "owner"
+
+
+@dataclass(frozen=True)
+class Teammate:
+    id: uuid.UUID
+    email: str
+    role: str
+    added_at: datetime
+    last_seen_at: datetime | None
+    removed_at: datetime | None
+
+
+def sign_in(conn: Connection, email: str, name: str | None = None) -> list[Workspace]:
+    """The workspaces ``email`` may open, its own first (created on first sign-in).
+
+    Runs before any creator is known, through the owner-run ``chronos.sign_in`` function, which
+    records the sign-in time (``last_login_at``) and when each teammate access was last used.
+    """
+    email = _require_email(email)
+    rows = conn.execute(sa.text("SELECT * FROM chronos.sign_in(:email, :name)"),
+                        {"email": email, "name": (name or "").strip()[:200] or None}).all()
+    return [Workspace(row.creator_id, row.creator_email, row.creator_name, row.role) for row in rows]
+
+
+def list_teammates(t: Tenant, *, include_removed: bool = False) -> list[Teammate]:
+    """This workspace's teammates, newest first (removed ones too when asked, to offer undo)."""
+    rows = t.conn.execute(
+        sa.text("SELECT id, email, role, added_at, last_seen_at, removed_at FROM workspace_members "
+                "WHERE creator_id = :c AND (:all OR removed_at IS NULL) ORDER BY added_at DESC"),
+        {"c": t.creator_id, "all": include_removed},
+    )
+    return [to_record(Teammate, row) for row in rows]
+
+
+def add_teammate(t: Tenant, email: str) -> Teammate:
+    """Give ``email`` read-only analyst access (again, if it had been removed)."""
+    email = _require_email(email)
+    own = t.conn.execute(sa.text("SELECT email FROM creators WHERE id = :c"), {"c": t.creator_id}).scalar_one()
+    if email.lower() == own.lower():
+        raise ValidationError(f"{email} is this workspace's own address; add a teammate's address instead.")
+    try:
+        with t.conn.begin_nested():
+            row = t.conn.execute(
+                sa.text(
+                    "INSERT INTO workspace_members (creator_id, email) VALUES (:c, :email) "
+                    "ON CONFLICT (creator_id, lower(email)) DO UPDATE SET removed_at = NULL, "
+                    "added_at = CASE WHEN workspace_members.removed_at IS NULL THEN workspace_members.added_at "
+                    "ELSE now() END "
+                    "RETURNING id, email, role, added_at, last_seen_at, removed_at"),
+                {"c": t.creator_id, "email": email},
+            ).one()
+    except IntegrityError as exc:
+        raise ValidationError(f"{email} cannot be added ({str(exc.orig).splitlines()[0]}).") from exc
+    return to_record(Teammate, row)
+
+
+def remove_teammate(t: Tenant, teammate_id: uuid.UUID) -> Teammate:
+    """Take a teammate's access away (their next page load no longer shows the workspace)."""
+    return _set_removed(t, teammate_id, removed=True)
+
+
+def restore_teammate(t: Tenant, teammate_id: uuid.UUID) -> Teammate:
+    """Undo :func:`remove_teammate`."""
+    return _set_removed(t, teammate_id, removed=False)
+
+
+def _set_removed(t: Tenant, teammate_id: uuid.UUID, *, removed: bool) -> Teammate:
+    row = t.conn.execute(
+        sa.text("UPDATE workspace_members SET removed_at = CASE WHEN :removed THEN now() END "
+                "WHERE id = :id AND creator_id = :c "
+                "RETURNING id, email, role, added_at, last_seen_at, removed_at"),
+        {"id": teammate_id, "c": t.creator_id, "removed": removed},
+    ).one_or_none()
+    if row is None:
+        raise NotFound("That teammate is not in this workspace; reload the page.")
+    return to_record(Teammate, row)
+
+
+def _require_email(email: str) -> str:
+    email = require_text(email, "e-mail address", max_length=320)
+    if not _EMAIL.match(email):
+        raise ValidationError(f"'{email}' is not an e-mail address; write it as name@example.com.")
+    return email
