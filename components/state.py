@@ -211,6 +211,8 @@ def retry_database() -> int:
     """Count one more failed attempt to reach the database; the seconds to wait before the next."""
     attempt = st.session_state.get(_RETRY_KEY, 0) + 1
     st.session_state[_RETRY_KEY] = attempt
+    if get_database().recover():
+        return 1
     return min(2 ** attempt, 10)
 
 

@@ -7,7 +7,9 @@ restarts the way an administrator or a managed service's failover would.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -117,3 +119,29 @@ def test_pages_show_a_retrying_state_and_come_back_by_themselves(browser, cluste
 def cluster_is_down(cluster) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", cluster.port)) != 0
+
+
+def test_an_embedded_server_killed_under_the_app_is_started_again(tmp_path):
+    data_dir = Path(tempfile.mkdtemp(prefix="chronos-killed-"))
+    db = open_database(Settings(database_url=None, data_dir=data_dir, openai_api_key=None, openai_base_url=None))
+    try:
+        creator = _creator(db)
+        with db.tenant(creator) as t:
+            courses.create_course(t, "Kept through a crash")
+        postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGKILL)
+
+        for _attempt in range(120):  # the app's retry loop, without its waiting
+            try:
+                titles = _titles(db, creator)
+                break
+            except DatabaseUnavailable:
+                db.recover()  # a no-op until the killed server is gone, then one restart
+                time.sleep(0.25)
+        else:
+            pytest.fail("the embedded server was not started again")
+        assert titles == ["Kept through a crash"]
+    finally:
+        db.dispose()
+        db.server.cleanup()  # stop this folder's server before deleting the folder
+        shutil.rmtree(data_dir, ignore_errors=True)
