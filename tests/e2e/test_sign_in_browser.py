@@ -101,7 +101,14 @@ def test_an_analyst_teammate_sees_the_owner_s_workspace_read_only(page, app, db)
     page.get_by_text("Owner's statistics course").first.wait_for(timeout=30_000)
     assert page.get_by_text("Read-only access: building and publishing courses").count() == 1
     assert page.get_by_role("button", name="New course").count() == 0
+    assert page.get_by_role("button", name="Publish").count() == 0
     page.screenshot(path=str(SCREENSHOTS / "analyst-courses.png"))
+
+    page.get_by_role("link", name="Videos").click()
+    page.get_by_text("Read-only access: adding and changing videos").wait_for(timeout=30_000)
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_text("read-only analyst access").wait_for(timeout=30_000)
+    assert page.get_by_role("button", name="Add as analyst").count() == 0
 
 
 def test_an_unverified_address_is_refused_with_a_plain_message(page, app, provider, db):
@@ -119,3 +126,28 @@ def test_an_unverified_address_is_refused_with_a_plain_message(page, app, provid
     with db.owner() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM chronos.creators WHERE email = :e"),
                             {"e": email}).scalar_one() == 0
+
+
+def test_the_owner_adds_removes_and_restores_a_teammate_in_settings(page, app, db):
+    owner_email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
+    mate_email = f"mate-{uuid.uuid4().hex[:8]}@example.com"
+    _sign_in(page, app, owner_email)
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Teammate's e-mail address").fill("not an address")
+    page.get_by_role("button", name="Add as analyst").click()
+    page.get_by_text("is not an e-mail address").wait_for(timeout=30_000)
+
+    page.get_by_label("Teammate's e-mail address").fill(mate_email)
+    page.get_by_role("button", name="Add as analyst").click()
+    page.get_by_text("can now open this workspace read-only").wait_for(timeout=30_000)
+    page.get_by_text("not signed in yet").wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "settings-teammates.png"))
+
+    page.get_by_role("button", name="Remove").click()
+    page.get_by_text("can no longer open this workspace").wait_for(timeout=30_000)
+    with db.engine.begin() as conn:
+        assert [w.role for w in access.sign_in(conn, mate_email)] == ["owner"]
+    page.get_by_role("button", name="Undo").click()
+    page.get_by_text("has read-only access again").wait_for(timeout=30_000)
+    with db.engine.begin() as conn:
+        assert [w.email for w in access.sign_in(conn, mate_email)][1] == owner_email
