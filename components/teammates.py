@@ -34,7 +34,7 @@ def render_teammates() -> None:
         seen = f"last seen {mate.last_seen_at:%Y-%m-%d %H:%M}" if mate.last_seen_at else "not signed in yet"
         left.markdown(f"{layout.email_html(mate.email)} · analyst (read-only) · {seen}", unsafe_allow_html=True)
         if state.can_edit() and right.button("Remove", key=f"teammate_remove_{mate.id}", icon=":material/person_remove:"):
-            _change(access.remove_teammate, mate, f"{layout.inert(mate.email)} can no longer open this workspace (undo below).")
+            _change(access.remove_teammate, mate, "Teammate removed: they can no longer open this workspace (undo below).")
     if not state.can_edit():
         return
     with st.form("teammate_add", clear_on_submit=True, border=False):
@@ -46,13 +46,13 @@ def render_teammates() -> None:
             except ChronosError as exc:
                 st.error(str(exc), icon=":material/error:")
             else:
-                st.session_state[_FLASH] = f"{layout.inert(email.strip())} can now open this workspace read-only after signing in."
+                st.session_state[_FLASH] = "Teammate added: they can open this workspace read-only after signing in."
                 st.rerun()
     for mate in removed:
         left, right = st.columns([4, 1], vertical_alignment="center")
-        left.caption(f"Removed: {layout.inert(mate.email)}")
+        left.markdown(f"Removed: {layout.email_html(mate.email)}", unsafe_allow_html=True)
         if right.button("Undo", key=f"teammate_restore_{mate.id}", icon=":material/undo:"):
-            _change(access.restore_teammate, mate, f"{layout.inert(mate.email)} has read-only access again.")
+            _change(access.restore_teammate, mate, "Teammate restored: they have read-only access again.")
 
 
 def _change(action, mate: access.Teammate, message: str) -> None:

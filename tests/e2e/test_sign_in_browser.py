@@ -139,15 +139,15 @@ def test_the_owner_adds_removes_and_restores_a_teammate_in_settings(page, app, d
 
     page.get_by_label("Teammate's e-mail address").fill(mate_email)
     page.get_by_role("button", name="Add as analyst").click()
-    page.get_by_text("can now open this workspace read-only").wait_for(timeout=30_000)
+    page.get_by_text("Teammate added").wait_for(timeout=30_000)
     page.get_by_text("not signed in yet").wait_for()
     page.screenshot(path=str(SCREENSHOTS / "settings-teammates.png"))
 
     page.get_by_role("button", name="Remove").click()
-    page.get_by_text("can no longer open this workspace").wait_for(timeout=30_000)
+    page.get_by_text("Teammate removed").wait_for(timeout=30_000)
     with db.engine.begin() as conn:
         assert [w.role for w in access.sign_in(conn, mate_email)] == ["owner"]
     page.get_by_role("button", name="Undo").click()
-    page.get_by_text("has read-only access again").wait_for(timeout=30_000)
+    page.get_by_text("Teammate restored").wait_for(timeout=30_000)
     with db.engine.begin() as conn:
         assert [w.email for w in access.sign_in(conn, mate_email)][1] == owner_email
