@@ -65,19 +65,21 @@ def _titles(db, creator) -> list[str]:
         return [c.title for c in courses.list_courses(t)]
 
 
-def test_a_stopped_server_is_reported_plainly_and_the_same_engine_recovers(db, cluster, record_property):
+def test_a_stopped_server_is_reported_plainly_and_the_same_engine_recovers(db, cluster):
     creator = _creator(db)
     with db.tenant(creator) as t:
         courses.create_course(t, "Saved before the restart")
 
     cluster.stop("fast")
+    started = time.monotonic()
     with pytest.raises(DatabaseUnavailable, match="not answering"):
         _titles(db, creator)
+    print(f"unavailable reported in {time.monotonic() - started:.3f} s")
 
     cluster.restart()
     started = time.monotonic()
     assert _titles(db, creator) == ["Saved before the restart"]
-    record_property("recovery_seconds", round(time.monotonic() - started, 3))
+    print(f"first query after the restart took {time.monotonic() - started:.3f} s")
 
 
 def test_a_transaction_cut_by_a_crash_leaves_nothing_behind(db, cluster):
@@ -107,8 +109,10 @@ def test_pages_show_a_retrying_state_and_come_back_by_themselves(browser, cluste
             assert page.get_by_text("Traceback").count() == 0
 
             cluster.restart()
+            restarted = time.monotonic()
             page.get_by_role("heading", name="Video library").wait_for(timeout=60_000)
             notice.first.wait_for(state="detached", timeout=30_000)
+            print(f"page back {time.monotonic() - restarted:.1f} s after the server was")
             assert page.get_by_text("Traceback").count() == 0
         finally:
             page.close()
@@ -140,6 +144,7 @@ def test_an_embedded_server_killed_under_the_app_is_started_again(tmp_path):
                 time.sleep(0.25)
         else:
             pytest.fail("the embedded server was not started again")
+        print(f"embedded server answered again after {_attempt + 1} attempts")
         assert titles == ["Kept through a crash"]
     finally:
         db.dispose()
