@@ -25,4 +25,19 @@ def require_text(value: str | None, what: str, *, max_length: int = 500) -> str:
         raise ValidationError(f"The {what} is empty; type a {what}.")
     if len(text) > max_length:
         raise ValidationError(f"The {what} is {len(text)} characters long; keep it under {max_length}.")
+    if problem := unstorable(text):
+        raise ValidationError(f"The {what} contains {problem}, which cannot be stored; remove it and try again.")
     return text
+
+
+def unstorable(text: str) -> str | None:
+    """What in ``text`` PostgreSQL cannot store, in words, or None.
+
+    A NUL character (text columns refuse it) or half of a UTF-16 surrogate pair (it has no UTF-8
+    form; JSON's "\\ud800" escape and undecodable command-line bytes produce one).
+    """
+    if "\x00" in text:
+        return "a NUL character"
+    if any("\ud800" <= char <= "\udfff" for char in text):
+        return "a broken character (half of a surrogate pair)"
+    return None

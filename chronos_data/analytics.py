@@ -125,13 +125,19 @@ def end_watch_session(t: Tenant, session_id: uuid.UUID) -> None:
 
 def student_progress(t: Tenant, student_id: uuid.UUID, video_id: uuid.UUID) -> StudentProgress:
     """A student's total watch time, best completion and completion flag on one video."""
+    # The seeds' helpers filter by student and video only; asking them about this workspace's own
+    # learner and video keeps the creator filter here too, not in row-level security alone.
     row = t.conn.execute(
         sa.text(
-            "SELECT get_student_total_watch_time(:student, :video), "
-            "get_student_highest_completion(:student, :video), has_student_completed_video(:student, :video)"
+            "SELECT get_student_total_watch_time(s.id, v.id), get_student_highest_completion(s.id, v.id), "
+            "has_student_completed_video(s.id, v.id) "
+            "FROM students s JOIN videos v ON v.creator_id = s.creator_id "
+            "WHERE s.creator_id = :creator AND s.id = :student AND v.id = :video"
         ),
-        {"student": student_id, "video": video_id},
-    ).one()
+        {"creator": t.creator_id, "student": student_id, "video": video_id},
+    ).one_or_none()
+    if row is None:  # not this workspace's learner or video
+        return StudentProgress(0, 0, False)
     return StudentProgress(int(row[0]), int(row[1]), bool(row[2]))
 
 

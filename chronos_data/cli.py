@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
         ("rollup", _rollup, "roll up days not rolled up yet (and today) into the daily metrics; safe to re-run"),
         ("worker", _worker, "process every workspace's import queue in this process until stopped (Ctrl-C); "
                             "run the app with CHRONOS_IMPORT_WORKER=off to leave imports to it"),
+        ("export", _export, "write every row of the workspace (transcripts and embeddings included, media files "
+                            "not) to a backup file"),
+        ("restore", _restore, "restore a backup file into an empty workspace with fresh ids; all or nothing"),
     ):
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
@@ -93,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--idle", type=float, default=5.0, help="seconds between looks at an empty queue")
         if name == "rollup":
             sub.add_argument("--since", metavar="DATE", help="only days from this date (YYYY-MM-DD)")
+        if name == "export":
+            sub.add_argument("--out", metavar="FILE", required=True, help="the backup file to write (.jsonl.gz)")
+        if name == "restore":
+            sub.add_argument("file", metavar="FILE", help="a backup file made by export")
+            sub.add_argument("--as-creator", metavar="EMAIL",
+                             help="restore into this workspace, created if missing (default: --creator's)")
         if name == "ask":
             sub.add_argument("question", metavar="QUESTION", help="the question, in quotes")
             sub.add_argument("--course", metavar="ID", help="search only this course's videos")
@@ -120,6 +129,19 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--format", choices=["json", "md"], default="json", help="outline format (default: json)")
         if name == "import":
             sub.add_argument("file", metavar="FILE", help="a chronos.course/1 JSON outline")
+    team = commands.add_parser("teammates", help="list, add, remove or restore read-only analyst teammates",
+                               description="People who may open the workspace read-only after signing in.")
+    team_actions = team.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, help_text in (
+        ("list", "the workspace's teammates (removed ones too, marked)"),
+        ("add", "give an e-mail address read-only analyst access"),
+        ("remove", "take a teammate's access away (undo with restore)"),
+        ("restore", "give a removed teammate their access back"),
+    ):
+        sub = team_actions.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub.set_defaults(handler=_teammates)
+        if name != "list":
+            sub.add_argument("email", metavar="EMAIL", help="the teammate's e-mail address")
     return parser
 
 
@@ -280,6 +302,66 @@ def _rollup(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     return _TextResult({"days": days, "video_rows": result.video_rows, "usage_rows": result.usage_rows}, text)
 
 
+def _export(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from pathlib import Path
+
+    from . import backup
+
+    summary = _in_workspace(args, settings, lambda t: backup.export_workspace(t, Path(args.out)))
+    data = {"file": args.out, "bytes": summary.bytes_written, "workspace": summary.email,
+            "creator_id": str(summary.creator_id), "schema_version": summary.schema_version, "rows": summary.rows,
+            "seconds": round(summary.seconds, 2), "recomputed_on_restore": summary.recomputed,
+            "uploaded_media_not_included": summary.uploaded_media}
+    lines = [f"exported {summary.total_rows:,} rows of {summary.email} to {args.out} "
+             f"({summary.bytes_written / 1024**2:.1f} MB) in {summary.seconds:.1f} s"]
+    lines += _table_rows(summary.rows)
+    lines.append(f"recomputed on restore, not stored: {', '.join(summary.recomputed)}")
+    if summary.uploaded_media:
+        lines.append(f"not included: the media files of {summary.uploaded_media} uploaded videos (they stay in the "
+                     "data folder's uploads/; copy it along to play them elsewhere)")
+    return _TextResult(data, "\n".join(lines))
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from pathlib import Path
+
+    from . import backup, rollups, uploads
+    from .errors import ValidationError
+
+    if not Path(args.file).is_file():
+        raise ValidationError(f"There is no file {args.file}; check the name.")
+    db = open_database(settings)
+    try:
+        with db.engine.begin() as conn:
+            creator_id = creators.ensure_creator(conn, args.as_creator or args.creator or settings.local_creator_email)
+        with db.tenant(creator_id) as t:
+            summary = backup.restore_workspace(t, Path(args.file))
+            email = creators.get_creator(t).email
+        with db.tenant(creator_id) as t:  # committed first: see restore_workspace
+            rolled = rollups.rollup(t)
+    finally:
+        db.dispose()
+    copied = uploads.copy_workspace_uploads(settings, summary.source_creator_id, creator_id) \
+        if summary.source_creator_id else 0
+    data = {"file": args.file, "workspace": email, "creator_id": str(creator_id), "source": summary.source_email,
+            "exported_at": summary.exported_at, "schema_version": summary.schema_version, "rows": summary.rows,
+            "rolled_up_days": len(rolled.days), "seconds": round(summary.seconds, 2),
+            "uploaded_media": summary.uploaded_media, "media_files_copied": copied}
+    lines = [f"restored {summary.total_rows:,} rows into {email} ({creator_id}) from the backup of "
+             f"{summary.source_email} made {summary.exported_at}, in {summary.seconds:.1f} s"]
+    lines += _table_rows(summary.rows)
+    lines.append(f"recomputed: {', '.join(summary.recomputed)} ({len(rolled.days)} days rolled up)")
+    if summary.uploaded_media:
+        lines.append(f"{summary.uploaded_media} uploaded videos; {copied} media files copied from this data folder "
+                     f"(others: copy the old data folder's uploads/{summary.source_creator_id}/ to "
+                     f"uploads/{creator_id}/ to play them; transcripts, search and the assistant work without them)")
+    return _TextResult(data, "\n".join(lines))
+
+
+def _table_rows(rows: dict[str, int]) -> list[str]:
+    return [f"  {table.replace('_', ' ')}: {count:,}" for table, count in rows.items()]
+
+
 def _events_import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from pathlib import Path
 
@@ -387,6 +469,32 @@ def _course_id(text: str) -> uuid.UUID:
         return uuid.UUID(text.strip())
     except ValueError as exc:
         raise ValidationError(f"'{text}' is not a course id; copy one from `course list`.") from exc
+
+
+def _teammates(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from . import access
+    from .errors import NotFound
+
+    def act(t):
+        if args.action == "add":
+            access.add_teammate(t, args.email)
+        elif args.action in {"remove", "restore"}:
+            wanted = args.email.strip().lower()
+            match = next((m for m in access.list_teammates(t, include_removed=True) if m.email.lower() == wanted), None)
+            if match is None:
+                raise NotFound(f"{args.email} is not a teammate of this workspace; see `teammates list`.")
+            (access.remove_teammate if args.action == "remove" else access.restore_teammate)(t, match.id)
+        return access.list_teammates(t, include_removed=True)
+
+    mates = _in_workspace(args, settings, act)
+    rows = [{"email": m.email, "role": m.role, "added_at": m.added_at, "last_seen_at": m.last_seen_at,
+             "removed": m.removed_at is not None} for m in mates]
+
+    def line(row: dict[str, Any]) -> str:
+        seen = f"last seen {row['last_seen_at']:%Y-%m-%d %H:%M}" if row["last_seen_at"] else "never signed in"
+        return f"{row['email']}  {row['role']}{'  (removed)' if row['removed'] else ''}  {seen}"
+
+    return _TextResult({"teammates": rows}, "\n".join(map(line, rows)) or "No teammates.")
 
 
 class _PartialFailure(ChronosError):

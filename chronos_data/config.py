@@ -28,6 +28,9 @@ class Settings:
     openai_chat_model: str = "gpt-4o-mini"
     #: Off for processes that must not take import work (tests, a read-only replica).
     import_worker: bool = True
+    #: Seconds a claimed import may go without a sign of life from its worker before another worker
+    #: takes it over (the first is presumed dead); live workers renew it every third of that.
+    import_lease_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +52,7 @@ class Settings:
             openai_embedding_dimensions=int(get("CHRONOS_OPENAI_EMBEDDING_DIMENSIONS") or 1536),
             openai_chat_model=get("CHRONOS_OPENAI_CHAT_MODEL") or "gpt-4o-mini",
             import_worker=(get("CHRONOS_IMPORT_WORKER") or "on").lower() not in {"off", "0", "false", "no"},
+            import_lease_seconds=float(get("CHRONOS_IMPORT_LEASE_SECONDS") or 300),
         )
 
     @property

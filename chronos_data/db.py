@@ -45,6 +45,7 @@ ANALYST_ROLE = "chronos_analyst"
 SEARCH_PATH = "chronos, public, extensions"  # Supabase keeps pgvector in "extensions"
 MIN_SERVER_VERSION = 150000  # ON DELETE SET NULL (column) and security_invoker views need 15
 _POOL_SIZE = 5
+_RESET_SESSION = "RESET chronos.creator_id; CLOSE ALL; DISCARD TEMP"
 _CONNECT_TIMEOUT_SECONDS = 10
 
 
@@ -169,6 +170,20 @@ def create_engine(url: str, *, role: str | None = None, register_vector: bool = 
             from pgvector.psycopg import register_vector as _register
 
             _register(dbapi_conn)
+        dbapi_conn.commit()
+
+    reset_sql = _RESET_SESSION + (f'; SET ROLE "{role}"' if role else "; RESET ROLE")
+
+    @sa.event.listens_for(engine, "reset")
+    def _on_reset(dbapi_conn: Any, _record: Any, reset_state: Any) -> None:
+        # A returned connection gets more than SQLAlchemy's ROLLBACK: session state that SQL may
+        # have left (a session-wide creator setting, temporary tables, held cursors, another role)
+        # must not reach the next transaction, which may belong to another creator.
+        if reset_state.terminate_only:
+            return
+        dbapi_conn.rollback()
+        with dbapi_conn.cursor() as cur:
+            cur.execute(reset_sql)
         dbapi_conn.commit()
 
     return engine

@@ -33,6 +33,7 @@ _MAX_TOKENS = 256  # the model was trained on 256 word pieces; longer input is t
 # saves (python -m bench import: 1 or 4 per call ~1.05 s for an hour of transcript, 32 ~1.5 s).
 LOCAL_BATCH = 4
 _OPENAI_BATCH = 256  # well under the API's 2,048 inputs and 300k tokens per request
+_CONNECT_TIMEOUT = 5.0  # seconds to open a connection: a host that is up accepts in milliseconds
 
 
 class Embedder(Protocol):
@@ -121,16 +122,20 @@ class LocalEmbedder:
 class OpenAIEmbedder:
     """OpenAI's embeddings endpoint, or any compatible server at OPENAI_BASE_URL.
 
-    The SDK retries 429/5xx/timeouts itself (max_retries); Chronos adds no second retry layer.
+    The SDK retries 429/5xx/timeouts itself (max_retries, exponential backoff from 0.5 s, honouring
+    Retry-After); Chronos adds no second retry layer. What still fails is one sentence that fits
+    both a question (ask again) and an import (the video's Retry button).
     """
 
     def __init__(self, settings: Settings, *, max_retries: int = 3, timeout: float = 60.0) -> None:
-        from openai import OpenAI
+        from openai import OpenAI, Timeout
 
         self.model = settings.openai_embedding_model
         self.dimensions = settings.openai_embedding_dimensions
+        self.endpoint = settings.openai_base_url or "https://api.openai.com/v1"
+        # A dead host fails in seconds; ``timeout`` bounds each wait for an answer.
         self._client = OpenAI(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
-                              max_retries=max_retries, timeout=timeout)
+                              max_retries=max_retries, timeout=Timeout(timeout, connect=min(timeout, _CONNECT_TIMEOUT)))
         self.tokens_used = 0
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -144,11 +149,17 @@ class OpenAIEmbedder:
                 raise SourceError("OpenAI rejected the API key; check OPENAI_API_KEY (or unset it to "
                                   "embed with the local model).") from exc
             except openai.RateLimitError as exc:
-                raise SourceError("OpenAI is rate-limiting this key; Chronos will retry the video later.",
-                                  transient=True) from exc
-            except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as exc:
-                raise SourceError("The embedding service did not answer; Chronos will retry the video later.",
-                                  transient=True) from exc
+                raise SourceError("The embedding service is rate-limiting this key, even after retries; wait a few "
+                                  "minutes and try again.", transient=True) from exc
+            except openai.APITimeoutError as exc:  # before APIConnectionError, its base class
+                raise SourceError("The embedding service did not answer in time, even after retries; try again in a "
+                                  "few minutes.", transient=True) from exc
+            except openai.APIConnectionError as exc:
+                raise SourceError(f"The embedding service at {self.endpoint} cannot be reached; check "
+                                  "OPENAI_BASE_URL and the network, then try again.", transient=True) from exc
+            except openai.InternalServerError as exc:
+                raise SourceError("The embedding service had an error, even after retries; try again in a few "
+                                  "minutes.", transient=True) from exc
             except openai.APIStatusError as exc:
                 raise SourceError(f"The embedding service refused the request ({exc.status_code}): "
                                   f"{_first_line(exc.message)}.") from exc

@@ -102,6 +102,11 @@ def append_events(t: Tenant, events: Iterable[EventRow]) -> int:
               SELECT event_type, video_id, :creator, student_id, course_id, module_id, metadata,
                      coalesce("timestamp", now())
               FROM {_STAGING}
+              -- One order for equal rows in every batch: two transactions storing overlapping events
+              -- (a retried batch, re-sent in another order while the first try still runs) then wait
+              -- for each other's rows in the same order instead of deadlocking. Time first keeps the
+              -- table's rows in the order they happened.
+              ORDER BY "timestamp", event_type, video_id, student_id, metadata::text
               ON CONFLICT DO NOTHING
               RETURNING "timestamp"
             )

@@ -23,14 +23,16 @@ import csv
 import hashlib
 import io
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from . import rollups
+from ._rows import unstorable
 from .analytics import DEVICE_TYPES, EVENT_TYPES, REFERRER_TYPES
 from .db import Tenant
 from .errors import ValidationError
@@ -39,6 +41,9 @@ from .event_batch import EventRow, append_events
 __all__ = ["ImportReport", "MAX_ROWS", "import_events"]
 
 MAX_ROWS = 1_000_000  # one file; split larger exports
+_MAX_SECONDS = 2**31 - 1  # sessions store watch time as a 32-bit integer
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_CLOCK_SKEW = timedelta(days=1)  # another system's clock may run a little ahead
 _REPORTED_ERRORS = 200  # rejected rows listed in full; the rest are counted
 
 
@@ -103,7 +108,8 @@ def _read(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     name = filename.lower()
     if name.endswith((".jsonl", ".ndjson", ".json")):
         rows = []
-        for number, raw in enumerate(text.splitlines(), start=1):
+        # Only "\n" ends a line: splitlines() also splits at U+2028 and others a JSON string may hold.
+        for number, raw in enumerate(text.split("\n"), start=1):
             if not raw.strip():
                 continue
             try:
@@ -113,11 +119,16 @@ def _read(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
                 continue
             rows.append((number, value if isinstance(value, dict) else {"__error__": "not a JSON object"}))
     elif name.endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(text))
-        if not reader.fieldnames or "type" not in [f.strip() for f in reader.fieldnames]:
-            raise ValidationError(f"{filename} has no 'type' column; the first line must name the columns "
-                                  "(type, video, student_email, timestamp, ...).")
-        rows = [(reader.line_num, {k.strip(): v for k, v in row.items() if k}) for row in reader]
+        # newline="": the csv module reads \r, \r\n and \n line ends itself (a bare \r is an error otherwise).
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            if not reader.fieldnames or "type" not in [f.strip() for f in reader.fieldnames]:
+                raise ValidationError(f"{filename} has no 'type' column; the first line must name the columns "
+                                      "(type, video, student_email, timestamp, ...).")
+            rows = [(reader.line_num, {k.strip(): v for k, v in row.items() if k}) for row in reader]
+        except csv.Error as exc:  # a field over 128 KiB: the file is not the CSV it claims to be
+            raise ValidationError(f"{filename} cannot be read as CSV at line {reader.line_num + 1} ({exc}); "
+                                  "export it again as CSV.") from exc
     else:
         raise ValidationError(f"{filename} is neither .csv nor .jsonl; export the events as CSV or JSON Lines.")
     if len(rows) > MAX_ROWS:
@@ -132,6 +143,8 @@ def _text(row: dict[str, Any], key: str) -> str | None:
     if value is None:
         return None
     value = str(value).strip()
+    if value and (problem := unstorable(value)):
+        raise ValidationError(f"{key} contains {problem}, which cannot be stored")
     return value or None
 
 
@@ -143,6 +156,8 @@ def _number(row: dict[str, Any], key: str, low: int, high: int | None) -> int | 
         number = float(value)
     except ValueError as exc:
         raise ValidationError(f"{key} '{value}' is not a number") from exc
+    if not math.isfinite(number):
+        raise ValidationError(f"{key} '{value}' is not a number")
     if number < low or (high is not None and number > high):
         raise ValidationError(f"{key} {value} is outside {low}–{high}" if high is not None
                               else f"{key} {value} is below {low}")
@@ -159,7 +174,12 @@ def _time(row: dict[str, Any], key: str, *, required: bool) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValidationError(f"{key} '{value}' is not an ISO 8601 time such as 2026-03-01T14:05:00Z") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # Viewing happened between the epoch and now. Exports write 9999-12-31 for "never", whose
+    # next day does not exist for the rollup, and 0001-01-01+01:00 has no UTC day at all.
+    if not _EARLIEST <= moment <= datetime.now(UTC) + _CLOCK_SKEW:
+        raise ValidationError(f"{key} '{value}' is not a time between 1970 and now")
+    return moment
 
 
 def _validate(row: dict[str, Any], videos: dict[str, uuid.UUID]) -> dict[str, Any]:
@@ -189,7 +209,7 @@ def _validate(row: dict[str, Any], videos: dict[str, uuid.UUID]) -> dict[str, An
         raise ValidationError("end is before timestamp")
     record = {"kind": kind, "video_id": video_id, "student_email": email, "timestamp": start, "end": end,
               "percent": _number(row, "percent_complete", 0, 100),
-              "watch": _number(row, "watch_time_seconds", 0, None), "device": device, "referrer": referrer}
+              "watch": _number(row, "watch_time_seconds", 0, _MAX_SECONDS), "device": device, "referrer": referrer}
     key_source = json.dumps({k: str(v) for k, v in record.items()}, sort_keys=True)
     record["import_key"] = hashlib.sha256(key_source.encode()).hexdigest()[:32]
     return record

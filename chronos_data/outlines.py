@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import courses
+from ._rows import unstorable
 from .courses import CourseOutline, Lesson, _NewLesson
 from .db import Tenant
 from .errors import ValidationError
@@ -30,6 +31,8 @@ _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _MAX_TITLE = 500  # the same limit as titles typed on the page
 #: Outlines are hand-edited at times; a few thousand lessons is far beyond any real course.
 _MAX_LESSONS = 5000
+#: A lesson's estimate in minutes (69 days); a course's total is a 32-bit sum of them all.
+_MAX_MINUTES = 100_000
 
 
 @dataclass(frozen=True)
@@ -245,7 +248,7 @@ def _parse(outline: Any) -> tuple[str, str | None, list[_ModuleSpec]]:
         raise ValidationError("The outline is not a JSON object with a title and modules; export it from Chronos again.")
     fmt = outline.get("format")
     if fmt is not None and fmt != FORMAT:
-        raise ValidationError(f"The outline's format is '{fmt}', which Chronos cannot read; use a {FORMAT} outline.")
+        raise ValidationError(f"The outline's format is {_shown(fmt)}, which Chronos cannot read; use a {FORMAT} outline.")
     title = _title(outline.get("title"), "The outline")
     description = _optional_text(outline.get("description"), "description")
     raw_modules = outline.get("modules", [])
@@ -281,22 +284,26 @@ def _lessons(raw_lessons: Any, module_path: str) -> list[_LessonSpec]:
         title = _title(raw.get("title"), path)
         required = raw.get("is_required", True)
         if not isinstance(required, bool):
-            raise ValidationError(f"{path}.is_required is {required!r}; write true or false.")
+            raise ValidationError(f"{path}.is_required is {_shown(required)}; write true or false.")
         minutes = raw.get("estimated_duration_minutes")
-        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0):
+        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, int)
+                                    or not 0 < minutes <= _MAX_MINUTES):
             raise ValidationError(
-                f"{path}.estimated_duration_minutes is {minutes!r}; write a whole number of minutes above 0 or null."
+                f"{path}.estimated_duration_minutes is {_shown(minutes)}; write a whole number of minutes "
+                f"from 1 to {_MAX_MINUTES:,} or null."
             )
         video = raw.get("video") or {}
         if not isinstance(video, dict):
             raise ValidationError(f"{path}.video is not an object; write it as {{\"title\": ..., \"youtube_video_id\": ...}}.")
         youtube_id = video.get("youtube_video_id")
         if youtube_id is not None and not (isinstance(youtube_id, str) and _YOUTUBE_ID.match(youtube_id.strip())):
-            raise ValidationError(f"{path}.video.youtube_video_id is {youtube_id!r}, which is not a YouTube video id "
+            raise ValidationError(f"{path}.video.youtube_video_id is {_shown(youtube_id)}, which is not a YouTube video id "
                                   "(11 letters, digits, - or _); fix it or leave it out.")
         video_title = video.get("title")
         if video_title is not None and not isinstance(video_title, str):
             raise ValidationError(f"{path}.video.title is not text; write the video's title in quotes.")
+        if video_title is not None and (problem := unstorable(video_title)):
+            raise ValidationError(f"{path}.video.title contains {problem}; remove it and import the outline again.")
         lessons.append(_LessonSpec(
             title=title,
             description=_optional_text(raw.get("description"), f"{path}.description"),
@@ -317,6 +324,9 @@ def _legacy_lessons(video_ids: Any, module_path: str) -> list[_LessonSpec]:
     for i, entry in enumerate(video_ids):
         if not isinstance(entry, str) or not entry.strip():
             raise ValidationError(f"{module_path}.video_ids[{i}] is not a YouTube id or title; write it as text.")
+        if problem := unstorable(entry):
+            raise ValidationError(f"{module_path}.video_ids[{i}] contains {problem}; remove it and import the "
+                                  "outline again.")
         text = entry.strip()
         video_uuid = _as_uuid(text)
         lessons.append(_LessonSpec(
@@ -332,7 +342,15 @@ def _title(value: Any, path: str) -> str:
         raise ValidationError(f"{path} has no title; give it a title and import the outline again.")
     if len(value.strip()) > _MAX_TITLE:
         raise ValidationError(f"{path} has a title of {len(value.strip())} characters; keep it under {_MAX_TITLE}.")
+    if problem := unstorable(value):
+        raise ValidationError(f"{path} has a title that contains {problem}; remove it and import the outline again.")
     return value.strip()
+
+
+def _shown(value: Any) -> str:
+    """A value from the outline as a message quotes it: its JSON-like repr, at most 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _optional_text(value: Any, path: str) -> str | None:
@@ -340,6 +358,8 @@ def _optional_text(value: Any, path: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValidationError(f"{path} is not text; write it in quotes or leave it out.")
+    if problem := unstorable(value):
+        raise ValidationError(f"{path} contains {problem}; remove it and import the outline again.")
     return value.strip() or None
 
 

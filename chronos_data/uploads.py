@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import logging
+import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -12,7 +17,13 @@ from .config import Settings
 from .creators import UPLOAD_LIMIT_BYTES
 from .errors import ValidationError
 
-__all__ = ["MEDIA_EXTENSIONS", "check_upload", "store_upload", "stored_file"]
+__all__ = ["MEDIA_EXTENSIONS", "check_upload", "keep_file", "remove_upload", "removed_on_error",
+           "check_storage_path", "copy_workspace_uploads", "store_upload", "stored_file"]
+
+log = logging.getLogger(__name__)
+
+_COPY_BLOCK = 1024 * 1024
+_MAX_STEM, _MAX_SUFFIX = 120, 10  # characters of a kept file's name, well under 255 bytes
 
 MEDIA_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".mp3", ".m4a", ".wav", ".ogg", ".flac")
 
@@ -35,25 +46,114 @@ def check_upload(filename: str, size_bytes: int, tier: str) -> None:
 
 def store_upload(settings: Settings, creator_id: uuid.UUID, filename: str, source: BinaryIO, size_bytes: int,
                  tier: str) -> str:
-    """Copy an uploaded file into the data folder; returns its storage path (relative to it).
+    """Copy an uploaded media file into the data folder; returns its storage path (relative to it).
 
-    A failed copy (a full disk) removes the partial file, so nothing is left behind.
+    Raises:
+        ValidationError: the file's type or size is refused, or it could not be written (a full
+            disk); nothing of it is left behind.
     """
     check_upload(filename, size_bytes, tier)
-    safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name).strip("._") or "upload"
+    return keep_file(settings, creator_id, filename, source)
+
+
+def keep_file(settings: Settings, creator_id: uuid.UUID, filename: str, source: BinaryIO) -> str:
+    """Copy any file into the data folder's uploads, in a folder of its own; returns its storage path.
+
+    The copy is written under a temporary name, flushed to the disk, then renamed: a file under its
+    final name is always whole. A failed copy removes what was written.
+    """
+    # The suffix is kept apart: "講義.mp4" must not become "mp4" (players and ffmpeg go by it), and
+    # a 300-character name must not exceed the file system's 255 bytes.
+    original = Path(filename)
+    suffix = re.sub(r"[^A-Za-z0-9]+", "", original.suffix)[:_MAX_SUFFIX]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", original.stem).lstrip("._")[:_MAX_STEM] or "upload"
+    safe_name = f"{stem}.{suffix}" if suffix else stem
     relative = Path("uploads") / str(creator_id) / uuid.uuid4().hex / safe_name
     target = settings.data_dir / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
     try:
-        with target.open("wb") as out:
-            shutil.copyfileobj(source, out, length=1024 * 1024)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            while block := source.read(_COPY_BLOCK):
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(descriptor, view):]
+            os.fsync(descriptor)  # some file systems report a full disk only here
+        finally:
+            os.close(descriptor)
+        os.replace(partial, target)
     except OSError as exc:
         shutil.rmtree(target.parent, ignore_errors=True)
-        reason = "the disk is full" if getattr(exc, "errno", None) == 28 else (exc.strerror or str(exc)).lower()
-        raise ValidationError(f"{filename} could not be saved ({reason}); free some space and try again.") from exc
+        log.warning("could not save %s: %s", filename, exc)
+        raise ValidationError(_unsaved(filename, exc)) from exc
     return relative.as_posix()
 
 
-def stored_file(settings: Settings, storage_path: str) -> Path:
-    """Where an upload's file is on disk (storage paths are relative to the data folder)."""
-    return settings.data_dir / storage_path
+@contextmanager
+def removed_on_error(settings: Settings, storage_path: str) -> Iterator[str]:
+    """Yield ``storage_path``; if the block raises (a refused subtitle file, a failed commit), remove
+    the stored file, so no file is kept that no video uses. Wrap the transaction that creates the
+    video, so that its commit happens inside the block."""
+    try:
+        yield storage_path
+    except BaseException:
+        remove_upload(settings, storage_path)
+        raise
+
+
+def remove_upload(settings: Settings, storage_path: str) -> None:
+    """Delete a stored upload and the folder of its own that ``keep_file`` made for it."""
+    parts = Path(storage_path).parts
+    if len(parts) != 4 or parts[0] != "uploads" or ".." in parts:
+        raise ValueError(f"{storage_path!r} is not a storage path made by keep_file")
+    shutil.rmtree(settings.data_dir / Path(*parts[:3]), ignore_errors=True)
+
+
+def _unsaved(filename: str, exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{filename} could not be saved because the disk is full; free some space and upload it again."
+    if exc.errno == errno.EFBIG:
+        return (f"{filename} could not be saved because it is larger than this computer lets Chronos write; "
+                "raise the file size limit or upload a smaller file.")
+    reason = (exc.strerror or str(exc)).lower()
+    return f"{filename} could not be saved ({reason}); check that Chronos may write to its data folder, then upload it again."
+
+
+def copy_workspace_uploads(settings: Settings, source: uuid.UUID, target: uuid.UUID) -> int:
+    """After a restore as another workspace: copy the source workspace's uploaded files, if they are
+    in this data folder, into the target's folder (where its restored videos now point); returns the
+    number of files copied. Files already there are kept."""
+    origin = settings.data_dir / "uploads" / str(source)
+    if source == target or not origin.is_dir():
+        return 0
+    copied = 0
+    for file in origin.rglob("*"):
+        destination = settings.data_dir / "uploads" / str(target) / file.relative_to(origin)
+        if file.is_file() and not file.name.endswith(".part") and not destination.exists():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, destination)
+            copied += 1
+    return copied
+
+
+def check_storage_path(creator_id: uuid.UUID, storage_path: str) -> str:
+    """``storage_path`` if it names a file in this workspace's own uploads folder (as ``keep_file``
+    makes them: uploads/<creator>/<folder>/<name>, or the demo's shared demo/<name>); a video must
+    never point at another workspace's file, or outside the data folder."""
+    parts = Path(storage_path).parts
+    own = len(parts) == 4 and parts[:2] == ("uploads", str(creator_id))
+    demo = len(parts) == 2 and parts[0] == "demo"
+    if not (own or demo) or ".." in parts:
+        raise ValidationError("That file is not one of this workspace's uploads; upload it again.")
+    return storage_path
+
+
+def stored_file(settings: Settings, storage_path: str, creator_id: uuid.UUID) -> Path:
+    """Where an upload's file is on disk (storage paths are relative to the data folder).
+
+    Raises:
+        ValidationError: the path is not in ``creator_id``'s uploads (a restored backup's videos
+            keep the paths of the workspace they came from).
+    """
+    return settings.data_dir / check_storage_path(creator_id, storage_path)

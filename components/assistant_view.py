@@ -32,7 +32,9 @@ def linked_answer(text: str, citations: Sequence[Citation], *, quoted: bool) -> 
         if citation is None:
             parts.append(inert(match[0]) if quoted else match[0])
         else:
-            tip = f"{citation.title} at {format_timestamp(citation.start_seconds)}".replace('"', "'")
+            # The tooltip is a link title, where escapes and entities count too: "&amp;" would show
+            # as "&", and a title ending in "\" would escape the closing quote and break the link.
+            tip = inert(f"{citation.title} at {format_timestamp(citation.start_seconds)}".replace('"', "'"))
             label = f"\\[{citation.number} · {format_timestamp(citation.start_seconds)}\\]"
             parts.append(f'[{label}]({citation.url} "{tip}")' if citation.url else f"**{label}**")
         last = match.end()

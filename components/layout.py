@@ -58,8 +58,11 @@ def email_html(email: str) -> str:
 
 
 def inert(text: str) -> str:
-    """``text`` for st.markdown shown as typed: Markdown characters neither format nor link."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~" else ch for ch in text)
+    """``text`` for st.markdown shown as typed: Markdown characters neither format nor link.
+
+    ``$`` too (Streamlit reads "$5 and $6" as LaTeX) and ``&`` (``&lt;`` would show as ``<``).
+    """
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$&" else ch for ch in text)
 
 
 def plural(count: int, noun: str) -> str:

@@ -179,7 +179,12 @@ def _player(message_id: uuid.UUID) -> None:
             st.session_state.pop(_PLAY, None)
             return
     with st.container(border=True):
-        file = uploads.stored_file(state.get_settings(), video.storage_path) if video.storage_path else None
+        try:
+            file = uploads.stored_file(state.get_settings(), video.storage_path,
+                                        state.current_creator_id(state.get_database())) \
+                if video.storage_path else None
+        except ChronosError:
+            file = None  # not this workspace's file (a restored backup's video): play nothing
         render_moment_player(video, second, file)
         st.button("Close player", key="assistant_close_player", icon=":material/close:",
                   on_click=lambda: st.session_state.pop(_PLAY, None))

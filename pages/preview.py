@@ -19,7 +19,10 @@ _MAX_INLINE_BYTES = 300 * 1024**2  # uploads served to the browser from memory: 
 
 def _media_url(storage_path: str, key: str) -> str | None:
     """A URL the browser can load for an uploaded file (Streamlit's media endpoint)."""
-    file = uploads.stored_file(state.get_settings(), storage_path)
+    try:
+        file = uploads.stored_file(state.get_settings(), storage_path, state.current_creator_id(state.get_database()))
+    except ChronosError:
+        return None
     if not file.is_file() or file.stat().st_size > _MAX_INLINE_BYTES:
         return None
     from streamlit import runtime

@@ -76,3 +76,7 @@ else:
                 worker.wake()
             st.success(f"{layout.plural(len(queued), 'video')} queued for re-embedding; follow them on the Videos page.",
                        icon=":material/hourglass_top:")
+
+from components.backup_panel import render_backup_panel  # noqa: E402  (the page's last section, kept with its call)
+
+render_backup_panel()

@@ -101,25 +101,31 @@ def _add_subtitled(source_type: str) -> None:
         st.error(f"Add the video's subtitle file{hint}: Chronos builds the searchable transcript from it.",
                  icon=":material/subtitles:")
         return
+    if source_type == "upload" and media is None:
+        st.error("Choose the audio or video file to upload.", icon=":material/upload_file:")
+        return
+
+    def add(t, source: str, size: int | None) -> None:
+        if subtitle is None:  # an upload OpenAI will transcribe
+            pipeline.add_upload_to_transcribe(t, storage_path=source, title=title or media.name, file_size_bytes=size)
+        else:
+            pipeline.add_subtitled_video(
+                t, source_type=source_type, source=source, subtitle_bytes=subtitle.getvalue(),
+                subtitle_filename=subtitle.name, title=title or (media.name if media else ""),
+                duration_seconds=int(minutes * 60) or None, file_size_bytes=size)
+
     try:
-        with state.tenant() as t:
-            source = link or ""
-            size = None
-            if source_type == "upload":
-                if media is None:
-                    st.error("Choose the audio or video file to upload.", icon=":material/upload_file:")
-                    return
-                tier = creators.get_creator(t).subscription_tier
-                size = media.size
-                source = uploads.store_upload(state.get_settings(), t.creator_id, media.name, media, size, tier)
-            if subtitle is None:  # an upload OpenAI will transcribe
-                pipeline.add_upload_to_transcribe(t, storage_path=source, title=title or media.name,
-                                                  file_size_bytes=size)
-            else:
-                pipeline.add_subtitled_video(
-                    t, source_type=source_type, source=source, subtitle_bytes=subtitle.getvalue(),
-                    subtitle_filename=subtitle.name, title=title or (media.name if media else ""),
-                    duration_seconds=int(minutes * 60) or None, file_size_bytes=size)
+        if source_type != "upload":
+            with state.tenant() as t:
+                add(t, link or "", None)
+        else:
+            settings = state.get_settings()
+            with state.tenant() as t:
+                creator_id, tier = t.creator_id, creators.get_creator(t).subscription_tier
+            # The file first, then the video row; a refused video or a failed commit removes the file.
+            stored = uploads.store_upload(settings, creator_id, media.name, media, media.size, tier)
+            with uploads.removed_on_error(settings, stored), state.tenant() as t:
+                add(t, stored, media.size)
         _queued("Video queued: its transcript is being indexed.")
     except ChronosError as exc:
         st.error(str(exc), icon=":material/error:")

@@ -56,7 +56,7 @@ def chunk_segments(
     overlap_words: int = OVERLAP_WORDS,
 ) -> list[Chunk]:
     """Chunks covering ``segments`` in order, each with start/end seconds."""
-    units = [u for s in segments for u in _units(s, max_words)]
+    units = _monotone([u for s in segments for u in _units(s, max_words)])
     chunks: list[Chunk] = []
     start = 0
     while start < len(units):
@@ -90,6 +90,21 @@ def _units(segment: Segment, max_words: int) -> list[_Unit]:
         begin = segment.start + span * i / len(words)
         finish = segment.start + span * min(i + per_piece, len(words)) / len(words)
         units.append(_Unit(begin, finish, words[i : i + per_piece]))
+    return units
+
+
+def _monotone(units: list[_Unit]) -> list[_Unit]:
+    """Units whose starts never go back in time.
+
+    Captions overlap (a cue often ends after the next one starts); a long cue split by word
+    position could then start a piece after the next cue, and a chunk before the one it precedes.
+    Such a piece starts no later than what is said after it.
+    """
+    latest = math.inf
+    for i in range(len(units) - 1, -1, -1):
+        if units[i].start > latest:
+            units[i] = _Unit(latest, units[i].end, units[i].words)
+        latest = units[i].start
     return units
 
 

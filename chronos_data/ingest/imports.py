@@ -12,7 +12,7 @@ from ..config import Settings
 from ..creators import get_creator
 from ..db import Tenant
 from ..errors import ChronosError, ValidationError
-from ..uploads import MEDIA_EXTENSIONS, store_upload
+from ..uploads import MEDIA_EXTENSIONS, keep_file, removed_on_error, store_upload
 from .links import parse_link
 from .pipeline import add_subtitled_video, add_upload_to_transcribe, add_youtube_video
 from .subtitles import SUBTITLE_EXTENSIONS
@@ -142,25 +142,21 @@ def _queue_file(t: Tenant, settings: Settings, request: ImportRequest, path: Pat
     subtitle_path = path if path.suffix.lower() in SUBTITLE_EXTENSIONS else (
         Path(request.subtitles) if request.subtitles else None)
     tier = get_creator(t).subscription_tier
+    size = path.stat().st_size
     if subtitle_path is None and settings.openai_api_key:
         with path.open("rb") as media:
-            storage_path = store_upload(settings, t.creator_id, path.name, media, path.stat().st_size, tier)
-        return add_upload_to_transcribe(t, storage_path=storage_path, title=request.title or path.stem,
-                                        file_size_bytes=path.stat().st_size)
+            stored = store_upload(settings, t.creator_id, path.name, media, size, tier)
+        with removed_on_error(settings, stored):  # a refused video keeps no file
+            return add_upload_to_transcribe(t, storage_path=stored, title=request.title or path.stem,
+                                            file_size_bytes=size)
     if subtitle_path is None or not subtitle_path.is_file():
         raise ValidationError(f"{path.name} needs a subtitle file (--subtitles FILE), or set OPENAI_API_KEY so "
                               "Chronos can transcribe its audio.")
     with path.open("rb") as media:
         # A subtitle file alone is kept as the upload itself, so the video has a storage path.
-        storage_path = store_upload(settings, t.creator_id, path.name, media, path.stat().st_size, tier) \
-            if path.suffix.lower() in MEDIA_EXTENSIONS else _keep_subtitle(settings, t, path)
-    return add_subtitled_video(t, source_type="upload", source=storage_path, subtitle_bytes=subtitle_path.read_bytes(),
-                               subtitle_filename=subtitle_path.name, title=request.title or path.stem,
-                               file_size_bytes=path.stat().st_size)
-
-
-def _keep_subtitle(settings: Settings, t: Tenant, path: Path) -> str:
-    target = Path("uploads") / str(t.creator_id) / uuid.uuid4().hex / path.name
-    (settings.data_dir / target).parent.mkdir(parents=True, exist_ok=True)
-    (settings.data_dir / target).write_bytes(path.read_bytes())
-    return target.as_posix()
+        stored = store_upload(settings, t.creator_id, path.name, media, size, tier) \
+            if path.suffix.lower() in MEDIA_EXTENSIONS else keep_file(settings, t.creator_id, path.name, media)
+    with removed_on_error(settings, stored):
+        return add_subtitled_video(t, source_type="upload", source=stored, subtitle_bytes=subtitle_path.read_bytes(),
+                                   subtitle_filename=subtitle_path.name, title=request.title or path.stem,
+                                   file_size_bytes=size)

@@ -10,12 +10,15 @@ from ..errors import ValidationError
 
 __all__ = ["Link", "moment_url", "parse_link", "youtube_watch_url"]
 
-_YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
+# \Z, not $: "$" also matches before a final newline, and parse_qs decodes "v=…%0A" into one.
+_YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}\Z")
+_PLAYLIST_ID = re.compile(r"^[A-Za-z0-9_-]+\Z")
+_CHANNEL_NAME = re.compile(r"^[^\s\x00-\x1f\x7f]+\Z")  # handles may be in any script
 _YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com",
                   "youtube-nocookie.com", "www.youtube-nocookie.com"}
 _PATH_ID_PREFIXES = ("shorts", "embed", "live", "v", "e")
 _LOOM_HOSTS = {"loom.com", "www.loom.com"}
-_MUX_PLAYBACK_ID = re.compile(r"^[A-Za-z0-9]{20,64}$")
+_MUX_PLAYBACK_ID = re.compile(r"^[A-Za-z0-9]{20,64}\Z")
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,11 @@ def parse_link(text: str) -> Link:
         raise ValidationError("The link is empty; paste a YouTube, Loom or Mux link.")
     if _YOUTUBE_ID.match(raw):
         return Link("youtube_video", raw, youtube_watch_url(raw))
-    url = urlparse(raw if "://" in raw else f"https://{raw}")
-    host = (url.hostname or "").lower()
+    try:
+        url = urlparse(raw if "://" in raw else f"https://{raw}")
+        host = (url.hostname or "").lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket: not a link Chronos knows either way
+        url, host = None, ""
     if host in _YOUTUBE_HOSTS or host == "youtu.be":
         return _youtube(url, host, raw)
     if host in _LOOM_HOSTS:
@@ -85,9 +91,17 @@ def _youtube(url, host: str, raw: str) -> Link:
         )
     if "list" in query and parts[:1] in (["playlist"], ["watch"], []):
         playlist = query["list"][0]
+        if not _PLAYLIST_ID.match(playlist):
+            raise ValidationError(
+                f"'{_shorten(raw)}' has a malformed YouTube playlist id ('{_shorten(playlist, 20)}'); "
+                "copy the link again from the playlist's Share button."
+            )
         return Link("youtube_list", playlist, f"https://www.youtube.com/playlist?list={playlist}")
-    if parts and (parts[0].startswith("@") or parts[0] in {"channel", "c", "user"}):
-        channel_path = "/".join(parts[:2] if not parts[0].startswith("@") else parts[:1])
+    # A channel is /@handle or /channel|c|user/NAME; a bare "/@" or "/channel" names none.
+    handle = bool(parts) and parts[0].startswith("@") and bool(_CHANNEL_NAME.match(parts[0][1:]))
+    named = len(parts) > 1 and parts[0] in {"channel", "c", "user"} and bool(_CHANNEL_NAME.match(parts[1]))
+    if handle or named:
+        channel_path = parts[0] if handle else "/".join(parts[:2])
         return Link("youtube_list", channel_path, f"https://www.youtube.com/{channel_path}/videos")
     raise ValidationError(
         f"'{_shorten(raw)}' is a YouTube link but not to a video, playlist or channel; "
@@ -106,7 +120,8 @@ def _seconds(value: str | None) -> int | None:
 
 
 def _shorten(text: str, limit: int = 80) -> str:
-    text = text.replace("\n", " ")
+    # Control characters (a NUL, a terminal escape) would make the message unreadable or unprintable.
+    text = "".join(" " if ord(char) < 32 or 0x7F <= ord(char) < 0xA0 else char for char in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

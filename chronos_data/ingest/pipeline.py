@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,12 +28,14 @@ from ..config import Settings
 from ..db import Database, Tenant
 from ..embeddings import Embedder
 from ..errors import ChronosError, NotFound, SourceError, ValidationError
+from ..uploads import check_storage_path, stored_file
 from .chunking import chunk_segments
 from .links import parse_link
 from .segments import Segment, Transcript
 from .subtitles import parse_subtitles
 
 __all__ = [
+    "LEASE",
     "DuplicateVideo",
     "Sources",
     "add_subtitled_video",
@@ -45,6 +49,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _TRANSIENT_ATTEMPTS = 3
+#: A claimed video whose worker showed no sign of life for this long is taken over by another
+#: worker (the first is presumed dead); CHRONOS_IMPORT_LEASE_SECONDS changes it.
+LEASE = timedelta(minutes=5)
+_RENEWALS_PER_LEASE = 3  # a live worker renews its lease this often per lease: one late renewal is harmless
+_STAGES = ("pending", "transcribing", "processing", "embedding")
 
 
 class DuplicateVideo(ValidationError):
@@ -68,6 +77,11 @@ class Sources:
     ytdlp_params: dict[str, Any] | None = None
     backoff_seconds: float = 2.0
     sleep: Callable[[float], None] = field(default=time.sleep)
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claimed video may go without a sign of life before another worker takes it."""
+        return timedelta(seconds=self.settings.import_lease_seconds) if self.settings else LEASE
 
 
 def add_youtube_video(
@@ -139,7 +153,7 @@ def add_subtitled_video(
                                   "or choose the right source.")
         key_column, key, url = ("embed_id" if source_type == "loom" else "mux_playback_id"), parsed.id, parsed.url
     elif source_type == "upload":
-        key_column, key, url = "storage_path", source, None
+        key_column, key, url = "storage_path", check_storage_path(t.creator_id, source), None
     else:
         raise ValidationError(f"'{source_type}' videos do not take subtitle files; use loom, mux or upload.")
     if not (title or "").strip():
@@ -159,6 +173,7 @@ def add_upload_to_transcribe(t: Tenant, *, storage_path: str, title: str, file_s
     """Queue an uploaded audio or video file whose transcript OpenAI will make; returns its id."""
     if not (title or "").strip():
         raise ValidationError("The title is empty; give the video a title.")
+    check_storage_path(t.creator_id, storage_path)
     video_id = _insert_video(t, title=title, source_type="upload", key_column="storage_path", key=storage_path,
                              url=None, embed_type=None, options={}, size=file_size_bytes)
     analytics.track_event(t, "video_imported", video_id, metadata={
@@ -202,18 +217,23 @@ def requeue_for_embedding(t: Tenant) -> list[uuid.UUID]:
 
 def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder,
                   sources: Sources | None = None) -> str:
-    """Take one claimed video through the remaining stages; returns its final status."""
+    """Take one claimed video through the remaining stages; returns its final status.
+
+    While it works, a thread renews the claim's lease, so a live worker keeps its video however
+    long one call to a source takes; a killed worker stops renewing and the video is taken over.
+    """
     sources = sources or Sources()
     try:
-        transcript = _transcript(db, creator_id, video_id, sources)
-        pieces = chunk_segments(transcript.segments)
-        if not pieces:
-            raise ValidationError("The transcript has no words to search; upload a subtitle file with text.")
-        with db.tenant(creator_id) as t:
-            _set_stage(t, video_id, "embedding")
-        vectors = _embed(db, creator_id, video_id, embedder, [p.text for p in pieces])
-        with db.tenant(creator_id) as t:
-            _replace_chunks(t, video_id, pieces, vectors, embedder, transcript)
+        with _LeaseKeeper(db, creator_id, video_id, sources.lease):
+            transcript = _transcript(db, creator_id, video_id, sources)
+            pieces = chunk_segments(transcript.segments)
+            if not pieces:
+                raise ValidationError("The transcript has no words to search; upload a subtitle file with text.")
+            with db.tenant(creator_id) as t:
+                _set_stage(t, video_id, "embedding")
+            vectors = _embed(db, creator_id, video_id, embedder, [p.text for p in pieces])
+            with db.tenant(creator_id) as t:
+                _replace_chunks(t, video_id, pieces, vectors, embedder, transcript)
         return "completed"
     except ChronosError as exc:
         _fail(db, creator_id, video_id, str(exc))
@@ -222,6 +242,34 @@ def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embe
         _fail(db, creator_id, video_id, f"Import failed unexpectedly ({type(exc).__name__}); retry it, and "
                                         "report the problem if it happens again.")
     return "failed"
+
+
+class _LeaseKeeper:
+    """Renews a claimed video's lease from a thread until the block ends (see ``process_video``)."""
+
+    def __init__(self, db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, lease: timedelta) -> None:
+        self._db, self._creator_id, self._video_id = db, creator_id, video_id
+        self._every = lease.total_seconds() / _RENEWALS_PER_LEASE
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"chronos-lease-{video_id}", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(self._every):
+            try:
+                with self._db.tenant(self._creator_id) as t:
+                    t.conn.execute(sa.text("UPDATE videos SET claimed_at = now() WHERE creator_id = :c AND id = :v "
+                                           "AND status = ANY(:stages)"),
+                                   {"c": self._creator_id, "v": self._video_id, "stages": list(_STAGES)})
+            except Exception as exc:  # the database may be away for a moment; the next renewal tries again
+                log.warning("could not renew the lease of video %s: %s", self._video_id, exc)
 
 
 def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources) -> Transcript:
@@ -276,7 +324,7 @@ def _transcribe_upload(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID,
             t.conn.execute(sa.text("UPDATE videos SET progress = :p, claimed_at = now() "
                                    "WHERE creator_id = :c AND id = :v"), {"p": fraction, "c": creator_id, "v": video_id})
 
-    result = transcribe(settings.data_dir / storage_path, settings, on_progress=progress)
+    result = transcribe(stored_file(settings, storage_path, creator_id), settings, on_progress=progress)
     transcript = replace(result.transcript, cost_usd=result.cost_usd, audio_seconds=result.audio_seconds)
     with db.tenant(creator_id) as t:
         _store_transcript(t, video_id, transcript)
@@ -373,6 +421,10 @@ def _store_transcript(t: Tenant, video_id: uuid.UUID, transcript: Transcript) ->
 
 def _replace_chunks(t: Tenant, video_id: uuid.UUID, pieces, vectors, embedder: Embedder,
                     transcript: Transcript) -> None:
+    # Two workers finishing one video (one was presumed dead but was not) take turns here: the
+    # second's DELETE then sees the first's chunks and replaces them, instead of colliding with them.
+    t.conn.execute(sa.text("SELECT id FROM videos WHERE creator_id = :c AND id = :v FOR UPDATE"),
+                   {"c": t.creator_id, "v": video_id})
     t.conn.execute(sa.text("DELETE FROM video_chunks WHERE creator_id = :c AND video_id = :v"),
                    {"c": t.creator_id, "v": video_id})
     chunks.insert_chunks(t, video_id, [

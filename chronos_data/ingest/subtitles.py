@@ -25,11 +25,14 @@ from webvtt.errors import MalformedCaptionError, MalformedFileError
 from chronos_data.errors import ValidationError
 from chronos_data.ingest.segments import Segment
 
-__all__ = ["SUBTITLE_EXTENSIONS", "parse_subtitles"]
+__all__ = ["MAX_SECONDS", "SUBTITLE_EXTENSIONS", "parse_subtitles"]
 
 log = logging.getLogger(__name__)
 
 SUBTITLE_EXTENSIONS = (".srt", ".vtt", ".sbv", ".txt")
+#: A caption later than this is a broken timing, not a long video; videos and chunks store their
+#: seconds as 32-bit integers, which a cue at 99999999:00:00 would overflow.
+MAX_SECONDS = 1_000 * 3600
 
 _UPLOAD_HINT = "upload an .srt, .vtt, .sbv or .txt file"
 _SAVE_AS_TEXT = "save the subtitles as UTF-8 text and upload them again"
@@ -60,6 +63,9 @@ _MAGIC = (
 # A few control characters can slip into real subtitles (DOS end-of-file marks); more than this
 # share means the bytes were never text.
 _MAX_CONTROL_SHARE = 0.01
+# Western European text has its accented letters one at a time ("Ça va", "Über"); Cyrillic,
+# Greek and the CJK code pages write runs of bytes above 0x7F.
+_HIGH_BYTE_RUN = re.compile(rb"[\x80-\xff]{2}")
 
 # Sniffing only decides which library reader to use; the library does the parsing.
 _ARROW_TIMING = re.compile(r"^\s*\d[\d:.,]*\s*-->")
@@ -105,6 +111,12 @@ def parse_subtitles(data: bytes, filename: str, *, duration_seconds: float | Non
         raise ValidationError(
             f"The subtitle file '{name}' contains no caption text; check that it is the right file and upload it again."
         )
+    latest = max(segment.end for segment in segments)
+    if latest > MAX_SECONDS:
+        raise ValidationError(
+            f"The subtitle file '{name}' has a caption at {latest / 3600:,.0f} hours, past the {MAX_SECONDS // 3600:,} "
+            "hours Chronos takes; check its timings and upload it again."
+        )
     return segments
 
 
@@ -132,6 +144,8 @@ def _decode(data: bytes, name: str) -> str:
         text = _decode_without_bom(data)
 
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")
+    if "\x00" in text:  # never in text, even after a BOM; PostgreSQL refuses to store it
+        raise ValidationError(f"{not_text} (it contains binary data); {_SAVE_AS_TEXT}.")
     controls = sum(1 for char in text if (ord(char) < 32 and char not in "\t\n\f\v") or 0x7F <= ord(char) < 0xA0)
     if controls + text.count("\ufffd") > _MAX_CONTROL_SHARE * len(text):
         raise ValidationError(f"{not_text} (it contains binary data); {_SAVE_AS_TEXT}.")
@@ -143,6 +157,10 @@ def _decode_without_bom(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if not _HIGH_BYTE_RUN.search(data):
+        # Lone high bytes are Windows-1252 letters; a multibyte code page would swallow the ASCII
+        # letter after each one, and charset detection takes "Ça va" for Big5 ("ド va").
+        return data.decode("cp1252", errors="replace")
     matches = list(charset_normalizer.from_bytes(data))
     if matches:
         # Short Western texts decode without chaos in several code pages (cp1250, cp1125, ...), so

@@ -125,10 +125,11 @@ def transcribe(
     ffmpeg = _ffmpeg_exe()
     probed_seconds = _probe(ffmpeg, path)
 
-    from openai import OpenAI
+    from openai import OpenAI, Timeout
 
+    # A dead host fails in seconds; ``timeout`` bounds each wait for an answer (a 25 MB piece takes minutes).
     client = OpenAI(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
-                    max_retries=max_retries, timeout=timeout)
+                    max_retries=max_retries, timeout=Timeout(timeout, connect=min(timeout, 10.0)))
     segments: list[Segment] = []
     languages: list[str] = []
     audio_seconds = 0.0
@@ -259,16 +260,20 @@ def _request(client: Any, piece: _Piece, model: str, language: str | None) -> An
             timestamp_granularities=["segment"], **options)
     except openai.AuthenticationError as exc:
         raise SourceError("OpenAI rejected the API key; check OPENAI_API_KEY.") from exc
+    # Nothing retries a failed video by itself: each sentence sends the creator to its Retry button.
     except openai.RateLimitError as exc:
-        raise SourceError("OpenAI is rate-limiting this key; Chronos will retry the video later.",
-                          transient=True) from exc
-    except (openai.APIConnectionError, openai.InternalServerError) as exc:  # APITimeoutError is a connection error
-        raise SourceError("The transcription service did not answer; Chronos will retry the video later.",
-                          transient=True) from exc
+        raise SourceError("The transcription service is rate-limiting this key, even after retries; wait a few "
+                          "minutes and retry the video.", transient=True) from exc
+    except openai.APITimeoutError as exc:  # before APIConnectionError, its base class
+        raise SourceError("The transcription service did not answer in time, even after retries; retry the video "
+                          "in a few minutes.", transient=True) from exc
+    except openai.APIConnectionError as exc:
+        raise SourceError("The transcription service cannot be reached; check OPENAI_BASE_URL and the network, "
+                          "then retry the video.", transient=True) from exc
     except openai.APIStatusError as exc:
-        if exc.status_code >= 500:  # 5xx codes the SDK has no class for
-            raise SourceError("The transcription service failed; Chronos will retry the video later.",
-                              transient=True) from exc
+        if exc.status_code >= 500:  # InternalServerError, and 5xx codes the SDK has no class for
+            raise SourceError("The transcription service had an error, even after retries; retry the video in a "
+                              "few minutes.", transient=True) from exc
         raise SourceError(f"The transcription service refused the request ({exc.status_code}): "
                           f"{_first_line(_server_message(exc))}.") from exc
     except openai.OpenAIError as exc:  # e.g. an answer that does not parse as verbose_json

@@ -4,7 +4,8 @@ Every app process runs one worker thread (unless CHRONOS_IMPORT_WORKER=off); the
 one until its videos are done; ``python -m chronos_data worker`` runs one as its own process, for
 deployments where imports should not share the web servers' CPU.
 Claims use FOR UPDATE SKIP LOCKED with a lease, so workers never take the same video and work
-interrupted by a restart is picked up again once its lease runs out.
+interrupted by a restart (or a killed worker) is picked up again once its lease runs out. The lease
+is ``Sources.lease``: CHRONOS_IMPORT_LEASE_SECONDS, five minutes by default.
 """
 
 from __future__ import annotations
@@ -21,15 +22,11 @@ import sqlalchemy as sa
 from ..db import Database
 from ..embeddings import Embedder
 from ..errors import DatabaseUnavailable
-from .pipeline import Sources, process_video
+from .pipeline import LEASE, Sources, process_video
 
 __all__ = ["ImportWorker", "LEASE", "claim_next", "drain", "run_until_done"]
 
 log = logging.getLogger(__name__)
-
-#: A claimed video untouched for this long is taken over: its worker is presumed dead. The
-#: pipeline renews the lease at every stage and embedding batch, so live work never expires.
-LEASE = timedelta(minutes=5)
 
 
 def claim_next(db: Database, lease: timedelta = LEASE,
@@ -47,9 +44,10 @@ def run_until_done(db: Database, creator_id: uuid.UUID, embedder: Embedder, vide
                    timeout: float = 3600.0) -> None:
     """Process this creator's queue in this thread until every video in ``video_ids`` is finished."""
     waiting = set(video_ids)
+    lease = (sources or Sources()).lease
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
-        claimed = claim_next(db, creator_id=creator_id)
+        claimed = claim_next(db, lease, creator_id=creator_id)
         if claimed:
             process_video(db, claimed[0], claimed[1], embedder, sources)
         else:
@@ -62,7 +60,8 @@ def run_until_done(db: Database, creator_id: uuid.UUID, embedder: Embedder, vide
 def drain(db: Database, embedder: Embedder, sources: Sources | None = None) -> int:
     """Process every creator's queued videos until none is left to claim; returns how many."""
     processed = 0
-    while claimed := claim_next(db):
+    lease = (sources or Sources()).lease
+    while claimed := claim_next(db, lease):
         process_video(db, claimed[0], claimed[1], embedder, sources)
         processed += 1
     return processed
@@ -104,7 +103,7 @@ class ImportWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                claimed = claim_next(self._db)
+                claimed = claim_next(self._db, (self._sources or Sources()).lease)
                 if claimed:
                     process_video(self._db, claimed[0], claimed[1], self._embedder, self._sources)
                     continue

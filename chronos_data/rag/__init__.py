@@ -1,6 +1,6 @@
 """The assistant: finding the transcript passages that answer a question, and answering with them."""
 
-from .answer import OFFLINE_MODEL, Answer, AnswerRun, Assistant, standalone_query
+from .answer import OFFLINE_MODEL, Answer, AnswerRun, Assistant, QuestionNotAnswered, standalone_query
 from .citations import Citation
 from .llm import AnswerError, ChatModel, OpenAIChat, chat_model_for
 from .retrieve import Scope, Source, retrieve
@@ -17,6 +17,7 @@ __all__ = [
     "Citation",
     "OpenAIChat",
     "Passage",
+    "QuestionNotAnswered",
     "Scope",
     "Source",
     "chat_model_for",

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from .. import chat, creators, usage
 from ..db import Database, Tenant
 from ..embeddings import Embedder
-from ..errors import ValidationError
+from ..errors import ChronosError, ValidationError
 from ..timecode import format_seconds
 from .citations import Citation, cited_numbers, from_source
 from .extractive import extract_answer
@@ -32,7 +32,7 @@ from .llm import AnswerError, ChatModel, StreamUsage
 from .prompting import NOT_FOUND, answer_messages, rewrite_messages
 from .retrieve import Scope, Source, retrieve
 
-__all__ = ["Answer", "AnswerRun", "Assistant", "OFFLINE_MODEL", "standalone_query"]
+__all__ = ["Answer", "AnswerRun", "Assistant", "OFFLINE_MODEL", "QuestionNotAnswered", "standalone_query"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,16 @@ _TOKENS_PER_CREDIT = 1_000  # ai_credits_used: one credit per thousand model tok
 _FOLLOW_UP = re.compile(r"^(and|but|or|so|what about|how about|also)\b|\b(it|its|that|this|those|these|they|"
                         r"them|their|there|the same|one|ones)\b", re.IGNORECASE)
 _SHORT_QUESTION_WORDS = 5
+
+
+class QuestionNotAnswered(AnswerError):
+    """The question was stored, but its passages could not be searched (the embedding service
+    failed); ``session_id`` is the conversation that keeps it, for the page to open."""
+
+    def __init__(self, message: str, session_id: uuid.UUID, question_id: uuid.UUID) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+        self.question_id = question_id
 
 
 @dataclass(frozen=True)
@@ -145,7 +155,7 @@ class AnswerRun:
                     yield parts[-1]
                 else:  # nothing arrived: answer offline instead, and say why
                     model_name = OFFLINE_MODEL
-                    parts.append(self._extractive())
+                    parts.append(self._offline_fallback())
         text = "".join(parts)
         if model_name == OFFLINE_MODEL:
             yield text
@@ -164,6 +174,16 @@ class AnswerRun:
         quoted = self.assistant.extract(self)
         self._citations = quoted.citations
         return quoted.text or self.assistant.not_found_text(self)
+
+    def _offline_fallback(self) -> str:
+        """The quoted answer when the model failed; if quoting fails too (it embeds sentences, and the
+        embedding service may be down with the model), the passages found, listed as sources."""
+        try:
+            return self._extractive()
+        except ChronosError as exc:
+            log.warning("offline fallback failed too: %s", exc)
+            self._citations = [from_source(i, s) for i, s in enumerate(self.sources, start=1)]
+            return "No answer could be written this time; open the passages under Sources to read what your videos say."
 
 
 class Assistant:
@@ -207,7 +227,10 @@ class Assistant:
                                            metadata={"scope": _scope_json(scope)})
             usage.add_usage(t, chat_messages_sent=1)
         query = standalone_query(history, question, self.chat_model)
-        vector = self.embedder.embed([query])[0]
+        try:
+            vector = self.embedder.embed([query])[0]
+        except ChronosError as exc:  # the question stays stored in its conversation, to ask again
+            raise QuestionNotAnswered(str(exc), session_id, question_id) from exc
         with self.db.tenant(creator_id) as t:
             sources, nearest = retrieve(t, query, self.embedder, scope=scope, query_vector=vector)
         return AnswerRun(self, creator_id, session_id, question_id, question, query, sources, nearest, vector, started)

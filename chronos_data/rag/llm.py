@@ -50,16 +50,34 @@ def chat_model_for(settings: Settings) -> ChatModel | None:
     return OpenAIChat(settings) if settings.openai_api_key else None
 
 
+#: Seconds to open a connection: a server that is up accepts in milliseconds.
+_CONNECT_TIMEOUT = 5.0
+#: Query rewriting is optional (the question is searched as typed when it fails), so it gets one
+#: retry and a short wait instead of holding the learner's answer for minutes.
+_REWRITE_RETRIES = 1
+_REWRITE_TIMEOUT = 15.0
+
+
 class OpenAIChat:
-    """Chat Completions at OPENAI_BASE_URL (OpenAI, Ollama, vLLM, LM Studio)."""
+    """Chat Completions at OPENAI_BASE_URL (OpenAI, Ollama, vLLM, LM Studio).
+
+    ``timeout`` bounds each wait for the server (to the first token, then between streamed pieces;
+    a model on a laptop's CPU may think for tens of seconds first), ``max_retries`` the SDK's
+    retries of 429, 5xx and timeouts: a hung server is given up on after about
+    (max_retries + 1) × timeout.
+    """
 
     def __init__(self, settings: Settings, *, max_retries: int = 3, timeout: float = 60.0) -> None:
-        from openai import OpenAI
+        from openai import OpenAI, Timeout
 
         self.model = settings.openai_chat_model
         self.endpoint = settings.openai_base_url or "https://api.openai.com/v1"
         self._client = OpenAI(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
-                              max_retries=max_retries, timeout=timeout)
+                              max_retries=max_retries, timeout=Timeout(timeout, connect=min(timeout, _CONNECT_TIMEOUT)))
+        rewrite_timeout = min(timeout, _REWRITE_TIMEOUT)
+        self._rewriter = self._client.with_options(
+            max_retries=min(max_retries, _REWRITE_RETRIES),
+            timeout=Timeout(rewrite_timeout, connect=min(rewrite_timeout, _CONNECT_TIMEOUT)))
 
     def stream(self, messages: Sequence[dict[str, str]], usage: StreamUsage) -> Iterator[str]:
         """The answer's text as it arrives; ``usage`` is filled in at the end."""
@@ -85,12 +103,12 @@ class OpenAIChat:
             raise AnswerError(self._explain(exc)) from exc
 
     def complete(self, messages: Sequence[dict[str, str]], *, max_tokens: int = 100) -> str:
-        """A short, non-streamed reply (query rewriting)."""
+        """A short, non-streamed reply (query rewriting), with a shorter retry budget than answers."""
         import openai
 
         try:
-            response = self._client.chat.completions.create(model=self.model, messages=list(messages),
-                                                            temperature=0, max_tokens=max_tokens)
+            response = self._rewriter.chat.completions.create(model=self.model, messages=list(messages),
+                                                              temperature=0, max_tokens=max_tokens)
         except openai.APIError as exc:
             raise AnswerError(self._explain(exc)) from exc
         return (response.choices[0].message.content or "").strip() if response.choices else ""

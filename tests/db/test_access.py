@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -140,3 +141,28 @@ def test_the_owner_cannot_add_their_own_address(db):
 def test_sign_in_needs_an_email(db):
     with pytest.raises(ValidationError):
         _sign_in(db, "")
+
+
+def test_teammates_from_the_command_line(db, database_url, monkeypatch, capsys):
+    from chronos_data import cli
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    owner, mate = _email("cli-owner"), _email("cli-mate")
+    assert cli.main(["teammates", "list", "--creator", owner]) == 0
+    assert capsys.readouterr().out.strip() == "No teammates."
+
+    assert cli.main(["teammates", "add", mate, "--creator", owner, "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)["teammates"]
+    assert (row["email"], row["role"], row["removed"]) == (mate, "analyst", False)
+    assert [w.role for w in _sign_in(db, mate)] == ["owner", "analyst"]
+
+    assert cli.main(["teammates", "remove", mate.upper(), "--creator", owner]) == 0
+    assert "(removed)" in capsys.readouterr().out
+    assert [w.role for w in _sign_in(db, mate)] == ["owner"]
+    assert cli.main(["teammates", "restore", mate, "--creator", owner]) == 0
+    assert "(removed)" not in capsys.readouterr().out
+
+    assert cli.main(["teammates", "remove", "nobody@example.com", "--creator", owner]) == 1
+    assert "is not a teammate" in capsys.readouterr().err
+    assert cli.main(["teammates", "add", "not-an-address", "--creator", owner]) == 1
+    assert "not an e-mail address" in capsys.readouterr().err

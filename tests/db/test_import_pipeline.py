@@ -309,7 +309,7 @@ def test_an_upload_without_subtitles_or_key_fails_saying_what_to_do(db, workspac
 
     settings = Settings.from_env({"CHRONOS_DATA_DIR": str(tmp_path)})
     with db.tenant(workspace) as t:
-        video_id = pipeline.add_upload_to_transcribe(t, storage_path="uploads/x/lecture.mp3", title="Lecture",
+        video_id = pipeline.add_upload_to_transcribe(t, storage_path=f"uploads/{workspace}/x/lecture.mp3", title="Lecture",
                                                      file_size_bytes=10)
     run_until_done(db, workspace, embedder, [video_id], sources=pipeline.Sources(settings=settings))
     with db.tenant(workspace) as t:

@@ -17,10 +17,18 @@ with their citations, or "I could not find this in the videos." when no passages
 encoding (role delta, content deltas of a few words, a ``finish_reason`` chunk, a usage chunk when
 ``stream_options.include_usage``, then ``[DONE]``). The key ``sk-dropstream`` gets a stream that
 stops after two content deltas: the connection closes mid-body, without ``[DONE]``.
+
+Faults on demand, for any key: ``fail_next(n, status=429, retry_after=2)`` answers the next ``n``
+requests (to a path ending in ``path``, or any) with that error and a ``Retry-After`` header,
+``fail_next(n, status=500)`` with a server error, ``fail_next(n, hang=5)`` holds them ``hang``
+seconds before answering normally (past a client's timeout); then service is normal again.
+``slow(seconds, path)`` delays every matching answer (a slow model, for tests that kill a worker
+mid-video). Each recorded request has ``at`` (``time.monotonic()``) and the ``fault`` it got.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -29,6 +37,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,15 +58,38 @@ def fake_vector(text: str, dimensions: int) -> list[float]:
     words = re.findall(r"[a-z0-9]+", text.lower()) or [""]
     vector = np.zeros(dimensions)
     for word in words:
-        seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
-        vector += np.random.default_rng(seed).standard_normal(dimensions)
+        vector += _word_vector(word, dimensions)
     return (vector / np.linalg.norm(vector)).round(6).tolist()
+
+
+@functools.lru_cache(maxsize=65_536)
+def _word_vector(word: str, dimensions: int) -> np.ndarray:
+    """One word's fixed random vector (cached: long transcripts repeat their words)."""
+    seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
+    return np.random.default_rng(seed).standard_normal(dimensions)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What one request gets instead of a normal answer: an error status, or a long wait first."""
+
+    path: str = ""  # the request path must end with this ("" matches every path)
+    status: int | None = None
+    retry_after: float | None = None  # seconds, sent as the standard Retry-After header
+    hang: float = 0.0
+
+    def label(self) -> str:
+        return f"hang {self.hang:g}s" if self.hang else str(self.status)
 
 
 class FakeOpenAI:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self._flaky_failed = False
+        self._faults: list[Fault] = []
+        self._slow: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -78,7 +110,15 @@ class FakeOpenAI:
                 else:
                     body = json.loads(raw or b"{}")
                     recorded = body
-                server.requests.append({"path": self.path, "key": key, "body": recorded})
+                fault = server._take_fault(self.path)
+                server.requests.append({"path": self.path, "key": key, "body": recorded, "at": time.monotonic(),
+                                        "fault": fault.label() if fault else None})
+                delay = (fault.hang if fault else 0.0) + server._delay_for(self.path)
+                if delay and server._stopping.wait(delay):
+                    return  # the fake is closing: give up on the slow answer
+                if fault is not None and fault.status is not None:
+                    self.send_error_body(fault)
+                    return
                 status, payload = server.answer(self.path, key, body, files)
                 if status == 200 and self.path.endswith("/chat/completions") and body.get("stream") is True:
                     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -91,7 +131,28 @@ class FakeOpenAI:
                 if status == 429:
                     self.send_header("retry-after-ms", "10")
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client timed out and left
+
+            def send_error_body(self, fault: Fault) -> None:
+                status = fault.status or 500
+                if status == 429:
+                    payload = _error("Rate limit reached for requests", "requests", "rate_limit_exceeded")
+                else:
+                    payload = _error("The server had an error while processing your request.", "server_error", None)
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    if fault.retry_after is not None:
+                        self.send_header("Retry-After", f"{fault.retry_after:g}")
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client timed out and left
 
             def send_events(self, events: list[dict[str, Any]], drop: bool) -> None:
                 """Server-sent events in chunked transfer encoding, as the real API streams them.
@@ -125,8 +186,37 @@ class FakeOpenAI:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+
+    def fail_next(self, times: int, *, status: int | None = None, retry_after: float | None = None,
+                  hang: float = 0.0, path: str = "") -> None:
+        """Answer the next ``times`` requests whose path ends with ``path`` with a fault (see the module doc)."""
+        if status is None and not hang:
+            raise ValueError("give a status, a hang, or both")
+        with self._lock:
+            self._faults.extend([Fault(path, status, retry_after, hang)] * times)
+
+    def slow(self, seconds: float, path: str = "") -> None:
+        """Delay every answer to a path ending with ``path`` by ``seconds``."""
+        with self._lock:
+            self._slow[path] = seconds
+
+    def requests_to(self, path: str) -> list[dict[str, Any]]:
+        """The recorded requests whose path ends with ``path``."""
+        return [r for r in list(self.requests) if r["path"].endswith(path)]
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for i, fault in enumerate(self._faults):
+                if path.endswith(fault.path):
+                    return self._faults.pop(i)
+        return None
+
+    def _delay_for(self, path: str) -> float:
+        with self._lock:
+            return max((s for suffix, s in self._slow.items() if path.endswith(suffix)), default=0.0)
 
     def answer(self, path: str, key: str, body: dict[str, Any],
                files: dict[str, tuple[str, bytes]] | None = None) -> tuple[int, dict[str, Any]]:

@@ -151,7 +151,7 @@ def test_an_unreachable_service_is_transient(tmp_path):
     audio = _tone(tmp_path / "a.wav", 1)
     with FakeOpenAI() as api:
         base_url = api.base_url
-    with pytest.raises(SourceError, match="did not answer") as error:  # the server is gone now
+    with pytest.raises(SourceError, match="cannot be reached") as error:  # the server is gone now
         transcribe(audio, _settings("sk-good", base_url), max_retries=0)
     assert error.value.transient
 

@@ -1,0 +1,64 @@
+"""The Settings page's Backup section: download the workspace as a file, restore one into it."""
+
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+
+from chronos_data import backup, creators, rollups, uploads
+from chronos_data.errors import ChronosError
+from components import state
+
+__all__ = ["render_backup_panel"]
+
+
+def _backup_bytes() -> bytes:
+    out = io.BytesIO()
+    with state.tenant() as t:
+        backup.export_workspace(t, out)
+    return out.getvalue()
+
+
+def render_backup_panel() -> None:
+    """A download button for a backup of this workspace, and a restore when the workspace is empty."""
+    st.subheader("Backup")
+    with state.tenant() as t:
+        email = creators.get_creator(t).email
+        read_only = getattr(t, "read_only", False)
+        try:
+            backup.ensure_empty(t)
+            empty = True
+        except backup.WorkspaceNotEmpty:
+            empty = False
+    st.caption("A backup holds every row of this workspace: videos with their transcripts and embeddings, "
+               "courses, students, conversations and viewing history. Uploaded media files are not in it; they "
+               "stay in the data folder. Daily metrics are recomputed after a restore.")
+    # Written when clicked, not on every rerun of the page.
+    st.download_button("Download backup", _backup_bytes, backup.backup_filename(email), "application/gzip",
+                       key="settings_backup_download", icon=":material/download:", on_click="ignore")
+    if read_only:
+        st.caption("Restoring needs the workspace owner: your access is read-only.")
+        return
+    if not empty:
+        st.caption("A backup is restored only into an empty workspace, and this one already has data. To restore "
+                   "next to it, run `python -m chronos_data restore FILE --as-creator NEW_EMAIL`.")
+        return
+    upload = st.file_uploader("Backup file (.jsonl.gz)", type=["gz", "jsonl"], key="settings_backup_file")
+    if not st.button("Restore into this workspace", key="settings_backup_restore",
+                     icon=":material/settings_backup_restore:", disabled=upload is None):
+        return
+    with st.spinner("Restoring the backup…"):
+        try:
+            with state.tenant() as t:
+                summary = backup.restore_workspace(t, upload)
+            with state.tenant() as t:  # the daily metrics, once the rows are committed
+                rollups.rollup(t)
+            if summary.source_creator_id:
+                uploads.copy_workspace_uploads(state.get_settings(), summary.source_creator_id, summary.creator_id)
+        except ChronosError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+    held = ", ".join(f"{count:,} {table.replace('_', ' ')}" for table, count in summary.rows.items() if count)
+    st.success(f"Restored the backup of {summary.source_email or 'a workspace'}: {held}.",
+               icon=":material/check_circle:")

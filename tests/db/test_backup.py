@@ -1,0 +1,492 @@
+"""Workspace backups: the demo workspace exported, restored next to itself as another creator,
+and every way a file or a workspace can be wrong refused with nothing written."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from chronos_data import backup, cli, courses, creators, dashboards, rollups, students
+from chronos_data.backup import BackupFileError, WorkspaceNotEmpty
+from chronos_data.demo import load_demo, remove_demo
+from chronos_data.rag.search import hybrid_search
+from tests.conftest import new_creator
+
+EMAIL = "demo-backup-tests@chronos.localhost"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _delete_creators(db, ids) -> None:
+    with db.owner() as conn:
+        conn.execute(sa.text("DELETE FROM chronos.creators WHERE id = ANY(:ids)"), {"ids": list(ids)})
+
+
+@pytest.fixture(scope="module")
+def cleanup(db):
+    """Creators made by this module's tests, deleted at its end (cascading to their rows)."""
+    made: list[uuid.UUID] = []
+    yield made
+    _delete_creators(db, made)
+
+
+@pytest.fixture(scope="module")
+def demo(db, embedder):
+    result = load_demo(db, embedder, seed=11, students=80, days=45, email=EMAIL)
+    # What the demo does not make: ids in a uuid[] and a text[] column, and in a schedule's filters.
+    with db.tenant(result.creator_id) as t:
+        params = {"c": result.creator_id}
+        t.conn.execute(sa.text(
+            "INSERT INTO chat_sessions (creator_id, title, context_video_ids) SELECT :c, 'Mine', array_agg(id) "
+            "FROM (SELECT id FROM videos WHERE creator_id = :c ORDER BY title LIMIT 2) v"), params)
+        t.conn.execute(sa.text(
+            "UPDATE course_modules m SET video_ids = (SELECT array_agg(CAST(l.video_id AS text)) FROM module_lessons l "
+            "WHERE l.module_id = m.id) WHERE m.creator_id = :c"), params)
+        t.conn.execute(sa.text(
+            "INSERT INTO report_schedules (creator_id, name, report_type, frequency, day_of_week, filters) "
+            "SELECT :c, 'Weekly', 'overview', 'weekly', 1, jsonb_build_object('course_id', min(CAST(id AS text)), "
+            "'video_ids', (SELECT jsonb_agg(id) FROM videos WHERE creator_id = :c)) FROM courses WHERE creator_id = :c"),
+            params)
+    yield result
+    remove_demo(db, EMAIL)
+
+
+@pytest.fixture(scope="module")
+def exported(db, demo):
+    """The demo workspace's backup (bytes) and the export's summary."""
+    out = io.BytesIO()
+    with db.tenant(demo.creator_id) as t:
+        summary = backup.export_workspace(t, out)
+    return out.getvalue(), summary
+
+
+@pytest.fixture(scope="module")
+def restored(db, demo, exported, cleanup):
+    """The backup restored as a second creator on the same server."""
+    target = new_creator(db, "restored")
+    cleanup.append(target)
+    with db.tenant(target) as t:
+        summary = backup.restore_workspace(t, io.BytesIO(exported[0]))
+    with db.tenant(target) as t:
+        rollups.rollup(t)
+    return target, summary
+
+
+def _lines(data: bytes) -> list[dict]:
+    return [json.loads(line) for line in gzip.decompress(data).decode().splitlines()]
+
+
+def _pack(lines: list[dict]) -> bytes:
+    return gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode())
+
+
+def _tenant_tables(db) -> dict[str, set[str]]:
+    """Every table of the workspace (a creator_id column) and the tables it references, from the catalog."""
+    with db.engine.connect() as conn:
+        tables = set(conn.execute(sa.text(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'chronos' "
+            "AND column_name = 'creator_id' AND table_name IN (SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'chronos' AND table_type = 'BASE TABLE')")).scalars())
+        edges = conn.execute(sa.text(
+            "SELECT c.relname, p.relname FROM pg_constraint f JOIN pg_class c ON c.oid = f.conrelid "
+            "JOIN pg_class p ON p.oid = f.confrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'chronos' AND f.contype = 'f' AND c.oid <> p.oid")).all()
+    parents: dict[str, set[str]] = {name: set() for name in tables}
+    for child, parent in edges:
+        if child in tables and parent in tables:
+            parents[child].add(parent)
+    return parents
+
+
+def _counts(db, creator, tables) -> dict[str, int]:
+    with db.tenant(creator) as t:
+        return {name: t.conn.execute(sa.text(f'SELECT count(*) FROM chronos."{name}" WHERE creator_id = :c'),
+                                     {"c": creator}).scalar_one() for name in sorted(tables)}
+
+
+def _ids(db, creator, tables) -> set[str]:
+    """Every primary-key id of the workspace's tables that have an ``id`` column."""
+    found: set[str] = set()
+    with db.tenant(creator) as t:
+        for name in tables:
+            has_id = t.conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE "
+                                            "table_schema = 'chronos' AND table_name = :t AND column_name = 'id')"),
+                                    {"t": name}).scalar_one()
+            if has_id:
+                found |= {str(i) for i in t.conn.execute(
+                    sa.text(f'SELECT id FROM chronos."{name}" WHERE creator_id = :c'), {"c": creator}).scalars()}
+    return found
+
+
+def _assert_empty(db, creator) -> None:
+    counts = _counts(db, creator, _tenant_tables(db))
+    assert not any(counts.values()), counts
+
+
+def test_the_backup_holds_every_workspace_table_in_foreign_key_order(exported, demo, db):
+    data, summary = exported
+    lines = _lines(data)
+    header, rows, end = lines[0], lines[1:-1], lines[-1]
+    parents = _tenant_tables(db)
+    expected = set(parents) - backup.DERIVED_TABLES - backup.ACCESS_TABLES
+    assert header["format"] == backup.FORMAT and header["creator"]["email"] == EMAIL
+    assert {t["name"] for t in header["tables"]} == expected
+    assert header["schema_version"] == summary.schema_version and "not included" in header["media_files"]
+    # Each table's rows together, parents before children.
+    order = [row["table"] for i, row in enumerate(rows) if i == 0 or rows[i - 1]["table"] != row["table"]]
+    assert len(order) == len(set(order))
+    for i, name in enumerate(order):
+        assert not parents[name] & set(order[i + 1:]), f"{name} comes before a table it references"
+    counts = {name: sum(1 for r in rows if r["table"] == name) for name in expected}
+    assert end == {"end": True, "rows": counts} and summary.rows == counts
+    assert counts["videos"] == 10 and counts["students"] == 80 and counts["video_analytics_events"] > 1000
+    assert all(counts.values()), "every table has rows to restore"
+    # The creator is set on restore; generated columns are recomputed by the database.
+    assert not any("creator_id" in r["row"] or "search_text" in r["row"] for r in rows)
+    assert summary.uploaded_media == 10 and summary.bytes_written == len(data)
+
+
+def test_the_copy_has_as_many_rows_in_every_table(db, demo, restored):
+    target, summary = restored
+    tables = _tenant_tables(db)
+    original, copy = _counts(db, demo.creator_id, tables), _counts(db, target, tables)
+    assert copy == original
+    # Derived tables too: the restore rolled the activity up again instead of copying them.
+    assert copy["video_analytics"] > 0 and copy["learner_sets"] > 0 and copy["course_learners"] > 0
+    assert summary.stale_days >= 44 and summary.total_rows == sum(summary.rows.values())
+
+
+def test_every_id_is_new_and_no_row_of_the_copy_mentions_the_original(db, demo, restored, exported):
+    target, _ = restored
+    tables = _tenant_tables(db)
+    original_ids, copy_ids = _ids(db, demo.creator_id, tables), _ids(db, target, tables)
+    assert len(copy_ids) == len(original_ids) and not copy_ids & original_ids
+    # A backup of the copy mentions none of the original's ids (foreign keys, arrays, JSON alike).
+    out = io.BytesIO()
+    with db.tenant(target) as t:
+        backup.export_workspace(t, out)
+    mentioned = set(UUID.findall(gzip.decompress(out.getvalue()).decode()))
+    assert not mentioned & (original_ids | {str(demo.creator_id)})
+    assert set(UUID.findall(gzip.decompress(exported[0]).decode())) & original_ids
+
+
+def test_references_point_at_the_restored_rows(db, demo, restored):
+    target, _ = restored
+    with db.tenant(target) as t:
+        q = lambda sql: t.conn.execute(sa.text(sql), {"c": target}).all()  # noqa: E731
+        video_ids = {r[0] for r in q("SELECT id FROM videos WHERE creator_id = :c")}
+        assert {r[0] for r in q("SELECT video_id FROM module_lessons WHERE creator_id = :c")} <= video_ids
+        assert {r[0] for r in q("SELECT video_id FROM video_chunks WHERE creator_id = :c")} == video_ids
+        cited = {uuid.UUID(ref["video_id"]) for (refs,) in q("SELECT video_references FROM chat_messages "
+                                                              "WHERE creator_id = :c") for ref in refs}
+        assert cited and cited <= video_ids
+        # Ids inside JSON: a session's course and module, an event's watch session.
+        modules = {r[0] for r in q("SELECT id FROM course_modules WHERE creator_id = :c")}
+        in_sessions = {uuid.UUID(m["module_id"]) for (m,) in q("SELECT metadata FROM video_watch_sessions "
+                                                               "WHERE creator_id = :c")}
+        assert in_sessions and in_sessions <= modules
+        sessions = {r[0] for r in q("SELECT id FROM video_watch_sessions WHERE creator_id = :c")}
+        watched = {uuid.UUID(m["session_id"]) for (m,) in q("SELECT metadata FROM video_analytics_events "
+                                                             "WHERE creator_id = :c AND metadata ? 'session_id'")}
+        assert watched and watched <= sessions
+        # Ids in arrays (uuid[] and the seeds' text[]) and in a schedule's filters.
+        [context] = [r[0] for r in q("SELECT context_video_ids FROM chat_sessions WHERE creator_id = :c "
+                                     "AND student_id IS NULL")]
+        assert len(context) == 2 and set(context) <= video_ids
+        listed = {uuid.UUID(v) for (ids,) in q("SELECT video_ids FROM course_modules WHERE creator_id = :c")
+                  for v in ids}
+        assert listed == {r[0] for r in q("SELECT video_id FROM module_lessons WHERE creator_id = :c")}
+        [filters] = [r[0] for r in q("SELECT filters FROM report_schedules WHERE creator_id = :c")]
+        assert {uuid.UUID(v) for v in filters["video_ids"]} == video_ids
+        assert uuid.UUID(filters["course_id"]) in {r[0] for r in q("SELECT id FROM courses WHERE creator_id = :c")}
+        # The workspace's name came along (it had none); its e-mail and plan did not.
+        assert q("SELECT name, subscription_tier, email LIKE 'restored-%' FROM creators WHERE id = :c") \
+            == [("Demo creator", "basic", True)]
+        # The same lessons, in the same places, showing the same videos.
+        outline = "SELECT c.title, m.display_order, l.lesson_order, v.title FROM module_lessons l " \
+                  "JOIN course_modules m ON m.id = l.module_id JOIN courses c ON c.id = m.course_id " \
+                  "JOIN videos v ON v.id = l.video_id WHERE l.creator_id = :c ORDER BY 1, 2, 3"
+        copy_outline = q(outline)
+        copy_citations = q("SELECT m.content, v.title FROM chat_messages m, jsonb_array_elements(m.video_references) r "
+                           "JOIN videos v ON v.id = CAST(r ->> 'video_id' AS uuid) WHERE m.creator_id = :c ORDER BY 1, 2")
+    with db.tenant(demo.creator_id) as t:
+        assert t.conn.execute(sa.text(outline), {"c": demo.creator_id}).all() == copy_outline
+        assert t.conn.execute(sa.text(
+            "SELECT m.content, v.title FROM chat_messages m, jsonb_array_elements(m.video_references) r "
+            "JOIN videos v ON v.id = CAST(r ->> 'video_id' AS uuid) WHERE m.creator_id = :c ORDER BY 1, 2"),
+            {"c": demo.creator_id}).all() == copy_citations
+
+
+def _chunks(db, creator):
+    with db.tenant(creator) as t:
+        return t.conn.execute(sa.text(
+            "SELECT v.title, c.chunk_index, c.chunk_text, c.embedding_model, CAST(c.embedding AS text), "
+            "CAST(c.search_text AS text), c.start_time_seconds FROM video_chunks c JOIN videos v ON v.id = c.video_id "
+            "WHERE c.creator_id = :c ORDER BY 1, 2"), {"c": creator}).all()
+
+
+def test_embeddings_and_transcripts_round_trip_exactly(db, demo, restored):
+    original, copy = _chunks(db, demo.creator_id), _chunks(db, restored[0])
+    assert len(original) > 10 and all(row[4] for row in original)
+    assert copy == original  # vectors compared as PostgreSQL prints them: every float4 digit
+
+
+def test_search_and_dashboards_give_the_same_answers_on_the_copy(db, embedder, demo, restored):
+    question = "Why does my left join act like an inner join?"
+    vector = embedder.embed([question])[0]
+    today = datetime.now(UTC).date()
+    period = dashboards.Filters(today - timedelta(days=44), today)
+
+    def answers(creator):
+        with db.tenant(creator) as t:
+            found = hybrid_search(t, question, vector, embedding_model=embedder.model, dimensions=embedder.dimensions)
+            titles = dict(t.conn.execute(sa.text("SELECT id, title FROM videos WHERE creator_id = :c"),
+                                         {"c": creator}).all())
+            course = next(c for c in courses.list_courses(t) if c.title == "Python and SQL foundations")
+            return {
+                "search": [(titles[p.video_id], p.chunk_index, round(p.score, 12), p.semantic_rank, p.keyword_rank)
+                           for p in found],
+                "kpis": dashboards.kpis(t, period),
+                "views": dashboards.views_over_time(t, period, "week"),
+                "top": dashboards.top_videos(t, period).drop(columns=["video_id"]),
+                "funnel": dashboards.course_funnel(t, course.id, period).drop(columns=["video_id", "module_id"]),
+                "at_risk": dashboards.at_risk_learners(t, course.id).drop(columns=["student_id"]),
+            }
+
+    original, copy = answers(demo.creator_id), answers(restored[0])
+    assert original["search"] and copy["search"] == original["search"]
+    for name in ("kpis", "views", "top", "funnel", "at_risk"):
+        pd.testing.assert_frame_equal(copy[name], original[name], obj=name)
+    assert original["kpis"].set_index("metric").loc["Views", "value"] > 0
+
+
+def test_the_original_is_untouched(db, demo, exported, restored):
+    again = io.BytesIO()
+    with db.tenant(demo.creator_id) as t:
+        backup.export_workspace(t, again)
+    before, after = _lines(exported[0]), _lines(again.getvalue())
+    key = lambda line: json.dumps(line, sort_keys=True)  # noqa: E731
+    assert sorted(map(key, after[1:])) == sorted(map(key, before[1:]))
+
+
+def test_the_original_creator_cannot_read_the_copy(db, demo, restored):
+    target, _ = restored
+    with db.tenant(target) as t:
+        copied_videos = list(t.conn.execute(sa.text("SELECT id FROM videos WHERE creator_id = :c"),
+                                            {"c": target}).scalars())
+    with db.tenant(demo.creator_id) as t:
+        # Asked for the copy's rows by creator and by id: row-level security shows nothing.
+        assert t.conn.execute(sa.text("SELECT count(*) FROM videos WHERE creator_id = :c OR id = ANY(:ids)"),
+                              {"c": target, "ids": copied_videos}).scalar_one() == 0
+        assert t.conn.execute(sa.text("SELECT count(*) FROM video_chunks")).scalar_one() == len(_chunks(db, demo.creator_id))
+
+
+def test_a_workspace_with_data_is_refused_and_keeps_what_it_had(db, exported, cleanup):
+    creator = new_creator(db, "busy")
+    cleanup.append(creator)
+    with db.tenant(creator) as t:
+        students.create_student(t, "ada@example.com", "Ada")
+    before = _counts(db, creator, _tenant_tables(db))
+    with pytest.raises(WorkspaceNotEmpty, match="already holds data \\(students\\).*--as-creator"):
+        with db.tenant(creator) as t:
+            backup.restore_workspace(t, exported[0])
+    assert _counts(db, creator, _tenant_tables(db)) == before
+
+
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _corrupted(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes(b ^ 0x5A for b in data[middle:middle + 64]) + data[middle + 64:]
+
+
+def _edited(change):
+    def edit(data: bytes) -> bytes:
+        lines = _lines(data)
+        change(lines)
+        return _pack(lines)
+    return edit
+
+
+def _drop_end(lines):
+    lines.pop()
+
+
+def _drop_a_row(lines):
+    del lines[len(lines) // 2]
+
+
+def _unknown_table(lines):
+    lines[0]["tables"].append({"name": "secrets", "columns": ["id"]})
+
+
+def _newer_schema(lines):
+    lines[0]["schema_version"] = "999_from_the_future.sql"
+
+
+def _newer_format(lines):
+    lines[0]["version"] = backup.FORMAT_VERSION + 1
+
+
+def _unknown_model(lines):
+    for line in lines[1:-1]:
+        if line.get("table") == "video_chunks":
+            line["row"]["embedding_model"] = "someone-elses-model"
+
+
+def _children_first(lines):
+    lessons = [line for line in lines if line.get("table") == "module_lessons"]
+    rest = [line for line in lines[1:-1] if line.get("table") != "module_lessons"]
+    lines[1:-1] = lessons + rest
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (_truncated, "damaged or was cut short"),
+    (_corrupted, "damaged"),
+    (lambda data: b"title,url\nLoops,https://youtu.be/x\n", "not a Chronos workspace backup"),
+    (lambda data: b"\x89PNG\r\n\x1a\n\x00\x00binary", "not a Chronos"),
+    (_edited(_drop_end), "cut short"),
+    (_edited(_drop_a_row), "do not add up"),
+    (_edited(_unknown_table), "does not know \\(secrets\\)"),
+    (_edited(_newer_schema), "newer database schema"),
+    (_edited(_newer_format), "made by a newer Chronos"),
+    (_edited(_unknown_model), "someone-elses-model.*register"),
+    (_edited(_children_first), "come before"),
+], ids=["truncated", "corrupted", "csv", "binary", "no-end", "missing-row", "unknown-table", "newer-schema",
+        "newer-format", "unknown-model", "out-of-order"])
+def test_a_wrong_or_damaged_file_is_refused_and_writes_nothing(db, exported, cleanup, damage, message):
+    creator = new_creator(db, "damaged")
+    cleanup.append(creator)
+    with pytest.raises(BackupFileError, match=message):
+        with db.tenant(creator) as t:
+            backup.restore_workspace(t, damage(exported[0]))
+    _assert_empty(db, creator)
+
+
+def test_a_row_the_database_rejects_undoes_every_row_before_it(db, exported, cleanup):
+    # A valid file whose very last row breaks a constraint: thousands of rows are inserted first.
+    def bad_event(lines):
+        last = max(i for i, line in enumerate(lines) if line.get("table") == "video_analytics_events")
+        lines[last]["row"]["event_type"] = "video_teleported"
+
+    creator = new_creator(db, "rejected")
+    cleanup.append(creator)
+    with db.tenant(creator) as t:
+        with pytest.raises(BackupFileError, match="does not fit this database.*nothing was written"):
+            backup.restore_workspace(t, _edited(bad_event)(exported[0]))
+        # Undone inside the caller's transaction too, which goes on and commits.
+        assert t.conn.execute(sa.text("SELECT count(*) FROM videos WHERE creator_id = :c"),
+                              {"c": creator}).scalar_one() == 0
+    _assert_empty(db, creator)
+
+
+def test_a_decompressed_backup_restores_too(db, exported, cleanup, tmp_path):
+    creator = new_creator(db, "plain")
+    cleanup.append(creator)
+    plain = tmp_path / "backup.jsonl"
+    plain.write_bytes(gzip.decompress(exported[0]))
+    with db.tenant(creator) as t:
+        summary = backup.restore_workspace(t, plain)
+    assert summary.rows == exported[1].rows
+    with db.tenant(creator) as t:
+        stale = t.conn.execute(sa.text("SELECT count(*) FROM rollup_days WHERE creator_id = :c AND stale"),
+                               {"c": creator}).scalar_one()
+    assert stale == summary.stale_days >= 44  # the next rollup recomputes every restored day
+
+
+@pytest.fixture
+def env(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+
+def test_the_command_line_exports_and_restores_a_workspace(env, db, demo, exported, cleanup, tmp_path, capsys):
+    file = tmp_path / "demo.jsonl.gz"
+    assert cli.main(["export", "--out", str(file), "--creator", EMAIL, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["file"] == str(file) and report["bytes"] == file.stat().st_size
+    assert report["rows"] == exported[1].rows and not list(tmp_path.glob(".*partial"))
+
+    email = f"cli-restored-{uuid.uuid4().hex[:6]}@example.com"
+    assert cli.main(["restore", str(file), "--as-creator", email]) == 0
+    text = capsys.readouterr().out
+    assert f"into {email}" in text and "video analytics events:" in text and "videos: 10" in text
+    with db.engine.begin() as conn:
+        copy = creators.ensure_creator(conn, email)
+    cleanup.append(copy)
+    assert _counts(db, copy, ["videos", "students"]) == {"videos": 10, "students": 80}
+
+    # Restoring again into the same workspace is refused in one line, exit code 1.
+    assert cli.main(["restore", str(file), "--as-creator", email]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: This workspace already holds data") and captured.err.count("\n") == 1
+    assert cli.main(["restore", str(tmp_path / "missing.jsonl.gz"), "--as-creator", email, "--json"]) == 1
+    assert "There is no file" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_settings_page_offers_a_backup_and_a_restore_only_into_an_empty_workspace(app_env, db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.test_pages import APP
+
+    email = f"app-backup-{uuid.uuid4().hex[:8]}@example.com"
+    monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", email)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/settings.py").run()
+    assert not at.exception and not at.error
+    assert at.button(key="settings_backup_restore") is not None
+    assert "Backup" in [s.value for s in at.subheader]
+
+    with db.engine.begin() as conn:
+        creator = creators.ensure_creator(conn, email)
+    with db.tenant(creator) as t:
+        students.create_student(t, "grace@example.com", "Grace")
+    at.run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "settings_backup_restore"]
+    assert any("only into an empty workspace" in c.value for c in at.caption)
+    _delete_creators(db, [creator])
+
+
+def test_an_uploaded_video_restored_as_another_creator_plays_its_own_copy(env, db, cleanup, tmp_path, monkeypatch,
+                                                                           capsys):
+    from chronos_data import uploads, videos
+    from chronos_data.config import Settings
+    from chronos_data.ingest import pipeline
+
+    monkeypatch.setenv("CHRONOS_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings.from_env()
+    email = f"uploader-{uuid.uuid4().hex[:6]}@example.com"
+    with db.engine.begin() as conn:
+        original = creators.ensure_creator(conn, email)
+    cleanup.append(original)
+    path = uploads.keep_file(settings, original, "lecture.mp4", io.BytesIO(b"\x00media bytes"))
+    with db.tenant(original) as t:
+        pipeline.add_subtitled_video(t, source_type="upload", source=path, title="Uploaded lecture",
+                                     subtitle_bytes=b"1\n00:00:00,000 --> 00:00:04,000\nHello there.\n",
+                                     subtitle_filename="lecture.srt", file_size_bytes=12)
+
+    file = tmp_path / "uploader.jsonl.gz"
+    assert cli.main(["export", "--out", str(file), "--creator", email]) == 0
+    capsys.readouterr()
+    copy_email = f"uploader-copy-{uuid.uuid4().hex[:6]}@example.com"
+    assert cli.main(["restore", str(file), "--as-creator", copy_email, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    copy = uuid.UUID(report["creator_id"])
+    cleanup.append(copy)
+    assert report["media_files_copied"] == 1
+
+    with db.tenant(copy) as t:
+        [video] = videos.list_videos(t)
+    assert video.storage_path.startswith(f"uploads/{copy}/")
+    assert uploads.stored_file(settings, video.storage_path, copy).read_bytes() == b"\x00media bytes"
+    with pytest.raises(Exception, match="not one of this workspace's uploads"):
+        uploads.stored_file(settings, path, copy)  # the original's file is not the copy's to play
