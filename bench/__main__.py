@@ -14,11 +14,11 @@ import time
 import traceback
 from pathlib import Path
 
-from . import chat, dashboards, explain, import_speed, ingest, machine, retrieval
+from . import chat, dashboards, explain, import_speed, ingest, load, machine, retrieval
 
 #: In the order a full run takes them.
 BENCHMARKS = {"dashboards": dashboards, "import": import_speed, "ingest": ingest, "retrieval": retrieval,
-              "chat": chat}
+              "chat": chat, "load": load}
 #: Run by name only: not a measurement but the query plans docs/scaling.md quotes.
 EXTRAS = {"explain": explain}
 
@@ -32,10 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller generated data, for a fast check")
     parser.add_argument("--chunks", type=int, help="size of the generated corpus (retrieval)")
     parser.add_argument("--events", type=int, help="about this many events, instead of 1 M and 10 M (dashboards)")
+    parser.add_argument("--users", type=int, help="concurrent dashboard users (load; default 50)")
+    parser.add_argument("--seconds", type=int, help="length of the measured run (load; default 120, --quick 10)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="also write the Markdown to FILE")
     args = parser.parse_args(argv)
     options = {name: value for name, value in (("quick", args.quick), ("chunks", args.chunks),
-                                                ("events", args.events))
+                                                ("events", args.events), ("users", args.users),
+                                                ("seconds", args.seconds))
                if value not in (None, False)}
     if args.name:
         run = {**BENCHMARKS, **EXTRAS}[args.name].run

@@ -70,8 +70,16 @@ def pending_days(t: Tenant, *, since: date | None = None) -> list[date]:
     return [row[0] for row in rows]
 
 
+_LOCK_KEY = "hashtextextended('chronos.rollup:' || :c, 0)"
+
+
 def mark_days_stale(t: Tenant, days: list[date]) -> None:
-    """These days received new rows (an import): the next run recomputes them."""
+    """These days received new rows (an import): the next run recomputes them.
+
+    Holds the rollup lock shared until the caller commits: a rollup running meanwhile would not
+    see these rows yet and would then mark the days final over this mark.
+    """
+    t.conn.execute(sa.text(f"SELECT pg_advisory_xact_lock_shared({_LOCK_KEY})"), {"c": str(t.creator_id)})
     t.conn.execute(
         sa.text("INSERT INTO rollup_days (creator_id, date, stale) SELECT :creator, d, true "
                 "FROM unnest(CAST(:days AS date[])) d ON CONFLICT (creator_id, date) DO UPDATE SET stale = true"),
@@ -81,12 +89,12 @@ def mark_days_stale(t: Tenant, days: list[date]) -> None:
 def rollup(t: Tenant, *, since: date | None = None, days: list[date] | None = None) -> RollupResult:
     """Roll up ``days`` (default: every pending day since ``since``) into ``video_analytics`` and
     ``usage_metrics``; idempotent."""
+    # One rollup per workspace at a time (learner numbers must stay dense and unique), and none
+    # while an import that marked days stale is uncommitted (see mark_days_stale).
+    t.conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})"), {"c": str(t.creator_id)})
     todo = sorted(set(days)) if days is not None else pending_days(t, since=since)
     if not todo:
         return RollupResult([], 0, 0)
-    # One rollup per workspace at a time: learner numbers must stay dense and unique.
-    t.conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended('chronos.rollup:' || :c, 0))"),
-                   {"c": str(t.creator_id)})
     # The day list bounds a time range too, so the (creator, type, time) indexes narrow the scan.
     params = {"creator": t.creator_id, "days": todo, "first": todo[0], "after": todo[-1] + timedelta(days=1)}
     video_rows = t.conn.execute(sa.text(_VIDEO_ROLLUP), params).rowcount
