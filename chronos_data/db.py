@@ -96,6 +96,10 @@ class Database:
                     "The database is not answering right now; Chronos will retry in a moment."
                 ) from exc
             raise
+        except sa.exc.TimeoutError as exc:  # every pooled connection stayed busy for pool_timeout
+            raise DatabaseUnavailable(
+                "The database is too busy to answer right now; Chronos will retry in a moment."
+            ) from exc
         except DBAPIError as exc:
             if read_only and isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
                 raise ReadOnlyAccess(
