@@ -49,7 +49,8 @@ DAILY_QUESTION_CAP: dict[str, int | None] = {"basic": 200, "pro": 2_000, "enterp
 #: Longer than any real question; a pasted document is refused instead of silently truncated.
 MAX_QUESTION_CHARS = 2_000
 _TITLE_CHARS = 60
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters, and half surrogate pairs (undecodable command-line bytes; no UTF-8 form).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)

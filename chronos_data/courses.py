@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ._rows import require_text, to_record
+from ._rows import require_text, to_record, unstorable
 from .analytics import track_event
 from .db import Tenant
 from .errors import NotFound, StaleEdit, ValidationError
@@ -217,7 +217,7 @@ def create_course(t: Tenant, title: str, description: str | None = None) -> uuid
             "SELECT :creator, :title, :description, coalesce(max(display_order), 0) + 1 "
             "FROM courses WHERE creator_id = :creator AND NOT is_deleted RETURNING id"
         ),
-        {"creator": t.creator_id, "title": title, "description": description},
+        {"creator": t.creator_id, "title": title, "description": description and _optional_text(description)},
     ).scalar_one()
 
 
@@ -283,14 +283,21 @@ def _set_clause(changes: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def _optional_text(text: str) -> str | None:
     """A description as typed; an empty one clears the field."""
+    _storable(text, "description")
     return text.strip() or None
 
 
 def _thumbnail(url: str) -> str | None:
-    url = url.strip()
+    url = _storable(url, "thumbnail URL").strip()
     if url and not url.lower().startswith(("https://", "http://")):
         raise ValidationError("The thumbnail URL must start with https:// or http://; paste the image's web address.")
     return url or None
+
+
+def _storable(text: str, what: str) -> str:
+    if problem := unstorable(text):
+        raise ValidationError(f"The {what} contains {problem}, which cannot be stored; remove it and try again.")
+    return text
 
 
 def move_course(t: Tenant, course_id: uuid.UUID, position: int) -> None:
@@ -460,7 +467,8 @@ def create_module(t: Tenant, course_id: uuid.UUID, title: str, description: str 
             "            WHERE m.creator_id = c.creator_id AND m.course_id = c.id), 0) + 1 "
             "FROM courses c WHERE c.creator_id = :creator AND c.id = :course RETURNING id"
         ),
-        {"creator": t.creator_id, "course": course_id, "title": title, "description": description},
+        {"creator": t.creator_id, "course": course_id, "title": title,
+         "description": description and _optional_text(description)},
     ).scalar_one()
     _bump_course(t, course_id)
     return module_id
@@ -697,7 +705,8 @@ def _append_lessons(
                     "module": module_id,
                     "videos": video_ids,
                     "titles": [item.title for item in items],
-                    "descriptions": [item.description for item in items],
+                    "descriptions": [item.description and _storable(item.description, "description")
+                                     for item in items],
                     "required": [item.is_required for item in items],
                     "minutes": [item.estimated_duration_minutes for item in items],
                 },

@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -108,8 +109,8 @@ def _read(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     name = filename.lower()
     if name.endswith((".jsonl", ".ndjson", ".json")):
         rows = []
-        # Only "\n" ends a line: splitlines() also splits at U+2028 and others a JSON string may hold.
-        for number, raw in enumerate(text.split("\n"), start=1):
+        # Only \r and \n end a line: splitlines() also splits at U+2028 and others a JSON string may hold.
+        for number, raw in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
             if not raw.strip():
                 continue
             try:

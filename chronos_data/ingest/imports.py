@@ -48,7 +48,11 @@ def parse_csv(data: bytes, *, languages: str = "en") -> list[ImportRequest]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        # newline="": the csv module itself handles \r, \n and quoted line breaks.
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ValidationError(f"The CSV file cannot be read ({exc}); export it again as CSV, one link per row.") from exc
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise ValidationError("The CSV file is empty; put one video link per row.")

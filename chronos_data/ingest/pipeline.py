@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .. import analytics, chunks, usage
+from .._rows import require_text
 from ..config import Settings
 from ..db import Database, Tenant
 from ..embeddings import Embedder
@@ -474,7 +475,7 @@ def _insert_video(t: Tenant, *, title: str, source_type: str, key_column: str, k
                   embed_type: str | None, options: dict[str, Any], duration: int | None = None,
                   size: int | None = None) -> uuid.UUID:
     values: dict[str, Any] = {
-        "creator_id": t.creator_id, "title": title.strip(), "url": url, "source_type": source_type,
+        "creator_id": t.creator_id, "title": require_text(title, "video title"), "url": url, "source_type": source_type,
         "import_options": json.dumps(options), "duration_seconds": duration, "file_size_bytes": size,
         key_column: key,
     }
