@@ -20,6 +20,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import ChronosError, SourceError
+from .openai_errors import source_error
 from .providers import LOCAL_EMBEDDING_MODEL
 
 __all__ = ["LOCAL_BATCH", "Embedder", "LocalEmbedder", "OpenAIEmbedder", "embedder_for"]
@@ -145,24 +146,9 @@ class OpenAIEmbedder:
         for batch in _batches(texts, _OPENAI_BATCH):
             try:
                 response = self._client.embeddings.create(model=self.model, input=list(batch))
-            except openai.AuthenticationError as exc:
-                raise SourceError("OpenAI rejected the API key; check OPENAI_API_KEY (or unset it to "
-                                  "embed with the local model).") from exc
-            except openai.RateLimitError as exc:
-                raise SourceError("The embedding service is rate-limiting this key, even after retries; wait a few "
-                                  "minutes and try again.", transient=True) from exc
-            except openai.APITimeoutError as exc:  # before APIConnectionError, its base class
-                raise SourceError("The embedding service did not answer in time, even after retries; try again in a "
-                                  "few minutes.", transient=True) from exc
-            except openai.APIConnectionError as exc:
-                raise SourceError(f"The embedding service at {self.endpoint} cannot be reached; check "
-                                  "OPENAI_BASE_URL and the network, then try again.", transient=True) from exc
-            except openai.InternalServerError as exc:
-                raise SourceError("The embedding service had an error, even after retries; try again in a few "
-                                  "minutes.", transient=True) from exc
-            except openai.APIStatusError as exc:
-                raise SourceError(f"The embedding service refused the request ({exc.status_code}): "
-                                  f"{_first_line(exc.message)}.") from exc
+            except openai.OpenAIError as exc:
+                raise source_error(exc, "embedding service", again="try again", endpoint=self.endpoint,
+                                   key_hint=" (or unset it to embed with the local model)") from exc
             if response.usage is not None:
                 self.tokens_used += response.usage.total_tokens
             rows.extend(item.embedding for item in sorted(response.data, key=lambda d: d.index))
@@ -178,7 +164,3 @@ class OpenAIEmbedder:
 def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0].rstrip(".") if (text or "").strip() else "no details"

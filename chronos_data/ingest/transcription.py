@@ -43,6 +43,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import ChronosError, SourceError, ValidationError
+from ..openai_errors import source_error
 from .segments import Segment, Transcript
 
 __all__ = ["MAX_UPLOAD_BYTES", "WHISPER_USD_PER_MINUTE", "Transcription", "transcribe"]
@@ -258,24 +259,10 @@ def _request(client: Any, piece: _Piece, model: str, language: str | None) -> An
         return client.audio.transcriptions.create(
             model=model, file=(piece.upload_name, piece.path.read_bytes()), response_format="verbose_json",
             timestamp_granularities=["segment"], **options)
-    except openai.AuthenticationError as exc:
-        raise SourceError("OpenAI rejected the API key; check OPENAI_API_KEY.") from exc
     # Nothing retries a failed video by itself: each sentence sends the creator to its Retry button.
-    except openai.RateLimitError as exc:
-        raise SourceError("The transcription service is rate-limiting this key, even after retries; wait a few "
-                          "minutes and retry the video.", transient=True) from exc
-    except openai.APITimeoutError as exc:  # before APIConnectionError, its base class
-        raise SourceError("The transcription service did not answer in time, even after retries; retry the video "
-                          "in a few minutes.", transient=True) from exc
-    except openai.APIConnectionError as exc:
-        raise SourceError("The transcription service cannot be reached; check OPENAI_BASE_URL and the network, "
-                          "then retry the video.", transient=True) from exc
-    except openai.APIStatusError as exc:
-        if exc.status_code >= 500:  # InternalServerError, and 5xx codes the SDK has no class for
-            raise SourceError("The transcription service had an error, even after retries; retry the video in a "
-                              "few minutes.", transient=True) from exc
-        raise SourceError(f"The transcription service refused the request ({exc.status_code}): "
-                          f"{_first_line(_server_message(exc))}.") from exc
+    except openai.APIError as exc:
+        raise source_error(exc, "transcription service", again="retry the video",
+                           endpoint=str(client.base_url).rstrip("/")) from exc
     except openai.OpenAIError as exc:  # e.g. an answer that does not parse as verbose_json
         log.warning("Unexpected answer from the transcription service: %s", exc)
         raise SourceError("The transcription service sent an answer Chronos could not read.") from exc
@@ -307,17 +294,6 @@ def _language_code(name: str | None) -> str | None:
     if len(value) == 2 and value.isalpha():  # already a code (the caller's, or a compatible server's)
         return value
     return _LANGUAGE_CODES.get(value)
-
-
-def _server_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
-    return exc.message
-
-
-def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0].rstrip(".") if (text or "").strip() else "no details"
 
 
 def _last_line(text: str) -> str:
