@@ -121,11 +121,17 @@ def test_a_transaction_without_a_creator_sees_nothing(db, two_workspaces):
 def test_the_creator_setting_does_not_outlive_its_transaction_on_a_pooled_connection(db, creator_id):
     with db.tenant(creator_id) as t:
         pid = t.conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-    for _ in range(3):  # the pool hands back the same connection (LIFO)
-        with db.engine.connect() as conn:
+    held = []
+    try:
+        for _ in range(10):  # check out up to the whole pool, held, until that connection comes back
+            conn = db.engine.connect()
+            held.append(conn)
             if conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() == pid:
                 assert conn.execute(sa.text("SELECT current_setting('chronos.creator_id', true)")).scalar() in ("", None)
                 return
+    finally:
+        for conn in held:
+            conn.close()
     pytest.fail("the pool did not reuse the connection")
 
 
