@@ -36,6 +36,7 @@ pages = {
         st.Page("pages/preview.py", title="Student preview", icon=":material/play_lesson:"),
         st.Page("pages/assistant.py", title="Assistant", icon=":material/forum:"),
         st.Page("pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
+        st.Page("pages/insights.py", title="Insights", icon=":material/lightbulb:"),
     ],
     "Account": [
         st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),

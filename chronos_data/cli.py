@@ -74,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
         ("export", _export, "write every row of the workspace (transcripts and embeddings included, media files "
                             "not) to a backup file"),
         ("restore", _restore, "restore a backup file into an empty workspace with fresh ids; all or nothing"),
+        ("insights", _insights, "where students get confused and why they leave: confusion, dropoff, content_gap, "
+                                "concept_order and course_split findings with the moment and the evidence"),
     ):
         sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
@@ -102,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("file", metavar="FILE", help="a backup file made by export")
             sub.add_argument("--as-creator", metavar="EMAIL",
                              help="restore into this workspace, created if missing (default: --creator's)")
+        if name == "insights":
+            sub.add_argument("--course", metavar="ID", help="only this course's findings (see `course list`)")
         if name == "ask":
             sub.add_argument("question", metavar="QUESTION", help="the question, in quotes")
             sub.add_argument("--course", metavar="ID", help="search only this course's videos")
@@ -265,6 +269,32 @@ def _ask(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         lines.append(f"[{c.number}] {c.title} at {format_seconds(c.start_seconds)}" + (f"  {c.url}" if c.url else ""))
     lines.append(f"model: {answer.model} · conversation: {answer.session_id}")
     return _TextResult(answer.to_json(), "\n".join(lines).strip())
+
+
+def _insights(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from .embeddings import embedder_for
+    from .insights import all_insights
+    from .rag import chat_model_for
+    from .timecode import format_seconds
+
+    course_id = _course_id(args.course) if args.course else None
+    embedder, chat_model = embedder_for(settings), chat_model_for(settings)
+    found = _in_workspace(args, settings, lambda t: all_insights(t, embedder, course_id=course_id,
+                                                                 chat_model=chat_model))
+    lines = []
+    for insight in found:
+        where = (f"{insight.video_title or insight.video_id} at {format_seconds(insight.second)}"
+                 if insight.second is not None else insight.course_title or "")
+        lines.append(f"[{insight.kind}] {insight.title}")
+        if where:
+            lines.append(f"    {where}" + (f"  {insight.url}" if insight.url else ""))
+        if insight.passage:
+            lines.append(f"    \"{insight.passage[:200]}\"")
+        counts = {k: v for k, v in insight.evidence.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        if counts:
+            lines.append("    " + ", ".join(f"{k.replace('_', ' ')}: {v:g}" for k, v in counts.items()))
+    return _TextResult({"insights": [i.to_json() for i in found]}, "\n".join(lines) or "No insights yet: "
+                       "they need viewing, questions to the assistant, or a course with several lessons.")
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from streamlit_sortables import sort_items
 
 from chronos_data import courses, dashboards, outlines, videos
 from chronos_data.errors import ChronosError, StaleEdit
+from chronos_data.insights import concepts
 from components import layout, state
 from components.analytics_data import Queries
 from components.course_builder import (
@@ -19,6 +20,7 @@ from components.course_builder import (
     render_preview,
     sortable_key,
 )
+from components.insights_view import render_passages
 
 state.require_router()
 
@@ -34,19 +36,39 @@ SORTABLE_STYLE = """
 """
 
 
-def _act(action, message: str | None = None) -> None:
-    """Run one change in a transaction; explain refusals and stale edits; rerun to show the result."""
+def _act(action, message: str | None = None, *, reorders: uuid.UUID | None = None) -> None:
+    """Run one change in a transaction; explain refusals and stale edits; rerun to show the result.
+
+    ``reorders``: the course whose lesson order the change moves; a term the new order uses before
+    it is explained is named at once.
+    """
     try:
         with state.tenant() as t:
+            before = {i.key for i in concepts.concept_order(t, reorders)} if reorders else set()
             action(t)
+            added = [i for i in concepts.concept_order(t, reorders) if i.key not in before] if reorders else []
     except StaleEdit as exc:
         st.session_state["courses_flash"] = ("warning", str(exc))
     except ChronosError as exc:
         st.session_state["courses_flash"] = ("error", str(exc))
     else:
-        if message:
+        if added:
+            st.session_state["courses_flash"] = (
+                "warning", f"{message or 'Saved.'} In this order, {added[0].title[0].lower()}{added[0].title[1:]}: "
+                           "move it back, or explain the term earlier.")
+        elif message:
             st.session_state["courses_flash"] = ("success", message)
     st.rerun()
+
+
+def _concept_warnings(course_id: uuid.UUID) -> None:
+    """Part of the pre-publish checklist: terms used before the lesson that explains them."""
+    with state.tenant() as t:
+        found = concepts.concept_order(t, course_id)
+    for insight in found:
+        st.warning(insight.title, icon=":material/swap_vert:")
+        with st.expander("The two passages", expanded=False):
+            render_passages(insight)
 
 
 def _flash() -> None:
@@ -171,9 +193,11 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
             facts.append(f"{stats['drop_off']:.0f}% stop before the next lesson")
         text.caption(" · ".join(facts))
     if up.button("↑", key=f"courses_up_{lesson.id}", help="Move up", disabled=lesson.lesson_order == 1):
-        _act(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=module.revision))
+        _act(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=module.revision),
+             reorders=module.course_id)
     if down.button("↓", key=f"courses_down_{lesson.id}", help="Move down", disabled=lesson.lesson_order == last):
-        _act(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=module.revision))
+        _act(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=module.revision),
+             reorders=module.course_id)
     with edit.popover("Edit", help="Title, objectives, required, duration"), \
             st.form(f"courses_lesson_form_{lesson.id}", border=False):
         title = st.text_input("Lesson title", value=lesson.title, key=f"courses_lesson_title_{lesson.id}",
@@ -194,7 +218,8 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
         target = st.selectbox("Module", [m.id for m in others], key=f"courses_target_{lesson.id}",
                               format_func=lambda mid: next(m.title for m in others if m.id == mid))
         if st.button("Move", key=f"courses_move_{lesson.id}"):
-            _act(lambda t: courses.move_lesson_to_module(t, lesson.id, target), "Lesson moved.")
+            _act(lambda t: courses.move_lesson_to_module(t, lesson.id, target), "Lesson moved.",
+                 reorders=module.course_id)
     if remove.button("✕", key=f"courses_remove_{lesson.id}", help="Remove this lesson (the video stays)"):
         _act(lambda t: courses.remove_lesson(t, lesson.id, expected_revision=module.revision), "Lesson removed.")
 
@@ -251,7 +276,7 @@ def _apply_drag(changes, lessons, modules, course_id) -> None:
                     home[lesson_id] = module_id
         for module_id, order in changes.items():
             courses.reorder_lessons(t, module_id, order)
-    _act(apply, "New order saved.")
+    _act(apply, "New order saved.", reorders=course_id)
 
 
 def _module_settings(module: courses.Module, number: int, count: int) -> None:
@@ -332,6 +357,7 @@ else:
                     f"{layout.plural(course.lesson_count, 'lesson')} · {format_minutes(outline.total_minutes)}")
         for problem in outline.problems:
             st.warning(problem, icon=":material/report:")
+        _concept_warnings(course.id)
         if state.can_edit():
             position = [c.id for c in all_courses].index(course.id) + 1
             _course_actions(outline, position, len(all_courses))

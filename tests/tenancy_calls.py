@@ -200,6 +200,7 @@ class Ids:
     storage_path: str  # ``video``'s file
     video_title: str
     teammate: uuid.UUID | None = None
+    gap_key: str | None = None  # a content-gap suggestion this workspace decided on (dismissed)
     pending_video: uuid.UUID | None = None  # queued for import (B only: nothing processes it)
     pending_youtube_id: str | None = None
 
@@ -761,7 +762,32 @@ CASES: dict[str, list[Case]] = {
             # The summary names the workspace the file says it came from: the caller's own file.
             scan=lambda r: dataclasses.replace(r, source_creator_id=None)),
     ],
+    # --- insights: the content-gap inbox ---------------------------------------------------------
+    "insights.gaps.content_gaps": [
+        own("all", lambda c, f: f(c.t, c.embedder, include_decided=True)),
+        refused("b_course", lambda c, f: f(c.t, c.embedder, c.b.course), NotFound),
+    ],
+    # B's key is only a name: the decision is the caller's own (rolled back, as it copies B's value).
+    "insights.gaps.mark_gap": [new("b_key", lambda c, f: f(c.t, c.b.gap_key, "done"), commit=False)],
+    "insights.gaps.reopen_gap": [refused("b_key", lambda c, f: f(c.t, c.b.gap_key), NotFound)],
     # --- access (teammates) --------------------------------------------------------------------
+    # --- insights ------------------------------------------------------------------------------
+    "insights.all_insights": [own("all", lambda c, f: f(c.t, c.embedder)),
+                              refused("b_course", lambda c, f: f(c.t, c.embedder, course_id=c.b.course), NotFound)],
+    "insights.timeline.confusion_map": [empty("b_video", lambda c, f: f(c.t, c.b.video, c.filters()))],
+    "insights.timeline.confusion_insights": [own("all", lambda c, f: f(c.t)),
+                                             empty("b_course", lambda c, f: f(c.t, c.b.course))],
+    "insights.timeline.dropoff_insights": [own("all", lambda c, f: f(c.t)),
+                                           empty("b_course", lambda c, f: f(c.t, c.b.course))],
+    "insights.concepts.concept_order": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
+    "insights.concepts.check_order": [
+        refused("b_course", lambda c, f: f(c.t, c.b.course, [c.b.lesson]), NotFound),
+        refused("own_course_with_b_lesson", lambda c, f: f(c.t, c.me.course, [c.b.lesson]), ValidationError,
+                needs_own=True)],
+    "insights.splits.course_splits": [own("all", lambda c, f: f(c.t)), empty("b_video", lambda c, f: f(c.t, c.b.video))],
+    "insights.splits.video_by_course": [empty("b_video", lambda c, f: f(c.t, c.b.video, c.filters()))],
+    "insights.splits.multi_course_videos": [own("all", lambda c, f: f(c.t)),
+                                            empty("b_video", lambda c, f: f(c.t, c.b.video))],
     "access.list_teammates": [own("all", lambda c, f: f(c.t, include_removed=True))],
     "access.add_teammate": [new("b_owner_email", lambda c, f: f(c.t, c.b.email))],
     "access.remove_teammate": [refused("b_teammate", lambda c, f: f(c.t, c.b.teammate), NotFound)],

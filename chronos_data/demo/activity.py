@@ -42,7 +42,9 @@ class Lesson:
     module_id: uuid.UUID
     video_id: uuid.UUID
     duration_seconds: int
-    hard_spot: float  # 0..1: where learners rewind and leave more
+    hard_spot: float | None  # 0..1: where learners rewind and leave more (None: nowhere in particular)
+    #: Below 1: this lesson, in this course, is finished less often (and left more at its hard spot).
+    finish_factor: float = 1.0
 
 
 @dataclass
@@ -99,12 +101,12 @@ def _next_day(rng: random.Random, day: datetime, gap_days: float) -> datetime:
 
 def _stop_share(rng: random.Random, lesson: Lesson, order: int, device: str) -> float:
     """Where in the video the learner stops, 0..1 (1: the end)."""
-    finish = _FINISH - 0.02 * order - (0.08 if device == "mobile" else 0.0)
+    finish = (_FINISH - 0.02 * order - (0.08 if device == "mobile" else 0.0)) * lesson.finish_factor
     if rng.random() < finish:
         return rng.uniform(0.92, 1.0)
     if rng.random() < _EARLY_BOUNCE / (1 - finish):
         return rng.uniform(0.0, min(1.0, 30 / lesson.duration_seconds))
-    if rng.random() < 0.35:  # the hard passage loses people
+    if lesson.hard_spot is not None and rng.random() < 0.35 + (1 - lesson.finish_factor):  # the hard passage
         return min(0.89, max(0.0, rng.gauss(lesson.hard_spot + 0.02, 0.03)))
     return rng.uniform(0.05, 0.89)
 
@@ -152,8 +154,8 @@ def _session(rng: random.Random, student: uuid.UUID, lesson: Lesson, start: date
     duration = lesson.duration_seconds
     position = int(share * duration)
     rewinds: list[tuple[int, int]] = []
-    hard = int(lesson.hard_spot * duration)
-    if position > hard and rng.random() < 0.3:  # lost at the hard passage: back 20-60 s
+    hard = int(lesson.hard_spot * duration) if lesson.hard_spot is not None else None
+    if hard is not None and position > hard and rng.random() < 0.3:  # lost at the hard passage: back 20-60 s
         back = rng.randint(20, 60)
         rewinds.append((max(0, hard - back), hard + rng.randint(0, 15)))
     if rng.random() < 0.08 and position > 60:  # an ordinary rewind anywhere

@@ -218,6 +218,8 @@ LECTURES: tuple[Lecture, ...] = (
         "Delete a merged branch with git branch dash d.",
         "Teams often protect the main branch and merge through pull requests.",
         "Short-lived feature branches keep conflicts small.",  # 20
+        # Planted for the insights: used here, explained only in the next lesson (concept order).
+        "Checking out a commit directly leaves you in detached HEAD state, so create a branch before you commit.",
     )),
     Lecture("Undoing mistakes in git", (
         "Everyone makes mistakes in git; this lesson shows how to undo them.",  # 0
@@ -240,6 +242,7 @@ LECTURES: tuple[Lecture, ...] = (
         "To remove untracked files, git clean dash n shows what would be deleted.",
         "Then dash f actually deletes them.",
         "When in doubt, make a backup branch before trying anything risky.",
+        "Detached HEAD means HEAD points at a commit instead of a branch, so new commits belong to no branch.",
     )),
     Lecture("Docker images and containers", (
         "In this lesson we separate two Docker ideas: images and containers.",  # 0

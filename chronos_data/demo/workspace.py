@@ -53,12 +53,31 @@ COURSES = {
     },
 }
 # Where in each lecture learners struggle (a share of the video): rewinds and drop-offs cluster there.
-HARD_SPOTS = {
-    "Python lists in depth": 0.68, "Python tuples and immutability": 0.82, "SQL joins explained": 0.55,
+# One lecture has none: the insights must find nothing there.
+HARD_SPOTS: dict[str, float | None] = {
+    "Python lists in depth": 0.68, "Python tuples and immutability": None, "SQL joins explained": 0.55,
     "SQL indexes and query plans": 0.5, "Git branches and merging": 0.6, "Undoing mistakes in git": 0.35,
     "HTTP caching headers": 0.4, "HTTP cookies and sessions": 0.42, "Docker images and containers": 0.2,
     "Docker volumes and networking": 0.6,
 }
+# Planted for the insights (one video, many courses): the same lecture is finished far less often
+# in one course than in the other.
+SPLIT_FINISH = {("Shipping web apps", "Git branches and merging"): 0.5}
+# Planted for the insights (confusion map): learners ask about the passage at a lecture's hard spot,
+# the one they rewind over and leave at ("SQL joins explained" at 55 %: NOT IN and nulls).
+CONFUSING_PASSAGE = "SQL joins explained"
+CONFUSED_QUESTIONS = (
+    "Why does my NOT IN query return no rows at all?",
+    "NOT IN with a subquery gives an empty result even though some customers have no orders, why?",
+    "How can a single null make NOT IN return nothing?",
+    "Should I use NOT EXISTS instead of NOT IN when the subquery has nulls?",
+)
+# Planted for the insights (content gaps): several learners ask, in their own words, about a topic no
+# lecture covers.
+UNCOVERED_QUESTIONS = (
+    "How do I deploy my app to Kubernetes?", "What is Kubernetes used for?", "How do Kubernetes deployments work?",
+    "Can you explain deploying to Kubernetes?", "What do I need to put my application on Kubernetes?",
+)
 # What learners ask the assistant: most are covered by a lecture, a few by none (content gaps).
 STUDENT_QUESTIONS = (
     "Why do all my function calls share the same default list?", "How do I copy a list of lists?",
@@ -133,8 +152,9 @@ def load_demo(
                                         {"c": creator}).all())
         progress(0.3, "Enrolling students")
         student_ids = _add_students(t, students)
-    lessons = [[Lesson(c, m, v, int(durations[v]), HARD_SPOTS[title]) for c, m, v, title in course]
-               for course in course_lessons]
+    lessons = [[Lesson(c, m, v, int(durations[v]), HARD_SPOTS[title], SPLIT_FINISH.get((course_title, title), 1.0))
+                for c, m, v, title in course]
+               for course_title, course in zip(COURSES, course_lessons, strict=True)]
     now = datetime.now(UTC).replace(microsecond=0)
     progress(0.4, "Simulating viewing")
     sessions = simulate(rng, lessons, student_ids, start=now - timedelta(days=days), now=now)
@@ -272,12 +292,19 @@ def _ask_questions(t: Tenant, rng: random.Random, embedder: Embedder, student_id
     from ..rag.citations import from_source
     from ..rag.prompting import NOT_FOUND
 
+    confusing = t.conn.execute(sa.text("SELECT id, duration_seconds FROM videos WHERE creator_id = :c AND title = :title"),
+                               {"c": t.creator_id, "title": CONFUSING_PASSAGE}).one()
+    hard_second = int(HARD_SPOTS[CONFUSING_PASSAGE] * confusing.duration_seconds)
     asked = 0
-    for question in STUDENT_QUESTIONS:
+    for question in STUDENT_QUESTIONS + CONFUSED_QUESTIONS + UNCOVERED_QUESTIONS:
         sources, _ = retrieve(t, question, embedder)
-        citations = [from_source(i, s) for i, s in enumerate(sources[:2], start=1)]
+        if question in CONFUSED_QUESTIONS:  # the answer cites the hard passage itself
+            sources = [s for s in sources if s.video_id == confusing.id][:1]
+            citations = [from_source(1, s, start_seconds=hard_second) for s in sources]
+        else:
+            citations = [from_source(i, s) for i, s in enumerate(sources[:2], start=1)]
         answer = " ".join(f"“{c.snippet}” [{c.number}]" for c in citations) or NOT_FOUND
-        for _ in range(rng.randint(1, 4)):
+        for _ in range(1 if question in UNCOVERED_QUESTIONS else rng.randint(1, 4)):
             student = rng.choice(student_ids)
             at = now - timedelta(days=rng.uniform(0, days), hours=rng.uniform(0, 6))
             session_id = t.conn.execute(

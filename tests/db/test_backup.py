@@ -54,6 +54,10 @@ def demo(db, embedder):
             "SELECT :c, 'Weekly', 'overview', 'weekly', 1, jsonb_build_object('course_id', min(CAST(id AS text)), "
             "'video_ids', (SELECT jsonb_agg(id) FROM videos WHERE creator_id = :c)) FROM courses WHERE creator_id = :c"),
             params)
+        # A decision on a content-gap suggestion (the inbox's done/dismissed).
+        from chronos_data.insights import gaps
+
+        gaps.mark_gap(t, gaps.gap_key("How do I write a recursive CTE?"), "dismissed")
     yield result
     remove_demo(db, EMAIL)
 

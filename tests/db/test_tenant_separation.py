@@ -41,6 +41,7 @@ from chronos_data import chat, videos, watching
 from chronos_data.db import APP_ROLE, Database, Tenant, create_engine
 from chronos_data.demo import load_demo, remove_demo
 from chronos_data.errors import ValidationError
+from chronos_data.insights.gaps import gap_key
 from tests.conftest import new_creator
 from tests.tenancy_calls import (
     CASES,
@@ -212,6 +213,12 @@ def _complete(db: Database, creator: uuid.UUID, marker: str, *, queue_video: boo
             teammate = c.execute(sa.text(
                 "INSERT INTO workspace_members (creator_id, email) VALUES (:c, :email) RETURNING id"),
                 {"c": creator, "email": f"analyst-{marker}@example.com"}).scalar_one()
+        # A decision on a content-gap suggestion (its key derives from the question's text).
+        decided_gap = gap_key(f"What does {marker} mean?")
+        c.execute(sa.text("INSERT INTO content_gap_states (creator_id, key, state, title, example_question) "
+                          "VALUES (:c, :key, 'dismissed', :title, :example)"),
+                  {"c": creator, "key": decided_gap, "title": f"Students keep asking about {marker}",
+                   "example": f"What does {marker} mean?"})
         pending = videos.create_video(t, title=f"Queued {marker}", source_type="youtube",
                                       source_id=youtube_id) if queue_video else None
         # Words only this workspace has: any of them in another workspace's result is a leak.
@@ -238,7 +245,8 @@ def _complete(db: Database, creator: uuid.UUID, marker: str, *, queue_video: boo
                lesson=lesson, student=student, student_email=student_email, watch_session=watch_session,
                open_session=open_session, student_chat=student_chat, own_chat=own_chat, question=question,
                answer=answer, report=report, storage_path=storage_path, video_title=video_title,
-               teammate=teammate, pending_video=pending, pending_youtube_id=youtube_id if queue_video else None)
+               teammate=teammate, gap_key=decided_gap, pending_video=pending,
+               pending_youtube_id=youtube_id if queue_video else None)
 
 
 def _table_info(conn: Connection, table: str, a: uuid.UUID, b: uuid.UUID) -> TableInfo:

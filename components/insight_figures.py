@@ -1,0 +1,45 @@
+"""The confusion map: a pure function of ``insights.timeline.confusion_map``'s frame (no Streamlit)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from chronos_data.timecode import format_seconds
+
+__all__ = ["confusion_figure"]
+
+_WATCHING, _REWATCH, _LEFT, _QUESTION = "#4f46e5", "rgba(245, 158, 11, 0.55)", "rgba(220, 38, 38, 0.55)", "#0f766e"
+
+
+def confusion_figure(frame: pd.DataFrame) -> go.Figure:
+    """Retention (the share still watching) over the video, with rewatches and drop-offs as bars per
+    moment and each question asked there as a marker on the curve: where all three meet, it hurts."""
+    minutes = frame["start_second"].map(format_seconds)
+    still = frame["watching"] / frame["sessions"].clip(lower=1) * 100
+    fig = go.Figure()
+    fig.add_bar(x=frame["start_second"], y=frame["rewatch_share"] * 100, name="Rewatched here", yaxis="y2",
+                marker_color=_REWATCH, customdata=minutes, hovertemplate="%{customdata}: %{y:.1f} % rewatch<extra></extra>")
+    fig.add_bar(x=frame["start_second"], y=frame["left_share"] * 100, name="Left here", yaxis="y2",
+                marker_color=_LEFT, customdata=minutes, hovertemplate="%{customdata}: %{y:.1f} % leave<extra></extra>")
+    fig.add_scatter(x=frame["start_second"], y=still, name="Still watching", mode="lines",
+                    line={"color": _WATCHING, "width": 2}, customdata=minutes,
+                    hovertemplate="%{customdata}: %{y:.0f} % still watching<extra></extra>")
+    asked = frame[frame["questions"] > 0]
+    if not asked.empty:
+        text = asked["example_questions"].map(lambda qs: "<br>".join(str(q)[:80] for q in list(qs)[:3]))
+        fig.add_scatter(x=asked["start_second"], y=still[asked.index], mode="markers", name="Questions asked",
+                        marker={"color": _QUESTION, "size": 8 + 4 * asked["questions"].clip(upper=6),
+                                "symbol": "circle", "line": {"color": "white", "width": 1}},
+                        customdata=list(zip(asked["start_second"].map(format_seconds), asked["questions"], text,
+                                            strict=True)),
+                        hovertemplate="%{customdata[0]}: %{customdata[1]} questions<br>%{customdata[2]}<extra></extra>")
+    ticks = frame["start_second"].iloc[:: max(1, len(frame) // 10)]
+    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
+                      legend={"orientation": "h", "y": 1.12, "x": 0}, plot_bgcolor="white", barmode="overlay",
+                      xaxis={"title": "Moment in the video", "tickvals": list(ticks),
+                             "ticktext": [format_seconds(s) for s in ticks], "showgrid": False},
+                      yaxis={"title": "Still watching (%)", "range": [0, 105], "gridcolor": "#eef0f4"},
+                      yaxis2={"title": "Rewatch / leave (%)", "overlaying": "y", "side": "right", "showgrid": False,
+                              "rangemode": "tozero"})
+    return fig

@@ -1,0 +1,108 @@
+"""The demo workspace plants one of each pattern; every insight finds its own, and nothing in the
+clean content (the lecture with no hard passage, the course in a good order, the videos used once).
+Also the command line (`python -m chronos_data insights`) and the Insights page (AppTest)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chronos_data import cli, courses, videos
+from chronos_data.demo import load_demo, remove_demo
+from chronos_data.demo.workspace import CONFUSING_PASSAGE, HARD_SPOTS, UNCOVERED_QUESTIONS
+from chronos_data.insights import KINDS, all_insights
+
+EMAIL = "demo-insights@chronos.localhost"
+CLEAN_LECTURE = next(title for title, spot in HARD_SPOTS.items() if spot is None)
+
+
+@pytest.fixture(scope="module")
+def demo(db, embedder):
+    result = load_demo(db, embedder, email=EMAIL)
+    yield result
+    remove_demo(db, EMAIL)
+
+
+@pytest.fixture(scope="module")
+def found(db, embedder, demo):
+    with db.tenant(demo.creator_id) as t:
+        return all_insights(t, embedder)
+
+
+def _of(found, kind):
+    return [i for i in found if i.kind == kind]
+
+
+def test_the_confusing_passage_is_the_top_confusion_moment(db, demo, found):
+    top = _of(found, "confusion")[0]
+    assert top.video_title == CONFUSING_PASSAGE
+    with db.tenant(demo.creator_id) as t:
+        duration = next(v.duration_seconds for v in videos.list_videos(t)
+                        if v.title == CONFUSING_PASSAGE)
+    assert abs(top.second - HARD_SPOTS[CONFUSING_PASSAGE] * duration) <= 15
+    assert "NOT IN" in top.passage and top.evidence["questions"] >= 4
+    assert any("NOT IN" in q for q in top.evidence["example_questions"])
+
+
+def test_drop_offs_are_labelled_and_the_clean_lecture_has_none(found):
+    drops = _of(found, "dropoff")
+    assert drops and all(i.passage and "while explaining" in i.title for i in drops)
+    assert CLEAN_LECTURE not in {i.video_title for i in drops + _of(found, "confusion")}
+
+
+def test_the_uncovered_topic_is_one_content_gap_with_every_question(found):
+    gaps = [i for i in _of(found, "content_gap") if "Kubernetes" in i.title]
+    assert len(gaps) == 1
+    assert gaps[0].evidence["questions"] == len(UNCOVERED_QUESTIONS)
+    assert set(gaps[0].evidence["examples"]) <= set(UNCOVERED_QUESTIONS)
+
+
+def test_the_term_used_before_its_lesson_is_found_only_in_the_course_with_both(db, demo, found):
+    [order] = _of(found, "concept_order")
+    assert "'detached HEAD'" in order.title and order.course_title == "Python and SQL foundations"
+    assert order.evidence["used"]["lesson"] == "Git branches and merging"
+    assert order.evidence["explained"]["lesson"] == "Undoing mistakes in git"
+
+
+def test_the_shared_video_is_split_by_course(found):
+    [split] = _of(found, "course_split")
+    assert split.video_title == "Git branches and merging" and split.course_title == "Shipping web apps"
+    assert split.evidence["difference_points"] >= 15
+
+
+def test_one_course_keeps_only_its_own_findings(db, embedder, demo):
+    with db.tenant(demo.creator_id) as t:
+        web = next(c.id for c in courses.list_courses(t) if c.title == "Shipping web apps")
+        scoped = all_insights(t, embedder, course_id=web)
+    assert not _of(scoped, "concept_order")
+    assert all(i.video_title != CONFUSING_PASSAGE for i in _of(scoped, "confusion"))
+
+
+def test_the_command_line_prints_every_kind(demo, database_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert cli.main(["insights", "--json", "--creator", EMAIL]) == 0
+    printed = json.loads(capsys.readouterr().out)["insights"]
+    assert {i["kind"] for i in printed} == set(KINDS)
+    confusion = next(i for i in printed if i["kind"] == "confusion")
+    assert confusion["video_title"] == CONFUSING_PASSAGE and confusion["second"] and confusion["passage"]
+    assert cli.main(["insights", "--creator", EMAIL]) == 0
+    assert "[concept_order] Lesson 5 uses 'detached HEAD'" in capsys.readouterr().out
+
+
+def test_the_insights_page_shows_every_kind_and_plays_the_moment(app_env, monkeypatch, demo):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", EMAIL)
+    app = str(Path(__file__).resolve().parents[2] / "app.py")
+    at = AppTest.from_file(app, default_timeout=120).run()
+    at = at.switch_page("pages/insights.py").run()
+    assert not at.exception
+    labels = [tab.label for tab in at.tabs]
+    assert all(any(label.startswith(name) and not label.endswith("(0)") for label in labels)
+               for name in ("Confusion map", "Drop-offs", "Content gaps", "Concept order", "One video, many courses"))
+    play = next(b for b in at.button if b.label.startswith("Play at "))
+    second = play.label.removeprefix("Play at ")
+    play.click().run()
+    assert any(f"from {second}" in m.value for m in at.markdown)
