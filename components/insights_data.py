@@ -11,7 +11,7 @@ import streamlit as st
 from chronos_data.insights import Insight, all_insights
 from components import state
 
-__all__ = ["confusion_frame", "forget_insights", "workspace_insights"]
+__all__ = ["confusion_frame", "forget_insights", "moment_insights", "workspace_insights"]
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=50)
@@ -22,6 +22,13 @@ def workspace_insights(creator_id: uuid.UUID, course_id: uuid.UUID | None, inclu
     with db.tenant(creator_id, read_only=not state.can_edit()) as t:
         return all_insights(t, state.get_embedder(), course_id=course_id, chat_model=state.get_assistant().chat_model,
                             include_decided=include_decided)
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=50)
+def moment_insights(creator_id: uuid.UUID, as_of: str) -> list[Insight]:
+    """Only the confusion and drop-off findings (the Analytics page's retention panel)."""
+    with state.get_database().tenant(creator_id, read_only=True) as t:
+        return all_insights(t, state.get_embedder(), kinds=("confusion", "dropoff"))
 
 
 def forget_insights() -> None:

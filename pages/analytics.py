@@ -10,6 +10,7 @@ from chronos_data.errors import ChronosError
 from components import figures, layout, state
 from components.analytics_data import Queries, refresh_rollups
 from components.demo_loader import render_demo_loader
+from components.insights_data import moment_insights
 from components.video_library import format_timestamp
 
 state.require_router()
@@ -109,7 +110,19 @@ def _retention(q: Queries, f: dashboards.Filters, library) -> None:
     facts += [f"rewatched around **{format_timestamp(s['second'])}** ({s['rewatching']:.0%} of sessions)"
               for s in moments["spikes"]]
     st.markdown(" · ".join(facts))
+    _explained(q, video_id)
     _download(curve, "retention", "analytics_retention_csv")
+
+
+def _explained(q: Queries, video_id) -> None:
+    """What is being said where learners leave, rewind and ask (from the Insights page)."""
+    moments = [i for i in moment_insights(q.creator_id, q.as_of) if i.video_id == video_id]
+    if not moments:
+        return
+    with st.container(border=True):
+        st.markdown("**What is being said at these moments**")
+        st.markdown("\n".join(f"- {layout.inert(i.title)}" for i in moments))
+        st.page_link("pages/insights.py", label="Open Insights", icon=":material/lightbulb:")
 
 
 def _courses(q: Queries, f: dashboards.Filters, course_list) -> None:

@@ -106,3 +106,19 @@ def test_the_insights_page_shows_every_kind_and_plays_the_moment(app_env, monkey
     second = play.label.removeprefix("Play at ")
     play.click().run()
     assert any(f"from {second}" in m.value for m in at.markdown)
+
+
+def test_the_analytics_retention_tab_says_what_is_said_at_the_dips(app_env, monkeypatch, db, demo):
+    from streamlit.testing.v1 import AppTest
+
+    with db.tenant(demo.creator_id) as t:
+        confusing = next(v.id for v in videos.list_videos(t) if v.title == CONFUSING_PASSAGE)
+
+    monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", EMAIL)
+    app = str(Path(__file__).resolve().parents[2] / "app.py")
+    at = AppTest.from_file(app, default_timeout=120).run()
+    at = at.switch_page("pages/analytics.py").run()
+    at = at.selectbox(key="analytics_retention_video").set_value(confusing).run()
+    assert not at.exception
+    panel = [m.value for m in at.markdown if "NOT IN" in m.value or "return nulls" in m.value]
+    assert any("What is being said at these moments" in m.value for m in at.markdown) and panel
