@@ -16,7 +16,7 @@ def confusion_figure(frame: pd.DataFrame) -> go.Figure:
     """Retention (the share still watching) over the video, with rewatches and drop-offs as bars per
     moment and each question asked there as a marker on the curve: where all three meet, it hurts."""
     minutes = frame["start_second"].map(format_seconds)
-    still = frame["watching"] / frame["sessions"].clip(lower=1) * 100
+    still = frame["watching"] * 100  # the share of sessions still watching at the moment
     fig = go.Figure()
     fig.add_bar(x=frame["start_second"], y=frame["rewatch_share"] * 100, name="Rewatched here", yaxis="y2",
                 marker_color=_REWATCH, customdata=minutes, hovertemplate="%{customdata}: %{y:.1f} % rewatch<extra></extra>")

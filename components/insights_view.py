@@ -31,7 +31,7 @@ def render_insight(insight: Insight, *, key: str, on_open: Callable[[Insight], N
         st.markdown(f"**{inert(insight.title)}**")
         if where := " · ".join(part for part in (insight.course_title, insight.lesson or insight.video_title) if part):
             st.caption(inert(where))
-        if insight.passage:
+        if insight.passage and insight.kind != "content_gap":  # a gap's passage is only the nearest one
             st.markdown(f"> {inert(_short(insight.passage))}")
         if insight.kind == "concept_order":
             render_passages(insight)

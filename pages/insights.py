@@ -59,8 +59,7 @@ def _gap_actions(insight: Insight) -> None:
         return
     from chronos_data.insights import gaps
 
-    decided = insight.evidence.get("state")
-    if decided:
+    if insight.evidence.get("state") in ("done", "dismissed"):
         if st.button("Reopen", key=f"insights_reopen_{insight.key}", icon=":material/undo:"):
             with state.tenant() as t:
                 gaps.reopen_gap(t, insight.key)
