@@ -122,3 +122,32 @@ def test_the_analytics_retention_tab_says_what_is_said_at_the_dips(app_env, monk
     assert not at.exception
     panel = [m.value for m in at.markdown if "NOT IN" in m.value or "return nulls" in m.value]
     assert any("What is being said at these moments" in m.value for m in at.markdown) and panel
+
+
+def test_the_course_builder_warns_before_publishing_and_after_a_reorder_that_causes_it(app_env, monkeypatch, db,
+                                                                                          demo):
+    from streamlit.testing.v1 import AppTest
+
+    with db.tenant(demo.creator_id) as t:
+        course = next(c for c in courses.list_courses(t) if c.title == "Python and SQL foundations")
+        lessons = {lesson.title: lesson for m in courses.course_outline(t, course.id).modules for lesson in m.lessons}
+    git = lessons["Git branches and merging"]
+    monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", EMAIL)
+    app = str(Path(__file__).resolve().parents[2] / "app.py")
+    at = AppTest.from_file(app, default_timeout=120).run().switch_page("pages/courses.py").run()
+    warnings = [w.value for w in at.warning]
+    assert any("uses 'detached HEAD'" in w for w in warnings)  # the pre-publish checklist
+
+    at = at.button(key=f"courses_down_{git.id}").click().run()  # explained first now: fixed
+    assert not any("detached HEAD" in w.value for w in at.warning)
+    at = at.button(key=f"courses_up_{git.id}").click().run()  # back: the reorder is named at once
+    assert any("In this order, lesson 5 uses 'detached HEAD'" in w.value for w in at.warning)
+
+
+def test_a_youtube_moment_links_to_its_second(t):
+    from chronos_data.insights import Insight, _with_links
+
+    video = videos.create_video(t, title="On YouTube", source_type="youtube", source_id="dQw4w9WgXcQ",
+                                duration_seconds=600)
+    [linked] = _with_links(t, [Insight(kind="dropoff", title="A dip", score=1.0, video_id=video, second=370.4)])
+    assert linked.url == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=370s"
