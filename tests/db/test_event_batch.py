@@ -49,7 +49,7 @@ def test_a_batch_is_stored_once_and_sending_it_again_stores_nothing(t):
     assert _count(t, video) == 14
     stored = t.conn.execute(sa.text("SELECT creator_id, student_id, \"timestamp\", metadata ->> 'milestone' "
                                     "FROM video_analytics_events WHERE video_id = :v AND event_type = 'video_progress' "
-                                    "ORDER BY 4::int LIMIT 1"), {"v": video}).one()
+                                    "ORDER BY (metadata ->> 'milestone')::int LIMIT 1"), {"v": video}).one()
     assert tuple(stored) == (t.creator_id, student, AT, "10")
 
 
