@@ -41,5 +41,6 @@ def confusion_figure(frame: pd.DataFrame) -> go.Figure:
                              "ticktext": [format_seconds(s) for s in ticks], "showgrid": False},
                       yaxis={"title": "Still watching (%)", "range": [0, 105], "gridcolor": "#eef0f4"},
                       yaxis2={"title": "Rewatch / leave (%)", "overlaying": "y", "side": "right", "showgrid": False,
+                              "tickformat": ".0f",
                               "rangemode": "tozero"})
     return fig

@@ -18,8 +18,8 @@ __all__ = ["confusion_frame", "forget_insights", "moment_insights", "workspace_i
 def workspace_insights(creator_id: uuid.UUID, course_id: uuid.UUID | None, include_decided: bool,
                        as_of: str) -> list[Insight]:
     """Every insight (``as_of``, the rollups' time, is part of the key: new viewing recomputes)."""
-    db = state.get_database()
-    with db.tenant(creator_id, read_only=not state.can_edit()) as t:
+    # Insights only read: the read-only role for everyone (and nothing per visitor in a shared cache).
+    with state.get_database().tenant(creator_id, read_only=True) as t:
         return all_insights(t, state.get_embedder(), course_id=course_id, chat_model=state.get_assistant().chat_model,
                             include_decided=include_decided)
 
@@ -37,7 +37,7 @@ def forget_insights() -> None:
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=100)
-def confusion_frame(creator_id: uuid.UUID, video_id: uuid.UUID, course_id: uuid.UUID | None) -> pd.DataFrame | None:
+def confusion_frame(creator_id: uuid.UUID, video_id: uuid.UUID) -> pd.DataFrame:
     from chronos_data.insights import timeline
 
     with state.get_database().tenant(creator_id, read_only=True) as t:

@@ -76,14 +76,14 @@ def _gap_actions(insight: Insight) -> None:
             st.rerun()
 
 
-def _confusion_chart(found: list[Insight], course_id) -> None:
+def _confusion_chart(found: list[Insight]) -> None:
     moments = [i for i in found if i.video_id is not None]
     if not moments:
         return
     titles = {i.video_id: i.video_title or "Video" for i in moments}
     video_id = st.selectbox("Confusion map of", list(titles), format_func=titles.get, key="insights_map_video")
-    frame = confusion_frame(state.current_creator_id(state.get_database()), video_id, course_id)
-    if frame is not None and not frame.empty:
+    frame = confusion_frame(state.current_creator_id(state.get_database()), video_id)
+    if not frame.empty:
         from components.insight_figures import confusion_figure
 
         st.plotly_chart(confusion_figure(frame), key="insights_map_chart")
@@ -127,7 +127,7 @@ for tab, kind in zip(tabs, KINDS, strict=True):
         st.caption(_WHY[kind])
         of_kind = [i for i in found if i.kind == kind]
         if kind == "confusion":
-            _confusion_chart(of_kind, course_id)
+            _confusion_chart(of_kind)
         if not of_kind:
             st.info(_EMPTY_TEXT[kind], icon=":material/check_circle:")
         for n, insight in enumerate(of_kind):

@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-import sqlalchemy as sa
-
+from .. import courses, videos
 from ..db import Tenant
 from ..ingest.links import moment_url
 from .model import KINDS, Insight, Kind
@@ -39,18 +38,13 @@ def all_insights(t: Tenant, embedder: Any, *, course_id: uuid.UUID | None = None
     if "content_gap" in wanted:
         found += gaps.content_gaps(t, embedder, course_id, include_decided=include_decided, chat_model=chat_model)
     if "concept_order" in wanted:
-        for course in [course_id] if course_id else _live_courses(t):
+        for course in [course_id] if course_id else [c.id for c in courses.list_courses(t)]:
             found += concepts.concept_order(t, course)
     if "course_split" in wanted:
         found += [i for i in splits.course_splits(t) if course_id is None or _in_course(i, course_id)]
     order = {kind: n for n, kind in enumerate(KINDS)}
     found.sort(key=lambda i: (order[i.kind], -i.score))
     return _with_links(t, found)
-
-
-def _live_courses(t: Tenant) -> list[uuid.UUID]:
-    return list(t.conn.execute(sa.text("SELECT id FROM courses WHERE creator_id = :c AND NOT is_deleted "
-                                       "ORDER BY display_order"), {"c": t.creator_id}).scalars())
 
 
 def _in_course(insight: Insight, course_id: uuid.UUID) -> bool:
@@ -60,12 +54,16 @@ def _in_course(insight: Insight, course_id: uuid.UUID) -> bool:
 
 
 def _with_links(t: Tenant, found: list[Insight]) -> list[Insight]:
-    video_ids = {i.video_id for i in found if i.video_id is not None and i.second is not None}
-    if not video_ids:
+    """Each moment's link outside Chronos (YouTube or Loom at the second), where its video has one."""
+    if not any(i.video_id is not None and i.second is not None for i in found):
         return found
-    rows = t.conn.execute(sa.text(
-        "SELECT id, source_type, coalesce(youtube_video_id, embed_id, mux_playback_id) AS source_key "
-        "FROM videos WHERE creator_id = :c AND id = ANY(:ids)"), {"c": t.creator_id, "ids": list(video_ids)})
-    sources = {row.id: (row.source_type, row.source_key) for row in rows}
-    return [replace(i, url=moment_url(*sources[i.video_id], i.second))
-            if i.video_id in sources and i.second is not None and i.url is None else i for i in found]
+    library = {v.id: v for v in videos.list_videos(t, include_deleted=True)}
+
+    def link(i: Insight) -> str | None:
+        video = library.get(i.video_id)
+        if video is None or i.second is None:
+            return None
+        return moment_url(video.source_type, video.youtube_video_id or video.embed_id or video.mux_playback_id,
+                          i.second)
+
+    return [i if i.url is not None else replace(i, url=link(i)) for i in found]

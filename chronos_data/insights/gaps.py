@@ -42,7 +42,6 @@ backup restored with fresh ids. When a decision names any question of a group
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
 import re
 import uuid
@@ -57,7 +56,8 @@ import sqlalchemy as sa
 
 from ..db import Tenant
 from ..embeddings import Embedder
-from ..errors import ChronosError, NotFound, ValidationError
+from ..errors import NotFound, ValidationError
+from .labels import model_label
 from .model import Insight
 
 if TYPE_CHECKING:
@@ -74,7 +74,6 @@ __all__ = [
     "reopen_gap",
 ]
 
-log = logging.getLogger(__name__)
 
 #: What a creator may decide about a suggestion; ``reopen_gap`` removes the decision.
 GAP_STATES = ("done", "dismissed")
@@ -640,15 +639,7 @@ def _key_words(group: list[_Unit], words: dict[str, list[tuple[str, str, bool]]]
 
 def _summary(chat_model: ChatModel, examples: list[str]) -> str | None:
     """A model's one-line name for the questions' topic; None when it fails (key words then)."""
-    messages = [{"role": "system", "content": _LABEL_SYSTEM},
-                {"role": "user", "content": "Questions:\n" + "\n".join(f"- {q}" for q in examples[:_EXAMPLES])}]
-    try:
-        text = chat_model.complete(messages, max_tokens=30)
-    except ChronosError as exc:
-        log.warning("labelling a content gap failed, using its key words: %s", exc)
-        return None
-    line = " ".join((text or "").split()).strip(" \"'“”.")
-    return line[:80] if line else None
+    return model_label(chat_model, _LABEL_SYSTEM, "Questions:\n" + "\n".join(f"- {q}" for q in examples[:_EXAMPLES]))
 
 
 def _checked_key(key: str) -> str:

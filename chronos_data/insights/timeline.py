@@ -26,9 +26,7 @@ rewinding.
 
 from __future__ import annotations
 
-import logging
 import math
-import re
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -41,10 +39,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ..db import Tenant
-from ..errors import ChronosError
 from ..timecode import format_seconds
 from ..watching import COMPLETION_PERCENT
 from .keyphrases import key_phrases
+from .labels import model_label
 from .model import Insight, Kind
 
 if TYPE_CHECKING:
@@ -53,7 +51,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MAP_COLUMNS", "confusion_insights", "confusion_map", "dropoff_insights"]
 
-log = logging.getLogger(__name__)
 
 #: A bucket is at least this long: a question's cited second and a learner's stop rarely fall
 #: in the same finer slot, and the rollups only know whole percents.
@@ -97,7 +94,6 @@ PASSAGE_MAX_WORDS = 60
 #: Words per document of the rest of the video, against which key phrases are weighed.
 _DOCUMENT_WORDS = 40
 _EXAMPLE_QUESTIONS = 3
-_LABEL_MAX_CHARS = 90
 _HISTOGRAM = 101  # the rollups' histograms: one count per percent, 0..100
 
 MAP_COLUMNS = ["bucket", "start_second", "end_second", "percent", "sessions", "watching", "left", "expected_left",
@@ -620,17 +616,8 @@ def _label(passage: _Passage | None, chat_model: ChatModel | None) -> tuple[str,
     if passage is None:
         return "", "none", []
     phrases = key_phrases(passage.text, passage.others, around=passage.around, top=3)
-    if chat_model is not None:
-        try:
-            reply = chat_model.complete([{"role": "system", "content": _LABEL_SYSTEM},
-                                         {"role": "user", "content": passage.text}], max_tokens=30)
-        except ChronosError as exc:  # the offline label is still a label
-            log.warning("topic label from the model failed, using key phrases: %s", exc)
-        else:
-            line = next((ln for ln in reply.splitlines() if ln.strip()), "")
-            line = re.sub(r"\s+", " ", line).strip().strip("\"'“”").rstrip(".").strip()
-            if line:
-                return line[:_LABEL_MAX_CHARS].rstrip(), "model", phrases
+    if chat_model is not None and (line := model_label(chat_model, _LABEL_SYSTEM, passage.text)):
+        return line, "model", phrases
     return ", ".join(phrases[:2]), "key_phrases", phrases
 
 

@@ -45,22 +45,22 @@ def test_every_insight_shows_its_planted_pattern_and_opens_its_moment(browser, a
             tab = page.get_by_role("tab", name=label)
             assert not tab.inner_text().endswith("(0)")
             tab.click()
-            page.get_by_text(text).first.wait_for(timeout=30_000)
+            page.get_by_text(text).first.wait_for(timeout=60_000)
             page.screenshot(path=str(SCREENSHOTS / f"insights-{n + 1}.png"))
 
         # The inbox: Done hides a suggestion, "Show decided suggestions" and Reopen bring it back.
         page.get_by_role("tab", name="Content gaps").click()
         kubernetes = page.get_by_text("Students keep asking about Kubernetes")
         page.get_by_role("button", name="Done").first.click()
-        page.get_by_text("Suggestion marked done").wait_for(timeout=30_000)
-        kubernetes.first.wait_for(state="detached", timeout=30_000)
+        page.get_by_text("Suggestion marked done").wait_for(timeout=60_000)
+        kubernetes.first.wait_for(state="detached", timeout=60_000)
         page.get_by_text("Show decided suggestions", exact=True).click()
-        kubernetes.first.wait_for(state="attached", timeout=30_000)
+        kubernetes.first.wait_for(state="attached", timeout=60_000)
         page.get_by_role("tab", name="Content gaps").click()
         page.get_by_role("button", name="Reopen").first.click()
-        page.get_by_text("Suggestion marked done").wait_for(state="detached", timeout=30_000)
+        page.get_by_text("Suggestion marked done").wait_for(state="detached", timeout=60_000)
         page.get_by_role("tab", name="Content gaps").click()
-        page.get_by_role("button", name="Done").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Done").first.wait_for(timeout=60_000)
         with db.owner() as conn:  # reopened: no decision is left
             assert conn.execute(sa.text("SELECT count(*) FROM chronos.content_gap_states s JOIN chronos.creators c "
                                         "ON c.id = s.creator_id WHERE c.email = :e"), {"e": EMAIL}).scalar_one() == 0
@@ -69,7 +69,7 @@ def test_every_insight_shows_its_planted_pattern_and_opens_its_moment(browser, a
         play = page.get_by_role("button", name="Play at 05:").first
         second = play.inner_text().split("Play at ")[-1].strip()
         play.click()
-        page.get_by_text(f"SQL joins explained from {second}").wait_for(timeout=30_000)
+        page.get_by_text(f"SQL joins explained from {second}").wait_for(timeout=60_000)
         page.screenshot(path=str(SCREENSHOTS / "insights-moment.png"))
         assert page.get_by_text("Traceback").count() == 0
     finally:
