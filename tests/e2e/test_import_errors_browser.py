@@ -71,11 +71,13 @@ def test_each_youtube_failure_is_explained_in_the_library(browser, app):
         page.get_by_text(f"{len(FAILURES) + 1} failed: why, and retry").wait_for(timeout=90_000)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "videos-failures.png"), full_page=True)
-        text = page.locator('[data-testid="stExpander"]').filter(has_text="failed: why").inner_text()
-        for scenario, (_, words) in FAILURES.items():
-            assert words in text, scenario
-        assert "OpenAI rejected the API key" in text
-        # The library refreshes itself every few seconds: wait for the buttons rather than count once.
+        # The library refreshes itself every few seconds: a rerun may be drawing the list when it is
+        # read, so wait for each reason rather than read the text once.
+        failures = page.locator('[data-testid="stExpander"]').filter(has_text="failed: why")
+        for _scenario, (_, words) in FAILURES.items():
+            expect(failures).to_contain_text(words, timeout=30_000)
+        expect(failures).to_contain_text("OpenAI rejected the API key", timeout=30_000)
+        # Likewise for the buttons: wait for them rather than count once.
         expect(page.get_by_role("button", name="Retry")).to_have_count(len(FAILURES) + 1, timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
