@@ -89,7 +89,7 @@ def embedded_url(server: PostgresServer, user: str = "postgres") -> str:
 def _ensure_writable(data_dir: Path) -> None:
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        probe = data_dir / ".write-test"
+        probe = data_dir / f".write-test-{os.getpid()}"  # per process: two starting together must not race
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
