@@ -45,6 +45,8 @@ class Lesson:
     hard_spot: float | None  # 0..1: where learners rewind and leave more (None: nowhere in particular)
     #: Below 1: this lesson, in this course, is finished less often (and left more at its hard spot).
     finish_factor: float = 1.0
+    #: Above 1: more of the learners who do not finish leave at the hard passage, and more rewind over it.
+    difficulty: float = 1.0
 
 
 @dataclass
@@ -106,7 +108,7 @@ def _stop_share(rng: random.Random, lesson: Lesson, order: int, device: str) -> 
         return rng.uniform(0.92, 1.0)
     if rng.random() < _EARLY_BOUNCE / (1 - finish):
         return rng.uniform(0.0, min(1.0, 30 / lesson.duration_seconds))
-    if lesson.hard_spot is not None and rng.random() < 0.35 + (1 - lesson.finish_factor):  # the hard passage
+    if lesson.hard_spot is not None and rng.random() < 0.35 * lesson.difficulty + (1 - lesson.finish_factor):
         return min(0.89, max(0.0, rng.gauss(lesson.hard_spot + 0.02, 0.03)))
     return rng.uniform(0.05, 0.89)
 
@@ -155,7 +157,7 @@ def _session(rng: random.Random, student: uuid.UUID, lesson: Lesson, start: date
     position = int(share * duration)
     rewinds: list[tuple[int, int]] = []
     hard = int(lesson.hard_spot * duration) if lesson.hard_spot is not None else None
-    if hard is not None and position > hard and rng.random() < 0.3:  # lost at the hard passage: back 20-60 s
+    if hard is not None and position > hard and rng.random() < 0.3 * lesson.difficulty:  # lost there: back 20-60 s
         back = rng.randint(20, 60)
         rewinds.append((max(0, hard - back), hard + rng.randint(0, 15)))
     if rng.random() < 0.08 and position > 60:  # an ordinary rewind anywhere

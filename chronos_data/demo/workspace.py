@@ -66,6 +66,9 @@ SPLIT_FINISH = {("Shipping web apps", "Git branches and merging"): 0.5}
 # Planted for the insights (confusion map): learners ask about the passage at a lecture's hard spot,
 # the one they rewind over and leave at ("SQL joins explained" at 55 %: NOT IN and nulls).
 CONFUSING_PASSAGE = "SQL joins explained"
+#: Its hard passage is harder than the others': more learners leave and rewind there (every lecture but
+#: one has a hard passage; this one must stand out on every draw).
+CONFUSING_DIFFICULTY = 1.5
 CONFUSED_QUESTIONS = (
     "Why does my NOT IN query return no rows at all?",
     "NOT IN with a subquery gives an empty result even though some customers have no orders, why?",
@@ -125,6 +128,7 @@ def load_demo(
     events: int | None = None,
     email: str = DEMO_EMAIL,
     on_progress: Callable[[float, str], None] | None = None,
+    now: datetime | None = None,
 ) -> DemoResult:
     """Create (or re-create) the demo workspace and return what it holds.
 
@@ -132,6 +136,7 @@ def load_demo(
         students: learners to simulate; ``events`` raises it to reach about that many events.
         days: how far back the activity starts.
         events: a target number of events, for benchmarks (millions load in a minute or two).
+        now: the moment the activity ends (tests load the same demo as of other days); the present by default.
     """
     if not 1 <= days <= 3650 or students < 1:
         raise ValidationError("A demo needs at least one student and between 1 and 3,650 days.")
@@ -152,10 +157,11 @@ def load_demo(
                                         {"c": creator}).all())
         progress(0.3, "Enrolling students")
         student_ids = _add_students(t, students)
-    lessons = [[Lesson(c, m, v, int(durations[v]), HARD_SPOTS[title], SPLIT_FINISH.get((course_title, title), 1.0))
+    lessons = [[Lesson(c, m, v, int(durations[v]), HARD_SPOTS[title], SPLIT_FINISH.get((course_title, title), 1.0),
+                       CONFUSING_DIFFICULTY if title == CONFUSING_PASSAGE else 1.0)
                 for c, m, v, title in course]
                for course_title, course in zip(COURSES, course_lessons, strict=True)]
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     progress(0.4, "Simulating viewing")
     sessions = simulate(rng, lessons, student_ids, start=now - timedelta(days=days), now=now)
     progress(0.6, "Writing sessions and events")
@@ -285,26 +291,45 @@ def _copy(t: Tenant, table: str, columns: tuple[str, ...], rows) -> None:
     t.conn.execute(sa.text(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}"))
 
 
+def _times_asked(rng: random.Random, question: str) -> int:
+    """How many learners ask ``question``: each uncovered one once (a gap is many questions, not
+    one repeated), the planted confusing passage's by four to six learners each (so its moment is
+    the most asked, whatever the draw: other lectures' hard passages draw up to a dozen
+    questions too), any other one to four times."""
+    if question in UNCOVERED_QUESTIONS:
+        return 1
+    if question in CONFUSED_QUESTIONS:
+        return rng.randint(4, 6)
+    return rng.randint(1, 4)
+
+
 def _ask_questions(t: Tenant, rng: random.Random, embedder: Embedder, student_ids: list[uuid.UUID],
                    now: datetime, days: int) -> int:
-    """Students' conversations with the assistant, answered offline from the lectures."""
+    """Students' conversations with the assistant, answered offline from the lectures as the
+    Assistant page answers them: quoted sentences, each cited at the second it is spoken."""
     from ..rag import retrieve
     from ..rag.citations import from_source
+    from ..rag.extractive import extract_answer
     from ..rag.prompting import NOT_FOUND
 
     confusing = t.conn.execute(sa.text("SELECT id, duration_seconds FROM videos WHERE creator_id = :c AND title = :title"),
                                {"c": t.creator_id, "title": CONFUSING_PASSAGE}).one()
     hard_second = int(HARD_SPOTS[CONFUSING_PASSAGE] * confusing.duration_seconds)
+    segments = {row.id: [(float(a), float(b), str(text)) for a, b, text in row.transcript_segments or []]
+                for row in t.conn.execute(sa.text("SELECT id, transcript_segments FROM videos WHERE creator_id = :c"),
+                                          {"c": t.creator_id})}
     asked = 0
     for question in STUDENT_QUESTIONS + CONFUSED_QUESTIONS + UNCOVERED_QUESTIONS:
-        sources, _ = retrieve(t, question, embedder)
+        vector = embedder.embed([question])[0]
+        sources, _ = retrieve(t, question, embedder, query_vector=vector)
         if question in CONFUSED_QUESTIONS:  # the answer cites the hard passage itself
             sources = [s for s in sources if s.video_id == confusing.id][:1]
             citations = [from_source(1, s, start_seconds=hard_second) for s in sources]
+            answer = " ".join(f"“{c.snippet}” [{c.number}]" for c in citations) or NOT_FOUND
         else:
-            citations = [from_source(i, s) for i, s in enumerate(sources[:2], start=1)]
-        answer = " ".join(f"“{c.snippet}” [{c.number}]" for c in citations) or NOT_FOUND
-        for _ in range(1 if question in UNCOVERED_QUESTIONS else rng.randint(1, 4)):
+            extracted = extract_answer(question, vector, sources, embedder, segments)
+            citations, answer = extracted.citations, extracted.text or NOT_FOUND
+        for _ in range(_times_asked(rng, question)):
             student = rng.choice(student_ids)
             at = now - timedelta(days=rng.uniform(0, days), hours=rng.uniform(0, 6))
             session_id = t.conn.execute(

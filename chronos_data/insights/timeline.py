@@ -19,8 +19,9 @@ it (per percent, or per learner still watching: whichever is more), raised where
 creator's other videos of half to double its length, as ``dashboards.typical_retention``
 chooses them) all lose more than their own average. Leaving in the first half-minute (the intro
 bounce) and after the completion mark (the end) is never a dip, and a dip must be both large (a
-share of the learners, and a few of them) and unlikely to be chance (a Poisson z-score), so a
-clean video yields nothing. Rewatch spikes are measured the same way against the video's usual
+share of the learners, and a few of them) and unlikely to be chance (the exact Poisson tail of
+what left there given what was expected, with a false-alarm budget shared by all of the video's
+buckets), so a clean video yields nothing. Rewatch spikes are measured the same way against the video's usual
 rewinding.
 """
 
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from scipy.stats import poisson
 
 from ..db import Tenant
 from ..timecode import format_seconds
@@ -71,10 +73,14 @@ MIN_EXCESS_SESSIONS = 5
 #: ... and this share of the video's learners: lost at a dip, rewinding at a spike.
 MIN_DIP_SHARE = 0.03
 MIN_SPIKE_SHARE = 0.05
-#: Poisson z-scores: a bucket joins a region at Z_BUCKET, a region is reported at Z_FINDING
-#: (about 1 in 700 by chance for one region; a video has a few dozen buckets).
+#: A bucket joins a candidate region at this Poisson z-score (a loose first pass) ...
 Z_BUCKET = 2.0
-Z_FINDING = 3.0
+#: ... and a region is reported only when chance explains it at most this often per video: the
+#: exact Poisson tail of the region, Bonferroni-shared by the video's buckets. A z-score of 3 per
+#: region flagged the demo's clean lecture in 9 of 60 draws (small counts have heavy tails and a
+#: video has dozens of buckets); this flags it in 2 of 600, and every hard passage is still found
+#: (as a dip, or as a rewatch spike where too few learners leave there to tell).
+FALSE_ALARMS_PER_VIDEO = 0.005
 #: A bucket's own typical rate is the video's mean over its other buckets, leaving out this many
 #: on each side: a dip (spread over a few buckets) must not raise the bar it is measured by.
 LEAVE_OUT_BUCKETS = 3
@@ -279,6 +285,26 @@ def _bucket_width(duration: int) -> int:
     return max(math.ceil(100 / MAX_BUCKETS), math.ceil(BUCKET_MIN_SECONDS * 100 / duration))
 
 
+def _bucket(second: float, duration: int) -> int:
+    width = _bucket_width(duration)
+    percent = min(99, max(0, int(second * 100 // duration)))
+    return min(math.ceil(100 / width) - 1, percent // width)
+
+
+def _most_asked(curves: dict[uuid.UUID, _Curve], questions: Sequence[_Question]) -> int:
+    """The most distinct questions cited at one moment (a bucket and its neighbours, as
+    ``_confusion_scores`` counts them) of any of these videos; at least 1."""
+    near: dict[tuple[uuid.UUID, int], set[uuid.UUID]] = {}
+    for q in questions:
+        curve = curves.get(q.video_id)
+        if curve is None:
+            continue
+        b = _bucket(q.second, curve.duration)
+        for w in (b - 1, b, b + 1):
+            near.setdefault((q.video_id, w), set()).add(q.id)
+    return max((len(ids) for ids in near.values()), default=1)
+
+
 def _mean_elsewhere(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Per bucket: the weighted mean of ``values`` over the buckets more than LEAVE_OUT_BUCKETS away
     (all of them when none is that far)."""
@@ -343,8 +369,7 @@ class _Timeline:
         return np.maximum(self.rewatch - self.rewatch_base, 0.0)
 
     def bucket_of(self, second: float) -> int:
-        percent = min(99, max(0, int(second * 100 // self.curve.duration)))
-        return min(len(self.starts) - 1, percent // self.width)
+        return _bucket(second, self.curve.duration)
 
 
 def _peer_shape(curve: _Curve, curves: dict[uuid.UUID, _Curve], bucket: np.ndarray, inside: np.ndarray,
@@ -447,7 +472,7 @@ def _latest_peak(values: np.ndarray, first: int, last: int) -> int:
 def _dip_regions(excess: np.ndarray, expected: np.ndarray, left: np.ndarray, allowed: np.ndarray, *,
                  min_excess: float) -> list[_Region]:
     """Runs of buckets losing more learners than expected, unlikely by chance; kept when the run's
-    total excess is large enough and has a Poisson z-score of Z_FINDING.
+    total excess is large enough and its Poisson tail within the false-alarm budget.
 
     A bucket joins a run when it and its two neighbours together lose more than expected with a z
     of Z_BUCKET: learners leave over a stretch after a hard passage, not all in one bucket. The run
@@ -466,10 +491,16 @@ def _dip_regions(excess: np.ndarray, expected: np.ndarray, left: np.ndarray, all
             continue
         run = slice(first, last + 1)
         total, expect = float(excess[run].sum()), float(expected[run].sum())
-        if total >= min_excess and total >= Z_FINDING * math.sqrt(expect + 1):
-            found.append(_Region("dip", first, last, _latest_peak(excess, first, last),
-                                 float(left[run].sum()), expect, total))
+        observed = float(left[run].sum())
+        if total >= min_excess and _unlikely(observed, expect, tests=int(allowed.sum())):
+            found.append(_Region("dip", first, last, _latest_peak(excess, first, last), observed, expect, total))
     return found
+
+
+def _unlikely(observed: float, expected: float, *, tests: int) -> bool:
+    """Whether ``observed`` sessions or more, where ``expected`` were, is rarer by chance than
+    the false-alarm budget allows for one of ``tests`` places looked at."""
+    return float(poisson.sf(math.ceil(observed) - 1, max(expected, 0.5))) <= FALSE_ALARMS_PER_VIDEO / max(tests, 1)
 
 
 def _spike_regions(excess: np.ndarray, base: np.ndarray, rewatch: np.ndarray, *, min_excess: float
@@ -480,17 +511,19 @@ def _spike_regions(excess: np.ndarray, base: np.ndarray, rewatch: np.ndarray, *,
     found = []
     for first, last in _runs(excess >= Z_BUCKET * np.sqrt(base + 1)):
         peak = _latest_peak(excess, first, last)
-        if excess[peak] >= min_excess and excess[peak] >= Z_FINDING * math.sqrt(base[peak] + 1):
+        if excess[peak] >= min_excess and _unlikely(rewatch[peak], base[peak], tests=len(rewatch)):
             found.append(_Region("spike", first, last, peak, float(rewatch[peak]), float(base[peak]),
                                  float(excess[peak])))
     return found
 
 
-def _confusion_scores(tl: _Timeline) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def _confusion_scores(tl: _Timeline, most_asked: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Per bucket, with its neighbours (learners rewind before a moment and leave just after it):
-    the mean of three shares, each normalised per video so a long video does not win by size:
+    the mean of three shares, each between 0 and 1:
 
-      questions  share of the video's questions whose answers cite this moment;
+      questions  the questions whose answers cite this moment, as a share of ``most_asked``, the
+                 most cited at any moment of the videos compared (a share of the video's own
+                 questions made two questions on a rarely asked video outrank twelve on another);
       rewinds    share of its learners who rewind over it beyond the video's usual;
       drop-off   share of its learners who leave here beyond the expected;
 
@@ -498,7 +531,6 @@ def _confusion_scores(tl: _Timeline) -> tuple[np.ndarray, list[dict[str, Any]]]:
     or a dip as ``dropoff_insights`` finds them), times n / (n + 20) for n sessions. 0..1.
     Returns the scores and, per bucket, the numbers behind them."""
     count, n = len(tl.starts), tl.sessions
-    total_questions = len({q.id for bucket in tl.questions for q in bucket})
     excess_left, excess_rewatch = tl.excess_left, tl.excess_rewatch
     scores = np.zeros(count)
     details: list[dict[str, Any]] = []
@@ -507,7 +539,7 @@ def _confusion_scores(tl: _Timeline) -> tuple[np.ndarray, list[dict[str, Any]]]:
         asked = {q.id: q for w in window for q in tl.questions[w]}
         rewinds = max(float(excess_rewatch[w]) for w in window)
         lost = sum(float(excess_left[w]) for w in window)
-        q_share = len(asked) / total_questions if total_questions else 0.0
+        q_share = min(1.0, len(asked) / max(most_asked, 1))
         r_share = rewinds / n if n else 0.0
         d_share = lost / n if n else 0.0
         # Rewinds and drop-off count as present where the drop-off insight finds a spike or a dip.
@@ -523,8 +555,8 @@ def _confusion_scores(tl: _Timeline) -> tuple[np.ndarray, list[dict[str, Any]]]:
     return scores, details
 
 
-def _frame(tl: _Timeline) -> pd.DataFrame:
-    scores, _ = _confusion_scores(tl)
+def _frame(tl: _Timeline, most_asked: int) -> pd.DataFrame:
+    scores, _ = _confusion_scores(tl, most_asked)
     n = tl.sessions
     return pd.DataFrame({
         "bucket": np.arange(len(tl.starts)),
@@ -646,7 +678,9 @@ def confusion_map(t: Tenant, video_id: uuid.UUID, f: Filters | None = None) -> p
     curve = curves.get(video_id)
     if curve is None:
         return pd.DataFrame(columns=MAP_COLUMNS)
-    return _frame(_timeline(curve, curves, _questions(t, [video_id], start, end)))
+    questions = _questions(t, list(curves), start, end)
+    own = [q for q in questions if q.video_id == video_id]
+    return _frame(_timeline(curve, curves, own), _most_asked(curves, questions))
 
 
 @dataclass(frozen=True)
@@ -709,12 +743,13 @@ def confusion_insights(t: Tenant, course_id: uuid.UUID | None = None) -> list[In
     by_video: dict[uuid.UUID, list[_Question]] = {}
     for q in questions:
         by_video.setdefault(q.video_id, []).append(q)
+    most_asked = _most_asked(scope.curves, questions)
     found: list[tuple[uuid.UUID, int, float, dict[str, Any], _Timeline]] = []
     for video_id in scope.videos:
         if video_id not in by_video:
             continue
         tl = _timeline(scope.curves[video_id], scope.curves, by_video[video_id])
-        scores, details = _confusion_scores(tl)
+        scores, details = _confusion_scores(tl, most_asked)
         chosen: list[int] = []
         for b in np.argsort(-scores, kind="stable"):
             detail = details[b]

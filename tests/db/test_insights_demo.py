@@ -5,6 +5,7 @@ Also the command line (`python -m chronos_data insights`) and the Insights page 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -35,41 +36,92 @@ def _of(found, kind):
     return [i for i in found if i.kind == kind]
 
 
-def test_the_confusing_passage_is_the_top_confusion_moment(db, demo, found):
+# What each planted pattern must look like; checked on today's demo and on five other draws.
+
+def check_confusion(found, duration):
     top = _of(found, "confusion")[0]
     assert top.video_title == CONFUSING_PASSAGE
-    with db.tenant(demo.creator_id) as t:
-        duration = next(v.duration_seconds for v in videos.list_videos(t)
-                        if v.title == CONFUSING_PASSAGE)
     assert abs(top.second - HARD_SPOTS[CONFUSING_PASSAGE] * duration) <= 15
     assert "NOT IN" in top.passage and top.evidence["questions"] >= 4
     assert any("NOT IN" in q for q in top.evidence["example_questions"])
 
 
-def test_drop_offs_are_labelled_and_the_clean_lecture_has_none(found):
+def check_dropoffs(found):
     drops = _of(found, "dropoff")
     assert drops and all(i.passage and "while explaining" in i.title for i in drops)
     assert CLEAN_LECTURE not in {i.video_title for i in drops + _of(found, "confusion")}
 
 
-def test_the_uncovered_topic_is_one_content_gap_with_every_question(found):
+def check_content_gap(found):
     gaps = [i for i in _of(found, "content_gap") if "Kubernetes" in i.title]
     assert len(gaps) == 1
     assert gaps[0].evidence["questions"] == len(UNCOVERED_QUESTIONS)
     assert set(gaps[0].evidence["examples"]) <= set(UNCOVERED_QUESTIONS)
 
 
-def test_the_term_used_before_its_lesson_is_found_only_in_the_course_with_both(db, demo, found):
+def check_concept_order(found):
     [order] = _of(found, "concept_order")
     assert "'detached HEAD'" in order.title and order.course_title == "Python and SQL foundations"
     assert order.evidence["used"]["lesson"] == "Git branches and merging"
     assert order.evidence["explained"]["lesson"] == "Undoing mistakes in git"
 
 
-def test_the_shared_video_is_split_by_course(found):
+def check_course_split(found):
     [split] = _of(found, "course_split")
     assert split.video_title == "Git branches and merging" and split.course_title == "Shipping web apps"
     assert split.evidence["difference_points"] >= 15
+
+
+def _confusing_duration(db, creator_id):
+    with db.tenant(creator_id) as t:
+        return next(v.duration_seconds for v in videos.list_videos(t) if v.title == CONFUSING_PASSAGE)
+
+
+def test_the_confusing_passage_is_the_top_confusion_moment(db, demo, found):
+    check_confusion(found, _confusing_duration(db, demo.creator_id))
+
+
+def test_drop_offs_are_labelled_and_the_clean_lecture_has_none(found):
+    check_dropoffs(found)
+
+
+def test_the_uncovered_topic_is_one_content_gap_with_every_question(found):
+    check_content_gap(found)
+
+
+def test_the_term_used_before_its_lesson_is_found_only_in_the_course_with_both(found):
+    check_concept_order(found)
+
+
+def test_the_shared_video_is_split_by_course(found):
+    check_course_split(found)
+
+
+# Other seeds, and other days (weekdays, times of day, seasons): the simulated activity differs with
+# both; the planted patterns must be found, and the clean lecture left alone, on every one.
+DRAWS = [
+    (1, datetime(2026, 1, 5, 8, 30, tzinfo=UTC)),
+    (2, datetime(2026, 3, 1, 23, 50, tzinfo=UTC)),
+    (3, datetime(2026, 6, 17, 12, 0, tzinfo=UTC)),
+    (4, datetime(2026, 9, 26, 4, 15, tzinfo=UTC)),
+    (5, datetime(2026, 12, 3, 18, 45, tzinfo=UTC)),
+]
+
+
+@pytest.mark.parametrize(("seed", "now"), DRAWS, ids=[f"seed{seed}-{now:%Y-%m-%d}" for seed, now in DRAWS])
+def test_every_planted_pattern_is_found_on_other_draws_and_days(db, embedder, seed, now):
+    email = f"demo-draw{seed}@chronos.localhost"
+    result = load_demo(db, embedder, seed=seed, now=now, email=email)
+    try:
+        with db.tenant(result.creator_id) as t:
+            found = all_insights(t, embedder)
+        check_confusion(found, _confusing_duration(db, result.creator_id))
+        check_dropoffs(found)
+        check_content_gap(found)
+        check_concept_order(found)
+        check_course_split(found)
+    finally:
+        remove_demo(db, email)
 
 
 def test_one_course_keeps_only_its_own_findings(db, embedder, demo):
