@@ -126,7 +126,7 @@ class RestoreSummary:
     exported_at: str | None
     schema_version: str | None
     rows: dict[str, int]
-    #: Past days with restored activity, marked stale: the next rollup recomputes them.
+    #: Days with restored activity, marked stale: the next rollup recomputes them.
     stale_days: int
     seconds: float
     uploaded_media: int
@@ -734,13 +734,14 @@ def _move_upload_paths(t: Tenant, plan: _Plan) -> None:
 
 
 def _mark_days_stale(t: Tenant) -> list[date]:
-    """Every past day with restored activity, for the rollup to recompute (today always is)."""
+    """Every day with restored activity, for the rollup to recompute: today too, as the live
+    paths (``event_batch``) mark it, so a copy's rollup bookkeeping matches its original's."""
     days = list(t.conn.execute(sa.text("""
         SELECT DISTINCT d FROM (
           SELECT ("timestamp" AT TIME ZONE 'UTC')::date AS d FROM video_analytics_events WHERE creator_id = :c
           UNION SELECT (session_start AT TIME ZONE 'UTC')::date FROM video_watch_sessions WHERE creator_id = :c
           UNION SELECT (created_at AT TIME ZONE 'UTC')::date FROM chat_messages WHERE creator_id = :c
-        ) x WHERE d < (now() AT TIME ZONE 'UTC')::date ORDER BY d"""), {"c": t.creator_id}).scalars())
+        ) x ORDER BY d"""), {"c": t.creator_id}).scalars())
     if days:
         rollups.mark_days_stale(t, days)
     return days
