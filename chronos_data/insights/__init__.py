@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from .. import courses, videos
@@ -20,21 +21,23 @@ __all__ = ["KINDS", "Insight", "Kind", "all_insights"]
 
 
 def all_insights(t: Tenant, embedder: Any, *, course_id: uuid.UUID | None = None, chat_model: Any = None,
-                 kinds: Iterable[Kind] = KINDS, include_decided: bool = False) -> list[Insight]:
+                 kinds: Iterable[Kind] = KINDS, include_decided: bool = False, start: date | None = None,
+                 end: date | None = None) -> list[Insight]:
     """Every insight of the workspace (or of one course), grouped by kind, most urgent first.
 
     ``embedder`` groups unanswered questions (content gaps); ``chat_model``, when configured,
     writes one-line labels instead of the offline key phrases; ``include_decided`` keeps content
-    gaps marked done or dismissed.
+    gaps marked done or dismissed; ``start`` and ``end`` limit the confusion and drop-off findings
+    to the viewing and questions of those days (the other kinds always read all time).
     """
     from . import concepts, gaps, splits, timeline
 
     wanted = set(kinds)
     found: list[Insight] = []
     if "confusion" in wanted:
-        found += timeline.confusion_insights(t, course_id)
+        found += timeline.confusion_insights(t, course_id, start=start, end=end)
     if "dropoff" in wanted:
-        found += timeline.dropoff_insights(t, course_id, chat_model=chat_model)
+        found += timeline.dropoff_insights(t, course_id, chat_model=chat_model, start=start, end=end)
     if "content_gap" in wanted:
         found += gaps.content_gaps(t, embedder, course_id, include_decided=include_decided, chat_model=chat_model)
     if "concept_order" in wanted:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from ..dashboards import Filters
     from ..rag.llm import ChatModel
 
-__all__ = ["MAP_COLUMNS", "confusion_insights", "confusion_map", "dropoff_insights"]
+__all__ = ["MAP_COLUMNS", "confusion_insights", "confusion_map", "dropoff_insights", "retention_moments"]
 
 
 #: A bucket is at least this long: a question's cited second and a learner's stop rarely fall
@@ -691,9 +691,9 @@ class _Scope:
     course_id: uuid.UUID | None
 
 
-def _scope(t: Tenant, course_id: uuid.UUID | None) -> _Scope:
+def _scope(t: Tenant, course_id: uuid.UUID | None, start: date | None = None, end: date | None = None) -> _Scope:
     places = _places(t, course_id)
-    curves = _load_curves(t, None, None)
+    curves = _load_curves(t, start, end)
     if course_id is None:
         videos = sorted(curves, key=lambda v: (curves[v].title, str(v)))
     else:
@@ -729,7 +729,8 @@ def _percent(share: float) -> str:
     return f"{round(100 * share)} %"
 
 
-def confusion_insights(t: Tenant, course_id: uuid.UUID | None = None) -> list[Insight]:
+def confusion_insights(t: Tenant, course_id: uuid.UUID | None = None, *, start: date | None = None,
+                       end: date | None = None) -> list[Insight]:
     """Moments that students ask the assistant about and that learners also rewind over or leave
     at, most confusing first (kind "confusion"; at most three per video).
 
@@ -737,12 +738,11 @@ def confusion_insights(t: Tenant, course_id: uuid.UUID | None = None) -> list[In
     the video's usual within one bucket of it. ``second`` is the second the questions' answers
     cite most there; ``passage`` the captions at it; ``evidence`` the counts, example questions
     and which courses the video is in. ``score`` (0..1) is explained in ``_confusion_scores``.
+    ``start`` and ``end`` limit the viewing and the questions to those days (UTC); all time when None.
     """
-    scope = _scope(t, course_id)
-    questions = _questions(t, scope.videos, None, None)
-    by_video: dict[uuid.UUID, list[_Question]] = {}
-    for q in questions:
-        by_video.setdefault(q.video_id, []).append(q)
+    scope = _scope(t, course_id, start, end)
+    questions = _questions(t, scope.videos, start, end)
+    by_video = _by_video(questions)
     most_asked = _most_asked(scope.curves, questions)
     found: list[tuple[uuid.UUID, int, float, dict[str, Any], _Timeline]] = []
     for video_id in scope.videos:
@@ -766,8 +766,7 @@ def confusion_insights(t: Tenant, course_id: uuid.UUID | None = None) -> list[In
     insights = []
     for video_id, b, score, detail, tl in found:
         asked: dict[uuid.UUID, _Question] = detail["asked"]
-        seconds = Counter(round(q.second) for q in asked.values())
-        second = min(seconds, key=lambda s: (-seconds[s], s))
+        second = _most_cited(asked.values())
         passage = _passage(transcripts.get(video_id), second)
         if passage is None:  # no transcript stored: what the answers quoted
             snippet = next((q.snippet for q in asked.values() if round(q.second) == second and q.snippet), None)
@@ -807,8 +806,8 @@ def confusion_insights(t: Tenant, course_id: uuid.UUID | None = None) -> list[In
     return insights
 
 
-def dropoff_insights(t: Tenant, course_id: uuid.UUID | None = None, *, chat_model: ChatModel | None = None
-                     ) -> list[Insight]:
+def dropoff_insights(t: Tenant, course_id: uuid.UUID | None = None, *, chat_model: ChatModel | None = None,
+                     start: date | None = None, end: date | None = None) -> list[Insight]:
     """Each significant dip of each lesson's retention curve, and each rewatch spike that no dip
     explains, labelled with what is said there (kind "dropoff"), most learners lost first.
 
@@ -819,13 +818,14 @@ def dropoff_insights(t: Tenant, course_id: uuid.UUID | None = None, *, chat_mode
     the share of learners lost beyond the expected (plus half the share rewinding beyond the usual),
     times n / (n + 20).
     """
-    scope = _scope(t, course_id)
+    scope = _scope(t, course_id, start, end)
+    asked = _by_video(_questions(t, scope.videos, start, end))
     found: list[tuple[uuid.UUID, _Timeline, _Region, _Region | None]] = []
     for video_id in scope.videos:
         curve = scope.curves[video_id]
         if curve.sessions < MIN_SESSIONS:
             continue
-        tl = _timeline(curve, scope.curves, ())
+        tl = _timeline(curve, scope.curves, asked.get(video_id, ()))
         near = max(COINCIDE_SECONDS, float(tl.ends[0] - tl.starts[0]))
         spikes = list(tl.spikes)
         moments: list[tuple[_Region, _Region | None]] = []
@@ -871,16 +871,70 @@ def dropoff_insights(t: Tenant, course_id: uuid.UUID | None = None, *, chat_mode
             "watching": round(float(tl.watching[region.first]), 4),
             "label": label, "label_source": source, "key_phrases": phrases,
         }
+        key = f"dropoff:{video_id}:{'dip' if is_dip else 'rewatch'}:{_leaving_second(tl, region)}"
         insights.append(_insight("dropoff", scope, video_id, title, _dropoff_score(tl, region, spike, n=n), second,
-                                 passage, evidence, f"dropoff:{video_id}:{'dip' if is_dip else 'rewatch'}:{second}"))
+                                 passage, evidence, key))
     insights.sort(key=lambda i: (-i.score, i.video_title or "", i.second or 0))
     return insights
 
 
+def retention_moments(t: Tenant, video_id: uuid.UUID, start: date | None = None, end: date | None = None
+                      ) -> dict[str, list[dict[str, Any]]]:
+    """Where learners of one video leave and rewind over the days ``start``..``end`` (all time when
+    None), found and placed as the drop-off insight finds and places them, so the Analytics page's
+    retention chart and the Insights page name the same seconds.
+
+    Returns ``{"drops": [{"second", "percent", "lost"}], "spikes": [{"second", "percent",
+    "rewatching"}]}``, most learners first; ``lost`` is the share of the video's sessions that
+    stopped within the dip, ``rewatching`` the share that rewound over the spike's peak. Empty
+    lists for a video of another workspace, of unknown length or watched by too few.
+    """
+    curves = _load_curves(t, start, end)
+    curve = curves.get(video_id)
+    if curve is None or curve.sessions < MIN_SESSIONS:
+        return {"drops": [], "spikes": []}
+    tl = _timeline(curve, curves, _questions(t, [video_id], start, end))
+    n = curve.sessions
+
+    def place(region: _Region, share_name: str) -> dict[str, Any]:
+        second = _moment_second(tl, region)
+        return {"second": second, "percent": min(100, round(second * 100 / curve.duration)),
+                share_name: round(region.amount / n, 4)}
+
+    return {"drops": [place(r, "lost") for r in sorted(tl.dips, key=lambda r: -r.amount)],
+            "spikes": [place(r, "rewatching") for r in sorted(tl.spikes, key=lambda r: -r.amount)]}
+
+
+def _by_video(questions: Sequence[_Question]) -> dict[uuid.UUID, list[_Question]]:
+    by_video: dict[uuid.UUID, list[_Question]] = {}
+    for q in questions:
+        by_video.setdefault(q.video_id, []).append(q)
+    return by_video
+
+
+def _most_cited(questions: Iterable[_Question]) -> int:
+    """The second the answers to these questions cite most (the earliest on a tie)."""
+    seconds = Counter(round(q.second) for q in questions)
+    return min(seconds, key=lambda s: (-seconds[s], s))
+
+
 def _moment_second(tl: _Timeline, region: _Region) -> int:
-    """The second a finding names: for a dip, the start of its buckets weighted by the learners
-    lost beyond the expected in each (steadier than the single largest bucket when learners leave
-    over a stretch); for a rewatch spike, the start of its peak bucket."""
+    """The second a finding names. Where students ask about the region (at least MIN_QUESTIONS
+    questions whose answers cite it or a bucket next to it), the second those answers cite most,
+    so a drop-off, a rewatch spike and a confusion finding of one moment name the same second.
+    Else, for a dip, the start of its buckets weighted by the learners lost beyond the expected in
+    each (steadier than the single largest bucket when learners leave over a stretch); for a
+    rewatch spike, the start of its peak bucket."""
+    near = range(max(0, region.first - 1), min(len(tl.starts), region.last + 2))
+    asked = {q.id: q for b in near for q in tl.questions[b]}
+    if len(asked) >= MIN_QUESTIONS:
+        return _most_cited(asked.values())
+    return _leaving_second(tl, region)
+
+
+def _leaving_second(tl: _Timeline, region: _Region) -> int:
+    """Where the viewing alone places a region (also its key: a new question moves the second a
+    finding names, not which finding it is)."""
     if region.kind == "dip":
         run = slice(region.first, region.last + 1)
         weights = np.maximum(tl.inside_left[run] - tl.expected[run], 0)

@@ -5,7 +5,7 @@ Also the command line (`python -m chronos_data insights`) and the Insights page 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ import pytest
 from chronos_data import cli, courses, videos
 from chronos_data.demo import load_demo, remove_demo
 from chronos_data.demo.workspace import CONFUSING_PASSAGE, HARD_SPOTS, UNCOVERED_QUESTIONS
-from chronos_data.insights import KINDS, all_insights
+from chronos_data.insights import KINDS, all_insights, timeline
 
 EMAIL = "demo-insights@chronos.localhost"
 CLEAN_LECTURE = next(title for title, spot in HARD_SPOTS.items() if spot is None)
@@ -122,6 +122,28 @@ def test_every_planted_pattern_is_found_on_other_draws_and_days(db, embedder, se
         check_course_split(found)
     finally:
         remove_demo(db, email)
+
+
+def test_one_moment_is_named_at_one_second_by_every_finding_and_the_retention_chart(db, demo, found):
+    confusion = _of(found, "confusion")[0]
+    [dip] = [i for i in _of(found, "dropoff") if i.video_id == confusion.video_id
+             and abs(i.second - confusion.second) <= 30]
+    assert dip.second == confusion.second
+    with db.tenant(demo.creator_id) as t:
+        moments = timeline.retention_moments(t, confusion.video_id)
+    assert confusion.second in [d["second"] for d in moments["drops"]]
+    assert all(0 < d["lost"] < 1 for d in moments["drops"])
+
+
+def test_moments_of_a_period_count_only_its_viewing_and_questions(db, demo):
+    with db.tenant(demo.creator_id) as t:
+        everything = timeline.confusion_insights(t)
+        recent = timeline.confusion_insights(t, start=date.today() - timedelta(days=6), end=date.today())
+        before_any = timeline.dropoff_insights(t, start=date(2000, 1, 1), end=date(2000, 1, 31))
+    top = everything[0]
+    same = [i for i in recent if i.key == top.key]
+    assert not same or same[0].evidence["questions"] < top.evidence["questions"]
+    assert before_any == []
 
 
 def test_one_course_keeps_only_its_own_findings(db, embedder, demo):
