@@ -182,7 +182,7 @@ def test_the_dip_is_labelled_with_the_transcript_in_course_context(t, workspace)
     assert [i.video_id for i in found] == [workspace["planted"]]  # the clean lesson: normal decay only
     dip = found[0]
     assert dip.kind == "dropoff" and abs(dip.second - 160) <= BUCKET
-    assert dip.title.startswith("30 % of learners leave lesson 2 at 02:36, while explaining ")
+    assert dip.title.startswith("30 % of viewings of lesson 2 end at 02:36, while explaining ")
     assert dip.title.endswith("(25 % rewind over it first)")
     assert "default argument" in dip.evidence["label"].lower() and dip.evidence["label_source"] == "key_phrases"
     assert "shared by every call" in dip.passage
@@ -218,7 +218,7 @@ def test_a_configured_model_writes_the_label_and_a_failing_one_falls_back(t, wor
     offline = timeline.dropoff_insights(t, chat_model=_FakeModel(None))[0]
     assert offline.evidence["label_source"] == "key_phrases" and "default argument" in offline.evidence["label"]
     # Without a course, a video in exactly one course is still named by its lesson.
-    assert dip.title.startswith("30 % of learners leave lesson 2")
+    assert dip.title.startswith("30 % of viewings of lesson 2 end")
 
 
 def test_another_workspace_sees_nothing(db, t, workspace):
