@@ -158,3 +158,39 @@ def test_the_empty_state_counts_unanswered_questions_too_lone_for_a_suggestion(p
     finally:
         with db.tenant(page.creator) as t:
             _plant(t, page.learners[1], KUBERNETES[1], found=False)
+
+
+def _play(source_type: str, source_id: str, second: int) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from chronos_data.videos import Video
+    from components.moment_player import render_moment_player
+
+    now = datetime.now(UTC)
+    ids = {"youtube": "youtube_video_id", "loom": "embed_id", "mux": "mux_playback_id"}
+    fields = dict(youtube_video_id=None, embed_id=None, mux_playback_id=None)
+    fields[ids[source_type]] = source_id
+    video = Video(id=uuid.uuid4(), title="A lesson", description=None, url=None, source_type=source_type,
+                  status="completed", error_message=None, duration_seconds=600, thumbnail_url=None,
+                  storage_path=None, transcript_language="en", transcript_is_generated=False,
+                  transcript_method="subtitles", progress=1.0, attempts=1, is_deleted=False, created_at=now,
+                  updated_at=now, **fields)
+    render_moment_player(video, second)
+
+
+@pytest.mark.parametrize(("source_type", "source_id", "src"), [
+    ("loom", "0123456789abcdef0123456789abcdef", "https://www.loom.com/embed/0123456789abcdef0123456789abcdef?t=42"),
+    ("mux", "EcHgOK9coz5K4rjSwOkoE7Y7O01201YMIC200RI6lNxnhs",
+     "https://player.mux.com/EcHgOK9coz5K4rjSwOkoE7Y7O01201YMIC200RI6lNxnhs?start-time=42"),
+])
+def test_the_moment_player_opens_loom_and_mux_at_the_second(source_type, source_id, src):
+    at = AppTest.from_function(_play, args=(source_type, source_id, 42)).run()
+    assert not at.exception and not at.info
+    assert [frame.proto.src for frame in at.get("iframe")] == [src]
+
+
+def test_the_moment_player_opens_youtube_at_the_second():
+    at = AppTest.from_function(_play, args=("youtube", "dQw4w9WgXcQ", 42)).run()
+    [video] = at.get("video")
+    assert video.proto.start_time == 42 and "dQw4w9WgXcQ" in video.proto.url
