@@ -153,7 +153,8 @@ def _dropoff_lines(ev: dict[str, Any]) -> list[str | None]:
 
 def _gap_lines(ev: dict[str, Any]) -> list[str | None]:
     asked, distinct, students = ev.get("questions") or 0, ev.get("distinct_questions") or 0, ev.get("students") or 0
-    wordings = f" ({distinct} different wordings)" if 1 < distinct < asked else ""
+    wordings = (" (one question, asked again)" if distinct == 1 < asked
+                else f" ({distinct} different wordings)" if 1 < distinct < asked else "")
     askers = f"from {plural(students, 'student')}" if students else "asked by you or your team"
     when = ""
     if ev.get("first_asked") and ev.get("last_asked"):
@@ -165,7 +166,7 @@ def _gap_lines(ev: dict[str, Any]) -> list[str | None]:
     elif not_found:
         answered = f"The assistant found no passage for {not_found} of them and answered the rest weakly."
     else:
-        answered = "The assistant answered them, but from passages about something else."
+        answered = "No passage of the videos matches them well: the closest ones are about something else."
     words = ev.get("words_not_in_transcripts") or []
     return [f"{plural(asked, 'question')}{wordings} {askers}{when}.", answered,
             f"No transcript contains: {', '.join(str(w) for w in words[:8])}." if words else None]

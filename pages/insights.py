@@ -139,7 +139,7 @@ if not course_list and not has_signal:
 titles = {None: "All courses", **{c.id: c.title for c in course_list}}
 _from_url(_COURSE, {str(c.id): c.id for c in course_list})
 _from_url(_KIND, {kind: kind for kind in KINDS})
-left, middle, right = st.columns([3, 1.3, 1], vertical_alignment="bottom")
+left, middle, right = st.columns([2.6, 1.7, 1], vertical_alignment="bottom")
 course_id = left.selectbox("Course", list(titles), format_func=titles.get, key=_COURSE)
 show_decided = middle.toggle("Show decided suggestions", key="insights_decided")
 creator_id = state.current_creator_id(state.get_database())

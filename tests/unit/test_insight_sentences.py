@@ -103,3 +103,16 @@ def test_the_csv_has_one_row_per_finding_with_its_evidence_flattened():
     assert json.loads(table.loc[0, "evidence.example_questions"]) == ["Why does NOT IN return nothing?"]
     assert table.loc[2, "evidence.p_value"] == 0.0014
     assert insights_table([]).empty
+
+
+def test_the_confusion_maps_right_axis_has_even_ticks():
+    import pandas as pd
+
+    from components.insight_figures import confusion_figure
+
+    frame = pd.DataFrame({"start_second": [0.0, 10.0, 20.0], "watching": [1.0, 0.9, 0.8],
+                          "rewatch_share": [0.0, 0.258, 0.1], "left_share": [0.02, 0.05, 0.12],
+                          "questions": [0, 2, 0], "example_questions": [[], ["Why?"], []]})
+    axis = confusion_figure(frame).layout.yaxis2
+    assert (axis.tickmode, axis.tick0, axis.dtick) == ("linear", 0, 10) and tuple(axis.range) == (0, 30)
+    assert confusion_figure(frame).layout.legend.y < 0  # under the plot, clear of the toolbar
