@@ -50,8 +50,10 @@ def render_insight(insight: Insight, *, key: str, on_open: Callable[[Insight], N
             st.caption("Nearest lessons: " + "; ".join(inert(_lesson_label(n)) for n in nearest[:3]))
         with st.container(horizontal=True):
             if insight.second is not None and insight.video_id is not None and on_open is not None:
-                st.button(f"Play at {format_seconds(insight.second)}", key=f"{key}_open", icon=":material/play_circle:",
-                          on_click=on_open, args=(insight,))
+                # A content gap's moment is only the passage nearest its questions.
+                nearest = "the nearest passage " if insight.kind == "content_gap" else ""
+                st.button(f"Play {nearest}at {format_seconds(insight.second)}", key=f"{key}_open",
+                          icon=":material/play_circle:", on_click=on_open, args=(insight,))
             if insight.url:
                 st.link_button(f"Open on {_platform(insight.url)} at {format_seconds(insight.second or 0)}",
                                insight.url, icon=":material/open_in_new:")

@@ -92,8 +92,8 @@ def _gap_card_text(at: AppTest) -> str:
 def test_play_at_plays_the_uploaded_file_at_its_second(page):
     at = _insights()
     at.segmented_control(key="insights_kind").set_value("content_gap").run()
-    play = next(b for b in at.button if b.label.startswith("Play at "))
-    minutes, seconds = play.label.removeprefix("Play at ").split(":")
+    play = next(b for b in at.button if b.label.startswith("Play the nearest passage at "))
+    minutes, seconds = play.label.removeprefix("Play the nearest passage at ").split(":")
     play.click().run()
 
     assert not at.exception
