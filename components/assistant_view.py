@@ -1,16 +1,16 @@
-"""Pieces of the Assistant page: answers with linked citations, the sources panel, the player."""
+"""Pieces of the Assistant page: answers with linked citations and the sources panel (its player is
+``components.moment_player``, shared with Insights and the course preview)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import streamlit as st
 
 from chronos_data.rag import Citation
-from chronos_data.videos import Video
 from components.layout import inert
+from components.moment_player import render_moment_player
 from components.video_library import format_timestamp
 
 __all__ = ["linked_answer", "render_moment_player", "render_sources"]
@@ -59,20 +59,3 @@ def render_sources(citations: Sequence[Citation], *, key: str, on_play: Callable
             # so the player (drawn above the messages) opens on this click.
             right.button("Play", key=f"{key}_play_{citation.number}", icon=":material/play_circle:",
                          help=f"Play the video here from {stamp}", on_click=on_play, args=(citation,))
-
-
-def render_moment_player(video: Video, start_seconds: int, file: Path | None = None) -> None:
-    """The cited video, playing from ``start_seconds``, inside the page (``file``: an upload's file)."""
-    st.markdown(f"**{inert(video.title)}** from {format_timestamp(start_seconds)}")
-    if video.is_deleted:
-        st.warning("This video is in the trash; restore it on the Videos page to play it.", icon=":material/delete:")
-    elif video.source_type == "youtube" and video.youtube_video_id:
-        st.video(f"https://www.youtube.com/watch?v={video.youtube_video_id}", start_time=start_seconds)
-    elif video.source_type == "loom" and video.embed_id:
-        st.iframe(f"https://www.loom.com/embed/{video.embed_id}?t={start_seconds}", height=420)
-    elif video.source_type == "upload" and file is not None and file.is_file():
-        st.video(str(file), start_time=start_seconds)
-    else:
-        st.info(f"This video plays on its own platform ({video.source_type}); the passage starts at "
-                f"{format_timestamp(start_seconds)}.", icon=":material/play_circle:")
-

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import streamlit as st
 
 from chronos_data.courses import CourseOutline, Lesson
-from chronos_data.ingest.links import moment_url
 from components.layout import inert, plural
+from components.moment_player import render_lesson_player
 
 __all__ = ["dragged_changes", "format_minutes", "lesson_label", "render_preview", "sortable_key"]
 
@@ -81,19 +81,4 @@ def render_preview(outline: CourseOutline) -> None:
         return
     label = st.selectbox("Watch a lesson", [c[0] for c in choices], key=f"courses_preview_{course.id}")
     lesson = dict(choices)[label]
-    _player(lesson, start_seconds=int(st.session_state.get("courses_preview_start", 0)))
-
-
-def _player(lesson: Lesson, *, start_seconds: int = 0) -> None:
-    if lesson.video_is_deleted:
-        st.error("This lesson's video was deleted; restore it from the video library's trash or remove "
-                 "the lesson.", icon=":material/broken_image:")
-        return
-    if lesson.source_type == "youtube" and lesson.youtube_video_id:
-        st.video(f"https://www.youtube.com/watch?v={lesson.youtube_video_id}", start_time=start_seconds)
-    elif lesson.source_type == "loom" and lesson.embed_id:
-        st.iframe(f"https://www.loom.com/embed/{lesson.embed_id}?t={start_seconds}", height=420)
-    else:
-        url = moment_url(lesson.source_type, lesson.youtube_video_id or lesson.embed_id, start_seconds)
-        st.info("This video plays on its own platform." + (f" [Open it]({url})" if url else ""),
-                icon=":material/play_circle:")
+    render_lesson_player(lesson, start_seconds=int(st.session_state.get("courses_preview_start", 0)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -35,12 +37,22 @@ def confusion_figure(frame: pd.DataFrame) -> go.Figure:
                                             strict=True)),
                         hovertemplate="%{customdata[0]}: %{customdata[1]} questions<br>%{customdata[2]}<extra></extra>")
     ticks = frame["start_second"].iloc[:: max(1, len(frame) // 10)]
-    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="closest",
-                      legend={"orientation": "h", "y": 1.12, "x": 0}, plot_bgcolor="white", barmode="overlay",
+    top, step = _even_axis(float(max(frame["rewatch_share"].max(), frame["left_share"].max(), 0.0)) * 100)
+    # The legend goes under the axis title: above the plot it sat under the toolbar.
+    fig.update_layout(height=400, margin={"l": 10, "r": 10, "t": 10, "b": 10}, hovermode="closest",
+                      legend={"orientation": "h", "y": -0.22, "yanchor": "top", "x": 0}, plot_bgcolor="white",
+                      barmode="overlay",
                       xaxis={"title": "Moment in the video", "tickvals": list(ticks),
                              "ticktext": [format_seconds(s) for s in ticks], "showgrid": False},
                       yaxis={"title": "Still watching (%)", "range": [0, 105], "gridcolor": "#eef0f4"},
-                      yaxis2={"title": "Rewatch / leave (%)", "overlaying": "y", "side": "right", "showgrid": False,
-                              "tickformat": ".0f",
-                              "rangemode": "tozero"})
+                      yaxis2={"title": "Rewatched / left here (% of viewings)", "overlaying": "y", "side": "right",
+                              "showgrid": False, "range": [0, top], "tickmode": "linear", "tick0": 0, "dtick": step})
     return fig
+
+
+def _even_axis(highest: float) -> tuple[float, float]:
+    """A right-axis top and tick step in whole, even steps (0, 5, 10, 15 …, never 0, 5, 10, 15, 21, 26)."""
+    for step in (1, 2, 5, 10, 20, 25, 50):
+        if highest <= step * 5:
+            return step * max(1, math.ceil(highest / step)), step
+    return 100.0, 20.0

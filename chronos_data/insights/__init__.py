@@ -16,8 +16,9 @@ from .. import courses, videos
 from ..db import Tenant
 from ..ingest.links import moment_url
 from .model import KINDS, Insight, Kind
+from .version import data_version
 
-__all__ = ["KINDS", "Insight", "Kind", "all_insights"]
+__all__ = ["KINDS", "Insight", "Kind", "all_insights", "data_version"]
 
 
 def all_insights(t: Tenant, embedder: Any, *, course_id: uuid.UUID | None = None, chat_model: Any = None,

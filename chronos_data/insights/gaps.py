@@ -68,8 +68,10 @@ __all__ = [
     "GAP_STATES",
     "LOW_RELEVANCE",
     "MIN_QUESTIONS",
+    "GapTally",
     "content_gaps",
     "gap_key",
+    "gap_tally",
     "mark_gap",
     "reopen_gap",
 ]
@@ -185,33 +187,11 @@ def content_gaps(
         NotFound: ``course_id`` is not a live course of this workspace.
     """
     course = _course(t, course_id) if course_id is not None else None
-    units = _units(_questions(t))
-    if not units:
+    scored = _scored(t, embedder)
+    if scored is None:
         return []
-    model, dims = _checked_model(t, embedder)
-    words = _content_words(t, [u.query for u in units])
-    for unit in units:
-        mine = words.get(unit.norm, [])
-        unit.unknown = sum(not known for _, _, known in mine) / len(mine) if mine else 0.0
-    # Embedding costs ~6 ms a question with the local model: an answered question whose words the
-    # transcripts hold was answered well enough and is not embedded at all.
-    units = [u for u in units if _needs_scoring(u)]
-    if not units:
-        return []
-    vectors = _unit_vectors(embedder, [u.query for u in units])
-    best = _nearest(t, vectors, model, dims, k=1)
-    # No chunk made by this model (none imported yet, or embedded by another model before a
-    # reembed): nothing to re-score against, so only the stored answers say what was not found.
-    searchable = any(best)
-    for unit, nearest in zip(units, best, strict=True):
-        unit.best = nearest[0].similarity if nearest else (0.0 if searchable else None)
-    low, floor = _thresholds(t, model)
-    gaps = [i for i, u in enumerate(units) if _is_gap(u, low, floor)]
-    if not gaps:
-        return []
-    groups = _average_linkage(vectors[gaps], CLUSTER_SIMILARITY)
-    groups = [[gaps[i] for i in group] for group in groups]
-    groups = [g for g in groups if sum(len(units[i].asked) for i in g) >= MIN_QUESTIONS]
+    units, vectors, model, dims, words = scored.units, scored.vectors, scored.model, scored.dims, scored.words
+    groups = _suggested(scored)
     if not groups:
         return []
     centroids = np.vstack([_centroid(vectors, units, g) for g in groups])
@@ -228,6 +208,91 @@ def content_gaps(
         found.append(insight)
     found.sort(key=lambda i: (-i.score, i.key))
     return found
+
+
+@dataclass(frozen=True)
+class GapTally:
+    """How the workspace's questions fared, for saying why there is no suggestion (no course filter).
+
+    ``asked`` questions considered; ``not_found`` the assistant found no passage for;
+    ``unanswered`` of those still uncovered now (the rest a lesson added since covers);
+    ``weak`` answered, but weakly (see the module's docstring); ``suggested`` the gap questions in a
+    group of ``MIN_QUESTIONS`` or more, ``suggestions`` those groups and ``decided`` the groups
+    marked done or dismissed.
+    """
+
+    asked: int = 0
+    not_found: int = 0
+    unanswered: int = 0
+    weak: int = 0
+    suggested: int = 0
+    suggestions: int = 0
+    decided: int = 0
+
+
+def gap_tally(t: Tenant, embedder: Embedder) -> GapTally:
+    """Counts of the workspace's unanswered and weakly answered questions, and of the suggestions
+    they form (the same rules as :func:`content_gaps`)."""
+    asked = _questions(t)
+    not_found = sum(q.found is False for q in asked)
+    scored = _scored(t, embedder, asked)
+    if scored is None:
+        return GapTally(asked=len(asked), not_found=not_found)
+    units, groups, decisions = scored.units, _suggested(scored), _decisions(t)
+    gap_asks = [q for i in scored.gaps for q in units[i].asked]
+    return GapTally(
+        asked=len(asked), not_found=not_found, unanswered=sum(q.found is False for q in gap_asks),
+        weak=sum(q.found is not False for q in gap_asks),
+        suggested=sum(len(units[i].asked) for g in groups for i in g), suggestions=len(groups),
+        decided=sum(_group_key([units[i] for i in g], decisions) in decisions for g in groups))
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """The distinct questions that may be gaps, scored: their unit vectors, the embedding model and
+    its dimensions, their content words, and the indexes of those that are gaps."""
+
+    units: list[_Unit]
+    vectors: np.ndarray
+    model: str
+    dims: int
+    words: dict[str, list[tuple[str, str, bool]]]
+    gaps: list[int]
+
+
+def _scored(t: Tenant, embedder: Embedder, asked: list[_Asked] | None = None) -> _Scored | None:
+    """The questions re-scored against the transcripts now; None when none of them is a gap."""
+    units = _units(_questions(t) if asked is None else asked)
+    if not units:
+        return None
+    model, dims = _checked_model(t, embedder)
+    words = _content_words(t, [u.query for u in units])
+    for unit in units:
+        mine = words.get(unit.norm, [])
+        unit.unknown = sum(not known for _, _, known in mine) / len(mine) if mine else 0.0
+    # Embedding costs ~6 ms a question with the local model: an answered question whose words the
+    # transcripts hold was answered well enough and is not embedded at all.
+    units = [u for u in units if _needs_scoring(u)]
+    if not units:
+        return None
+    vectors = _unit_vectors(embedder, [u.query for u in units])
+    best = _nearest(t, vectors, model, dims, k=1)
+    # No chunk made by this model (none imported yet, or embedded by another model before a
+    # reembed): nothing to re-score against, so only the stored answers say what was not found.
+    searchable = any(best)
+    for unit, nearest in zip(units, best, strict=True):
+        unit.best = nearest[0].similarity if nearest else (0.0 if searchable else None)
+    low, floor = _thresholds(t, model)
+    gaps = [i for i, u in enumerate(units) if _is_gap(u, low, floor)]
+    return _Scored(units, vectors, model, dims, words, gaps) if gaps else None
+
+
+def _suggested(scored: _Scored) -> list[list[int]]:
+    """The gap questions (indexes into the units) grouped by subject: the groups asked often
+    enough to be a suggestion."""
+    groups = _average_linkage(scored.vectors[scored.gaps], CLUSTER_SIMILARITY)
+    groups = [[scored.gaps[i] for i in group] for group in groups]
+    return [g for g in groups if sum(len(scored.units[i].asked) for i in g) >= MIN_QUESTIONS]
 
 
 def mark_gap(t: Tenant, key: str, state: str, *, title: str | None = None, example: str | None = None) -> None:
@@ -456,10 +521,11 @@ def _lessons(t: Tenant, video_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[dict[
     return lessons
 
 
-def _decisions(t: Tenant) -> dict[str, str]:
-    rows = t.conn.execute(sa.text("SELECT key, state FROM content_gap_states WHERE creator_id = :creator"),
+def _decisions(t: Tenant) -> dict[str, tuple[str, datetime]]:
+    """Each decided suggestion's key: its state and when it was decided."""
+    rows = t.conn.execute(sa.text("SELECT key, state, decided_at FROM content_gap_states WHERE creator_id = :creator"),
                           {"creator": t.creator_id})
-    return {row.key: row.state for row in rows}
+    return {row.key: (row.state, row.decided_at) for row in rows}
 
 
 # --- grouping ------------------------------------------------------------------------------------
@@ -501,14 +567,18 @@ def _centroid(vectors: np.ndarray, units: list[_Unit], group: list[int]) -> np.n
 
 # --- the suggestion ------------------------------------------------------------------------------
 
-def _insight(group: list[_Unit], chunks: list[_Chunk], lessons: dict[uuid.UUID, list[dict[str, Any]]],
-             words: dict[str, list[tuple[str, str, bool]]], decisions: dict[str, str],
-             course: tuple[uuid.UUID, str] | None, chat_model: ChatModel | None) -> Insight | None:
-    asked = sorted((q for unit in group for q in unit.asked), key=lambda q: (q.asked_at, str(q.id)))
-    # The group's key: the earliest of its questions that a decision names, else its earliest.
+def _group_key(group: list[_Unit], decisions: dict[str, tuple[str, datetime]]) -> str:
+    """The group's key: the earliest of its questions that a decision names, else its earliest."""
     by_first = sorted(group, key=lambda u: (u.asked[0].asked_at, str(u.asked[0].id)))
     decided = next((gap_key(u.norm) for u in by_first if gap_key(u.norm) in decisions), None)
-    key = decided or gap_key(by_first[0].norm)
+    return decided or gap_key(by_first[0].norm)
+
+
+def _insight(group: list[_Unit], chunks: list[_Chunk], lessons: dict[uuid.UUID, list[dict[str, Any]]],
+             words: dict[str, list[tuple[str, str, bool]]], decisions: dict[str, tuple[str, datetime]],
+             course: tuple[uuid.UUID, str] | None, chat_model: ChatModel | None) -> Insight | None:
+    asked = sorted((q for unit in group for q in unit.asked), key=lambda q: (q.asked_at, str(q.id)))
+    key = _group_key(group, decisions)
     videos = _nearest_videos(chunks)
     # A course's gap: asked within the course, or nearest to one of its lessons (the course whose
     # material comes closest is where a lesson on it would go).
@@ -545,7 +615,8 @@ def _insight(group: list[_Unit], chunks: list[_Chunk], lessons: dict[uuid.UUID, 
         "nearest_lessons": nearest,
         "first_asked": asked[0].asked_at.isoformat(),
         "last_asked": asked[-1].asked_at.isoformat(),
-        "state": decisions.get(key, "open"),
+        "state": decisions[key][0] if key in decisions else "open",
+        "decided_at": decisions[key][1].isoformat() if key in decisions else None,
     }
     return Insight(
         kind="content_gap",

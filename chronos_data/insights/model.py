@@ -17,7 +17,7 @@ class Insight:
     """One finding, ready to show and to rank ("what should I fix first").
 
     ``title`` is the one sentence a creator reads first, in course context where there is one
-    ("32 % of learners leave lesson 4 at 06:10, while explaining X"). ``video_id`` and ``second``
+    ("32 % of viewings of lesson 4 end at 06:10, while explaining X"). ``video_id`` and ``second``
     name the moment it is about (None for findings about no single moment); ``passage`` is what is
     said there. ``evidence`` holds the counts behind it (JSON-serialisable). ``score`` orders
     insights across kinds: higher is more urgent.

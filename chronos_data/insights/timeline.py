@@ -779,9 +779,9 @@ def confusion_insights(t: Tenant, course_id: uuid.UUID | None = None, *, start: 
         leaving = int(sum(tl.inside_left[w] for w in window if tl.interior[w]))
         parts = [f"{len(asked)} questions cite it"]
         if detail["present"]["rewinds"]:
-            parts.append(f"{_percent(rewinding / n)} of learners rewind over it")
+            parts.append(f"{_percent(rewinding / n)} of viewings rewind over it")
         if detail["present"]["drop-off"]:
-            parts.append(f"{_percent(leaving / n)} leave there")
+            parts.append(f"{_percent(leaving / n)} end there")
         about = f" (“{label}”)" if label else ""
         title = f"Learners are confused in {where} at {format_seconds(second)}{about}: " + ", ".join(parts)
         examples = _examples(list(asked.values()))
@@ -811,7 +811,7 @@ def dropoff_insights(t: Tenant, course_id: uuid.UUID | None = None, *, chat_mode
     """Each significant dip of each lesson's retention curve, and each rewatch spike that no dip
     explains, labelled with what is said there (kind "dropoff"), most learners lost first.
 
-    Title: "32 % of learners leave lesson 4 at 06:10, while explaining <label>" (the share of the
+    Title: "32 % of viewings of lesson 4 end at 06:10, while explaining <label>" (the share of the
     video's sessions that stopped within the dip, the lesson's number in course order); the label
     is the passage's key phrases, or the one line ``chat_model`` writes when given (key phrases
     again if it fails). A rewatch spike within 30 s of a dip is reported with it. ``score`` (0..1):
@@ -851,11 +851,11 @@ def dropoff_insights(t: Tenant, course_id: uuid.UUID | None = None, *, chat_mode
         explaining = f", while explaining {label}" if label else ""
         rewind = spike if is_dip else region
         if is_dip:
-            title = f"{_percent(region.amount / n)} of learners leave {where} at {format_seconds(second)}{explaining}"
+            title = f"{_percent(region.amount / n)} of viewings of {where} end at {format_seconds(second)}{explaining}"
             if rewind is not None:
                 title += f" ({_percent(rewind.amount / n)} rewind over it first)"
         else:
-            title = (f"{_percent(region.amount / n)} of learners rewind over {where} at "
+            title = (f"{_percent(region.amount / n)} of viewings of {where} rewind over "
                      f"{format_seconds(second)}{explaining}")
         evidence = {
             "signal": "dip" if is_dip else "rewatch",

@@ -173,13 +173,16 @@ def test_the_insights_page_shows_every_kind_and_plays_the_moment(app_env, monkey
     at = AppTest.from_file(app, default_timeout=120).run()
     at = at.switch_page("pages/insights.py").run()
     assert not at.exception
-    labels = [tab.label for tab in at.tabs]
+    labels = at.segmented_control(key="insights_kind").options
     assert all(any(label.startswith(name) and not label.endswith("(0)") for label in labels)
                for name in ("Confusion map", "Drop-offs", "Content gaps", "Concept order", "One video, many courses"))
     play = next(b for b in at.button if b.label.startswith("Play at "))
     second = play.label.removeprefix("Play at ")
     play.click().run()
     assert any(f"from {second}" in m.value for m in at.markdown)
+    # The demo's lectures are uploads stored as transcripts only: the player says so instead of
+    # sending the creator to "its own platform".
+    assert any("file is not in this workspace's data folder" in i.value for i in at.info)
 
 
 def test_the_analytics_retention_tab_says_what_is_said_at_the_dips(app_env, monkeypatch, db, demo):

@@ -184,7 +184,7 @@ def test_the_dip_is_labelled_with_the_transcript_in_course_context(t, workspace)
     # Named at the second the students' questions cite, as the confusion finding names it (not 02:36,
     # the centre of the leaving): one moment, one second, on every card.
     assert dip.kind == "dropoff" and dip.second == PLANTED
-    assert dip.title.startswith("30 % of learners leave lesson 2 at 02:30, while explaining ")
+    assert dip.title.startswith("30 % of viewings of lesson 2 end at 02:30, while explaining ")
     assert dip.title.endswith("(25 % rewind over it first)")
     assert "default argument" in dip.evidence["label"].lower() and dip.evidence["label_source"] == "key_phrases"
     assert "shared by every call" in dip.passage
@@ -220,7 +220,7 @@ def test_a_configured_model_writes_the_label_and_a_failing_one_falls_back(t, wor
     offline = timeline.dropoff_insights(t, chat_model=_FakeModel(None))[0]
     assert offline.evidence["label_source"] == "key_phrases" and "default argument" in offline.evidence["label"]
     # Without a course, a video in exactly one course is still named by its lesson.
-    assert dip.title.startswith("30 % of learners leave lesson 2")
+    assert dip.title.startswith("30 % of viewings of lesson 2 end")
 
 
 def test_another_workspace_sees_nothing(db, t, workspace):
