@@ -17,7 +17,7 @@ def format_amount(value: float, *, percent: bool = False) -> str:
     if value == 0 or not math.isfinite(value):
         return f"0{suffix}"
     size = abs(value)
-    if size >= 100:
+    if size >= 100 or float(value).is_integer():
         return f"{value:,.0f}{suffix}"
     if size >= 1:
         return f"{value:,.1f}{suffix}"
