@@ -142,25 +142,45 @@ def local_heatmap(frame: pd.DataFrame, offset_minutes: int = 0) -> pd.DataFrame:
 
 
 def heatmap_figure(frame: pd.DataFrame, zone: str = "UTC") -> go.Figure:
-    """Sessions by weekday and hour in ``zone`` (``frame`` from ``local_heatmap``); click a cell to filter."""
-    grid = frame.pivot(index="weekday", columns="hour", values="sessions").reindex(index=range(1, 8),
-                                                                                    columns=range(24), fill_value=0)
-    fig = go.Figure(go.Heatmap(z=grid.values, x=[f"{h:02d}:00" for h in range(24)], y=list(WEEKDAYS),
-                               colorscale="Purples", colorbar={"title": {"text": "Sessions"}, "tickformat": ",d"},
-                               hovertemplate="%{y} %{x} (" + zone + ") · %{z:,} sessions<extra></extra>"))
-    fig.update_layout(xaxis={"title": f"Hour of day ({zone})", "type": "category", "dtick": 2},
-                      yaxis={"autorange": "reversed", "type": "category"}, hovermode="closest")
-    return _layout(fig, height=320, legend=False)
+    """Sessions by weekday and hour in ``zone`` (``frame`` from ``local_heatmap``); click a cell to filter.
+
+    Drawn as square markers rather than a ``go.Heatmap``: plotly selects points of scatter traces
+    only, so only these cells can be clicked through Streamlit's ``on_select``.
+    """
+    hours = [f"{h:02d}:00" for h in frame["hour"]]
+    days = [WEEKDAYS[d - 1] for d in frame["weekday"]]
+    fig = go.Figure(go.Scatter(
+        x=hours, y=days, mode="markers", customdata=frame["sessions"],
+        marker={"symbol": "square", "size": 22, "color": frame["sessions"], "colorscale": "Purples",
+                "cmin": 0, "line": {"width": 0},
+                "colorbar": {"title": {"text": "Sessions"}, "tickformat": ",d", "thickness": 14}},
+        hovertemplate="%{y} %{x} (" + zone + ") · %{customdata:,} sessions<extra></extra>"))
+    fig.update_layout(xaxis={"title": f"Hour of day ({zone})", "type": "category", "dtick": 2,
+                             "categoryorder": "array", "categoryarray": [f"{h:02d}:00" for h in range(24)]},
+                      yaxis={"type": "category", "categoryorder": "array", "categoryarray": list(WEEKDAYS),
+                             "autorange": "reversed"})
+    _layout(fig, height=330, legend=False)
+    fig.update_layout(hovermode="closest")
+    fig.update_yaxes(showgrid=False)
+    return fig
 
 
 def breakdown_figure(frame: pd.DataFrame, by: str) -> go.Figure:
-    """A donut of sessions by device or referrer (click a slice to filter; each carries its key)."""
+    """Share of sessions by device or referrer as bars (click one to filter; each carries its key).
+
+    Bars rather than a donut: plotly pie slices cannot be selected, so a donut could not filter.
+    """
     labels = [human_label(k) for k in frame[by]]
-    fig = go.Figure(go.Pie(labels=labels, values=frame["sessions"], hole=0.55, sort=False,
-                           customdata=list(frame[by].astype(str)), texttemplate="%{percent:.0%}",
-                           hovertemplate="%{label}: %{value:,} sessions (%{percent:.0%})<extra></extra>"))
+    share = frame["sessions"] / max(int(frame["sessions"].sum()), 1)
+    fig = go.Figure(go.Bar(y=labels, x=share, orientation="h", marker_color=_ACCENT,
+                           customdata=list(frame[by].astype(str)), text=[f"{v:.0%}" for v in share],
+                           textposition="auto", hovertext=[f"{n:,} sessions" for n in frame["sessions"]],
+                           hovertemplate="%{y}: %{hovertext} (%{x:.0%})<extra></extra>"))
+    fig.update_layout(xaxis={"tickformat": ".0%", "range": [0, 1], "title": "Share of sessions"},
+                      yaxis={"autorange": "reversed"})
+    _layout(fig, height=max(200, 44 * len(frame) + 90), legend=False)
     fig.update_layout(hovermode="closest")
-    return _layout(fig, height=320)
+    return fig
 
 
 def cost_figure(frame: pd.DataFrame) -> go.Figure:

@@ -380,7 +380,7 @@ def _audience(q: Queries, f: dashboards.Filters) -> None:
         _slice_filter(pick)
         _slice_videos(q, f, pick)
     else:
-        st.caption("Click a slice to see which videos were watched on that device or from that source.")
+        st.caption("Click a bar to see which videos were watched on that device or from that source.")
 
 
 def _pick_slice(key: str, by: str) -> None:

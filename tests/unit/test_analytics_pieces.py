@@ -98,11 +98,12 @@ def test_the_heatmap_moves_to_local_time_across_midnight():
     cell = local.set_index(["weekday", "hour"])["sessions"]
     assert cell[(1, 1)] == 4 and cell[(1, 2)] == 1 and local["sessions"].sum() == 5
     layout = charts.heatmap_figure(local, "Europe/Berlin").to_dict()
-    assert layout["data"][0]["colorbar"]["title"]["text"] == "Sessions"
+    assert layout["data"][0]["marker"]["colorbar"]["title"]["text"] == "Sessions"
     assert "Europe/Berlin" in layout["layout"]["xaxis"]["title"]["text"]
 
 
 def test_breakdown_keys_read_as_words():
     assert charts.human_label("course_page") == "Course page"
     frame = pd.DataFrame({"referrer": ["course_page"], "sessions": [3]})
-    assert list(charts.breakdown_figure(frame, "referrer").to_dict()["data"][0]["labels"]) == ["Course page"]
+    trace = charts.breakdown_figure(frame, "referrer").to_dict()["data"][0]
+    assert list(trace["y"]) == ["Course page"] and list(trace["customdata"]) == ["course_page"]
