@@ -38,17 +38,21 @@ def _download(frame: pd.DataFrame, name: str, key: str) -> None:
 
 def _filters(course_list, library, first_day: date) -> tuple[dashboards.Filters, str]:
     today = datetime.now(UTC).date()
-    left, middle, right, far = st.columns([1.1, 1.3, 1.3, 1.5])
-    preset = left.selectbox("Period", list(PRESETS), index=1, key="analytics_period", bind=_URL)
+    # Before the first render of the Period box its value is only in the URL.
+    custom = st.session_state.get("analytics_period", st.query_params.get("analytics_period")) == "Custom range"
+    # A custom range adds a Dates field: two rows then, so every field keeps a readable width.
+    columns = st.columns([1, 1.4, 1.2]) + st.columns(2) if custom else st.columns([1.1, 1.3, 1.3, 1.5])
+    period, when, right, far = (columns[0], columns[2], columns[3], columns[4]) if custom else columns
+    preset = period.selectbox("Period", list(PRESETS), index=1, key="analytics_period", bind=_URL)
     days = PRESETS[preset]
     if days == -1:
-        picked = middle.date_input("Dates", value=(today - timedelta(days=29), today), max_value=today,
-                                   key="analytics_dates", bind=_URL)
+        picked = (columns[1] if custom else when).date_input(
+            "Dates", value=(today - timedelta(days=29), today), max_value=today, key="analytics_dates", bind=_URL)
         start, end = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (today, today)
     else:
         start = first_day if days is None else today - timedelta(days=days - 1)
         end = today
-    with middle if days != -1 else left:
+    with when:
         granularity = st.segmented_control("Granularity", list(periods.GRANULARITIES), default="day",
                                            key="analytics_granularity", bind=_URL) or "day"
     # Ids as text: they are what the URL holds.
@@ -148,8 +152,9 @@ def _heatmap(q: Queries, f: dashboards.Filters) -> None:
     key = _chart_key("heatmap")
     st.plotly_chart(figures.figure("heatmap_figure", grid, zone), key=key, width="stretch",
                     on_select=lambda: _pick_heatmap(key, offset, zone), selection_mode="points")
+    rounded = ", rounded to the hour" if offset % 60 else ""
     st.caption("Click a cell to see which videos were watched then. Days and hours are in your browser's time "
-               f"zone ({zone}), by its current offset from UTC.")
+               f"zone ({zone}), by its current offset from UTC{rounded}.")
     pick = st.session_state.get(_SLICE)
     if pick and pick["chart"] == "heatmap":
         _slice_filter(pick)

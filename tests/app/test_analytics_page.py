@@ -193,3 +193,22 @@ def test_costs_add_up_per_month_kind_and_video(analytics):
     assert any("month" in f.columns for f in frames) and any("video" in f.columns for f in frames)
     per_video = next(f for f in frames if "video" in f.columns and "usd" in f.columns)
     assert per_video["count"].sum() >= 1
+
+
+def test_a_picked_learner_is_kept_by_id_in_the_at_risk_list(analytics, db, demo):
+    with db.tenant(demo.creator_id, read_only=True) as t:
+        course = courses.list_courses(t)[0]
+        risk = dashboards.at_risk_learners(t, course.id)
+    assert len(risk) >= 2
+    at = analytics.selectbox(key="analytics_course").set_value(str(course.id)).run()
+    at.session_state["analytics_learner_pick"] = risk.iloc[-1]["student_id"]  # the last row, not the first
+    at.run()
+    assert not at.exception
+    shown = [m.value for m in at.markdown if m.value.endswith(f"through *{layout.inert(course.title)}*")]
+    assert shown == [f"**{layout.inert(risk.iloc[-1]['email'])}** through *{layout.inert(course.title)}*"]
+
+    # an id the list does not hold (a learner no longer at risk): said so, nobody else shown instead
+    at.session_state["analytics_learner_pick"] = demo.creator_id
+    at.run()
+    assert not at.exception
+    assert any("not in this course's at-risk list" in i.value for i in at.info)
