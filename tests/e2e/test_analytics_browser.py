@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from calendar import monthrange
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -199,5 +201,28 @@ def test_clicking_a_chart_filters_to_it_and_clear_removes_it(autoplay_browser, d
         page.mouse.click(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)
         page.get_by_text("Filtered to Wed 18:00").wait_for(timeout=60_000)
         assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
+
+
+def test_a_month_bar_drills_into_exactly_that_month(autoplay_browser, demo_app):
+    page = _open(autoplay_browser, f"{demo_app.url}/analytics?analytics_period=Last+90+days"
+                                   "&analytics_granularity=month")
+    try:
+        bars = _visible(page, ".js-plotly-plot").first.locator("g.point path")
+        bars.nth(1).wait_for(timeout=60_000)
+        ticks = _visible(page, ".js-plotly-plot").first.locator("g.xtick text").all_text_contents()
+        count = bars.count()
+        assert len(ticks) == count  # one label per bar, under it
+        bar = bars.nth(count - 2).bounding_box()  # the last whole month
+        page.mouse.click(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] - 4)
+        heading = page.locator("p", has_text="Videos watched in").first
+        heading.wait_for(timeout=60_000)
+        text = heading.inner_text()
+        month = datetime.strptime(text.split("Videos watched in ")[1].split(" (")[0], "%b %Y").date()
+        last = month.replace(day=monthrange(month.year, month.month)[1])
+        assert f"({month:%d %b} – {last:%d %b %Y})" in text  # not into the next month
+        assert ticks[count - 2] == f"{month:%b %Y}"
+        _shot(page, "analytics-month-drill.png")
     finally:
         page.close()
