@@ -121,13 +121,17 @@ def _points(key: str) -> list[dict]:
 
 def _trends(q: Queries, f: dashboards.Filters, granularity: str) -> None:
     frame = q.views_over_time(f, granularity)
-    event = st.plotly_chart(figures.figure("trend_figure", frame, granularity), key="analytics_trend",
-                            on_select="rerun", selection_mode="points", width="stretch")
+    # A clicked bar belongs to one axis: a new period or granularity starts without one (its date
+    # could lie outside the new range).
+    event = st.plotly_chart(figures.figure("trend_figure", frame, granularity), width="stretch",
+                            key=f"analytics_trend_{granularity}_{f.start}_{f.end}", on_select="rerun",
+                            selection_mode="points")
     picked = [p["x"] for p in (event.selection.points if event and event.selection else []) if "x" in p]
-    if picked:
-        first, last = periods.bucket(date.fromisoformat(str(picked[0])[:10]), granularity, f.start, f.end)
-        label = periods.bucket_label(first, granularity) if granularity != "day" else f"{first:%d %b %Y}"
-        st.markdown(f"**Videos watched in {label}** ({first:%d %b} – {last:%d %b %Y})")
+    first, last = (periods.bucket(date.fromisoformat(str(picked[0])[:10]), granularity, f.start, f.end) if picked
+                   else (f.end, f.start))
+    if first <= last:
+        span = "" if granularity == "day" else f" ({first:%d %b} – {last:%d %b %Y})"
+        st.markdown(f"**Videos watched in {periods.bucket_label(first, granularity)}**{span}")
         top = q.top_videos(dashboards.Filters(first, last, f.course_id, f.video_ids))
         st.dataframe(top[top["views"] > 0][["title", "views", "watch_hours", "completion_rate"]], hide_index=True,
                      width="stretch", column_config=_VIDEO_COLUMNS)
