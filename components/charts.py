@@ -176,9 +176,10 @@ def breakdown_figure(frame: pd.DataFrame, by: str) -> go.Figure:
                            customdata=list(frame[by].astype(str)), text=[f"{v:.0%}" for v in share],
                            textposition="auto", hovertext=[f"{n:,} sessions" for n in frame["sessions"]],
                            hovertemplate="%{y}: %{hovertext} (%{x:.0%})<extra></extra>"))
-    fig.update_layout(xaxis={"tickformat": ".0%", "range": [0, 1], "title": "Share of sessions"},
+    fig.update_layout(xaxis={"tickformat": ".0%", "range": [0, 1], "dtick": 0.25, "title": "Share of sessions"},
                       yaxis={"autorange": "reversed"})
-    _layout(fig, height=max(200, 44 * len(frame) + 90), legend=False)
+    # One height for every breakdown, so side-by-side charts (and the tables under them) line up.
+    _layout(fig, height=max(260, 40 * len(frame) + 90), legend=False)
     fig.update_layout(hovermode="closest")
     return fig
 

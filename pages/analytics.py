@@ -415,8 +415,12 @@ def _costs(q: Queries, f: dashboards.Filters) -> None:
     first, second = st.columns(2)
     first.metric("Transcription (US$)", f"${total:,.4f}".rstrip("0").rstrip(".") if total else "$0")
     second.metric("AI credits", f"{credits:,}", help="One credit per 1,000 model tokens.")
+    lines = lines.assign(item=lines["item"].str.replace("_", " "))
     monthly = lines.groupby(["month", "kind"], as_index=False)[["count", "usd"]].sum()
-    st.plotly_chart(figures.figure("cost_figure", monthly), key="analytics_costs_chart", width="stretch")
+    if total:
+        st.plotly_chart(figures.figure("cost_figure", monthly), key="analytics_costs_chart", width="stretch")
+    else:
+        st.caption("Nothing was charged in this period (transcripts from captions and subtitle files are free).")
     money = st.column_config.NumberColumn("US$", format="$%.4f")
     by_month, by_kind = st.columns(2)
     with by_month:
