@@ -291,7 +291,7 @@ def _progress(q: Queries, course_id, student_id) -> None:
     progress = progress.assign(watch_time=progress["watch_seconds"].map(format_timestamp)).drop(
         columns=["watch_seconds"])
     st.dataframe(progress, hide_index=True, width="stretch", column_config=_PROGRESS_COLUMNS,
-                 column_order=list(_PROGRESS_COLUMNS))
+                 column_order=list(_PROGRESS_COLUMNS), placeholder="not yet")
 
 
 def _at_risk(q: Queries, course_id, course_title: str) -> None:
