@@ -437,3 +437,64 @@ def lesson_stats(t: Tenant, course_id: uuid.UUID) -> dict[tuple[uuid.UUID, uuid.
         stats[(row["module_id"], row["video_id"])] = {"learners": int(row["started"]),
                                                       "completion_rate": row["completion_rate"], "drop_off": drop}
     return stats
+
+
+# --- Analytics page drill-downs (issue 16): a chart slice's videos, cost lines, a learner by e-mail ---
+
+_SLICE_KEYS = {"device": "devices", "referrer": "referrers"}
+
+
+def slice_videos(t: Tenant, f: Filters, *, weekday: int | None = None, hour: int | None = None,
+                 device: str | None = None, referrer: str | None = None) -> pd.DataFrame:
+    """Sessions and watch hours per video within one slice of a chart: a weekday (1 = Monday) and/or
+    UTC hour of the heatmap, or one device or referrer of the breakdowns (from the rollups)."""
+    by, value = ("device", device) if device is not None else ("referrer", referrer)
+    if value is not None:
+        return _frame(t, f"""
+            WITH {_SCOPE}
+            SELECT scope.id AS video_id, scope.title, sum((a.metadata -> :key -> :value ->> 0)::int)::int AS sessions,
+                   round(sum((a.metadata -> :key -> :value ->> 1)::bigint) / 3600.0, 2)::float8 AS watch_hours
+            FROM video_analytics a JOIN scope ON scope.id = a.video_id
+            WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end AND a.metadata -> :key ? :value
+            GROUP BY 1, 2 HAVING sum((a.metadata -> :key -> :value ->> 0)::int) > 0 ORDER BY sessions DESC, title
+        """, {**f.params(t), "key": _SLICE_KEYS[by], "value": value})
+    return _frame(t, f"""
+        WITH {_SCOPE}
+        SELECT scope.id AS video_id, scope.title, sum(h.n::int)::int AS sessions
+        FROM video_analytics a JOIN scope ON scope.id = a.video_id,
+             jsonb_array_elements_text(a.metadata -> 'hours') WITH ORDINALITY h(n, ord)
+        WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end AND a.metadata ? 'hours'
+          AND (CAST(:weekday AS int) IS NULL OR extract(isodow FROM a.date) = :weekday)
+          AND (CAST(:hour AS int) IS NULL OR h.ord - 1 = :hour)
+        GROUP BY 1, 2 HAVING sum(h.n::int) > 0 ORDER BY sessions DESC, title
+    """, {**f.params(t), "weekday": weekday, "hour": hour})
+
+
+def cost_lines(t: Tenant, f: Filters) -> pd.DataFrame:
+    """Spending per month, kind, video and item (transcriptions per video; AI credits per month)."""
+    return _frame(t, f"""
+        SELECT date_trunc('month', e."timestamp" AT TIME ZONE 'UTC')::date AS month, 'transcription' AS kind,
+               v.title AS video, coalesce(v.source_type, 'unknown') || ' · ' ||
+               coalesce(e.metadata ->> 'transcript_method', 'unknown') AS item, count(*)::int AS count,
+               round(sum(coalesce((e.metadata ->> 'cost')::numeric, 0)), 4)::float8 AS usd
+        FROM video_analytics_events e JOIN videos v ON v.id = e.video_id AND v.creator_id = e.creator_id
+        WHERE e.creator_id = :creator AND e.event_type = 'video_transcribed' AND {_IN_RANGE.format(col='e."timestamp"')}
+        GROUP BY 1, 2, 3, 4
+        UNION ALL
+        SELECT date_trunc('month', u.date)::date, 'assistant', NULL, 'AI credits (1 per 1,000 model tokens)',
+               sum(u.ai_credits_used)::int, 0
+        FROM usage_metrics u WHERE u.creator_id = :creator AND u.date BETWEEN :start AND :end
+        GROUP BY 1 HAVING sum(u.ai_credits_used) > 0
+        ORDER BY 1, 2, 3, 4
+    """, f.params(t))
+
+
+def find_learner(t: Tenant, email: str) -> uuid.UUID | None:
+    """The id of the workspace's learner with this e-mail address (any case), or None."""
+    return t.conn.execute(
+        sa.text("SELECT id FROM students WHERE creator_id = :creator AND lower(email) = lower(:email) "
+                "ORDER BY created_at LIMIT 1"), {"creator": t.creator_id, "email": email.strip()},
+    ).scalar_one_or_none()
+
+
+__all__ += ["cost_lines", "find_learner", "slice_videos"]

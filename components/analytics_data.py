@@ -24,15 +24,15 @@ __all__ = ["CACHE_SECONDS", "ROLLUP_SECONDS", "Queries", "refresh_rollups", "vie
 CACHE_SECONDS = 600  # an upper bound; a rollup that changes anything invalidates sooner
 ROLLUP_SECONDS = 30
 _CACHED = frozenset({"kpis", "views_over_time", "engagement_heatmap", "top_videos", "retention_curve",
-                     "typical_retention", "course_funnel", "at_risk_learners", "student_progress", "breakdown",
-                     "costs", "lesson_stats"})
+                     "slice_videos", "cost_lines", "find_learner", "typical_retention", "course_funnel",
+                     "at_risk_learners", "student_progress", "breakdown", "costs", "lesson_stats"})
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=500)
-def _run(name: str, creator_id: uuid.UUID, args: tuple, as_of: str) -> Any:
+def _run(name: str, creator_id: uuid.UUID, args: tuple, as_of: str, options: tuple = ()) -> Any:
     # Dashboards only read: run them as the read-only role, for owners and analysts alike.
     with state.get_database().tenant(creator_id, read_only=True) as t:
-        return getattr(dashboards, name)(t, *args)
+        return getattr(dashboards, name)(t, *args, **dict(options))
 
 
 class Queries:
@@ -45,7 +45,7 @@ class Queries:
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name not in _CACHED:
             raise AttributeError(name)
-        return lambda *args: _run(name, self.creator_id, args, self.as_of)
+        return lambda *args, **options: _run(name, self.creator_id, args, self.as_of, tuple(sorted(options.items())))
 
 
 def refresh_rollups(creator_id: uuid.UUID) -> None:

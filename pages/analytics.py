@@ -1,22 +1,33 @@
 """Analytics: how students watch, where they stop, and what it costs."""
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from chronos_data import courses, dashboards, event_import, rollups, videos, workspace
+from chronos_data import courses, dashboards, event_import, periods, rollups, videos, workspace
 from chronos_data.errors import ChronosError
-from components import figures, layout, state
+from components import charts, figures, layout, state
 from components.analytics_data import Queries, refresh_rollups
 from components.demo_loader import render_demo_loader
 from components.insights_data import moment_insights
+from components.metrics import change_text, format_amount
+from components.selection import clear_pick, render_pickable_table
 from components.video_library import format_timestamp
 
 state.require_router()
 
 PRESETS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365, "All time": None,
            "Custom range": -1}
+TABS = ["Trends", "Retention", "Courses", "Videos", "Audience", "Costs"]
+# Short enough for six cards at 1280 px; the formula and the previous value are in each card's help.
+KPI_LABELS = {"Views": "Views", "Unique viewers": "Unique viewers", "Watch time (hours)": "Watch hours",
+              "Completion rate (%)": "Completion", "Active learners (daily)": "Active per day",
+              "AI questions": "AI questions"}
+_KPI_FORMULA = {"Watch hours": "Watch time", "Completion": "Completion rate", "Active per day": "Active learners"}
+_VIDEO_PICK, _LEARNER_PICK, _SLICE = "analytics_video_pick", "analytics_learner_pick", "analytics_slice"
+_URL = "query-params"  # filters, granularity and tab live in the URL: a reload or a shared link keeps the view
 
 
 def _download(frame: pd.DataFrame, name: str, key: str) -> None:
@@ -27,27 +38,33 @@ def _download(frame: pd.DataFrame, name: str, key: str) -> None:
 
 def _filters(course_list, library, first_day: date) -> tuple[dashboards.Filters, str]:
     today = datetime.now(UTC).date()
-    left, middle, right, far = st.columns([1.1, 1.3, 1.3, 1.5])
-    preset = left.selectbox("Period", list(PRESETS), index=1, key="analytics_period")
+    # Before the first render of the Period box its value is only in the URL.
+    custom = st.session_state.get("analytics_period", st.query_params.get("analytics_period")) == "Custom range"
+    # A custom range adds a Dates field: two rows then, so every field keeps a readable width.
+    columns = st.columns([1, 1.4, 1.2]) + st.columns(2) if custom else st.columns([1.1, 1.3, 1.3, 1.5])
+    period, when, right, far = (columns[0], columns[2], columns[3], columns[4]) if custom else columns
+    preset = period.selectbox("Period", list(PRESETS), index=1, key="analytics_period", bind=_URL)
     days = PRESETS[preset]
     if days == -1:
-        picked = middle.date_input("Dates", value=(today - timedelta(days=29), today), max_value=today,
-                                   key="analytics_dates")
+        picked = (columns[1] if custom else when).date_input(
+            "Dates", value=(today - timedelta(days=29), today), max_value=today, key="analytics_dates", bind=_URL)
         start, end = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (today, today)
     else:
         start = first_day if days is None else today - timedelta(days=days - 1)
         end = today
-    with middle if days != -1 else left:
-        granularity = st.segmented_control("Granularity", list(dashboards.GRANULARITIES), default="day",
-                                           key="analytics_granularity") or "day"
-    titles = {c.id: c.title for c in course_list}
-    course_id = right.selectbox("Course", [None, *titles], format_func=lambda c: "All courses" if c is None
-                                else titles[c], key="analytics_course")
-    names = {v.id: v.title for v in library}
+    with when:
+        granularity = st.segmented_control("Granularity", list(periods.GRANULARITIES), default="day",
+                                           key="analytics_granularity", bind=_URL) or "day"
+    # Ids as text: they are what the URL holds.
+    titles = {str(c.id): c.title for c in course_list}
+    course = right.selectbox("Course", [None, *titles], format_func=lambda c: "All courses" if c is None
+                             else titles[c], key="analytics_course", bind=_URL)
+    names = {str(v.id): v.title for v in library}
     chosen = far.multiselect("Videos", list(names), format_func=names.get, key="analytics_videos",
-                             placeholder="All videos")
+                             placeholder="All videos", bind=_URL)
     try:
-        return dashboards.Filters(start, end, course_id, tuple(chosen) or None), granularity
+        return dashboards.Filters(start, end, uuid.UUID(course) if course else None,
+                                  tuple(uuid.UUID(v) for v in chosen) or None), granularity
     except ChronosError as exc:
         st.error(str(exc))
         st.stop()
@@ -55,31 +72,111 @@ def _filters(course_list, library, first_day: date) -> tuple[dashboards.Filters,
 
 def _kpis(table: pd.DataFrame) -> None:
     for column, row in zip(st.columns(len(table)), table.itertuples(), strict=True):
-        delta = None if pd.isna(row.change_percent) else f"{row.change_percent:+.0f}%"
-        precise = "rate" in row.metric or "hours" in row.metric or "daily" in row.metric
-        column.metric(row.metric, f"{row.value:,.1f}" if precise else f"{row.value:,.0f}", delta,
-                      help=f"Previous period: {row.previous:,.1f}")
+        label = KPI_LABELS.get(row.metric, row.metric)
+        percent = "%" in row.metric
+        delta, colour = change_text(float(row.value), float(row.previous))
+        formula = dashboards.FORMULAS.get(_KPI_FORMULA.get(label, label), "")
+        column.metric(label, format_amount(float(row.value), percent=percent), delta, delta_color=colour,
+                      delta_arrow="off" if delta == "±0%" else "auto",
+                      help=f"{row.metric}. {formula} Previous period: "
+                           f"{format_amount(float(row.previous), percent=percent)}.")
+
+
+def _slice_filter(pick: dict) -> None:
+    """The chart slice the page is filtered to, with its Clear control."""
+    note, clear = st.columns([5, 1], vertical_alignment="center")
+    note.markdown(f":material/filter_alt: Filtered to **{layout.inert(pick['label'])}**")
+    clear.button("Clear", key=f"analytics_slice_clear_{pick['chart']}", icon=":material/close:",
+                 on_click=_clear_slice)
+
+
+def _clear_slice() -> None:
+    pick = st.session_state.pop(_SLICE, None)
+    if pick:  # a new chart widget: its highlighted point goes with the filter
+        st.session_state[f"analytics_chart_round_{pick['chart']}"] = _round(pick["chart"]) + 1
+
+
+def _round(chart: str) -> int:
+    return st.session_state.get(f"analytics_chart_round_{chart}", 0)
+
+
+def _chart_key(chart: str) -> str:
+    return f"analytics_{chart}_{_round(chart)}"
+
+
+def _slice_videos(q: Queries, f: dashboards.Filters, pick: dict) -> None:
+    videos_then = q.slice_videos(f, **pick["query"])
+    if videos_then.empty:
+        st.caption("No sessions in this slice for the chosen period.")
+        return
+    st.dataframe(videos_then.drop(columns=["video_id"]), hide_index=True, width="stretch",
+                 column_config={"title": "Video", "sessions": st.column_config.NumberColumn("Sessions", format="%d"),
+                                "watch_hours": st.column_config.NumberColumn("Watch hours", format="%.2f")})
+
+
+def _points(key: str) -> list[dict]:
+    event = st.session_state.get(key)
+    return list(event["selection"]["points"]) if event and event.get("selection") else []
 
 
 def _trends(q: Queries, f: dashboards.Filters, granularity: str) -> None:
     frame = q.views_over_time(f, granularity)
-    event = st.plotly_chart(figures.figure("trend_figure", frame, granularity), key="analytics_trend",
-                            on_select="rerun", selection_mode="points", width="stretch")
+    # A clicked bar belongs to one axis: a new period or granularity starts without one (its date
+    # could lie outside the new range).
+    event = st.plotly_chart(figures.figure("trend_figure", frame, granularity), width="stretch",
+                            key=f"analytics_trend_{granularity}_{f.start}_{f.end}", on_select="rerun",
+                            selection_mode="points")
     picked = [p["x"] for p in (event.selection.points if event and event.selection else []) if "x" in p]
-    if picked:
-        day = date.fromisoformat(str(picked[0])[:10])
-        span = {"day": 1, "week": 7, "month": 31}[granularity]
-        period = dashboards.Filters(day, min(day + timedelta(days=span - 1), f.end), f.course_id, f.video_ids)
-        st.markdown(f"**Videos watched in the {granularity} of {day:%d %b %Y}**")
-        top = q.top_videos(period)
+    first, last = (periods.bucket(date.fromisoformat(str(picked[0])[:10]), granularity, f.start, f.end) if picked
+                   else (f.end, f.start))
+    if first <= last:
+        span = "" if granularity == "day" else f" ({first:%d %b} – {last:%d %b %Y})"
+        st.markdown(f"**Videos watched in {periods.bucket_label(first, granularity)}**{span}")
+        top = q.top_videos(dashboards.Filters(first, last, f.course_id, f.video_ids))
         st.dataframe(top[top["views"] > 0][["title", "views", "watch_hours", "completion_rate"]], hide_index=True,
-                     width="stretch")
+                     width="stretch", column_config=_VIDEO_COLUMNS)
     else:
         st.caption("Click a bar to see which videos were watched then.")
     _download(frame, "views-over-time", "analytics_trend_csv")
-    st.markdown("**When learners watch** (sessions by weekday and hour, UTC)")
-    st.plotly_chart(figures.figure("heatmap_figure", q.engagement_heatmap(f)), key="analytics_heatmap",
-                    width="stretch")
+    _heatmap(q, f)
+
+
+def _zone() -> tuple[int, str]:
+    """The browser's offset from UTC (minutes east) and its zone's name; UTC when unknown."""
+    offset = st.context.timezone_offset
+    if offset is None:
+        return 0, "UTC"
+    return -int(offset), st.context.timezone or f"UTC{-offset / 60:+g}"
+
+
+def _heatmap(q: Queries, f: dashboards.Filters) -> None:
+    offset, zone = _zone()
+    grid = charts.local_heatmap(q.engagement_heatmap(f), offset)
+    st.markdown(f"**When learners watch** (sessions by weekday and hour, {zone} time)")
+    key = _chart_key("heatmap")
+    st.plotly_chart(figures.figure("heatmap_figure", grid, zone), key=key, width="stretch",
+                    on_select=lambda: _pick_heatmap(key, offset, zone), selection_mode="points")
+    rounded = ", rounded to the hour" if offset % 60 else ""
+    st.caption("Click a cell to see which videos were watched then. Days and hours are in your browser's time "
+               f"zone ({zone}), by its current offset from UTC{rounded}.")
+    pick = st.session_state.get(_SLICE)
+    if pick and pick["chart"] == "heatmap":
+        _slice_filter(pick)
+        _slice_videos(q, f, pick)
+    _download(grid.assign(weekday=grid["weekday"].map(lambda d: charts.WEEKDAYS[d - 1]), time_zone=zone),
+              "sessions-by-hour", "analytics_heatmap_csv")
+
+
+def _pick_heatmap(key: str, offset: int, zone: str) -> None:
+    points = [p for p in _points(key) if "x" in p and "y" in p]
+    if not points:
+        st.session_state.pop(_SLICE, None)
+        return
+    day, hour = charts.WEEKDAYS.index(points[0]["y"]) + 1, int(str(points[0]["x"])[:2])
+    # Back to the UTC weekday and hour the rollups count in.
+    slot = ((day - 1) * 24 + hour - round(offset / 60)) % (7 * 24)
+    st.session_state[_SLICE] = {"chart": "heatmap", "label": f"{points[0]['y']} {hour:02d}:00–{hour:02d}:59 ({zone})",
+                                "query": {"weekday": slot // 24 + 1, "hour": slot % 24}}
 
 
 def _retention(q: Queries, f: dashboards.Filters, library) -> None:
@@ -102,6 +199,12 @@ def _retention(q: Queries, f: dashboards.Filters, library) -> None:
     st.plotly_chart(figures.figure("retention_figure", curve, title=names[video_id], band=band, compare=compare,
                                             compare_title=names.get(other), moments=moments),
                     key="analytics_retention", width="stretch")
+    _facts(curve, moments)
+    _explained(q, video_id)
+    _download(curve, "retention", "analytics_retention_csv")
+
+
+def _facts(curve: pd.DataFrame, moments: dict) -> None:
     facts = [f"**{int(curve['sessions'].max()):,} sessions**"]
     if moments["at_30s"] is not None:
         facts.append(f"**{moments['at_30s']:.0%}** still watching at 0:30")
@@ -110,8 +213,6 @@ def _retention(q: Queries, f: dashboards.Filters, library) -> None:
     facts += [f"rewatched around **{format_timestamp(s['second'])}** ({s['rewatching']:.0%} of sessions)"
               for s in moments["spikes"]]
     st.markdown(" · ".join(facts))
-    _explained(q, video_id)
-    _download(curve, "retention", "analytics_retention_csv")
 
 
 def _explained(q: Queries, video_id) -> None:
@@ -125,6 +226,25 @@ def _explained(q: Queries, video_id) -> None:
         st.page_link("pages/insights.py", label="Open Insights", icon=":material/lightbulb:")
 
 
+_VIDEO_COLUMNS = {
+    "title": "Video", "views": st.column_config.NumberColumn("Views", format="%d"),
+    "watch_hours": st.column_config.NumberColumn("Watch hours", format="%.2f"),
+    "completion_rate": st.column_config.NumberColumn("Completion %", format="%.1f"),
+}
+_FUNNEL_COLUMNS = {"position": "#", "module": "Module", "lesson": "Lesson", "started": "Started",
+                   "completed": "Completed",
+                   "completion_rate": st.column_config.NumberColumn("Completion %", format="%.1f")}
+_RISK_COLUMNS = {"email": "Learner", "last_seen": st.column_config.DatetimeColumn("Last seen", format="D MMM YYYY"),
+                 "lessons_completed": "Lessons done", "lessons": "Lessons", "last_lesson": "Last lesson",
+                 "inactive_days": "Days inactive", "reason": "Why at risk"}
+_PROGRESS_COLUMNS = {"position": "#", "module": "Module", "lesson": "Lesson",
+                     "best_percent": st.column_config.ProgressColumn("Furthest point", min_value=0, max_value=100,
+                                                                     format="%d%%"),
+                     "watch_time": "Watch time", "completed": "Completed",
+                     "last_watched": st.column_config.DatetimeColumn("Last watched", format="D MMM YYYY HH:mm"),
+                     "sessions": "Sessions"}
+
+
 def _courses(q: Queries, f: dashboards.Filters, course_list) -> None:
     if not course_list:
         st.caption("No courses yet: build one on the Courses page to see its funnel.")
@@ -133,13 +253,48 @@ def _courses(q: Queries, f: dashboards.Filters, course_list) -> None:
     course_id = f.course_id or st.selectbox("Course", list(titles), format_func=titles.get,
                                             key="analytics_funnel_course")
     funnel = q.course_funnel(course_id, f)
-    st.plotly_chart(figures.figure("funnel_figure", funnel), key="analytics_funnel", width="stretch")
+    key = _chart_key("funnel")
+    lessons = dict(zip(funnel["video_id"].astype(str), funnel["lesson"], strict=True))
+    st.plotly_chart(figures.figure("funnel_figure", funnel), key=key, width="stretch",
+                    on_select=lambda: _pick_lesson(key, lessons), selection_mode="points")
+    chosen = st.session_state.get("analytics_videos") or []
+    if len(chosen) == 1 and chosen[0] in lessons:
+        _lesson_filter(lessons[chosen[0]])
+    else:
+        st.caption("Click a lesson's bar to filter the whole page to it.")
     st.dataframe(funnel.drop(columns=["video_id", "module_id"]), hide_index=True, width="stretch",
-                 column_config={"position": "#", "module": "Module", "lesson": "Lesson", "started": "Started",
-                                "completed": "Completed",
-                                "completion_rate": st.column_config.NumberColumn("Completion %", format="%.1f")})
+                 column_config=_FUNNEL_COLUMNS)
     _download(funnel, "funnel", "analytics_funnel_csv")
+    _at_risk(q, course_id, titles[course_id])
+    _lookup(q, course_id, titles[course_id])
 
+
+def _pick_lesson(key: str, lessons: dict[str, str]) -> None:
+    ids = [str(p["customdata"]) for p in _points(key) if str(p.get("customdata")) in lessons]
+    if ids:  # the Videos filter is the page's one video filter: setting it filters every card and chart
+        st.session_state["analytics_videos"] = ids[:1]
+
+
+def _lesson_filter(lesson: str) -> None:
+    note, clear = st.columns([5, 1], vertical_alignment="center")
+    note.markdown(f":material/filter_alt: Filtered to **{layout.inert(lesson)}**")
+    clear.button("Clear", key="analytics_lesson_clear", icon=":material/close:", on_click=_clear_lesson)
+
+
+def _clear_lesson() -> None:
+    st.session_state["analytics_videos"] = []
+    st.session_state["analytics_chart_round_funnel"] = _round("funnel") + 1
+
+
+def _progress(q: Queries, course_id, student_id) -> None:
+    progress = q.student_progress(course_id, student_id)
+    progress = progress.assign(watch_time=progress["watch_seconds"].map(format_timestamp)).drop(
+        columns=["watch_seconds"])
+    st.dataframe(progress, hide_index=True, width="stretch", column_config=_PROGRESS_COLUMNS,
+                 column_order=list(_PROGRESS_COLUMNS), placeholder="not yet")
+
+
+def _at_risk(q: Queries, course_id, course_title: str) -> None:
     st.markdown("**Learners at risk** (not finished; inactive 14 days, or stalled on an unfinished lesson for 7)")
     risk = q.at_risk_learners(course_id)
     if risk.empty:
@@ -148,43 +303,66 @@ def _courses(q: Queries, f: dashboards.Filters, course_list) -> None:
     if len(risk) == dashboards.AT_RISK_LIMIT:
         st.caption(f"The {dashboards.AT_RISK_LIMIT:,} most recently lapsed learners (the ones a nudge can still "
                    "bring back); the CSV holds the same list.")
-    event = st.dataframe(risk.drop(columns=["student_id"]), hide_index=True, width="stretch",
-                         on_select="rerun", selection_mode="single-row", key="analytics_risk")
+    picked, shown = render_pickable_table(risk, id_column="student_id", key=f"analytics_risk_{course_id}",
+                                          pick_key=_LEARNER_PICK, column_config=_RISK_COLUMNS)
     _download(risk, "at-risk", "analytics_risk_csv")
-    rows = event.selection.rows if event and event.selection else []
-    if rows:
-        learner = risk.iloc[rows[0]]
-        st.markdown(f"**{layout.inert(str(learner['email']))}** through *{layout.inert(titles[course_id])}*")
-        st.dataframe(q.student_progress(course_id, learner["student_id"]), hide_index=True,
-                     width="stretch")
-    else:
+    if picked is None:
         st.caption("Select a learner to see their progress lesson by lesson.")
+    elif not shown:
+        st.info("The learner you selected is not in this course's at-risk list; select another, or look them up "
+                "by e-mail below.", icon=":material/person_off:")
+    else:
+        learner = risk.loc[risk["student_id"].astype(str) == str(picked)].iloc[0]
+        st.markdown(f"**{layout.inert(str(learner['email']))}** through *{layout.inert(course_title)}*")
+        _progress(q, course_id, picked)
 
 
-def _videos(q: Queries, f: dashboards.Filters) -> None:
+def _lookup(q: Queries, course_id, course_title: str) -> None:
+    email = st.text_input("Look up any learner by e-mail", key="analytics_learner_email",
+                          placeholder="learner@example.com", icon=":material/search:")
+    if not email.strip():
+        return
+    student_id = q.find_learner(email)
+    if student_id is None:
+        st.info(f"No learner with the address {layout.inert(email.strip())} in this workspace.",
+                icon=":material/person_off:")
+        return
+    st.markdown(f"**{layout.inert(email.strip())}** through *{layout.inert(course_title)}*")
+    _progress(q, course_id, student_id)
+
+
+def _videos(q: Queries, f: dashboards.Filters, library) -> None:
     top = q.top_videos(f)
-    event = st.dataframe(
-        top.drop(columns=["video_id", "duration_seconds"]), hide_index=True, width="stretch",
-        on_select="rerun", selection_mode="single-row", key="analytics_top_videos",
+    picked, shown = render_pickable_table(
+        top.drop(columns=["duration_seconds"]), id_column="video_id", key="analytics_top_videos",
+        pick_key=_VIDEO_PICK,
         column_config={
-            "title": "Video", "views": "Views", "watch_hours": "Watch hours",
+            **_VIDEO_COLUMNS,
             "completion_rate": st.column_config.ProgressColumn("Completion %", min_value=0, max_value=100,
                                                                format="%.0f%%"),
-            "rewatch_rate": "Rewatch %", "ai_interactions": "AI answers citing it",
+            "rewatch_rate": st.column_config.NumberColumn("Rewatch %", format="%.1f"),
+            "ai_interactions": "AI answers citing it",
             "engagement_score": st.column_config.ProgressColumn("Engagement", min_value=0, max_value=100,
                                                                 format="%.0f", help=dashboards.FORMULAS[
                                                                     "Engagement score"]),
             "daily_views": st.column_config.LineChartColumn("Views per day"),
         })
     _download(top.drop(columns=["daily_views"]), "videos", "analytics_videos_csv")
-    rows = event.selection.rows if event and event.selection else []
-    if not rows:
+    if picked is None:
         st.caption("Select a video to see its retention.")
         return
-    video = top.iloc[rows[0]]
-    curve = q.retention_curve(video["video_id"], f)
-    st.plotly_chart(figures.figure("retention_figure", curve, title=video["title"],
-                                   moments=dashboards.key_moments(curve)),
+    title = next((v.title for v in library if str(v.id) == str(picked)), "The video you selected")
+    if not shown:
+        st.info(f"**{layout.inert(title)}** is not among the videos of the current filters, so its retention is "
+                "not shown; clear the selection or widen the filters.", icon=":material/filter_alt_off:")
+        st.button("Clear selection", key="analytics_video_pick_clear", on_click=clear_pick, args=(_VIDEO_PICK,))
+        return
+    curve = q.retention_curve(picked, f)
+    st.markdown(f"**Retention of {layout.inert(title)}**")
+    if not curve["sessions"].max():
+        st.info("Nobody watched this video in the chosen period.", icon=":material/visibility_off:")
+        return
+    st.plotly_chart(figures.figure("retention_figure", curve, title=title, moments=dashboards.key_moments(curve)),
                     key="analytics_video_drill", width="stretch")
 
 
@@ -197,18 +375,71 @@ def _audience(q: Queries, f: dashboards.Filters) -> None:
             if frame.empty:
                 st.caption("No sessions in this period.")
                 continue
-            st.plotly_chart(figures.figure("breakdown_figure", frame, by), key=f"analytics_{by}", width="stretch")
-            st.dataframe(frame, hide_index=True, width="stretch")
+            key = _chart_key(by)
+            st.plotly_chart(figures.figure("breakdown_figure", frame, by), key=key, width="stretch",
+                            on_select=lambda key=key, by=by: _pick_slice(key, by), selection_mode="points")
+            st.dataframe(frame.assign(**{by: frame[by].map(charts.human_label)}), hide_index=True, width="stretch",
+                         column_config={by: by.title(), "sessions": "Sessions",
+                                        "watch_hours": st.column_config.NumberColumn("Watch hours", format="%.2f"),
+                                        "completion_rate": st.column_config.NumberColumn("Completion %",
+                                                                                         format="%.1f")})
             _download(frame, by, f"analytics_{by}_csv")
+    pick = st.session_state.get(_SLICE)
+    if pick and pick["chart"] in ("device", "referrer"):
+        _slice_filter(pick)
+        _slice_videos(q, f, pick)
+    else:
+        st.caption("Click a bar to see which videos were watched on that device or from that source.")
+
+
+def _pick_slice(key: str, by: str) -> None:
+    points = _points(key)
+    value = next((p.get("customdata") or p.get("label") for p in points), None)
+    if isinstance(value, list):
+        value = value[0]
+    if value is None:
+        st.session_state.pop(_SLICE, None)
+        return
+    words = {"device": "sessions on {}", "referrer": "sessions coming from {}"}[by]
+    st.session_state[_SLICE] = {"chart": by, "label": words.format(charts.human_label(value).lower()),
+                                "query": {by: str(value)}}
 
 
 def _costs(q: Queries, f: dashboards.Filters) -> None:
-    frame = q.costs(f)
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={"usd": st.column_config.NumberColumn("US$", format="$%.4f")})
+    lines = q.cost_lines(f)
+    if lines.empty:
+        st.caption("No costs in this period.")
+        return
+    paid = lines[lines["kind"] != "assistant"]
+    total, credits = float(paid["usd"].sum()), int(lines.loc[lines["kind"] == "assistant", "count"].sum())
+    first, second = st.columns(2)
+    first.metric("Transcription (US$)", f"${total:,.4f}".rstrip("0").rstrip(".") if total else "$0")
+    second.metric("AI credits", f"{credits:,}", help="One credit per 1,000 model tokens.")
+    lines = lines.assign(item=lines["item"].str.replace("_", " "))
+    monthly = lines.groupby(["month", "kind"], as_index=False)[["count", "usd"]].sum()
+    if total:
+        st.plotly_chart(figures.figure("cost_figure", monthly), key="analytics_costs_chart", width="stretch")
+    else:
+        st.caption("Nothing was charged in this period (transcripts from captions and subtitle files are free).")
+    money = st.column_config.NumberColumn("US$", format="$%.4f")
+    by_month, by_kind = st.columns(2)
+    with by_month:
+        st.markdown("**Per month**")
+        st.dataframe(monthly.assign(kind=monthly["kind"].map(charts.human_label)), hide_index=True, width="stretch",
+                     column_config={"month": st.column_config.DateColumn("Month", format="MMM YYYY"),
+                                    "kind": "Kind", "count": "Items", "usd": money})
+    with by_kind:
+        st.markdown("**Per kind**")
+        kinds = lines.groupby(["kind", "item"], as_index=False)[["count", "usd"]].sum()
+        st.dataframe(kinds.assign(kind=kinds["kind"].map(charts.human_label)), hide_index=True, width="stretch",
+                     column_config={"kind": "Kind", "item": "What", "count": "Items", "usd": money})
+    st.markdown("**Per video**")
+    per_video = paid.groupby("video", as_index=False)[["count", "usd"]].sum().sort_values("usd", ascending=False)
+    st.dataframe(per_video, hide_index=True, width="stretch",
+                 column_config={"video": "Video", "count": "Transcriptions", "usd": money})
     st.caption("Transcription is free for captions and subtitle files; Whisper transcription is charged per "
                "minute. Assistant answers written by a model use AI credits.")
-    _download(frame, "costs", "analytics_costs_csv")
+    _download(lines, "costs", "analytics_costs_csv")
 
 
 def _import_history() -> None:
@@ -271,8 +502,7 @@ with formulas.popover("Formulas", icon=":material/function:"):
 
 q = Queries(state.current_creator_id(state.get_database()), as_of)
 _kpis(q.kpis(filters))
-trends, retention, course_tab, video_tab, audience, cost = st.tabs(
-    ["Trends", "Retention", "Courses", "Videos", "Audience", "Costs"])
+trends, retention, course_tab, video_tab, audience, cost = st.tabs(TABS, key="analytics_tab", bind=_URL)
 with trends:
     _trends(q, filters, granularity)
 with retention:
@@ -280,7 +510,7 @@ with retention:
 with course_tab:
     _courses(q, filters, course_list)
 with video_tab:
-    _videos(q, filters)
+    _videos(q, filters, library)
 with audience:
     _audience(q, filters)
 with cost:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from chronos_data import courses, dashboards, students
 from chronos_data.demo import load_demo, remove_demo
+from components import layout
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 EMAIL = "demo-apptest@chronos.localhost"
@@ -82,3 +85,130 @@ def test_the_course_builder_shows_each_lessons_learners_and_drop_off(app_env, mo
     captions = [c.value for c in at.caption if "completed" in c.value]
     assert captions and all("learner" in c for c in captions)
     assert any("stop before the next lesson" in c for c in captions)
+
+
+# --- Selections by id, drill-downs, look-ups, costs (issue 16) ---
+
+def _top(db, demo, days: int):
+    with db.tenant(demo.creator_id, read_only=True) as t:
+        today = datetime.now(UTC).date()
+        return dashboards.top_videos(t, dashboards.Filters(today - timedelta(days=days - 1), today))
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [i.value for i in at.info] + [c.value for c in at.caption])
+
+
+def test_a_picked_video_stays_picked_when_the_period_changes(analytics, db, demo):
+    month = _top(db, demo, 30)
+    sixth = month.iloc[5]  # the row a creator ticked in the 30-day table
+    at = analytics
+    at.selectbox(key="analytics_period").set_value("Last 7 days")
+    at.session_state["analytics_video_pick"] = sixth["video_id"]
+    at.run()
+    assert not at.exception
+    assert f"**Retention of {sixth['title']}**" in _texts(at)
+    chart = at.get("plotly_chart")
+    assert any(sixth["title"] in str(c.proto.spec) for c in chart)  # the drill-down draws that video's curve
+
+
+def test_a_picked_video_filtered_out_is_reported_not_swapped(analytics, db, demo):
+    month = _top(db, demo, 30)
+    sixth, others = month.iloc[5], month[month["video_id"] != month.iloc[5]["video_id"]].iloc[:2]
+    at = analytics
+    at.session_state["analytics_video_pick"] = sixth["video_id"]
+    at.multiselect(key="analytics_videos").set_value([str(v) for v in others["video_id"]]).run()
+    assert not at.exception  # was: IndexError: single positional indexer is out-of-bounds
+    assert f"{sixth['title']}** is not among the videos of the current filters" in _texts(at)
+    assert not any(f"Retention of {title}" in _texts(at) for title in others["title"])
+    at.button(key="analytics_video_pick_clear").click().run()
+    assert "Select a video to see its retention." in _texts(at)
+
+
+def test_kpis_have_short_labels_and_no_green_zero(analytics):
+    at = analytics.selectbox(key="analytics_period").set_value("All time").run()
+    labels = [m.label for m in at.metric]
+    assert labels[:6] == ["Views", "Unique viewers", "Watch hours", "Completion", "Active per day", "AI questions"]
+    assert max(len(label) for label in labels[:6]) <= 16  # fit a sixth of 1280 px
+    assert not [m for m in at.metric if str(m.delta) in ("+0%", "-0%")]
+    # all time against the days before the first activity: nothing to compare with
+    assert {str(m.delta) for m in at.metric[:5]} <= {"new", "None"}
+
+
+def test_any_learner_can_be_looked_up_by_email(analytics, db, demo):
+    with db.tenant(demo.creator_id, read_only=True) as t:
+        course = courses.list_courses(t)[0]
+        at_risk = set(dashboards.at_risk_learners(t, course.id)["email"])
+        learner = next(s.email for s in students.list_students(t) if s.email not in at_risk
+                       and "preview" not in s.email)
+    at = analytics.selectbox(key="analytics_course").set_value(str(course.id)).run()
+    at.text_input(key="analytics_learner_email").input(learner.upper()).run()
+    assert not at.exception
+    assert any(m.value.endswith(f"through *{layout.inert(course.title)}*") for m in at.markdown)
+    progress = [d.value for d in at.dataframe if "best_percent" in d.value.columns]
+    assert progress and len(progress[0]) == len(_funnel(db, demo, course.id))
+    at.text_input(key="analytics_learner_email").input("nobody@example.com").run()
+    assert any("No learner with the address" in i.value for i in at.info)
+
+
+def _funnel(db, demo, course_id):
+    with db.tenant(demo.creator_id, read_only=True) as t:
+        today = datetime.now(UTC).date()
+        return dashboards.course_funnel(t, course_id, dashboards.Filters(today - timedelta(days=29), today))
+
+
+def test_a_chart_slice_filters_and_clears(analytics):
+    at = analytics
+    at.session_state["analytics_slice"] = {"chart": "device", "label": "sessions on mobile",
+                                           "query": {"device": "mobile"}}
+    at.run()
+    assert not at.exception
+    assert any("Filtered to **sessions on mobile**" in m.value for m in at.markdown)
+    sliced = [d.value for d in at.dataframe if list(d.value.columns)[:2] == ["title", "sessions"]]
+    assert sliced and sliced[0]["sessions"].sum() > 0
+    at.button(key="analytics_slice_clear_device").click().run()
+    assert not any("Filtered to" in m.value for m in at.markdown)
+
+
+def test_a_funnel_lesson_filters_the_whole_page(analytics, db, demo):
+    with db.tenant(demo.creator_id, read_only=True) as t:
+        course = courses.list_courses(t)[0]
+    at = analytics.selectbox(key="analytics_course").set_value(str(course.id)).run()
+    views_course = _kpi(at, "Views")
+    funnel = next(d.value for d in at.dataframe if "lesson" in d.value.columns)
+    lesson = _funnel(db, demo, course.id).iloc[0]
+    at.session_state["analytics_videos"] = [str(lesson["video_id"])]
+    at.run()
+    assert not at.exception and lesson["lesson"] in set(funnel["lesson"])
+    assert any(f"Filtered to **{lesson['lesson']}**" in m.value for m in at.markdown)
+    assert _kpi(at, "Views") < views_course
+    at.button(key="analytics_lesson_clear").click().run()
+    assert _kpi(at, "Views") == views_course
+
+
+def test_costs_add_up_per_month_kind_and_video(analytics):
+    at = analytics
+    assert any(m.label == "Transcription (US$)" for m in at.metric)
+    frames = [d.value for d in at.dataframe]
+    assert any("month" in f.columns for f in frames) and any("video" in f.columns for f in frames)
+    per_video = next(f for f in frames if "video" in f.columns and "usd" in f.columns)
+    assert per_video["count"].sum() >= 1
+
+
+def test_a_picked_learner_is_kept_by_id_in_the_at_risk_list(analytics, db, demo):
+    with db.tenant(demo.creator_id, read_only=True) as t:
+        course = courses.list_courses(t)[0]
+        risk = dashboards.at_risk_learners(t, course.id)
+    assert len(risk) >= 2
+    at = analytics.selectbox(key="analytics_course").set_value(str(course.id)).run()
+    at.session_state["analytics_learner_pick"] = risk.iloc[-1]["student_id"]  # the last row, not the first
+    at.run()
+    assert not at.exception
+    shown = [m.value for m in at.markdown if m.value.endswith(f"through *{layout.inert(course.title)}*")]
+    assert shown == [f"**{layout.inert(risk.iloc[-1]['email'])}** through *{layout.inert(course.title)}*"]
+
+    # an id the list does not hold (a learner no longer at risk): said so, nobody else shown instead
+    at.session_state["analytics_learner_pick"] = demo.creator_id
+    at.run()
+    assert not at.exception
+    assert any("not in this course's at-risk list" in i.value for i in at.info)

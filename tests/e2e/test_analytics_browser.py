@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from calendar import monthrange
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -107,7 +109,120 @@ def test_a_preview_viewing_is_recorded_and_charted(autoplay_browser, app, tmp_pa
             card = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
             return card.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
-        assert metric("Views") == "1" and metric("Completion rate") == "100.0"
+        assert metric("Views") == "1" and metric("Completion") == "100%"
         _shot(page, "analytics-after-preview.png")
+    finally:
+        page.close()
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    """The demo as the local workspace, so a reload or a shared link opens the same data."""
+    with running_app(tmp_path_factory.mktemp("analytics-demo"),
+                     extra_env={"CHRONOS_LOCAL_EMAIL": "demo@chronos.localhost"}) as instance:
+        _cli(instance, "demo", "--students", "120", "--days", "45")
+        yield instance
+
+
+def _open(browser, url: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page.goto(url)
+    page.get_by_text("data as of").wait_for(timeout=120_000)
+    return page
+
+
+def _visible(page, selector: str):
+    return page.locator(f"[role=tabpanel]:visible {selector}")
+
+
+def _retention_title(page) -> str:
+    return page.locator("p", has_text="Retention of").first.inner_text().removeprefix("Retention of ").strip()
+
+
+def _choose(page, label: str, option: str, widget: str = "stSelectbox") -> None:
+    page.locator(f"[data-testid={widget}]").filter(has_text=label).locator("input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_a_ticked_video_stays_on_its_id_and_a_shared_url_keeps_the_view(autoplay_browser, demo_app):
+    page = _open(autoplay_browser, f"{demo_app.url}/analytics?analytics_tab=Videos")
+    try:
+        grid = _visible(page, "[data-testid=stDataFrame]").first
+        grid.wait_for()
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 16, box["y"] + 35 + 5 * 35 + 17)  # the checkbox of row 6
+        page.get_by_text("Retention of").wait_for(timeout=60_000)
+        ticked = _retention_title(page)
+
+        _choose(page, "Period", "Last 7 days")
+        page.wait_for_url("**analytics_period=Last+7+days**", timeout=60_000)
+        page.locator("p", has_text=f"Retention of {ticked}").wait_for(timeout=60_000)  # not another video
+        _shot(page, "analytics-pick-by-id.png")
+
+        others = [t for t in ("Git branches and merging", "Docker volumes and networking",
+                              "HTTP caching headers") if t != ticked][:2]
+        for title in others:
+            _choose(page, "Videos", title, "stMultiSelect")
+            page.keyboard.press("Escape")
+        page.get_by_text(f"{ticked} is not among the videos of the current filters").wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0  # was an IndexError
+
+        shared = page.url
+        assert "analytics_videos=" in shared and "analytics_tab=Videos" in shared
+        reloaded = _open(autoplay_browser, shared)
+        try:
+            reloaded.get_by_text("compared with the 7 days before").wait_for(timeout=60_000)
+            for title in others:
+                reloaded.locator("[data-testid=stMultiSelect]").get_by_text(title).wait_for(timeout=60_000)
+            assert reloaded.get_by_role("tab", name="Videos").get_attribute("aria-selected") == "true"
+        finally:
+            reloaded.close()
+    finally:
+        page.close()
+
+
+def test_clicking_a_chart_filters_to_it_and_clear_removes_it(autoplay_browser, demo_app):
+    page = _open(autoplay_browser, f"{demo_app.url}/analytics?analytics_tab=Audience")
+    try:
+        chart = _visible(page, ".js-plotly-plot").first
+        chart.locator("g.point path").first.wait_for(timeout=60_000)
+        bar = chart.locator("g.point path").first.bounding_box()
+        page.mouse.click(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] / 2)
+        page.get_by_text("Filtered to sessions on").wait_for(timeout=60_000)
+        _shot(page, "analytics-audience-filtered.png")
+        page.get_by_role("button", name="Clear", exact=True).click()
+        page.get_by_text("Click a bar to see which videos were watched on that device").wait_for(timeout=60_000)
+        assert page.get_by_text("Filtered to sessions on").count() == 0
+
+        page.get_by_role("tab", name="Trends").click()
+        cells = _visible(page, ".js-plotly-plot").nth(1).locator("path.point")
+        cells.first.wait_for(timeout=60_000)
+        cell = cells.nth(2 * 24 + 18).bounding_box()  # Wednesday 18:00
+        page.mouse.click(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)
+        page.get_by_text("Filtered to Wed 18:00").wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
+
+
+def test_a_month_bar_drills_into_exactly_that_month(autoplay_browser, demo_app):
+    page = _open(autoplay_browser, f"{demo_app.url}/analytics?analytics_period=Last+90+days"
+                                   "&analytics_granularity=month")
+    try:
+        bars = _visible(page, ".js-plotly-plot").first.locator("g.point path")
+        bars.nth(1).wait_for(timeout=60_000)
+        ticks = _visible(page, ".js-plotly-plot").first.locator("g.xtick text").all_text_contents()
+        count = bars.count()
+        assert len(ticks) == count  # one label per bar, under it
+        bar = bars.nth(count - 2).bounding_box()  # the last whole month
+        page.mouse.click(bar["x"] + bar["width"] / 2, bar["y"] + bar["height"] - 4)
+        heading = page.locator("p", has_text="Videos watched in").first
+        heading.wait_for(timeout=60_000)
+        text = heading.inner_text()
+        month = datetime.strptime(text.split("Videos watched in ")[1].split(" (")[0], "%b %Y").date()
+        last = month.replace(day=monthrange(month.year, month.month)[1])
+        assert f"({month:%d %b} – {last:%d %b %Y})" in text  # not into the next month
+        assert ticks[count - 2] == f"{month:%b %Y}"
+        _shot(page, "analytics-month-drill.png")
     finally:
         page.close()
