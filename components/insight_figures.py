@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from chronos_data.timecode import format_seconds
 
-__all__ = ["confusion_figure"]
+__all__ = ["confusion_figure", "time_ticks"]
 
 _WATCHING, _REWATCH, _LEFT, _QUESTION = "#4f46e5", "rgba(245, 158, 11, 0.55)", "rgba(220, 38, 38, 0.55)", "#0f766e"
 
@@ -36,7 +36,7 @@ def confusion_figure(frame: pd.DataFrame) -> go.Figure:
                         customdata=list(zip(asked["start_second"].map(format_seconds), asked["questions"], text,
                                             strict=True)),
                         hovertemplate="%{customdata[0]}: %{customdata[1]} questions<br>%{customdata[2]}<extra></extra>")
-    ticks = frame["start_second"].iloc[:: max(1, len(frame) // 10)]
+    ticks = time_ticks(float(frame["end_second"].max()) if len(frame) else 0.0)
     top, step = _even_axis(float(max(frame["rewatch_share"].max(), frame["left_share"].max(), 0.0)) * 100)
     # The legend goes under the axis title: above the plot it sat under the toolbar.
     fig.update_layout(height=400, margin={"l": 10, "r": 10, "t": 10, "b": 10}, hovermode="closest",
@@ -56,3 +56,12 @@ def _even_axis(highest: float) -> tuple[float, float]:
         if highest <= step * 5:
             return step * max(1, math.ceil(highest / step)), step
     return 100.0, 20.0
+
+
+def time_ticks(duration: float, most: int = 10) -> list[int]:
+    """Seconds for the time axis at a round step (15 s, 30 s, 1, 2, 5, 10 … minutes), at most ``most``
+    of them: bucket starts gave 00:57, 01:55, 02:52."""
+    for step in (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200):
+        if duration / step <= most:
+            return list(range(0, int(duration) + 1, step))
+    return list(range(0, int(duration) + 1, 7200 * math.ceil(duration / 7200 / most)))

@@ -110,9 +110,17 @@ def test_the_confusion_maps_right_axis_has_even_ticks():
 
     from components.insight_figures import confusion_figure
 
-    frame = pd.DataFrame({"start_second": [0.0, 10.0, 20.0], "watching": [1.0, 0.9, 0.8],
+    frame = pd.DataFrame({"start_second": [0.0, 10.0, 20.0], "end_second": [10.0, 20.0, 30.0], "watching": [1.0, 0.9, 0.8],
                           "rewatch_share": [0.0, 0.258, 0.1], "left_share": [0.02, 0.05, 0.12],
                           "questions": [0, 2, 0], "example_questions": [[], ["Why?"], []]})
     axis = confusion_figure(frame).layout.yaxis2
     assert (axis.tickmode, axis.tick0, axis.dtick) == ("linear", 0, 10) and tuple(axis.range) == (0, 30)
     assert confusion_figure(frame).layout.legend.y < 0  # under the plot, clear of the toolbar
+
+
+def test_the_confusion_map_time_axis_ticks_at_round_minutes():
+    from components.insight_figures import time_ticks
+
+    assert time_ticks(575) == [0, 60, 120, 180, 240, 300, 360, 420, 480, 540]
+    assert time_ticks(100) == [0, 15, 30, 45, 60, 75, 90]
+    assert time_ticks(3 * 3600) == list(range(0, 3 * 3600 + 1, 1800))
