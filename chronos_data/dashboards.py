@@ -112,7 +112,8 @@ asked AS (
 _IN_FILTERS = """s.creator_id = :creator AND s.video_id IN (SELECT id FROM scope)
   AND (CAST(:course AS uuid) IS NULL OR s.course_id = CAST(:course AS uuid))"""
 # Completions ÷ views × 100, at most 100 (metrics "completion_rate"), over aggregated rows.
-_COMPLETION_RATE = "least(100, 100.0 * sum({p}completions) / nullif(sum({p}views), 0))"
+# (least() of a number and NULL is the number: the cap goes inside the division.)
+_COMPLETION_RATE = "100.0 * least(sum({p}completions), sum({p}views)) / nullif(sum({p}views), 0)"
 # Timestamps of a UTC-day range: comparisons on the raw column keep its index usable.
 _IN_RANGE = """{col} >= CAST(:start AS timestamp) AT TIME ZONE 'UTC' AND {col} < CAST(:after AS timestamp) AT TIME ZONE 'UTC'"""
 
