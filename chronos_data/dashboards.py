@@ -123,13 +123,21 @@ def _frame(t: Tenant, sql: str, params: dict) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+# The KPI cards, by label, and the metric each shows.
+_KPI_METRICS = {"Views": "views", "Unique viewers": "learners", "Watch time (hours)": "watch_time",
+                "Completion rate (%)": "completion_rate", "Active learners (daily)": "active_learners",
+                "AI questions": "questions"}
+
+
 def kpis(t: Tenant, f: Filters) -> pd.DataFrame:
-    """One row per KPI: value in the period, value in the previous period, and the change (%)."""
+    """One row per KPI: value in the period, value in the previous period, the change (%), and
+    its definition (``help``)."""
     now, before = _kpi_values(t, f), _kpi_values(t, f.previous())
     rows = []
     for name in now:
         change = None if not before[name] else (now[name] - before[name]) / before[name] * 100
-        rows.append({"metric": name, "value": now[name], "previous": before[name], "change_percent": change})
+        rows.append({"metric": name, "value": now[name], "previous": before[name], "change_percent": change,
+                     "help": metrics.METRICS[_KPI_METRICS[name]].help})
     return pd.DataFrame(rows)
 
 

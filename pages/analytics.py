@@ -58,7 +58,7 @@ def _kpis(table: pd.DataFrame) -> None:
         delta = None if pd.isna(row.change_percent) else f"{row.change_percent:+.0f}%"
         precise = "rate" in row.metric or "hours" in row.metric or "daily" in row.metric
         column.metric(row.metric, f"{row.value:,.1f}" if precise else f"{row.value:,.0f}", delta,
-                      help=f"Previous period: {row.previous:,.1f}")
+                      help=f"{row.help} Previous period: {row.previous:,.1f}")
 
 
 def _trends(q: Queries, f: dashboards.Filters, granularity: str) -> None:
@@ -170,7 +170,10 @@ def _videos(q: Queries, f: dashboards.Filters) -> None:
             "title": "Video", "views": "Views", "watch_hours": "Watch hours",
             "completion_rate": st.column_config.ProgressColumn("Completion %", min_value=0, max_value=100,
                                                                format="%.0f%%"),
-            "rewatch_rate": "Rewatch %", "ai_interactions": "AI answers citing it",
+            "rewatch_rate": st.column_config.NumberColumn("Rewatch %", help=dashboards.FORMULAS["Rewatch %"]),
+            "repeat_view_rate": st.column_config.NumberColumn("Repeat views %",
+                                                              help=dashboards.FORMULAS["Repeat views %"]),
+            "ai_interactions": "AI answers citing it",
             "engagement_score": st.column_config.ProgressColumn("Engagement", min_value=0, max_value=100,
                                                                 format="%.0f", help=dashboards.FORMULAS[
                                                                     "Engagement score"]),

@@ -314,3 +314,18 @@ def test_every_help_text_names_what_it_counts():
     for label in ("Views", "Unique viewers", "Watch time", "Completion rate", "Active learners (daily)",
                   "AI questions", "Rewatch %", "Repeat views %", "Retention", "Engagement score"):
         assert "Counts" in dashboards.FORMULAS[label]
+
+
+def test_days_rolled_before_the_new_rollup_are_rebuilt_by_the_next_run(db, demo, raw):
+    """Migration 021 marks every rolled day stale; the next rollup rebuilds ``viewing_days`` (and the
+    learner bitmaps) from the raw rows, with the same numbers as a fresh workspace."""
+    f = _filters(raw, 90, "course")
+    with db.tenant(demo.creator_id) as t:
+        before = dashboards.kpis(t, f)
+        t.conn.execute(sa.text("DELETE FROM viewing_days WHERE creator_id = :c"), {"c": t.creator_id})
+        t.conn.execute(sa.text("UPDATE rollup_days SET stale = true WHERE creator_id = :c"), {"c": t.creator_id})
+        assert dashboards.kpis(t, f).set_index("metric").at["Views", "value"] == 0
+        rolled = rollups.rollup(t)
+        assert len(rolled.days) >= 90
+        after = dashboards.kpis(t, f)
+    pd.testing.assert_frame_equal(before, after)
