@@ -2,8 +2,9 @@
 
 Counting distinct learners cannot be summed from daily counts, and counting them from the events
 takes seconds at millions of events. So the rollup numbers every learner of a workspace (0, 1,
-2, …) and keeps, per day, video and (course, module), the bitmap of who viewed it and who completed
-it, by ``metrics``' definitions of views and completions (``learner_sets``); weeks and months get the union of their days. A period is then covered by
+2, …) and keeps, per day, video and (course, module), the bitmap of who viewed it and who
+completed it, by ``metrics``' definitions of views and completions (``learner_sets``); weeks and
+months get the union of their days. A period is then covered by
 whole months, whole weeks and the days left over (``cover``), and its distinct learners are the
 ``bit_or`` of a dozen bitmaps per lesson, counted with ``bit_count``.
 

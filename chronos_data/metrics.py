@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["COMPLETION_PERCENT", "METRICS", "Metric", "SESSION_COURSE", "SESSION_MODULE", "UUID_PATTERN", "VIEWINGS", "help_text"]
+__all__ = ["COMPLETION_PERCENT", "METRICS", "Metric", "SESSION_CONTEXT", "VIEWINGS", "help_text"]
 
 #: Seeds: a view completes once 90 % of the video has been watched.
 COMPLETION_PERCENT = 90
@@ -94,46 +94,49 @@ def help_text() -> dict[str, str]:
     return {m.label: m.help for m in METRICS.values()}
 
 
-#: A text that casts to uuid (metadata written by other systems may hold anything).
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
-def _session_context(key: str, table: str, alias: str) -> str:
-    # A session keeps its course in its metadata; it counts only while that course exists (events
-    # lose their course when it is deleted: ON DELETE SET NULL).
-    return (f"(SELECT x.id FROM {table} x WHERE x.creator_id = {alias}.creator_id AND x.id = "
-            f"CASE WHEN {alias}.metadata ->> '{key}' ~ '{UUID_PATTERN}' THEN CAST({alias}.metadata ->> '{key}' AS uuid) END)")
+#: Joins giving a watch session (alias ``s``) the course (``sc.id``) and module (``sm.id``) it
+#: happened in, from its metadata; null outside a course, and once the course is deleted (as events
+#: lose theirs: ON DELETE SET NULL). Joined as text, which also leaves any other value a system
+#: may have written there outside a course; a subquery per session cost seconds per month of
+#: sessions at a million events.
+SESSION_CONTEXT = """
+  LEFT JOIN courses sc ON sc.creator_id = s.creator_id AND sc.id::text = s.metadata ->> 'course_id'
+  LEFT JOIN course_modules sm ON sm.creator_id = s.creator_id AND sm.id::text = s.metadata ->> 'module_id'"""
 
-
-#: The course a watch session (alias ``s``) happened in, or null.
-SESSION_COURSE = _session_context("course_id", "courses", "s")
-#: The course module a watch session (alias ``s``) happened in, or null.
-SESSION_MODULE = _session_context("module_id", "course_modules", "s")
-
-#: A CTE ``viewings``: every view (``video_started``), completion (``video_completed``) and repeat
-#: view (``video_rewatched``) of the days ``:days`` (between ``:first`` and ``:after``) of
-#: ``:creator``, with its video, learner, course, module and UTC day. Sessions without a
-#: ``video_started`` event are views themselves (and completions when completed).
+#: CTEs ending in ``viewings``: every view (``video_started``), completion (``video_completed``) and
+#: repeat view (``video_rewatched``) of the days ``:days`` (between ``:first`` and ``:after``) of
+#: ``:creator``, with its video, learner, course, module, UTC day and time. Watch sessions without
+#: a ``video_started`` event are views themselves (and completions when completed). A session's
+#: event is written at its start (``watching.start_viewing``); it is looked for a day either side.
 VIEWINGS = f"""
-viewings AS (
+viewing_events AS MATERIALIZED (
   SELECT e.event_type AS kind, e.video_id, e.student_id, e.course_id, e.module_id,
-         (e."timestamp" AT TIME ZONE 'UTC')::date AS day, e."timestamp" AS at
+         (e."timestamp" AT TIME ZONE 'UTC')::date AS day, e."timestamp" AS at, e.metadata ->> 'session_id' AS session_id
   FROM video_analytics_events e
   WHERE e.creator_id = :creator AND e.event_type IN ('video_started', 'video_completed', 'video_rewatched')
-    AND e."timestamp" >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
-    AND e."timestamp" < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
-    AND (e."timestamp" AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))
-  UNION ALL
-  SELECT k.kind, s.video_id, s.student_id, {SESSION_COURSE}, {SESSION_MODULE},
-         (s.session_start AT TIME ZONE 'UTC')::date, s.session_start
-  FROM video_watch_sessions s
-  CROSS JOIN (VALUES ('video_started'), ('video_completed')) k(kind)
-  WHERE s.creator_id = :creator AND (k.kind = 'video_started' OR s.completed)
+    AND e."timestamp" >= CAST(:first AS timestamp) AT TIME ZONE 'UTC' - interval '1 day'
+    AND e."timestamp" < CAST(:after AS timestamp) AT TIME ZONE 'UTC' + interval '1 day'
+),
+evented AS MATERIALIZED (
+  SELECT DISTINCT session_id FROM viewing_events WHERE kind = 'video_started' AND session_id IS NOT NULL
+),
+-- The few sessions without a started event, found before anything else is read of them.
+lone_sessions AS MATERIALIZED (
+  SELECT s.* FROM video_watch_sessions s
+  WHERE s.creator_id = :creator
     AND s.session_start >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
     AND s.session_start < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
     AND (s.session_start AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))
-    AND NOT EXISTS (
-      SELECT 1 FROM video_analytics_events x
-      WHERE x.creator_id = :creator AND x.metadata ? 'session_id' AND x.metadata ->> 'session_id' = s.id::text
-        AND x.event_type = 'video_started' AND coalesce(x.metadata ->> 'milestone', '') = '')
+    AND NOT EXISTS (SELECT 1 FROM evented x WHERE x.session_id = s.id::text)
+),
+viewings AS (
+  SELECT kind, video_id, student_id, course_id, module_id, day, at FROM viewing_events
+  WHERE day = ANY (CAST(:days AS date[]))
+  UNION ALL
+  SELECT k.kind, s.video_id, s.student_id, sc.id, sm.id, (s.session_start AT TIME ZONE 'UTC')::date, s.session_start
+  FROM lone_sessions s {SESSION_CONTEXT}
+  CROSS JOIN (VALUES ('video_started'), ('video_completed')) k(kind)
+  WHERE k.kind = 'video_started' OR s.completed
 )"""

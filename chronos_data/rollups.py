@@ -117,12 +117,13 @@ def rollup(t: Tenant, *, since: date | None = None, days: list[date] | None = No
 _NO_COURSE = "CAST('00000000-0000-0000-0000-000000000000' AS uuid)"
 
 
-def _shape(context: str) -> str:
+def _shape(*, by_course: bool) -> str:
     """CTEs of the rolled days' watch sessions per (video, ``ctx``, day): ``watching`` (sessions, watch
     seconds, completed and rewound sessions) and ``shapes`` (the day's viewing shape as jsonb).
 
-    ``ctx`` is ``context`` (a session's course, or one constant for all), never null: the
-    histograms are hash-joined on it, which a null-safe comparison would prevent."""
+    ``ctx`` is the course a session happened in (``by_course``) or one constant for all, never
+    null: the histograms are hash-joined on it, which a null-safe comparison would prevent."""
+    context, joins = ("sc.id", metrics.SESSION_CONTEXT) if by_course else ("NULL", "")
     return f"""
 session_rows AS MATERIALIZED (
   SELECT s.id, s.video_id, coalesce({context}, {_NO_COURSE}) AS ctx, (s.session_start AT TIME ZONE 'UTC')::date AS day,
@@ -130,7 +131,7 @@ session_rows AS MATERIALIZED (
          coalesce(s.device_type, 'unknown') AS device, coalesce(s.referrer_type, 'unknown') AS referrer,
          CASE WHEN jsonb_typeof(s.metadata -> 'rewinds') = 'array' THEN s.metadata -> 'rewinds' ELSE '[]' END AS rewinds,
          s.watch_time_seconds, s.completed
-  FROM video_watch_sessions s
+  FROM video_watch_sessions s {joins}
   WHERE s.creator_id = :creator
     AND s.session_start >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
     AND s.session_start < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
@@ -203,11 +204,9 @@ shapes AS MATERIALIZED (
 -- The assistant's answers of the days: each cited video's answers, and each answer once more
 -- under its first source (the question's video when the dashboards filter by video).
 answers AS MATERIALIZED (
-  SELECT x.video_id, {_NO_COURSE} AS ctx, x.day, count(DISTINCT x.id) AS cited,
+  SELECT v.id AS video_id, {_NO_COURSE} AS ctx, x.day, count(DISTINCT x.id) AS cited,
          count(DISTINCT x.id) FILTER (WHERE x.position = 1) AS questions
-  FROM (SELECT m.id, (m.created_at AT TIME ZONE 'UTC')::date AS day, r.position,
-               CASE WHEN r.ref ->> 'video_id' ~ '{metrics.UUID_PATTERN}' THEN CAST(r.ref ->> 'video_id' AS uuid) END
-                 AS video_id
+  FROM (SELECT m.id, (m.created_at AT TIME ZONE 'UTC')::date AS day, r.position, r.ref ->> 'video_id' AS video_id
         FROM chat_messages m, jsonb_array_elements(CASE WHEN jsonb_typeof(m.video_references) = 'array'
                                                         THEN m.video_references ELSE '[]' END)
                               WITH ORDINALITY r(ref, position)
@@ -215,7 +214,7 @@ answers AS MATERIALIZED (
           AND m.created_at >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
           AND m.created_at < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
           AND (m.created_at AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))) x
-  JOIN videos v ON v.id = x.video_id AND v.creator_id = :creator
+  JOIN videos v ON v.id::text = x.video_id AND v.creator_id = :creator
   GROUP BY 1, 2, 3
 )"""
 
@@ -231,7 +230,7 @@ counted AS MATERIALIZED (
          count(*) FILTER (WHERE kind = 'video_rewatched') AS repeat_views
   FROM viewings GROUP BY 1, 2, 3
 ),
-{_shape(metrics.SESSION_COURSE)},
+{_shape(by_course=True)},
 keys AS (
   SELECT video_id, ctx, day FROM counted UNION SELECT video_id, ctx, day FROM shapes
   UNION SELECT video_id, ctx, day FROM answers
@@ -262,7 +261,7 @@ events AS MATERIALIZED (
          count(*) FILTER (WHERE kind = 'video_rewatched') AS rewatches
   FROM viewings GROUP BY 1, 2, 3
 ),
-{_shape(_NO_COURSE)},
+{_shape(by_course=False)},
 keys AS (
   SELECT video_id, ctx, day FROM events UNION SELECT video_id, ctx, day FROM shapes
   UNION SELECT video_id, ctx, day FROM answers
