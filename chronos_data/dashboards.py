@@ -154,23 +154,33 @@ def _kpi_values(t: Tenant, f: Filters) -> dict[str, float]:
           SELECT coalesce(bit_count(bit_or(CAST(s.started AS bit({bits})))), 0) AS unique_viewers
           FROM learner_sets s WHERE {_IN_FILTERS} AND {learners.IN_COVER}
         ),
-        active AS (
-          SELECT coalesce(sum(x.n), 0) / CAST(:days AS numeric) AS active
+        -- Without a filter, the workspace's daily counts (the same definition, kept by the
+        -- rollup); with one, each day's union of the scope's bitmaps.
+        workspace AS (
+          SELECT coalesce(sum(u.active_students), 0) AS active, coalesce(sum(u.chat_messages_sent), 0) AS questions
+          FROM usage_metrics u
+          WHERE u.creator_id = :creator AND u.date BETWEEN :start AND :end
+            AND CAST(:course AS uuid) IS NULL AND CAST(:videos AS uuid[]) IS NULL
+        ),
+        scoped AS (
+          SELECT coalesce(sum(x.n), 0) AS active, (SELECT coalesce(sum(questions), 0) FROM asked) AS questions
           FROM (SELECT bit_count(bit_or(CAST(s.started AS bit({bits}))) | bit_or(CAST(s.completed AS bit({bits}))))
                   AS n
                 FROM learner_sets s
                 WHERE {_IN_FILTERS} AND s.grain = 'day' AND s.period BETWEEN :start AND :end
+                  AND (CAST(:course AS uuid) IS NOT NULL OR CAST(:videos AS uuid[]) IS NOT NULL)
                 GROUP BY s.period) x
         ),
-        questions AS (
+        active AS (
           SELECT CASE WHEN CAST(:course AS uuid) IS NULL AND CAST(:videos AS uuid[]) IS NULL
-                      THEN (SELECT coalesce(sum(u.chat_messages_sent), 0) FROM usage_metrics u
-                            WHERE u.creator_id = :creator AND u.date BETWEEN :start AND :end)
-                      ELSE (SELECT coalesce(sum(questions), 0) FROM asked) END AS questions
+                      THEN workspace.active ELSE scoped.active END / CAST(:days AS numeric) AS active,
+                 CASE WHEN CAST(:course AS uuid) IS NULL AND CAST(:videos AS uuid[]) IS NULL
+                      THEN workspace.questions ELSE scoped.questions END AS questions
+          FROM workspace, scoped
         )
         SELECT rolled.views, viewers.unique_viewers, rolled.watch, rolled.completion, active.active,
-               questions.questions
-        FROM rolled, viewers, active, questions
+               active.questions
+        FROM rolled, viewers, active
     """), {**f.params(t), **learners.cover(f.start, f.end).params(), "days": f.days}).one()
     return {"Views": float(row.views), "Unique viewers": float(row.unique_viewers),
             "Watch time (hours)": float(row.watch) / 3600, "Completion rate (%)": float(row.completion),

@@ -294,15 +294,14 @@ WHERE (video_analytics.views, video_analytics.unique_viewers, video_analytics.to
 
 # usage_metrics: the counters computed from rows (active students, questions, model credits) are
 # recomputed; the ones counted as work happens (uploads, storage, transcription) are kept.
-_USAGE_ROLLUP = """
+# Active students are metrics' "active_learners" of one day: the learners of its views and
+# completions (the KPI reads them here when no filter applies, instead of a day of bitmaps).
+_USAGE_ROLLUP = f"""
 WITH days AS (SELECT unnest(CAST(:days AS date[])) AS day),
+{metrics.VIEWINGS},
 students AS (
-  SELECT (e."timestamp" AT TIME ZONE 'UTC')::date AS day, count(DISTINCT e.student_id) AS active
-  FROM video_analytics_events e
-  WHERE e.creator_id = :creator AND e.student_id IS NOT NULL
-    AND e."timestamp" >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
-    AND e."timestamp" < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
-    AND (e."timestamp" AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))
+  SELECT day, count(DISTINCT student_id) AS active FROM viewings
+  WHERE student_id IS NOT NULL AND kind IN ('video_started', 'video_completed')
   GROUP BY 1
 ),
 questions AS (
