@@ -72,7 +72,8 @@ def test_scoped_unique_viewers_match_the_events_in_that_course(db, demo):
         raw = t.conn.execute(sa.text("""
             SELECT count(DISTINCT e.student_id) FROM video_analytics_events e
             WHERE e.creator_id = :c AND e.event_type = 'video_started' AND e."timestamp" >= :s
-              AND e.course_id = :course AND e.video_id IN (SELECT l.video_id FROM module_lessons l JOIN course_modules m ON m.id = l.module_id
+              AND e.course_id = :course
+              AND e.video_id IN (SELECT l.video_id FROM module_lessons l JOIN course_modules m ON m.id = l.module_id
                                  WHERE m.course_id = :course)
         """), {"c": t.creator_id, "s": datetime.combine(f.start, datetime.min.time(), UTC),
                "course": course.id}).scalar_one()
