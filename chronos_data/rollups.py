@@ -88,8 +88,8 @@ def mark_days_stale(t: Tenant, days: list[date]) -> None:
 
 
 def rollup(t: Tenant, *, since: date | None = None, days: list[date] | None = None) -> RollupResult:
-    """Roll up ``days`` (default: every pending day since ``since``) into ``video_analytics`` and
-    ``usage_metrics``; idempotent."""
+    """Roll up ``days`` (default: every pending day since ``since``) into ``viewing_days``,
+    ``video_analytics``, ``usage_metrics`` and the learner bitmaps; idempotent."""
     # One rollup per workspace at a time (learner numbers must stay dense and unique), and none
     # while an import that marked days stale is uncommitted (see mark_days_stale).
     t.conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})"), {"c": str(t.creator_id)})
