@@ -75,7 +75,8 @@ FORMAT_VERSION = 1
 #: Recomputed by the rollup from the rows a backup keeps (rollups.py, learners.py): daily video
 #: metrics, which days are final, and the learner bitmaps. Bitmaps could not be copied anyway:
 #: learner numbers follow the order of student ids, and a restore gives every student a new id.
-DERIVED_TABLES = frozenset({"video_analytics", "rollup_days", "learner_numbers", "learner_sets", "course_learners"})
+DERIVED_TABLES = frozenset({"video_analytics", "viewing_days", "rollup_days", "learner_numbers", "learner_sets",
+                            "course_learners"})
 #: Who else may open a workspace is decided by its owner on the server, not carried by a file:
 #: restoring a copy next to the original must not hand the copy to the original's teammates.
 ACCESS_TABLES = frozenset({"workspace_members"})

@@ -1,16 +1,17 @@
 """What the Analytics page shows, as DataFrames: KPIs, trends, retention, funnels, breakdowns.
 
-Nothing here reads raw events or sessions of more than one learner: everything that can be summed
-reads the daily rollups (``video_analytics`` with its per-day hour, reach, rewind, device and
-referrer histograms and rewatch counts in ``metadata``; ``usage_metrics``); distinct learners
-(unique viewers, the funnel) are unions of the rollups' learner bitmaps over the period
-(``learners.cover``), and the at-risk list reads each learner's course standing. So the page's
-queries take milliseconds at millions of events. Every query is scoped to the tenant's creator
-and to the filters.
+Every number is one of ``metrics.METRICS`` (the help text, ``FORMULAS``, is theirs). Nothing here
+reads raw events or sessions of more than one learner: everything that can be summed reads the
+daily rollup ``viewing_days`` (per video, course context and day: counts, and the day's hour,
+reach, rewind, device and referrer histograms in ``shape``); distinct learners (unique viewers,
+active learners, the funnel) are unions of the rollups' learner bitmaps (``learners``), and the
+at-risk list reads each learner's course standing. So the page's queries take milliseconds at
+millions of events.
 
-Definitions (also shown on the page, see ``FORMULAS``):
-  completion rate   completions / views, a completion being 90 % or more of a video watched (seeds)
-  engagement score  watch time / duration × 40 + completion rate × 40 + rewatch rate × 20 (seeds), 0–100
+Filters: a period of UTC days, and optionally a course and/or some videos. A course filter means
+viewing *in that course* (the course an event or session records) of the course's lessons, for
+every card, chart and table; the assistant's questions, which know no course, are filtered by
+the course's videos.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from . import learners
+from . import learners, metrics
 from .db import Tenant
 from .errors import ValidationError
 
@@ -50,16 +51,8 @@ __all__ = [
 ]
 
 GRANULARITIES = ("day", "week", "month")
-FORMULAS = {
-    "Views": "Times a video was started (`video_started` events).",
-    "Unique viewers": "Distinct learners who started at least one video in the period.",
-    "Watch time": "Sum of the watch time of every session started in the period.",
-    "Completion rate": "Completions ÷ views; a view completes when 90 % or more of the video was watched.",
-    "Active learners": "Average over the period's days of the learners active that day.",
-    "AI questions": "Questions asked to the assistant (yours and your students').",
-    "Retention": "Share of the video's sessions that reached each point of it.",
-    "Engagement score": "Watch time ÷ duration × 40 + completion rate × 40 + rewatch rate × 20 (0 to 100).",
-}
+#: Each metric's formula and what it counts, by the label the page shows (see ``metrics``).
+FORMULAS = metrics.help_text()
 _AT_RISK_INACTIVE_DAYS = 14
 #: Rows of the at-risk list: a creator nudges the most recently lapsed first, not ten thousand at once.
 AT_RISK_LIMIT = 500
@@ -102,6 +95,25 @@ scope AS (
           SELECT l.video_id FROM module_lessons l JOIN course_modules m ON m.id = l.module_id
           WHERE l.creator_id = :creator AND m.course_id = CAST(:course AS uuid)))
 )"""
+# The rollup rows of the filters: the scope's viewing in the period, in the course when one is chosen.
+_VIEWING = f"""{_SCOPE},
+viewing AS (
+  SELECT d.* FROM viewing_days d JOIN scope ON scope.id = d.video_id
+  WHERE d.creator_id = :creator AND d.date BETWEEN :start AND :end
+    AND (CAST(:course AS uuid) IS NULL OR d.course_id = CAST(:course AS uuid))
+)"""
+# The assistant's answers of the period about the scope's videos (they know no course).
+_ASKED = """
+asked AS (
+  SELECT d.video_id, d.questions, d.cited_answers FROM viewing_days d JOIN scope ON scope.id = d.video_id
+  WHERE d.creator_id = :creator AND d.date BETWEEN :start AND :end AND d.course_id IS NULL
+)"""
+# The learner bitmaps of the filters (alias ``s``): the scope's videos, in the course when one is chosen.
+_IN_FILTERS = """s.creator_id = :creator AND s.video_id IN (SELECT id FROM scope)
+  AND (CAST(:course AS uuid) IS NULL OR s.course_id = CAST(:course AS uuid))"""
+# Completions ÷ views × 100, at most 100 (metrics "completion_rate"), over aggregated rows.
+# (least() of a number and NULL is the number: the cap goes inside the division.)
+_COMPLETION_RATE = "100.0 * least(sum({p}completions), sum({p}views)) / nullif(sum({p}views), 0)"
 # Timestamps of a UTC-day range: comparisons on the raw column keep its index usable.
 _IN_RANGE = """{col} >= CAST(:start AS timestamp) AT TIME ZONE 'UTC' AND {col} < CAST(:after AS timestamp) AT TIME ZONE 'UTC'"""
 
@@ -111,37 +123,64 @@ def _frame(t: Tenant, sql: str, params: dict) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+# The KPI cards, by label, and the metric each shows.
+_KPI_METRICS = {"Views": "views", "Unique viewers": "learners", "Watch time (hours)": "watch_time",
+                "Completion rate (%)": "completion_rate", "Active learners (daily)": "active_learners",
+                "AI questions": "questions"}
+
+
 def kpis(t: Tenant, f: Filters) -> pd.DataFrame:
-    """One row per KPI: value in the period, value in the previous period, and the change (%)."""
+    """One row per KPI: value in the period, value in the previous period, the change (%), and
+    its definition (``help``)."""
     now, before = _kpi_values(t, f), _kpi_values(t, f.previous())
     rows = []
     for name in now:
         change = None if not before[name] else (now[name] - before[name]) / before[name] * 100
-        rows.append({"metric": name, "value": now[name], "previous": before[name], "change_percent": change})
+        rows.append({"metric": name, "value": now[name], "previous": before[name], "change_percent": change,
+                     "help": metrics.METRICS[_KPI_METRICS[name]].help})
     return pd.DataFrame(rows)
 
 
 def _kpi_values(t: Tenant, f: Filters) -> dict[str, float]:
+    bits = learners.bitmap_bits(t)
     row = t.conn.execute(sa.text(f"""
-        WITH {_SCOPE},
+        WITH {_VIEWING}, {_ASKED},
         rolled AS (
-          SELECT coalesce(sum(a.views), 0) AS views, coalesce(sum(a.total_watch_time_seconds), 0) AS watch,
-                 coalesce(sum(a.completion_rate * a.views) / nullif(sum(a.views), 0), 0) AS completion
-          FROM video_analytics a JOIN scope s ON s.id = a.video_id
-          WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end
+          SELECT coalesce(sum(views), 0) AS views, coalesce(sum(watch_seconds), 0) AS watch,
+                 coalesce({_COMPLETION_RATE.format(p="")}, 0) AS completion
+          FROM viewing
         ),
         viewers AS (
-          SELECT coalesce(bit_count(bit_or(CAST(s.started AS bit({learners.bitmap_bits(t)})))), 0) AS unique_viewers
-          FROM learner_sets s JOIN scope ON scope.id = s.video_id
-          WHERE s.creator_id = :creator AND {learners.IN_COVER}
+          SELECT coalesce(bit_count(bit_or(CAST(s.started AS bit({bits})))), 0) AS unique_viewers
+          FROM learner_sets s WHERE {_IN_FILTERS} AND {learners.IN_COVER}
         ),
-        daily AS (
-          SELECT coalesce(sum(u.active_students), 0) / CAST(:days AS numeric) AS active,
-                 coalesce(sum(u.chat_messages_sent), 0) AS questions
-          FROM usage_metrics u WHERE u.creator_id = :creator AND u.date BETWEEN :start AND :end
+        -- Without a filter, the workspace's daily counts (the same definition, kept by the
+        -- rollup); with one, each day's union of the scope's bitmaps.
+        workspace AS (
+          SELECT coalesce(sum(u.active_students), 0) AS active, coalesce(sum(u.chat_messages_sent), 0) AS questions
+          FROM usage_metrics u
+          WHERE u.creator_id = :creator AND u.date BETWEEN :start AND :end
+            AND CAST(:course AS uuid) IS NULL AND CAST(:videos AS uuid[]) IS NULL
+        ),
+        scoped AS (
+          SELECT coalesce(sum(x.n), 0) AS active, (SELECT coalesce(sum(questions), 0) FROM asked) AS questions
+          FROM (SELECT bit_count(bit_or(CAST(s.started AS bit({bits}))) | bit_or(CAST(s.completed AS bit({bits}))))
+                  AS n
+                FROM learner_sets s
+                WHERE {_IN_FILTERS} AND s.grain = 'day' AND s.period BETWEEN :start AND :end
+                  AND (CAST(:course AS uuid) IS NOT NULL OR CAST(:videos AS uuid[]) IS NOT NULL)
+                GROUP BY s.period) x
+        ),
+        active AS (
+          SELECT CASE WHEN CAST(:course AS uuid) IS NULL AND CAST(:videos AS uuid[]) IS NULL
+                      THEN workspace.active ELSE scoped.active END / CAST(:days AS numeric) AS active,
+                 CASE WHEN CAST(:course AS uuid) IS NULL AND CAST(:videos AS uuid[]) IS NULL
+                      THEN workspace.questions ELSE scoped.questions END AS questions
+          FROM workspace, scoped
         )
-        SELECT rolled.views, viewers.unique_viewers, rolled.watch, rolled.completion, daily.active, daily.questions
-        FROM rolled, viewers, daily
+        SELECT rolled.views, viewers.unique_viewers, rolled.watch, rolled.completion, active.active,
+               active.questions
+        FROM rolled, viewers, active
     """), {**f.params(t), **learners.cover(f.start, f.end).params(), "days": f.days}).one()
     return {"Views": float(row.views), "Unique viewers": float(row.unique_viewers),
             "Watch time (hours)": float(row.watch) / 3600, "Completion rate (%)": float(row.completion),
@@ -153,19 +192,16 @@ def views_over_time(t: Tenant, f: Filters, granularity: str = "day") -> pd.DataF
     if granularity not in GRANULARITIES:
         raise ValidationError(f"'{granularity}' is not a granularity; use day, week or month.")
     frame = _frame(t, f"""
-        WITH {_SCOPE},
+        WITH {_VIEWING},
         periods AS (
           SELECT DISTINCT date_trunc(:unit, d)::date AS period
           FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') d
         )
         SELECT p.period, coalesce(sum(a.views), 0)::int AS views,
-               round(coalesce(sum(a.total_watch_time_seconds), 0) / 3600.0, 2)::float8 AS watch_hours,
-               round(coalesce(sum(a.completion_rate * a.views) / nullif(sum(a.views), 0), 0), 1)::float8
-                 AS completion_rate
+               round(coalesce(sum(a.watch_seconds), 0) / 3600.0, 2)::float8 AS watch_hours,
+               round(coalesce({_COMPLETION_RATE.format(p="a.")}, 0), 1)::float8 AS completion_rate
         FROM periods p
-        LEFT JOIN (video_analytics a JOIN scope s ON s.id = a.video_id)
-          ON a.creator_id = :creator AND date_trunc(:unit, a.date)::date = p.period
-         AND a.date BETWEEN :start AND :end
+        LEFT JOIN viewing a ON date_trunc(:unit, a.date)::date = p.period
         GROUP BY p.period ORDER BY p.period
     """, {**f.params(t), "unit": granularity})
     return frame
@@ -179,19 +215,19 @@ def retention_curve(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
     return _frame(t, """
         WITH target AS (SELECT duration_seconds AS d FROM videos WHERE creator_id = :creator AND id = :video),
         days AS (
-          SELECT a.metadata FROM video_analytics a
+          SELECT a.shape FROM viewing_days a
           WHERE a.creator_id = :creator AND a.video_id = :video AND a.date BETWEEN :start AND :end
-            AND a.metadata ? 'reached'
+            AND (CAST(:course AS uuid) IS NULL OR a.course_id = CAST(:course AS uuid)) AND a.shape ? 'reached'
         ),
         -- Each histogram is unpacked once per day row (WITH ORDINALITY): indexing into the jsonb
-        -- 101 times per row would detoast the whole metadata document each time.
+        -- 101 times per row would detoast the whole document each time.
         reach AS (
           SELECT (r.ord - 1)::int AS percent, sum(r.n::int) AS n
-          FROM days d, jsonb_array_elements_text(d.metadata -> 'reached') WITH ORDINALITY r(n, ord) GROUP BY 1
+          FROM days d, jsonb_array_elements_text(d.shape -> 'reached') WITH ORDINALITY r(n, ord) GROUP BY 1
         ),
         rewind AS (
           SELECT (r.ord - 1)::int AS percent, sum(r.n::int) AS n
-          FROM days d, jsonb_array_elements_text(d.metadata -> 'rewound') WITH ORDINALITY r(n, ord) GROUP BY 1
+          FROM days d, jsonb_array_elements_text(d.shape -> 'rewound') WITH ORDINALITY r(n, ord) GROUP BY 1
         ),
         points AS (
           SELECT p.percent, coalesce(a.n, 0) AS reached, coalesce(b.n, 0) AS rewound
@@ -245,9 +281,10 @@ def typical_retention(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFram
     reach: dict[uuid.UUID, np.ndarray] = {}
     for other, reached in t.conn.execute(sa.text("""
         WITH target AS (SELECT duration_seconds AS d FROM videos WHERE creator_id = :creator AND id = :video)
-        SELECT a.video_id, a.metadata -> 'reached'
-        FROM video_analytics a JOIN videos v ON v.id = a.video_id AND v.creator_id = a.creator_id, target
-        WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end AND a.metadata ? 'reached'
+        SELECT a.video_id, a.shape -> 'reached'
+        FROM viewing_days a JOIN videos v ON v.id = a.video_id AND v.creator_id = a.creator_id, target
+        WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end AND a.shape ? 'reached'
+          AND (CAST(:course AS uuid) IS NULL OR a.course_id = CAST(:course AS uuid))
           AND v.id <> :video AND NOT v.is_deleted AND v.duration_seconds BETWEEN target.d / 2 AND target.d * 2
     """), {**f.params(t), "video": video_id}):
         reach[other] = reach.get(other, 0) + np.asarray(reached, dtype=float)
@@ -287,43 +324,45 @@ def course_funnel(t: Tenant, course_id: uuid.UUID, f: Filters) -> pd.DataFrame:
 def engagement_heatmap(t: Tenant, f: Filters) -> pd.DataFrame:
     """Sessions by weekday (1 = Monday) and hour of day (UTC), from the rollups' hourly counts."""
     return _frame(t, f"""
-        WITH {_SCOPE}
+        WITH {_VIEWING}
         SELECT extract(isodow FROM a.date)::int AS weekday, (h.ord - 1)::int AS hour, sum(h.n::int)::int AS sessions
-        FROM video_analytics a JOIN scope ON scope.id = a.video_id,
-             jsonb_array_elements_text(a.metadata -> 'hours') WITH ORDINALITY h(n, ord)
-        WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end AND a.metadata ? 'hours'
+        FROM viewing a, jsonb_array_elements_text(a.shape -> 'hours') WITH ORDINALITY h(n, ord)
+        WHERE a.shape ? 'hours'
         GROUP BY 1, 2 HAVING sum(h.n::int) > 0 ORDER BY 1, 2
     """, f.params(t))
 
 
 def top_videos(t: Tenant, f: Filters) -> pd.DataFrame:
-    """Per video: views, watch hours, completion, rewatch rate, engagement score, daily views."""
+    """Per video: views, watch hours, completion, rewatch and repeat-view rates, the assistant's
+    answers citing it, engagement score, daily views."""
     frame = _frame(t, f"""
-        WITH {_SCOPE},
+        WITH {_VIEWING}, {_ASKED},
         rolled AS (
-          SELECT a.video_id, sum(a.views) AS views, sum(a.total_watch_time_seconds) AS watch,
-                 sum(a.completion_rate * a.views) / nullif(sum(a.views), 0) / 100 AS completion,
-                 sum(a.ai_interactions) AS ai, sum(coalesce((a.metadata ->> 'rewatches')::int, 0)) AS rewatched
-          FROM video_analytics a JOIN scope s ON s.id = a.video_id
-          WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end GROUP BY 1
+          SELECT a.video_id, sum(a.views) AS views, sum(a.watch_seconds) AS watch, sum(a.sessions) AS sessions,
+                 {_COMPLETION_RATE.format(p="a.")} / 100 AS completion,
+                 sum(a.rewound_sessions)::numeric / nullif(sum(a.sessions), 0) AS rewatch,
+                 sum(a.repeat_views)::numeric / nullif(sum(a.views), 0) AS repeat
+          FROM viewing a GROUP BY 1
         ),
+        cited AS (SELECT video_id, sum(cited_answers) AS ai FROM asked GROUP BY 1),
         daily AS (
           SELECT s.id AS video_id, array_agg(coalesce(a.views, 0) ORDER BY d.day) AS daily_views
           FROM scope s CROSS JOIN generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') d(day)
-          LEFT JOIN video_analytics a ON a.creator_id = :creator AND a.video_id = s.id AND a.date = d.day::date
+          LEFT JOIN (SELECT video_id, date, sum(views) AS views FROM viewing GROUP BY 1, 2) a
+                 ON a.video_id = s.id AND a.date = d.day::date
           GROUP BY s.id
         )
         SELECT s.id AS video_id, s.title, s.duration_seconds, coalesce(r.views, 0)::int AS views,
                round(coalesce(r.watch, 0) / 3600.0, 2)::float8 AS watch_hours,
                round(100 * coalesce(r.completion, 0), 1)::float8 AS completion_rate,
-               round(100.0 * coalesce(r.rewatched, 0) / nullif(r.views, 0), 1)::float8 AS rewatch_rate,
-               coalesce(r.ai, 0)::int AS ai_interactions,
-               round(least(100, 40 * least(1, coalesce(r.watch / nullif(r.views, 0) / nullif(s.duration_seconds, 0), 0))
-                     + 40 * coalesce(r.completion, 0)
-                     + 20 * least(1, coalesce(r.rewatched::numeric / nullif(r.views, 0), 0))), 1)::float8
-                 AS engagement_score,
+               round(100 * coalesce(r.rewatch, 0), 1)::float8 AS rewatch_rate,
+               round(100 * coalesce(r.repeat, 0), 1)::float8 AS repeat_view_rate,
+               coalesce(c.ai, 0)::int AS ai_interactions,
+               round(least(100, 40 * least(1, coalesce(r.watch / nullif(r.sessions, 0) / nullif(s.duration_seconds, 0), 0))
+                     + 40 * coalesce(r.completion, 0) + 20 * coalesce(r.rewatch, 0)), 1)::float8 AS engagement_score,
                d.daily_views
         FROM scope s LEFT JOIN rolled r ON r.video_id = s.id
+        LEFT JOIN cited c ON c.video_id = s.id
         LEFT JOIN daily d ON d.video_id = s.id
         ORDER BY views DESC, s.title
     """, f.params(t))
@@ -331,18 +370,19 @@ def top_videos(t: Tenant, f: Filters) -> pd.DataFrame:
 
 
 def breakdown(t: Tenant, f: Filters, by: str) -> pd.DataFrame:
-    """Sessions, watch hours and completion by device or by referrer (from the rollups)."""
+    """Sessions, watch hours and the share of sessions completed, by device or by referrer (from
+    the rollups)."""
     key = {"device": "devices", "referrer": "referrers"}.get(by)
     if key is None:
         raise ValidationError(f"'{by}' is not a breakdown; use device or referrer.")
     return _frame(t, f"""
-        WITH {_SCOPE}
+        WITH {_VIEWING}
         SELECT x.key AS {by}, sum((x.value ->> 0)::int)::int AS sessions,
                round(sum((x.value ->> 1)::bigint) / 3600.0, 2)::float8 AS watch_hours,
                round(100.0 * sum((x.value ->> 2)::int) / nullif(sum((x.value ->> 0)::int), 0), 1)::float8
-                 AS completion_rate
-        FROM video_analytics a JOIN scope ON scope.id = a.video_id, jsonb_each(a.metadata -> :key) x
-        WHERE a.creator_id = :creator AND a.date BETWEEN :start AND :end AND a.metadata ? :key
+                 AS sessions_completed
+        FROM viewing a, jsonb_each(a.shape -> :key) x
+        WHERE a.shape ? :key
         GROUP BY 1 ORDER BY sessions DESC
     """, {**f.params(t), "key": key})
 
@@ -418,7 +458,7 @@ def data_as_of(t: Tenant) -> datetime | None:
 
 def first_activity_day(t: Tenant) -> date | None:
     """The first day with rolled-up activity (where "All time" starts)."""
-    return t.conn.execute(sa.text("SELECT min(date) FROM video_analytics WHERE creator_id = :c"),
+    return t.conn.execute(sa.text("SELECT min(date) FROM viewing_days WHERE creator_id = :c"),
                           {"c": t.creator_id}).scalar_one()
 
 

@@ -2,8 +2,9 @@
 
 Counting distinct learners cannot be summed from daily counts, and counting them from the events
 takes seconds at millions of events. So the rollup numbers every learner of a workspace (0, 1,
-2, …) and keeps, per day, video and (course, module), the bitmap of who started and who completed
-it (``learner_sets``); weeks and months get the union of their days. A period is then covered by
+2, …) and keeps, per day, video and (course, module), the bitmap of who viewed it and who
+completed it, by ``metrics``' definitions of views and completions (``learner_sets``); weeks and
+months get the union of their days. A period is then covered by
 whole months, whole weeks and the days left over (``cover``), and its distinct learners are the
 ``bit_or`` of a dozen bitmaps per lesson, counted with ``bit_count``.
 
@@ -20,6 +21,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from . import metrics
 from .db import Tenant
 
 __all__ = ["Cover", "bitmap_bits", "cover", "roll_days"]
@@ -120,28 +122,25 @@ def _day_bitmaps(t: Tenant, params: dict, size: int) -> dict[tuple, tuple[bytear
     return groups
 
 
-# The events of the rolled days, bounded by a time range too so the (creator, type, time) index applies.
-_EVENTS_OF_DAYS = """
-  e.creator_id = :creator AND e.student_id IS NOT NULL AND e.event_type IN ('video_started', 'video_completed')
-  AND e."timestamp" >= CAST(:first AS timestamp) AT TIME ZONE 'UTC'
-  AND e."timestamp" < CAST(:after AS timestamp) AT TIME ZONE 'UTC'
-  AND (e."timestamp" AT TIME ZONE 'UTC')::date = ANY (CAST(:days AS date[]))"""
+# The views and completions of the rolled days (metrics.VIEWINGS: events, and watch sessions without
+# events), of known learners.
+_VIEWS_OF_DAYS = f"""WITH {metrics.VIEWINGS},
+learner_views AS (SELECT * FROM viewings WHERE student_id IS NOT NULL AND kind IN ('video_started', 'video_completed'))
+"""
 
 # A learner's number never changes; callers hold the workspace's rollup lock, so numbers are dense.
-_NUMBER_NEW_LEARNERS = f"""
+_NUMBER_NEW_LEARNERS = f"""{_VIEWS_OF_DAYS}
 INSERT INTO learner_numbers (creator_id, student_id, number)
 SELECT :creator, n.student_id,
        (SELECT coalesce(max(number) + 1, 0) FROM learner_numbers WHERE creator_id = :creator)
        + row_number() OVER (ORDER BY n.student_id) - 1
-FROM (SELECT DISTINCT e.student_id FROM video_analytics_events e WHERE {_EVENTS_OF_DAYS}) n
+FROM (SELECT DISTINCT student_id FROM learner_views) n
 WHERE NOT EXISTS (SELECT 1 FROM learner_numbers l WHERE l.creator_id = :creator AND l.student_id = n.student_id)
 """
 
-_DAY_LEARNERS = f"""
-SELECT DISTINCT (e."timestamp" AT TIME ZONE 'UTC')::date, e.video_id, e.course_id, e.module_id,
-       e.event_type = 'video_completed', n.number
-FROM video_analytics_events e JOIN learner_numbers n ON n.creator_id = :creator AND n.student_id = e.student_id
-WHERE {_EVENTS_OF_DAYS}
+_DAY_LEARNERS = f"""{_VIEWS_OF_DAYS}
+SELECT DISTINCT e.day, e.video_id, e.course_id, e.module_id, e.kind = 'video_completed', n.number
+FROM learner_views e JOIN learner_numbers n ON n.creator_id = :creator AND n.student_id = e.student_id
 """
 
 _UPSERT_DAYS = """
@@ -167,13 +166,13 @@ ON CONFLICT ON CONSTRAINT learner_sets_key DO UPDATE SET started = EXCLUDED.star
 
 # Merged, not replaced: the latest sighting wins and completed lessons accumulate, so rolling the
 # days in any order, or again, gives the same standing.
-_COURSE_STANDING = f"""
+_COURSE_STANDING = f"""{_VIEWS_OF_DAYS}
 INSERT INTO course_learners (creator_id, course_id, student_id, last_seen, last_video_id, completed_videos)
-SELECT :creator, e.course_id, e.student_id, max(e."timestamp"),
-       (array_agg(e.video_id ORDER BY e."timestamp" DESC, e.video_id))[1],
-       coalesce(array_agg(DISTINCT e.video_id) FILTER (WHERE e.event_type = 'video_completed'), '{{}}')
-FROM video_analytics_events e
-WHERE {_EVENTS_OF_DAYS} AND e.course_id IS NOT NULL
+SELECT :creator, e.course_id, e.student_id, max(e.at),
+       (array_agg(e.video_id ORDER BY e.at DESC, e.video_id))[1],
+       coalesce(array_agg(DISTINCT e.video_id) FILTER (WHERE e.kind = 'video_completed'), '{{}}')
+FROM learner_views e
+WHERE e.course_id IS NOT NULL
 GROUP BY e.course_id, e.student_id
 ON CONFLICT (creator_id, course_id, student_id) DO UPDATE SET
   last_seen = greatest(course_learners.last_seen, EXCLUDED.last_seen),

@@ -12,7 +12,7 @@ from components import charts, figures, layout, state
 from components.analytics_data import Queries, refresh_rollups
 from components.demo_loader import render_demo_loader
 from components.insights_data import moment_insights
-from components.metrics import change_text, format_amount
+from components.kpi_cards import render_kpi_cards
 from components.selection import clear_pick, render_pickable_table
 from components.video_library import format_timestamp
 
@@ -21,11 +21,6 @@ state.require_router()
 PRESETS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365, "All time": None,
            "Custom range": -1}
 TABS = ["Trends", "Retention", "Courses", "Videos", "Audience", "Costs"]
-# Short enough for six cards at 1280 px; the formula and the previous value are in each card's help.
-KPI_LABELS = {"Views": "Views", "Unique viewers": "Unique viewers", "Watch time (hours)": "Watch hours",
-              "Completion rate (%)": "Completion", "Active learners (daily)": "Active per day",
-              "AI questions": "AI questions"}
-_KPI_FORMULA = {"Watch hours": "Watch time", "Completion": "Completion rate", "Active per day": "Active learners"}
 _VIDEO_PICK, _LEARNER_PICK, _SLICE = "analytics_video_pick", "analytics_learner_pick", "analytics_slice"
 _URL = "query-params"  # filters, granularity and tab live in the URL: a reload or a shared link keeps the view
 
@@ -68,18 +63,6 @@ def _filters(course_list, library, first_day: date) -> tuple[dashboards.Filters,
     except ChronosError as exc:
         st.error(str(exc))
         st.stop()
-
-
-def _kpis(table: pd.DataFrame) -> None:
-    for column, row in zip(st.columns(len(table)), table.itertuples(), strict=True):
-        label = KPI_LABELS.get(row.metric, row.metric)
-        percent = "%" in row.metric
-        delta, colour = change_text(float(row.value), float(row.previous))
-        formula = dashboards.FORMULAS.get(_KPI_FORMULA.get(label, label), "")
-        column.metric(label, format_amount(float(row.value), percent=percent), delta, delta_color=colour,
-                      delta_arrow="off" if delta == "±0%" else "auto",
-                      help=f"{row.metric}. {formula} Previous period: "
-                           f"{format_amount(float(row.previous), percent=percent)}.")
 
 
 def _slice_filter(pick: dict) -> None:
@@ -340,7 +323,9 @@ def _videos(q: Queries, f: dashboards.Filters, library) -> None:
             **_VIDEO_COLUMNS,
             "completion_rate": st.column_config.ProgressColumn("Completion %", min_value=0, max_value=100,
                                                                format="%.0f%%"),
-            "rewatch_rate": st.column_config.NumberColumn("Rewatch %", format="%.1f"),
+            "rewatch_rate": st.column_config.NumberColumn("Rewatch %", format="%.1f", help=dashboards.FORMULAS["Rewatch %"]),
+            "repeat_view_rate": st.column_config.NumberColumn("Repeat views %", format="%.1f",
+                                                              help=dashboards.FORMULAS["Repeat views %"]),
             "ai_interactions": "AI answers citing it",
             "engagement_score": st.column_config.ProgressColumn("Engagement", min_value=0, max_value=100,
                                                                 format="%.0f", help=dashboards.FORMULAS[
@@ -501,7 +486,7 @@ with formulas.popover("Formulas", icon=":material/function:"):
         st.markdown(f"**{name}**: {text}")
 
 q = Queries(state.current_creator_id(state.get_database()), as_of)
-_kpis(q.kpis(filters))
+render_kpi_cards(q.kpis(filters))
 trends, retention, course_tab, video_tab, audience, cost = st.tabs(TABS, key="analytics_tab", bind=_URL)
 with trends:
     _trends(q, filters, granularity)

@@ -2,13 +2,13 @@
 
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
 import streamlit as st
 
 from chronos_data import dashboards, workspace
 from components import layout, state
 from components.analytics_data import Queries, refresh_rollups
 from components.demo_loader import render_demo_loader
+from components.kpi_cards import render_kpi_cards
 
 state.require_router()
 
@@ -40,11 +40,7 @@ chats.metric("Assistant conversations", counts["chat_sessions"])
 if last_30 is not None:
     st.subheader("Last 30 days")
     st.caption("Changes compare with the 30 days before.")
-    for column, row in zip(st.columns(len(last_30)), last_30.itertuples(), strict=True):
-        delta = None if pd.isna(row.change_percent) else f"{row.change_percent:+.0f}%"
-        value = f"{row.value:,.1f}" if "rate" in row.metric or "hours" in row.metric or "daily" in row.metric \
-            else f"{row.value:,.0f}"
-        column.metric(row.metric, value, delta)
+    render_kpi_cards(last_30)
     st.page_link("pages/analytics.py", label="Explore the analytics", icon=":material/monitoring:")
 
 if counts["videos"] == 0:

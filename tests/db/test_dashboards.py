@@ -129,3 +129,41 @@ def test_the_typical_band_is_the_middle_half_of_similar_videos_curves(t, fixture
     assert other.at[95, "high"] == 1.0 and other.at[96, "high"] == 0.0
     assert dashboards.typical_retention(t, fixture["first"], dashboards.Filters(date(2026, 1, 1),
                                                                                  date(2026, 1, 2))).empty
+
+
+def test_a_course_filter_counts_only_the_viewing_done_in_that_course(t, fixture):
+    # "Intro" becomes a lesson of a second course too, where Dan watches it to the end.
+    other = courses.create_course(t, "Other course")
+    module = courses.create_module(t, other, "Module")
+    courses.add_lessons(t, module, [fixture["first"]])
+    dan = students.create_student(t, "dan@example.com")
+    session = watching.start_viewing(t, fixture["first"], dan, course_id=other, module_id=module, at=at(15))
+    watching.report_progress(t, session, position_seconds=100, watched_seconds=100, at=at(15))
+    rollups.rollup(t, days=[DAY])
+
+    first = dashboards.kpis(t, _one_day(course_id=fixture["course"])).set_index("metric")["value"]
+    assert first["Views"] == 5 and first["Unique viewers"] == 3  # as before Dan: his view was elsewhere
+    second = dashboards.kpis(t, _one_day(course_id=other)).set_index("metric")["value"]
+    assert second["Views"] == 1 and second["Unique viewers"] == 1 and second["Completion rate (%)"] == 100
+    assert second["Active learners (daily)"] == 1 and second["Watch time (hours)"] == pytest.approx(100 / 3600)
+    assert dashboards.top_videos(t, _one_day(course_id=other)).set_index("title").at["Intro", "views"] == 1
+    assert list(dashboards.course_funnel(t, other, _one_day())["started"]) == [1]
+    assert dashboards.breakdown(t, _one_day(course_id=other), "device")["sessions"].tolist() == [1]
+    assert dashboards.retention_curve(t, fixture["first"], _one_day(course_id=other))["sessions"].max() == 1
+    everywhere = dashboards.kpis(t, _one_day()).set_index("metric")["value"]
+    assert everywhere["Views"] == 6 and everywhere["Unique viewers"] == 4
+
+
+def test_an_imported_session_is_a_view_and_a_completion(t, fixture):
+    from chronos_data import event_import
+
+    csv = ("type,video,student_email,timestamp,percent_complete,watch_time_seconds\n"
+           "session,Intro,eve@example.com,2026-04-06T16:00:00Z,95,95\n")
+    event_import.import_events(t, csv.encode(), "history.csv")
+    rollups.rollup(t, days=[DAY])
+    kpis = dashboards.kpis(t, _one_day()).set_index("metric")["value"]
+    assert kpis["Views"] == 6 and kpis["Unique viewers"] == 4
+    assert kpis["Completion rate (%)"] == pytest.approx(50.0)  # 3 completions of 6 views
+    intro = dashboards.top_videos(t, _one_day()).set_index("title").loc["Intro"]
+    assert intro["views"] == 5 and intro["completion_rate"] == 40.0
+    assert list(dashboards.course_funnel(t, fixture["course"], _one_day())["started"]) == [3, 1]  # Eve: no course

@@ -61,7 +61,9 @@ def test_unique_viewers_and_the_funnel_match_the_events(db, demo, span):
             assert sum(started for started, _ in raw.values()) == funnel["started"].sum()
 
 
-def test_scoped_unique_viewers_match_the_events_of_that_course(db, demo):
+def test_scoped_unique_viewers_match_the_events_in_that_course(db, demo):
+    """A course filter counts viewing in the course (the events' course), not every viewing of
+    its videos: a lesson shared with another course is counted there for the viewing done there."""
     today = datetime.now(UTC).date()
     with db.tenant(demo.creator_id) as t:
         course = courses.list_courses(t)[0]
@@ -70,6 +72,7 @@ def test_scoped_unique_viewers_match_the_events_of_that_course(db, demo):
         raw = t.conn.execute(sa.text("""
             SELECT count(DISTINCT e.student_id) FROM video_analytics_events e
             WHERE e.creator_id = :c AND e.event_type = 'video_started' AND e."timestamp" >= :s
+              AND e.course_id = :course
               AND e.video_id IN (SELECT l.video_id FROM module_lessons l JOIN course_modules m ON m.id = l.module_id
                                  WHERE m.course_id = :course)
         """), {"c": t.creator_id, "s": datetime.combine(f.start, datetime.min.time(), UTC),
