@@ -56,6 +56,7 @@ from chronos_data.db import Database, Tenant, open_database
 from chronos_data.demo import load_demo
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.event_batch import EventRow, append_events
+from chronos_data.insights import timeline
 
 from .machine import describe
 
@@ -259,7 +260,8 @@ def _analytics_page(db: Database, rec: Recorder, gate: RollupGate, creator: uuid
         video = rng.choice(library).id
         curve = q.retention_curve(video, f)
         if curve["sessions"].max():
-            dashboards.key_moments(curve)
+            _step(db, rec, creator, "timeline.retention_moments",
+                  partial(timeline.retention_moments, video_id=video, start=f.start, end=f.end, course_id=f.course_id))
             q.typical_retention(video, f)
             if len(library) > 1 and rng.random() < CLICK_SHARE:
                 q.retention_curve(rng.choice([v.id for v in library if v.id != video]), f)

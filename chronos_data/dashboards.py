@@ -40,7 +40,6 @@ __all__ = [
     "data_as_of",
     "engagement_heatmap",
     "first_activity_day",
-    "key_moments",
     "lesson_stats",
     "kpis",
     "retention_curve",
@@ -241,36 +240,6 @@ def retention_curve(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
         FROM points p CROSS JOIN total LEFT JOIN target ON true
         ORDER BY p.percent
     """, {**f.params(t), "video": video_id})
-
-
-def key_moments(curve: pd.DataFrame, *, drops: int = 2, spikes: int = 2) -> dict:
-    """From a retention curve: the share still watching at 30 s, the steepest drop-offs (over 5 %
-    of the video) and the rewatch spikes."""
-    if curve.empty or not curve["sessions"].max():
-        return {"at_30s": None, "drops": [], "spikes": []}
-    at_30 = curve.loc[curve["second"] >= 30, "watching"]
-    fall = (curve["watching"].shift(0) - curve["watching"].shift(-5)).fillna(0)
-    inner = curve.assign(fall=fall)[(curve["percent"] > 2) & (curve["percent"] < 85)]
-    chosen: list[int] = []
-    for index in inner.sort_values("fall", ascending=False).index:
-        if all(abs(curve.at[index, "percent"] - curve.at[c, "percent"]) > 8 for c in chosen):
-            chosen.append(index)
-        if len(chosen) == drops:
-            break
-    peaks = curve[curve["rewatching"] > 0].sort_values("rewatching", ascending=False)
-    spike_rows: list[int] = []
-    for index in peaks.index:
-        if all(abs(curve.at[index, "percent"] - curve.at[c, "percent"]) > 8 for c in spike_rows):
-            spike_rows.append(index)
-        if len(spike_rows) == spikes:
-            break
-    return {
-        "at_30s": float(at_30.iloc[0]) if len(at_30) else None,
-        "drops": [{"percent": int(curve.at[i, "percent"]), "second": int(curve.at[i, "second"]),
-                   "lost": float(fall[i])} for i in chosen if fall[i] > 0],
-        "spikes": [{"percent": int(curve.at[i, "percent"]), "second": int(curve.at[i, "second"]),
-                    "rewatching": float(curve.at[i, "rewatching"])} for i in spike_rows],
-    }
 
 
 def typical_retention(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:

@@ -75,8 +75,10 @@ METRICS: dict[str, Metric] = {
         "Retention", "Share of the video's sessions that reached each point of it.",
         "watch sessions by how far they got (`percent_complete`)."),
     "drop_off": Metric(
-        "Drop-off", "Retention lost over the next 5 % of the video (retention chart); in a course, the share of a "
-        "lesson's learners who did not start the next lesson.", "watch sessions; for lessons, learners as above."),
+        "Drop-off", "On the retention chart, a stretch of the video where more sessions end than the video's own "
+        "rate and similar videos predict, beyond chance (the Insights page's test), marked with the share of "
+        "sessions that end there; in a course, the share of a lesson's learners who did not start the next lesson.",
+        "watch sessions by how far they got; for lessons, learners as above."),
     "questions": Metric(
         "AI questions", "Questions to the assistant (yours and your students'). With a course or video filter: "
         "the questions whose answer's first source is a video in scope.",

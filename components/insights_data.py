@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from datetime import date
 
 import pandas as pd
 import streamlit as st
@@ -15,7 +16,8 @@ from chronos_data.insights.gaps import GapTally, gap_tally
 from chronos_data.timecode import format_seconds
 from components import state
 
-__all__ = ["confusion_frame", "insights_table", "moment_insights", "question_tally", "workspace_insights"]
+__all__ = ["confusion_frame", "insights_table", "moment_insights", "question_tally", "retention_moments",
+           "workspace_insights"]
 
 # The key holds the data version, so a change shows on the next page load; the ttl only bounds memory.
 _TTL_SECONDS = 3_600
@@ -40,10 +42,22 @@ def question_tally(creator_id: uuid.UUID, version: str) -> GapTally:
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=50)
-def moment_insights(creator_id: uuid.UUID, as_of: str) -> list[Insight]:
-    """Only the confusion and drop-off findings (the Analytics page's retention panel)."""
+def moment_insights(creator_id: uuid.UUID, as_of: str, start: date | None = None, end: date | None = None
+                    ) -> list[Insight]:
+    """Only the confusion and drop-off findings of the days ``start``..``end`` (the Analytics page's
+    retention panel, under a chart of those days)."""
     with state.get_database().tenant(creator_id, read_only=True) as t:
-        return all_insights(t, state.get_embedder(), kinds=("confusion", "dropoff"))
+        return all_insights(t, state.get_embedder(), kinds=("confusion", "dropoff"), start=start, end=end)
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=200)
+def retention_moments(creator_id: uuid.UUID, video_id: uuid.UUID, start: date, end: date,
+                      course_id: uuid.UUID | None, as_of: str) -> dict:
+    """The retention chart's marks (0:30, dips, rewatch spikes), as the Insights page finds them."""
+    from chronos_data.insights import timeline
+
+    with state.get_database().tenant(creator_id, read_only=True) as t:
+        return timeline.retention_moments(t, video_id, start, end, course_id)
 
 
 @st.cache_data(ttl=600, show_spinner=False, max_entries=100)

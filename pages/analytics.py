@@ -11,7 +11,7 @@ from chronos_data.errors import ChronosError
 from components import charts, figures, layout, state
 from components.analytics_data import Queries, refresh_rollups
 from components.demo_loader import render_demo_loader
-from components.insights_data import moment_insights
+from components.insights_data import moment_insights, retention_moments
 from components.kpi_cards import render_kpi_cards
 from components.selection import clear_pick, render_pickable_table
 from components.video_library import format_timestamp
@@ -176,14 +176,14 @@ def _retention(q: Queries, f: dashboards.Filters, library) -> None:
     if not curve["sessions"].max():
         st.info("Nobody watched this video in the chosen period.", icon=":material/visibility_off:")
         return
-    moments = dashboards.key_moments(curve)
+    moments = _moments(q, video_id, f)
     band = q.typical_retention(video_id, f)
     compare = q.retention_curve(other, f) if other else None
     st.plotly_chart(figures.figure("retention_figure", curve, title=names[video_id], band=band, compare=compare,
                                             compare_title=names.get(other), moments=moments),
                     key="analytics_retention", width="stretch")
     _facts(curve, moments)
-    _explained(q, video_id)
+    _explained(q, video_id, f)
     _download(curve, "retention", "analytics_retention_csv")
 
 
@@ -191,16 +191,20 @@ def _facts(curve: pd.DataFrame, moments: dict) -> None:
     facts = [f"**{int(curve['sessions'].max()):,} sessions**"]
     if moments["at_30s"] is not None:
         facts.append(f"**{moments['at_30s']:.0%}** still watching at 0:30")
-    facts += [f"steep drop at **{format_timestamp(d['second'])}** (−{d['lost']:.0%} of viewers over the next 5 %)"
+    facts += [f"drop-off at **{format_timestamp(d['second'])}** ({d['lost']:.0%} of sessions end there)"
               for d in moments["drops"]]
     facts += [f"rewatched around **{format_timestamp(s['second'])}** ({s['rewatching']:.0%} of sessions)"
               for s in moments["spikes"]]
     st.markdown(" · ".join(facts))
 
 
-def _explained(q: Queries, video_id) -> None:
-    """What is being said where learners leave, rewind and ask (from the Insights page)."""
-    moments = [i for i in moment_insights(q.creator_id, q.as_of) if i.video_id == video_id]
+def _moments(q: Queries, video_id, f: dashboards.Filters) -> dict:
+    return retention_moments(q.creator_id, video_id, f.start, f.end, f.course_id, q.as_of)
+
+
+def _explained(q: Queries, video_id, f: dashboards.Filters) -> None:
+    """What is being said where learners leave, rewind and ask in the chosen days (from the Insights page)."""
+    moments = [i for i in moment_insights(q.creator_id, q.as_of, f.start, f.end) if i.video_id == video_id]
     if not moments:
         return
     with st.container(border=True):
@@ -347,7 +351,7 @@ def _videos(q: Queries, f: dashboards.Filters, library) -> None:
     if not curve["sessions"].max():
         st.info("Nobody watched this video in the chosen period.", icon=":material/visibility_off:")
         return
-    st.plotly_chart(figures.figure("retention_figure", curve, title=title, moments=dashboards.key_moments(curve)),
+    st.plotly_chart(figures.figure("retention_figure", curve, title=title, moments=_moments(q, picked, f)),
                     key="analytics_video_drill", width="stretch")
 
 

@@ -139,20 +139,24 @@ def _histogram(values: Any) -> np.ndarray:
     return array
 
 
-def _load_curves(t: Tenant, start: date | None, end: date | None) -> dict[uuid.UUID, _Curve]:
+def _load_curves(t: Tenant, start: date | None, end: date | None, course_id: uuid.UUID | None = None
+                 ) -> dict[uuid.UUID, _Curve]:
     """Every live video of known length with its histograms summed over the period (the sums are
-    taken here: unpacking the jsonb arrays in SQL costs more, see dashboards.typical_retention)."""
+    taken here: unpacking the jsonb arrays in SQL costs more, see dashboards.typical_retention);
+    with ``course_id``, only the viewing done in that course (as the Analytics page's course filter
+    counts it, ``viewing_days``)."""
     curves = {row.id: _Curve(row.id, row.title, int(row.duration_seconds)) for row in t.conn.execute(
         sa.text("SELECT id, title, duration_seconds FROM videos "
                 "WHERE creator_id = :creator AND NOT is_deleted AND duration_seconds > 0"),
         {"creator": t.creator_id})}
-    rows = t.conn.execute(sa.text("""
-        SELECT a.video_id, a.metadata -> 'reached' AS reached, a.metadata -> 'rewound' AS rewound
-        FROM video_analytics a
-        WHERE a.creator_id = :creator AND a.metadata ? 'reached'
-          AND (CAST(:start AS date) IS NULL OR a.date >= CAST(:start AS date))
-          AND (CAST(:end AS date) IS NULL OR a.date <= CAST(:end AS date))
-    """), {"creator": t.creator_id, "start": start, "end": end})
+    period = """AND (CAST(:start AS date) IS NULL OR a.date >= CAST(:start AS date))
+                AND (CAST(:end AS date) IS NULL OR a.date <= CAST(:end AS date))"""
+    query = (f"""SELECT a.video_id, a.shape -> 'reached' AS reached, a.shape -> 'rewound' AS rewound
+                 FROM viewing_days a WHERE a.creator_id = :creator AND a.course_id = :course
+                   AND a.shape ? 'reached' {period}""" if course_id is not None else
+             f"""SELECT a.video_id, a.metadata -> 'reached' AS reached, a.metadata -> 'rewound' AS rewound
+                 FROM video_analytics a WHERE a.creator_id = :creator AND a.metadata ? 'reached' {period}""")
+    rows = t.conn.execute(sa.text(query), {"creator": t.creator_id, "start": start, "end": end, "course": course_id})
     for row in rows:
         curve = curves.get(row.video_id)
         if curve is not None:
@@ -878,30 +882,35 @@ def dropoff_insights(t: Tenant, course_id: uuid.UUID | None = None, *, chat_mode
     return insights
 
 
-def retention_moments(t: Tenant, video_id: uuid.UUID, start: date | None = None, end: date | None = None
-                      ) -> dict[str, list[dict[str, Any]]]:
-    """Where learners of one video leave and rewind over the days ``start``..``end`` (all time when
-    None), found and placed as the drop-off insight finds and places them, so the Analytics page's
-    retention chart and the Insights page name the same seconds.
+def retention_moments(t: Tenant, video_id: uuid.UUID, start: date | None = None, end: date | None = None,
+                      course_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """What the Analytics page marks on one video's retention chart for the days ``start``..``end``
+    (all time when None) and, with ``course_id``, the viewing in that course: the share still
+    watching at 0:30, and where learners leave and rewind as the drop-off insight finds and places
+    them, so the chart and the Insights page name the same seconds.
 
-    Returns ``{"drops": [{"second", "percent", "lost"}], "spikes": [{"second", "percent",
-    "rewatching"}]}``, most learners first; ``lost`` is the share of the video's sessions that
-    stopped within the dip, ``rewatching`` the share that rewound over the spike's peak. Empty
-    lists for a video of another workspace, of unknown length or watched by too few.
+    Returns ``{"at_30s": share or None, "drops": [{"second", "percent", "lost"}], "spikes":
+    [{"second", "percent", "rewatching"}]}``, most learners first; ``lost`` is the share of the
+    video's sessions that ended within the dip, ``rewatching`` the share that rewound over the
+    spike's peak. No dips or spikes below MIN_SESSIONS sessions; nothing at all for a video of
+    another workspace, of unknown length or not watched.
     """
-    curves = _load_curves(t, start, end)
+    curves = _load_curves(t, start, end, course_id)
     curve = curves.get(video_id)
-    if curve is None or curve.sessions < MIN_SESSIONS:
-        return {"drops": [], "spikes": []}
+    if curve is None or not curve.sessions:
+        return {"at_30s": None, "drops": [], "spikes": []}
     tl = _timeline(curve, curves, _questions(t, [video_id], start, end))
-    n = curve.sessions
+    n, duration = curve.sessions, curve.duration
+    still = np.cumsum(curve.reached[::-1])[::-1]
+    at_30 = next((p for p in range(_HISTOGRAM) if round(p * duration / 100) >= INTRO_SECONDS), None)
 
     def place(region: _Region, share_name: str) -> dict[str, Any]:
         second = _moment_second(tl, region)
-        return {"second": second, "percent": min(100, round(second * 100 / curve.duration)),
+        return {"second": second, "percent": min(100, round(second * 100 / duration)),
                 share_name: round(region.amount / n, 4)}
 
-    return {"drops": [place(r, "lost") for r in sorted(tl.dips, key=lambda r: -r.amount)],
+    return {"at_30s": float(still[at_30] / n) if at_30 is not None else None,
+            "drops": [place(r, "lost") for r in sorted(tl.dips, key=lambda r: -r.amount)],
             "spikes": [place(r, "rewatching") for r in sorted(tl.spikes, key=lambda r: -r.amount)]}
 
 

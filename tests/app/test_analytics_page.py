@@ -74,7 +74,12 @@ def test_overview_summarises_the_last_30_days(app_env, monkeypatch, demo):
     assert not at.exception
     labels = [m.label for m in at.metric]
     assert labels[:4] == ["Videos", "Courses", "Students", "Assistant conversations"]
-    assert "Completion rate (%)" in labels and "AI questions" in labels
+    overview = {m.label: (m.value, m.delta) for m in at.metric[4:]}
+    assert list(overview) == ["Views", "Unique viewers", "Watch hours", "Completion", "Active per day", "AI questions"]
+    # The same cards, with the same numbers, as the Analytics page's default view (the last 30 days).
+    at = at.switch_page("pages/analytics.py").run()
+    analytics = {m.label: (m.value, m.delta) for m in at.metric}
+    assert {label: analytics[label] for label in overview} == overview
 
 
 def test_the_course_builder_shows_each_lessons_learners_and_drop_off(app_env, monkeypatch, demo):
