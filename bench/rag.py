@@ -2,7 +2,8 @@
 
 The ten lessons (five punctuated, five in YouTube auto-caption style) are imported through the
 import pipeline with the local model, and each of the 139 questions is asked through the app's
-own path: ``Assistant.ask`` offline (no language model), each in a new conversation. A hit is a
+own path: ``Assistant.ask`` offline (no language model), each in a new conversation; for where
+its misses come from, the passages ``retrieve`` hands it are scored too (each at its start). A hit is a
 citation in the right lesson whose start second lies within 15 s of the labelled moment; hit@1 is
 the first citation, hit@5 any of the first five, MRR the reciprocal rank of the first hit. A
 refused question ("not in your videos") counts as a miss.
@@ -34,7 +35,7 @@ from chronos_data import creators
 from chronos_data.config import Settings
 from chronos_data.db import Database, open_database
 from chronos_data.embeddings import LocalEmbedder
-from chronos_data.rag.answer import Assistant
+from chronos_data.rag import Assistant, retrieve
 from tests.rag_devset import LESSONS, QUESTIONS, Outcome, Question, Scores, ask_each, import_lessons, score
 
 from .machine import describe
@@ -44,6 +45,7 @@ __all__ = ["run"]
 WINDOW_CUES = 4
 WINDOW_STRIDE = 2  # windows overlap by half, so an answer across a window's edge is whole in the next
 ASKED = "`ask` (the app: Assistant offline)"
+PASSAGES = "`retrieve`: the passages `ask` quotes from, a hit when one reaches the moment"
 RANKED = 10  # units a baseline ranks per question
 MAX_ANSWERABLE_REFUSED = 0.03  # the issue's bar for a refusal rule: at most 3 % of answerable questions
 
@@ -80,6 +82,7 @@ def run(repeat: int = 3) -> str:
                 started = time.perf_counter()
                 asked.extend(ask_each(assistant, creator, title_by_video, [question]))
                 timings.append((time.perf_counter() - started) * 1000)
+            passages, passage_seconds = _passages(db, creator, embedder, title_by_video)
         finally:
             db.dispose()
 
@@ -87,6 +90,7 @@ def run(repeat: int = 3) -> str:
     windows = _windows()
     methods: dict[str, list[Outcome] | list[_Ranked]] = {
         ASKED: asked,
+        PASSAGES: passages,
         "cosine, single cues": _cosine(embedder, cues),
         f"cosine, windows of {WINDOW_CUES} cues": _cosine(embedder, windows),
     }
@@ -96,6 +100,9 @@ def run(repeat: int = 3) -> str:
         notes.append("BM25 not measured: bm25s is not installed (pip install -r bench/requirements.txt).")
     else:
         methods[f"BM25, windows of {WINDOW_CUES} cues"] = bm25
+    notes.append(f"`retrieve` is not a citation rule (its passages last {statistics.median(passage_seconds):.0f} s "
+                 "at the median): it shows whether the quoted answer's misses start in the search or in the "
+                 "quoting.")
     return _report(methods, notes, import_seconds=import_seconds, timings=timings, cues=len(cues),
                    windows=len(windows))
 
@@ -108,6 +115,25 @@ def _workspace(db: Database) -> uuid.UUID:
         conn.execute(sa.text("UPDATE chronos.creators SET subscription_tier = 'enterprise' WHERE id = :id"),
                      {"id": creator})
     return creator
+
+
+def _passages(db: Database, creator: uuid.UUID, embedder: LocalEmbedder,
+              title_by_video: dict[uuid.UUID, str]) -> tuple[list[Outcome], list[float]]:
+    """What ``ask`` quotes from: its passages, best first (none: refused), and their lengths in seconds.
+
+    A passage spans tens of seconds, so it is not scored by its start: each is cited at its second
+    nearest the labelled moment, which makes a hit a passage that reaches within 15 s of the moment.
+    """
+    outcomes, seconds = [], []
+    for question in QUESTIONS:
+        with db.tenant(creator) as t:
+            sources, _nearest = retrieve(t, question.text, embedder)
+        moment = question.moment[0] if question.title is not None else 0.0
+        outcomes.append(Outcome(question, tuple(
+            (title_by_video[s.video_id], min(max(moment, s.start_seconds), s.end_seconds)) for s in sources),
+            refused=not sources))
+        seconds.extend(s.end_seconds - s.start_seconds for s in sources)
+    return outcomes, seconds
 
 
 def _windows() -> list[_Unit]:
