@@ -14,11 +14,11 @@ import time
 import traceback
 from pathlib import Path
 
-from . import chat, dashboards, explain, import_speed, ingest, load, machine, retrieval
+from . import chat, dashboards, explain, import_speed, ingest, load, machine, rag, retrieval
 
 #: In the order a full run takes them.
 BENCHMARKS = {"dashboards": dashboards, "import": import_speed, "ingest": ingest, "retrieval": retrieval,
-              "chat": chat, "load": load}
+              "rag": rag, "chat": chat, "load": load}
 #: Run by name only: not a measurement but the query plans docs/scaling.md quotes.
 EXTRAS = {"explain": explain}
 
