@@ -546,6 +546,11 @@ CASES: dict[str, list[Case]] = {
                 needs_own=True),
     ],
     "courses.remove_lesson": [refused("b_lesson", lambda c, f: f(c.t, c.b.lesson), NotFound)],
+    "courses.arrange_lessons": [
+        refused("b_course", lambda c, f: f(c.t, c.b.course, {c.b.module: [c.b.lesson]}, {}), NotFound),
+        refused("own_course_b_module", lambda c, f: f(c.t, c.me.course, {c.b.module: [c.b.lesson]}, {}),
+                NotFound, needs_own=True),
+    ],
     "courses.course_outline": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     # --- creators ------------------------------------------------------------------------------
     "creators.get_creator": [own("self", lambda c, f: f(c.t), check=_is_callers, nothing=_is_callers)],

@@ -323,8 +323,8 @@ def test_a_stale_tab_is_refused_and_changes_nothing(t):
         with pytest.raises(StaleEdit) as stale:
             call()
         assert str(stale.value) == (
-            "This module was changed in another tab or by another person; reload the page to see the latest "
-            "order, then try again.")
+            "This module was changed in another tab — here is the current version; nothing of yours was saved, "
+            "so make your change again if it is still needed.")
     assert [x.id for x in courses.list_lessons(t, modules[0])] == [b, a, c]
     assert courses.list_modules(t, course)[0].revision == tab_one + 1
 
