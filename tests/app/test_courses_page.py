@@ -110,3 +110,81 @@ def test_after_unpublish_the_list_still_selects_the_course_edited(workspace, db)
     # The browser keeps the radio's choice by its label, which unpublishing changed: the page must
     # send the choice again under its new label, or the list shows nothing selected.
     assert radio.proto.set_value and radio.proto.raw_value == "Second · Draft · 1 lesson"
+
+
+def _course_with_three_lessons(db, workspace) -> tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]:
+    with db.tenant(workspace) as t:
+        course = courses.create_course(t, "Python basics")
+        module = courses.create_module(t, course, "Week 1")
+        lessons = [courses.add_lesson(t, module, videos.create_video(
+            t, title=title, source_type="youtube", source_id=uuid.uuid4().hex[:11], duration_seconds=300))
+            for title in ("Variables", "Loops", "Functions")]
+    return course, module, lessons
+
+
+def _order(db, workspace, module) -> list[uuid.UUID]:
+    with db.tenant(workspace) as t:
+        return [lesson.id for lesson in courses.list_lessons(t, module)]
+
+
+def _by_key_prefix(widgets, prefix: str):
+    return next(w for w in widgets if w.key and w.key.startswith(prefix))
+
+
+def _refused(at: AppTest) -> bool:
+    return any(f"{STALE} — here is the current version" in w.value for w in at.warning)
+
+
+def test_a_move_from_a_stale_tab_is_refused_with_the_current_version(workspace, db):
+    _, module, (variables, loops, functions) = _course_with_three_lessons(db, workspace)
+    tab_a, tab_b = _courses_page(), _courses_page()
+
+    tab_a.button(key=f"courses_down_{variables}").click().run()
+    assert _order(db, workspace, module) == [loops, variables, functions]
+    assert not _refused(tab_a)
+
+    tab_b.button(key=f"courses_down_{variables}").click().run()  # tab B still shows Variables first
+    assert not tab_b.exception
+    assert _refused(tab_b)
+    assert _order(db, workspace, module) == [loops, variables, functions]
+    assert "**1.** Loops" in "\n".join(m.value for m in tab_b.markdown)  # the current version
+
+
+def test_a_lesson_edit_from_a_stale_tab_does_not_overwrite_a_rename(workspace, db):
+    _, module, (variables, _, _) = _course_with_three_lessons(db, workspace)
+    tab_a, tab_b = _courses_page(), _courses_page()
+
+    _by_key_prefix(tab_a.text_input, f"courses_lesson_title_{variables}").input("Names and values")
+    _by_key_prefix(tab_a.button, f"FormSubmitter:courses_lesson_form_{variables}").click().run()
+    assert any("Lesson saved" in s.value for s in tab_a.success)
+
+    _by_key_prefix(tab_b.number_input, f"courses_lesson_minutes_{variables}").set_value(12)
+    _by_key_prefix(tab_b.button, f"FormSubmitter:courses_lesson_form_{variables}").click().run()
+    assert not tab_b.exception
+    assert _refused(tab_b) and not any("Lesson saved" in s.value for s in tab_b.success)
+    with db.tenant(workspace) as t:
+        saved = courses.list_lessons(t, module)[0]
+    assert (saved.title, saved.estimated_duration_minutes) == ("Names and values", 5)
+    # The form shows the current version, not the old title tab B had.
+    assert _by_key_prefix(tab_b.text_input, f"courses_lesson_title_{variables}").value == "Names and values"
+
+
+def test_a_drag_from_a_stale_tab_is_refused_not_dropped_in_silence(workspace, db):
+    course, module, (variables, loops, functions) = _course_with_three_lessons(db, workspace)
+    tab_a, tab_b = _courses_page(), _courses_page()
+    tab_a.button(key=f"courses_down_{variables}").click().run()
+
+    drawn = tab_b.session_state[f"courses_drag_{course}"]
+    items = drawn.containers()[0]["items"]
+    tab_b.session_state[drawn.key] = [{"header": "Week 1", "items": [items[2], items[0], items[1]]}]  # a drop
+    tab_b.run()
+    assert not tab_b.exception
+    assert _refused(tab_b)
+    assert _order(db, workspace, module) == [loops, variables, functions]
+
+    drawn = tab_b.session_state[f"courses_drag_{course}"]  # remounted with the stored order
+    items = drawn.containers()[0]["items"]
+    tab_b.session_state[drawn.key] = [{"header": "Week 1", "items": [items[2], items[0], items[1]]}]
+    tab_b.run()
+    assert not _refused(tab_b) and any("New order saved" in s.value for s in tab_b.success)
+    assert _order(db, workspace, module) == [functions, loops, variables]
