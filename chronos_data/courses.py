@@ -54,6 +54,7 @@ __all__ = [
     "remove_lesson",
     "reorder_lessons",
     "restore_course",
+    "swap_lesson_video",
     "unpublish_course",
     "update_course",
     "update_lesson",
@@ -924,6 +925,35 @@ def remove_lesson(t: Tenant, lesson_id: uuid.UUID, *, expected_revision: int | N
     )
     _apply_lesson_order(t, module_id, _lesson_ids(t, module_id))
     _bump_module(t, module_id)
+
+
+def swap_lesson_video(t: Tenant, old_video_id: uuid.UUID, new_video_id: uuid.UUID) -> int:
+    """Make every lesson that plays ``old_video_id`` play ``new_video_id`` instead (two copies of
+    one video becoming one). A module that already has the new video keeps that lesson alone and
+    closes the gap. Returns how many lessons were given the new video. Raises NotFound."""
+    if t.conn.execute(sa.text("SELECT 1 FROM videos WHERE creator_id = :creator AND id = :new"),
+                      {"creator": t.creator_id, "new": new_video_id}).first() is None:
+        raise NotFound("That video is not in this workspace.")
+    modules = sorted(set(t.conn.execute(
+        sa.text("SELECT module_id FROM module_lessons WHERE creator_id = :creator AND video_id = :old"),
+        {"creator": t.creator_id, "old": old_video_id},
+    ).scalars()), key=str)
+    for module_id in modules:  # in id order, as every multi-module change locks
+        _lock_module(t, module_id)
+    moved = t.conn.execute(
+        sa.text(
+            "UPDATE module_lessons l SET video_id = :new WHERE l.creator_id = :creator AND l.video_id = :old "
+            "AND NOT EXISTS (SELECT 1 FROM module_lessons o WHERE o.creator_id = l.creator_id "
+            "                AND o.module_id = l.module_id AND o.video_id = :new)"
+        ),
+        {"creator": t.creator_id, "old": old_video_id, "new": new_video_id},
+    ).rowcount
+    t.conn.execute(sa.text("DELETE FROM module_lessons WHERE creator_id = :creator AND video_id = :old"),
+                   {"creator": t.creator_id, "old": old_video_id})
+    for module_id in modules:
+        _apply_lesson_order(t, module_id, _lesson_ids(t, module_id))
+        _bump_module(t, module_id)
+    return moved
 
 
 def arrange_lessons(

@@ -33,6 +33,8 @@ def _queued(message: str) -> None:
 
 if flash := st.session_state.pop("videos_flash", None):
     st.toast(flash, icon=":material/hourglass_top:")
+if restored := st.session_state.pop("videos_restored", None):
+    st.success(restored, icon=":material/restore_from_trash:")
 
 
 def _add_youtube() -> None:
@@ -279,6 +281,48 @@ def _failures(failed: list[videos.Video]) -> None:
                 _queued("Queued again.")
 
 
+def _restore(video_id, *, replace_live_copy: bool = False) -> None:
+    try:
+        with state.tenant() as t:
+            videos.restore_video(t, video_id, replace_live_copy=replace_live_copy)
+    except videos.LiveCopyExists as exc:
+        # Kept until the creator chooses: the choice is drawn on the runs that follow.
+        st.session_state["videos_copy_conflict"] = (video_id, str(exc))
+        st.rerun()
+    st.session_state.pop("videos_copy_conflict", None)
+    st.session_state["videos_restored"] = "Restored." if not replace_live_copy else \
+        "Restored; the copy that was in your library is in the trash now."
+    st.rerun()
+
+
+def _offer_copy_choice(video_id) -> None:
+    """When the same YouTube video was added again since this copy went to the trash: keep one."""
+    conflict = st.session_state.get("videos_copy_conflict")
+    if not conflict or conflict[0] != video_id:
+        return
+    st.warning(layout.inert(conflict[1]), icon=":material/content_copy:")
+    replace, discard, cancel = st.columns([2, 2, 1])
+    if replace.button("Replace the library's copy with this one", key="videos_restore_replace", type="primary"):
+        _restore(video_id, replace_live_copy=True)
+    if discard.button("Keep the library's copy; delete this one for good", key="videos_delete_for_good",
+                      help="This copy's transcript and viewing history are deleted; its lessons play the "
+                           "library's copy."):
+        try:
+            with state.tenant() as t:
+                moved = videos.delete_trashed_copy(t, video_id)
+        except ChronosError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+        st.session_state.pop("videos_copy_conflict", None)
+        st.session_state.pop("videos_selected", None)
+        st.session_state["videos_restored"] = "Deleted for good" + (
+            f"; {layout.plural(moved, 'lesson')} now play the library's copy." if moved else ".")
+        st.rerun()
+    if cancel.button("Cancel", key="videos_copy_cancel"):
+        st.session_state.pop("videos_copy_conflict", None)
+        st.rerun()
+
+
 def _details() -> None:
     video_id = st.session_state.get("videos_selected")
     if not video_id:
@@ -304,9 +348,8 @@ def _details() -> None:
     actions = st.columns(4)
     if video.is_deleted:
         if actions[0].button("Restore", key="videos_restore", icon=":material/restore_from_trash:"):
-            with state.tenant() as t:
-                videos.restore_video(t, video.id)
-            st.rerun()
+            _restore(video.id)
+        _offer_copy_choice(video.id)
     else:
         if actions[0].button("Retry" if video.status == "failed" else "Re-process", key="videos_retry",
                              icon=":material/refresh:", disabled=video.in_progress):

@@ -101,3 +101,39 @@ def test_a_playlist_is_listed_and_its_videos_imported_as_one_batch(workspace, db
     with db.tenant(workspace) as t:
         titles = sorted(v.title for v in videos.list_videos(t))
     assert titles == ["Day 1: lists", "Day 2: dicts"]
+
+
+def _restore_conflict(db, workspace) -> tuple[AppTest, uuid.UUID, uuid.UUID]:
+    """The same YouTube video added again after its first copy went to the trash; that copy shown."""
+    with db.tenant(workspace) as t:
+        old = pipeline.add_youtube_video(t, "https://youtu.be/dQw4w9WgXcQ", title="First import")
+        videos.soft_delete_video(t, old)
+        new = pipeline.add_youtube_video(t, "https://youtu.be/dQw4w9WgXcQ", title="Added again")
+    at = _videos_page()
+    at.toggle(key="videos_show_trash").set_value(True).run()
+    at.session_state["videos_selected"] = old
+    at.run()
+    at.button(key="videos_restore").click().run()
+    assert not at.exception
+    assert any("'First import' cannot be restored as it is" in w.value and "as 'Added again'" in w.value
+               for w in at.warning)
+    return at, old, new
+
+
+def test_restoring_over_a_live_copy_offers_to_replace_it(workspace, db):
+    at, old, new = _restore_conflict(db, workspace)
+    at.button(key="videos_restore_replace").click().run()
+    assert not at.exception
+    assert any("Restored" in s.value for s in at.success)
+    with db.tenant(workspace) as t:
+        assert [v.id for v in videos.list_videos(t)] == [old]
+        assert videos.get_video(t, new).is_deleted
+
+
+def test_restoring_over_a_live_copy_offers_to_delete_the_trashed_one_for_good(workspace, db):
+    at, old, new = _restore_conflict(db, workspace)
+    at.button(key="videos_delete_for_good").click().run()
+    assert not at.exception
+    assert any("Deleted for good" in s.value for s in at.success)
+    with db.tenant(workspace) as t:
+        assert [v.id for v in videos.list_videos(t, include_deleted=True)] == [new]
