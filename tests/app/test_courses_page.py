@@ -3,6 +3,7 @@ selected, and a write drawn from an old version (another tab) is refused."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -87,6 +88,20 @@ def test_a_duplicate_becomes_the_selection(workspace, db):
         assert _selected(at, t) == "Copy of Course A"
     _add_module(at, "Copied week")
     assert _modules(db, workspace, "Copy of Course A") == ["Copied week"]
+    assert _modules(db, workspace, "Course A") == []
+
+
+def test_an_imported_outline_becomes_the_selection(workspace, db):
+    at = _create(_courses_page(), "Course A")
+    outline = json.dumps({"title": "Imported course", "modules": [{"title": "Intro", "lessons": []}]}).encode()
+    at.file_uploader(key="courses_import_file").upload("outline.json", outline, "application/json").run()
+    at.button(key="courses_import_button").click().run()
+    assert not at.exception
+    assert _edited(at) == "Imported course"
+    with db.tenant(workspace) as t:
+        assert _selected(at, t) == "Imported course"
+    _add_module(at, "Week 2")
+    assert _modules(db, workspace, "Imported course") == ["Intro", "Week 2"]
     assert _modules(db, workspace, "Course A") == []
 
 
