@@ -125,8 +125,12 @@ def _course_list(all_courses: list[courses.Course]) -> uuid.UUID | None:
     # Set on every run: the radio remembers its choice by label, and a label changes when the
     # course is published or gains a lesson; a new, copied or imported course is chosen here too.
     st.session_state["courses_list"] = selected
-    labels = {c.id: f"{c.title} · {'Published' if c.is_published else 'Draft'} · "
-                    f"{layout.plural(c.lesson_count, 'lesson')}" for c in all_courses}
+    labels: dict[uuid.UUID, str] = {}
+    for c in all_courses:
+        label = f"{c.title} · {'Published' if c.is_published else 'Draft'} · {layout.plural(c.lesson_count, 'lesson')}"
+        # The radio tells its options apart by label: two copies of one course need two labels.
+        repeats = sum(1 for shown in labels.values() if shown == label or shown.startswith(f"{label} ("))
+        labels[c.id] = f"{label} ({repeats + 1})" if repeats else label
     st.radio("Your courses", ids, format_func=labels.get, key="courses_list", on_change=_pick_course)
     return selected
 

@@ -91,6 +91,22 @@ def test_a_duplicate_becomes_the_selection(workspace, db):
     assert _modules(db, workspace, "Course A") == []
 
 
+def test_two_copies_with_the_same_label_are_told_apart(workspace, db):
+    at = _create(_courses_page(), "Course A")
+    at.button(key="courses_duplicate").click().run()
+    with db.tenant(workspace) as t:
+        first = next(c.id for c in courses.list_courses(t) if c.title == "Course A")
+    at.radio(key="courses_list").set_value(first).run()
+    at.button(key="courses_duplicate").click().run()
+    with db.tenant(workspace) as t:
+        copies = [c.id for c in courses.list_courses(t) if c.title == "Copy of Course A"]
+    radio = at.radio(key="courses_list")
+    assert len(copies) == 2 and len(set(radio.options)) == 3
+    # The newest copy sits right after the original; the list selects it, not its twin.
+    assert radio.value == copies[0] and radio.index == 1
+    assert radio.proto.raw_value == radio.options[1]
+
+
 def test_an_imported_outline_becomes_the_selection(workspace, db):
     at = _create(_courses_page(), "Course A")
     outline = json.dumps({"title": "Imported course", "modules": [{"title": "Intro", "lessons": []}]}).encode()
