@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ __all__ = [
     "ModuleOutline",
     "add_lesson",
     "add_lessons",
+    "arrange_lessons",
     "course_outline",
     "create_course",
     "create_module",
@@ -53,6 +54,7 @@ __all__ = [
     "remove_lesson",
     "reorder_lessons",
     "restore_course",
+    "swap_lesson_video",
     "unpublish_course",
     "update_course",
     "update_lesson",
@@ -60,12 +62,12 @@ __all__ = [
 ]
 
 MODULE_STALE = (
-    "This module was changed in another tab or by another person; reload the page to see the latest "
-    "order, then try again."
+    "This module was changed in another tab — here is the current version; nothing of yours was saved, "
+    "so make your change again if it is still needed."
 )
 COURSE_STALE = (
-    "This course was changed in another tab or by another person; reload the page to see the latest "
-    "order, then try again."
+    "This course was changed in another tab — here is the current version; nothing of yours was saved, "
+    "so make your change again if it is still needed."
 )
 DUPLICATE_LESSON = "This video is already a lesson in this module; a module holds each video once."
 NO_LESSONS = (
@@ -253,9 +255,14 @@ def update_course(
     title: str | None = None,
     description: str | None = None,
     thumbnail_url: str | None = None,
+    expected_revision: int | None = None,
 ) -> None:
     """Change a course's details. None leaves a field as it is; an empty description or
-    thumbnail URL clears it."""
+    thumbnail URL clears it.
+
+    Raises:
+        StaleEdit: ``expected_revision`` is not the course's revision (another tab saved first).
+    """
     changes: dict[str, Any] = {}
     if title is not None:
         changes["title"] = require_text(title, "course title")
@@ -263,16 +270,15 @@ def update_course(
         changes["description"] = _optional_text(description)
     if thumbnail_url is not None:
         changes["thumbnail_url"] = _thumbnail(thumbnail_url)
+    revision = _lock_course(t, course_id)  # NotFound for a foreign id
+    _check_revision(expected_revision, revision, COURSE_STALE)
     if not changes:
-        get_course(t, course_id)  # still say NotFound for a foreign id
         return
     clause, params = _set_clause(changes)
-    result = t.conn.execute(
-        sa.text(f"UPDATE courses SET {clause} WHERE creator_id = :creator AND id = :course"),
+    t.conn.execute(
+        sa.text(f"UPDATE courses SET {clause}, revision = revision + 1 WHERE creator_id = :creator AND id = :course"),
         {**params, "creator": t.creator_id, "course": course_id},
     )
-    if result.rowcount == 0:
-        raise NotFound(_COURSE_NOT_FOUND)
 
 
 def _set_clause(changes: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -487,22 +493,30 @@ def list_modules(t: Tenant, course_id: uuid.UUID) -> list[Module]:
 
 
 def update_module(
-    t: Tenant, module_id: uuid.UUID, *, title: str | None = None, description: str | None = None
+    t: Tenant,
+    module_id: uuid.UUID,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    expected_revision: int | None = None,
 ) -> None:
-    """Change a module's title or description (None leaves it; an empty description clears it)."""
+    """Change a module's title or description (None leaves it; an empty description clears it).
+
+    Raises NotFound, StaleEdit (``expected_revision`` is the module's).
+    """
     changes: dict[str, Any] = {}
     if title is not None:
         changes["title"] = require_text(title, "module title")
     if description is not None:
         changes["description"] = _optional_text(description)
+    _course_id, revision = _lock_module(t, module_id)
+    _check_revision(expected_revision, revision, MODULE_STALE)
     clause, params = _set_clause(changes)
-    result = t.conn.execute(
+    t.conn.execute(
         sa.text("UPDATE course_modules SET revision = revision + 1" + (f", {clause}" if clause else "")
                 + " WHERE creator_id = :creator AND id = :module"),
         {**params, "creator": t.creator_id, "module": module_id},
     )
-    if result.rowcount == 0:
-        raise NotFound(_MODULE_NOT_FOUND)
 
 
 def move_module(t: Tenant, module_id: uuid.UUID, position: int, *, expected_revision: int | None = None) -> None:
@@ -524,11 +538,16 @@ def move_module(t: Tenant, module_id: uuid.UUID, position: int, *, expected_revi
         _bump_course(t, course_id)
 
 
-def delete_module(t: Tenant, module_id: uuid.UUID) -> None:
+def delete_module(t: Tenant, module_id: uuid.UUID, *, expected_revision: int | None = None) -> None:
     """Delete a module and its lessons (the videos stay in the library); the course's other
-    modules close the gap. Raises NotFound."""
+    modules close the gap.
+
+    Raises NotFound, StaleEdit (``expected_revision`` is the MODULE's: its lessons are deleted
+    with it, so they must be the ones the caller saw).
+    """
     course_id = _module_course(t, module_id)
     _lock_course(t, course_id)
+    _check_revision(expected_revision, _lock_module(t, module_id)[1], MODULE_STALE)
     result = t.conn.execute(
         sa.text("DELETE FROM course_modules WHERE creator_id = :creator AND id = :module"),
         {"creator": t.creator_id, "module": module_id},
@@ -743,12 +762,15 @@ def update_lesson(
     description: str | None = None,
     is_required: bool | None = None,
     estimated_duration_minutes: int | None = None,
+    expected_revision: int | None = None,
 ) -> None:
     """Change a lesson's details; None leaves a field as it is, an empty description clears it.
 
     Raises:
         ValidationError: an empty title, or minutes that are not a whole number above 0.
         NotFound: the lesson is not in this workspace.
+        StaleEdit: ``expected_revision`` is not the revision of the lesson's module (a lesson's
+            edits bump its module's revision, so an edit drawn before them is refused).
     """
     changes: dict[str, Any] = {}
     if title is not None:
@@ -759,7 +781,8 @@ def update_lesson(
         changes["is_required"] = bool(is_required)
     if estimated_duration_minutes is not None:
         changes["estimated_duration_minutes"] = _check_minutes(estimated_duration_minutes)
-    module_id, _course_id, _revision = _lock_lesson_module(t, lesson_id)
+    module_id, _course_id, revision = _lock_lesson_module(t, lesson_id)
+    _check_revision(expected_revision, revision, MODULE_STALE)
     if not changes:
         return
     clause, params = _set_clause(changes)
@@ -819,7 +842,12 @@ def move_lesson(t: Tenant, lesson_id: uuid.UUID, offset: int, *, expected_revisi
 
 
 def move_lesson_to_module(
-    t: Tenant, lesson_id: uuid.UUID, target_module_id: uuid.UUID, *, position: int | None = None
+    t: Tenant,
+    lesson_id: uuid.UUID,
+    target_module_id: uuid.UUID,
+    *,
+    position: int | None = None,
+    expected_revision: int | None = None,
 ) -> None:
     """Move a lesson into another module of the workspace (any course), at 1-based ``position``
     (default: last); both modules close up their positions.
@@ -827,19 +855,20 @@ def move_lesson_to_module(
     Raises:
         ValidationError: the target module already has this lesson's video.
         NotFound: the lesson or the target module is not in this workspace.
+        StaleEdit: ``expected_revision`` is not the revision of the module the lesson is in.
     """
     source_module_id = _lesson_module(t, lesson_id)
     if source_module_id == target_module_id:
+        revision = _lock_module(t, source_module_id)[1]
+        _check_revision(expected_revision, revision, MODULE_STALE)
         if position is not None:
             _move_within(t, lesson_id, source_module_id, position)
-        else:
-            _lock_module(t, source_module_id)
         return
     # Two modules are locked in id order, so two opposite moves cannot deadlock.
-    for mid in sorted({source_module_id, target_module_id}, key=str):
-        _lock_module(t, mid)
+    revisions = {mid: _lock_module(t, mid)[1] for mid in sorted({source_module_id, target_module_id}, key=str)}
     if _lesson_module(t, lesson_id) != source_module_id:  # moved by someone else while we waited
         raise StaleEdit(MODULE_STALE)
+    _check_revision(expected_revision, revisions[source_module_id], MODULE_STALE)
     duplicate = t.conn.execute(
         sa.text(
             "SELECT 1 FROM module_lessons l JOIN module_lessons o ON o.creator_id = l.creator_id "
@@ -896,6 +925,81 @@ def remove_lesson(t: Tenant, lesson_id: uuid.UUID, *, expected_revision: int | N
     )
     _apply_lesson_order(t, module_id, _lesson_ids(t, module_id))
     _bump_module(t, module_id)
+
+
+def swap_lesson_video(t: Tenant, old_video_id: uuid.UUID, new_video_id: uuid.UUID) -> int:
+    """Make every lesson that plays ``old_video_id`` play ``new_video_id`` instead (two copies of
+    one video becoming one). A module that already has the new video keeps that lesson alone and
+    closes the gap. Returns how many lessons were given the new video. Raises NotFound."""
+    if t.conn.execute(sa.text("SELECT 1 FROM videos WHERE creator_id = :creator AND id = :new"),
+                      {"creator": t.creator_id, "new": new_video_id}).first() is None:
+        raise NotFound("That video is not in this workspace.")
+    modules = sorted(set(t.conn.execute(
+        sa.text("SELECT module_id FROM module_lessons WHERE creator_id = :creator AND video_id = :old"),
+        {"creator": t.creator_id, "old": old_video_id},
+    ).scalars()), key=str)
+    for module_id in modules:  # in id order, as every multi-module change locks
+        _lock_module(t, module_id)
+    moved = t.conn.execute(
+        sa.text(
+            "UPDATE module_lessons l SET video_id = :new WHERE l.creator_id = :creator AND l.video_id = :old "
+            "AND NOT EXISTS (SELECT 1 FROM module_lessons o WHERE o.creator_id = l.creator_id "
+            "                AND o.module_id = l.module_id AND o.video_id = :new)"
+        ),
+        {"creator": t.creator_id, "old": old_video_id, "new": new_video_id},
+    ).rowcount
+    t.conn.execute(sa.text("DELETE FROM module_lessons WHERE creator_id = :creator AND video_id = :old"),
+                   {"creator": t.creator_id, "old": old_video_id})
+    for module_id in modules:
+        _apply_lesson_order(t, module_id, _lesson_ids(t, module_id))
+        _bump_module(t, module_id)
+    return moved
+
+
+def arrange_lessons(
+    t: Tenant,
+    course_id: uuid.UUID,
+    layout: Mapping[uuid.UUID, Sequence[uuid.UUID]],
+    expected_revisions: Mapping[uuid.UUID, int],
+) -> CourseOutline:
+    """Save a drag and drop: ``layout`` gives the new lessons, first to last, of each module
+    whose list changed; lessons listed under another module than their own move there.
+    Returns the course as it now is.
+
+    ``expected_revisions`` holds the revision the caller saw of each module it showed; every
+    module the change touches (those in ``layout`` and those its lessons come from) must still
+    be at that revision, or nothing is saved.
+
+    Raises:
+        StaleEdit: a touched module changed since the caller drew it (another tab saved first).
+        ValidationError: a module's new list is not exactly its lessons after the moves.
+        NotFound: the course, a module or a lesson is not in this workspace.
+    """
+    get_course(t, course_id)
+    homes = {
+        row.id: row.module_id
+        for row in t.conn.execute(
+            sa.text("SELECT id, module_id FROM module_lessons "
+                    "WHERE creator_id = :creator AND id = ANY(CAST(:ids AS uuid[]))"),
+            {"creator": t.creator_id, "ids": [lid for order in layout.values() for lid in order]},
+        )
+    }
+    touched = set(layout) | set(homes.values())
+    # Locked in id order, as move_lesson_to_module does, so two drags cannot deadlock.
+    for module_id in sorted(touched, key=str):
+        module_course, revision = _lock_module(t, module_id)
+        if module_course != course_id or expected_revisions.get(module_id) != revision:
+            raise StaleEdit(MODULE_STALE)
+    if any(lid not in homes for order in layout.values() for lid in order):
+        raise StaleEdit(MODULE_STALE)  # a lesson was removed since the caller drew it
+    for module_id, order in layout.items():
+        for position, lesson_id in enumerate(order, start=1):
+            if homes[lesson_id] != module_id:
+                move_lesson_to_module(t, lesson_id, module_id, position=position)
+                homes[lesson_id] = module_id
+    for module_id, order in layout.items():
+        reorder_lessons(t, module_id, order)
+    return course_outline(t, course_id)
 
 
 def course_outline(t: Tenant, course_id: uuid.UUID) -> CourseOutline:

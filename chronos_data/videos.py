@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from . import courses
 from ._rows import require_text, to_record
 from .db import Tenant
 from .errors import NotFound, ValidationError
@@ -18,8 +19,10 @@ __all__ = [
     "SOURCE_TYPES",
     "STATUSES",
     "Video",
+    "LiveCopyExists",
     "VideoDetails",
     "create_video",
+    "delete_trashed_copy",
     "get_video",
     "list_videos",
     "restore_video",
@@ -201,9 +204,77 @@ def soft_delete_video(t: Tenant, video_id: uuid.UUID) -> None:
     _update_one(t, video_id, "is_deleted = true", {})
 
 
-def restore_video(t: Tenant, video_id: uuid.UUID) -> None:
-    """Take a video out of the trash."""
+class LiveCopyExists(ValidationError):
+    """A video in the trash cannot come back: the same YouTube video was added again since.
+
+    ``live`` is the copy in the library; the message names it and the two ways out.
+    """
+
+    def __init__(self, trashed: Video, live: Video) -> None:
+        super().__init__(
+            f"'{trashed.title}' cannot be restored as it is: the same YouTube video is in your library "
+            f"as '{live.title}' (added {live.created_at:%d %b %Y}), and the library holds one copy of "
+            "each. Keep one: replace the copy in the library with this one, or keep the library's copy "
+            "and delete this one for good.")
+        self.trashed = trashed
+        self.live = live
+
+
+def restore_video(t: Tenant, video_id: uuid.UUID, *, replace_live_copy: bool = False) -> None:
+    """Take a video out of the trash.
+
+    Args:
+        replace_live_copy: when the same YouTube video was added again after this copy went to
+            the trash, move that copy to the trash in its place (its lessons then show it as
+            missing, as they would after any trash).
+
+    Raises:
+        LiveCopyExists: the same YouTube video is in the library and ``replace_live_copy`` is off.
+        NotFound: the video is not in this workspace.
+    """
+    video = get_video(t, video_id)
+    if not video.is_deleted:
+        return
+    live = _live_copy(t, video)
+    if live is not None:
+        if not replace_live_copy:
+            raise LiveCopyExists(video, live)
+        soft_delete_video(t, live.id)
     _update_one(t, video_id, "is_deleted = false", {})
+
+
+def delete_trashed_copy(t: Tenant, video_id: uuid.UUID) -> int:
+    """Keep the library's copy of a YouTube video and delete its copy in the trash for good.
+
+    The trashed copy's lessons are given to the library's copy (a module that already has it
+    keeps the one lesson); its transcript and viewing history go with it. Returns how many
+    lessons now play the library's copy.
+
+    Raises:
+        ValidationError: the video is not in the trash, or no other copy of it is in the library.
+        NotFound: the video is not in this workspace.
+    """
+    video = get_video(t, video_id)
+    live = _live_copy(t, video) if video.is_deleted else None
+    if live is None:
+        raise ValidationError(f"'{video.title}' is not a trashed copy of a video in your library; only such "
+                              "a copy can be deleted for good.")
+    moved = courses.swap_lesson_video(t, video_id, live.id)
+    t.conn.execute(sa.text("DELETE FROM videos WHERE creator_id = :creator AND id = :id"),
+                   {"creator": t.creator_id, "id": video_id})
+    return moved
+
+
+def _live_copy(t: Tenant, video: Video) -> Video | None:
+    """The copy of the same YouTube video that is in the library (not in the trash), if any."""
+    if not video.youtube_video_id:
+        return None
+    row = t.conn.execute(
+        sa.text(f"SELECT {_COLUMNS} FROM videos WHERE creator_id = :creator AND youtube_video_id = :youtube "
+                "AND NOT is_deleted AND id <> :id"),
+        {"creator": t.creator_id, "youtube": video.youtube_video_id, "id": video.id},
+    ).one_or_none()
+    return None if row is None else to_record(Video, row)
 
 
 def _update_one(t: Tenant, video_id: uuid.UUID, assignments: str, params: dict[str, Any]) -> None:

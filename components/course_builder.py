@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -13,7 +12,7 @@ from chronos_data.courses import CourseOutline, Lesson
 from components.layout import inert, plural
 from components.moment_player import render_lesson_player
 
-__all__ = ["dragged_changes", "format_minutes", "lesson_label", "render_preview", "sortable_key"]
+__all__ = ["DrawnOrder", "dragged_changes", "format_minutes", "lesson_label", "render_preview"]
 
 
 def format_minutes(minutes: int | None) -> str:
@@ -28,16 +27,46 @@ def lesson_label(lesson: Lesson) -> str:
     return f"{lesson.title} · {format_minutes(lesson.estimated_duration_minutes)} · #{str(lesson.id)[:6]}"
 
 
-def sortable_key(outline: CourseOutline) -> str:
-    """A widget key that changes whenever the saved order changes.
+@dataclass(frozen=True)
+class DrawnOrder:
+    """The lesson order a drag-and-drop list was mounted with, and the module revisions it showed.
 
-    The drag-and-drop component remembers the last order it reported; a fresh key after every
-    saved change (a button, another tab) makes it start from the database's order instead of
-    replaying an old drag over newer edits.
+    The component keeps the order it was mounted with until its key changes, whatever the page
+    passes later; a drop is therefore read against this order, and saved only if these revisions
+    are still the stored ones.
     """
-    layout = [[str(lesson.id) for lesson in m.lessons] for m in outline.modules]
-    digest = hashlib.sha1(json.dumps(layout).encode()).hexdigest()[:12]
-    return f"courses_sortable_{outline.course.id}_{digest}"
+
+    course_id: uuid.UUID
+    generation: int  # a new one mounts a fresh list (after a save, or a change made elsewhere)
+    module_ids: tuple[uuid.UUID, ...]
+    headers: tuple[str, ...]
+    lessons: dict[uuid.UUID, list[Lesson]]
+    revisions: dict[uuid.UUID, int]
+    stale: bool = False  # a drop from this list was handled: mount the stored order next
+
+    @classmethod
+    def of(cls, outline: CourseOutline, *, generation: int) -> DrawnOrder:
+        return cls(outline.course.id, generation, tuple(m.module.id for m in outline.modules),
+                   tuple(m.module.title for m in outline.modules),
+                   {m.module.id: list(m.lessons) for m in outline.modules},
+                   {m.module.id: m.module.revision for m in outline.modules})
+
+    @property
+    def key(self) -> str:
+        return f"courses_sortable_{self.course_id}_{self.generation}"
+
+    def containers(self) -> list[dict]:
+        """The streamlit-sortables input: one {"header", "items"} per module."""
+        return [{"header": header, "items": [lesson_label(lesson) for lesson in self.lessons[module_id]]}
+                for module_id, header in zip(self.module_ids, self.headers, strict=True)]
+
+    def layout(self) -> tuple:
+        """What the list shows: modules, their titles and their lessons, in order."""
+        return tuple((module_id, header, tuple(lesson.id for lesson in self.lessons[module_id]))
+                     for module_id, header in zip(self.module_ids, self.headers, strict=True))
+
+    def mark_stale(self) -> DrawnOrder:
+        return replace(self, stale=True)
 
 
 def dragged_changes(

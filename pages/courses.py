@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import streamlit as st
 from streamlit_sortables import sort_items
@@ -13,13 +14,7 @@ from chronos_data.errors import ChronosError, StaleEdit
 from chronos_data.insights import concepts
 from components import layout, state
 from components.analytics_data import Queries
-from components.course_builder import (
-    dragged_changes,
-    format_minutes,
-    lesson_label,
-    render_preview,
-    sortable_key,
-)
+from components.course_builder import DrawnOrder, dragged_changes, format_minutes, render_preview
 from components.insights_view import render_passages
 
 state.require_router()
@@ -36,29 +31,43 @@ SORTABLE_STYLE = """
 """
 
 
-def _act(action, message: str | None = None, *, reorders: uuid.UUID | None = None) -> None:
-    """Run one change in a transaction; explain refusals and stale edits; rerun to show the result.
+def _save(action, message: str | None = None, *, reorders: uuid.UUID | None = None,
+          select: bool = False) -> None:
+    """A widget callback: run one change in a transaction and leave a note for the next run.
 
-    ``reorders``: the course whose lesson order the change moves; a term the new order uses before
-    it is explained is named at once.
+    Callbacks receive the values the widget was DRAWN with (ids, revisions), so a click in a tab
+    that shows an old version carries that old revision and is refused, instead of being bound to
+    whatever the database holds by the time the page reruns. ``select``: the action returns a
+    course id, which becomes the course shown. ``reorders``: the course whose lesson order the
+    change moves; a term the new order uses before it is explained is named at once.
     """
     try:
         with state.tenant() as t:
             before = {i.key for i in concepts.concept_order(t, reorders)} if reorders else set()
-            action(t)
+            result = action(t)
             added = [i for i in concepts.concept_order(t, reorders) if i.key not in before] if reorders else []
     except StaleEdit as exc:
         st.session_state["courses_flash"] = ("warning", str(exc))
     except ChronosError as exc:
         st.session_state["courses_flash"] = ("error", str(exc))
     else:
+        if select:
+            _select(result)
         if added:
             st.session_state["courses_flash"] = (
                 "warning", f"{message or 'Saved.'} In this order, {added[0].title[0].lower()}{added[0].title[1:]}: "
                            "move it back, or explain the term earlier.")
         elif message:
             st.session_state["courses_flash"] = ("success", message)
-    st.rerun()
+
+
+def _select(course_id: uuid.UUID) -> None:
+    st.session_state["courses_selected"] = course_id
+
+
+def _typed(key: str) -> Any:
+    """What a form's widget held when it was submitted (read inside its submit callback)."""
+    return st.session_state.get(key)
 
 
 def _concept_warnings(course_id: uuid.UUID) -> None:
@@ -80,54 +89,70 @@ def _flash() -> None:
 def _new_course() -> None:
     with st.popover("New course", icon=":material/add:"):
         with st.form("courses_new_form", clear_on_submit=True):
-            title = st.text_input("Title", key="courses_new_title")
-            description = st.text_area("Description", key="courses_new_description")
-            if st.form_submit_button("Create course", type="primary"):
-                def create(t):
-                    st.session_state["courses_selected"] = courses.create_course(t, title, description or None)
-                _act(create, "Course created as a draft.")
+            st.text_input("Title", key="courses_new_title")
+            st.text_area("Description", key="courses_new_description")
+            st.form_submit_button(
+                "Create course", type="primary", on_click=_save, kwargs={"select": True, "message": "Course created as a draft."},
+                args=(lambda t: courses.create_course(t, _typed("courses_new_title") or "",
+                                                      _typed("courses_new_description") or None),))
     with st.popover("Import outline", icon=":material/upload_file:"):
         outline = st.file_uploader("Course outline (.json)", type=["json"], key="courses_import_file")
-        if outline is not None and st.button("Import", key="courses_import_button"):
-            def do_import(t):
-                result = outlines.import_outline(t, outline.getvalue())
-                st.session_state["courses_selected"] = result.course_id
-                if result.unmatched:
-                    st.session_state["courses_unmatched"] = result.unmatched
-            _act(do_import, "Outline imported as a draft course.")
+        if outline is not None:
+            st.button("Import", key="courses_import_button", on_click=_save, args=(_import_outline,),
+                      kwargs={"select": True, "message": "Outline imported as a draft course."})
+
+
+def _import_outline(t) -> uuid.UUID:
+    result = outlines.import_outline(t, st.session_state["courses_import_file"].getvalue())
+    if result.unmatched:
+        st.session_state["courses_unmatched"] = result.unmatched
+    return result.course_id
+
+
+def _pick_course() -> None:
+    _select(st.session_state["courses_list"])
 
 
 def _course_list(all_courses: list[courses.Course]) -> uuid.UUID | None:
+    """The list of courses; the one it shows as selected is the one the page edits."""
     if not all_courses:
         return None
     ids = [c.id for c in all_courses]
     selected = st.session_state.get("courses_selected")
-    index = ids.index(selected) if selected in ids else 0
-    labels = {c.id: f"{c.title} · {'Published' if c.is_published else 'Draft'} · "
-                    f"{layout.plural(c.lesson_count, 'lesson')}" for c in all_courses}
-    choice = st.radio("Your courses", ids, index=index, format_func=labels.get, key="courses_list")
-    st.session_state["courses_selected"] = choice
-    return choice
+    if selected not in ids:
+        selected = ids[0]
+    _select(selected)
+    # Set on every run: the radio remembers its choice by label, and a label changes when the
+    # course is published or gains a lesson; a new, copied or imported course is chosen here too.
+    st.session_state["courses_list"] = selected
+    labels: dict[uuid.UUID, str] = {}
+    for c in all_courses:
+        label = f"{c.title} · {'Published' if c.is_published else 'Draft'} · {layout.plural(c.lesson_count, 'lesson')}"
+        # The radio tells its options apart by label: two copies of one course need two labels.
+        repeats = sum(1 for shown in labels.values() if shown == label or shown.startswith(f"{label} ("))
+        labels[c.id] = f"{label} ({repeats + 1})" if repeats else label
+    st.radio("Your courses", ids, format_func=labels.get, key="courses_list", on_change=_pick_course)
+    return selected
 
 
 def _course_actions(outline: courses.CourseOutline, position: int, count: int) -> None:
     course = outline.course
     cols = st.columns(6)
     if course.is_published:
-        if cols[0].button("Unpublish", key="courses_unpublish", icon=":material/unpublished:"):
-            _act(lambda t: courses.unpublish_course(t, course.id), "The course is a draft again.")
-    elif cols[0].button("Publish", key="courses_publish", type="primary", icon=":material/publish:"):
-        _act(lambda t: courses.publish_course(t, course.id), "Published.")
-    if cols[1].button("Duplicate", key="courses_duplicate", icon=":material/content_copy:"):
-        def duplicate(t):
-            st.session_state["courses_selected"] = courses.duplicate_course(t, course.id)
-        _act(duplicate, "Copied as a draft.")
-    if cols[2].button("Earlier", key="courses_move_up", icon=":material/arrow_upward:", disabled=position == 1,
-                      help="Move this course up in your course list"):
-        _act(lambda t: courses.move_course(t, course.id, position - 1))
-    if cols[3].button("Later", key="courses_move_down", icon=":material/arrow_downward:",
-                      disabled=position == count, help="Move this course down in your course list"):
-        _act(lambda t: courses.move_course(t, course.id, position + 1))
+        cols[0].button("Unpublish", key="courses_unpublish", icon=":material/unpublished:", on_click=_save,
+                       args=(lambda t: courses.unpublish_course(t, course.id), "The course is a draft again."))
+    else:
+        cols[0].button("Publish", key="courses_publish", type="primary", icon=":material/publish:", on_click=_save,
+                       args=(lambda t: courses.publish_course(t, course.id), "Published."))
+    cols[1].button("Duplicate", key="courses_duplicate", icon=":material/content_copy:", on_click=_save,
+                   args=(lambda t: courses.duplicate_course(t, course.id), "Copied as a draft."),
+                   kwargs={"select": True})
+    cols[2].button("Earlier", key="courses_move_up", icon=":material/arrow_upward:", disabled=position == 1,
+                   help="Move this course up in your course list", on_click=_save,
+                   args=(lambda t: courses.move_course(t, course.id, position - 1),))
+    cols[3].button("Later", key="courses_move_down", icon=":material/arrow_downward:",
+                   disabled=position == count, help="Move this course down in your course list", on_click=_save,
+                   args=(lambda t: courses.move_course(t, course.id, position + 1),))
     with cols[4].popover("Export", icon=":material/download:"):
         with state.tenant() as t:
             data = outlines.export_outline(t, course.id)
@@ -144,21 +169,26 @@ def _course_actions(outline: courses.CourseOutline, position: int, count: int) -
         yes, no, _ = st.columns([1, 1, 4])
         if yes.button("Move to trash", key="courses_delete_confirm", type="primary"):
             st.session_state.pop("courses_confirm_delete", None)
-            _act(lambda t: courses.delete_course(t, course.id), "Course moved to the trash.")
+            _save(lambda t: courses.delete_course(t, course.id), "Course moved to the trash.")
+            st.rerun()
         if no.button("Cancel", key="courses_delete_cancel"):
             st.session_state.pop("courses_confirm_delete", None)
             st.rerun()
 
 
 def _details(course: courses.Course) -> None:
+    # Keys carry the revision: after any saved change the form shows the stored details again.
+    keys = {name: f"courses_edit_{name}_{course.id}_{course.revision}" for name in ("title", "description", "thumb")}
     with st.expander("Course details"), st.form(f"courses_details_{course.id}"):
-        title = st.text_input("Title", value=course.title, key="courses_edit_title")
-        description = st.text_area("Description", value=course.description or "", key="courses_edit_description")
-        thumbnail = st.text_input("Thumbnail image URL", value=course.thumbnail_url or "", key="courses_edit_thumb")
-        if st.form_submit_button("Save details"):
-            # Strings as typed: an emptied field clears the description or thumbnail.
-            _act(lambda t: courses.update_course(t, course.id, title=title, description=description,
-                                                 thumbnail_url=thumbnail), "Saved.")
+        st.text_input("Title", value=course.title, key=keys["title"])
+        st.text_area("Description", value=course.description or "", key=keys["description"])
+        st.text_input("Thumbnail image URL", value=course.thumbnail_url or "", key=keys["thumb"])
+        # Strings as typed: an emptied field clears the description or thumbnail.
+        st.form_submit_button("Save details", on_click=_save, args=(
+            lambda t: courses.update_course(t, course.id, title=_typed(keys["title"]),
+                                            description=_typed(keys["description"]),
+                                            thumbnail_url=_typed(keys["thumb"]), expected_revision=course.revision),
+            "Saved."))
 
 
 def _library_picker(module: courses.Module, in_module: set[uuid.UUID]) -> None:
@@ -171,17 +201,23 @@ def _library_picker(module: courses.Module, in_module: set[uuid.UUID]) -> None:
         return
     status = {v.id: ("" if v.status == "completed" else f" ({v.status})") for v in library}
     titles = {v.id: v.title + status[v.id] for v in library}
+    key = f"courses_pick_{module.id}"
+
+    def add(t):
+        chosen = _typed(key) or []
+        if chosen:
+            courses.add_lessons(t, module.id, chosen)
+            st.session_state["courses_flash"] = ("success", f"Added {layout.plural(len(chosen), 'lesson')}.")
     # A form: picking several videos does not rerun the page after each pick.
     with st.form(f"courses_pick_form_{module.id}", clear_on_submit=True, border=False):
-        chosen = st.multiselect("Add videos as lessons", list(titles), format_func=titles.get,
-                                key=f"courses_pick_{module.id}", placeholder="Search your library…")
-        if st.form_submit_button("Add selected videos") and chosen:
-            _act(lambda t: courses.add_lessons(t, module.id, chosen),
-                 f"Added {layout.plural(len(chosen), 'lesson')}.")
+        st.multiselect("Add videos as lessons", list(titles), format_func=titles.get, key=key,
+                       placeholder="Search your library…")
+        st.form_submit_button("Add selected videos", on_click=_save, args=(add,))
 
 
 def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[courses.Module], last: int,
                 stats: dict | None = None) -> None:
+    """One lesson with its buttons; each write carries ``module.revision``, the order it was drawn from."""
     text, up, down, edit, move, remove = st.columns([6, 1, 1, 1.3, 1.7, 1])
     flag = f" :red-badge[{lesson.health}]" if lesson.health else ""
     optional = "" if lesson.is_required else " :gray-badge[optional]"
@@ -192,45 +228,51 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
         if stats["drop_off"] is not None:
             facts.append(f"{stats['drop_off']:.0f}% stop before the next lesson")
         text.caption(" · ".join(facts))
-    if up.button("↑", key=f"courses_up_{lesson.id}", help="Move up", disabled=lesson.lesson_order == 1):
-        _act(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=module.revision),
-             reorders=module.course_id)
-    if down.button("↓", key=f"courses_down_{lesson.id}", help="Move down", disabled=lesson.lesson_order == last):
-        _act(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=module.revision),
-             reorders=module.course_id)
+    revision = module.revision
+    up.button("↑", key=f"courses_up_{lesson.id}", help="Move up", disabled=lesson.lesson_order == 1,
+              on_click=_save, args=(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=revision),),
+              kwargs={"reorders": module.course_id})
+    down.button("↓", key=f"courses_down_{lesson.id}", help="Move down", disabled=lesson.lesson_order == last,
+                on_click=_save, args=(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=revision),),
+                kwargs={"reorders": module.course_id})
+    keys = {name: f"courses_lesson_{name}_{lesson.id}_{revision}"
+            for name in ("title", "description", "required", "minutes")}
     with edit.popover("Edit", help="Title, objectives, required, duration"), \
             st.form(f"courses_lesson_form_{lesson.id}", border=False):
-        title = st.text_input("Lesson title", value=lesson.title, key=f"courses_lesson_title_{lesson.id}",
-                              help=f"The video is called '{lesson.video_title}'; the lesson may say it differently.")
-        description = st.text_area("Description or learning objectives", value=lesson.description or "",
-                                   key=f"courses_lesson_description_{lesson.id}")
-        required = st.checkbox("Required to complete the course", value=lesson.is_required,
-                               key=f"courses_lesson_required_{lesson.id}")
-        minutes = st.number_input("Estimated minutes", min_value=1, step=1,
-                                  value=lesson.estimated_duration_minutes or 1,
-                                  key=f"courses_lesson_minutes_{lesson.id}")
-        if st.form_submit_button("Save lesson"):
-            _act(lambda t: courses.update_lesson(t, lesson.id, title=title, description=description,
-                                                 is_required=required, estimated_duration_minutes=int(minutes)),
-                 "Lesson saved.")
+        st.text_input("Lesson title", value=lesson.title, key=keys["title"],
+                      help=f"The video is called '{lesson.video_title}'; the lesson may say it differently.")
+        st.text_area("Description or learning objectives", value=lesson.description or "", key=keys["description"])
+        st.checkbox("Required to complete the course", value=lesson.is_required, key=keys["required"])
+        st.number_input("Estimated minutes", min_value=1, step=1, value=lesson.estimated_duration_minutes or 1,
+                        key=keys["minutes"])
+        st.form_submit_button("Save lesson", on_click=_save, args=(
+            lambda t: courses.update_lesson(
+                t, lesson.id, title=_typed(keys["title"]), description=_typed(keys["description"]),
+                is_required=_typed(keys["required"]), estimated_duration_minutes=int(_typed(keys["minutes"])),
+                expected_revision=revision),
+            "Lesson saved."))
     others = [m for m in modules if m.id != module.id]
     with move.popover("Move to…", disabled=not others):
-        target = st.selectbox("Module", [m.id for m in others], key=f"courses_target_{lesson.id}",
-                              format_func=lambda mid: next(m.title for m in others if m.id == mid))
-        if st.button("Move", key=f"courses_move_{lesson.id}"):
-            _act(lambda t: courses.move_lesson_to_module(t, lesson.id, target), "Lesson moved.",
-                 reorders=module.course_id)
-    if remove.button("✕", key=f"courses_remove_{lesson.id}", help="Remove this lesson (the video stays)"):
-        _act(lambda t: courses.remove_lesson(t, lesson.id, expected_revision=module.revision), "Lesson removed.")
+        target_key = f"courses_target_{lesson.id}"
+        st.selectbox("Module", [m.id for m in others], key=target_key,
+                     format_func=lambda mid: next(m.title for m in others if m.id == mid))
+        st.button("Move", key=f"courses_move_{lesson.id}", on_click=_save, args=(
+            lambda t: courses.move_lesson_to_module(t, lesson.id, _typed(target_key), expected_revision=revision),
+            "Lesson moved."), kwargs={"reorders": module.course_id})
+    remove.button("✕", key=f"courses_remove_{lesson.id}", help="Remove this lesson (the video stays)",
+                  on_click=_save, args=(lambda t: courses.remove_lesson(t, lesson.id, expected_revision=revision),
+                                        "Lesson removed."))
 
 
 def _build(outline: courses.CourseOutline) -> None:
     modules = [m.module for m in outline.modules]
-    with st.form(f"courses_new_module_{outline.course.id}", clear_on_submit=True):
+    course_id = outline.course.id
+    with st.form(f"courses_new_module_{course_id}", clear_on_submit=True):
         left, right = st.columns([4, 1], vertical_alignment="bottom")
-        title = left.text_input("New module", key="courses_new_module_title", placeholder="e.g. Week 1: Basics")
-        if right.form_submit_button("Add module"):
-            _act(lambda t: courses.create_module(t, outline.course.id, title), "Module added.")
+        left.text_input("New module", key="courses_new_module_title", placeholder="e.g. Week 1: Basics")
+        # The course id is bound when the form is drawn: the module goes into the course on screen.
+        right.form_submit_button("Add module", on_click=_save, args=(
+            lambda t: courses.create_module(t, course_id, _typed("courses_new_module_title") or ""), "Module added."))
     if not modules:
         st.info("Add a first module, then put videos from your library in it as lessons.")
         return
@@ -240,14 +282,7 @@ def _build(outline: courses.CourseOutline) -> None:
     stats = Queries(state.current_creator_id(state.get_database()), as_of).lesson_stats(outline.course.id)
     if any(lessons.values()):
         st.caption("Drag lessons to reorder them or to move them between modules.")
-        result = sort_items(
-            [{"header": m.module.title, "items": [lesson_label(lesson) for lesson in m.lessons]}
-             for m in outline.modules],
-            multi_containers=True, direction="vertical", key=sortable_key(outline), custom_style=SORTABLE_STYLE,
-        )
-        changes = dragged_changes(lessons, result, [m.id for m in modules])
-        if changes:
-            _apply_drag(changes, lessons, modules, outline.course.id)
+        _drag_list(outline)
     for number, entry in enumerate(outline.modules, start=1):
         module = entry.module
         with st.expander(f"Module {number}: {module.title} · {layout.plural(len(entry.lessons), 'lesson')}",
@@ -255,47 +290,63 @@ def _build(outline: courses.CourseOutline) -> None:
             for lesson in entry.lessons:
                 _lesson_row(lesson, module, modules, len(entry.lessons), stats.get((module.id, lesson.video_id)))
             _library_picker(module, {lesson.video_id for lesson in entry.lessons})
-            _module_settings(module, number, len(modules))
+            _module_settings(module, number, len(modules), outline.course.revision)
 
 
-def _apply_drag(changes, lessons, modules, course_id) -> None:
-    """Save a drag-and-drop result: moves between modules first, then each module's new order."""
-    shown = {m.id: m.revision for m in modules}
-    home = {lesson.id: module_id for module_id, items in lessons.items() for lesson in items}
-    touched = set(changes) | {home[lid] for order in changes.values() for lid in order}
+def _drag_list(outline: courses.CourseOutline) -> None:
+    """The drag-and-drop list, and saving what was dragged in it.
 
-    def apply(t):
-        stored = {m.id: m.revision for m in courses.list_modules(t, course_id)}
-        if any(stored.get(mid) != shown.get(mid) for mid in touched):
-            raise StaleEdit("This course was changed in another tab or by another person; the page now shows "
-                            "the latest order, so drag the lesson again.")
-        for module_id, order in changes.items():
-            for position, lesson_id in enumerate(order, start=1):
-                if home[lesson_id] != module_id:
-                    courses.move_lesson_to_module(t, lesson_id, module_id, position=position)
-                    home[lesson_id] = module_id
-        for module_id, order in changes.items():
-            courses.reorder_lessons(t, module_id, order)
-    _act(apply, "New order saved.", reorders=course_id)
+    The component draws the order it was mounted with and keeps it until its key changes, so the
+    order it shows is remembered here (``DrawnOrder``) and a drop is compared with THAT order and
+    its revisions: a drop in a tab showing an old order is refused, not applied to the new one nor
+    dropped in silence. A fresh key (mounting the stored order) follows every save and every
+    change made elsewhere while nothing was being dragged.
+    """
+    name = f"courses_drag_{outline.course.id}"
+    drawn: DrawnOrder | None = st.session_state.get(name)
+    current = DrawnOrder.of(outline, generation=0)
+    if drawn is None or drawn.stale or (drawn.layout() != current.layout() and not _dropped(drawn)):
+        drawn = DrawnOrder.of(outline, generation=drawn.generation + 1 if drawn else 0)
+        st.session_state[name] = drawn
+    result = sort_items(drawn.containers(), multi_containers=True, direction="vertical", key=drawn.key,
+                        custom_style=SORTABLE_STYLE)
+    changes = dragged_changes(drawn.lessons, result, drawn.module_ids)
+    if changes:
+        course_id = outline.course.id
+        _save(lambda t: courses.arrange_lessons(t, course_id, changes, drawn.revisions), "New order saved.",
+              reorders=course_id)
+        st.session_state[name] = drawn.mark_stale()
+        st.rerun()
 
 
-def _module_settings(module: courses.Module, number: int, count: int) -> None:
+def _dropped(drawn: DrawnOrder) -> bool:
+    """Whether the mounted list reports an order other than the one it was mounted with."""
+    value = st.session_state.get(drawn.key)
+    return value is not None and value != drawn.containers()
+
+
+def _module_settings(module: courses.Module, number: int, count: int, course_revision: int) -> None:
+    revision = module.revision
     with st.popover("Module settings", icon=":material/tune:"):
+        keys = {name: f"courses_module_{name}_{module.id}_{revision}" for name in ("title", "description")}
         with st.form(f"courses_module_{module.id}"):
-            title = st.text_input("Title", value=module.title, key=f"courses_module_title_{module.id}")
-            description = st.text_area("Description", value=module.description or "",
-                                       key=f"courses_module_description_{module.id}")
-            if st.form_submit_button("Save"):
-                _act(lambda t: courses.update_module(t, module.id, title=title, description=description))
+            st.text_input("Title", value=module.title, key=keys["title"])
+            st.text_area("Description", value=module.description or "", key=keys["description"])
+            st.form_submit_button("Save", on_click=_save, args=(
+                lambda t: courses.update_module(t, module.id, title=_typed(keys["title"]),
+                                                description=_typed(keys["description"]), expected_revision=revision),
+                "Module saved."))
         up, down = st.columns(2)
-        if up.button("Move module up", key=f"courses_module_up_{module.id}", disabled=number == 1):
-            _act(lambda t: courses.move_module(t, module.id, number - 1))
-        if down.button("Move module down", key=f"courses_module_down_{module.id}", disabled=number == count):
-            _act(lambda t: courses.move_module(t, module.id, number + 1))
+        up.button("Move module up", key=f"courses_module_up_{module.id}", disabled=number == 1, on_click=_save,
+                  args=(lambda t: courses.move_module(t, module.id, number - 1, expected_revision=course_revision),))
+        down.button("Move module down", key=f"courses_module_down_{module.id}", disabled=number == count,
+                    on_click=_save,
+                    args=(lambda t: courses.move_module(t, module.id, number + 1, expected_revision=course_revision),))
         if st.checkbox("I want to delete this module and its lessons (the videos stay)",
                        key=f"courses_module_confirm_{module.id}"):
-            if st.button("Delete module", key=f"courses_module_delete_{module.id}", type="primary"):
-                _act(lambda t: courses.delete_module(t, module.id), "Module deleted.")
+            st.button("Delete module", key=f"courses_module_delete_{module.id}", type="primary", on_click=_save,
+                      args=(lambda t: courses.delete_module(t, module.id, expected_revision=revision),
+                            "Module deleted."))
 
 
 def _trash() -> None:
@@ -306,12 +357,13 @@ def _trash() -> None:
     for course in deleted:
         left, right = st.columns([5, 1])
         left.markdown(f"**{layout.inert(course.title)}** · {layout.plural(course.lesson_count, 'lesson')}")
-        if right.button("Restore", key=f"courses_restore_{course.id}", icon=":material/restore_from_trash:"):
-            def restore(t, course_id=course.id):
-                courses.restore_course(t, course_id)
-                st.session_state["courses_selected"] = course_id
-                st.session_state["courses_leave_trash"] = True  # show the restored course
-            _act(restore, "Course restored.")
+
+        def restore(t, course_id=course.id):
+            courses.restore_course(t, course_id)
+            st.session_state["courses_leave_trash"] = True  # show the restored course
+            return course_id
+        right.button("Restore", key=f"courses_restore_{course.id}", icon=":material/restore_from_trash:",
+                     on_click=_save, args=(restore, "Course restored."), kwargs={"select": True})
 
 
 _flash()

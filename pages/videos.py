@@ -25,41 +25,70 @@ st.title("Video library")
 
 def _queued(message: str) -> None:
     """Wake the worker and rerun, so the library (not the empty state) shows the new video."""
+    _noted(message)
+    st.rerun()
+
+
+def _noted(message: str) -> None:
+    """Wake the worker and leave the note for the next run (from a callback, which reruns anyway)."""
     if worker := state.get_import_worker():
         worker.wake()
     st.session_state["videos_flash"] = message
-    st.rerun()
+
+
+def _refuse(form: str, message: str, icon: str = ":material/error:") -> None:
+    """Keep an add form's error for the run that follows; the form keeps what was typed and chosen."""
+    st.session_state[f"videos_{form}_error"] = (message, icon)
+
+
+def _show_refusal(form: str) -> None:
+    if refusal := st.session_state.pop(f"videos_{form}_error", None):
+        message, icon = refusal
+        st.error(message, icon=icon)
 
 
 if flash := st.session_state.pop("videos_flash", None):
     st.toast(flash, icon=":material/hourglass_top:")
+if restored := st.session_state.pop("videos_restored", None):
+    st.success(restored, icon=":material/restore_from_trash:")
 
 
 def _add_youtube() -> None:
-    with st.form("videos_youtube_form", clear_on_submit=True):
-        link = st.text_input("YouTube link or video id", key="videos_youtube_link",
-                             placeholder="https://www.youtube.com/watch?v=…")
+    # Not cleared on submit: a refused link stays in the field to be corrected (see _submit_youtube).
+    with st.form("videos_youtube_form"):
+        st.text_input("YouTube link or video id", key="videos_youtube_link",
+                      placeholder="https://www.youtube.com/watch?v=…")
         left, right = st.columns(2)
-        languages = left.text_input("Preferred transcript languages", value="en", key="videos_youtube_languages",
-                                    help="Language codes in order of preference, e.g. en, de. Manual captions "
-                                         "come before auto-generated ones; if none exist, the video's own "
-                                         "language is used.")
-        translate = right.text_input("Translate to (optional)", key="videos_youtube_translate",
-                                     placeholder="e.g. en", help="YouTube translates the captions if it can.")
-        strict = st.checkbox("Only these languages (otherwise the video's own language is used)",
-                             key="videos_youtube_strict")
-        submitted = st.form_submit_button("Add video", type="primary")
-    if not submitted:
-        return
+        left.text_input("Preferred transcript languages", value="en", key="videos_youtube_languages",
+                        help="Language codes in order of preference, e.g. en, de. Manual captions "
+                             "come before auto-generated ones; if none exist, the video's own "
+                             "language is used.")
+        right.text_input("Translate to (optional)", key="videos_youtube_translate",
+                         placeholder="e.g. en", help="YouTube translates the captions if it can.")
+        st.checkbox("Only these languages (otherwise the video's own language is used)",
+                    key="videos_youtube_strict")
+        st.form_submit_button("Add video", type="primary", on_click=_submit_youtube)
+    _show_refusal("youtube")
+
+
+def _submit_youtube() -> None:
+    # A warning about an earlier link must not stay under this one's outcome.
+    st.session_state.pop("videos_duplicate", None)
+    get = st.session_state.get
     try:
         with state.tenant() as t:
-            pipeline.add_youtube_video(t, link, languages=[c.strip() for c in languages.split(",")],
-                                       translate_to=translate.strip() or None, only_these_languages=strict)
-        _queued("Video queued: its transcript is being fetched.")
+            pipeline.add_youtube_video(t, get("videos_youtube_link") or "",
+                                       languages=[c.strip() for c in (get("videos_youtube_languages") or "").split(",")],
+                                       translate_to=(get("videos_youtube_translate") or "").strip() or None,
+                                       only_these_languages=bool(get("videos_youtube_strict")))
     except pipeline.DuplicateVideo as exc:
         st.session_state["videos_duplicate"] = (str(exc), exc.video_id)
+        return
     except ChronosError as exc:
-        st.error(str(exc), icon=":material/error:")
+        _refuse("youtube", str(exc))
+        return
+    st.session_state["videos_youtube_link"] = ""
+    _noted("Video queued: its transcript is being fetched.")
 
 
 def _offer_reimport() -> None:
@@ -75,34 +104,52 @@ def _offer_reimport() -> None:
         _queued("Re-import queued.")
 
 
+def _subtitled_keys(source_type: str) -> dict[str, str]:
+    """The form's widget keys. The file pickers get new keys after a video is added (a file
+    picker cannot be emptied through session state); until then, they keep their files."""
+    added = st.session_state.get(f"videos_{source_type}_added", 0)
+    files = f"_{added}" if added else ""
+    return {"title": f"videos_{source_type}_title", "link": f"videos_{source_type}_link",
+            "media": f"videos_upload_media{files}", "subtitle": f"videos_{source_type}_subtitle{files}",
+            "minutes": f"videos_{source_type}_minutes"}
+
+
 def _add_subtitled(source_type: str) -> None:
     label = {"loom": "Loom share link", "mux": "Mux playback link or id"}.get(source_type)
-    with st.form(f"videos_{source_type}_form", clear_on_submit=True):
-        title = st.text_input("Title", key=f"videos_{source_type}_title")
-        link = st.text_input(label, key=f"videos_{source_type}_link") if label else None
-        media = None
+    keys = _subtitled_keys(source_type)
+    # Not cleared on submit: after a refusal the title, link and files stay for the next try.
+    with st.form(f"videos_{source_type}_form"):
+        st.text_input("Title", key=keys["title"])
+        if label:
+            st.text_input(label, key=keys["link"])
         if source_type == "upload":
-            media = st.file_uploader("Audio or video file", key="videos_upload_media",
-                                     type=[ext.lstrip(".") for ext in uploads.MEDIA_EXTENSIONS],
-                                     help="Up to 2 GB here. Larger files (pro and enterprise plans): "
-                                          "python -m chronos_data import FILE --subtitles FILE.srt")
+            st.file_uploader("Audio or video file", key=keys["media"],
+                             type=[ext.lstrip(".") for ext in uploads.MEDIA_EXTENSIONS],
+                             help="Up to 2 GB here. Larger files (pro and enterprise plans): "
+                                  "python -m chronos_data import FILE --subtitles FILE.srt")
         optional = " (optional: without one, OpenAI transcribes the audio)" if (
             source_type == "upload" and state.get_settings().openai_api_key) else ""
-        subtitle = st.file_uploader(f"Subtitle file (.srt, .vtt, .sbv or plain text){optional}", type=SUBTITLE_TYPES,
-                                    key=f"videos_{source_type}_subtitle")
-        minutes = st.number_input("Duration in minutes (used to time a plain-text transcript)", min_value=0.0,
-                                  step=1.0, key=f"videos_{source_type}_minutes")
-        submitted = st.form_submit_button("Add video", type="primary")
-    if not submitted:
-        return
+        st.file_uploader(f"Subtitle file (.srt, .vtt, .sbv or plain text){optional}", type=SUBTITLE_TYPES,
+                         key=keys["subtitle"])
+        st.number_input("Duration in minutes (used to time a plain-text transcript)", min_value=0.0,
+                        step=1.0, key=keys["minutes"])
+        st.form_submit_button("Add video", type="primary", on_click=_submit_subtitled, args=(source_type, keys))
+    _show_refusal(source_type)
+
+
+def _submit_subtitled(source_type: str, keys: dict[str, str]) -> None:
+    get = st.session_state.get
+    title, link, minutes = get(keys["title"]) or "", get(keys["link"]) or "", get(keys["minutes"]) or 0.0
+    media = get(keys["media"]) if source_type == "upload" else None
+    subtitle = get(keys["subtitle"])
     can_transcribe = source_type == "upload" and bool(state.get_settings().openai_api_key)
     if subtitle is None and not can_transcribe:
         hint = " (or set OPENAI_API_KEY so Chronos can transcribe the audio)" if source_type == "upload" else ""
-        st.error(f"Add the video's subtitle file{hint}: Chronos builds the searchable transcript from it.",
-                 icon=":material/subtitles:")
+        _refuse(source_type, f"Add the video's subtitle file{hint}: Chronos builds the searchable transcript "
+                             "from it.", ":material/subtitles:")
         return
     if source_type == "upload" and media is None:
-        st.error("Choose the audio or video file to upload.", icon=":material/upload_file:")
+        _refuse(source_type, "Choose the audio or video file to upload.", ":material/upload_file:")
         return
 
     def add(t, source: str, size: int | None) -> None:
@@ -117,7 +164,7 @@ def _add_subtitled(source_type: str) -> None:
     try:
         if source_type != "upload":
             with state.tenant() as t:
-                add(t, link or "", None)
+                add(t, link, None)
         else:
             settings = state.get_settings()
             with state.tenant() as t:
@@ -126,9 +173,16 @@ def _add_subtitled(source_type: str) -> None:
             stored = uploads.store_upload(settings, creator_id, media.name, media, media.size, tier)
             with uploads.removed_on_error(settings, stored), state.tenant() as t:
                 add(t, stored, media.size)
-        _queued("Video queued: its transcript is being indexed.")
     except ChronosError as exc:
-        st.error(str(exc), icon=":material/error:")
+        _refuse(source_type, str(exc))
+        return
+    # Added: an empty form for the next video.
+    st.session_state[keys["title"]] = ""
+    if source_type != "upload":
+        st.session_state[keys["link"]] = ""
+    st.session_state[keys["minutes"]] = 0.0
+    st.session_state[f"videos_{source_type}_added"] = st.session_state.get(f"videos_{source_type}_added", 0) + 1
+    _noted("Video queued: its transcript is being indexed.")
 
 
 def _add_videos(expanded: bool) -> None:
@@ -279,6 +333,48 @@ def _failures(failed: list[videos.Video]) -> None:
                 _queued("Queued again.")
 
 
+def _restore(video_id, *, replace_live_copy: bool = False) -> None:
+    try:
+        with state.tenant() as t:
+            videos.restore_video(t, video_id, replace_live_copy=replace_live_copy)
+    except videos.LiveCopyExists as exc:
+        # Kept until the creator chooses: the choice is drawn on the runs that follow.
+        st.session_state["videos_copy_conflict"] = (video_id, str(exc))
+        st.rerun()
+    st.session_state.pop("videos_copy_conflict", None)
+    st.session_state["videos_restored"] = "Restored." if not replace_live_copy else \
+        "Restored; the copy that was in your library is in the trash now."
+    st.rerun()
+
+
+def _offer_copy_choice(video_id) -> None:
+    """When the same YouTube video was added again since this copy went to the trash: keep one."""
+    conflict = st.session_state.get("videos_copy_conflict")
+    if not conflict or conflict[0] != video_id:
+        return
+    st.warning(layout.inert(conflict[1]), icon=":material/content_copy:")
+    replace, discard, cancel = st.columns([2, 2, 1])
+    if replace.button("Replace the library's copy with this one", key="videos_restore_replace", type="primary"):
+        _restore(video_id, replace_live_copy=True)
+    if discard.button("Keep the library's copy; delete this one for good", key="videos_delete_for_good",
+                      help="This copy's transcript and viewing history are deleted; its lessons play the "
+                           "library's copy."):
+        try:
+            with state.tenant() as t:
+                moved = videos.delete_trashed_copy(t, video_id)
+        except ChronosError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
+        st.session_state.pop("videos_copy_conflict", None)
+        st.session_state.pop("videos_selected", None)
+        st.session_state["videos_restored"] = "Deleted for good" + (
+            f"; {layout.plural(moved, 'lesson')} now play the library's copy." if moved else ".")
+        st.rerun()
+    if cancel.button("Cancel", key="videos_copy_cancel"):
+        st.session_state.pop("videos_copy_conflict", None)
+        st.rerun()
+
+
 def _details() -> None:
     video_id = st.session_state.get("videos_selected")
     if not video_id:
@@ -304,9 +400,8 @@ def _details() -> None:
     actions = st.columns(4)
     if video.is_deleted:
         if actions[0].button("Restore", key="videos_restore", icon=":material/restore_from_trash:"):
-            with state.tenant() as t:
-                videos.restore_video(t, video.id)
-            st.rerun()
+            _restore(video.id)
+        _offer_copy_choice(video.id)
     else:
         if actions[0].button("Retry" if video.status == "failed" else "Re-process", key="videos_retry",
                              icon=":material/refresh:", disabled=video.in_progress):

@@ -546,6 +546,15 @@ CASES: dict[str, list[Case]] = {
                 needs_own=True),
     ],
     "courses.remove_lesson": [refused("b_lesson", lambda c, f: f(c.t, c.b.lesson), NotFound)],
+    "courses.swap_lesson_video": [
+        refused("b_videos", lambda c, f: f(c.t, c.b.video, c.b.video), NotFound),
+        refused("own_to_b_video", lambda c, f: f(c.t, c.me.video, c.b.video), NotFound, needs_own=True),
+    ],
+    "courses.arrange_lessons": [
+        refused("b_course", lambda c, f: f(c.t, c.b.course, {c.b.module: [c.b.lesson]}, {}), NotFound),
+        refused("own_course_b_module", lambda c, f: f(c.t, c.me.course, {c.b.module: [c.b.lesson]}, {}),
+                NotFound, needs_own=True),
+    ],
     "courses.course_outline": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     # --- creators ------------------------------------------------------------------------------
     "creators.get_creator": [own("self", lambda c, f: f(c.t), check=_is_callers, nothing=_is_callers)],
@@ -721,7 +730,11 @@ CASES: dict[str, list[Case]] = {
     "videos.video_details": [refused("b_video", lambda c, f: f(c.t, c.b.video), NotFound)],
     "videos.set_status": [refused("b_video", lambda c, f: f(c.t, c.b.video, "failed", "pwned"), NotFound)],
     "videos.soft_delete_video": [refused("b_video", lambda c, f: f(c.t, c.b.video), NotFound)],
-    "videos.restore_video": [refused("b_video", lambda c, f: f(c.t, c.b.video), NotFound)],
+    "videos.restore_video": [
+        refused("b_video", lambda c, f: f(c.t, c.b.video), NotFound),
+        refused("b_video_replacing", lambda c, f: f(c.t, c.b.video, replace_live_copy=True), NotFound),
+    ],
+    "videos.delete_trashed_copy": [refused("b_video", lambda c, f: f(c.t, c.b.video), NotFound)],
     # --- watching ------------------------------------------------------------------------------
     "watching.start_viewing": [
         refused("b_video", lambda c, f: f(c.t, c.b.video, c.b.student), DB_ERROR),

@@ -101,3 +101,86 @@ def test_a_playlist_is_listed_and_its_videos_imported_as_one_batch(workspace, db
     with db.tenant(workspace) as t:
         titles = sorted(v.title for v in videos.list_videos(t))
     assert titles == ["Day 1: lists", "Day 2: dicts"]
+
+
+def _restore_conflict(db, workspace) -> tuple[AppTest, uuid.UUID, uuid.UUID]:
+    """The same YouTube video added again after its first copy went to the trash; that copy shown."""
+    with db.tenant(workspace) as t:
+        old = pipeline.add_youtube_video(t, "https://youtu.be/dQw4w9WgXcQ", title="First import")
+        videos.soft_delete_video(t, old)
+        new = pipeline.add_youtube_video(t, "https://youtu.be/dQw4w9WgXcQ", title="Added again")
+    at = _videos_page()
+    at.toggle(key="videos_show_trash").set_value(True).run()
+    at.session_state["videos_selected"] = old
+    at.run()
+    at.button(key="videos_restore").click().run()
+    assert not at.exception
+    assert any("'First import' cannot be restored as it is" in w.value and "as 'Added again'" in w.value
+               for w in at.warning)
+    return at, old, new
+
+
+def test_restoring_over_a_live_copy_offers_to_replace_it(workspace, db):
+    at, old, new = _restore_conflict(db, workspace)
+    at.button(key="videos_restore_replace").click().run()
+    assert not at.exception
+    assert any("Restored" in s.value for s in at.success)
+    with db.tenant(workspace) as t:
+        assert [v.id for v in videos.list_videos(t)] == [old]
+        assert videos.get_video(t, new).is_deleted
+
+
+def test_restoring_over_a_live_copy_offers_to_delete_the_trashed_one_for_good(workspace, db):
+    at, old, new = _restore_conflict(db, workspace)
+    at.button(key="videos_delete_for_good").click().run()
+    assert not at.exception
+    assert any("Deleted for good" in s.value for s in at.success)
+    with db.tenant(workspace) as t:
+        assert [v.id for v in videos.list_videos(t, include_deleted=True)] == [new]
+
+
+def _submit(at: AppTest, form: str) -> AppTest:
+    next(b for b in at.button if b.proto.form_id == form).click().run()
+    assert not at.exception
+    return at
+
+
+def test_a_refused_loom_form_keeps_the_title_link_and_file(workspace, db):
+    at = _videos_page()
+    at.text_input(key="videos_loom_title").input("Kick-off")
+    at.text_input(key="videos_loom_link").input("https://www.loom.com/share/not-a-loom-id")
+    _submit(at, "videos_loom_form")
+    assert any("Add the video's subtitle file" in e.value for e in at.error)
+    assert at.text_input(key="videos_loom_title").value == "Kick-off"
+    assert at.text_input(key="videos_loom_link").value == "https://www.loom.com/share/not-a-loom-id"
+
+    at.file_uploader(key="videos_loom_subtitle").upload("talk.srt", SRT, "application/x-subrip")
+    _submit(at, "videos_loom_form")
+    assert at.error and not any("Add the video's subtitle file" in e.value for e in at.error)
+    assert at.text_input(key="videos_loom_title").value == "Kick-off"
+    assert at.file_uploader(key="videos_loom_subtitle").value.name == "talk.srt"
+
+    at.text_input(key="videos_loom_link").input("https://www.loom.com/share/0123456789abcdef0123456789abcdef")
+    _submit(at, "videos_loom_form")
+    assert not at.error
+    with db.tenant(workspace) as t:
+        assert [v.title for v in videos.list_videos(t)] == ["Kick-off"]
+    # Added: the form is empty for the next video.
+    assert at.text_input(key="videos_loom_title").value == ""
+    assert at.text_input(key="videos_loom_link").value == ""
+
+
+def test_an_already_in_your_library_warning_goes_when_another_link_is_tried(workspace, db):
+    with db.tenant(workspace) as t:
+        pipeline.add_youtube_video(t, "dQw4w9WgXcQ", title="Original")
+    at = _videos_page()
+    at.text_input(key="videos_youtube_link").input("https://youtu.be/dQw4w9WgXcQ")
+    _submit(at, "videos_youtube_form")
+    assert any("already in your library" in w.value for w in at.warning)
+
+    at.text_input(key="videos_youtube_link").input("https://vimeo.com/123")
+    _submit(at, "videos_youtube_form")
+    assert any("not a YouTube, Loom or Mux link" in e.value for e in at.error)
+    assert not any("already in your library" in w.value for w in at.warning)
+    assert "videos_reimport" not in [b.key for b in at.button]
+    assert at.text_input(key="videos_youtube_link").value == "https://vimeo.com/123"  # kept to be corrected

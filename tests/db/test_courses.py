@@ -323,8 +323,8 @@ def test_a_stale_tab_is_refused_and_changes_nothing(t):
         with pytest.raises(StaleEdit) as stale:
             call()
         assert str(stale.value) == (
-            "This module was changed in another tab or by another person; reload the page to see the latest "
-            "order, then try again.")
+            "This module was changed in another tab — here is the current version; nothing of yours was saved, "
+            "so make your change again if it is still needed.")
     assert [x.id for x in courses.list_lessons(t, modules[0])] == [b, a, c]
     assert courses.list_modules(t, course)[0].revision == tab_one + 1
 
@@ -465,3 +465,52 @@ def test_another_creator_s_ids_are_not_found(db):
             assert courses.get_course(t, course).title == "Python basics"
     finally:
         _drop(db, owner, intruder)
+
+
+def test_every_edit_drawn_from_an_old_revision_is_refused_and_overwrites_nothing(t):
+    course, modules, lessons = _course_with_lessons(t, 2, 1)
+    first, second = lessons[0]
+    seen_course = courses.get_course(t, course).revision
+    seen_module = courses.list_modules(t, course)[0].revision
+
+    courses.update_lesson(t, first, title="Renamed in tab A", expected_revision=seen_module)
+    courses.update_course(t, course, title="Course renamed in tab A", expected_revision=seen_course)
+
+    stale_calls = [
+        lambda: courses.update_lesson(t, first, title="Old title from tab B", expected_revision=seen_module),
+        lambda: courses.update_module(t, modules[0], title="Old module title", expected_revision=seen_module),
+        lambda: courses.delete_module(t, modules[0], expected_revision=seen_module),
+        lambda: courses.move_lesson_to_module(t, second, modules[1], expected_revision=seen_module),
+        lambda: courses.update_course(t, course, title="Old course title", expected_revision=seen_course),
+    ]
+    for call in stale_calls:
+        with pytest.raises(StaleEdit, match="changed in another tab — here is the current version"):
+            call()
+    assert _titles(t, modules[0]) == ["Renamed in tab A", "W1 L2"]
+    assert [m.title for m in courses.list_modules(t, course)] == ["Week 1", "Week 2"]
+    assert courses.get_course(t, course).title == "Course renamed in tab A"
+
+    fresh = courses.list_modules(t, course)[0].revision
+    courses.update_lesson(t, first, title="Renamed again", expected_revision=fresh)
+    assert _titles(t, modules[0]) == ["Renamed again", "W1 L2"]
+
+
+def test_arrange_lessons_saves_a_drag_in_one_call_and_refuses_a_stale_one(t):
+    course, modules, lessons = _course_with_lessons(t, 2, 1)
+    (a, b), (c,) = lessons
+    shown = {m.id: m.revision for m in courses.list_modules(t, course)}
+
+    outline = courses.arrange_lessons(t, course, {modules[0]: [b, c, a], modules[1]: []}, shown)
+    assert [[x.id for x in m.lessons] for m in outline.modules] == [[b, c, a], []]
+    assert [x.lesson_order for x in outline.modules[0].lessons] == [1, 2, 3]
+
+    with pytest.raises(StaleEdit, match="changed in another tab — here is the current version"):
+        courses.arrange_lessons(t, course, {modules[0]: [a, b, c]}, shown)  # drawn before the drag above
+    assert [x.id for x in courses.list_lessons(t, modules[0])] == [b, c, a]
+
+    # A module the drag did not touch may have changed meanwhile.
+    courses.update_module(t, modules[1], title="Week 2, renamed")
+    fresh = {m.id: m.revision for m in courses.list_modules(t, course)}
+    courses.update_module(t, modules[1], title="Week 2, renamed again")
+    courses.arrange_lessons(t, course, {modules[0]: [a, b, c]}, fresh)
+    assert [x.id for x in courses.list_lessons(t, modules[0])] == [a, b, c]

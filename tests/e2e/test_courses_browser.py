@@ -3,11 +3,13 @@ previews, publishes, deletes and restores the course, all in the browser."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from chronos_data import courses, creators
+from chronos_data import courses, creators, videos
 from chronos_data.config import Settings
 from chronos_data.db import open_database
 from chronos_data.embeddings import LocalEmbedder
@@ -137,3 +139,59 @@ def _drag(page, source, target) -> None:
         page.mouse.move(start["x"] + start["width"] / 2,
                         start["y"] + (end["y"] - start["y"] - 5) * step / 10 + start["height"] / 2, steps=2)
     page.mouse.up()
+
+
+STALE = "changed in another tab — here is the current version"
+
+
+def test_two_tabs_a_stale_move_and_a_stale_drag_are_refused(browser, app, library):
+    db, creator = library
+    with db.tenant(creator) as t:
+        by_title = {v.title: v.id for v in videos.list_videos(t)}
+        course = courses.create_course(t, "Two tabs")
+        module = courses.create_module(t, course, "Stale week")
+        courses.add_lessons(t, module, [by_title[title] for title in LESSONS])
+
+    def order() -> list[str]:
+        with db.tenant(creator) as t:
+            return [lesson.title for lesson in courses.list_lessons(t, module)]
+
+    def open_course():
+        page = browser.new_page(viewport={"width": 1500, "height": 1300})
+        page.goto(f"{app.url}/courses")
+        page.get_by_text("Two tabs ·").first.click(timeout=90_000)
+        page.get_by_text("Module 1: Stale week").first.wait_for(timeout=30_000)
+        return page
+
+    def down_on_first(page) -> None:
+        week = page.locator('[data-testid="stExpander"]').filter(has_text="Module 1: Stale week")
+        week.get_by_role("button", name="↓").first.click()
+
+    tab_a, tab_b = open_course(), open_course()
+    try:
+        down_on_first(tab_a)
+        _wait_for(lambda: order() == ["Loops", "Variables", "Functions"])
+
+        down_on_first(tab_b)  # tab B still shows Variables first
+        tab_b.get_by_text(STALE).first.wait_for(timeout=30_000)
+        assert order() == ["Loops", "Variables", "Functions"]
+
+        down_on_first(tab_a)  # Loops moves down again; tab B's drag list is now stale
+        _wait_for(lambda: order() == ["Variables", "Loops", "Functions"])
+        frame = tab_b.frame_locator('iframe[title*="sortable"]').first
+        _drag(tab_b, frame.get_by_text("Functions ·"), frame.get_by_text("Loops ·"))
+        expect(tab_b.get_by_text(STALE)).to_have_count(1, timeout=30_000)
+        assert order() == ["Variables", "Loops", "Functions"]
+        expect(tab_b.locator('[data-testid="stException"]')).to_have_count(0)
+        tab_b.screenshot(path=str(SCREENSHOTS / "courses-stale-tab.png"), full_page=True)
+    finally:
+        tab_a.close()
+        tab_b.close()
+
+
+def _wait_for(condition, timeout: float = 30.0) -> None:
+    """Poll the database until ``condition`` holds (a click's rerun commits in the app's process)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the change never reached the database"
+        time.sleep(0.2)

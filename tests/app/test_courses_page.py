@@ -1,0 +1,221 @@
+"""The Courses page through AppTest: the course being edited is the one the list shows as
+selected, and a write drawn from an old version (another tab) is refused."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from chronos_data import courses, creators, videos
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+STALE = "changed in another tab"
+
+
+@pytest.fixture
+def workspace(app_env, monkeypatch, db) -> uuid.UUID:
+    email = f"courses-{uuid.uuid4().hex[:8]}@example.com"
+    monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", email)
+    with db.engine.begin() as conn:
+        return creators.ensure_creator(conn, email)
+
+
+def _courses_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    return at.switch_page("pages/courses.py").run()
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def _create(at: AppTest, title: str) -> AppTest:
+    at.text_input(key="courses_new_title").input(title)
+    _button(at, "Create course").click().run()
+    assert not at.exception
+    return at
+
+
+def _add_module(at: AppTest, title: str) -> AppTest:
+    at.text_input(key="courses_new_module_title").input(title)
+    _button(at, "Add module").click().run()
+    assert not at.exception
+    return at
+
+
+def _edited(at: AppTest) -> str:
+    return at.subheader[0].value
+
+
+def _selected(at: AppTest, t) -> str:
+    return courses.get_course(t, at.radio(key="courses_list").value).title
+
+
+def _modules(db, workspace, title: str) -> list[str]:
+    with db.tenant(workspace) as t:
+        course = next(c for c in courses.list_courses(t) if c.title == title)
+        return [m.title for m in courses.list_modules(t, course.id)]
+
+
+def test_a_new_course_becomes_the_one_edited_and_its_modules_land_in_it(workspace, db):
+    at = _create(_courses_page(), "Course A")
+    assert _edited(at) == "Course A"
+    _add_module(at, "A1")
+    at = _create(at, "Marketing 101")
+    assert _edited(at) == "Marketing 101"
+    with db.tenant(workspace) as t:
+        assert _selected(at, t) == "Marketing 101"
+    _add_module(at, "Week 1")
+    assert _modules(db, workspace, "Marketing 101") == ["Week 1"]
+    assert _modules(db, workspace, "Course A") == ["A1"]
+
+
+def test_a_duplicate_becomes_the_selection(workspace, db):
+    at = _create(_courses_page(), "Course A")
+    at = _create(at, "Course B")
+    with db.tenant(workspace) as t:
+        first = next(c.id for c in courses.list_courses(t) if c.title == "Course A")
+    at.radio(key="courses_list").set_value(first).run()
+    assert _edited(at) == "Course A"
+    at.button(key="courses_duplicate").click().run()
+    assert _edited(at) == "Copy of Course A"
+    with db.tenant(workspace) as t:
+        assert _selected(at, t) == "Copy of Course A"
+    _add_module(at, "Copied week")
+    assert _modules(db, workspace, "Copy of Course A") == ["Copied week"]
+    assert _modules(db, workspace, "Course A") == []
+
+
+def test_two_copies_with_the_same_label_are_told_apart(workspace, db):
+    at = _create(_courses_page(), "Course A")
+    at.button(key="courses_duplicate").click().run()
+    with db.tenant(workspace) as t:
+        first = next(c.id for c in courses.list_courses(t) if c.title == "Course A")
+    at.radio(key="courses_list").set_value(first).run()
+    at.button(key="courses_duplicate").click().run()
+    with db.tenant(workspace) as t:
+        copies = [c.id for c in courses.list_courses(t) if c.title == "Copy of Course A"]
+    radio = at.radio(key="courses_list")
+    assert len(copies) == 2 and len(set(radio.options)) == 3
+    # The newest copy sits right after the original; the list selects it, not its twin.
+    assert radio.value == copies[0] and radio.index == 1
+    assert radio.proto.raw_value == radio.options[1]
+
+
+def test_an_imported_outline_becomes_the_selection(workspace, db):
+    at = _create(_courses_page(), "Course A")
+    outline = json.dumps({"title": "Imported course", "modules": [{"title": "Intro", "lessons": []}]}).encode()
+    at.file_uploader(key="courses_import_file").upload("outline.json", outline, "application/json").run()
+    at.button(key="courses_import_button").click().run()
+    assert not at.exception
+    assert _edited(at) == "Imported course"
+    with db.tenant(workspace) as t:
+        assert _selected(at, t) == "Imported course"
+    _add_module(at, "Week 2")
+    assert _modules(db, workspace, "Imported course") == ["Intro", "Week 2"]
+    assert _modules(db, workspace, "Course A") == []
+
+
+def test_after_unpublish_the_list_still_selects_the_course_edited(workspace, db):
+    with db.tenant(workspace) as t:
+        video = videos.create_video(t, title="Decorators", source_type="youtube", source_id="dQw4w9WgXcQ",
+                                    duration_seconds=300)
+        first = courses.create_course(t, "First")
+        second = courses.create_course(t, "Second")
+        courses.add_lesson(t, courses.create_module(t, second, "Week 1"), video)
+        courses.publish_course(t, second)
+    at = _courses_page()
+    assert at.radio(key="courses_list").value == first
+    at.radio(key="courses_list").set_value(second).run()
+    assert _edited(at) == "Second"
+    at.button(key="courses_unpublish").click().run()
+    assert not at.exception
+    assert _edited(at) == "Second"
+    radio = at.radio(key="courses_list")
+    assert radio.value == second
+    # The browser keeps the radio's choice by its label, which unpublishing changed: the page must
+    # send the choice again under its new label, or the list shows nothing selected.
+    assert radio.proto.set_value and radio.proto.raw_value == "Second · Draft · 1 lesson"
+
+
+def _course_with_three_lessons(db, workspace) -> tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]:
+    with db.tenant(workspace) as t:
+        course = courses.create_course(t, "Python basics")
+        module = courses.create_module(t, course, "Week 1")
+        lessons = [courses.add_lesson(t, module, videos.create_video(
+            t, title=title, source_type="youtube", source_id=uuid.uuid4().hex[:11], duration_seconds=300))
+            for title in ("Variables", "Loops", "Functions")]
+    return course, module, lessons
+
+
+def _order(db, workspace, module) -> list[uuid.UUID]:
+    with db.tenant(workspace) as t:
+        return [lesson.id for lesson in courses.list_lessons(t, module)]
+
+
+def _by_key_prefix(widgets, prefix: str):
+    return next(w for w in widgets if w.key and w.key.startswith(prefix))
+
+
+def _refused(at: AppTest) -> bool:
+    return any(f"{STALE} — here is the current version" in w.value for w in at.warning)
+
+
+def test_a_move_from_a_stale_tab_is_refused_with_the_current_version(workspace, db):
+    _, module, (variables, loops, functions) = _course_with_three_lessons(db, workspace)
+    tab_a, tab_b = _courses_page(), _courses_page()
+
+    tab_a.button(key=f"courses_down_{variables}").click().run()
+    assert _order(db, workspace, module) == [loops, variables, functions]
+    assert not _refused(tab_a)
+
+    tab_b.button(key=f"courses_down_{variables}").click().run()  # tab B still shows Variables first
+    assert not tab_b.exception
+    assert _refused(tab_b)
+    assert _order(db, workspace, module) == [loops, variables, functions]
+    assert "**1.** Loops" in "\n".join(m.value for m in tab_b.markdown)  # the current version
+
+
+def test_a_lesson_edit_from_a_stale_tab_does_not_overwrite_a_rename(workspace, db):
+    _, module, (variables, _, _) = _course_with_three_lessons(db, workspace)
+    tab_a, tab_b = _courses_page(), _courses_page()
+
+    _by_key_prefix(tab_a.text_input, f"courses_lesson_title_{variables}").input("Names and values")
+    _by_key_prefix(tab_a.button, f"FormSubmitter:courses_lesson_form_{variables}").click().run()
+    assert any("Lesson saved" in s.value for s in tab_a.success)
+
+    _by_key_prefix(tab_b.number_input, f"courses_lesson_minutes_{variables}").set_value(12)
+    _by_key_prefix(tab_b.button, f"FormSubmitter:courses_lesson_form_{variables}").click().run()
+    assert not tab_b.exception
+    assert _refused(tab_b) and not any("Lesson saved" in s.value for s in tab_b.success)
+    with db.tenant(workspace) as t:
+        saved = courses.list_lessons(t, module)[0]
+    assert (saved.title, saved.estimated_duration_minutes) == ("Names and values", 5)
+    # The form shows the current version, not the old title tab B had.
+    assert _by_key_prefix(tab_b.text_input, f"courses_lesson_title_{variables}").value == "Names and values"
+
+
+def test_a_drag_from_a_stale_tab_is_refused_not_dropped_in_silence(workspace, db):
+    course, module, (variables, loops, functions) = _course_with_three_lessons(db, workspace)
+    tab_a, tab_b = _courses_page(), _courses_page()
+    tab_a.button(key=f"courses_down_{variables}").click().run()
+
+    drawn = tab_b.session_state[f"courses_drag_{course}"]
+    items = drawn.containers()[0]["items"]
+    tab_b.session_state[drawn.key] = [{"header": "Week 1", "items": [items[2], items[0], items[1]]}]  # a drop
+    tab_b.run()
+    assert not tab_b.exception
+    assert _refused(tab_b)
+    assert _order(db, workspace, module) == [loops, variables, functions]
+
+    drawn = tab_b.session_state[f"courses_drag_{course}"]  # remounted with the stored order
+    items = drawn.containers()[0]["items"]
+    tab_b.session_state[drawn.key] = [{"header": "Week 1", "items": [items[2], items[0], items[1]]}]
+    tab_b.run()
+    assert not _refused(tab_b) and any("New order saved" in s.value for s in tab_b.success)
+    assert _order(db, workspace, module) == [functions, loops, variables]
