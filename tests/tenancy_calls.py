@@ -597,6 +597,14 @@ CASES: dict[str, list[Case]] = {
     ],
     "dashboards.at_risk_learners": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
     "dashboards.costs": [own("all", lambda c, f: f(c.t, c.filters()))],
+    "dashboards.cost_lines": [own("all", lambda c, f: f(c.t, c.filters()))],
+    "dashboards.slice_videos": [
+        own("heatmap_cell", lambda c, f: f(c.t, c.filters(), weekday=1, hour=12)),
+        empty("b_videos_device", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,)), device="desktop")),
+    ],
+    # B's learner's address finds nobody (or the caller's own learner of that address, never B's).
+    "dashboards.find_learner": [own("b_student_email", lambda c, f: f(c.t, c.b.student_email),
+                                    check=lambda r, c: r != c.b.student, nothing=lambda r, c: r is None)],
     "dashboards.data_as_of": [own("latest", lambda c, f: f(c.t))],
     "dashboards.first_activity_day": [own("first", lambda c, f: f(c.t))],
     "dashboards.lesson_stats": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
@@ -787,7 +795,12 @@ CASES: dict[str, list[Case]] = {
     # --- insights ------------------------------------------------------------------------------
     "insights.all_insights": [own("all", lambda c, f: f(c.t, c.embedder)),
                               refused("b_course", lambda c, f: f(c.t, c.embedder, course_id=c.b.course), NotFound)],
+    "insights.gaps.gap_tally": [own("all", lambda c, f: f(c.t, c.embedder))],
+    "insights.version.data_version": [own("all", lambda c, f: f(c.t), nothing=lambda r, c: isinstance(r, str))],
     "insights.timeline.confusion_map": [empty("b_video", lambda c, f: f(c.t, c.b.video, c.filters()))],
+    "insights.timeline.retention_moments": [
+        empty("b_video", lambda c, f: f(c.t, c.b.video)),
+        empty("b_course", lambda c, f: f(c.t, c.me.video, course_id=c.b.course), needs_own=True)],
     "insights.timeline.confusion_insights": [own("all", lambda c, f: f(c.t)),
                                              empty("b_course", lambda c, f: f(c.t, c.b.course))],
     "insights.timeline.dropoff_insights": [own("all", lambda c, f: f(c.t)),
