@@ -58,6 +58,7 @@ def render_sidebar() -> None:
 try:
     navigation = st.navigation(pages)
     state.mark_routed()
+    state.follow_workspace_url()
     render_sidebar()
     navigation.run()
     state.database_reached()

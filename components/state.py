@@ -15,7 +15,7 @@ from chronos_data.config import Settings
 from chronos_data.db import Database, Tenant, open_database
 from chronos_data.demo import DEMO_EMAIL
 from chronos_data.embeddings import Embedder, embedder_for
-from chronos_data.errors import ChronosError, ValidationError
+from chronos_data.errors import ChronosError, NotFound, ValidationError
 from chronos_data.ingest.pipeline import Sources
 from chronos_data.ingest.worker import ImportWorker
 from chronos_data.rag import Assistant, chat_model_for
@@ -28,6 +28,7 @@ __all__ = [
     "database_reached",
     "retry_database",
     "demo_email",
+    "follow_workspace_url",
     "get_database",
     "get_assistant",
     "get_embedder",
@@ -46,6 +47,7 @@ __all__ = [
 
 _CREATOR_KEY = "chronos_creator_id"
 _DEMO_KEY = "chronos_demo_workspace"
+_URL_WORKSPACE = "workspace"  # ?workspace=<id>: the demo workspace, kept over a reload
 _ROUTED_KEY = "chronos_routed"
 _WORKSPACES_KEY = "chronos_signed_in_workspaces"
 _RETRY_KEY = "chronos_database_retry"
@@ -184,15 +186,40 @@ def demo_email() -> str:
 
 
 def use_demo_workspace(creator_id: uuid.UUID) -> None:
-    """Show the demo workspace in this browser session (the local one stays as it was)."""
+    """Show the demo workspace in this browser session (the local one stays as it was), and say so
+    in the page's URL: a reload or a shared link opens it again."""
     st.session_state[_CREATOR_KEY] = creator_id
     st.session_state[_DEMO_KEY] = True
+    st.query_params[_URL_WORKSPACE] = str(creator_id)
 
 
 def leave_demo_workspace() -> None:
     """Back to the local (or the signed-in person's own) workspace."""
     st.session_state.pop(_CREATOR_KEY, None)
     st.session_state.pop(_DEMO_KEY, None)
+    st.query_params.pop(_URL_WORKSPACE, None)
+
+
+def follow_workspace_url() -> None:
+    """Keep the demo workspace in the URL on every page (a page switch drops the query), and open
+    it again from the URL after a reload. Only the visitor's own demo opens this way: the id must
+    name the workspace of :func:`demo_email`; anything else is dropped from the URL."""
+    if in_demo_workspace():
+        st.query_params[_URL_WORKSPACE] = str(st.session_state[_CREATOR_KEY])
+        return
+    wanted = st.query_params.get(_URL_WORKSPACE)
+    if not wanted:
+        return
+    try:
+        creator_id = uuid.UUID(wanted)
+        with get_database().tenant(creator_id, read_only=True) as t:
+            email = creators.get_creator(t).email
+    except (ValueError, NotFound):
+        email = None
+    if email is not None and email.lower() == demo_email().lower():
+        use_demo_workspace(creator_id)
+    else:
+        st.query_params.pop(_URL_WORKSPACE, None)
 
 
 def in_demo_workspace() -> bool:

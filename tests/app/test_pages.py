@@ -131,3 +131,33 @@ def test_the_course_builder_renders_a_course_with_modules_lessons_and_problems(w
     assert any("still processing" in w.value for w in at.warning)  # course health: the video is not ready
     at.button(key="courses_publish").click().run()
     assert any("Published" in s.value for s in at.success)
+
+
+def test_a_reload_keeps_the_demo_workspace_and_a_foreign_id_opens_nothing(workspace_email, db, embedder):
+    """The demo workspace is named in the URL (?workspace=<id>): a reload (a new session with the same
+    URL) opens it again; the id of any other workspace is dropped and the visitor stays in their own."""
+    from chronos_data.demo import DEMO_EMAIL, load_demo, remove_demo
+
+    demo = load_demo(db, embedder, students=20, days=10)
+    try:
+        with db.engine.begin() as conn:
+            other = creators.ensure_creator(conn, f"other-{uuid.uuid4().hex[:8]}@example.com")
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params["workspace"] = str(demo.creator_id)
+        at.run()
+        assert not at.exception
+        assert any("Demo workspace" in m.value for m in at.markdown)
+        assert [m.value for m in at.metric][:1] == ["10"]  # the demo's ten lectures
+        assert at.query_params["workspace"] == str(demo.creator_id)
+        at = at.switch_page("pages/analytics.py").run()  # a page switch keeps it in the URL
+        assert at.query_params["workspace"] == str(demo.creator_id) and not at.exception
+
+        stranger = AppTest.from_file(APP, default_timeout=60)
+        stranger.query_params["workspace"] = str(other)
+        stranger.run()
+        assert not stranger.exception
+        assert "workspace" not in stranger.query_params
+        assert any("Local workspace" in m.value for m in stranger.markdown)
+        assert [m.value for m in stranger.metric][:1] == ["0"]
+    finally:
+        remove_demo(db, DEMO_EMAIL)
