@@ -2,9 +2,13 @@
 
 YouTube videos play through the YouTube IFrame API, uploaded files in an HTML5 ``<video>``.
 While the video plays the component sends one event every few seconds, and one on play, pause,
-a jump back and the end: ``{"kind", "position", "watched", "duration", "from", "seq"}``, where
-``watched`` counts seconds actually played (not skipped) in this page view. The page turns them
-into a watch session with ``chronos_data.watching``.
+a jump back and the end: ``{"kind", "viewing", "position", "watched", "duration", "played", "from",
+"seq"}``. ``viewing`` names one viewing: a new one each time the player is mounted (every visit of
+the page) and for each play after the end. ``played`` lists the ranges of the video played in
+that viewing, merged (``[[start, end], ...]`` seconds; a jump forward plays nothing in between),
+and ``watched`` counts the seconds played in it. Each event carries the whole viewing so far, so
+one lost in a burst of reruns costs nothing but its kind. The page records them with
+``chronos_data.watching.record_player_event``.
 """
 
 from __future__ import annotations
@@ -21,32 +25,74 @@ _JS = """
 export default function(component) {
   const { data, setTriggerValue, parentElement } = component;
   const box = parentElement.querySelector('.chronos-player');
+  // Each rerun hands over a fresh setTriggerValue; the listeners below outlive the first one.
+  box.chronosSend = setTriggerValue;
   if (box.dataset.mounted === data.token) { return; }
   box.dataset.mounted = data.token;
   box.innerHTML = '';
-  let watched = 0, last = null, seq = 0, timer = null, lastSent = 0;
+  // One viewing runs from this mount, or from a play after the end, to the end: the page records
+  // each in a watch session of its own. Played ranges are the spans actually played in it.
+  let viewing, watched, ranges, run, last, finished, jumped, seq = 0, timer = null, lastSent = 0;
+  const begin = () => {
+    viewing = Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
+    watched = 0; ranges = []; run = null; last = null; finished = false; jumped = false;
+  };
+  begin();
+  // A step longer than this between two readings is a jump, when the player does not say so itself.
+  const maxStep = data.src ? Infinity : 3;
+  const played = () => {
+    const all = (run ? ranges.concat([run]) : ranges).filter(r => r[1] > r[0]).map(r => [r[0], r[1]]);
+    all.sort((a, b) => a[0] - b[0]);
+    const merged = [];
+    for (const r of all) {
+      const top = merged[merged.length - 1];
+      if (top && r[0] <= top[1]) { top[1] = Math.max(top[1], r[1]); } else { merged.push(r); }
+    }
+    return merged.map(r => [Math.round(r[0] * 100) / 100, Math.round(r[1] * 100) / 100]);
+  };
   const send = (kind, position, duration, extra) => {
     seq += 1;
-    setTriggerValue('event', Object.assign({kind, position, watched: Math.round(watched), duration, seq}, extra || {}));
+    box.chronosSend('event', Object.assign({kind, viewing, position, watched: Math.round(watched),
+      duration: Number.isFinite(duration) ? duration : null, played: played(), seq}, extra || {}));
+  };
+  // Reads the playhead: a small step forward was played, anything else starts a new range.
+  const advance = (position, duration) => {
+    const step = last === null ? null : position - last;
+    let rewoundFrom = null;
+    if (step !== null && !jumped && step >= 0 && step < maxStep) {
+      watched += step; run[1] = position;
+    } else {
+      // A jump back over something played (the browser's own jump to 0:00 on a replay is not one).
+      if (step !== null && step < -1 && played().length) { rewoundFrom = last; }
+      if (run) { ranges = ranges.concat([run]); }
+      run = [position, position];
+    }
+    jumped = false; last = position;
+    if (rewoundFrom !== null) { send('seek', position, duration, {from: rewoundFrom}); lastSent = Date.now(); }
   };
   const tick = (position, duration) => {
-    if (last !== null) {
-      const step = position - last;
-      if (step > 0 && step < 3) { watched += step; }
-      else if (step < -1) { send('seek', position, duration, {from: last}); }
-    }
-    last = position;
+    if (finished) { return; }
+    advance(position, duration);
     if (Date.now() - lastSent > data.every * 1000) { lastSent = Date.now(); send('progress', position, duration); }
+  };
+  const started = (position, duration) => {
+    if (finished) { begin(); }
+    advance(position, duration); send('play', position, duration);
+  };
+  const ended = (duration) => {
+    if (finished) { return; }
+    advance(duration, duration); finished = true; send('ended', duration, duration);
   };
   if (data.src) {
     const video = document.createElement('video');
     video.src = data.src; video.controls = true; video.muted = !!data.muted; video.playsInline = true;
     video.style.width = '100%'; video.style.maxHeight = '460px';
     if (data.start) { video.currentTime = data.start; }
-    video.addEventListener('play', () => { last = video.currentTime; send('play', video.currentTime, video.duration); });
+    video.addEventListener('seeking', () => { jumped = true; });
+    video.addEventListener('play', () => started(video.currentTime, video.duration));
     video.addEventListener('timeupdate', () => tick(video.currentTime, video.duration));
     video.addEventListener('pause', () => { if (!video.ended) send('pause', video.currentTime, video.duration); });
-    video.addEventListener('ended', () => send('ended', video.duration, video.duration));
+    video.addEventListener('ended', () => ended(video.duration));
     box.appendChild(video);
     box.dataset.ready = 'html5';
     return;
@@ -61,13 +107,13 @@ export default function(component) {
         onStateChange: (event) => {
           const position = player.getCurrentTime(), duration = player.getDuration();
           if (event.data === window.YT.PlayerState.PLAYING) {
-            last = position; send('play', position, duration);
+            started(position, duration);
             clearInterval(timer);
             timer = setInterval(() => tick(player.getCurrentTime(), player.getDuration()), 1000);
           } else if (event.data === window.YT.PlayerState.PAUSED) {
             clearInterval(timer); send('pause', position, duration);
           } else if (event.data === window.YT.PlayerState.ENDED) {
-            clearInterval(timer); send('ended', duration, duration);
+            clearInterval(timer); ended(duration);
           }
         },
       },
