@@ -64,6 +64,7 @@ def sessions(app):
             learner = students.ensure_student(t, students.PREVIEW_STUDENT_EMAIL, "Preview learner")
             rows = t.conn.execute(sa.text("""
                 SELECT s.id, s.percent_complete, s.watch_time_seconds, s.completed, s.session_end IS NOT NULL AS ended,
+                       s.metadata -> 'rewinds' AS rewinds,
                        coalesce(array_agg((e.metadata ->> 'milestone')::int ORDER BY (e.metadata ->> 'milestone')::int)
                                 FILTER (WHERE e.event_type = 'video_progress'), '{}') AS milestones
                 FROM video_watch_sessions s
@@ -106,7 +107,9 @@ def _wait_for(page, condition, what: str, timeout: float = 90):
         if value := condition():
             return value
         page.wait_for_timeout(250)
-    raise AssertionError(f"timed out waiting for {what}")
+    _shot(page, "preview-timed-out.png")
+    alerts = page.locator('[data-testid="stAlert"], [data-testid="stException"]').all_inner_texts()
+    raise AssertionError(f"timed out waiting for {what}; the page shows {alerts}")
 
 
 def _play(page) -> None:
@@ -146,6 +149,7 @@ def test_playing_again_after_the_end_is_a_new_session(page, sessions):
     assert second[0]["id"] == first["id"] and second[1]["id"] != first["id"]
     assert CLIP_SECONDS - 2 <= second[0]["watch_time_seconds"] <= CLIP_SECONDS  # the first kept its own minute
     assert second[1]["watch_time_seconds"] < 20 and not second[1]["completed"]
+    assert second[1]["rewinds"] is None  # the browser's own return to 0:00 is no rewind
     _shot(page, "preview-played-again.png")
 
 
@@ -159,7 +163,7 @@ def test_a_jump_forward_counts_only_the_seconds_played(page, sessions):
                         "the viewing to end")
     # About 7 s before the jump (the jump lands a timeupdate later) and the last 5 s: some 20 % of a minute.
     assert 15 <= viewing["percent_complete"] <= 25, viewing
-    assert viewing["milestones"] == [10] and not viewing["completed"]
+    assert viewing["milestones"] == [10] and not viewing["completed"] and viewing["rewinds"] is None
     summary = page.locator("p", has_text="This viewing:").first
     summary.filter(has_text=f"{viewing['percent_complete']}% reached").wait_for(timeout=30_000)
     assert "completed" not in summary.inner_text()
