@@ -7,8 +7,10 @@ sessions the app wrote are read from the database the app runs on.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,12 +31,22 @@ SRT = "1\n00:00:00,000 --> 00:00:30,000\nThe first half of the test pattern.\n\n
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def app():
     import imageio_ffmpeg
 
-    root = tmp_path_factory.mktemp("preview")
+    # A folder of its own: pytest keeps its run folders private to root (0700), where the embedded
+    # database's own user could not reach a data folder when the tests run as root.
+    root = Path(tempfile.mkdtemp(prefix="chronos-preview-"))
+    root.chmod(0o755)
+    try:
+        yield from _app_in(root, imageio_ffmpeg.get_ffmpeg_exe())
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _app_in(root: Path, ffmpeg: str):
     clip, subtitles, outline = root / "pattern.webm", root / "pattern.srt", root / "course.json"
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+    subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
                     "-i", f"testsrc=duration={CLIP_SECONDS}:size=160x120:rate=5", "-c:v", "libvpx", "-b:v", "60k",
                     str(clip)], check=True, timeout=240)
     subtitles.write_text(SRT)
