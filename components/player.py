@@ -7,32 +7,38 @@ a jump back and the end: ``{"kind", "viewing", "position", "watched", "duration"
 the page) and for each play after the end. ``played`` lists the ranges of the video played in
 that viewing, merged (``[[start, end], ...]`` seconds; a jump forward plays nothing in between),
 and ``watched`` counts the seconds played in it. Each event carries the whole viewing so far, so
-one lost in a burst of reruns costs nothing but its kind. The page records them with
+one swallowed in a burst of reruns costs nothing but its kind; the latest is sent again until the
+page says it recorded it (``on_event``). The preview page records them with
 ``chronos_data.watching.record_player_event``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-__all__ = ["REPORT_EVERY_SECONDS", "render_tracking_player"]
+__all__ = ["REPORT_EVERY_SECONDS", "RESEND_SECONDS", "render_tracking_player"]
 
 REPORT_EVERY_SECONDS = 5  # often enough for 10 % milestones of a 1-minute video, rare enough to keep reruns cheap
+RESEND_SECONDS = 3  # an event not recorded after this long is sent again; a slow rerun's duplicate changes nothing
 
 _JS = """
 export default function(component) {
   const { data, setTriggerValue, parentElement } = component;
   const box = parentElement.querySelector('.chronos-player');
-  // Each rerun hands over a fresh setTriggerValue; the listeners below outlive the first one.
+  // Each rerun hands over a fresh setTriggerValue and what the page recorded last; the listeners
+  // below outlive the first call.
   box.chronosSend = setTriggerValue;
+  box.chronosRecorded = data.recorded;
   if (box.dataset.mounted === data.token) { return; }
   box.dataset.mounted = data.token;
   box.innerHTML = '';
   // One viewing runs from this mount, or from a play after the end, to the end: the page records
   // each in a watch session of its own. Played ranges are the spans actually played in it.
   let viewing, watched, ranges, run, last, finished, jumped, seq = 0, timer = null, lastSent = 0;
+  let pending = null, pendingAt = 0;  // the latest event sent, and when
   const begin = () => {
     viewing = Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
     watched = 0; ranges = []; run = null; last = null; finished = false; jumped = false;
@@ -52,9 +58,28 @@ export default function(component) {
   };
   const send = (kind, position, duration, extra) => {
     seq += 1;
-    box.chronosSend('event', Object.assign({kind, viewing, position, watched: Math.round(watched),
-      duration: Number.isFinite(duration) ? duration : null, played: played(), seq}, extra || {}));
+    pending = Object.assign({kind, viewing, position, watched: Math.round(watched),
+      duration: Number.isFinite(duration) ? duration : null, played: played(), seq}, extra || {});
+    pendingAt = Date.now();
+    box.chronosSend('event', pending);
   };
+  // A trigger sent while the page reruns can be swallowed by the next one, and the last event of
+  // a viewing (its end) has no next one: until the page says it recorded the latest event, send
+  // it again. Each event carries the whole viewing, so recording one twice changes nothing.
+  const recorded = () => {
+    const r = box.chronosRecorded;
+    return r && r.viewing === pending.viewing && r.seq >= pending.seq;
+  };
+  const watchdog = setInterval(() => {
+    if (!box.isConnected) { clearInterval(watchdog); clearInterval(timer); return; }
+    if (data.resend && pending && !recorded() && Date.now() - pendingAt > data.resend * 1000) {
+      seq += 1;
+      pending = Object.assign({}, pending, {seq, kind: pending.kind === 'ended' ? 'ended' : 'progress'});
+      delete pending.from;  // a jump back is kept once
+      pendingAt = Date.now();
+      box.chronosSend('event', pending);
+    }
+  }, 1000);
   // Reads the playhead: a small step forward was played, anything else starts a new range.
   const advance = (position, duration) => {
     const step = last === null ? null : position - last;
@@ -137,14 +162,31 @@ _player = st.components.v2.component("chronos_tracking_player", html='<div class
 
 
 def render_tracking_player(*, key: str, token: str, youtube_id: str | None = None, src: str | None = None,
-                           start_seconds: int = 0, muted: bool = False) -> dict[str, Any] | None:
+                           start_seconds: int = 0, muted: bool = False,
+                           on_event: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any] | None:
     """Mount the player; returns the event that caused this rerun (or None).
 
     Args:
         token: changes when another video is shown (the player is rebuilt only then).
         src: a URL the browser can load for an uploaded file; ``youtube_id`` otherwise.
+        on_event: records one event; returns False to have it sent again (the database was
+            out of reach). It runs as the widget's callback, before the page script, so the
+            player hears in the same rerun that its event was recorded; an event it does not
+            hear back about within ``RESEND_SECONDS`` is sent again.
     """
+    recorded_key = f"{key}__recorded"
+
+    def handle() -> None:
+        event = (st.session_state.get(key) or {}).get("event")
+        if not isinstance(event, dict):
+            return
+        if on_event is not None and not on_event(event):
+            return
+        st.session_state[recorded_key] = {"viewing": event.get("viewing"), "seq": event.get("seq")}
+
     result = _player(key=key, data={"token": token, "youtube": youtube_id, "src": src, "start": start_seconds,
-                                    "every": REPORT_EVERY_SECONDS, "muted": muted},
-                     on_event_change=lambda: None)
+                                    "every": REPORT_EVERY_SECONDS, "muted": muted,
+                                    "resend": RESEND_SECONDS if on_event else 0,
+                                    "recorded": st.session_state.get(recorded_key)},
+                     on_event_change=handle)
     return getattr(result, "event", None)

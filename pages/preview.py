@@ -1,9 +1,12 @@
 """Student preview: watch a lesson as a learner would; the viewing is recorded like a student's."""
 
+import uuid
+from functools import partial
+
 import streamlit as st
 
 from chronos_data import courses, students, uploads, watching
-from chronos_data.errors import ChronosError
+from chronos_data.errors import ChronosError, ValidationError
 from components import layout, state
 from components.analytics_data import viewing_recorded
 from components.player import render_tracking_player
@@ -12,6 +15,7 @@ from components.video_library import format_timestamp
 state.require_router()
 
 _VIEWING = "preview_viewing"  # (lesson key, watching.PlayerViewing) of the latest viewing
+_PROBLEM = "preview_problem"  # why the player's last event was refused
 _MAX_INLINE_BYTES = 300 * 1024**2  # uploads served to the browser from memory: larger ones play elsewhere
 
 
@@ -28,6 +32,22 @@ def _media_url(storage_path: str, key: str) -> str | None:
     mimetype = {".webm": "video/webm", ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".wav": "audio/wav"}.get(
         file.suffix.lower(), "video/mp4")
     return runtime.get_instance().media_file_mgr.add(str(file), mimetype, f"preview.{key}")
+
+
+def _record(event: dict, *, lesson_key: str, lesson, course_id: uuid.UUID, student_id: uuid.UUID) -> bool:
+    """Record one player event; False when it should come again (the database was out of reach)."""
+    latest = st.session_state.get(_VIEWING)
+    try:
+        with state.tenant() as t:
+            viewing = watching.record_player_event(
+                t, event, latest[1] if latest else None, video_id=lesson.video_id, student_id=student_id,
+                course_id=course_id, module_id=lesson.module_id, device_type="desktop", referrer_type="course_page")
+    except ChronosError as exc:
+        st.session_state[_PROBLEM] = str(exc)
+        return isinstance(exc, ValidationError)  # a malformed event would be refused again
+    st.session_state[_VIEWING] = (lesson_key, viewing)
+    viewing_recorded()
+    return True
 
 
 st.title("Student preview")
@@ -63,21 +83,12 @@ lesson_key = f"{course_id}:{lesson.id}"
 
 src = _media_url(lesson.storage_path, lesson_key) if lesson.source_type == "upload" and lesson.storage_path else None
 if lesson.source_type == "youtube" and lesson.youtube_video_id or src:
-    event = render_tracking_player(key=f"preview_player_{lesson.id}", token=lesson_key,
-                                   youtube_id=lesson.youtube_video_id if not src else None, src=src)
-    if event:
-        latest = st.session_state.get(_VIEWING)
-        try:
-            with state.tenant() as t:
-                viewing = watching.record_player_event(
-                    t, event, latest[1] if latest else None, video_id=lesson.video_id, student_id=student_id,
-                    course_id=course_id, module_id=lesson.module_id, device_type="desktop",
-                    referrer_type="course_page")
-        except ChronosError as exc:
-            st.error(str(exc), icon=":material/error:")
-        else:
-            st.session_state[_VIEWING] = (lesson_key, viewing)
-            viewing_recorded()
+    render_tracking_player(key=f"preview_player_{lesson.id}", token=lesson_key,
+                           youtube_id=lesson.youtube_video_id if not src else None, src=src,
+                           on_event=partial(_record, lesson_key=lesson_key, lesson=lesson, course_id=course_id,
+                                            student_id=student_id))
+    if problem := st.session_state.pop(_PROBLEM, None):
+        st.error(problem, icon=":material/error:")
 else:
     reason = ("its file is not stored here (the demo's lectures are transcripts without video)"
               if lesson.source_type == "upload" else f"it plays on {lesson.source_type.title()}'s own player")
