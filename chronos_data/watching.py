@@ -226,8 +226,8 @@ def record_player_event(
 ) -> PlayerViewing:
     """Record one event of the Chronos player (components/player.py) in the viewing's session.
 
-    An event of a viewing other than ``viewing`` (the player was mounted again, or played again
-    after the end) opens a new session and closes the previous one. A jump back is kept as a
+    An event of a new viewing (the player was mounted again, or played again after the end)
+    opens a session, which keeps the player's viewing id, and closes ``viewing``'s. A jump back is kept as a
     rewind; every event carries the ranges played so far, from which completion and milestones
     are reckoned; ``ended`` closes the session.
 
@@ -243,14 +243,26 @@ def record_player_event(
     """
     e = _player_event(event)
     if viewing is None or viewing.viewing != e.viewing:
-        if viewing is not None:
+        # The session is found by the player's viewing id, not only by what the caller kept: a
+        # page's state can miss a rerun, and an event of a known viewing must not open another.
+        session_id = t.conn.execute(
+            sa.text("SELECT id FROM video_watch_sessions WHERE creator_id = :creator AND student_id = :student "
+                    "AND video_id = :video AND metadata ->> 'viewing' = :viewing ORDER BY session_start DESC LIMIT 1"),
+            {"creator": t.creator_id, "student": student_id, "video": video_id, "viewing": e.viewing},
+        ).scalar_one_or_none()
+        if session_id is None:
+            session_id = start_viewing(t, video_id, student_id, course_id=course_id, module_id=module_id,
+                                       device_type=device_type, referrer_type=referrer_type)
+            t.conn.execute(
+                sa.text("UPDATE video_watch_sessions SET metadata = jsonb_set(metadata, '{viewing}', "
+                        "to_jsonb(CAST(:viewing AS text))) WHERE creator_id = :creator AND id = :id"),
+                {"creator": t.creator_id, "id": session_id, "viewing": e.viewing})
+        if viewing is not None and viewing.session_id != session_id:
             try:
                 end_viewing(t, viewing.session_id)
             except NotFound:
                 pass  # a viewing of the workspace the visitor left stays as it was
-        viewing = PlayerViewing(e.viewing, start_viewing(t, video_id, student_id, course_id=course_id,
-                                                         module_id=module_id, device_type=device_type,
-                                                         referrer_type=referrer_type))
+        viewing = PlayerViewing(e.viewing, session_id)
     if e.rewound_from is not None and e.rewound_from > e.position:
         report_rewind(t, viewing.session_id, from_seconds=e.rewound_from, to_seconds=e.position)
     if e.duration:  # unknown until the player has loaded the video's metadata

@@ -37,15 +37,16 @@ export default function(component) {
   box.innerHTML = '';
   // One viewing runs from this mount, or from a play after the end, to the end: the page records
   // each in a watch session of its own. Played ranges are the spans actually played in it.
-  let viewing, watched, ranges, run, last, finished, jumped, seq = 0, timer = null, lastSent = 0;
+  let viewing, watched, ranges, run, last, finished, seq = 0, timer = null, lastSent = 0;
   let pending = null, pendingAt = 0;  // the latest event sent, and when
   const begin = () => {
     viewing = Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
-    watched = 0; ranges = []; run = null; last = null; finished = false; jumped = false;
+    watched = 0; ranges = []; run = null; last = null; finished = false;
   };
   begin();
-  // A step longer than this between two readings is a jump, when the player does not say so itself.
+  // A step longer than this between two readings is a jump (YouTube does not say when it jumps).
   const maxStep = data.src ? Infinity : 3;
+  const START_SLACK = 0.5;
   const played = () => {
     const all = (run ? ranges.concat([run]) : ranges).filter(r => r[1] > r[0]).map(r => [r[0], r[1]]);
     all.sort((a, b) => a[0] - b[0]);
@@ -80,20 +81,22 @@ export default function(component) {
       box.chronosSend('event', pending);
     }
   }, 1000);
-  // Reads the playhead: a small step forward was played, anything else starts a new range.
+  // The playhead moved to position without playing: a new range starts there.
+  const jump = (position, duration) => {
+    const from = last;
+    if (run) { ranges = ranges.concat([run]); }
+    // A play from the start is first read a frame or two in: count it from 0:00.
+    run = [position < START_SLACK ? 0 : position, position]; last = position;
+    // A jump back over something played (the browser's own return to 0:00 on a replay is not one).
+    if (from !== null && position < from - 1 && played().length) {
+      send('seek', position, duration, {from}); lastSent = Date.now();
+    }
+  };
+  // Reads the playhead: a step forward was played, anything else is a jump.
   const advance = (position, duration) => {
     const step = last === null ? null : position - last;
-    let rewoundFrom = null;
-    if (step !== null && !jumped && step >= 0 && step < maxStep) {
-      watched += step; run[1] = position;
-    } else {
-      // A jump back over something played (the browser's own jump to 0:00 on a replay is not one).
-      if (step !== null && step < -1 && played().length) { rewoundFrom = last; }
-      if (run) { ranges = ranges.concat([run]); }
-      run = [position, position];
-    }
-    jumped = false; last = position;
-    if (rewoundFrom !== null) { send('seek', position, duration, {from: rewoundFrom}); lastSent = Date.now(); }
+    if (step !== null && step >= 0 && step < maxStep) { watched += step; run[1] = position; last = position; }
+    else { jump(position, duration); }
   };
   const tick = (position, duration) => {
     if (finished) { return; }
@@ -113,7 +116,7 @@ export default function(component) {
     video.src = data.src; video.controls = true; video.muted = !!data.muted; video.playsInline = true;
     video.style.width = '100%'; video.style.maxHeight = '460px';
     if (data.start) { video.currentTime = data.start; }
-    video.addEventListener('seeking', () => { jumped = true; });
+    video.addEventListener('seeking', () => { if (!finished) jump(video.currentTime, video.duration); });
     video.addEventListener('play', () => started(video.currentTime, video.duration));
     video.addEventListener('timeupdate', () => tick(video.currentTime, video.duration));
     video.addEventListener('pause', () => { if (!video.ended) send('pause', video.currentTime, video.duration); });
