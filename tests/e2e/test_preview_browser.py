@@ -108,11 +108,27 @@ def page(autoplay_browser, app):
     page = autoplay_browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{app.url}/preview")
     page.locator("video").wait_for(timeout=90_000)
+    _log_events(page)
     yield page
     page.close()
 
 
-def _wait_for(page, condition, what: str, timeout: float = 90):
+def _log_events(page) -> None:
+    """Keep every event the player sends in window.chronosLog (shown when a wait times out)."""
+    page.evaluate("""() => {
+        const box = document.querySelector('.chronos-player');
+        let real = box.chronosSend; window.chronosLog = [];
+        Object.defineProperty(box, 'chronosSend', {configurable: true, set(f) { real = f; }, get() {
+            return (name, value) => {
+                window.chronosLog.push([new Date().toISOString().slice(11, 23), value.kind, value.viewing, value.seq,
+                                        value.position, JSON.stringify(value.played), JSON.stringify(box.chronosRecorded)]);
+                (window.chronosSendHook || real)(name, value, real);
+            };
+        }});
+    }""")
+
+
+def _wait_for(page, condition, what: str, timeout: float = 90, show=None):
     """Poll ``condition`` (the browser keeps running between polls) until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -121,7 +137,13 @@ def _wait_for(page, condition, what: str, timeout: float = 90):
         page.wait_for_timeout(250)
     _shot(page, "preview-timed-out.png")
     alerts = page.locator('[data-testid="stAlert"], [data-testid="stException"]').all_inner_texts()
-    raise AssertionError(f"timed out waiting for {what}; the page shows {alerts}")
+    sent = "\n".join(map(str, page.evaluate("() => window.chronosLog || []")[-12:]))
+    raise AssertionError(f"timed out waiting for {what}; the page shows {alerts}; the player sent:\n{sent}"
+                         + (f"\nand the database holds {show()}" if show else ""))
+
+
+def _sent(page) -> str:
+    return "\n".join(map(str, page.evaluate("() => window.chronosLog || []")[-12:]))
 
 
 def _play(page) -> None:
@@ -157,7 +179,7 @@ def test_playing_again_after_the_end_is_a_new_session(page, sessions):
     _play(page)  # from the end: the browser starts the clip over
     _wait_for_position(page, 10)
     second = _wait_for(page, lambda: (rows := _new_sessions(sessions, before, 2)()) and rows[1]["watch_time_seconds"]
-                       and rows, "a second session")
+                       and rows, "a second session", show=sessions)
     assert second[0]["id"] == first["id"] and second[1]["id"] != first["id"]
     assert CLIP_SECONDS - 2 <= second[0]["watch_time_seconds"] <= CLIP_SECONDS  # the first kept its own minute
     assert second[1]["watch_time_seconds"] < 20 and not second[1]["completed"]
@@ -174,7 +196,7 @@ def test_a_jump_forward_counts_only_the_seconds_played(page, sessions):
     viewing = _wait_for(page, lambda: (rows := _new_sessions(sessions, before, 1)()) and rows[0]["ended"] and rows[0],
                         "the viewing to end")
     # About 7 s before the jump (the jump lands a timeupdate later) and the last 5 s: some 20 % of a minute.
-    assert 15 <= viewing["percent_complete"] <= 25, viewing
+    assert 15 <= viewing["percent_complete"] <= 25, (viewing, sessions(), _sent(page))
     assert viewing["milestones"] == [10] and not viewing["completed"] and viewing["rewinds"] is None
     summary = page.locator("p", has_text="This viewing:").first
     summary.filter(has_text=f"{viewing['percent_complete']}% reached").wait_for(timeout=30_000)
@@ -202,16 +224,10 @@ def test_coming_back_to_the_preview_records_again(page, sessions):
 def test_an_end_swallowed_on_the_way_is_sent_again(page, sessions):
     # A trigger sent while the page reruns can be lost; the last event of a viewing has no
     # successor to carry its state, so the player sends it again until the page says it has it.
-    page.evaluate("""() => {
-        const box = document.querySelector('.chronos-player');
-        let real = box.chronosSend;
-        Object.defineProperty(box, 'chronosSend', {configurable: true, set(f) { real = f; }, get() {
-            return (name, value) => {
-                if (value.kind === 'ended' && window.chronosDropped === undefined) { window.chronosDropped = value.seq; return; }
-                real(name, value);
-            };
-        }});
-    }""")
+    page.evaluate("""() => { window.chronosSendHook = (name, value, real) => {
+        if (value.kind === 'ended' && window.chronosDropped === undefined) { window.chronosDropped = value.seq; return; }
+        real(name, value);
+    }; }""")
     before = len(sessions())
     _play(page)
     _wait_for_position(page, 2)
