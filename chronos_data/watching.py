@@ -244,7 +244,11 @@ def record_player_event(
     e = _player_event(event)
     if viewing is None or viewing.viewing != e.viewing:
         # The session is found by the player's viewing id, not only by what the caller kept: a
-        # page's state can miss a rerun, and an event of a known viewing must not open another.
+        # page's state can miss a rerun, and Streamlit can run two reruns of one page at once
+        # (seen: a replay's play and first progress, 0.3 s apart, opened a session each). The
+        # lock makes the second wait for the first's session, then find it.
+        t.conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                       {"key": f"chronos.viewing:{t.creator_id}:{e.viewing}"})
         session_id = t.conn.execute(
             sa.text("SELECT id FROM video_watch_sessions WHERE creator_id = :creator AND student_id = :student "
                     "AND video_id = :video AND metadata ->> 'viewing' = :viewing ORDER BY session_start DESC LIMIT 1"),

@@ -296,3 +296,33 @@ def test_two_reports_of_one_session_at_once_keep_both_played_ranges(db):
             "SELECT metadata -> 'played', percent_complete FROM video_watch_sessions WHERE id = :s"),
             {"s": session}).one()
     assert played == [[0, 40], [200, 250]] and percent == 30  # 90 s of 300
+
+
+def test_two_first_events_of_one_viewing_at_once_open_one_session(db):
+    space = Workspace(db, "viewing")
+    video, learner = space.videos[0], space.learners[0]
+    event = {"kind": "play", "viewing": "replay-1", "position": 0, "watched": 0, "duration": DURATION, "played": []}
+    results: list[watching.PlayerViewing] = []
+
+    def second_event() -> None:
+        with db.tenant(space.creator) as t:
+            results.append(watching.record_player_event(t, {**event, "kind": "progress", "played": [[0, 1]]}, None,
+                                                        video_id=video, student_id=learner))
+
+    with db.tenant(space.creator) as first:
+        mine = watching.record_player_event(first, event, None, video_id=video, student_id=learner)
+        recorder = threading.Thread(target=second_event)
+        recorder.start()
+        # The second waits for the first's session; poll until Postgres says it waits.
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        with db.engine.connect() as watcher:
+            while not watcher.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one():
+                assert not results, "the second event did not wait for the first"
+                assert datetime.now(UTC) < deadline, "the second event never started"
+                watcher.rollback()
+    recorder.join(timeout=60)
+    assert results == [mine]
+    with db.tenant(space.creator) as t:
+        count = t.conn.execute(sa.text("SELECT count(*) FROM video_watch_sessions WHERE video_id = :v"),
+                               {"v": video}).scalar_one()
+    assert count == 1
