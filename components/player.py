@@ -118,7 +118,8 @@ export default function(component) {
     if (data.start) { video.currentTime = data.start; }
     video.addEventListener('seeking', () => { if (!finished) jump(video.currentTime, video.duration); });
     video.addEventListener('play', () => started(video.currentTime, video.duration));
-    video.addEventListener('timeupdate', () => tick(video.currentTime, video.duration));
+    // While a jump is under way the playhead already reads its target: the seeking event counts it.
+    video.addEventListener('timeupdate', () => { if (!video.seeking) tick(video.currentTime, video.duration); });
     video.addEventListener('pause', () => { if (!video.ended) send('pause', video.currentTime, video.duration); });
     video.addEventListener('ended', () => ended(video.duration));
     box.appendChild(video);
