@@ -195,7 +195,7 @@ def test_a_jump_forward_counts_only_the_seconds_played(page, sessions):
     _wait_for_end(page)
     viewing = _wait_for(page, lambda: (rows := _new_sessions(sessions, before, 1)()) and rows[0]["ended"] and rows[0],
                         "the viewing to end")
-    # About 7 s before the jump (the jump lands a timeupdate later) and the last 5 s: some 20 % of a minute.
+    # About 7 s before the jump (it lands a reading or two after 0:07) and the last 5 s: some 20 % of a minute.
     assert 15 <= viewing["percent_complete"] <= 25, (viewing, sessions(), _sent(page))
     assert viewing["milestones"] == [10] and not viewing["completed"] and viewing["rewinds"] is None
     summary = page.locator("p", has_text="This viewing:").first
