@@ -2,9 +2,14 @@
 
 A player calls ``start_viewing`` when a learner presses play, ``report_progress`` as the video
 plays (as often as it likes: each milestone is written once per session), ``report_rewind``
-when the learner jumps back, and ``end_viewing`` when they leave. Events follow the seeds:
-``video_started``, ``video_progress`` at 10/25/50/75/90 %, ``video_completed`` at 90 % or more,
-``video_rewatched`` when a learner starts a video they completed before.
+when the learner jumps back, and ``end_viewing`` when they leave; ``record_player_event`` does
+all of it for one event of the Chronos player. Events follow the seeds: ``video_started``,
+``video_progress`` at 10/25/50/75/90 %, ``video_completed`` at 90 % or more, ``video_rewatched``
+when a learner starts a video they completed before.
+
+How far a session got (``percent_complete``, milestones, completion) is the share of the video
+actually played: the union of the played ranges the player reports (``chronos_data.played``),
+kept in the session's ``metadata -> 'played'``. A jump forward plays nothing in between.
 """
 
 from __future__ import annotations
@@ -12,23 +17,27 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from . import played as played_ranges
 from .analytics import check_session_context
 from .db import Tenant
 from .errors import NotFound, ValidationError
 
-__all__ = ["COMPLETION_PERCENT", "MILESTONES", "Progress", "end_viewing", "report_progress", "report_rewind",
-           "session_summary", "start_viewing"]
+__all__ = ["COMPLETION_PERCENT", "MILESTONES", "PlayerViewing", "Progress", "end_viewing", "record_player_event",
+           "report_progress", "report_rewind", "session_summary", "start_viewing"]
 
 MILESTONES = (10, 25, 50, 75, 90)
 #: Seeds: a video counts as completed once 90 % of it has been watched.
 COMPLETION_PERCENT = 90
 _MAX_REWINDS = 200  # rewinds kept per session: enough for a confused learner, bounded for a buggy player
+_MAX_RANGES = 500  # separate played ranges per session: one per jump forward; bounds a buggy player's row
+_PLAYER_KINDS = frozenset({"play", "progress", "pause", "seek", "ended"})
 
 
 @dataclass(frozen=True)
@@ -112,30 +121,43 @@ def report_progress(
     position_seconds: float,
     watched_seconds: float,
     duration_seconds: float | None = None,
+    played: Sequence[Sequence[float]] | None = None,
     at: datetime | None = None,
 ) -> Progress:
-    """Record how far a learner got (``position_seconds``) and how long they watched in total.
+    """Record what a learner played so far and how long they watched in total.
 
-    Completion only grows within a session (jumping back does not undo a milestone). The
-    duration is the video's own, or ``duration_seconds`` from the player when the library does
-    not know it.
+    Args:
+        position_seconds: where the playhead is.
+        watched_seconds: seconds of playing in this session (a second played twice counts twice).
+        duration_seconds: the player's duration, used when the library does not know the video's.
+        played: the ranges played so far, ``[(start, end), ...]`` seconds; merged with those
+            reported before. Without them the learner is taken to have played from the start
+            to ``position_seconds`` (a player that reports only its position).
+
+    Completion only grows within a session: played ranges are never taken back.
     """
     if position_seconds < 0 or watched_seconds < 0 or not math.isfinite(position_seconds + watched_seconds):
         raise ValidationError("Position and watch time must be zero or more seconds.")
-    session = _session(t, session_id)
+    reported = (played_ranges.parse_ranges(list(played), most=_MAX_RANGES) if played is not None
+                else [(0.0, float(position_seconds))])
+    session = _session(t, session_id, lock=True)
     duration = session.duration_seconds or duration_seconds
     if not duration or duration <= 0:
         raise ValidationError("This video's length is unknown; report its duration with the progress.")
-    percent = min(100, int(position_seconds * 100 // duration))
+    union = played_ranges.merge_ranges([*session.played, *reported])
+    if len(union) > _MAX_RANGES:
+        raise ValidationError(f"A viewing keeps at most {_MAX_RANGES} separate played ranges.")
     updated = t.conn.execute(
         sa.text("""
             UPDATE video_watch_sessions
             SET percent_complete = greatest(percent_complete, :percent),
-                watch_time_seconds = greatest(watch_time_seconds, :watched)
+                watch_time_seconds = greatest(watch_time_seconds, :watched),
+                metadata = jsonb_set(metadata, '{played}', CAST(:played AS jsonb))
             WHERE creator_id = :creator AND id = :id
             RETURNING percent_complete
         """),
-        {"creator": t.creator_id, "id": session_id, "percent": percent, "watched": int(watched_seconds)},
+        {"creator": t.creator_id, "id": session_id, "percent": played_ranges.percent_played(union, duration),
+         "watched": int(watched_seconds), "played": json.dumps([[round(a, 2), round(b, 2)] for a, b in union])},
     ).scalar_one()
     reached = [m for m in MILESTONES if m <= updated]
     new = tuple(m for m in reached if _event(
@@ -144,6 +166,115 @@ def report_progress(
     completed_now = updated >= COMPLETION_PERCENT and _event(
         t, "video_completed", session, {"percent_complete": updated, "watch_time_seconds": int(watched_seconds)}, at)
     return Progress(updated, new, completed_now)
+
+
+@dataclass(frozen=True)
+class PlayerViewing:
+    """The watch session one viewing in the Chronos player is recorded in.
+
+    ``viewing`` is the player's own id for the viewing: a new one each time the player is
+    mounted (every visit of the page) and for each play after the end.
+    """
+
+    viewing: str
+    session_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class _PlayerEvent:
+    kind: str
+    viewing: str
+    position: float
+    watched: float
+    duration: float | None
+    rewound_from: float | None
+    played: list[played_ranges.PlayedRange]
+
+
+def _seconds(value: object, name: str, *, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ValidationError(f"The player sent a bad {name}: it must be zero or more seconds.")
+    return float(value)
+
+
+def _player_event(event: Mapping[str, Any]) -> _PlayerEvent:
+    kind, viewing = event.get("kind"), event.get("viewing")
+    if kind not in _PLAYER_KINDS:
+        raise ValidationError(f"The player sent an event of an unknown kind: {str(kind)[:40]!r}.")
+    if not isinstance(viewing, str) or not 0 < len(viewing) <= 64:
+        raise ValidationError("The player sent an event without its viewing id.")
+    duration = _seconds(event.get("duration"), "duration", optional=True)
+    return _PlayerEvent(kind, viewing, _seconds(event.get("position") or 0, "position"),
+                        _seconds(event.get("watched") or 0, "watch time"), duration or None,
+                        _seconds(event.get("from"), "jump start", optional=True) if kind == "seek" else None,
+                        played_ranges.parse_ranges(event.get("played") or [], most=_MAX_RANGES))
+
+
+def record_player_event(
+    t: Tenant,
+    event: Mapping[str, Any],
+    viewing: PlayerViewing | None,
+    *,
+    video_id: uuid.UUID,
+    student_id: uuid.UUID,
+    course_id: uuid.UUID | None = None,
+    module_id: uuid.UUID | None = None,
+    device_type: str | None = None,
+    referrer_type: str | None = None,
+) -> PlayerViewing:
+    """Record one event of the Chronos player (components/player.py) in the viewing's session.
+
+    An event of a new viewing (the player was mounted again, or played again after the end)
+    opens a session, which keeps the player's viewing id, and closes ``viewing``'s. A jump back is kept as a
+    rewind; every event carries the ranges played so far, from which completion and milestones
+    are reckoned; ``ended`` closes the session.
+
+    Args:
+        event: ``{"kind", "viewing", "position", "watched", "duration", "played", "from"}``.
+        viewing: what the previous call returned (None for none yet).
+
+    Returns:
+        The viewing this event was recorded in, to pass with the next event.
+
+    Raises:
+        ValidationError: a malformed event.
+    """
+    e = _player_event(event)
+    if viewing is None or viewing.viewing != e.viewing:
+        # The session is found by the player's viewing id, not only by what the caller kept: a
+        # page's state can miss a rerun, and Streamlit can run two reruns of one page at once
+        # (seen: a replay's play and first progress, 0.3 s apart, opened a session each). The
+        # lock makes the second wait for the first's session, then find it.
+        t.conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                       {"key": f"chronos.viewing:{t.creator_id}:{e.viewing}"})
+        session_id = t.conn.execute(
+            sa.text("SELECT id FROM video_watch_sessions WHERE creator_id = :creator AND student_id = :student "
+                    "AND video_id = :video AND metadata ->> 'viewing' = :viewing ORDER BY session_start DESC LIMIT 1"),
+            {"creator": t.creator_id, "student": student_id, "video": video_id, "viewing": e.viewing},
+        ).scalar_one_or_none()
+        if session_id is None:
+            session_id = start_viewing(t, video_id, student_id, course_id=course_id, module_id=module_id,
+                                       device_type=device_type, referrer_type=referrer_type)
+            t.conn.execute(
+                sa.text("UPDATE video_watch_sessions SET metadata = jsonb_set(metadata, '{viewing}', "
+                        "to_jsonb(CAST(:viewing AS text))) WHERE creator_id = :creator AND id = :id"),
+                {"creator": t.creator_id, "id": session_id, "viewing": e.viewing})
+        if viewing is not None and viewing.session_id != session_id:
+            try:
+                end_viewing(t, viewing.session_id)
+            except NotFound:
+                pass  # a viewing of the workspace the visitor left stays as it was
+        viewing = PlayerViewing(e.viewing, session_id)
+    if e.rewound_from is not None and e.rewound_from > e.position:
+        report_rewind(t, viewing.session_id, from_seconds=e.rewound_from, to_seconds=e.position)
+    if e.duration:  # unknown until the player has loaded the video's metadata
+        report_progress(t, viewing.session_id, position_seconds=min(e.position, e.duration), watched_seconds=e.watched,
+                        duration_seconds=e.duration, played=e.played)
+    if e.kind == "ended":
+        end_viewing(t, viewing.session_id)
+    return viewing
 
 
 def report_rewind(t: Tenant, session_id: uuid.UUID, *, from_seconds: float, to_seconds: float) -> None:
@@ -203,14 +334,17 @@ class _Session:
     course_id: uuid.UUID | None
     module_id: uuid.UUID | None
     duration_seconds: int | None
+    played: list[played_ranges.PlayedRange]
 
 
 def _session(t: Tenant, session_id: uuid.UUID, course_id: uuid.UUID | None = None,
-             module_id: uuid.UUID | None = None) -> _Session:
+             module_id: uuid.UUID | None = None, *, lock: bool = False) -> _Session:
+    # lock: the played ranges are read, merged and written back; two reports at once would
+    # otherwise each write their own union and lose the other's ranges.
     row = t.conn.execute(
         sa.text("SELECT s.id, s.video_id, s.student_id, s.metadata, v.duration_seconds FROM video_watch_sessions s "
                 "JOIN videos v ON v.id = s.video_id AND v.creator_id = s.creator_id "
-                "WHERE s.creator_id = :creator AND s.id = :id"),
+                "WHERE s.creator_id = :creator AND s.id = :id" + (" FOR UPDATE OF s" if lock else "")),
         {"creator": t.creator_id, "id": session_id},
     ).one_or_none()
     if row is None:
@@ -218,4 +352,6 @@ def _session(t: Tenant, session_id: uuid.UUID, course_id: uuid.UUID | None = Non
     meta = row.metadata or {}
     course = course_id or (uuid.UUID(meta["course_id"]) if meta.get("course_id") else None)
     module = module_id or (uuid.UUID(meta["module_id"]) if meta.get("module_id") else None)
-    return _Session(row.id, row.video_id, row.student_id, course, module, row.duration_seconds)
+    stored = meta.get("played")
+    played = [(float(a), float(b)) for a, b in stored] if isinstance(stored, list) else []
+    return _Session(row.id, row.video_id, row.student_id, course, module, row.duration_seconds, played)

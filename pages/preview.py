@@ -1,11 +1,12 @@
 """Student preview: watch a lesson as a learner would; the viewing is recorded like a student's."""
 
 import uuid
+from functools import partial
 
 import streamlit as st
 
 from chronos_data import courses, students, uploads, watching
-from chronos_data.errors import ChronosError
+from chronos_data.errors import ChronosError, ValidationError
 from components import layout, state
 from components.analytics_data import viewing_recorded
 from components.player import render_tracking_player
@@ -13,7 +14,8 @@ from components.video_library import format_timestamp
 
 state.require_router()
 
-_SESSION = "preview_session"  # (lesson key, watch session id) of the open session
+_VIEWING = "preview_viewing"  # (lesson key, watching.PlayerViewing) of the latest viewing
+_PROBLEM = "preview_problem"  # why the player's last event was refused
 _MAX_INLINE_BYTES = 300 * 1024**2  # uploads served to the browser from memory: larger ones play elsewhere
 
 
@@ -32,29 +34,20 @@ def _media_url(storage_path: str, key: str) -> str | None:
     return runtime.get_instance().media_file_mgr.add(str(file), mimetype, f"preview.{key}")
 
 
-def _record(event: dict, lesson_key: str, lesson, course_id: uuid.UUID, student_id: uuid.UUID) -> None:
-    """Turn one player event into the watch session's rows."""
-    kind = event.get("kind")
-    position, watched = float(event.get("position") or 0), float(event.get("watched") or 0)
-    duration = float(event.get("duration") or 0) or None
-    open_session = st.session_state.get(_SESSION)
-    with state.tenant() as t:
-        if open_session is None or open_session[0] != lesson_key or kind == "play" and open_session[2]:
-            session_id = watching.start_viewing(t, lesson.video_id, student_id, course_id=course_id,
-                                                module_id=lesson.module_id, device_type="desktop",
-                                                referrer_type="course_page")
-            open_session = (lesson_key, session_id, False)
-        session_id = open_session[1]
-        if kind == "seek" and event.get("from") is not None and float(event["from"]) > position:
-            watching.report_rewind(t, session_id, from_seconds=float(event["from"]), to_seconds=position)
-        elif duration:
-            watching.report_progress(t, session_id, position_seconds=min(position, duration), watched_seconds=watched,
-                                     duration_seconds=duration)
-        ended = kind == "ended"
-        if ended:
-            watching.end_viewing(t, session_id)
-    st.session_state[_SESSION] = (lesson_key, session_id, ended)
+def _record(event: dict, *, lesson_key: str, lesson, course_id: uuid.UUID, student_id: uuid.UUID) -> bool:
+    """Record one player event; False when it should come again (the database was out of reach)."""
+    latest = st.session_state.get(_VIEWING)
+    try:
+        with state.tenant() as t:
+            viewing = watching.record_player_event(
+                t, event, latest[1] if latest else None, video_id=lesson.video_id, student_id=student_id,
+                course_id=course_id, module_id=lesson.module_id, device_type="desktop", referrer_type="course_page")
+    except ChronosError as exc:
+        st.session_state[_PROBLEM] = str(exc)
+        return isinstance(exc, ValidationError)  # a malformed event would be refused again
+    st.session_state[_VIEWING] = (lesson_key, viewing)
     viewing_recorded()
+    return True
 
 
 st.title("Student preview")
@@ -90,23 +83,22 @@ lesson_key = f"{course_id}:{lesson.id}"
 
 src = _media_url(lesson.storage_path, lesson_key) if lesson.source_type == "upload" and lesson.storage_path else None
 if lesson.source_type == "youtube" and lesson.youtube_video_id or src:
-    event = render_tracking_player(key=f"preview_player_{lesson.id}", token=lesson_key,
-                                   youtube_id=lesson.youtube_video_id if not src else None, src=src)
-    if event:
-        try:
-            _record(event, lesson_key, lesson, course_id, student_id)
-        except ChronosError as exc:
-            st.error(str(exc), icon=":material/error:")
+    render_tracking_player(key=f"preview_player_{lesson.id}", token=lesson_key,
+                           youtube_id=lesson.youtube_video_id if not src else None, src=src,
+                           on_event=partial(_record, lesson_key=lesson_key, lesson=lesson, course_id=course_id,
+                                            student_id=student_id))
+    if problem := st.session_state.pop(_PROBLEM, None):
+        st.error(problem, icon=":material/error:")
 else:
     reason = ("its file is not stored here (the demo's lectures are transcripts without video)"
               if lesson.source_type == "upload" else f"it plays on {lesson.source_type.title()}'s own player")
     st.info(f"This lesson's video cannot play inside Chronos: {reason}. Only YouTube lessons and uploaded files "
             "can be previewed and recorded here.", icon=":material/videocam_off:")
 
-open_session = st.session_state.get(_SESSION)
-if open_session and open_session[0] == lesson_key:
+latest = st.session_state.get(_VIEWING)
+if latest and latest[0] == lesson_key:
     with state.tenant() as t:
-        progress = watching.session_summary(t, open_session[1])
+        progress = watching.session_summary(t, latest[1].session_id)
     st.markdown(f"**This viewing:** {progress['percent_complete']}% reached · "
                 f"{format_timestamp(progress['watch_time_seconds'])} watched · milestones "
                 f"{', '.join(f'{m}%' for m in progress['milestones']) or 'none yet'}"

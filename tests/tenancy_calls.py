@@ -277,6 +277,14 @@ def shared(variant: str, call, **kw: Any) -> Case:
 
 
 DB_ERROR = DBAPIError  # a constraint (composite foreign key, row-level security) refused the write
+_PLAYER_EVENT = {"kind": "progress", "viewing": "intruder", "position": 5, "watched": 5, "duration": 600,
+                 "played": [[0, 5]]}
+
+
+def _player_viewing(viewing: str, session: uuid.UUID):
+    from chronos_data.watching import PlayerViewing
+
+    return PlayerViewing(viewing, session)
 
 # ------------------------------------------------------------------------------------------------
 # Results: traces of another workspace, and emptiness
@@ -756,6 +764,14 @@ CASES: dict[str, list[Case]] = {
     "watching.report_rewind": [
         refused("b_session", lambda c, f: f(c.t, c.b.watch_session, from_seconds=20, to_seconds=10), NotFound)],
     "watching.end_viewing": [refused("b_session", lambda c, f: f(c.t, c.b.open_session), NotFound)],
+    "watching.record_player_event": [
+        refused("b_video", lambda c, f: f(c.t, _PLAYER_EVENT, None, video_id=c.b.video, student_id=c.b.student),
+                DB_ERROR),
+        # B's session in the page state: left open, and the event opens a session of the caller's own.
+        new("b_session", lambda c, f: f(c.t, _PLAYER_EVENT, _player_viewing("before", c.b.open_session),
+                                        video_id=c.me.video, student_id=c.me.student), needs_own=True,
+            check=lambda r, c: r.session_id != c.b.open_session),
+    ],
     "watching.session_summary": [refused("b_session", lambda c, f: f(c.t, c.b.watch_session), NotFound)],
     # --- workspace -----------------------------------------------------------------------------
     "workspace.row_counts": [own("all", lambda c, f: f(c.t))],

@@ -263,3 +263,66 @@ def test_a_rollup_during_an_uncommitted_import_of_a_past_day_does_not_finalise_i
 def _roll(db: Database, creator: uuid.UUID) -> None:
     with db.tenant(creator) as t:
         rollups.rollup(t)
+
+
+def test_two_reports_of_one_session_at_once_keep_both_played_ranges(db):
+    # Played ranges are read, merged and written back: a report that read them while another was
+    # uncommitted would write a union without the other's ranges (a jump's two halves, one lost).
+    space = Workspace(db, "ranges")
+    with db.tenant(space.creator) as t:
+        session = watching.start_viewing(t, space.videos[0], space.learners[0])
+    done = threading.Event()
+
+    def second_report() -> None:
+        with db.tenant(space.creator) as t:
+            watching.report_progress(t, session, position_seconds=250, watched_seconds=90, played=[[200, 250]])
+        done.set()
+
+    with db.tenant(space.creator) as first:
+        watching.report_progress(first, session, position_seconds=40, watched_seconds=40, played=[[0, 40]])
+        reporter = threading.Thread(target=second_report)
+        reporter.start()
+        # The second report waits for this one's row lock; poll until Postgres says it does.
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        with db.engine.connect() as watcher:
+            while not watcher.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one():
+                assert not done.is_set(), "the second report did not wait for the first"
+                assert datetime.now(UTC) < deadline, "the second report never started"
+                watcher.rollback()
+    reporter.join(timeout=60)
+    assert done.is_set()
+    with db.tenant(space.creator) as t:
+        played, percent = t.conn.execute(sa.text(
+            "SELECT metadata -> 'played', percent_complete FROM video_watch_sessions WHERE id = :s"),
+            {"s": session}).one()
+    assert played == [[0, 40], [200, 250]] and percent == 30  # 90 s of 300
+
+
+def test_two_first_events_of_one_viewing_at_once_open_one_session(db):
+    space = Workspace(db, "viewing")
+    video, learner = space.videos[0], space.learners[0]
+    event = {"kind": "play", "viewing": "replay-1", "position": 0, "watched": 0, "duration": DURATION, "played": []}
+    results: list[watching.PlayerViewing] = []
+
+    def second_event() -> None:
+        with db.tenant(space.creator) as t:
+            results.append(watching.record_player_event(t, {**event, "kind": "progress", "played": [[0, 1]]}, None,
+                                                        video_id=video, student_id=learner))
+
+    with db.tenant(space.creator) as first:
+        mine = watching.record_player_event(first, event, None, video_id=video, student_id=learner)
+        recorder = threading.Thread(target=second_event)
+        recorder.start()
+        # The second waits for the first's session; poll until Postgres says it waits.
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        with db.engine.connect() as watcher:
+            while not watcher.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one():
+                assert not results, "the second event did not wait for the first"
+                assert datetime.now(UTC) < deadline, "the second event never started"
+                watcher.rollback()
+    recorder.join(timeout=60)
+    assert results == [mine]
+    with db.tenant(space.creator) as t:
+        count = t.conn.execute(sa.text("SELECT count(*) FROM video_watch_sessions WHERE video_id = :v"),
+                               {"v": video}).scalar_one()
+    assert count == 1

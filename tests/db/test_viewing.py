@@ -137,3 +137,132 @@ def test_past_days_roll_up_once_and_stale_days_again(t):
     assert rollups.pending_days(t, since=date(2026, 3, 2)) == [date(2026, 3, 3), today]
     rollups.rollup(t)
     assert rollups.pending_days(t) == [today]
+
+
+def _event(kind: str, viewing: str, position: float, played: list[list[float]], *, duration: float = 200,
+           **extra) -> dict:
+    """An event as components/player.py sends it (``watched`` counts every second played)."""
+    watched = sum(b - a for a, b in played)
+    return {"kind": kind, "viewing": viewing, "position": position, "watched": watched, "duration": duration,
+            "played": played, "seq": 1, **extra}
+
+
+def _player(t: Tenant, video: uuid.UUID, student: uuid.UUID):
+    """Feeds player events to record_player_event as the preview page does, keeping what it returns."""
+    latest: list[watching.PlayerViewing | None] = [None]
+
+    def send(event: dict) -> watching.PlayerViewing:
+        latest[0] = watching.record_player_event(t, event, latest[0], video_id=video, student_id=student,
+                                                 device_type="desktop", referrer_type="course_page")
+        return latest[0]
+
+    return send
+
+
+def _session_row(t: Tenant, session: uuid.UUID):
+    return t.conn.execute(sa.text("SELECT percent_complete, watch_time_seconds, completed, session_end IS NOT NULL "
+                                  "AS ended, metadata -> 'played' AS played FROM video_watch_sessions WHERE id = :s"),
+                          {"s": session}).one()
+
+
+def test_a_jump_forward_completes_only_what_was_played(t):
+    # The issue: seeking from 0:07 to 0:55 of a clip marked the session 96 % reached, 10-90 %, completed.
+    video = _video(t, duration=60)
+    send = _player(t, video, students.create_student(t, "jump@example.com"))
+    viewing = send(_event("play", "v1", 0, [], duration=60))
+    send(_event("progress", "v1", 7, [[0, 7]], duration=60))
+    send(_event("progress", "v1", 57, [[0, 7], [55, 57]], duration=60))
+    assert send(_event("ended", "v1", 60, [[0, 7], [55, 60]], duration=60)) == viewing
+    summary = watching.session_summary(t, viewing.session_id)
+    assert (summary["percent_complete"], summary["milestones"], summary["completed"]) == (20, [10], False)
+    assert ("video_completed", None) not in _events(t, video)
+    assert _session_row(t, viewing.session_id).ended
+
+
+def test_playing_again_after_the_end_is_a_new_session_with_its_own_watch_time(t):
+    # The issue: a second play continued the first session (129 s recorded for 68 s played).
+    video = _video(t, duration=68)
+    send = _player(t, video, students.create_student(t, "again@example.com"))
+    first = send(_event("play", "v1", 0, [], duration=68))
+    send(_event("ended", "v1", 68, [[0, 68]], duration=68))
+    second = send(_event("play", "v2", 0, [], duration=68))  # the player names a new viewing after the end
+    send(_event("progress", "v2", 61, [[0, 61]], duration=68))
+    assert second.session_id != first.session_id
+    assert tuple(_session_row(t, first.session_id))[:4] == (100, 68, True, True)
+    assert tuple(_session_row(t, second.session_id))[:4] == (89, 61, False, False)
+    assert sorted(e for e in _events(t, video) if e[0] in {"video_started", "video_rewatched"}) == [
+        ("video_rewatched", None), ("video_started", None), ("video_started", None)]
+
+
+def test_a_new_visit_of_the_page_opens_a_new_session_and_closes_the_open_one(t):
+    # The issue: after Preview -> Analytics -> Preview the remounted player's counters started at 0
+    # and went into the old session, where nothing grew past what it held.
+    video = _video(t)
+    send = _player(t, video, students.create_student(t, "visit@example.com"))
+    first = send(_event("progress", "visit-1", 40, [[0, 40]]))
+    second = send(_event("play", "visit-2", 0, []))
+    send(_event("progress", "visit-2", 25, [[0, 25]]))
+    assert second.session_id != first.session_id
+    assert tuple(_session_row(t, first.session_id))[:4] == (20, 40, False, True)
+    assert tuple(_session_row(t, second.session_id))[:4] == (12, 25, False, False)
+
+
+def test_played_ranges_only_grow_and_a_rewind_is_kept(t):
+    video = _video(t)
+    send = _player(t, video, students.create_student(t, "ranges@example.com"))
+    viewing = send(_event("progress", "v1", 100, [[0, 100]]))
+    # A jump back to 0:20 replays 20-50, then a jump to 1:50; a late event with fewer ranges takes nothing back.
+    send(_event("seek", "v1", 20, [[0, 100]], **{"from": 100}))
+    send(_event("progress", "v1", 50, [[0, 100]], watched=130))
+    send(_event("progress", "v1", 160, [[0, 100], [110, 160]]))
+    send(_event("progress", "v1", 30, [[0, 30]]))
+    row = _session_row(t, viewing.session_id)
+    assert row.played == [[0, 100], [110, 160]] and row.percent_complete == 75
+    rewinds = t.conn.execute(sa.text("SELECT metadata -> 'rewinds' FROM video_watch_sessions WHERE id = :s"),
+                             {"s": viewing.session_id}).scalar_one()
+    assert rewinds == [[20, 100]]
+
+
+def test_a_session_of_another_workspace_in_the_page_state_is_left_alone(t, db):
+    from tests.conftest import new_creator
+
+    other = new_creator(db, "other-preview")
+    with db.tenant(other) as o:
+        theirs = watching.start_viewing(o, _video(o), students.create_student(o, "x@example.com"))
+    video = _video(t)
+    mine = watching.record_player_event(t, _event("play", "v9", 0, []), watching.PlayerViewing("v8", theirs),
+                                        video_id=video, student_id=students.create_student(t, "y@example.com"))
+    assert mine.session_id != theirs
+    with db.tenant(other) as o:
+        assert not _session_row(o, theirs).ended
+
+
+@pytest.mark.parametrize(("event", "message"), [
+    ({"kind": "dance", "viewing": "v1"}, "unknown kind"),
+    ({"kind": "play"}, "viewing id"),
+    ({"kind": "progress", "viewing": "v1", "position": -3, "duration": 60}, "position"),
+    ({"kind": "progress", "viewing": "v1", "position": 3, "duration": "60"}, "duration"),
+    ({"kind": "progress", "viewing": "v1", "position": 3, "duration": 60, "played": [[5, 1]]}, "played range"),
+    ({"kind": "progress", "viewing": "v1", "position": 3, "duration": 60, "played": [[0, 1]] * 501}, "at most"),
+])
+def test_a_malformed_player_event_is_refused_and_records_nothing(t, event, message):
+    video = _video(t)
+    with pytest.raises(ValidationError, match=message):
+        watching.record_player_event(t, event, None, video_id=video, student_id=students.create_student(t, "z@x.io"))
+    assert _events(t, video) == []
+
+
+def test_events_of_one_viewing_go_to_its_session_whatever_the_page_kept(t):
+    # In the browser two events of a replay (play, then progress 7 ms later) each opened a session:
+    # the page's state had missed the first. The viewing id in the session finds it.
+    video = _video(t)
+    student = students.create_student(t, "stale@example.com")
+    first = watching.record_player_event(t, _event("ended", "v1", 200, [[0, 200]]), None, video_id=video,
+                                         student_id=student)
+    second = watching.record_player_event(t, _event("play", "v2", 0, []), first, video_id=video, student_id=student)
+    again = watching.record_player_event(t, _event("progress", "v2", 30, [[0, 30]]), first, video_id=video,
+                                         student_id=student)
+    assert again == second != first
+    count = t.conn.execute(sa.text("SELECT count(*) FROM video_watch_sessions WHERE video_id = :v"),
+                           {"v": video}).scalar_one()
+    assert count == 2 and _session_row(t, second.session_id).percent_complete == 15
