@@ -105,3 +105,17 @@ def fresh_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitApp
         yield app
     finally:
         app.stop()
+
+
+@pytest.fixture(scope="module")
+def autoplay_browser():
+    """Chromium that may start a muted video without a click (the test presses play by script)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
+        yield browser
+        browser.close()

@@ -8,11 +8,10 @@ import subprocess
 import sys
 from calendar import monthrange
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, StreamlitApp, chronos_env, running_app
+from tests.e2e.conftest import ROOT, SCREENSHOTS, StreamlitApp, chronos_env, running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -25,20 +24,6 @@ SRT = "1\n00:00:00,000 --> 00:00:05,000\nA test pattern for the preview.\n\n" \
 def app(tmp_path_factory):
     with running_app(tmp_path_factory.mktemp("analytics")) as instance:
         yield instance
-
-
-@pytest.fixture(scope="module")
-def autoplay_browser():
-    """Chromium that may start a muted video without a click (the test presses play by script)."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
-        yield browser
-        browser.close()
 
 
 def _cli(app: StreamlitApp, *args: str) -> str:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from chronos_data import creators, students
 from chronos_data.config import Settings
 from chronos_data.db import open_database
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENSHOTS, chronos_env, running_app
+from tests.e2e.conftest import ROOT, SCREENSHOTS, chronos_env, running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -87,20 +87,6 @@ def sessions(app):
 
     yield read
     db.dispose()
-
-
-@pytest.fixture(scope="module")
-def autoplay_browser():
-    """Chromium that may start a muted video without a click (the test presses play by script)."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
