@@ -70,7 +70,9 @@ class StreamlitApp:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def playwright_driver() -> Iterator[object]:
+    """One Playwright driver for the session: a second ``sync_playwright()`` while one runs fails
+    ("using Playwright Sync API inside the asyncio loop"), so every browser is launched from this."""
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         message = f"Chromium is not installed at {CHROMIUM} (Debian package 'chromium')"
         if os.environ.get("CI"):
@@ -79,9 +81,14 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver) -> Iterator[object]:
+    chromium = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 @contextmanager
@@ -108,14 +115,9 @@ def fresh_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamlitApp
 
 
 @pytest.fixture(scope="module")
-def autoplay_browser():
+def autoplay_browser(playwright_driver) -> Iterator[object]:
     """Chromium that may start a muted video without a click (the test presses play by script)."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
-        yield browser
-        browser.close()
+    chromium = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
+    yield chromium
+    chromium.close()
