@@ -52,7 +52,9 @@ def _click(page, name: str) -> None:
 
 
 def _add_lessons(page, module_number: int, titles: list[str]) -> None:
-    module = page.locator('[data-testid="stExpander"]').filter(has_text=f"Module {module_number}:")
+    # By its header: a module's body may name another module too ("Move to … Module 2: …").
+    module = page.locator('[data-testid="stExpander"]').filter(
+        has=page.locator("summary", has_text=f"Module {module_number}:"))
     picker = module.get_by_role("combobox").first
     for title in titles:
         _choose(page, picker, title)
