@@ -251,7 +251,7 @@ class Assistant:
         return run.answer
 
     def extract(self, run: AnswerRun):
-        """The offline answer of ``run``: quoted sentences with their exact seconds."""
+        """The offline answer of ``run``: quoted moments, best first, with their own seconds."""
         with self.db.tenant(run.creator_id) as t:
             segments = _segments(t, [s.video_id for s in run.sources])
             frequencies, passages = document_frequencies(t, content_words(run.query), self.embedder.model)

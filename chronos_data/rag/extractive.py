@@ -31,7 +31,7 @@ _MAX_CANDIDATES = 200  # moments embedded per question (bounded work on long pas
 # 0.2 → 0.94 / 0.98 / 0.95, 0.3 → 0.94 / 0.99 / 0.96 (three quotes).
 _WORD_WEIGHT = 0.3
 _CLOSE_ENOUGH = 0.6  # a moment scoring under this share of the best one adds noise, not an answer
-_WINDOW_CUES = 3  # auto captions: 3 cues (6–12 s) hold a thought; bench rag: 2 → 0.86, 4 → 0.87 hit@1 offline
+_WINDOW_CUES = 3  # auto captions: 3 cues (6–12 s) hold a thought (bench/RESULTS.md: 1, 2 and 4 did no better)
 _PUNCTUATED_SHARE = 0.2  # captions with sentence ends in at least this share of cues are split into sentences
 _ENDS_SENTENCE = re.compile(r"[.!?…][\"')\]]*\s*$|[.!?…][\"')\]]*\s")
 #: Refusal, per embedding model: (refuse under this best moment score; or when at least this share of

@@ -30,11 +30,11 @@ from tests.rag_devset import LESSONS, QUESTIONS, Outcome, ask_each, import_lesso
 # answer quoted moments best first (issue 15): punctuated 0.55 / 0.86 / 0.69, auto 0.25 / 0.91 / 0.52,
 # unanswerable refused 0.57.
 FLOORS = {
-    "punctuated": (0.85, 0.91, 0.88),  # measured 0.89 / 0.95 / 0.92 (56 questions)
-    "auto": (0.90, 0.94, 0.92),  # measured 0.94 / 0.98 / 0.96 (53 questions)
+    "punctuated": (0.85, 0.92, 0.89),  # measured 0.89 / 0.96 / 0.93 (56 questions)
+    "auto": (0.92, 0.96, 0.94),  # measured 0.96 / 1.00 / 0.98 (53 questions)
 }
-UNANSWERABLE_REFUSED_FLOOR = 0.60  # measured 0.67 (20 of 30: all 15 off-topic, 5 of 15 near-topic)
-ANSWERABLE_REFUSED_CEILING = 0.04  # measured 0.03 (3 of 109); the issue's bar is 3 %
+UNANSWERABLE_REFUSED_FLOOR = 0.46  # measured 0.53 (16 of 30: 14 of 15 off-topic, 2 of 15 near-topic)
+ANSWERABLE_REFUSED_CEILING = 0.03  # measured 0.01 (1 of 109); the issue's bar is 3 %
 
 
 class _Memo:
