@@ -8,6 +8,7 @@ heard rather than at the start of a minute-long passage.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import uuid
@@ -179,14 +180,15 @@ def moments(rank: int, video_id: uuid.UUID, segments: Sequence[tuple[float, floa
     joined = " ".join(" ".join(text.split()) for _, _, text in segments)
 
     def cue_at(offset: int) -> int:
-        return max(i for i, s in enumerate(starts) if s <= offset)
+        return bisect.bisect_right(starts, offset) - 1
 
     found, begin = [], 0
     for boundary in [m.end() for m in _SENTENCE_END.finditer(joined)] + [len(joined)]:
-        sentence = joined[begin:boundary].strip()
+        piece = joined[begin:boundary]
+        sentence = piece.strip()
         if sentence and len(sentence.split()) >= _MIN_WORDS:
-            first, last = cue_at(begin + (len(joined[begin:boundary]) - len(joined[begin:boundary].lstrip()))), \
-                cue_at(begin + len(joined[begin:boundary].rstrip()) - 1)
+            first = cue_at(begin + len(piece) - len(piece.lstrip()))
+            last = cue_at(begin + len(piece.rstrip()) - 1)
             found.append(Moment(rank, video_id, first, last, segments[first][0], segments[last][1], sentence,
                                 (sentence,)))
         begin = boundary
