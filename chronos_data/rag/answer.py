@@ -27,10 +27,10 @@ from ..embeddings import Embedder
 from ..errors import ChronosError, ValidationError
 from ..timecode import format_seconds
 from .citations import Citation, cited_numbers, from_source
-from .extractive import extract_answer
+from .extractive import REFUSAL, content_words, extract_answer, word_weights
 from .llm import AnswerError, ChatModel, StreamUsage
 from .prompting import NOT_FOUND, answer_messages, rewrite_messages
-from .retrieve import Scope, Source, retrieve
+from .retrieve import Scope, Source, document_frequencies, retrieve
 
 __all__ = ["Answer", "AnswerRun", "Assistant", "OFFLINE_MODEL", "QuestionNotAnswered", "standalone_query"]
 
@@ -173,6 +173,8 @@ class AnswerRun:
     def _extractive(self) -> str:
         quoted = self.assistant.extract(self)
         self._citations = quoted.citations
+        if quoted.refused:  # no moment answers: the passages are only the closest we have
+            self.sources, self.nearest = [], self.sources
         return quoted.text or self.assistant.not_found_text(self)
 
     def _offline_fallback(self) -> str:
@@ -232,7 +234,12 @@ class Assistant:
         except ChronosError as exc:  # the question stays stored in its conversation, to ask again
             raise QuestionNotAnswered(str(exc), session_id, question_id) from exc
         with self.db.tenant(creator_id) as t:
-            sources, nearest = retrieve(t, query, self.embedder, scope=scope, query_vector=vector)
+            # Offline, with a calibration for the model, the quoting refuses from the moments it
+            # scores (extractive.REFUSAL); the passage floor would refuse answerable questions whose
+            # answer is one sentence of a minute of other talk.
+            by_moments = self.chat_model is None and self.embedder.model in REFUSAL
+            sources, nearest = retrieve(t, query, self.embedder, scope=scope, query_vector=vector,
+                                        use_floor=not by_moments)
         return AnswerRun(self, creator_id, session_id, question_id, question, query, sources, nearest, vector, started)
 
     def ask(self, creator_id: uuid.UUID, question: str, **kwargs: Any) -> Answer:
@@ -244,10 +251,12 @@ class Assistant:
         return run.answer
 
     def extract(self, run: AnswerRun):
-        """The offline answer of ``run``: quoted sentences with their exact seconds."""
+        """The offline answer of ``run``: quoted moments, best first, with their own seconds."""
         with self.db.tenant(run.creator_id) as t:
             segments = _segments(t, [s.video_id for s in run.sources])
-        return extract_answer(run.query, run.question_vector, run.sources, self.embedder, segments)
+            frequencies, passages = document_frequencies(t, content_words(run.query), self.embedder.model)
+        return extract_answer(run.query, run.question_vector, run.sources, self.embedder, segments,
+                              word_weights=word_weights(frequencies, passages))
 
     def not_found_text(self, run: AnswerRun) -> str:
         """What to say when the videos do not cover the question, with what they do cover."""

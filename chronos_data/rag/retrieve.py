@@ -25,6 +25,7 @@ __all__ = [
     "SEARCH_LIMIT",
     "Scope",
     "Source",
+    "document_frequencies",
     "merge_neighbours",
     "relevance_floor",
     "retrieve",
@@ -102,10 +103,13 @@ def retrieve(
     scope: Scope | None = None,
     max_passages: int = MAX_PASSAGES,
     query_vector: Sequence[float] | None = None,
+    use_floor: bool = True,
 ) -> tuple[list[Source], list[Source]]:
     """The passages that answer ``query`` within ``scope``, best first.
 
     ``query_vector`` is the query's embedding when the caller already has it (else it is embedded).
+    ``use_floor``: refuse when the best passage's cosine is under the model's relevance floor;
+    False when the caller decides from the moments inside the passages (the offline answer).
 
     Returns:
         (relevant, nearest): the passages above the model's relevance floor, and, when none is,
@@ -121,11 +125,31 @@ def retrieve(
                              limit=SEARCH_LIMIT, video_ids=video_ids)
     floor = relevance_floor(t, embedder.model)
     best = max((p.cosine_similarity for p in passages if p.cosine_similarity is not None), default=None)
-    if floor is not None and (best is None or best < floor):
+    if use_floor and floor is not None and (best is None or best < floor):
         return [], _sources(t, merge_neighbours(passages))[:3]
-    kept = [p for p in passages if floor is None or p.cosine_similarity is None or p.cosine_similarity >= floor]
-    merged = _without_duplicates(merge_neighbours(kept))
+    # Once the best passage clears the floor, every ranked passage is kept: a passage's cosine is
+    # that of a minute of speech, low even where one sentence answers (bench rag: dropping passages
+    # under the floor lost the answer of 6 of 109 questions). The quoting scores each moment.
+    merged = _without_duplicates(merge_neighbours(passages))
     return _sources(t, merged)[:max_passages], []
+
+
+def document_frequencies(t: Tenant, words: Sequence[str], embedding_model: str) -> tuple[dict[str, int], int]:
+    """How many of the workspace's passages (``embedding_model``'s chunks of its completed videos)
+    hold each word, and how many passages there are: the IDF of a keyword score over the creator's
+    own videos. Each word is stemmed by PostgreSQL's English configuration, as the search is."""
+    counts = {row.word: int(row.df) for row in t.conn.execute(sa.text(
+        "SELECT w.word, (SELECT count(*) FROM video_chunks c JOIN videos v ON v.id = c.video_id "
+        "AND v.creator_id = c.creator_id WHERE c.creator_id = :creator AND c.embedding_model = :model "
+        "AND v.status = 'completed' AND NOT v.is_deleted "
+        "AND c.search_text @@ plainto_tsquery('english', w.word)) AS df "
+        "FROM unnest(CAST(:words AS text[])) AS w(word)"),
+        {"creator": t.creator_id, "model": embedding_model, "words": list(words)})}
+    total = t.conn.execute(sa.text(
+        "SELECT count(*) FROM video_chunks c JOIN videos v ON v.id = c.video_id AND v.creator_id = c.creator_id "
+        "WHERE c.creator_id = :creator AND c.embedding_model = :model AND v.status = 'completed' "
+        "AND NOT v.is_deleted"), {"creator": t.creator_id, "model": embedding_model}).scalar_one()
+    return counts, int(total)
 
 
 def merge_neighbours(passages: Sequence[Passage]) -> list[Passage]:

@@ -1,4 +1,4 @@
-"""The assistant's answer quality on the development set must not fall below what it reaches today.
+"""The assistant's answer quality on the development set must not fall below what it reaches.
 
 The ten lessons of tests/rag_devset.py are imported once for the module through the import
 pipeline with the local model, and every question is asked through ``Assistant.ask`` offline, as
@@ -26,13 +26,15 @@ from chronos_data.rag import Assistant
 from tests.conftest import new_creator
 from tests.rag_devset import LESSONS, QUESTIONS, Outcome, ask_each, import_lessons, score
 
-# Measured with the local model (bench/RESULTS.md, "RAG"): hit@1 / hit@5 / MRR.
+# Measured with the local model (bench/RESULTS.md, "RAG"): hit@1 / hit@5 / MRR. Before the offline
+# answer quoted moments best first (issue 15): punctuated 0.55 / 0.86 / 0.69, auto 0.25 / 0.91 / 0.52,
+# unanswerable refused 0.57.
 FLOORS = {
-    "punctuated": (0.50, 0.82, 0.64),  # measured 0.55 / 0.86 / 0.69 (56 questions)
-    "auto": (0.20, 0.86, 0.47),  # measured 0.25 / 0.91 / 0.52 (53 questions)
+    "punctuated": (0.85, 0.92, 0.89),  # measured 0.89 / 0.96 / 0.93 (56 questions)
+    "auto": (0.92, 0.96, 0.94),  # measured 0.96 / 1.00 / 0.98 (53 questions)
 }
-UNANSWERABLE_REFUSED_FLOOR = 0.50  # measured 0.57 (17 of 30)
-ANSWERABLE_REFUSED_CEILING = 0.05  # measured 0.02 (2 of 109)
+UNANSWERABLE_REFUSED_FLOOR = 0.46  # measured 0.53 (16 of 30: 14 of 15 off-topic, 2 of 15 near-topic)
+ANSWERABLE_REFUSED_CEILING = 0.03  # measured 0.01 (1 of 109); the issue's bar is 3 %
 
 
 class _Memo:

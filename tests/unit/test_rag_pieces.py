@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
+
 from chronos_data.rag import Citation, Passage, Source
 from chronos_data.rag.answer import standalone_query
 from chronos_data.rag.citations import cited_numbers
-from chronos_data.rag.extractive import sentence_seconds, split_sentences
+from chronos_data.rag.extractive import (
+    extract_answer,
+    moments,
+    sentence_seconds,
+    should_refuse,
+    split_sentences,
+    word_weights,
+)
 from chronos_data.rag.prompting import answer_messages, rewrite_messages
 from chronos_data.rag.retrieve import _without_duplicates, merge_neighbours
 from chronos_data.timecode import format_seconds
@@ -89,3 +98,54 @@ def test_citation_markers_become_links_to_the_moment():
     quoted = linked_answer("“Use *stars* [1]”", [youtube], quoted=True)
     assert "\\*stars\\*" in quoted and "t=75s" in quoted
     assert cited_numbers("a [2] b [1][2] c [10]") == [2, 1, 10]
+
+
+def test_punctuated_captions_become_sentences_at_their_own_seconds():
+    captions = [(0.0, 4.0, "Welcome back to the course."), (5.0, 9.0, "A list is ordered. You can change"),
+                (10.0, 14.0, "it after creating it, unlike a tuple.")]
+    found = moments(0, VIDEO, captions)
+    assert [(m.text, m.start_seconds, m.end_seconds) for m in found] == [
+        ("Welcome back to the course.", 0.0, 4.0),
+        ("A list is ordered.", 5.0, 9.0),
+        ("You can change it after creating it, unlike a tuple.", 5.0, 14.0)]
+
+
+def test_captions_without_punctuation_become_windows_of_three_cues():
+    captions = [(float(i * 3), float(i * 3 + 3), f"words of cue {i}") for i in range(5)]
+    found = moments(2, VIDEO, captions)
+    assert len(found) == 5 and found[0].text == "words of cue 0 words of cue 1 words of cue 2"
+    assert (found[1].start_seconds, found[1].end_seconds) == (3.0, 12.0)
+    assert (found[4].start_seconds, found[4].end_seconds, found[4].source) == (12.0, 15.0, 2)
+
+
+class _WordEmbedder:
+    """A toy model: one dimension per word it knows, so the best sentence is known in advance."""
+
+    model, dimensions = "toy", 3
+    _words = ("reset", "pushed", "commit")
+
+    def embed(self, texts):
+        rows = np.array([[float(w in t.lower()) for w in self._words] for t in texts], dtype=np.float32)
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+
+
+def test_the_best_moment_is_quoted_first_and_cited_from_its_start_to_its_end():
+    captions = [(0.0, 3.0, "Today we fix a commit you made."), (3.5, 7.0, "If you already pushed it, revert instead."),
+                (8.0, 11.0, "Not pushed yet? Run git reset soft to undo the commit."), (12.0, 14.0, "See you next time.")]
+    source = Source(VIDEO, "git", "loom", None, 0, 14, " ".join(c[2] for c in captions), 0.5, 0.1, (0,))
+    embedder = _WordEmbedder()
+    answer = extract_answer("How do I reset a commit?", embedder.embed(["reset commit"])[0], [source], embedder,
+                            {VIDEO: captions})
+    first = answer.citations[0]
+    assert first.snippet == "Run git reset soft to undo the commit." and (first.start_seconds, first.end_seconds) == (8, 11)
+    assert answer.text.startswith("“Run git reset soft to undo the commit.” [1]")
+    assert len({c.snippet for c in answer.citations}) == len(answer.citations)
+
+
+def test_rare_words_weigh_more_and_words_no_video_says_are_counted():
+    weights = word_weights({"webhook": 0, "stripe": 3, "set": 40}, passages=40)
+    assert weights.idf["webhook"] > weights.idf["stripe"] > weights.idf["set"]
+    assert 0.5 < weights.absent_share < 1
+    assert should_refuse(0.30, 0.0, "all-MiniLM-L6-v2") and not should_refuse(0.40, 0.0, "all-MiniLM-L6-v2")
+    assert should_refuse(0.40, 1.0, "all-MiniLM-L6-v2") and not should_refuse(0.40, 0.8, "all-MiniLM-L6-v2")
+    assert not should_refuse(0.0, 1.0, "a model without a calibration")
