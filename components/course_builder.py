@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -12,7 +13,7 @@ from chronos_data.courses import CourseOutline, Lesson
 from components.layout import inert, plural
 from components.moment_player import render_lesson_player
 
-__all__ = ["DrawnOrder", "dragged_changes", "format_minutes", "lesson_label", "render_preview"]
+__all__ = ["DrawnOrder", "dragged_changes", "format_minutes", "lesson_labels", "render_preview"]
 
 
 def format_minutes(minutes: int | None) -> str:
@@ -22,9 +23,18 @@ def format_minutes(minutes: int | None) -> str:
     return f"{hours} h {rest:02d} min" if hours else f"{rest} min"
 
 
-def lesson_label(lesson: Lesson) -> str:
-    """A unique, readable label for the drag-and-drop list (the short id keeps equal titles apart)."""
-    return f"{lesson.title} · {format_minutes(lesson.estimated_duration_minutes)} · #{str(lesson.id)[:6]}"
+def lesson_labels(lessons: dict[uuid.UUID, list[Lesson]]) -> dict[uuid.UUID, str]:
+    """Each lesson's label in the drag-and-drop list: its title and length, and "(2)", "(3)" … on
+    a repeat (the list tells items apart by their text; an id fragment such as "#324bfd" meant
+    nothing to a creator)."""
+    labels: dict[uuid.UUID, str] = {}
+    seen: Counter[str] = Counter()
+    for module_lessons in lessons.values():
+        for lesson in module_lessons:
+            label = f"{lesson.title} · {format_minutes(lesson.estimated_duration_minutes)}"
+            seen[label] += 1
+            labels[lesson.id] = label if seen[label] == 1 else f"{label} ({seen[label]})"
+    return labels
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,8 @@ class DrawnOrder:
 
     def containers(self) -> list[dict]:
         """The streamlit-sortables input: one {"header", "items"} per module."""
-        return [{"header": header, "items": [lesson_label(lesson) for lesson in self.lessons[module_id]]}
+        labels = lesson_labels(self.lessons)
+        return [{"header": header, "items": [labels[lesson.id] for lesson in self.lessons[module_id]]}
                 for module_id, header in zip(self.module_ids, self.headers, strict=True)]
 
     def layout(self) -> tuple:
@@ -77,7 +88,7 @@ def dragged_changes(
     ``after`` is what streamlit-sortables returned: one {"header", "items"} per module, in
     ``module_ids`` order, items being lesson labels.
     """
-    by_label = {lesson_label(lesson): lesson.id for lessons in before.values() for lesson in lessons}
+    by_label = {label: lesson_id for lesson_id, label in lesson_labels(before).items()}
     changed: dict[uuid.UUID, list[uuid.UUID]] = {}
     for module_id, container in zip(module_ids, after, strict=True):
         new_order = [by_label[label] for label in container["items"] if label in by_label]

@@ -137,23 +137,24 @@ def _course_list(all_courses: list[courses.Course]) -> uuid.UUID | None:
 
 def _course_actions(outline: courses.CourseOutline, position: int, count: int) -> None:
     course = outline.course
-    cols = st.columns(6)
+    # A row that sizes each button to its label and wraps: six equal columns cut them to "Unp…".
+    row = st.container(horizontal=True, gap="small")
     if course.is_published:
-        cols[0].button("Unpublish", key="courses_unpublish", icon=":material/unpublished:", on_click=_save,
+        row.button("Unpublish", key="courses_unpublish", icon=":material/unpublished:", on_click=_save,
                        args=(lambda t: courses.unpublish_course(t, course.id), "The course is a draft again."))
     else:
-        cols[0].button("Publish", key="courses_publish", type="primary", icon=":material/publish:", on_click=_save,
+        row.button("Publish", key="courses_publish", type="primary", icon=":material/publish:", on_click=_save,
                        args=(lambda t: courses.publish_course(t, course.id), "Published."))
-    cols[1].button("Duplicate", key="courses_duplicate", icon=":material/content_copy:", on_click=_save,
+    row.button("Duplicate", key="courses_duplicate", icon=":material/content_copy:", on_click=_save,
                    args=(lambda t: courses.duplicate_course(t, course.id), "Copied as a draft."),
                    kwargs={"select": True})
-    cols[2].button("Earlier", key="courses_move_up", icon=":material/arrow_upward:", disabled=position == 1,
+    row.button("Earlier", key="courses_move_up", icon=":material/arrow_upward:", disabled=position == 1,
                    help="Move this course up in your course list", on_click=_save,
                    args=(lambda t: courses.move_course(t, course.id, position - 1),))
-    cols[3].button("Later", key="courses_move_down", icon=":material/arrow_downward:",
+    row.button("Later", key="courses_move_down", icon=":material/arrow_downward:",
                    disabled=position == count, help="Move this course down in your course list", on_click=_save,
                    args=(lambda t: courses.move_course(t, course.id, position + 1),))
-    with cols[4].popover("Export", icon=":material/download:"):
+    with row.popover("Export", icon=":material/download:"):
         with state.tenant() as t:
             data = outlines.export_outline(t, course.id)
             markdown = outlines.outline_markdown(t, course.id)
@@ -161,7 +162,7 @@ def _course_actions(outline: courses.CourseOutline, position: int, count: int) -
                            "application/json", key="courses_export_json")
         st.download_button("Outline as Markdown", markdown, f"{course.title}.md", "text/markdown",
                            key="courses_export_md")
-    if cols[5].button("Delete", key="courses_delete", icon=":material/delete:"):
+    if row.button("Delete", key="courses_delete", icon=":material/delete:"):
         st.session_state["courses_confirm_delete"] = course.id
     if st.session_state.get("courses_confirm_delete") == course.id:
         st.warning("Move this course to the trash? You can restore it with its modules and lessons.",
