@@ -688,6 +688,10 @@ CASES: dict[str, list[Case]] = {
               needs_own=True),
     ],
     "rag.retrieve.relevance_floor": [shared("model", lambda c, f: f(c.t, _MODEL))],
+    # B's own word is counted in none of the caller's passages (the result names the word: not scanned).
+    "rag.retrieve.document_frequencies": [
+        own("b_marker", lambda c, f: f(c.t, [c.b.marker], _MODEL), scan=lambda r: None,
+            check=lambda r, c: r[0][c.b.marker] == 0)],
     "rag.retrieve.retrieve": [
         own("all", lambda c, f: f(c.t, _QUESTION, c.embedder)),
         empty("b_videos", lambda c, f: f(c.t, _QUESTION, c.embedder, scope=_scope(video_ids=(c.b.video,)))),
