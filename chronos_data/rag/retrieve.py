@@ -137,13 +137,16 @@ def retrieve(
 def document_frequencies(t: Tenant, words: Sequence[str], embedding_model: str) -> tuple[dict[str, int], int]:
     """How many of the workspace's passages (``embedding_model``'s chunks of its completed videos)
     hold each word, and how many passages there are: the IDF of a keyword score over the creator's
-    own videos. Each word is stemmed by PostgreSQL's English configuration, as the search is."""
+    own videos. Each word is stemmed by PostgreSQL's English configuration, as the search is; a word
+    that configuration drops as a stop word ("up", "each", "only") is left out: no passage can match
+    it, and counted it would weigh as the rarest word of all."""
     counts = {row.word: int(row.df) for row in t.conn.execute(sa.text(
         "SELECT w.word, (SELECT count(*) FROM video_chunks c JOIN videos v ON v.id = c.video_id "
         "AND v.creator_id = c.creator_id WHERE c.creator_id = :creator AND c.embedding_model = :model "
         "AND v.status = 'completed' AND NOT v.is_deleted "
         "AND c.search_text @@ plainto_tsquery('english', w.word)) AS df "
-        "FROM unnest(CAST(:words AS text[])) AS w(word)"),
+        "FROM unnest(CAST(:words AS text[])) AS w(word) "
+        "WHERE numnode(plainto_tsquery('english', w.word)) > 0"),
         {"creator": t.creator_id, "model": embedding_model, "words": list(words)})}
     total = t.conn.execute(sa.text(
         "SELECT count(*) FROM video_chunks c JOIN videos v ON v.id = c.video_id AND v.creator_id = c.creator_id "

@@ -23,18 +23,19 @@ import sqlalchemy as sa
 from chronos_data.db import Database
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.rag import Assistant
+from chronos_data.rag.retrieve import document_frequencies
 from tests.conftest import new_creator
 from tests.rag_devset import LESSONS, QUESTIONS, Outcome, ask_each, import_lessons, score
 
 # Measured with the local model (bench/RESULTS.md, "RAG"): hit@1 / hit@5 / MRR. Before the offline
 # answer quoted moments best first (issue 15): punctuated 0.55 / 0.86 / 0.69, auto 0.25 / 0.91 / 0.52,
-# unanswerable refused 0.57.
+# unanswerable refused 0.57. A refused answerable question counts as a miss.
 FLOORS = {
-    "punctuated": (0.85, 0.92, 0.89),  # measured 0.89 / 0.96 / 0.93 (56 questions)
-    "auto": (0.92, 0.96, 0.94),  # measured 0.96 / 1.00 / 0.98 (53 questions)
+    "punctuated": (0.85, 0.90, 0.87),  # measured 0.89 / 0.95 / 0.91 (56 questions; 3 refused)
+    "auto": (0.92, 0.96, 0.94),  # measured 0.94 / 1.00 / 0.97 (53 questions)
 }
-UNANSWERABLE_REFUSED_FLOOR = 0.46  # measured 0.53 (16 of 30: 14 of 15 off-topic, 2 of 15 near-topic)
-ANSWERABLE_REFUSED_CEILING = 0.03  # measured 0.01 (1 of 109); the issue's bar is 3 %
+UNANSWERABLE_REFUSED_FLOOR = 0.70  # measured 0.77 (23 of 30: 15 of 15 off-topic, 8 of 15 near-topic)
+ANSWERABLE_REFUSED_CEILING = 0.03  # measured 0.028 (3 of 109); the issue's bar is 3 %
 
 
 class _Memo:
@@ -91,3 +92,10 @@ def test_unanswerable_questions_are_refused_at_least_as_often_as_today(outcomes)
 
 def test_answerable_questions_are_rarely_refused(outcomes):
     assert score([o for o in outcomes if o.question.title is not None]).refused <= ANSWERABLE_REFUSED_CEILING
+
+
+def test_words_the_search_drops_as_stop_words_get_no_keyword_weight(t):
+    """"up", "each", "only" match no passage in PostgreSQL's English search; counted as found in
+    none, they weighed as the rarest words and pushed answerable questions towards a refusal."""
+    counts, _passages = document_frequencies(t, ["up", "each", "only", "webhook"], LocalEmbedder.model)
+    assert counts == {"webhook": 0}
