@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
+import pytest
 
 from chronos_data.rag import Citation, Passage, Source
 from chronos_data.rag.answer import standalone_query
@@ -15,6 +16,7 @@ from chronos_data.rag.extractive import (
     sentence_seconds,
     should_refuse,
     split_sentences,
+    unanswered_share,
     word_weights,
 )
 from chronos_data.rag.prompting import answer_messages, rewrite_messages
@@ -152,9 +154,28 @@ def test_the_best_moment_is_quoted_first_and_cited_from_its_start_to_its_end():
 def test_rare_words_weigh_more_and_words_no_video_says_are_counted():
     weights = word_weights({"webhook": 0, "stripe": 3, "set": 40}, passages=40)
     assert weights.idf["webhook"] > weights.idf["stripe"] > weights.idf["set"]
-    assert 0.5 < weights.absent_share < 1
+    assert 0.5 < weights.absent_share < 1 and weights.absent == ("webhook",)
     assert should_refuse(0.30, 0.0, "all-MiniLM-L6-v2") and not should_refuse(0.40, 0.0, "all-MiniLM-L6-v2")
-    # A question most of whose weight is on words no video says is refused at a higher score.
+    # A question most of whose weight is on unanswered words is refused at a higher score.
     assert should_refuse(0.45, 0.6, "all-MiniLM-L6-v2") and not should_refuse(0.45, 0.4, "all-MiniLM-L6-v2")
-    assert not should_refuse(0.60, 1.0, "all-MiniLM-L6-v2")
+    assert not should_refuse(0.70, 1.0, "all-MiniLM-L6-v2")
     assert not should_refuse(0.0, 1.0, "a model without a calibration")
+
+
+class _SynonymEmbedder:
+    """Single words as vectors: "tally" and "counter" are close, "webhook" is near nothing."""
+
+    model, dimensions = "toy", 3
+    _axes = {"tally": (1, 0.2, 0), "counter": (0.9, 0.3, 0), "webhook": (0, 0, 1)}
+
+    def embed(self, texts):
+        rows = np.array([self._axes.get(t, (0, 1, 0)) for t in texts], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_an_unsaid_word_counts_as_unanswered_only_when_nothing_near_the_answer_means_it():
+    weights = word_weights({"tally": 0, "webhook": 0, "words": 5}, passages=40)
+    moment = ["Use a Counter to count the words of a text."]
+    share = unanswered_share(weights, moment, _SynonymEmbedder())
+    assert share == pytest.approx(weights.idf["webhook"] / sum(weights.idf.values()))
+    assert unanswered_share(word_weights({"words": 5}, passages=40), moment, _SynonymEmbedder()) == 0.0
