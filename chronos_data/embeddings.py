@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -23,7 +24,7 @@ from .errors import ChronosError, SourceError
 from .openai_errors import source_error
 from .providers import LOCAL_EMBEDDING_MODEL
 
-__all__ = ["LOCAL_BATCH", "Embedder", "LocalEmbedder", "OpenAIEmbedder", "embedder_for"]
+__all__ = ["LOCAL_BATCH", "CachedEmbedder", "Embedder", "LocalEmbedder", "OpenAIEmbedder", "embedder_for"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,49 @@ def embedder_for(settings: Settings) -> Embedder:
     if settings.openai_api_key:
         return OpenAIEmbedder(settings)
     return LocalEmbedder()
+
+
+class CachedEmbedder:
+    """``inner`` with a memory of the texts it embedded: each distinct text is embedded once.
+
+    The assistant's offline answer embeds every sentence of the passages a question finds, and
+    the same passages come back question after question (bench rag: the first question on a
+    lesson pays, the next ones read the vectors). Least recently used texts are forgotten past
+    ``max_bytes`` of vectors (32 MB: ~21,000 local vectors, ~5,500 of OpenAI's 1,536 floats).
+    """
+
+    def __init__(self, inner: Embedder, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.inner = inner
+        self.model = inner.model
+        self.dimensions = inner.dimensions
+        self._capacity = max(1, max_bytes // (4 * inner.dimensions))
+        self._rows: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = [text for text in dict.fromkeys(texts) if text not in self._rows]
+        fresh = dict(zip(missing, self.inner.embed(missing), strict=True)) if missing else {}
+        with self._lock:
+            rows = []
+            for text in texts:
+                row = fresh.get(text)
+                if row is None:
+                    row = self._rows.get(text)
+                    if row is None:  # forgotten by another thread's insertions meanwhile
+                        row = self.inner.embed([text])[0]
+                rows.append(row)
+            for text, row in fresh.items():
+                self._rows[text] = np.asarray(row, dtype=np.float32)
+            for text in texts:
+                if text in self._rows:
+                    self._rows.move_to_end(text)
+            while len(self._rows) > self._capacity:
+                self._rows.popitem(last=False)
+        return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, self.dimensions), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 def _package_dir(name: str) -> Path:

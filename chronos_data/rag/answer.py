@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from .. import chat, creators, usage
 from ..db import Database, Tenant
-from ..embeddings import Embedder
+from ..embeddings import CachedEmbedder, Embedder
 from ..errors import ChronosError, ValidationError
 from ..timecode import format_seconds
 from .citations import Citation, cited_numbers, from_source
@@ -195,6 +195,8 @@ class Assistant:
         self.db = db
         self.embedder = embedder
         self.chat_model = chat_model
+        # The offline answer's sentences and words, embedded once per process (embeddings.CachedEmbedder).
+        self.moment_embedder = CachedEmbedder(embedder)
 
     def start(
         self,
@@ -255,7 +257,7 @@ class Assistant:
         with self.db.tenant(run.creator_id) as t:
             segments = _segments(t, [s.video_id for s in run.sources])
             frequencies, passages = document_frequencies(t, content_words(run.query), self.embedder.model)
-        return extract_answer(run.query, run.question_vector, run.sources, self.embedder, segments,
+        return extract_answer(run.query, run.question_vector, run.sources, self.moment_embedder, segments,
                               word_weights=word_weights(frequencies, passages))
 
     def not_found_text(self, run: AnswerRun) -> str:

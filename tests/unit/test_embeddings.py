@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from chronos_data.config import Settings
-from chronos_data.embeddings import LocalEmbedder, OpenAIEmbedder, embedder_for
+from chronos_data.embeddings import CachedEmbedder, LocalEmbedder, OpenAIEmbedder, embedder_for
 from chronos_data.errors import SourceError
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -66,3 +66,36 @@ def test_one_server_error_is_absorbed_by_the_sdk_retry():
 def test_the_provider_follows_the_key():
     assert isinstance(embedder_for(Settings.from_env({})), LocalEmbedder)
     assert isinstance(embedder_for(Settings.from_env({"OPENAI_API_KEY": "sk"})), OpenAIEmbedder)
+
+
+class _Counting:
+    """A model that numbers texts and counts what it was asked to embed."""
+
+    model, dimensions = "counting", 2
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def embed(self, texts):
+        self.asked.extend(texts)
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+
+def test_the_cache_embeds_each_text_once_and_answers_in_the_order_asked():
+    inner = _Counting()
+    cached = CachedEmbedder(inner)
+    first = cached.embed(["a", "bb", "a"])
+    second = cached.embed(["bb", "ccc"])
+    assert inner.asked == ["a", "bb", "ccc"]
+    assert first[:, 0].tolist() == [1, 2, 1] and second[:, 0].tolist() == [2, 3]
+    assert cached.embed([]).shape == (0, 2)
+
+
+def test_the_cache_forgets_the_least_recently_used_texts_past_its_size():
+    inner = _Counting()
+    cached = CachedEmbedder(inner, max_bytes=2 * 4 * inner.dimensions)  # room for two vectors
+    cached.embed(["a", "b"])
+    cached.embed(["a"])  # "a" is now the most recent
+    cached.embed(["c"])  # "b" goes
+    cached.embed(["a", "b"])
+    assert inner.asked == ["a", "b", "c", "b"] and len(cached) == 2
