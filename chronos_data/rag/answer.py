@@ -52,6 +52,7 @@ _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 # before ("can it be used as a key?"); one with more names its own subject, and a question with no
 # such word always does ("Is a tuple hashable?" after "What is a left join?" is about tuples).
 _ELLIPTICAL_WORDS = 3
+_CARRIED_QUESTIONS = 3  # earlier questions searched with an elliptical one: the subject's and the latest two
 
 
 class QuestionNotAnswered(AnswerError):
@@ -97,8 +98,9 @@ def standalone_query(history: Sequence[tuple[str, str]], question: str, model: C
     """``question`` made searchable on its own, using the conversation for what it refers to.
 
     With a model, the model rewrites it. Offline, an elliptical follow-up (``is_elliptical``) is
-    searched together with the previous question, whose words carry the subject; any other question
-    is searched as typed, so it is never answered with an earlier question's passages.
+    searched together with the last question that named a subject (and the elliptical ones after
+    it); any other question is searched as typed, so it is never answered with an earlier
+    question's passages.
     """
     previous = [content for role, content in history if role == "user"]
     if not previous:
@@ -110,9 +112,19 @@ def standalone_query(history: Sequence[tuple[str, str]], question: str, model: C
             log.warning("query rewriting failed, searching the question as typed: %s", exc)
             rewritten = ""
         return rewritten if 0 < len(rewritten) <= chat.MAX_QUESTION_CHARS else question
-    if is_elliptical(question):
-        return f"{previous[-1]} {question}"
-    return question
+    if not is_elliptical(question):
+        return question
+    # The subject is in the last question that named one; the elliptical ones since then narrow it
+    # ("What is a list?", "what about tuples?", "is it hashable?"): the latest few are kept.
+    leaning: list[str] = []
+    for earlier in reversed(previous):
+        if not is_elliptical(earlier):
+            leaning.insert(0, earlier)
+            break
+        leaning.insert(0, earlier)
+    if len(leaning) > _CARRIED_QUESTIONS:
+        leaning = [leaning[0], *leaning[-(_CARRIED_QUESTIONS - 1):]]
+    return " ".join([*leaning, question])
 
 
 def is_elliptical(question: str) -> bool:

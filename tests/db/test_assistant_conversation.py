@@ -65,7 +65,8 @@ def test_an_elliptical_follow_up_stays_on_the_conversations_topic(workspace, off
     assert follow.query.startswith("How do I undo my last commit") and follow.query.endswith("already pushed it?")
     assert follow.found and _videos(follow) == {workspace.video["Undoing mistakes in git"]}
     again = offline.ask(workspace.creator, "What does it do with the history?", session_id=follow.session_id)
-    assert again.query.startswith("and if I already pushed it?")  # "it": the question before
+    assert again.query == f"{first.query} and if I already pushed it? What does it do with the history?"
+    assert _videos(again) == {workspace.video["Undoing mistakes in git"]}
 
 
 def test_the_scope_is_kept_with_the_conversation_and_follow_ups_search_it(db, workspace, offline):

@@ -91,6 +91,14 @@ def test_offline_follow_ups_carry_the_previous_question():
         "How does git rebase rewrite commit history?"
 
 
+def test_a_chain_of_elliptical_follow_ups_keeps_the_subject_named_last():
+    history = [("user", "What is a left join?"), ("assistant", "…"), ("user", "What is a list?"), ("assistant", "…"),
+               ("user", "what about tuples?"), ("assistant", "…")]
+    assert standalone_query(history, "is it hashable?") == "What is a list? what about tuples? is it hashable?"
+    longer = [*history, ("user", "and can it change?"), ("assistant", "…"), ("user", "but why?"), ("assistant", "…")]
+    assert standalone_query(longer, "is it fast?") == "What is a list? and can it change? but why? is it fast?"
+
+
 @pytest.mark.parametrize("question", [
     "and if I already pushed it?", "is it hashable?", "What about tuples?", "but why?", "Can it be used as a key?",
     "Does that work with lists?", "How do I undo it if I already pushed?",
