@@ -53,6 +53,11 @@ _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 # such word always does ("Is a tuple hashable?" after "What is a left join?" is about tuples).
 _ELLIPTICAL_WORDS = 3
 _CARRIED_QUESTIONS = 3  # earlier questions searched with an elliptical one: the subject's and the latest two
+_NEW_SUBJECT = re.compile(r"^\W*(?:(?:and|or|also)\s+)*(?:(?:what|how)\s+about|and|or)\s+(?P<rest>.+)$",
+                          re.IGNORECASE | re.DOTALL)
+# A follow-up whose remainder starts so is a question of its own ("and can it …?", "and if I …?").
+_ASKS_ITSELF = frozenset("if when why how what which who where whether is are was were can could does do did "
+                         "should would will has have".split())
 
 
 class QuestionNotAnswered(AnswerError):
@@ -98,9 +103,8 @@ def standalone_query(history: Sequence[tuple[str, str]], question: str, model: C
     """``question`` made searchable on its own, using the conversation for what it refers to.
 
     With a model, the model rewrites it. Offline, an elliptical follow-up (``is_elliptical``) is
-    searched together with the last question that named a subject (and the elliptical ones after
-    it); any other question is searched as typed, so it is never answered with an earlier
-    question's passages.
+    resolved against the conversation (``_resolve``); any other question is searched as typed, so
+    it is never answered with an earlier question's passages.
     """
     previous = [content for role, content in history if role == "user"]
     if not previous:
@@ -114,17 +118,43 @@ def standalone_query(history: Sequence[tuple[str, str]], question: str, model: C
         return rewritten if 0 < len(rewritten) <= chat.MAX_QUESTION_CHARS else question
     if not is_elliptical(question):
         return question
-    # The subject is in the last question that named one; the elliptical ones since then narrow it
-    # ("What is a list?", "what about tuples?", "is it hashable?"): the latest few are kept.
-    leaning: list[str] = []
-    for earlier in reversed(previous):
-        if not is_elliptical(earlier):
-            leaning.insert(0, earlier)
-            break
-        leaning.insert(0, earlier)
-    if len(leaning) > _CARRIED_QUESTIONS:
-        leaning = [leaning[0], *leaning[-(_CARRIED_QUESTIONS - 1):]]
-    return " ".join([*leaning, question])
+    return _resolve([*previous, question])
+
+
+def _resolve(questions: Sequence[str]) -> str:
+    """The last of ``questions`` as a search, read through the conversation from its start.
+
+    A question naming its subject starts afresh; "what about X?" / "and X?" asks the same about X
+    ("What is a left join?", "what about tuples?" → "What is a tuples?"), so the earlier subject's
+    words are left out; any other elliptical question is searched with the ones it leans on (the
+    subject's question and the latest of those since)."""
+    base, carried = questions[0], []
+    for question in questions[1:]:
+        if not is_elliptical(question):
+            base, carried = question, []
+        elif (subject := _new_subject(question)) is not None:
+            base, carried = f"{_frame(base)} {subject}".strip(), []
+        else:
+            carried = [*carried, question][-(_CARRIED_QUESTIONS - 1):]
+    return " ".join([base, *carried])
+
+
+def _new_subject(question: str) -> str | None:
+    """X of "what about X?", "how about X?", "and X?", "or X?" when X is a subject (no pronoun, not a
+    question of its own like "and can it return several values?"), else None."""
+    match = _NEW_SUBJECT.match(question)
+    if match is None:
+        return None
+    rest = match["rest"].strip()
+    words = _WORD.findall(rest.lower())
+    if not words or words[0] in _ASKS_ITSELF or _STANDS_FOR.intersection(words) or not content_words(rest):
+        return None
+    return rest
+
+
+def _frame(question: str) -> str:
+    """What ``question`` asks without what it asks about: its words minus the content words."""
+    return " ".join(token for token in question.split() if not content_words(token))
 
 
 def is_elliptical(question: str) -> bool:

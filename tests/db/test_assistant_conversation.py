@@ -59,6 +59,15 @@ def test_a_follow_up_that_names_its_own_subject_is_answered_from_its_own_video(w
     assert "join" not in second.text.lower()
 
 
+def test_what_about_another_subject_is_answered_about_it(workspace, offline):
+    first = offline.ask(workspace.creator, "What is a left join?")
+    tuples = offline.ask(workspace.creator, "what about tuples?", session_id=first.session_id)
+    assert tuples.found and _videos(tuples) == {workspace.video["Python tuples and immutability"]}
+    right = offline.ask(workspace.creator, "and a right join?", session_id=tuples.session_id)
+    assert right.query == "What is a a right join?"
+    assert right.citations[0].snippet.startswith("A right join is the mirror image")
+
+
 def test_an_elliptical_follow_up_stays_on_the_conversations_topic(workspace, offline):
     first = offline.ask(workspace.creator, "How do I undo my last commit if I have not pushed yet?")
     follow = offline.ask(workspace.creator, "and if I already pushed it?", session_id=first.session_id)

@@ -85,18 +85,30 @@ def test_the_answer_prompt_numbers_passages_and_keeps_braces_as_text():
 def test_offline_follow_ups_carry_the_previous_question():
     history = [("user", "What is a tuple?"), ("assistant", "…")]
     assert standalone_query([], "and lists?") == "and lists?"
-    assert standalone_query(history, "and lists?") == "What is a tuple? and lists?"
     assert standalone_query(history, "Can it be a key?") == "What is a tuple? Can it be a key?"
+    assert standalone_query(history, "and can it be a key?") == "What is a tuple? and can it be a key?"
     assert standalone_query(history, "How does git rebase rewrite commit history?") == \
         "How does git rebase rewrite commit history?"
+
+
+def test_what_about_another_subject_asks_the_same_question_of_it():
+    joins = [("user", "What is a left join?"), ("assistant", "…")]
+    assert standalone_query(joins, "what about tuples?") == "What is a tuples?"
+    assert standalone_query(joins, "and a right join?") == "What is a a right join?"
+    cookies = [("user", "What does the HttpOnly flag do for a cookie?"), ("assistant", "…")]
+    assert standalone_query(cookies, "and what about SameSite?") == "What does the do for a SameSite?"
+    # Not a subject: a question of its own, or a pronoun standing for the earlier one.
+    git = [("user", "How do I undo my last commit?"), ("assistant", "…")]
+    assert standalone_query(git, "and if I already pushed it?") == "How do I undo my last commit? and if I already pushed it?"
+    assert standalone_query(git, "and what if it was pushed?") == "How do I undo my last commit? and what if it was pushed?"
 
 
 def test_a_chain_of_elliptical_follow_ups_keeps_the_subject_named_last():
     history = [("user", "What is a left join?"), ("assistant", "…"), ("user", "What is a list?"), ("assistant", "…"),
                ("user", "what about tuples?"), ("assistant", "…")]
-    assert standalone_query(history, "is it hashable?") == "What is a list? what about tuples? is it hashable?"
+    assert standalone_query(history, "is it hashable?") == "What is a tuples? is it hashable?"
     longer = [*history, ("user", "and can it change?"), ("assistant", "…"), ("user", "but why?"), ("assistant", "…")]
-    assert standalone_query(longer, "is it fast?") == "What is a list? and can it change? but why? is it fast?"
+    assert standalone_query(longer, "is it fast?") == "What is a tuples? but why? is it fast?"
 
 
 @pytest.mark.parametrize("question", [
