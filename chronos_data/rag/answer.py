@@ -48,6 +48,8 @@ _OPENER = re.compile(r"^\W*(and|but|or|so|also|then|what about|how about|what if
 # Words standing for a subject named earlier ("is it hashable?", "does that work for lists?").
 _STANDS_FOR = frozenset("it its it's itself they them their theirs that this those these one ones same".split())
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+# "is it possible to …", "it's true that …": an "it" that stands for nothing said before.
+_EXPLETIVE = re.compile(r"\b(?:is it|it is|it's|was it|it was)\s+(?:[a-z]+\s+){0,2}?(?:that|to|if|whether)\b")
 # A question with such a word and at most this many content words of its own leans on the one
 # before ("can it be used as a key?"); one with more names its own subject, and a question with no
 # such word always does ("Is a tuple hashable?" after "What is a left join?" is about tuples).
@@ -162,8 +164,11 @@ def is_elliptical(question: str) -> bool:
     "what about …", or a pronoun stands for its subject and it has few content words of its own."""
     if _OPENER.search(question):
         return True
-    words = _WORD.findall(question.lower())
-    if not _STANDS_FOR.intersection(words):
+    words = _WORD.findall(_EXPLETIVE.sub(" ", question.lower()))
+    # "that" after a content word joins a clause ("the method that sorts", "true that tuples …")
+    standing = [w for i, w in enumerate(words) if w in _STANDS_FOR
+                and not (w == "that" and i > 0 and content_words(words[i - 1]))]
+    if not standing:
         return False
     own = [w for w in content_words(question) if w not in _STANDS_FOR]
     return len(own) <= _ELLIPTICAL_WORDS

@@ -113,7 +113,7 @@ def test_a_chain_of_elliptical_follow_ups_keeps_the_subject_named_last():
 
 @pytest.mark.parametrize("question", [
     "and if I already pushed it?", "is it hashable?", "What about tuples?", "but why?", "Can it be used as a key?",
-    "Does that work with lists?", "How do I undo it if I already pushed?",
+    "Does that work with lists?", "How do I undo it if I already pushed?", "Is it safe to push it?", "why is that?",
 ])
 def test_elliptical_follow_ups_lean_on_the_question_before(question):
     assert is_elliptical(question)
@@ -122,6 +122,7 @@ def test_elliptical_follow_ups_lean_on_the_question_before(question):
 @pytest.mark.parametrize("question", [
     "Is a tuple hashable?", "What is a left join?", "Is there a way to sort a dict?", "Why?", "git rebase",
     "Why is inserting at the front of a long list slow?", "What is this error about ImportError in my project setup",
+    "Is it true that tuples are hashable?", "Is it possible to sort a dict?", "Which method is it that sorts lists?",
 ])
 def test_a_question_naming_its_own_subject_is_searched_as_typed(question):
     assert not is_elliptical(question)
