@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,7 @@ __all__ = [
     "rename_session",
     "restore_session",
     "set_feedback",
+    "set_session_scope",
 ]
 
 ROLES = ("user", "assistant", "system")
@@ -63,6 +64,10 @@ class ChatSession:
     last_message_at: datetime | None
     message_count: int
     deleted_at: datetime | None
+    #: What the conversation searches (the seeds' context_video_ids; a course in its metadata):
+    #: neither is every video.
+    context_video_ids: list[uuid.UUID] = field(default_factory=list)
+    context_course_id: uuid.UUID | None = None
 
     @property
     def read_only(self) -> bool:
@@ -108,11 +113,14 @@ def clean_question(text: str | None) -> str:
     """The question as it will be stored and searched; raises ValidationError when unusable.
 
     Control characters (a paste from a terminal, a NUL byte PostgreSQL would refuse) become
-    spaces; blank and overlong questions are refused with what to do.
+    spaces; blank, wordless (emoji only) and overlong questions are refused with what to do.
     """
     cleaned = " ".join(_CONTROL.sub(" ", text or "").split())
     if not cleaned:
         raise ValidationError("The question is empty; type what you want to know about your videos.")
+    if not any(ch.isalnum() for ch in cleaned):  # "🙂🙂", "???": nothing a transcript could say
+        raise ValidationError("The question has no words, only symbols or emoji; type in words what you want "
+                              "to know about your videos.")
     if len(cleaned) > MAX_QUESTION_CHARS:
         raise ValidationError(f"The question is {len(cleaned):,} characters long; keep it under "
                               f"{MAX_QUESTION_CHARS:,} (ask about one thing at a time).")
@@ -134,15 +142,30 @@ def create_session(
     *,
     student_id: uuid.UUID | None = None,
     context_video_ids: list[uuid.UUID] | None = None,
+    context_course_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """A new conversation (the creator's own when ``student_id`` is None)."""
+    """A new conversation (the creator's own when ``student_id`` is None), searching one course,
+    chosen videos, or (neither given) every video."""
     return t.conn.execute(
         sa.text(
-            "INSERT INTO chat_sessions (creator_id, student_id, title, context_video_ids) "
-            "VALUES (:creator, :student, :title, CAST(:videos AS uuid[])) RETURNING id"
+            "INSERT INTO chat_sessions (creator_id, student_id, title, context_video_ids, metadata) "
+            "VALUES (:creator, :student, :title, CAST(:videos AS uuid[]), CAST(:metadata AS jsonb)) RETURNING id"
         ),
-        {"creator": t.creator_id, "student": student_id, "title": title, "videos": list(context_video_ids or [])},
+        {"creator": t.creator_id, "student": student_id, "title": title, "videos": list(context_video_ids or []),
+         "metadata": json.dumps(_scope_metadata(context_course_id))},
     ).scalar_one()
+
+
+def set_session_scope(t: Tenant, session_id: uuid.UUID, *, context_video_ids: list[uuid.UUID] | None = None,
+                      context_course_id: uuid.UUID | None = None) -> None:
+    """What a conversation searches from now on: one course, chosen videos, or (neither) every video."""
+    _update_own(t, session_id, "context_video_ids = CAST(:videos AS uuid[]), "
+                "metadata = (metadata - 'course_id') || CAST(:scope AS jsonb)",
+                {"videos": list(context_video_ids or []), "scope": json.dumps(_scope_metadata(context_course_id))})
+
+
+def _scope_metadata(course_id: uuid.UUID | None) -> dict[str, str]:
+    return {"course_id": str(course_id)} if course_id else {}
 
 
 def add_message(
@@ -194,6 +217,7 @@ def add_message(
 
 _SESSION_SELECT = """
 SELECT s.id, s.title, s.student_id, st.email AS student_email, s.created_at, s.last_message_at, s.deleted_at,
+       s.context_video_ids, CAST(s.metadata ->> 'course_id' AS uuid) AS context_course_id,
        (SELECT count(*) FROM chat_messages m WHERE m.creator_id = s.creator_id AND m.session_id = s.id)
          AS message_count
 FROM chat_sessions s

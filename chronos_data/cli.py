@@ -110,7 +110,9 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("question", metavar="QUESTION", help="the question, in quotes")
             sub.add_argument("--course", metavar="ID", help="search only this course's videos")
             sub.add_argument("--video", metavar="ID", action="append", help="search only this video (repeatable)")
-            sub.add_argument("--session", metavar="ID", help="continue this conversation (follow-up questions)")
+            sub.add_argument("--session", metavar="ID",
+                             help="continue this conversation (follow-up questions; it searches where it did "
+                                  "unless --course or --video is given)")
     events = commands.add_parser("events", help="import viewing events and sessions from another platform",
                                  description="Viewing history in and out of the workspace.")
     event_actions = events.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -249,11 +251,14 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from .embeddings import embedder_for
-    from .rag import Assistant, Scope, chat_model_for
+    from .rag import Assistant, Scope, chat_model_for, model_label
     from .timecode import format_seconds
 
-    scope = Scope(course_id=_uuid(args.course, "course") if args.course else None,
-                  video_ids=tuple(_uuid(v, "video") for v in args.video) if args.video else None)
+    # No --course or --video: a new conversation searches every video, a follow-up its conversation's.
+    scope: Scope | None = Scope(course_id=_uuid(args.course, "course") if args.course else None,
+                                video_ids=tuple(_uuid(v, "video") for v in args.video) if args.video else None)
+    if scope == Scope():
+        scope = None
     session_id = _uuid(args.session, "conversation") if args.session else None
     db = open_database(settings)
     try:
@@ -267,7 +272,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         lines.append(f"note: {answer.notice}")
     for c in answer.citations:
         lines.append(f"[{c.number}] {c.title} at {format_seconds(c.start_seconds)}" + (f"  {c.url}" if c.url else ""))
-    lines.append(f"model: {answer.model} · conversation: {answer.session_id}")
+    lines.append(f"model: {model_label(answer.model)} · conversation: {answer.session_id}")
     return _TextResult(answer.to_json(), "\n".join(lines).strip())
 
 

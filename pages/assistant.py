@@ -7,8 +7,7 @@ import streamlit as st
 
 from chronos_data import chat, courses, uploads, videos, workspace
 from chronos_data.errors import ChronosError
-from chronos_data.rag import Citation, QuestionNotAnswered, Scope
-from chronos_data.rag.answer import OFFLINE_MODEL
+from chronos_data.rag import OFFLINE_MODEL, Citation, QuestionNotAnswered, Scope, model_label
 from components import layout, state
 from components.assistant_view import linked_answer, render_moment_player, render_sources
 
@@ -16,11 +15,15 @@ state.require_router()
 
 _SESSION = "assistant_session"  # the open conversation (None: a new one)
 _PLAY = "assistant_play"  # (message id, video id, second): the player open under that answer
+_RESTORE = "assistant_restore_scope"  # a conversation was just opened: its scope goes into the control
+_SCOPES = ("All videos", "One course", "Chosen videos")
 
 
 def _open(session_id: uuid.UUID | None) -> None:
     st.session_state[_SESSION] = session_id
     st.session_state.pop(_PLAY, None)
+    if session_id is not None:
+        st.session_state[_RESTORE] = True
 
 
 def _play(message_id: uuid.UUID, citation: Citation) -> None:
@@ -95,8 +98,9 @@ def _session_actions(session: chat.ChatSession) -> None:
 
 
 def _scope(course_list, library) -> Scope:
-    choice = st.segmented_control("Search in", ["All videos", "One course", "Chosen videos"], default="All videos",
-                                  key="assistant_scope") or "All videos"
+    # No default=: a reopened conversation sets the value through the session state (_restore_scope).
+    st.session_state.setdefault("assistant_scope", "All videos")
+    choice = st.segmented_control("Search in", list(_SCOPES), key="assistant_scope") or "All videos"
     if choice == "One course":
         if not course_list:
             st.caption("No courses yet: the assistant searches all videos.")
@@ -110,6 +114,34 @@ def _scope(course_list, library) -> Scope:
                                 placeholder="Choose the videos to search")
         return Scope(video_ids=tuple(chosen)) if chosen else Scope()
     return Scope()
+
+
+def _restore_scope(session: chat.ChatSession, course_list, library) -> None:
+    """Set the scope control to what ``session`` searches (before the control is drawn)."""
+    chosen = [v.id for v in library if v.id in set(session.context_video_ids)]
+    if session.context_course_id in {c.id for c in course_list}:
+        st.session_state["assistant_scope"] = "One course"
+        st.session_state["assistant_scope_course"] = session.context_course_id
+    elif chosen:
+        st.session_state["assistant_scope"] = "Chosen videos"
+        st.session_state["assistant_scope_videos"] = chosen
+    else:
+        st.session_state["assistant_scope"] = "All videos"
+
+
+def _scope_caption(session: chat.ChatSession, course_list, library) -> str:
+    """What a conversation searches, in words (titles made inert)."""
+    if session.context_course_id is not None:
+        title = {c.id: c.title for c in course_list}.get(session.context_course_id)
+        return (f"Searches the course “{layout.inert(title)}”" if title is not None
+                else "Searched a course that is no longer in this workspace")
+    if session.context_video_ids:
+        titles = {v.id: v.title for v in library}
+        names = [f"“{layout.inert(titles[v])}”" for v in session.context_video_ids if v in titles]
+        gone = len(session.context_video_ids) - len(names)
+        return (f"Searches {layout.plural(len(session.context_video_ids), 'chosen video')}: " + ", ".join(names)
+                + (f" ({gone} no longer in this workspace)" if gone else ""))
+    return "Searches all your videos"
 
 
 def _message(message: chat.ChatMessage, *, read_only: bool) -> None:
@@ -128,8 +160,7 @@ def _message(message: chat.ChatMessage, *, read_only: bool) -> None:
 
 
 def _footer(message: chat.ChatMessage, *, read_only: bool) -> None:
-    model = "Quoted from your transcripts (offline)" if message.model == OFFLINE_MODEL else (message.model or "")
-    facts = [model, f"{message.latency_ms / 1000:.1f} s" if message.latency_ms else ""]
+    facts = [model_label(message.model), f"{message.latency_ms / 1000:.1f} s" if message.latency_ms else ""]
     if message.token_count:
         facts.append(f"{message.token_count:,} tokens")
     left, right = st.columns([4, 1], vertical_alignment="center")
@@ -211,7 +242,11 @@ def _chat_tab(sessions, students, course_list, library) -> None:
             _open(None)
             session, session_id, messages = None, None, []
         if session is not None:
+            if st.session_state.pop(_RESTORE, False) and not session.read_only:
+                _restore_scope(session, course_list, library)
             st.subheader(session.title or "Untitled conversation")
+            st.caption(_scope_caption(session, course_list, library), help="Questions asked in this "
+                       "conversation search these videos; change it with “Search in” below.")
             _session_actions(session)
         scope = Scope() if (session and session.read_only) else _scope(course_list, library)
         if not messages:
@@ -244,7 +279,7 @@ def _log_tab() -> None:
         "Answered": ["yes" if q.found else ("no" if q.found is False else "pending") for q in log],
         "Sources": [", ".join(q.sources) for q in log],
         "Feedback": [{1: "👍", -1: "👎"}.get(q.feedback, "") for q in log],
-        "Model": [q.model or "" for q in log],
+        "Model": [model_label(q.model) for q in log],
         "Tokens": [q.token_count or 0 for q in log],
         "Seconds": [round((q.latency_ms or 0) / 1000, 2) for q in log],
     })
@@ -267,7 +302,7 @@ with state.tenant() as t:
     library = videos.list_videos(t, statuses=["completed"])
 
 if state.get_assistant().chat_model is None:
-    st.caption(":material/cloud_off: **Offline mode**: answers quote your transcripts word for word. Set "
+    st.caption(":material/cloud_off: **Offline mode**: answers are quoted from your videos, word for word. Set "
                "`OPENAI_API_KEY` (or an OpenAI-compatible `OPENAI_BASE_URL`) for written answers.")
 else:
     st.caption(f":material/auto_awesome: Answers written by **{state.get_assistant().chat_model.model}** from "

@@ -486,6 +486,8 @@ CASES: dict[str, list[Case]] = {
     "chat.rename_session": [refused("b_chat", lambda c, f: f(c.t, c.b.own_chat, "intruder"), NotFound)],
     "chat.delete_session": [refused("b_chat", lambda c, f: f(c.t, c.b.own_chat), NotFound)],
     "chat.restore_session": [refused("b_chat", lambda c, f: f(c.t, c.b.own_chat), NotFound)],
+    "chat.set_session_scope": [
+        refused("b_chat", lambda c, f: f(c.t, c.b.own_chat, context_video_ids=[c.b.video]), NotFound)],
     "chat.list_messages": [
         empty("b_own_chat", lambda c, f: f(c.t, c.b.own_chat)),
         empty("b_student_chat", lambda c, f: f(c.t, c.b.student_chat)),

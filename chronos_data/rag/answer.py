@@ -28,21 +28,38 @@ from ..errors import ChronosError, ValidationError
 from ..timecode import format_seconds
 from .citations import Citation, cited_numbers, from_source
 from .extractive import REFUSAL, content_words, extract_answer, word_weights
+from .language import language_note
 from .llm import AnswerError, ChatModel, StreamUsage
 from .prompting import NOT_FOUND, answer_messages, rewrite_messages
-from .retrieve import Scope, Source, document_frequencies, retrieve
+from .retrieve import Scope, Source, document_frequencies, retrieve, scope_video_ids
 
-__all__ = ["Answer", "AnswerRun", "Assistant", "OFFLINE_MODEL", "QuestionNotAnswered", "standalone_query"]
+__all__ = ["Answer", "AnswerRun", "Assistant", "OFFLINE_LABEL", "OFFLINE_MODEL", "QuestionNotAnswered", "is_elliptical",
+           "model_label", "session_scope", "standalone_query"]
 
 log = logging.getLogger(__name__)
 
 #: The ``model`` recorded for answers quoted from transcripts without a language model.
 OFFLINE_MODEL = "extractive"
+#: What people read for it (stored rows keep OFFLINE_MODEL: the name is mapped where it is shown).
+OFFLINE_LABEL = "Quoted from your videos"
 _TOKENS_PER_CREDIT = 1_000  # ai_credits_used: one credit per thousand model tokens, rounded up
-# Follow-ups that lean on the conversation: a pronoun or an elliptic opener ("and tuples?").
-_FOLLOW_UP = re.compile(r"^(and|but|or|so|what about|how about|also)\b|\b(it|its|that|this|those|these|they|"
-                        r"them|their|there|the same|one|ones)\b", re.IGNORECASE)
-_SHORT_QUESTION_WORDS = 5
+# An opener that continues the question before ("and if I already pushed it?", "what about tuples?").
+_OPENER = re.compile(r"^\W*(and|but|or|so|also|then|what about|how about|what if)\b", re.IGNORECASE)
+# Words standing for a subject named earlier ("is it hashable?", "does that work for lists?").
+_STANDS_FOR = frozenset("it its it's itself they them their theirs that this those these one ones same".split())
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+# "is it possible to …", "it's true that …": an "it" that stands for nothing said before.
+_EXPLETIVE = re.compile(r"\b(?:is it|it is|it's|was it|it was)\s+(?:[a-z]+\s+){0,2}?(?:that|to|if|whether)\b")
+# A question with such a word and at most this many content words of its own leans on the one
+# before ("can it be used as a key?"); one with more names its own subject, and a question with no
+# such word always does ("Is a tuple hashable?" after "What is a left join?" is about tuples).
+_ELLIPTICAL_WORDS = 3
+_CARRIED_QUESTIONS = 3  # earlier questions searched with an elliptical one: the subject's and the latest two
+_NEW_SUBJECT = re.compile(r"^\W*(?:(?:and|or|also)\s+)*(?:(?:what|how)\s+about|and|or)\s+(?P<rest>.+)$",
+                          re.IGNORECASE | re.DOTALL)
+# A follow-up whose remainder starts so is a question of its own ("and can it …?", "and if I …?").
+_ASKS_ITSELF = frozenset("if when why how what which who where whether is are was were can could does do did "
+                         "should would will has have".split())
 
 
 class QuestionNotAnswered(AnswerError):
@@ -73,16 +90,23 @@ class Answer:
 
     def to_json(self) -> dict[str, Any]:
         return {"answer": self.text, "found": self.found, "citations": [c.to_json() for c in self.citations],
-                "model": self.model, "session_id": str(self.session_id), "message_id": str(self.message_id),
+                "model": self.model, "model_label": model_label(self.model), "session_id": str(self.session_id),
+                "message_id": str(self.message_id),
                 "query": self.query, "latency_ms": self.latency_ms, "token_count": self.token_count,
                 "notice": self.notice}
+
+
+def model_label(model: str | None) -> str:
+    """The human name of an answer's ``model``: "Quoted from your videos" offline, else the model's."""
+    return OFFLINE_LABEL if model == OFFLINE_MODEL else (model or "")
 
 
 def standalone_query(history: Sequence[tuple[str, str]], question: str, model: ChatModel | None = None) -> str:
     """``question`` made searchable on its own, using the conversation for what it refers to.
 
-    With a model, the model rewrites it. Offline, a follow-up (a pronoun, "and …?", or a very short
-    question) is searched together with the previous question, whose words carry the subject.
+    With a model, the model rewrites it. Offline, an elliptical follow-up (``is_elliptical``) is
+    resolved against the conversation (``_resolve``); any other question is searched as typed, so
+    it is never answered with an earlier question's passages.
     """
     previous = [content for role, content in history if role == "user"]
     if not previous:
@@ -94,9 +118,60 @@ def standalone_query(history: Sequence[tuple[str, str]], question: str, model: C
             log.warning("query rewriting failed, searching the question as typed: %s", exc)
             rewritten = ""
         return rewritten if 0 < len(rewritten) <= chat.MAX_QUESTION_CHARS else question
-    if _FOLLOW_UP.search(question) or len(question.split()) <= _SHORT_QUESTION_WORDS:
-        return f"{previous[-1]} {question}"
-    return question
+    if not is_elliptical(question):
+        return question
+    return _resolve([*previous, question])
+
+
+def _resolve(questions: Sequence[str]) -> str:
+    """The last of ``questions`` as a search, read through the conversation from its start.
+
+    A question naming its subject starts afresh; "what about X?" / "and X?" asks the same about X
+    ("What is a left join?", "what about tuples?" → "What is a tuples?"), so the earlier subject's
+    words are left out; any other elliptical question is searched with the ones it leans on (the
+    subject's question and the latest of those since)."""
+    base, carried = questions[0], []
+    for question in questions[1:]:
+        if not is_elliptical(question):
+            base, carried = question, []
+        elif (subject := _new_subject(question)) is not None:
+            base, carried = f"{_frame(base)} {subject}".strip(), []
+        else:
+            carried = [*carried, question][-(_CARRIED_QUESTIONS - 1):]
+    return " ".join([base, *carried])
+
+
+def _new_subject(question: str) -> str | None:
+    """X of "what about X?", "how about X?", "and X?", "or X?" when X is a subject (no pronoun, not a
+    question of its own like "and can it return several values?"), else None."""
+    match = _NEW_SUBJECT.match(question)
+    if match is None:
+        return None
+    rest = match["rest"].strip()
+    words = _WORD.findall(rest.lower())
+    if not words or words[0] in _ASKS_ITSELF or _STANDS_FOR.intersection(words) or not content_words(rest):
+        return None
+    return rest
+
+
+def _frame(question: str) -> str:
+    """What ``question`` asks without what it asks about: its words minus the content words."""
+    return " ".join(token for token in question.split() if not content_words(token))
+
+
+def is_elliptical(question: str) -> bool:
+    """Whether ``question`` leans on the one before for its subject: it opens with "and …", "but …",
+    "what about …", or a pronoun stands for its subject and it has few content words of its own."""
+    if _OPENER.search(question):
+        return True
+    words = _WORD.findall(_EXPLETIVE.sub(" ", question.lower()))
+    # "that" after a content word joins a clause ("the method that sorts", "true that tuples …")
+    standing = [w for i, w in enumerate(words) if w in _STANDS_FOR
+                and not (w == "that" and i > 0 and content_words(words[i - 1]))]
+    if not standing:
+        return False
+    own = [w for w in content_words(question) if w not in _STANDS_FOR]
+    return len(own) <= _ELLIPTICAL_WORDS
 
 
 @dataclass
@@ -117,6 +192,7 @@ class AnswerRun:
     nearest: list[Source]
     question_vector: Any
     started: float
+    scope: Scope = field(default_factory=Scope)
     answer: Answer | None = None
     notice: str | None = None
     _citations: list[Citation] = field(default_factory=list)
@@ -208,6 +284,9 @@ class Assistant:
     ) -> AnswerRun:
         """Store the question and find its passages; iterate over the result for the answer.
 
+        ``scope``: where to search; None keeps the conversation's (every video for a new one). A
+        conversation asked in another scope keeps that one from now on.
+
         Raises:
             ValidationError: empty or overlong question, a student's (read-only) conversation.
             LimitReached: the workspace asked its daily number of questions.
@@ -215,17 +294,25 @@ class Assistant:
         """
         started = time.perf_counter()
         question = chat.clean_question(question)
-        scope = scope or Scope()
         with self.db.tenant(creator_id) as t:
             chat.check_daily_cap(t, creators.get_creator(t).subscription_tier)
             if session_id is None:
+                scope = scope or Scope()
                 session_id = chat.create_session(t, chat.auto_title(question),
-                                                 context_video_ids=list(scope.video_ids or []))
+                                                 context_video_ids=list(scope.video_ids or []),
+                                                 context_course_id=scope.course_id)
                 history: list[tuple[str, str]] = []
             else:
-                if chat.get_session(t, session_id).read_only:
+                session = chat.get_session(t, session_id)
+                if session.read_only:
                     raise ValidationError("This is a student's conversation: you can read it, but not ask in it. "
                                           "Start a new conversation to ask yourself.")
+                kept = session_scope(session)
+                if scope is None:
+                    scope = kept
+                elif scope != kept:  # the conversation searches where it was last asked
+                    chat.set_session_scope(t, session_id, context_video_ids=list(scope.video_ids or []),
+                                           context_course_id=scope.course_id)
                 history = [(m.role, m.content) for m in chat.list_messages(t, session_id)]
             question_id = chat.add_message(t, session_id, "user", question,
                                            metadata={"scope": _scope_json(scope)})
@@ -242,7 +329,8 @@ class Assistant:
             by_moments = self.chat_model is None and self.embedder.model in REFUSAL
             sources, nearest = retrieve(t, query, self.embedder, scope=scope, query_vector=vector,
                                         use_floor=not by_moments)
-        return AnswerRun(self, creator_id, session_id, question_id, question, query, sources, nearest, vector, started)
+        return AnswerRun(self, creator_id, session_id, question_id, question, query, sources, nearest, vector, started,
+                         scope=scope)
 
     def ask(self, creator_id: uuid.UUID, question: str, **kwargs: Any) -> Answer:
         """``start`` and read the whole answer (the command line's way)."""
@@ -261,19 +349,28 @@ class Assistant:
                               word_weights=word_weights(frequencies, passages))
 
     def not_found_text(self, run: AnswerRun) -> str:
-        """What to say when the videos do not cover the question, with what they do cover."""
+        """What to say when the videos do not cover the question: what the videos searched (the
+        conversation's scope) do cover, and, for a question in another language, which to ask in."""
         lines = [NOT_FOUND]
         if run.nearest:
             near = run.nearest[0]
             lines.append(f"The closest passage is in “{near.title}” at {format_seconds(near.start_seconds)}, "
                          "but it does not seem to answer this.")
         with self.db.tenant(run.creator_id) as t:
-            titles = _ready_titles(t)
+            in_scope = scope_video_ids(t, run.scope)
+            titles = _ready_titles(t, in_scope)
+            spoken = _transcript_language(t, in_scope)
+        searched = ("Your videos cover" if in_scope is None else
+                    "This course covers" if run.scope.course_id else "The chosen videos cover")
         if titles:
-            lines.append("Your videos cover: " + "; ".join(f"“{title}”" for title in titles)
+            lines.append(f"{searched}: " + "; ".join(f"“{title}”" for title in titles)
                          + ". Try asking about one of these, or rephrase with words the video uses.")
+        elif in_scope is not None:
+            lines.append("None of the videos searched has a searchable transcript yet: search all videos instead.")
         else:
             lines.append("No video has a searchable transcript yet: add one on the Videos page.")
+        if note := language_note(run.question, spoken):
+            lines.append(note)
         return "\n\n".join(lines)
 
     def finish(self, run: AnswerRun, text: str, model: str, usage_box: StreamUsage) -> Answer:
@@ -297,6 +394,12 @@ class Assistant:
                       token_count=tokens, notice=run.notice)
 
 
+def session_scope(session: chat.ChatSession) -> Scope:
+    """The scope a conversation searches, as stored with it."""
+    return Scope(course_id=session.context_course_id,
+                 video_ids=tuple(session.context_video_ids) if session.context_video_ids else None)
+
+
 def _scope_json(scope: Scope) -> dict[str, Any]:
     return {"course_id": str(scope.course_id) if scope.course_id else None,
             "video_ids": [str(v) for v in scope.video_ids] if scope.video_ids is not None else None}
@@ -308,10 +411,22 @@ def _segments(t: Tenant, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tup
     return {row.id: [(float(a), float(b), str(c)) for a, b, c in (row.transcript_segments or [])] for row in rows}
 
 
-def _ready_titles(t: Tenant, limit: int = 5) -> list[str]:
+def _ready_titles(t: Tenant, video_ids: list[uuid.UUID] | None, limit: int = 5) -> list[str]:
+    """The newest searchable videos' titles, among ``video_ids`` (None: all the workspace's)."""
     return [row[0] for row in t.conn.execute(
         sa.text("SELECT title FROM videos WHERE creator_id = :creator AND status = 'completed' AND NOT is_deleted "
-                "ORDER BY created_at DESC LIMIT :limit"), {"creator": t.creator_id, "limit": limit})]
+                "AND (CAST(:ids AS uuid[]) IS NULL OR id = ANY(CAST(:ids AS uuid[]))) "
+                "ORDER BY created_at DESC LIMIT :limit"), {"creator": t.creator_id, "ids": video_ids, "limit": limit})]
+
+
+def _transcript_language(t: Tenant, video_ids: list[uuid.UUID] | None) -> str:
+    """The language most of the searched transcripts are in; English when none says (subtitle files)."""
+    return t.conn.execute(
+        sa.text("SELECT transcript_language FROM videos WHERE creator_id = :creator AND status = 'completed' "
+                "AND NOT is_deleted AND transcript_language IS NOT NULL "
+                "AND (CAST(:ids AS uuid[]) IS NULL OR id = ANY(CAST(:ids AS uuid[]))) "
+                "GROUP BY transcript_language ORDER BY count(*) DESC, transcript_language LIMIT 1"),
+        {"creator": t.creator_id, "ids": video_ids}).scalar_one_or_none() or "en"
 
 
 def _count_interactions(t: Tenant, video_ids: set[uuid.UUID]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chronos_data import chat, creators, students
+from chronos_data import chat, courses, creators, students
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import run_until_done
@@ -55,10 +55,13 @@ def test_a_question_gets_a_quoted_answer_linked_to_the_second(workspace, db):
     assert at.expander[0].label.startswith("Sources (")
     assert at.button(key=f"assistant_open_{_only_session(db, workspace)}")  # listed in the history
 
+    assert any("Quoted from your videos" in c.value for c in at.caption)  # the answer's footer
+
     at.tabs[1].run()
     log = at.dataframe[0].value
     assert list(log["Question"]) == ["Can a tuple be used as a dictionary key?"]
     assert list(log["Answered"]) == ["yes"] and list(log["Sources"]) == [TUPLES.title]
+    assert list(log["Model"]) == ["Quoted from your videos"]  # stored as "extractive", shown by its name
 
 
 def test_a_follow_up_continues_the_conversation(workspace, db):
@@ -85,6 +88,82 @@ def test_a_students_conversation_is_shown_read_only(workspace, db):
     assert any("learner@example.com" in i.value and "read it" in i.value for i in at.info)
     assert "Why can't a list be a key?" in _markdown(at).replace("\\", "")
     assert len(at.chat_input) == 0  # no asking in a student's conversation
+
+
+def _video_id(db, creator) -> uuid.UUID:
+    from chronos_data import videos
+
+    with db.tenant(creator) as t:
+        (video,) = videos.list_videos(t)
+    return video.id
+
+
+def test_reopening_a_conversation_restores_the_scope_it_searches(workspace, db):
+    video = _video_id(db, workspace)
+    with db.tenant(workspace) as t:
+        course = courses.create_course(t, "Python <b>basics</b>")
+        courses.add_lessons(t, courses.create_module(t, course, "Tuples"), [video])
+        in_course = chat.create_session(t, "Keys in a course", context_course_id=course)
+        chosen = chat.create_session(t, "Keys in one video", context_video_ids=[video])
+        everywhere = chat.create_session(t, "Keys everywhere")
+    at = _assistant()
+    at.button(key=f"assistant_open_{in_course}").click().run()
+    assert not at.exception
+    assert at.segmented_control(key="assistant_scope").value == "One course"
+    assert at.selectbox(key="assistant_scope_course").value == course
+    assert any(c.value == "Searches the course “Python \\<b\\>basics\\</b\\>”" for c in at.caption), \
+        [c.value for c in at.caption]
+
+    at.button(key=f"assistant_open_{chosen}").click().run()
+    assert at.segmented_control(key="assistant_scope").value == "Chosen videos"
+    assert at.multiselect(key="assistant_scope_videos").value == [video]
+    assert any(c.value == f"Searches 1 chosen video: “{TUPLES.title}”" for c in at.caption)
+    assert not at.warning  # the control's value came through the session state without a clash
+
+    at.button(key=f"assistant_open_{everywhere}").click().run()
+    assert at.segmented_control(key="assistant_scope").value == "All videos"
+    assert any(c.value == "Searches all your videos" for c in at.caption)
+
+
+def test_a_question_asked_in_a_scope_is_kept_with_its_conversation(workspace, db):
+    video = _video_id(db, workspace)
+    at = _assistant()
+    at.segmented_control(key="assistant_scope").set_value("Chosen videos").run()
+    at.multiselect(key="assistant_scope_videos").set_value([video]).run()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    assert not at.exception
+    with db.tenant(workspace) as t:
+        session = chat.get_session(t, _only_session(db, workspace))
+    assert session.context_video_ids == [video] and session.context_course_id is None
+
+
+@pytest.mark.parametrize("question, reason", [
+    ("🙂🤔🎉", "no words"), ("?!… 👍", "no words"), ("'; DROP TABLE videos; --", None),
+    # The chat box keeps the first 2,000 characters of a paste (its max_chars), as the browser does.
+    ("x" * 10_000, None), ("¿Puede una tupla ser una clave de diccionario?", "try asking in English"),
+])
+def test_any_question_gets_an_answer_or_a_one_line_reason(workspace, db, question, reason):
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value(question).run()
+    assert not at.exception
+    if reason == "no words":
+        assert len(at.error) == 1 and reason in at.error[0].value and "\n" not in at.error[0].value
+        return
+    assert not at.error
+    with db.tenant(workspace) as t:
+        messages = chat.list_messages(t, _only_session(db, workspace))
+    assert [m.role for m in messages] == ["user", "assistant"] and messages[1].content
+    assert len(messages[0].content) <= chat.MAX_QUESTION_CHARS
+    if reason:
+        assert reason in _markdown(at)
+
+
+def test_an_empty_question_does_nothing(workspace, db):
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("").run()
+    assert not at.exception and not at.error
+    with db.tenant(workspace) as t:
+        assert chat.list_sessions(t, whose="mine") == []
 
 
 def _only_session(db, creator) -> uuid.UUID:

@@ -62,7 +62,7 @@ def _ask_offline(browser, app: StreamlitApp, tmp_path: Path) -> None:
         second = TUPLES.captions.index(KEY_SENTENCE) * 5
         hrefs = answer.locator("a").evaluate_all("links => links.map(a => a.href)")
         assert f"https://www.loom.com/share/{LOOM_ID}?t={second}" in hrefs, hrefs
-        assert "Quoted from your transcripts (offline)" in answer.inner_text()
+        assert "Quoted from your videos" in answer.inner_text()
 
         # The sources panel plays the cited moment inside the page.
         answer.get_by_text("Sources (").click()

@@ -301,5 +301,5 @@ def test_the_assistant_page_shows_the_quoted_answer_and_why_the_model_failed(db,
     assert len(api.requests_to("/chat/completions")) == 4  # the page's client: max_retries=3
     captions = "\n".join(str(c.value) for c in at.caption).replace("\\", "")  # markdown escapes
     assert "The language model is rate-limiting this key even after retries; wait a minute and ask again." in captions
-    assert "Quoted from your transcripts (offline)" in captions
+    assert "Quoted from your videos" in captions
     assert "“" in "\n".join(str(m.value) for m in at.markdown)  # the quoted sentences

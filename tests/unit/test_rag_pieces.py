@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from chronos_data.rag import Citation, Passage, Source
-from chronos_data.rag.answer import standalone_query
+from chronos_data.rag.answer import is_elliptical, model_label, standalone_query
 from chronos_data.rag.citations import cited_numbers
 from chronos_data.rag.extractive import (
     extract_answer,
@@ -19,6 +19,7 @@ from chronos_data.rag.extractive import (
     unanswered_share,
     word_weights,
 )
+from chronos_data.rag.language import language_note, question_language
 from chronos_data.rag.prompting import answer_messages, rewrite_messages
 from chronos_data.rag.retrieve import _without_duplicates, merge_neighbours
 from chronos_data.timecode import format_seconds
@@ -85,10 +86,72 @@ def test_the_answer_prompt_numbers_passages_and_keeps_braces_as_text():
 def test_offline_follow_ups_carry_the_previous_question():
     history = [("user", "What is a tuple?"), ("assistant", "…")]
     assert standalone_query([], "and lists?") == "and lists?"
-    assert standalone_query(history, "and lists?") == "What is a tuple? and lists?"
     assert standalone_query(history, "Can it be a key?") == "What is a tuple? Can it be a key?"
+    assert standalone_query(history, "and can it be a key?") == "What is a tuple? and can it be a key?"
     assert standalone_query(history, "How does git rebase rewrite commit history?") == \
         "How does git rebase rewrite commit history?"
+
+
+def test_what_about_another_subject_asks_the_same_question_of_it():
+    joins = [("user", "What is a left join?"), ("assistant", "…")]
+    assert standalone_query(joins, "what about tuples?") == "What is a tuples?"
+    assert standalone_query(joins, "and a right join?") == "What is a a right join?"
+    cookies = [("user", "What does the HttpOnly flag do for a cookie?"), ("assistant", "…")]
+    assert standalone_query(cookies, "and what about SameSite?") == "What does the do for a SameSite?"
+    # Not a subject: a question of its own, or a pronoun standing for the earlier one.
+    git = [("user", "How do I undo my last commit?"), ("assistant", "…")]
+    assert standalone_query(git, "and if I already pushed it?") == "How do I undo my last commit? and if I already pushed it?"
+    assert standalone_query(git, "and what if it was pushed?") == "How do I undo my last commit? and what if it was pushed?"
+
+
+def test_a_chain_of_elliptical_follow_ups_keeps_the_subject_named_last():
+    history = [("user", "What is a left join?"), ("assistant", "…"), ("user", "What is a list?"), ("assistant", "…"),
+               ("user", "what about tuples?"), ("assistant", "…")]
+    assert standalone_query(history, "is it hashable?") == "What is a tuples? is it hashable?"
+    longer = [*history, ("user", "and can it change?"), ("assistant", "…"), ("user", "but why?"), ("assistant", "…")]
+    assert standalone_query(longer, "is it fast?") == "What is a tuples? but why? is it fast?"
+
+
+@pytest.mark.parametrize("question", [
+    "and if I already pushed it?", "is it hashable?", "What about tuples?", "but why?", "Can it be used as a key?",
+    "Does that work with lists?", "How do I undo it if I already pushed?", "Is it safe to push it?", "why is that?",
+])
+def test_elliptical_follow_ups_lean_on_the_question_before(question):
+    assert is_elliptical(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Is a tuple hashable?", "What is a left join?", "Is there a way to sort a dict?", "Why?", "git rebase",
+    "Why is inserting at the front of a long list slow?", "What is this error about ImportError in my project setup",
+    "Is it true that tuples are hashable?", "Is it possible to sort a dict?", "Which method is it that sorts lists?",
+])
+def test_a_question_naming_its_own_subject_is_searched_as_typed(question):
+    assert not is_elliptical(question)
+    assert standalone_query([("user", "What is a left join?"), ("assistant", "…")], question) == question
+
+
+@pytest.mark.parametrize("question, language", [
+    ("Is a tuple hashable?", "en"), ("Explain list comprehensions", "en"), ("stripe webhook setup guide", None),
+    ("docker compose volumes", None), ("git rebase", None), ("🙂", None),
+    ("¿Puede una tupla ser una clave de diccionario?", "es"), ("Comment annuler mon dernier commit ?", "fr"),
+    ("Was ist ein Tupel?", "de"), ("元组可以作为字典的键吗？", "zh-cn"), ("Можно ли использовать кортеж как ключ?", "ru"),
+])
+def test_the_language_of_a_question_is_told_only_when_sure(question, language):
+    assert question_language(question) == language
+
+
+def test_the_language_note_names_the_videos_language():
+    assert language_note("Was ist ein Tupel?", "en") == "Your videos are in English; try asking in English."
+    assert language_note("Was ist ein Tupel?", "de-DE") is None
+    assert language_note("What is a tuple?", "es") == "Your videos are in Spanish; try asking in Spanish."
+    assert language_note("What is a tuple?", "xx") == ("Your question seems to be in another language than your "
+                                                       "videos; try asking in theirs.")
+    assert language_note("git rebase", "de") is None
+
+
+def test_the_offline_model_is_shown_by_its_human_name():
+    assert model_label("extractive") == "Quoted from your videos"
+    assert model_label("gpt-4o-mini") == "gpt-4o-mini" and model_label(None) == ""
 
 
 def test_citation_markers_become_links_to_the_moment():
