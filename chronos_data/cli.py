@@ -87,7 +87,10 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--title", help="title for the video (default: from the source)")
             sub.add_argument("--language", default="en",
                              help="preferred transcript languages, comma-separated (default: en)")
-            sub.add_argument("--subtitles", metavar="FILE", help="subtitle file for a Loom, Mux or media source")
+            sub.add_argument("--subtitles", metavar="FILE",
+                             help="subtitle file for a Loom, Mux or media source, or for a YouTube video whose "
+                                  "captions YouTube refuses (it keeps its YouTube links; a failed copy in the "
+                                  "library is completed)")
         if name == "demo":
             sub.add_argument("--seed", type=int, default=7, help="same seed, same workspace (default: 7)")
             sub.add_argument("--students", type=int, default=300, help="learners to simulate (default: 300)")
