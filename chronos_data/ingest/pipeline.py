@@ -461,11 +461,23 @@ def _fetch_youtube(video_id: str, options: dict[str, Any], sources: Sources) -> 
         from . import ytdlp  # the fallback, for when the transcript API itself is refused
 
         try:
-            return ytdlp.fetch_subtitles(video_id, languages=languages, proxy_url=_proxy_url(sources.proxy),
-                                         ydl_params=sources.ytdlp_params)
+            fallback = ytdlp.fetch_subtitles(video_id, languages=languages, proxy_url=_proxy_url(sources.proxy),
+                                             ydl_params=sources.ytdlp_params)
         except SourceError as fallback_error:
             log.info("yt-dlp fallback for %s failed too: %s", video_id, fallback_error)
             raise exc from None  # the first message names the real problem and its fixes
+        # The fallback neither translates nor holds to "only these languages": a transcript that
+        # is not what the creator asked for is refused rather than stored as if it were.
+        wanted = [options.get("translate_to")] if options.get("translate_to") else (
+            languages if options.get("only_these_languages") else None)
+        if wanted and _primary_language(fallback.language) not in {_primary_language(code) for code in wanted}:
+            log.info("yt-dlp fallback for %s found only %s captions", video_id, fallback.language)
+            raise exc from None
+        return fallback
+
+
+def _primary_language(code: str | None) -> str:
+    return (code or "").strip().lower().replace("_", "-").split("-")[0]
 
 
 def _blocked(exc: SourceError) -> bool:

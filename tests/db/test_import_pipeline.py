@@ -415,3 +415,24 @@ def test_an_unknown_translation_language_fails_with_a_clear_message(db, workspac
     assert video.status == "failed" and video.transcript_method is None  # no English stored as if it were "xx"
     assert "cannot translate" in video.error_message and "“xx”" in video.error_message
     assert "French (fr)" in video.error_message  # what YouTube does offer
+
+
+def test_the_yt_dlp_fallback_does_not_store_untranslated_captions_as_a_translation(db, workspace, embedder):
+    from chronos_data.ingest.youtube import ProxySettings
+    from tests.fakes.youtube import FakeYouTube
+    from tests.fakes.ytdlp_pages import CaptionTrack, FakeYouTubeSite, route_ytdlp_to, vtt
+
+    video = "blockedCCCC"
+    with FakeYouTube() as api, FakeYouTubeSite() as site, route_ytdlp_to(site):
+        api.scenario(video, "request_blocked")
+        site.add_video(video, "Closures", captions=[CaptionTrack(
+            "en", "English", vtt((0.0, 3.0, "A closure remembers the variables around it.")))])
+        sources = pipeline.Sources(youtube_session=api.session(), proxy=ProxySettings(), sleep=lambda _: None,
+                                   ytdlp_params={"cachedir": False, "js_runtimes": {}})
+        with db.tenant(workspace) as t:
+            video_id = pipeline.add_youtube_video(t, video, translate_to="fr")
+        run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        stored = videos.get_video(t, video_id)
+    assert (stored.status, stored.transcript_method) == ("failed", None)
+    assert "blocking caption requests" in stored.error_message
