@@ -666,6 +666,8 @@ CASES: dict[str, list[Case]] = {
                                                  subtitle_filename="x.srt"), NotFound),
     ],
     "ingest.pipeline.caption_options": [refused("b_queued_video", lambda c, f: f(c.t, c.b.pending_video), NotFound)],
+    # B's queued video keeps its claim (nothing happens to another workspace's row).
+    "ingest.pipeline.release_claim": [empty("b_queued_video", lambda c, f: f(c.t, c.b.pending_video))],
     "ingest.pipeline.requeue_for_embedding": [own("all", lambda c, f: f(c.t), commit=False)],
     "ingest.pipeline.process_video": [
         own("b_queued_video", lambda c, f: f(c.db, c.creator, c.b.pending_video, c.embedder), database=True,

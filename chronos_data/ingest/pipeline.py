@@ -47,6 +47,7 @@ __all__ = [
     "attach_subtitles",
     "caption_options",
     "process_video",
+    "release_claim",
     "requeue_for_embedding",
     "retry_video",
 ]
@@ -316,25 +317,37 @@ def requeue_for_embedding(t: Tenant) -> list[uuid.UUID]:
 
 
 def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder,
-                  sources: Sources | None = None) -> str:
-    """Take one claimed video through the remaining stages; returns its final status.
+                  sources: Sources | None = None, *, stop: threading.Event | None = None) -> str:
+    """Take one claimed video through the remaining stages; returns its final status, or
+    ``"released"`` when ``stop`` was set (or Ctrl-C came) on the way.
 
     While it works, a thread renews the claim's lease, so a live worker keeps its video however
-    long one call to a source takes; a killed worker stops renewing and the video is taken over.
+    long one call to a source takes; a killed worker stops renewing and the video is taken over
+    when the lease runs out. A worker told to stop finishes the step in hand (one embedding batch,
+    one request) and releases its claim, so the next worker resumes the video at once.
     """
     sources = sources or Sources()
+    stop = stop or threading.Event()
     try:
         with _LeaseKeeper(db, creator_id, video_id, sources.lease):
-            transcript = _transcript(db, creator_id, video_id, sources)
+            _check(stop)
+            transcript = _transcript(db, creator_id, video_id, sources, stop)
+            _check(stop)
             pieces = chunk_segments(transcript.segments)
             if not pieces:
                 raise ValidationError("The transcript has no words to search; upload a subtitle file with text.")
             with db.tenant(creator_id) as t:
                 _set_stage(t, video_id, "embedding")
-            vectors = _embed(db, creator_id, video_id, embedder, [p.text for p in pieces])
+            vectors = _embed(db, creator_id, video_id, embedder, [p.text for p in pieces], stop)
             with db.tenant(creator_id) as t:
                 _replace_chunks(t, video_id, pieces, vectors, embedder, transcript)
         return "completed"
+    except _Stopped:
+        _release(db, creator_id, video_id)
+        return "released"
+    except KeyboardInterrupt:
+        _release(db, creator_id, video_id)
+        raise
     except ChronosError as exc:
         _fail(db, creator_id, video_id, str(exc))
     except Exception as exc:  # a bug must not leave the video stuck in a stage forever
@@ -342,6 +355,32 @@ def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embe
         _fail(db, creator_id, video_id, f"Import failed unexpectedly ({type(exc).__name__}); retry it, and "
                                         "report the problem if it happens again.")
     return "failed"
+
+
+class _Stopped(Exception):
+    """The worker is stopping: the video is left, unclaimed, for the next one."""
+
+
+def _check(stop: threading.Event) -> None:
+    if stop.is_set():
+        raise _Stopped
+
+
+def release_claim(t: Tenant, video_id: uuid.UUID) -> None:
+    """Give up a worker's claim on a video still in the pipeline, so any worker may resume it at
+    once instead of after the lease (a graceful stop; see ``ImportWorker.stop``)."""
+    t.conn.execute(sa.text("UPDATE videos SET claimed_at = NULL WHERE creator_id = :c AND id = :v "
+                           "AND status = ANY(:stages)"),
+                   {"c": t.creator_id, "v": video_id, "stages": list(_STAGES)})
+
+
+def _release(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID) -> None:
+    try:
+        with db.tenant(creator_id) as t:
+            release_claim(t, video_id)
+        log.info("released the claim on video %s for the next worker", video_id)
+    except Exception as exc:  # the database may be gone first at shutdown: then the lease frees it
+        log.warning("could not release the claim on video %s: %s", video_id, exc)
 
 
 class _LeaseKeeper:
@@ -372,7 +411,8 @@ class _LeaseKeeper:
                 log.warning("could not renew the lease of video %s: %s", self._video_id, exc)
 
 
-def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources) -> Transcript:
+def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources,
+                stop: threading.Event) -> Transcript:
     with db.tenant(creator_id) as t:
         video = t.conn.execute(
             sa.text("SELECT source_type, youtube_video_id, storage_path, import_options, transcript_segments, "
@@ -394,7 +434,7 @@ def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, source
             _save_metadata(db, creator_id, video_id, _optional_metadata(video.youtube_video_id, sources))
         return stored
     if video.source_type == "upload":
-        return _transcribe_upload(db, creator_id, video_id, sources)
+        return _transcribe_upload(db, creator_id, video_id, sources, stop)
     if video.source_type != "youtube":
         raise ValidationError("This video has no transcript; add its subtitle file again.")
     options = video.import_options or {}
@@ -421,7 +461,8 @@ def _save_metadata(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, met
         )
 
 
-def _transcribe_upload(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources) -> Transcript:
+def _transcribe_upload(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources,
+                       stop: threading.Event) -> Transcript:
     from dataclasses import replace
 
     from .transcription import transcribe
@@ -435,6 +476,7 @@ def _transcribe_upload(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID,
                                       {"c": creator_id, "v": video_id}).scalar_one()
 
     def progress(fraction: float) -> None:
+        _check(stop)  # between two pieces of a long file
         with db.tenant(creator_id) as t:  # also renews the lease: long files take minutes
             t.conn.execute(sa.text("UPDATE videos SET progress = :p, claimed_at = now() "
                                    "WHERE creator_id = :c AND id = :v"), {"p": fraction, "c": creator_id, "v": video_id})
@@ -519,12 +561,14 @@ def _with_retries(call: Callable[[], Transcript], sources: Sources) -> Transcrip
     raise AssertionError("unreachable")
 
 
-def _embed(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder, texts: list[str]):
+def _embed(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder, texts: list[str],
+           stop: threading.Event):
     import numpy as np
 
     batch = 64
     parts = []
     for start in range(0, len(texts), batch):
+        _check(stop)
         parts.append(embedder.embed(texts[start : start + batch]))
         with db.tenant(creator_id) as t:  # progress, and a fresh lease, after every batch
             t.conn.execute(sa.text("UPDATE videos SET progress = :p, claimed_at = now() "
