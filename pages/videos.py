@@ -344,7 +344,7 @@ def _failures(failed: list[videos.Video]) -> None:
                 with state.tenant() as t:
                     pipeline.retry_video(t, video.id, refetch=True)
                 _queued("Queued again.")
-            if button.button("Fix…", key=f"videos_fix_{video.id}", icon=":material/build:",
+            if button.button("Fix", key=f"videos_fix_{video.id}", icon=":material/build:",
                              help="Other caption languages, or the video's subtitle file"):
                 st.session_state["videos_selected"] = video.id
                 st.rerun()
