@@ -6,8 +6,9 @@ import argparse
 import dataclasses
 import json
 import logging
+import signal
 import sys
-import time
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -69,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         ("ask", _ask, "answer a question from the workspace's transcripts, with cited moments"),
         ("demo", _demo, "create (or re-create) the demo workspace: lectures, courses, learners, activity"),
         ("rollup", _rollup, "roll up days not rolled up yet (and today) into the daily metrics; safe to re-run"),
-        ("worker", _worker, "process every workspace's import queue in this process until stopped (Ctrl-C); "
+        ("worker", _worker, "process every workspace's import queue in this process until stopped (Ctrl-C or "
+                            "SIGTERM: the video in hand is released for the next worker at once); "
                             "run the app with CHRONOS_IMPORT_WORKER=off to leave imports to it"),
         ("export", _export, "write every row of the workspace (transcripts and embeddings included, media files "
                             "not) to a backup file"),
@@ -87,7 +89,10 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--title", help="title for the video (default: from the source)")
             sub.add_argument("--language", default="en",
                              help="preferred transcript languages, comma-separated (default: en)")
-            sub.add_argument("--subtitles", metavar="FILE", help="subtitle file for a Loom, Mux or media source")
+            sub.add_argument("--subtitles", metavar="FILE",
+                             help="subtitle file for a Loom, Mux or media source, or for a YouTube video whose "
+                                  "captions YouTube refuses (it keeps its YouTube links; a failed copy in the "
+                                  "library is completed)")
         if name == "demo":
             sub.add_argument("--seed", type=int, default=7, help="same seed, same workspace (default: 7)")
             sub.add_argument("--students", type=int, default=300, help="learners to simulate (default: 300)")
@@ -217,16 +222,21 @@ def _worker(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
     db = open_database(settings)
     processed = 0
+    # Ctrl-C and SIGTERM stop the worker after the step in hand, and the video it was processing
+    # is released at once for the next worker (only a killed worker's video waits for the lease).
+    stop = threading.Event()
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)
+                } if threading.current_thread() is threading.main_thread() else {}
     try:
         embedder, sources = embedder_for(settings), Sources(settings=settings)
-        while True:
-            processed += drain(db, embedder, sources)
+        while not stop.is_set():
+            processed += drain(db, embedder, sources, stop=stop)
             if args.until_idle:
                 break
-            time.sleep(args.idle)
-    except KeyboardInterrupt:
-        pass  # a clean stop: a video being processed keeps its lease and is resumed by the next worker
+            stop.wait(args.idle)
     finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         db.dispose()
     return {"processed": processed}
 

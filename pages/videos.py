@@ -77,10 +77,10 @@ def _submit_youtube() -> None:
     get = st.session_state.get
     try:
         with state.tenant() as t:
-            pipeline.add_youtube_video(t, get("videos_youtube_link") or "",
-                                       languages=[c.strip() for c in (get("videos_youtube_languages") or "").split(",")],
-                                       translate_to=(get("videos_youtube_translate") or "").strip() or None,
-                                       only_these_languages=bool(get("videos_youtube_strict")))
+            chosen = _chosen_captions()
+            pipeline.add_youtube_video(t, get("videos_youtube_link") or "", languages=chosen.languages,
+                                       translate_to=chosen.translate_to,
+                                       only_these_languages=chosen.only_these_languages)
     except pipeline.DuplicateVideo as exc:
         st.session_state["videos_duplicate"] = (str(exc), exc.video_id)
         return
@@ -97,11 +97,24 @@ def _offer_reimport() -> None:
         return
     message, video_id = duplicate
     st.warning(message, icon=":material/content_copy:")
-    if st.button("Re-import it now", key="videos_reimport"):
-        with state.tenant() as t:
-            pipeline.retry_video(t, video_id, refetch=True)
+    if st.button("Re-import it now", key="videos_reimport",
+                 help="Fetches its captions again, in the languages chosen above"):
+        try:
+            with state.tenant() as t:
+                pipeline.retry_video(t, video_id, captions=_chosen_captions())
+        except ChronosError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return
         del st.session_state["videos_duplicate"]
         _queued("Re-import queued.")
+
+
+def _chosen_captions() -> pipeline.CaptionOptions:
+    """The YouTube form's caption choice, as the creator left it."""
+    get = st.session_state.get
+    return pipeline.CaptionOptions(
+        tuple(code.strip() for code in (get("videos_youtube_languages") or "").split(",")),
+        (get("videos_youtube_translate") or "").strip() or None, bool(get("videos_youtube_strict")))
 
 
 def _subtitled_keys(source_type: str) -> dict[str, str]:
@@ -331,6 +344,10 @@ def _failures(failed: list[videos.Video]) -> None:
                 with state.tenant() as t:
                     pipeline.retry_video(t, video.id, refetch=True)
                 _queued("Queued again.")
+            if button.button("Fix", key=f"videos_fix_{video.id}", icon=":material/build:",
+                             help="Other caption languages, or the video's subtitle file"):
+                st.session_state["videos_selected"] = video.id
+                st.rerun()
 
 
 def _restore(video_id, *, replace_live_copy: bool = False) -> None:
@@ -375,6 +392,54 @@ def _offer_copy_choice(video_id) -> None:
         st.rerun()
 
 
+def _repair(video: videos.Video) -> None:
+    """A failed video's two ways forward: other caption languages (YouTube), or its subtitle file."""
+    if video.source_type == "youtube":
+        with state.tenant() as t:
+            chosen = pipeline.caption_options(t, video.id)
+        with st.form(f"videos_recaption_{video.id}"):
+            st.markdown("**Try other captions**")
+            left, right = st.columns(2)
+            languages = left.text_input("Preferred transcript languages", value=", ".join(chosen.languages),
+                                        key=f"videos_recaption_languages_{video.id}")
+            translate = right.text_input("Translate to (optional)", value=chosen.translate_to or "",
+                                         key=f"videos_recaption_translate_{video.id}")
+            strict = st.checkbox("Only these languages (otherwise the video's own language is used)",
+                                 value=chosen.only_these_languages, key=f"videos_recaption_strict_{video.id}")
+            retried = st.form_submit_button("Retry with these captions", icon=":material/refresh:")
+        if retried:
+            try:
+                with state.tenant() as t:
+                    pipeline.retry_video(t, video.id, captions=pipeline.CaptionOptions(
+                        tuple(code.strip() for code in languages.split(",")), translate.strip() or None, strict))
+            except ChronosError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                _queued("Queued again with the new caption choice.")
+    with st.form(f"videos_attach_{video.id}"):
+        st.markdown("**Use the video's subtitle file instead**" + (
+            " (it keeps its YouTube thumbnail and links to each moment)" if video.source_type == "youtube" else ""))
+        subtitle = st.file_uploader("Subtitle file (.srt, .vtt, .sbv or plain text)", type=SUBTITLE_TYPES,
+                                    key=f"videos_attach_file_{video.id}")
+        minutes = st.number_input("Duration in minutes (used to time a plain-text transcript)", min_value=0.0,
+                                  step=1.0, key=f"videos_attach_minutes_{video.id}")
+        attached = st.form_submit_button("Import with this subtitle file", type="primary",
+                                         icon=":material/subtitles:")
+    if attached:
+        if subtitle is None:
+            st.error("Choose the video's subtitle file first.", icon=":material/subtitles:")
+            return
+        try:
+            with state.tenant() as t:
+                pipeline.attach_subtitles(t, video.id, subtitle_bytes=subtitle.getvalue(),
+                                          subtitle_filename=subtitle.name,
+                                          duration_seconds=int(minutes * 60) or None)
+        except ChronosError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            _queued("Subtitle file attached: the video is being indexed.")
+
+
 def _details() -> None:
     video_id = st.session_state.get("videos_selected")
     if not video_id:
@@ -397,6 +462,8 @@ def _details() -> None:
     st.markdown(" · ".join(facts))
     if video.status == "failed":
         st.error(video.error_message or "Import failed.", icon=":material/error:")
+        if not video.is_deleted and state.can_edit():
+            _repair(video)
     actions = st.columns(4)
     if video.is_deleted:
         if actions[0].button("Restore", key="videos_restore", icon=":material/restore_from_trash:"):

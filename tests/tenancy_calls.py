@@ -392,6 +392,12 @@ def _csv(*rows: str) -> bytes:
     return ("type,video,student_email,timestamp\n" + "\n".join(rows) + "\n").encode()
 
 
+def _captions():
+    from chronos_data.ingest.pipeline import CaptionOptions
+
+    return CaptionOptions(("de",), "fr", True)
+
+
 def _srt(text: str) -> bytes:
     return f"1\n00:00:00,000 --> 00:00:05,000\n{text}\n".encode()
 
@@ -653,7 +659,17 @@ CASES: dict[str, list[Case]] = {
     "ingest.pipeline.retry_video": [
         refused("b_video", lambda c, f: f(c.t, c.b.video), NotFound),
         refused("b_queued_video", lambda c, f: f(c.t, c.b.pending_video, refetch=True), NotFound),
+        refused("b_queued_video_captions", lambda c, f: f(c.t, c.b.pending_video, captions=_captions()), NotFound),
     ],
+    "ingest.pipeline.attach_subtitles": [
+        refused("b_video", lambda c, f: f(c.t, c.b.video, subtitle_bytes=_srt("hello"), subtitle_filename="x.srt"),
+                NotFound),
+        refused("b_queued_video", lambda c, f: f(c.t, c.b.pending_video, subtitle_bytes=_srt("hello"),
+                                                 subtitle_filename="x.srt"), NotFound),
+    ],
+    "ingest.pipeline.caption_options": [refused("b_queued_video", lambda c, f: f(c.t, c.b.pending_video), NotFound)],
+    # B's queued video keeps its claim (nothing happens to another workspace's row).
+    "ingest.pipeline.release_claim": [empty("b_queued_video", lambda c, f: f(c.t, c.b.pending_video))],
     "ingest.pipeline.requeue_for_embedding": [own("all", lambda c, f: f(c.t), commit=False)],
     "ingest.pipeline.process_video": [
         own("b_queued_video", lambda c, f: f(c.db, c.creator, c.b.pending_video, c.embedder), database=True,

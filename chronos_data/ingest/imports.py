@@ -14,7 +14,13 @@ from ..db import Tenant
 from ..errors import ChronosError, ValidationError
 from ..uploads import MEDIA_EXTENSIONS, keep_file, removed_on_error, store_upload
 from .links import parse_link
-from .pipeline import add_subtitled_video, add_upload_to_transcribe, add_youtube_video
+from .pipeline import (
+    DuplicateVideo,
+    add_subtitled_video,
+    add_upload_to_transcribe,
+    add_youtube_video,
+    attach_subtitles,
+)
 from .subtitles import SUBTITLE_EXTENSIONS
 
 __all__ = ["ImportRequest", "Queued", "list_playlist", "parse_csv", "queue_imports"]
@@ -132,14 +138,34 @@ def _queue_one(t: Tenant, settings: Settings, request: ImportRequest) -> uuid.UU
         raise ValidationError(f"{request.source} does not exist; check the file's path.")
     link = parse_link(request.source)
     if link.kind == "youtube_video" and request.kind in (None, "youtube"):
-        return add_youtube_video(t, request.source, languages=languages, title=request.title)
+        return _queue_youtube(t, request, languages)
     if not request.subtitles:
         raise ValidationError(f"A {link.kind.title()} video needs its subtitle file; add --subtitles FILE.")
-    subtitles = Path(request.subtitles)
-    if not subtitles.is_file():
-        raise ValidationError(f"The subtitle file {request.subtitles} does not exist; check its path.")
+    subtitles = _subtitle_file(request)
     return add_subtitled_video(t, source_type=link.kind, source=request.source, subtitle_bytes=subtitles.read_bytes(),
                                subtitle_filename=subtitles.name, title=request.title or f"{link.kind.title()} video")
+
+
+def _queue_youtube(t: Tenant, request: ImportRequest, languages: list[str]) -> uuid.UUID:
+    """A YouTube video; with a subtitle file, that file is its transcript (YouTube's captions are
+    not asked for), also for the copy already in the library (one whose import failed, say)."""
+    if not request.subtitles:
+        return add_youtube_video(t, request.source, languages=languages, title=request.title)
+    subtitles = _subtitle_file(request)
+    data = subtitles.read_bytes()
+    try:
+        video_id = add_youtube_video(t, request.source, languages=languages, title=request.title)
+    except DuplicateVideo as exc:
+        video_id = exc.video_id
+    attach_subtitles(t, video_id, subtitle_bytes=data, subtitle_filename=subtitles.name)
+    return video_id
+
+
+def _subtitle_file(request: ImportRequest) -> Path:
+    subtitles = Path(request.subtitles or "")
+    if not subtitles.is_file():
+        raise ValidationError(f"The subtitle file {request.subtitles} does not exist; check its path.")
+    return subtitles
 
 
 def _queue_file(t: Tenant, settings: Settings, request: ImportRequest, path: Path) -> uuid.UUID:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 from ..errors import ValidationError
 
-__all__ = ["Link", "moment_url", "parse_link", "youtube_watch_url"]
+__all__ = ["Link", "moment_url", "parse_link", "youtube_thumbnail", "youtube_watch_url"]
 
 # \Z, not $: "$" also matches before a final newline, and parse_qs decodes "v=…%0A" into one.
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}\Z")
@@ -35,6 +35,11 @@ def youtube_watch_url(video_id: str, start_seconds: int | None = None) -> str:
     """The canonical link to a YouTube video, optionally at a moment."""
     suffix = f"&t={int(start_seconds)}s" if start_seconds else ""
     return f"https://www.youtube.com/watch?v={video_id}{suffix}"
+
+
+def youtube_thumbnail(video_id: str) -> str:
+    """The thumbnail YouTube serves for every video (what its oEmbed names), known without asking it."""
+    return f"https://i.ytimg.com/vi/{video_id}/hqdefault.jpg"
 
 
 def parse_link(text: str) -> Link:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import threading
 import time
 import uuid
@@ -31,18 +32,22 @@ from ..embeddings import Embedder
 from ..errors import ChronosError, NotFound, SourceError, ValidationError
 from ..uploads import check_storage_path, stored_file
 from .chunking import chunk_segments
-from .links import parse_link
+from .links import parse_link, youtube_thumbnail
 from .segments import Segment, Transcript
 from .subtitles import parse_subtitles
 
 __all__ = [
     "LEASE",
+    "CaptionOptions",
     "DuplicateVideo",
     "Sources",
     "add_subtitled_video",
     "add_upload_to_transcribe",
     "add_youtube_video",
+    "attach_subtitles",
+    "caption_options",
     "process_video",
+    "release_claim",
     "requeue_for_embedding",
     "retry_video",
 ]
@@ -55,6 +60,11 @@ _TRANSIENT_ATTEMPTS = 3
 LEASE = timedelta(minutes=5)
 _RENEWALS_PER_LEASE = 3  # a live worker renews its lease this often per lease: one late renewal is harmless
 _STAGES = ("pending", "transcribing", "processing", "embedding")
+# A language tag as YouTube writes them ("en", "pt-BR", "zh-Hans", "fil"): anything else is a typo
+# that YouTube would answer with "no captions", so it is refused while the creator is still typing.
+#: The title of a YouTube video until YouTube's own is known.
+_YOUTUBE_PLACEHOLDER = "YouTube video "
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class DuplicateVideo(ValidationError):
@@ -85,6 +95,32 @@ class Sources:
         return timedelta(seconds=self.settings.import_lease_seconds) if self.settings else LEASE
 
 
+@dataclass(frozen=True)
+class CaptionOptions:
+    """Which YouTube captions an import reads: ``languages`` in order of preference (manual
+    captions before auto-generated ones), optionally machine-translated into ``translate_to``;
+    ``only_these_languages`` fails the import instead of falling back to the video's own language."""
+
+    languages: tuple[str, ...] = ("en",)
+    translate_to: str | None = None
+    only_these_languages: bool = False
+
+
+def _checked_options(languages: Sequence[str], translate_to: str | None, only_these_languages: bool) -> CaptionOptions:
+    codes = tuple(code.strip() for code in languages if code and code.strip()) or ("en",)
+    target = (translate_to or "").strip() or None
+    for code in (*codes, *([target] if target else [])):
+        if not _LANGUAGE_TAG.match(code):
+            raise ValidationError(f"'{code}' is not a language code; write codes such as en, de or pt-BR, "
+                                  "separated by commas.")
+    return CaptionOptions(codes, target, bool(only_these_languages))
+
+
+def _options_json(options: CaptionOptions) -> dict[str, Any]:
+    return {"languages": list(options.languages), "translate_to": options.translate_to,
+            "only_these_languages": options.only_these_languages}
+
+
 def add_youtube_video(
     t: Tenant,
     link: str,
@@ -101,7 +137,7 @@ def add_youtube_video(
     that exist.
 
     Raises:
-        ValidationError: the link is not a YouTube video link.
+        ValidationError: the link is not a YouTube video link, or a language code is malformed.
         DuplicateVideo: the workspace already has this video (retry or re-import that one).
     """
     parsed = parse_link(link)
@@ -116,11 +152,10 @@ def add_youtube_video(
         raise DuplicateVideo(
             f"'{existing.title}' is already in your library; re-import it from the library to fetch "
             "its transcript again.", existing.id)
-    options = {"languages": [code.strip() for code in languages if code.strip()] or ["en"],
-               "translate_to": translate_to or None, "only_these_languages": only_these_languages}
+    options = _options_json(_checked_options(languages, translate_to, only_these_languages))
     try:
         with t.conn.begin_nested():
-            video_id = _insert_video(t, title=title or f"YouTube video {parsed.id}", source_type="youtube",
+            video_id = _insert_video(t, title=title or f"{_YOUTUBE_PLACEHOLDER}{parsed.id}", source_type="youtube",
                                      key_column="youtube_video_id", key=parsed.id, url=parsed.url,
                                      embed_type="youtube", options=options)
     except IntegrityError as exc:  # a second tab added it a moment ago
@@ -183,24 +218,89 @@ def add_upload_to_transcribe(t: Tenant, *, storage_path: str, title: str, file_s
     return video_id
 
 
-def retry_video(t: Tenant, video_id: uuid.UUID, *, refetch: bool = False) -> None:
+def retry_video(t: Tenant, video_id: uuid.UUID, *, refetch: bool = False,
+                captions: CaptionOptions | None = None) -> None:
     """Put a video back in the queue (a failed one, or any one to re-process).
 
-    ``refetch`` asks the source for the transcript again (YouTube); otherwise the stored
-    transcript is chunked and embedded again.
+    ``refetch`` asks the source for the transcript again (YouTube; a transcript the creator gave
+    as a subtitle file is kept unless ``captions`` is given); otherwise the stored transcript is
+    chunked and embedded again. ``captions`` (YouTube only) replaces the languages, translation
+    and strictness the video was added with, and implies ``refetch``.
+
+    Raises:
+        NotFound: no such live video in this workspace.
+        ValidationError: ``captions`` for a video that is not from YouTube, or a malformed code.
     """
     row = t.conn.execute(
-        sa.text("SELECT source_type, transcript_segments IS NOT NULL AS has_transcript FROM videos "
+        sa.text("SELECT source_type, transcript_method FROM videos "
                 "WHERE creator_id = :c AND id = :v AND NOT is_deleted"),
         {"c": t.creator_id, "v": video_id},
     ).one_or_none()
     if row is None:
         raise NotFound("That video is not in this workspace (or it is in the trash).")
-    clear = refetch and row.source_type == "youtube"
+    options = None
+    if captions is not None:
+        if row.source_type != "youtube":
+            raise ValidationError("Only YouTube videos have caption languages to choose; attach a subtitle file "
+                                  "to this one instead.")
+        options = json.dumps(_options_json(_checked_options(captions.languages, captions.translate_to,
+                                                            captions.only_these_languages)))
+    clear = row.source_type == "youtube" and (
+        captions is not None or (refetch and row.transcript_method != "subtitle_file"))
     t.conn.execute(
-        sa.text("UPDATE videos SET status = 'pending', error_message = NULL, claimed_at = NULL, progress = 0"
+        sa.text("UPDATE videos SET status = 'pending', error_message = NULL, claimed_at = NULL, progress = 0, "
+                "import_options = coalesce(CAST(:options AS jsonb), import_options)"
                 + (", transcript_segments = NULL" if clear else "") + " WHERE creator_id = :c AND id = :v"),
+        {"c": t.creator_id, "v": video_id, "options": options},
+    )
+
+
+def caption_options(t: Tenant, video_id: uuid.UUID) -> CaptionOptions:
+    """The caption choice a YouTube video was added (or last retried) with, to draw a Retry form.
+
+    Raises:
+        NotFound: no such video in this workspace.
+    """
+    options = t.conn.execute(
+        sa.text("SELECT import_options FROM videos WHERE creator_id = :c AND id = :v"),
         {"c": t.creator_id, "v": video_id},
+    ).one_or_none()
+    if options is None:
+        raise NotFound("That video is not in this workspace.")
+    stored = options.import_options or {}
+    return CaptionOptions(tuple(stored.get("languages") or ("en",)), stored.get("translate_to") or None,
+                          bool(stored.get("only_these_languages")))
+
+
+def attach_subtitles(t: Tenant, video_id: uuid.UUID, *, subtitle_bytes: bytes, subtitle_filename: str,
+                     duration_seconds: int | None = None) -> None:
+    """Give a video its transcript as a subtitle file and queue it (e.g. a YouTube video whose
+    captions YouTube refused: blocked, proof-of-origin token, captions off).
+
+    The video keeps its source: a YouTube video keeps its id, so its thumbnail and its links to a
+    moment (``&t=``) stay. The file is parsed first; a bad one changes nothing.
+
+    Raises:
+        NotFound: no such live video in this workspace.
+        ValidationError: the subtitle file cannot be read, or the video is being imported right now.
+    """
+    video = t.conn.execute(
+        sa.text("SELECT source_type, youtube_video_id, status, claimed_at IS NOT NULL AS claimed FROM videos "
+                "WHERE creator_id = :c AND id = :v AND NOT is_deleted FOR UPDATE"),
+        {"c": t.creator_id, "v": video_id},
+    ).one_or_none()
+    if video is None:
+        raise NotFound("That video is not in this workspace (or it is in the trash).")
+    if video.status in _STAGES and (video.status != "pending" or video.claimed):
+        raise ValidationError("This video is being imported right now; attach the subtitle file once it has "
+                              "finished or failed.")
+    segments = parse_subtitles(subtitle_bytes, subtitle_filename, duration_seconds=duration_seconds)
+    _store_transcript(t, video_id, Transcript(segments, language=None, is_generated=False, method="subtitle_file"))
+    t.conn.execute(
+        sa.text("UPDATE videos SET status = 'pending', error_message = NULL, claimed_at = NULL, progress = 0, "
+                "thumbnail_url = coalesce(thumbnail_url, :thumbnail) WHERE creator_id = :c AND id = :v"),
+        {"c": t.creator_id, "v": video_id,
+         "thumbnail": youtube_thumbnail(video.youtube_video_id) if video.youtube_video_id else None},
     )
 
 
@@ -217,25 +317,37 @@ def requeue_for_embedding(t: Tenant) -> list[uuid.UUID]:
 
 
 def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder,
-                  sources: Sources | None = None) -> str:
-    """Take one claimed video through the remaining stages; returns its final status.
+                  sources: Sources | None = None, *, stop: threading.Event | None = None) -> str:
+    """Take one claimed video through the remaining stages; returns its final status, or
+    ``"released"`` when ``stop`` was set (or Ctrl-C came) on the way.
 
     While it works, a thread renews the claim's lease, so a live worker keeps its video however
-    long one call to a source takes; a killed worker stops renewing and the video is taken over.
+    long one call to a source takes; a killed worker stops renewing and the video is taken over
+    when the lease runs out. A worker told to stop finishes the step in hand (one embedding batch,
+    one request) and releases its claim, so the next worker resumes the video at once.
     """
     sources = sources or Sources()
+    stop = stop or threading.Event()
     try:
         with _LeaseKeeper(db, creator_id, video_id, sources.lease):
-            transcript = _transcript(db, creator_id, video_id, sources)
+            _check(stop)
+            transcript = _transcript(db, creator_id, video_id, sources, stop)
+            _check(stop)
             pieces = chunk_segments(transcript.segments)
             if not pieces:
                 raise ValidationError("The transcript has no words to search; upload a subtitle file with text.")
             with db.tenant(creator_id) as t:
                 _set_stage(t, video_id, "embedding")
-            vectors = _embed(db, creator_id, video_id, embedder, [p.text for p in pieces])
+            vectors = _embed(db, creator_id, video_id, embedder, [p.text for p in pieces], stop)
             with db.tenant(creator_id) as t:
                 _replace_chunks(t, video_id, pieces, vectors, embedder, transcript)
         return "completed"
+    except _Stopped:
+        _release(db, creator_id, video_id)
+        return "released"
+    except KeyboardInterrupt:
+        _release(db, creator_id, video_id)
+        raise
     except ChronosError as exc:
         _fail(db, creator_id, video_id, str(exc))
     except Exception as exc:  # a bug must not leave the video stuck in a stage forever
@@ -243,6 +355,32 @@ def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embe
         _fail(db, creator_id, video_id, f"Import failed unexpectedly ({type(exc).__name__}); retry it, and "
                                         "report the problem if it happens again.")
     return "failed"
+
+
+class _Stopped(Exception):
+    """The worker is stopping: the video is left, unclaimed, for the next one."""
+
+
+def _check(stop: threading.Event) -> None:
+    if stop.is_set():
+        raise _Stopped
+
+
+def release_claim(t: Tenant, video_id: uuid.UUID) -> None:
+    """Give up a worker's claim on a video still in the pipeline, so any worker may resume it at
+    once instead of after the lease (a graceful stop; see ``ImportWorker.stop``)."""
+    t.conn.execute(sa.text("UPDATE videos SET claimed_at = NULL WHERE creator_id = :c AND id = :v "
+                           "AND status = ANY(:stages)"),
+                   {"c": t.creator_id, "v": video_id, "stages": list(_STAGES)})
+
+
+def _release(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID) -> None:
+    try:
+        with db.tenant(creator_id) as t:
+            release_claim(t, video_id)
+        log.info("released the claim on video %s for the next worker", video_id)
+    except Exception as exc:  # the database may be gone first at shutdown: then the lease frees it
+        log.warning("could not release the claim on video %s: %s", video_id, exc)
 
 
 class _LeaseKeeper:
@@ -273,7 +411,8 @@ class _LeaseKeeper:
                 log.warning("could not renew the lease of video %s: %s", self._video_id, exc)
 
 
-def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources) -> Transcript:
+def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources,
+                stop: threading.Event) -> Transcript:
     with db.tenant(creator_id) as t:
         video = t.conn.execute(
             sa.text("SELECT source_type, youtube_video_id, storage_path, import_options, transcript_segments, "
@@ -283,11 +422,19 @@ def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, source
         ).one()
         if video.transcript_segments is not None:
             _set_stage(t, video_id, "processing")
-            return Transcript([Segment(*s) for s in video.transcript_segments], video.transcript_language,
-                              video.transcript_is_generated, video.transcript_method or "subtitle_file")
-        _set_stage(t, video_id, "transcribing")
+            stored = Transcript([Segment(*s) for s in video.transcript_segments], video.transcript_language,
+                                video.transcript_is_generated, video.transcript_method or "subtitle_file")
+        else:
+            stored = None
+            _set_stage(t, video_id, "transcribing")
+    if stored is not None:
+        if video.source_type == "youtube" and video.title.startswith(_YOUTUBE_PLACEHOLDER):
+            # Its subtitle file came from the creator because YouTube refused the captions; the
+            # title usually still comes (oEmbed is rarely blocked).
+            _save_metadata(db, creator_id, video_id, _optional_metadata(video.youtube_video_id, sources))
+        return stored
     if video.source_type == "upload":
-        return _transcribe_upload(db, creator_id, video_id, sources)
+        return _transcribe_upload(db, creator_id, video_id, sources, stop)
     if video.source_type != "youtube":
         raise ValidationError("This video has no transcript; add its subtitle file again.")
     options = video.import_options or {}
@@ -295,19 +442,27 @@ def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, source
     metadata = _optional_metadata(video.youtube_video_id, sources)
     with db.tenant(creator_id) as t:
         _store_transcript(t, video_id, transcript)
-        if metadata is not None:
-            t.conn.execute(
-                sa.text("UPDATE videos SET title = CASE WHEN title LIKE 'YouTube video %' THEN :title ELSE title END, "
-                        "thumbnail_url = :thumb, metadata = metadata || CAST(:meta AS jsonb) "
-                        "WHERE creator_id = :c AND id = :v"),
-                {"title": metadata.title, "thumb": metadata.thumbnail_url, "c": creator_id, "v": video_id,
-                 "meta": json.dumps({"channel": metadata.channel_name, "channel_url": metadata.channel_url})},
-            )
         _set_stage(t, video_id, "processing")
+    _save_metadata(db, creator_id, video_id, metadata)
     return transcript
 
 
-def _transcribe_upload(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources) -> Transcript:
+def _save_metadata(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, metadata) -> None:
+    if metadata is None:
+        return
+    with db.tenant(creator_id) as t:
+        t.conn.execute(
+            sa.text("UPDATE videos SET title = CASE WHEN title LIKE :placeholder THEN :title ELSE title END, "
+                    "thumbnail_url = coalesce(:thumb, thumbnail_url), metadata = metadata || CAST(:meta AS jsonb) "
+                    "WHERE creator_id = :c AND id = :v"),
+            {"title": metadata.title, "thumb": metadata.thumbnail_url, "c": creator_id, "v": video_id,
+             "placeholder": _YOUTUBE_PLACEHOLDER + "%",
+             "meta": json.dumps({"channel": metadata.channel_name, "channel_url": metadata.channel_url})},
+        )
+
+
+def _transcribe_upload(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources,
+                       stop: threading.Event) -> Transcript:
     from dataclasses import replace
 
     from .transcription import transcribe
@@ -321,6 +476,7 @@ def _transcribe_upload(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID,
                                       {"c": creator_id, "v": video_id}).scalar_one()
 
     def progress(fraction: float) -> None:
+        _check(stop)  # between two pieces of a long file
         with db.tenant(creator_id) as t:  # also renews the lease: long files take minutes
             t.conn.execute(sa.text("UPDATE videos SET progress = :p, claimed_at = now() "
                                    "WHERE creator_id = :c AND id = :v"), {"p": fraction, "c": creator_id, "v": video_id})
@@ -347,11 +503,23 @@ def _fetch_youtube(video_id: str, options: dict[str, Any], sources: Sources) -> 
         from . import ytdlp  # the fallback, for when the transcript API itself is refused
 
         try:
-            return ytdlp.fetch_subtitles(video_id, languages=languages, proxy_url=_proxy_url(sources.proxy),
-                                         ydl_params=sources.ytdlp_params)
+            fallback = ytdlp.fetch_subtitles(video_id, languages=languages, proxy_url=_proxy_url(sources.proxy),
+                                             ydl_params=sources.ytdlp_params)
         except SourceError as fallback_error:
             log.info("yt-dlp fallback for %s failed too: %s", video_id, fallback_error)
             raise exc from None  # the first message names the real problem and its fixes
+        # The fallback neither translates nor holds to "only these languages": a transcript that
+        # is not what the creator asked for is refused rather than stored as if it were.
+        wanted = [options.get("translate_to")] if options.get("translate_to") else (
+            languages if options.get("only_these_languages") else None)
+        if wanted and _primary_language(fallback.language) not in {_primary_language(code) for code in wanted}:
+            log.info("yt-dlp fallback for %s found only %s captions", video_id, fallback.language)
+            raise exc from None
+        return fallback
+
+
+def _primary_language(code: str | None) -> str:
+    return (code or "").strip().lower().replace("_", "-").split("-")[0]
 
 
 def _blocked(exc: SourceError) -> bool:
@@ -393,12 +561,14 @@ def _with_retries(call: Callable[[], Transcript], sources: Sources) -> Transcrip
     raise AssertionError("unreachable")
 
 
-def _embed(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder, texts: list[str]):
+def _embed(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder, texts: list[str],
+           stop: threading.Event):
     import numpy as np
 
     batch = 64
     parts = []
     for start in range(0, len(texts), batch):
+        _check(stop)
         parts.append(embedder.embed(texts[start : start + batch]))
         with db.tenant(creator_id) as t:  # progress, and a fresh lease, after every batch
             t.conn.execute(sa.text("UPDATE videos SET progress = :p, claimed_at = now() "

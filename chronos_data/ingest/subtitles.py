@@ -138,10 +138,14 @@ def _decode(data: bytes, name: str) -> str:
         for magic, kind in _MAGIC:
             if data.startswith(magic):
                 raise ValidationError(f"{not_text} (it looks like {kind}); {_UPLOAD_HINT}.")
-        # NUL never occurs in 8-bit or UTF-8 text, and UTF-16/32 without a BOM is not accepted.
+        # NUL never occurs in 8-bit or UTF-8 text: it is UTF-16/32 written without a BOM, or binary.
         if b"\x00" in data:
-            raise ValidationError(f"{not_text} (it contains binary data); {_SAVE_AS_TEXT}.")
-        text = _decode_without_bom(data)
+            wide = _decode_wide_without_bom(data)
+            if wide is None:
+                raise ValidationError(f"{not_text} (it contains binary data); {_SAVE_AS_TEXT}.")
+            text = wide
+        else:
+            text = _decode_without_bom(data)
 
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").rstrip("\x1a")
     if "\x00" in text:  # never in text, even after a BOM; PostgreSQL refuses to store it
@@ -150,6 +154,19 @@ def _decode(data: bytes, name: str) -> str:
     if controls + text.count("\ufffd") > _MAX_CONTROL_SHARE * len(text):
         raise ValidationError(f"{not_text} (it contains binary data); {_SAVE_AS_TEXT}.")
     return text
+
+
+def _decode_wide_without_bom(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 text without a BOM (some Windows tools write it), else None."""
+    wide = [match for match in charset_normalizer.from_bytes(data) if match.encoding.startswith(("utf_16", "utf_32"))]
+    if not wide:
+        return None
+    # A short text reads in both byte orders; the ASCII a subtitle file always has (its timings)
+    # puts the NUL bytes after each character in little-endian, before it in big-endian.
+    little = data[1::2].count(0) > data[0::2].count(0)
+    wide.sort(key=lambda match: match.encoding.endswith("_le") != little)
+    log.info("decoding subtitles as %s without a BOM", wide[0].encoding)
+    return str(wide[0])
 
 
 def _decode_without_bom(data: bytes) -> str:

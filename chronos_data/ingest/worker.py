@@ -3,13 +3,16 @@
 Every app process runs one worker thread (unless CHRONOS_IMPORT_WORKER=off); the command line runs
 one until its videos are done; ``python -m chronos_data worker`` runs one as its own process, for
 deployments where imports should not share the web servers' CPU.
-Claims use FOR UPDATE SKIP LOCKED with a lease, so workers never take the same video and work
-interrupted by a restart (or a killed worker) is picked up again once its lease runs out. The lease
-is ``Sources.lease``: CHRONOS_IMPORT_LEASE_SECONDS, five minutes by default.
+Claims use FOR UPDATE SKIP LOCKED with a lease, so workers never take the same video. A worker
+stopped gracefully (Ctrl-C, SIGTERM, the end of the process) finishes the step in hand and releases
+its claim, so the next worker resumes the video at once; only the work of a killed (or crashed)
+worker waits for its lease to run out: ``Sources.lease``, CHRONOS_IMPORT_LEASE_SECONDS, five
+minutes by default.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -22,7 +25,7 @@ import sqlalchemy as sa
 from ..db import Database
 from ..embeddings import Embedder
 from ..errors import DatabaseUnavailable
-from .pipeline import LEASE, Sources, process_video
+from .pipeline import LEASE, Sources, process_video, release_claim
 
 __all__ = ["ImportWorker", "LEASE", "claim_next", "drain", "run_until_done"]
 
@@ -57,13 +60,15 @@ def run_until_done(db: Database, creator_id: uuid.UUID, embedder: Embedder, vide
             on_progress()
 
 
-def drain(db: Database, embedder: Embedder, sources: Sources | None = None) -> int:
-    """Process every creator's queued videos until none is left to claim; returns how many."""
+def drain(db: Database, embedder: Embedder, sources: Sources | None = None,
+          stop: threading.Event | None = None) -> int:
+    """Process every creator's queued videos until none is left to claim (or ``stop`` is set:
+    the video in hand is then released for the next worker); returns how many were finished."""
     processed = 0
     lease = (sources or Sources()).lease
-    while claimed := claim_next(db, lease):
-        process_video(db, claimed[0], claimed[1], embedder, sources)
-        processed += 1
+    while not (stop and stop.is_set()) and (claimed := claim_next(db, lease)):
+        if process_video(db, claimed[0], claimed[1], embedder, sources, stop=stop) != "released":
+            processed += 1
     return processed
 
 
@@ -76,7 +81,16 @@ def _finished(db: Database, creator_id: uuid.UUID, video_ids: set[uuid.UUID]) ->
 
 
 class ImportWorker:
-    """A daemon thread that keeps claiming and processing videos; ``wake()`` after queueing one."""
+    """A daemon thread that keeps claiming and processing videos; ``wake()`` after queueing one.
+
+    ``stop()`` runs by itself when the interpreter exits (Streamlit's Ctrl-C or SIGTERM ends in a
+    normal exit): the thread is joined there rather than left running inside the embedding model
+    while the interpreter is torn down (which aborted with "terminate called without an active
+    exception"), and the video in hand is released for the next process.
+    """
+
+    #: Seconds ``stop()`` waits for the step in hand (an embedding batch, one request to a source).
+    STOP_TIMEOUT = 20.0
 
     def __init__(self, db: Database, embedder: Embedder, sources: Sources | None = None,
                  idle_seconds: float = 5.0) -> None:
@@ -86,26 +100,46 @@ class ImportWorker:
         self._idle = idle_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._current: tuple[uuid.UUID, uuid.UUID] | None = None
         self._thread = threading.Thread(target=self._run, name="chronos-import-worker", daemon=True)
 
     def start(self) -> ImportWorker:
         self._thread.start()
+        atexit.register(self.stop)
         return self
 
     def wake(self) -> None:
         self._wake.set()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop after the step in hand and release the claim on the video being processed."""
+        atexit.unregister(self.stop)
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=self.STOP_TIMEOUT if timeout is None else timeout)
+        current = self._current
+        if self._thread.is_alive() and current is not None:
+            # Stuck in a call that does not return (a source that hangs): the process is going
+            # away, so the next one need not wait for the lease either.
+            log.warning("import worker still busy with video %s after %s s; releasing it", current[1],
+                        self.STOP_TIMEOUT if timeout is None else timeout)
+            try:
+                with self._db.tenant(current[0]) as t:
+                    release_claim(t, current[1])
+            except Exception as exc:
+                log.warning("could not release the claim on video %s: %s", current[1], exc)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 claimed = claim_next(self._db, (self._sources or Sources()).lease)
                 if claimed:
-                    process_video(self._db, claimed[0], claimed[1], self._embedder, self._sources)
+                    self._current = claimed
+                    try:
+                        process_video(self._db, claimed[0], claimed[1], self._embedder, self._sources,
+                                      stop=self._stop)
+                    finally:
+                        self._current = None
                     continue
             except DatabaseUnavailable:
                 log.warning("import worker: database unavailable, retrying")

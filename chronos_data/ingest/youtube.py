@@ -269,14 +269,15 @@ def fetch_transcript(
     Which track: a manually created one in ``languages`` (in the creator's order of preference),
     else a generated one in ``languages``; a regional track ("en-GB") counts for its language
     ("en") when no exact match exists. When none of ``languages`` exists, ``fallback=True``
-    (the default) takes the video's original language - the first generated track, which is
-    YouTube's speech recognition in the spoken language, else the first manual track - while
+    (the default) takes the video's original language - the language of the first generated
+    track, which is YouTube's speech recognition in the spoken language, as a manual track if one
+    exists in it, else the generated one; without generated tracks, the first manual one - while
     ``fallback=False`` raises a SourceError that lists the languages the video has.
 
     ``translate_to`` asks YouTube to machine-translate the chosen track when it is in another
-    language; when YouTube cannot translate it into that language the track is returned as is,
-    so ``Transcript.language`` always names the language of the returned text. Translated
-    captions count as generated.
+    language; when YouTube cannot translate it into that language (an unknown code, or a track
+    YouTube does not translate) a SourceError says so and lists the languages it offers.
+    Translated captions count as generated.
 
     ``proxy`` None reads :meth:`ProxySettings.from_env`; pass ``ProxySettings()`` to go direct.
     """
@@ -366,20 +367,35 @@ def _find_language(pool: list[LibraryTrack], code: str) -> LibraryTrack | None:
 
 def _original_language_track(tracks: list[LibraryTrack]) -> LibraryTrack:
     # YouTube runs speech recognition in the language spoken in the video, so its (first)
-    # generated track is the best guess at the original language; a video without one has
-    # only uploaded captions, and the first of those is the creator's own.
+    # generated track is the best guess at the original language; manual captions in that
+    # language beat it, as they do for the wanted languages. A video without a generated track
+    # has only uploaded captions, and the first of those is the creator's own.
     generated = [track for track in tracks if track.is_generated]
-    return generated[0] if generated else tracks[0]
+    if not generated:
+        return tracks[0]
+    manual = [track for track in tracks if not track.is_generated]
+    return _find_language(manual, generated[0].language_code) or generated[0]
 
 
 def _translated(track: LibraryTrack, target: str) -> LibraryTrack:
-    if _primary(track.language_code) == _primary(target) or not track.is_translatable:
+    # A translation YouTube cannot make is refused: the creator asked for that language, and
+    # storing the original as if it were the translation would hide the problem.
+    if _primary(track.language_code) == _primary(target):
         return track
-    offered = [language.language_code for language in track.translation_languages]
+    name = _plain_name(track.language)
+    if not track.is_translatable:
+        raise SourceError(f"YouTube cannot translate this video's {name} captions; clear “Translate to” to "
+                          "import them as they are, or upload a subtitle file in the language you want.")
+    offered = {language.language_code: language.language for language in track.translation_languages}
     exact = [code for code in offered if code.lower() == target.strip().lower()]
     close = [code for code in offered if _primary(code) == _primary(target)]
     code = (exact or close or [None])[0]
-    return track if code is None else track.translate(code)
+    if code is None:
+        listed = ", ".join(f"{language} ({code})" for code, language in offered.items())
+        raise SourceError(f"YouTube cannot translate this video's {name} captions into “{target.strip()}”; "
+                          f"it translates them into: {listed} - choose one of those, or "
+                          "clear “Translate to”.")
+    return track.translate(code)
 
 
 def _primary(code: str) -> str:

@@ -282,8 +282,9 @@ def choose_track(info: Mapping[str, Any], languages: Sequence[str]) -> ChosenTra
     Uploaded tracks (``info["subtitles"]``) in any of ``languages`` (in the creator's order of
     preference) beat speech recognition (``info["automatic_captions"]``) in any of them; a regional
     track ("en-GB") counts for its language ("en"). When none of ``languages`` exists, the video's
-    original language is taken: the speech-recognition track yt-dlp marks ``-orig``, else the first
-    speech-recognition track, else the first uploaded track - as youtube.py does. YouTube's machine
+    original language is taken: that of the speech-recognition track yt-dlp marks ``-orig`` (else
+    of the first one), as an uploaded track when one exists in it, else the speech recognition;
+    without speech recognition, the first uploaded track - as youtube.py does. YouTube's machine
     translations (every other entry of ``automatic_captions``) are never chosen.
     """
     manual = list(_tracks(info.get("subtitles"), generated=False))
@@ -293,9 +294,10 @@ def choose_track(info: Mapping[str, Any], languages: Sequence[str]) -> ChosenTra
             found = _find_language(pool, code)
             if found is not None:
                 return found.track
-    originals = [t for t in generated if t.original]
-    fallback = originals or generated or manual
-    return fallback[0].track if fallback else None
+    spoken = ([t for t in generated if t.original] or generated)[:1]
+    if spoken:  # manual captions in the spoken language beat its speech recognition, as above
+        return (_find_language(manual, spoken[0].track.language) or spoken[0]).track
+    return manual[0].track if manual else None
 
 
 @dataclass(frozen=True)

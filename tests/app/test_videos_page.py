@@ -184,3 +184,64 @@ def test_an_already_in_your_library_warning_goes_when_another_link_is_tried(work
     assert not any("already in your library" in w.value for w in at.warning)
     assert "videos_reimport" not in [b.key for b in at.button]
     assert at.text_input(key="videos_youtube_link").value == "https://vimeo.com/123"  # kept to be corrected
+
+
+def _failed_youtube_video(db, workspace, video_id: str, scenario: str, **options) -> uuid.UUID:
+    """A YouTube video whose import failed, through the real client against the fake YouTube."""
+    from chronos_data.ingest.youtube import ProxySettings
+    from tests.fakes.youtube import FakeYouTube
+
+    with FakeYouTube() as fake:
+        fake.scenario(video_id, scenario, **({"tracks": [("de", False)]} if scenario == "ok" else {}))
+        with db.tenant(workspace) as t:
+            created = pipeline.add_youtube_video(t, video_id, **options)
+        run_until_done(db, workspace, LocalEmbedder(), [created], sources=pipeline.Sources(
+            youtube_session=fake.session(), proxy=ProxySettings(), ytdlp_fallback=False))
+    with db.tenant(workspace) as t:
+        assert videos.get_video(t, created).status == "failed"
+    return created
+
+
+def test_a_blocked_youtube_video_takes_its_subtitle_file_from_its_detail_panel(workspace, db):
+    video_id = _failed_youtube_video(db, workspace, "blockedPAGE", "request_blocked")
+    at = _videos_page()
+    at.button(key=f"videos_fix_{video_id}").click().run()  # from the list of failures
+    assert not at.exception
+    assert any("blocking caption requests" in e.value for e in at.error)
+    at.file_uploader(key=f"videos_attach_file_{video_id}").upload("lesson.srt", SRT, "application/x-subrip")
+    _submit(at, f"videos_attach_{video_id}")
+    with db.tenant(workspace) as t:
+        video = videos.get_video(t, video_id)
+        assert (video.status, video.error_message, video.transcript_method) == ("pending", None, "subtitle_file")
+        assert (video.source_type, video.youtube_video_id) == ("youtube", "blockedPAGE")
+        assert video.thumbnail_url == "https://i.ytimg.com/vi/blockedPAGE/hqdefault.jpg"
+
+
+def test_retry_of_a_failed_youtube_video_takes_other_languages_and_strictness(workspace, db):
+    video_id = _failed_youtube_video(db, workspace, "germanPAGEx", "ok", languages=["en"], only_these_languages=True)
+    at = _videos_page()
+    at.session_state["videos_selected"] = video_id
+    at.run()
+    assert at.text_input(key=f"videos_recaption_languages_{video_id}").value == "en"
+    assert at.checkbox(key=f"videos_recaption_strict_{video_id}").value is True
+    at.text_input(key=f"videos_recaption_languages_{video_id}").input("de, en")
+    at.checkbox(key=f"videos_recaption_strict_{video_id}").uncheck()
+    _submit(at, f"videos_recaption_{video_id}")
+    with db.tenant(workspace) as t:
+        assert videos.get_video(t, video_id).status == "pending"
+        assert pipeline.caption_options(t, video_id) == pipeline.CaptionOptions(("de", "en"), None, False)
+
+
+def test_re_import_it_now_uses_the_languages_chosen_in_the_form(workspace, db):
+    with db.tenant(workspace) as t:
+        video_id = pipeline.add_youtube_video(t, "dQw4w9WgXcQ", title="Original", languages=["en"])
+    at = _videos_page()
+    at.text_input(key="videos_youtube_link").input("https://youtu.be/dQw4w9WgXcQ")
+    at.text_input(key="videos_youtube_languages").input("fr, de")
+    at.text_input(key="videos_youtube_translate").input("es")
+    at.checkbox(key="videos_youtube_strict").check()
+    _submit(at, "videos_youtube_form")
+    at.button(key="videos_reimport").click().run()
+    assert not at.exception
+    with db.tenant(workspace) as t:
+        assert pipeline.caption_options(t, video_id) == pipeline.CaptionOptions(("fr", "de"), "es", True)

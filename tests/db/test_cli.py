@@ -92,6 +92,52 @@ def test_a_worker_process_empties_the_import_queue(env, db, tmp_path, capsys, mo
     assert json.loads(capsys.readouterr().out)["processed"] == 0
 
 
+def test_import_of_a_youtube_link_with_subtitles_uses_the_file_for_a_failed_and_a_new_video(
+        env, db, tmp_path, capsys, monkeypatch):
+    from chronos_data import creators
+    from chronos_data.embeddings import LocalEmbedder
+    from chronos_data.ingest import pipeline, youtube
+    from chronos_data.ingest.worker import run_until_done
+    from tests.fakes.youtube import FakeYouTube
+
+    monkeypatch.setenv("CHRONOS_DATA_DIR", str(tmp_path / "data"))
+    lesson = tmp_path / "loops.srt"
+    lesson.write_bytes(SRT)
+    email = f"cli-yt-{uuid.uuid4().hex[:6]}@example.com"
+    with db.engine.begin() as conn:
+        creator = creators.ensure_creator(conn, email)
+    blocked, fresh = "potokenAAAA", "potokenBBBB"
+    with FakeYouTube() as fake:
+        fake.scenario(blocked, "po_token_required")
+        fake.scenario(fresh, "po_token_required")
+        # The command's own worker reaches YouTube (for the title) through the module's session.
+        real_session = youtube.TimeoutSession
+        monkeypatch.setattr(youtube, "TimeoutSession", lambda *a, **kw: fake.install(real_session(*a, **kw)))
+        with db.tenant(creator) as t:
+            failed = pipeline.add_youtube_video(t, blocked)
+        run_until_done(db, creator, LocalEmbedder(), [failed], sources=pipeline.Sources(
+            youtube_session=fake.session(), proxy=youtube.ProxySettings(), ytdlp_fallback=False))
+        with db.tenant(creator) as t:
+            assert "proof-of-origin token" in videos.get_video(t, failed).error_message
+
+        fake.clear()
+        code = cli.main(["import", f"https://youtu.be/{blocked}", f"https://www.youtube.com/watch?v={fresh}&t=5",
+                         "--subtitles", str(lesson), "--json", "--creator", email])
+        report = json.loads(capsys.readouterr().out)
+        assert code == 0, report
+        assert fake.requests_to("/youtubei/v1/player") == []  # YouTube's captions were not asked for again
+        assert len(fake.requests_to("/oembed")) == 2
+    assert [v["status"] for v in report["videos"]] == ["completed", "completed"]
+    assert report["videos"][0]["id"] == str(failed)  # the failed copy, not a second one
+    with db.tenant(creator) as t:
+        for video_id, key in ((failed, blocked), (uuid.UUID(report["videos"][1]["id"]), fresh)):
+            video = videos.get_video(t, video_id)
+            assert (video.source_type, video.youtube_video_id, video.transcript_method) == \
+                ("youtube", key, "subtitle_file")
+            assert video.thumbnail_url and not video.title.startswith("YouTube video")
+        assert len(videos.list_videos(t)) == 2
+
+
 def test_import_reports_each_refused_source_and_exits_non_zero(env, tmp_path, capsys):
     email = f"cli-bad-{uuid.uuid4().hex[:6]}@example.com"
     code = cli.main(["import", "https://www.loom.com/share/0123456789abcdef0123456789abcdef", "not-a-link",

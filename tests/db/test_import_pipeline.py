@@ -337,3 +337,102 @@ def test_when_youtube_blocks_the_transcript_api_yt_dlp_subtitles_are_used(db, wo
         stored = videos.get_video(t, video_id)
         assert (stored.status, stored.transcript_method) == ("completed", "yt_dlp_subtitles"), stored.error_message
         assert videos.video_details(t, video_id).segments[1][2] == "That is how decorators keep their state."
+
+
+# --- A failed YouTube video: its subtitle file, or other caption languages (issue 17 items 5, 8) ---
+
+YT_BLOCKED, YT_GERMAN = "blockedBBBB", "germanOnlyA"
+
+
+def test_a_blocked_youtube_video_completes_with_its_subtitle_file_and_keeps_its_youtube_links(
+        db, workspace, embedder, youtube):
+    from chronos_data.ingest.links import moment_url
+
+    fake, sources, _ = youtube
+    fake.scenario(YT_BLOCKED, "request_blocked")
+    with db.tenant(workspace) as t:
+        video_id = pipeline.add_youtube_video(t, YT_BLOCKED)
+    run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        failed = videos.get_video(t, video_id)
+        assert failed.status == "failed" and "subtitle file" in failed.error_message
+        with pytest.raises(ValidationError, match="empty"):  # a bad file changes nothing
+            pipeline.attach_subtitles(t, video_id, subtitle_bytes=b"", subtitle_filename="lesson.srt")
+        assert videos.get_video(t, video_id).status == "failed"
+        pipeline.attach_subtitles(t, video_id, subtitle_bytes=SRT, subtitle_filename="lesson.srt")
+    run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        video = videos.get_video(t, video_id)
+        assert (video.status, video.error_message) == ("completed", None)
+        assert (video.source_type, video.youtube_video_id, video.transcript_method) == \
+            ("youtube", YT_BLOCKED, "subtitle_file")
+        assert video.thumbnail_url == f"https://i.ytimg.com/vi/{YT_BLOCKED}/hqdefault.jpg"
+        assert not video.title.startswith("YouTube video")  # oEmbed still named it
+        hit = chunks.search_chunks(t, embedder.embed(["dictionaries and lookups"])[0],
+                                   embedding_model=embedder.model, match_count=1)[0]
+        assert hit.video_id == video_id
+        assert moment_url(video.source_type, video.youtube_video_id, hit.start_time_seconds) == \
+            f"https://www.youtube.com/watch?v={YT_BLOCKED}&t={int(hit.start_time_seconds)}s"
+        # Retry of a video whose transcript is the creator's file keeps that file.
+        pipeline.retry_video(t, video_id, refetch=True)
+        assert videos.video_details(t, video_id).segments[0][2].startswith("Welcome")
+
+
+def test_a_subtitle_file_is_refused_while_the_video_is_being_imported(db, workspace):
+    with db.tenant(workspace) as t:
+        video_id = pipeline.add_youtube_video(t, YT_BLOCKED)
+    assert claim_next(db, creator_id=workspace) == (workspace, video_id)
+    with db.tenant(workspace) as t, pytest.raises(ValidationError, match="being imported right now"):
+        pipeline.attach_subtitles(t, video_id, subtitle_bytes=SRT, subtitle_filename="lesson.srt")
+
+
+def test_retry_with_other_caption_languages_and_strictness_uses_them(db, workspace, embedder, youtube):
+    fake, sources, _ = youtube
+    fake.scenario(YT_GERMAN, "ok", tracks=[("de", False)])
+    with db.tenant(workspace) as t:
+        video_id = pipeline.add_youtube_video(t, YT_GERMAN, languages=["en"], only_these_languages=True)
+    run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        assert "only in: German (de)" in videos.get_video(t, video_id).error_message
+        assert pipeline.caption_options(t, video_id) == pipeline.CaptionOptions(("en",), None, True)
+        pipeline.retry_video(t, video_id, captions=pipeline.CaptionOptions(("de",), None, True))
+        assert pipeline.caption_options(t, video_id) == pipeline.CaptionOptions(("de",), None, True)
+    run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        video = videos.get_video(t, video_id)
+        assert (video.status, video.transcript_language) == ("completed", "de"), video.error_message
+        with pytest.raises(ValidationError, match="'english' is not a language code"):
+            pipeline.retry_video(t, video_id, captions=pipeline.CaptionOptions(("english",)))
+
+
+def test_an_unknown_translation_language_fails_with_a_clear_message(db, workspace, embedder, youtube):
+    fake, sources, _ = youtube
+    with db.tenant(workspace) as t:
+        video_id = pipeline.add_youtube_video(t, YT_OK, translate_to="xx")
+    run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        video = videos.get_video(t, video_id)
+    assert video.status == "failed" and video.transcript_method is None  # no English stored as if it were "xx"
+    assert "cannot translate" in video.error_message and "“xx”" in video.error_message
+    assert "French (fr)" in video.error_message  # what YouTube does offer
+
+
+def test_the_yt_dlp_fallback_does_not_store_untranslated_captions_as_a_translation(db, workspace, embedder):
+    from chronos_data.ingest.youtube import ProxySettings
+    from tests.fakes.youtube import FakeYouTube
+    from tests.fakes.ytdlp_pages import CaptionTrack, FakeYouTubeSite, route_ytdlp_to, vtt
+
+    video = "blockedCCCC"
+    with FakeYouTube() as api, FakeYouTubeSite() as site, route_ytdlp_to(site):
+        api.scenario(video, "request_blocked")
+        site.add_video(video, "Closures", captions=[CaptionTrack(
+            "en", "English", vtt((0.0, 3.0, "A closure remembers the variables around it.")))])
+        sources = pipeline.Sources(youtube_session=api.session(), proxy=ProxySettings(), sleep=lambda _: None,
+                                   ytdlp_params={"cachedir": False, "js_runtimes": {}})
+        with db.tenant(workspace) as t:
+            video_id = pipeline.add_youtube_video(t, video, translate_to="fr")
+        run_until_done(db, workspace, embedder, [video_id], sources=sources)
+    with db.tenant(workspace) as t:
+        stored = videos.get_video(t, video_id)
+    assert (stored.status, stored.transcript_method) == ("failed", None)
+    assert "blocking caption requests" in stored.error_message

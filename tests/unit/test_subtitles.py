@@ -114,6 +114,12 @@ def test_srt_with_dotted_milliseconds_is_still_srt():
         pytest.param(codecs.BOM_UTF32_BE + SRT.encode("utf-32-be"), id="utf-32-be-bom"),
         pytest.param(SRT.encode("cp1252"), id="windows-1252"),
         pytest.param(SRT.replace("\n", "\r\n").encode("utf-16"), id="utf-16-crlf"),
+        # Without a BOM, as some Windows tools write them (the README promises these too).
+        pytest.param(SRT.encode("utf-16-le"), id="utf-16-le-no-bom"),
+        pytest.param(SRT.encode("utf-16-be"), id="utf-16-be-no-bom"),
+        pytest.param(SRT.replace("\n", "\r\n").encode("utf-16-le"), id="utf-16-le-crlf-no-bom"),
+        pytest.param(SRT.encode("utf-32-le"), id="utf-32-le-no-bom"),
+        pytest.param(SRT.encode("utf-32-be"), id="utf-32-be-no-bom"),
     ],
 )
 def test_every_supported_encoding_gives_the_same_segments(encoded):
@@ -363,13 +369,23 @@ def test_other_file_types_are_refused_by_name(filename):
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
         (b"PK\x03\x04\x14\x00\x06\x00", "ZIP"),
         (b"1\n00:00:01,000 --> 00:00:02,000\nH\x00i\n", "binary data"),
-        (b"\x00W\x00E\x00B\x00V\x00T\x00T", "binary data"),  # UTF-16 without a BOM
         (bytes(range(1, 256)) * 4, "binary data"),
     ],
 )
 def test_binary_data_is_refused(data, words):
     message = _messages(data, "captions.txt")
     assert "'captions.txt' is not a text file" in message and words in message
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf_16_without_a_bom_keeps_every_script(encoding):
+    srt = "1\n00:00:01,000 --> 00:00:03,000\nПривет, мир. 你好，世界。 Grüße!\n"
+    assert parse_subtitles(srt.encode(encoding), "intl.srt")[0].text == "Привет, мир. 你好，世界。 Grüße!"
+
+
+def test_a_short_utf_16_text_without_a_bom_reads_in_its_own_byte_order():
+    assert parse_subtitles("Hi there".encode("utf-16-le"), "note.txt")[0].text == "Hi there"
+    assert parse_subtitles("Hi there".encode("utf-16-be"), "note.txt")[0].text == "Hi there"
 
 
 def test_a_single_nul_byte_in_a_long_file_is_refused():

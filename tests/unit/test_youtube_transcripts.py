@@ -209,6 +209,25 @@ def test_without_the_wanted_language_it_falls_back_to_the_original_spoken_langua
     assert transcript.segments == RECORDED_SEGMENTS
 
 
+def test_the_fallback_prefers_manual_captions_in_the_original_language(yt):
+    # Asked for French; the video has manual and auto-generated English: manual before auto holds
+    # for the fallback too.
+    yt.scenario(VIDEO, "english_only")
+
+    transcript = fetch(yt, languages=["fr"])
+
+    assert (transcript.language, transcript.is_generated) == ("en", False)
+    assert caption_request(yt).param("kind") is None
+
+
+def test_the_fallback_keeps_the_spoken_language_over_a_manual_track_in_another(yt):
+    yt.scenario(VIDEO, "ok", tracks=[("fr", False), ("de", True), ("de-AT", False)])
+
+    transcript = fetch(yt, languages=["en"])
+
+    assert (transcript.language, transcript.is_generated) == ("de-AT", False)
+
+
 def test_without_generated_tracks_the_fallback_is_the_first_uploaded_track(yt):
     yt.scenario(VIDEO, "ok", tracks=[("fr", False), ("es", False)])
 
@@ -262,13 +281,19 @@ def test_no_translation_when_the_captions_are_already_in_that_language(yt):
     assert caption_request(yt).param("tlang") is None
 
 
-def test_a_translation_youtube_does_not_offer_returns_the_original_language(yt):
+@pytest.mark.parametrize("target", ["sw", "xx"])
+def test_a_translation_youtube_does_not_offer_is_refused_naming_what_it_offers(yt, target):
+    # Returning the German text as it was would store it as if it were the translation.
     yt.scenario(VIDEO, "ok")
 
-    transcript = fetch(yt, languages=["de"], translate_to="sw")
+    with pytest.raises(SourceError) as caught:
+        fetch(yt, languages=["de"], translate_to=target)
 
-    assert transcript.language == "de"
-    assert caption_request(yt).param("tlang") is None
+    message = str(caught.value)
+    assert f"cannot translate this video's German captions into “{target}”" in message
+    assert "French (fr)" in message and "clear “Translate to”" in message
+    assert caught.value.transient is False
+    assert yt.requests_to("/api/timedtext") == []
 
 
 def test_the_fallback_language_is_translated_too(yt):

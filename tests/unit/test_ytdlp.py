@@ -294,6 +294,19 @@ def test_without_the_wanted_language_the_original_language_is_taken_not_a_transl
     assert all("tlang" not in r.query for r in site.requests_to("/api/timedtext"))
 
 
+def test_the_fallback_prefers_uploaded_captions_in_the_spoken_language(site: FakeYouTubeSite) -> None:
+    # Asked for French; manual before auto holds for the fallback too.
+    site.add_video(VIDEO, captions=[
+        CaptionTrack("en", "English (auto-generated)", vtt((0, 2, "hello everyone")), generated=True),
+        CaptionTrack("en", "English", ENGLISH_CUES),
+    ])
+
+    transcript = fetch_subtitles(VIDEO, languages=("fr",), ydl_params=PARAMS)
+
+    assert (transcript.language, transcript.is_generated) == ("en", False)
+    assert transcript.segments == ENGLISH_SEGMENTS
+
+
 def test_without_speech_recognition_the_first_uploaded_track_is_the_fallback(site: FakeYouTubeSite) -> None:
     site.add_video(VIDEO, captions=[
         CaptionTrack("ja", "Japanese", vtt((0, 2, "こんにちは。"))),
