@@ -126,6 +126,14 @@ def sign_in_required() -> bool:
         return False
 
 
+def refuses_remote_visitor() -> bool:
+    """True when a visitor from another computer reached an app without sign-in (it was started with
+    ``--server.address 0.0.0.0``) and the operator did not declare the network trusted: without
+    sign-in, every visitor is the workspace's owner."""
+    return (not sign_in_required() and st.context.ip_address is not None
+            and not get_settings().trusted_network)
+
+
 def signed_in_workspaces() -> list[access.Workspace]:
     """The workspaces the signed-in person may open, their own first; looked up (and the sign-in
     recorded) once per browser session.
