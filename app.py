@@ -19,6 +19,13 @@ if problem:
     st.caption("Fix the setting above, then reload this page.")
     st.stop()
 
+if state.refuses_remote_visitor():
+    st.title("This Chronos serves only the computer it runs on")
+    st.warning("It has no sign-in, so anyone who opens it would own its workspace. To use it from other "
+               "computers, configure sign-in ([auth] in .streamlit/secrets.toml); on a network where everyone "
+               "may use it, set CHRONOS_TRUSTED_NETWORK=on.", icon=":material/lock:")
+    st.stop()
+
 state.get_import_worker()  # resumes videos left unfinished by the last run
 
 signed_in = state.sign_in_required()

@@ -1,26 +1,29 @@
 """Who may open which workspace: sign-in, and the teammates a creator gives read-only access.
 
-A signed-in person owns the workspace of their e-mail address (created on first sign-in) and may
-open, read-only, every workspace whose owner added that address as an analyst teammate.
+A signed-in person owns the workspace of their sign-in identity, the provider's issuer and subject
+(created on first sign-in; the e-mail address is its label), and may open, read-only, every
+workspace whose owner added their verified address as an analyst teammate.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ._rows import require_text, to_record
 from .db import Tenant
 from .errors import NotFound, ValidationError
 
 __all__ = [
+    "Identity",
     "Role",
     "Teammate",
     "Workspace",
@@ -28,6 +31,7 @@ __all__ = [
     "list_teammates",
     "remove_teammate",
     "restore_teammate",
+    "identity_from_claims",
     "sign_in",
 ]
 
@@ -59,15 +63,72 @@ class Teammate:
     removed_at: datetime | None
 
 
-def sign_in(conn: Connection, email: str, name: str | None = None) -> list[Workspace]:
-    """The workspaces ``email`` may open, its own first (created on first sign-in).
+@dataclass(frozen=True)
+class Identity:
+    """Who signed in: the provider (``issuer``), its id for the person (``subject``), and the
+    verified e-mail address it shared."""
 
-    Runs before any creator is known, through the owner-run ``chronos.sign_in`` function, which
-    records the sign-in time (``last_login_at``) and when each teammate access was last used.
+    issuer: str
+    subject: str
+    email: str
+    name: str | None = None
+
+
+def identity_from_claims(claims: Mapping[str, object], verified_issuers: Collection[str] = ()) -> Identity:
+    """The identity an OpenID Connect token's claims prove, or a refusal saying what is missing.
+
+    The address must be verified: ``email_verified`` true, or the token comes from an issuer the
+    operator listed in ``verified_issuers`` (CHRONOS_VERIFIED_EMAIL_ISSUERS) because that provider
+    only hands out addresses it controls (Microsoft Entra work accounts send no such claim). An
+    absent claim is not a yes: an address anyone can type would open its owner's workspace.
+
+    Raises:
+        ValidationError: no issuer/subject, no e-mail address, or an address not verified.
     """
-    email = _require_email(email)
-    rows = conn.execute(sa.text("SELECT * FROM chronos.sign_in(:email, :name)"),
-                        {"email": email, "name": (name or "").strip()[:200] or None}).all()
+    issuer, subject = str(claims.get("iss") or "").strip(), str(claims.get("sub") or "").strip()
+    email = str(claims.get("email") or "").strip()
+    if not issuer or not subject:
+        raise ValidationError("Your sign-in provider did not say who you are (no 'iss' or 'sub' in its token); "
+                              "check the [auth] settings in .streamlit/secrets.toml.")
+    if not email:
+        raise ValidationError("Your sign-in provider did not share an e-mail address; allow the 'email' "
+                              "scope for this app in the provider's settings, then sign in again.")
+    verified = claims.get("email_verified")
+    if isinstance(verified, str):  # some providers send "true" as a string
+        verified = verified.strip().lower() == "true"
+    if verified is not True and issuer.rstrip("/") not in {i.rstrip("/") for i in verified_issuers}:
+        raise ValidationError(
+            f"Your sign-in provider has not confirmed that {email} is yours; verify the address there, then "
+            "sign in again. (An administrator whose provider verifies every address it issues can list it in "
+            "CHRONOS_VERIFIED_EMAIL_ISSUERS.)")
+    name = str(claims.get("name") or "").strip() or None
+    return Identity(issuer, subject, _require_email(email), name)
+
+
+def sign_in(conn: Connection, identity: Identity) -> list[Workspace]:
+    """The workspaces ``identity`` may open, its own first (created on first sign-in).
+
+    Its own workspace is the one its issuer and subject hold; on the first sign-in, a workspace of
+    the same address that no identity holds yet becomes its own. Runs before any creator is
+    known, through the owner-run ``chronos.sign_in`` function, which records the sign-in time
+    (``last_login_at``) and when each teammate access was last used.
+
+    Raises:
+        ValidationError: the address's workspace belongs to another sign-in identity.
+    """
+    email = _require_email(identity.email)
+    try:
+        with conn.begin_nested():
+            rows = conn.execute(
+                sa.text("SELECT * FROM chronos.sign_in(:issuer, :subject, :email, :name)"),
+                {"issuer": identity.issuer, "subject": identity.subject, "email": email,
+                 "name": (identity.name or "").strip()[:200] or None}).all()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "diag", None) is not None and exc.orig.diag.message_hint == "address_held":
+            raise ValidationError(
+                f"The workspace of {email} belongs to another sign-in account. Sign in with the account "
+                "that created it, or ask its owner to add you as a teammate.") from exc
+        raise
     return [Workspace(row.creator_id, row.creator_email, row.creator_name, row.role) for row in rows]
 
 

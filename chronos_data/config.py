@@ -31,6 +31,12 @@ class Settings:
     #: Seconds a claimed import may go without a sign of life from its worker before another worker
     #: takes it over (the first is presumed dead); live workers renew it every third of that.
     import_lease_seconds: float = 300.0
+    #: Sign-in providers (their issuer URLs) trusted to hand out only addresses they verified, for
+    #: tokens without an ``email_verified`` claim (Microsoft Entra work accounts).
+    verified_email_issuers: tuple[str, ...] = ()
+    #: Serve visitors from other computers without sign-in (a network where everyone may use the
+    #: workspace); off, such a visitor gets a page saying how to set up sign-in.
+    trusted_network: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +59,9 @@ class Settings:
             openai_chat_model=get("CHRONOS_OPENAI_CHAT_MODEL") or "gpt-4o-mini",
             import_worker=(get("CHRONOS_IMPORT_WORKER") or "on").lower() not in {"off", "0", "false", "no"},
             import_lease_seconds=float(get("CHRONOS_IMPORT_LEASE_SECONDS") or 300),
+            verified_email_issuers=tuple(i.strip() for i in (get("CHRONOS_VERIFIED_EMAIL_ISSUERS") or "").split(",")
+                                         if i.strip()),
+            trusted_network=(get("CHRONOS_TRUSTED_NETWORK") or "off").lower() in {"on", "1", "true", "yes"},
         )
 
     @property

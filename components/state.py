@@ -15,7 +15,7 @@ from chronos_data.config import Settings
 from chronos_data.db import Database, Tenant, open_database
 from chronos_data.demo import DEMO_EMAIL
 from chronos_data.embeddings import Embedder, embedder_for
-from chronos_data.errors import ChronosError, NotFound, ValidationError
+from chronos_data.errors import ChronosError, NotFound
 from chronos_data.ingest.pipeline import Sources
 from chronos_data.ingest.worker import ImportWorker
 from chronos_data.rag import Assistant, chat_model_for
@@ -126,22 +126,26 @@ def sign_in_required() -> bool:
         return False
 
 
+def refuses_remote_visitor() -> bool:
+    """True when a visitor from another computer reached an app without sign-in (it was started with
+    ``--server.address 0.0.0.0``) and the operator did not declare the network trusted: without
+    sign-in, every visitor is the workspace's owner."""
+    return (not sign_in_required() and st.context.ip_address is not None
+            and not get_settings().trusted_network)
+
+
 def signed_in_workspaces() -> list[access.Workspace]:
     """The workspaces the signed-in person may open, their own first; looked up (and the sign-in
     recorded) once per browser session.
 
     Raises:
-        ValidationError: the identity provider shared no usable, verified e-mail address.
+        ValidationError: the identity provider shared no usable, verified e-mail address, or the
+            address's workspace belongs to another sign-in identity.
     """
     if _WORKSPACES_KEY not in st.session_state:
-        email = st.user.get("email")
-        if not email:
-            raise ValidationError("Your sign-in provider did not share an e-mail address; allow the 'email' "
-                                  "scope for this app in the provider's settings, then sign in again.")
-        if st.user.get("email_verified") is False:
-            raise ValidationError(f"Your sign-in provider has not verified {email}; verify it there, then sign in again.")
+        identity = access.identity_from_claims(st.user.to_dict(), get_settings().verified_email_issuers)
         with get_database().engine.begin() as conn:
-            st.session_state[_WORKSPACES_KEY] = access.sign_in(conn, email, st.user.get("name"))
+            st.session_state[_WORKSPACES_KEY] = access.sign_in(conn, identity)
     return st.session_state[_WORKSPACES_KEY]
 
 

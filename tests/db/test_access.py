@@ -16,9 +16,14 @@ def _email(label: str) -> str:
     return f"{label}-{uuid.uuid4().hex[:8]}@example.com"
 
 
-def _sign_in(db, email: str, name: str | None = None) -> list[access.Workspace]:
+_ISSUER = "https://idp.example.com"
+
+
+def _sign_in(db, email: str, name: str | None = None, *, subject: str | None = None) -> list[access.Workspace]:
+    """Sign in as the person the provider knows by ``subject`` (default: one per address)."""
+    identity = access.Identity(_ISSUER, subject or f"user-{email.lower()}", email, name)
     with db.engine.begin() as conn:
-        return access.sign_in(conn, email, name)
+        return access.sign_in(conn, identity)
 
 
 def test_first_sign_in_creates_the_workspace_and_records_the_time(db):
@@ -166,3 +171,32 @@ def test_teammates_from_the_command_line(db, database_url, monkeypatch, capsys):
     assert "is not a teammate" in capsys.readouterr().err
     assert cli.main(["teammates", "add", "not-an-address", "--creator", owner]) == 1
     assert "not an e-mail address" in capsys.readouterr().err
+
+
+def test_an_address_does_not_open_a_workspace_another_sign_in_holds(db):
+    """A reused or retyped address: the provider's subject differs, so the workspace stays shut."""
+    email = _email("bravo")
+    [bravo] = _sign_in(db, email, subject="bravo-subject")
+    with pytest.raises(ValidationError, match="belongs to another sign-in account"):
+        _sign_in(db, email, subject="mallory-subject")
+    [again] = _sign_in(db, email, subject="bravo-subject")
+    assert again.creator_id == bravo.creator_id
+
+
+def test_a_changed_address_still_opens_the_same_workspace_under_its_new_label(db):
+    old, new = _email("old"), _email("new")
+    [before] = _sign_in(db, old, subject="same-person")
+    [after] = _sign_in(db, new, subject="same-person")
+    assert after.creator_id == before.creator_id and after.email == new
+    [fresh] = _sign_in(db, old, subject="someone-else")  # the old address is free for a new workspace
+    assert fresh.creator_id != before.creator_id
+
+
+def test_a_workspace_made_before_sign_in_becomes_the_first_identity_s_own(db):
+    email = _email("local")
+    with db.engine.begin() as conn:
+        made = creators.ensure_creator(conn, email)
+    [own] = _sign_in(db, email, subject="first")
+    assert own.creator_id == made
+    with pytest.raises(ValidationError, match="another sign-in"):
+        _sign_in(db, email, subject="second")

@@ -84,7 +84,7 @@ DEFINER_ABUSE: dict[str, list[tuple[str, str]]] = {
         ("b_creator", "SELECT * FROM chronos.claim_import_job(interval '10 minutes', :b)"),
         ("any_creator", "SELECT * FROM chronos.claim_import_job(interval '10 minutes', NULL)"),
     ],
-    "sign_in": [("b_email", "SELECT * FROM chronos.sign_in(:b_email)")],
+    "sign_in": [("b_email", "SELECT * FROM chronos.sign_in('https://idp.example.com', 'mallory', :b_email)")],
 }
 
 

@@ -34,14 +34,16 @@ def chronos_env(data_dir: Path) -> dict[str, str]:
 
 class StreamlitApp:
     def __init__(self, data_dir: Path, log: Path, extra_env: dict[str, str] | None = None,
-                 extra_args: list[str] | None = None, port: int | None = None) -> None:
+                 extra_args: list[str] | None = None, port: int | None = None,
+                 address: str | None = "127.0.0.1") -> None:
+        """``address``: where the server listens (None: as .streamlit/config.toml says)."""
         self.data_dir = data_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", *(extra_args or [])],
+             *(["--server.address", address] if address else []), "--server.headless", "true", *(extra_args or [])],
             cwd=ROOT, env={**chronos_env(data_dir), **(extra_env or {})}, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self.log_path = log
@@ -93,9 +95,9 @@ def browser(playwright_driver) -> Iterator[object]:
 
 @contextmanager
 def running_app(root: Path, extra_env: dict[str, str] | None = None, extra_args: list[str] | None = None,
-                port: int | None = None) -> Iterator[StreamlitApp]:
+                port: int | None = None, address: str | None = "127.0.0.1") -> Iterator[StreamlitApp]:
     """`streamlit run app.py` on a fresh data folder under ``root``, stopped afterwards."""
-    instance = StreamlitApp(root / "chronos-data", root / "streamlit.log", extra_env, extra_args, port)
+    instance = StreamlitApp(root / "chronos-data", root / "streamlit.log", extra_env, extra_args, port, address)
     try:
         instance.wait_until_healthy()
         yield instance

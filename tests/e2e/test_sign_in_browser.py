@@ -51,6 +51,11 @@ def page(browser):
     context.close()
 
 
+def _identity(email: str) -> access.Identity:
+    """Someone the tests sign in directly, not through the provider (their own test issuer)."""
+    return access.Identity("https://direct.example.com", f"direct-{email}", email)
+
+
 def _sign_in(page, app, email: str, name: str = "") -> None:
     page.goto(app.url)
     page.get_by_role("button", name="Sign in").click(timeout=60_000)
@@ -88,7 +93,7 @@ def test_an_analyst_teammate_sees_the_owner_s_workspace_read_only(page, app, db)
     owner_email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
     analyst_email = f"analyst-{uuid.uuid4().hex[:8]}@example.com"
     with db.engine.begin() as conn:
-        [owner] = access.sign_in(conn, owner_email)
+        [owner] = access.sign_in(conn, _identity(owner_email))
     with db.tenant(owner.creator_id) as t:
         courses.create_course(t, "Owner's statistics course")
         access.add_teammate(t, analyst_email)
@@ -111,21 +116,38 @@ def test_an_analyst_teammate_sees_the_owner_s_workspace_read_only(page, app, db)
     assert page.get_by_role("button", name="Add as analyst").count() == 0
 
 
-def test_an_unverified_address_is_refused_with_a_plain_message(page, app, provider, db):
+@pytest.mark.parametrize("verified", [False, None], ids=["claim false", "claim absent"])
+def test_an_unverified_address_is_refused_with_a_plain_message(page, app, provider, db, verified):
+    """A token without ``email_verified`` is no proof either (it opened the address's workspace)."""
     email = f"unverified-{uuid.uuid4().hex[:8]}@example.com"
-    provider.email_verified = False
+    provider.email_verified = verified
     try:
         page.goto(app.url)
         page.get_by_role("button", name="Sign in").click(timeout=60_000)
         page.fill("input[name=login_email]", email)
         page.get_by_role("button", name="Continue").click()
-        page.get_by_text("has not verified").wait_for(timeout=60_000)
+        page.get_by_text("has not confirmed that").wait_for(timeout=60_000)
     finally:
         provider.email_verified = True
     assert page.get_by_text("Traceback").count() == 0
     with db.owner() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM chronos.creators WHERE email = :e"),
                             {"e": email}).scalar_one() == 0
+
+
+def test_another_account_typing_a_creator_s_address_is_refused(page, app, provider, db):
+    email = f"bravo-{uuid.uuid4().hex[:8]}@example.com"
+    with db.engine.begin() as conn:
+        [bravo] = access.sign_in(conn, _identity(email))
+    with db.tenant(bravo.creator_id) as t:
+        courses.create_course(t, "Bravo's private course")
+    page.goto(app.url)
+    page.get_by_role("button", name="Sign in").click(timeout=60_000)
+    page.fill("input[name=login_email]", email)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("belongs to another sign-in account").wait_for(timeout=60_000)
+    assert page.get_by_text("Bravo's private course").count() == 0
+    assert page.get_by_text("Traceback").count() == 0
 
 
 def test_the_owner_adds_removes_and_restores_a_teammate_in_settings(page, app, db):
@@ -146,8 +168,8 @@ def test_the_owner_adds_removes_and_restores_a_teammate_in_settings(page, app, d
     page.get_by_role("button", name="Remove").click()
     page.get_by_text("Teammate removed").wait_for(timeout=30_000)
     with db.engine.begin() as conn:
-        assert [w.role for w in access.sign_in(conn, mate_email)] == ["owner"]
+        assert [w.role for w in access.sign_in(conn, _identity(mate_email))] == ["owner"]
     page.get_by_role("button", name="Undo").click()
     page.get_by_text("Teammate restored").wait_for(timeout=30_000)
     with db.engine.begin() as conn:
-        assert [w.email for w in access.sign_in(conn, mate_email)][1] == owner_email
+        assert [w.email for w in access.sign_in(conn, _identity(mate_email))][1] == owner_email

@@ -35,7 +35,10 @@ class FakeOIDCProvider(FakeHTTPServer):
         self._key = RSAKey.generate_key(2048, parameters={"kid": "test-key", "use": "sig", "alg": "RS256"})
         self._codes: dict[str, dict[str, Any]] = {}
         #: Set to False to make the provider say the address is not verified.
-        self.email_verified = True
+        self.email_verified: bool | None = True  # None: the token carries no email_verified claim
+        #: The subject the provider gives an address (default: derived from it): set one to play a
+        #: second account that types someone else's address.
+        self.subjects: dict[str, str] = {}
         self.issued_tokens: list[dict[str, Any]] = []
 
     @property
@@ -108,9 +111,12 @@ class FakeOIDCProvider(FakeHTTPServer):
                 return _json({"error": "invalid_grant", "error_description": "PKCE verifier mismatch"}, 400)
         email = grant["login_email"]
         now = int(time.time())
-        claims = {"iss": self.base_url, "aud": self.client_id, "sub": hashlib.sha256(email.encode()).hexdigest()[:20],
+        claims = {"iss": self.base_url, "aud": self.client_id,
+                  "sub": self.subjects.get(email) or hashlib.sha256(email.encode()).hexdigest()[:20],
                   "email": email, "email_verified": self.email_verified, "name": grant.get("login_name") or None,
                   "iat": now, "exp": now + 3600, "nonce": grant.get("nonce")}
+        if self.email_verified is None:  # as Microsoft Entra: no claim at all
+            del claims["email_verified"]
         self.issued_tokens.append(claims)
         id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self._key)
         return _json({"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "expires_in": 3600,
