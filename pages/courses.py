@@ -135,25 +135,97 @@ def _course_list(all_courses: list[courses.Course]) -> uuid.UUID | None:
     return selected
 
 
-def _course_actions(outline: courses.CourseOutline, position: int, count: int) -> None:
+def _publish(course: courses.Course, checklist: list[courses.PublishProblem]) -> None:
+    """Publish at once when the checklist is clean (or blocked: the refusal says why); else ask first."""
+    if checklist and not any(problem.blocks for problem in checklist):
+        st.session_state["courses_confirm_publish"] = (course.id, course.revision)
+        return
+    _save(lambda t: courses.publish_course(t, course.id, expected_revision=course.revision, accepted=checklist),
+          "Published.")
+
+
+def _confirm_publish(course: courses.Course, checklist: list[courses.PublishProblem]) -> None:
+    """The question asked when Publish is clicked on a course with problems (listed above it)."""
+    if st.session_state.get("courses_confirm_publish") != (course.id, course.revision):
+        return
+    st.warning(f"Students would meet {layout.plural(len(checklist), 'problem')} of the checklist above. "
+               "Publish anyway?", icon=":material/warning:")
+
+    def anyway(t) -> None:
+        st.session_state.pop("courses_confirm_publish", None)
+        # The checklist drawn with the question: a problem that appeared since refuses the publish.
+        courses.publish_course(t, course.id, expected_revision=course.revision, accepted=checklist)
+    row = st.container(horizontal=True, gap="small")
+    row.button("Publish anyway", key="courses_publish_anyway", type="primary", on_click=_save,
+               args=(anyway, "Published with the problems listed."))
+    row.button("Cancel", key="courses_publish_cancel",
+               on_click=lambda: st.session_state.pop("courses_confirm_publish", None))
+
+
+def _checklist(outline: courses.CourseOutline, checklist: list[courses.PublishProblem]) -> None:
+    """The pre-publish checklist: each problem with the way to fix it."""
+    if not checklist:
+        return
+    revisions = {entry.module.id: entry.module.revision for entry in outline.modules}
+    with st.container(border=True):
+        st.markdown(f"**Before you publish** · {layout.plural(len(checklist), 'problem')}")
+        for number, problem in enumerate(checklist):
+            text, fix = st.columns([3, 2], vertical_alignment="center")
+            text.warning(problem.message, icon=_PROBLEM_ICONS.get(problem.kind, ":material/report:"))
+            if not state.can_edit():
+                continue
+            row = fix.container(horizontal=True, gap="small")
+            if problem.video_id is not None:
+                row.page_link("pages/videos.py", label=_VIDEO_FIX[problem.kind], icon=":material/video_library:",
+                              query_params={"video": str(problem.video_id)})
+            if problem.lesson_id is not None:
+                lesson_id, revision = problem.lesson_id, revisions[problem.module_id]
+                row.button("Remove lesson", key=f"courses_fix_remove_{number}_{lesson_id}",
+                           help="Take this lesson out of the course (the video stays in your library)",
+                           on_click=_save, args=(
+                               lambda t, lesson_id=lesson_id, revision=revision:
+                               courses.remove_lesson(t, lesson_id, expected_revision=revision), "Lesson removed."))
+            elif problem.kind == "empty_module":
+                module_id, revision = problem.module_id, revisions[problem.module_id]
+                row.button("Delete empty module", key=f"courses_fix_module_{module_id}", on_click=_save, args=(
+                    lambda t, module_id=module_id, revision=revision:
+                    courses.delete_module(t, module_id, expected_revision=revision), "Module deleted."))
+                row.caption("or add videos to it under Build")
+            elif problem.kind == "no_lessons":
+                row.caption("Add a module and videos under Build")
+
+
+_PROBLEM_ICONS = {"video_deleted": ":material/delete:", "video_failed": ":material/error:",
+                  "video_processing": ":material/hourglass_top:", "empty_module": ":material/folder_off:",
+                  "no_lessons": ":material/playlist_remove:"}
+_VIDEO_FIX = {"video_deleted": "Restore the video", "video_failed": "See why, retry",
+              "video_processing": "Watch its progress"}
+
+
+def _course_actions(outline: courses.CourseOutline, checklist: list[courses.PublishProblem],
+                    drawn_order: list[uuid.UUID]) -> None:
     course = outline.course
+    position, count = drawn_order.index(course.id) + 1, len(drawn_order)
     # A row that sizes each button to its label and wraps: six equal columns cut them to "Unp…".
     row = st.container(horizontal=True, gap="small")
+    # Each write carries what the page was drawn from: the course's revision (publishing bumps it)
+    # or the course list's order, so a click in a stale tab is refused instead of misapplied.
     if course.is_published:
         row.button("Unpublish", key="courses_unpublish", icon=":material/unpublished:", on_click=_save,
-                       args=(lambda t: courses.unpublish_course(t, course.id), "The course is a draft again."))
+                   args=(lambda t: courses.unpublish_course(t, course.id, expected_revision=course.revision),
+                         "The course is a draft again."))
     else:
-        row.button("Publish", key="courses_publish", type="primary", icon=":material/publish:", on_click=_save,
-                       args=(lambda t: courses.publish_course(t, course.id), "Published."))
+        row.button("Publish", key="courses_publish", type="primary", icon=":material/publish:", on_click=_publish,
+                   args=(course, checklist))
     row.button("Duplicate", key="courses_duplicate", icon=":material/content_copy:", on_click=_save,
                    args=(lambda t: courses.duplicate_course(t, course.id), "Copied as a draft."),
                    kwargs={"select": True})
     row.button("Earlier", key="courses_move_up", icon=":material/arrow_upward:", disabled=position == 1,
                    help="Move this course up in your course list", on_click=_save,
-                   args=(lambda t: courses.move_course(t, course.id, position - 1),))
+                   args=(lambda t: courses.move_course(t, course.id, position - 1, expected_order=drawn_order),))
     row.button("Later", key="courses_move_down", icon=":material/arrow_downward:",
                    disabled=position == count, help="Move this course down in your course list", on_click=_save,
-                   args=(lambda t: courses.move_course(t, course.id, position + 1),))
+                   args=(lambda t: courses.move_course(t, course.id, position + 1, expected_order=drawn_order),))
     with row.popover("Export", icon=":material/download:"):
         with state.tenant() as t:
             data = outlines.export_outline(t, course.id)
@@ -164,6 +236,8 @@ def _course_actions(outline: courses.CourseOutline, position: int, count: int) -
                            key="courses_export_md")
     if row.button("Delete", key="courses_delete", icon=":material/delete:"):
         st.session_state["courses_confirm_delete"] = course.id
+    if not course.is_published:
+        _confirm_publish(course, checklist)
     if st.session_state.get("courses_confirm_delete") == course.id:
         st.warning("Move this course to the trash? You can restore it with its modules and lessons.",
                    icon=":material/warning:")
@@ -408,12 +482,11 @@ else:
         st.subheader(course.title)
         st.markdown(f"{status} · {layout.plural(len(outline.modules), 'module')} · "
                     f"{layout.plural(course.lesson_count, 'lesson')} · {format_minutes(outline.total_minutes)}")
-        for problem in outline.problems:
-            st.warning(problem, icon=":material/report:")
+        checklist = outline.checklist
+        _checklist(outline, checklist)
         _concept_warnings(course.id)
         if state.can_edit():
-            position = [c.id for c in all_courses].index(course.id) + 1
-            _course_actions(outline, position, len(all_courses))
+            _course_actions(outline, checklist, [c.id for c in all_courses])
             _details(course)
             build, preview = st.tabs(["Build", "Preview"])
             with build:

@@ -184,3 +184,18 @@ def test_an_already_in_your_library_warning_goes_when_another_link_is_tried(work
     assert not any("already in your library" in w.value for w in at.warning)
     assert "videos_reimport" not in [b.key for b in at.button]
     assert at.text_input(key="videos_youtube_link").value == "https://vimeo.com/123"  # kept to be corrected
+
+
+def test_a_link_to_one_video_opens_its_details_even_in_the_trash(workspace, db):
+    """The Courses page's checklist links to ?video=<id>: the page opens on that video."""
+    with db.tenant(workspace) as t:
+        videos.create_video(t, title="Other", source_type="youtube", source_id="aaaaaaaaaaa")
+        gone = videos.create_video(t, title="Gone lesson", source_type="youtube", source_id="bbbbbbbbbbb")
+        videos.soft_delete_video(t, gone)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.query_params["video"] = str(gone)
+    at.switch_page("pages/videos.py").run()
+    assert not at.exception
+    assert at.subheader[0].value == "Gone lesson"
+    assert at.toggle(key="videos_show_trash").value is True
+    assert at.button(key="videos_restore")
