@@ -199,3 +199,61 @@ def test_a_link_to_one_video_opens_its_details_even_in_the_trash(workspace, db):
     assert at.subheader[0].value == "Gone lesson"
     assert at.toggle(key="videos_show_trash").value is True
     assert at.button(key="videos_restore")
+
+
+def _long_transcript(db, workspace, *, source_type: str, lines: int = 250) -> uuid.UUID:
+    """A video with a stored transcript of ``lines`` lines, line i at second 10 * i."""
+    import json
+
+    import sqlalchemy as sa
+
+    with db.tenant(workspace) as t:
+        if source_type == "mux":
+            video = pipeline.add_subtitled_video(t, source_type="mux", source="https://stream.mux.com/a1B2c3D4e5F6g7H8i9J0k1L2.m3u8",
+                                                 subtitle_bytes=SRT, subtitle_filename="talk.srt", title="Long talk")
+        else:
+            video = videos.create_video(t, title="Long talk", source_type="youtube", source_id="dQw4w9WgXcQ")
+        segments = [[10.0 * i, 10.0 * i + 9, f"Sentence number {i} of the talk."] for i in range(lines)]
+        t.conn.execute(sa.text("UPDATE videos SET transcript_segments = CAST(:s AS jsonb) WHERE id = :v"),
+                       {"s": json.dumps(segments), "v": video})
+        videos.set_status(t, video, "completed")
+    return video
+
+
+def _opened(video_id: uuid.UUID) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.query_params["video"] = str(video_id)
+    return at.switch_page("pages/videos.py").run()
+
+
+def _transcript_text(at: AppTest) -> str:
+    return "\n".join(m.value.replace("\\", "") for m in at.markdown)
+
+
+def test_a_long_transcript_is_paged_and_searchable_to_its_last_line(workspace, db):
+    video = _long_transcript(db, workspace, source_type="youtube")
+    at = _opened(video)
+    assert not at.exception
+    assert any("Page 1 of 3: lines 1–100 of 250 lines" in c.value for c in at.caption)
+    assert "Sentence number 99 of" in _transcript_text(at) and "Sentence number 100 of" not in _transcript_text(at)
+
+    at.number_input(key=next(w.key for w in at.number_input if w.key.startswith("videos_transcript_page_"))) \
+        .set_value(3).run()
+    assert "Sentence number 249 of" in _transcript_text(at)
+    assert "youtube.com/watch?v=dQw4w9WgXcQ&t=2490" in _transcript_text(at)  # YouTube stamps stay links
+
+    at.text_input(key=f"videos_transcript_find_{video}").input("number 123 ").run()
+    assert any(c.value == "Page 1 of 1: line 124 of 1 line with 'number 123'." for c in at.caption)
+    assert "Sentence number 123 of" in _transcript_text(at) and "Sentence number 1 of" not in _transcript_text(at)
+
+
+def test_a_mux_timestamp_opens_the_player_in_the_page_at_that_second(workspace, db):
+    video = _long_transcript(db, workspace, source_type="mux", lines=20)
+    at = _opened(video)
+    assert not at.exception
+    at.button(key=f"videos_transcript_at_{video}_7").click().run()
+    assert not at.exception
+    [frame] = at.get("iframe")
+    assert frame.proto.src.endswith("start-time=70")
+    at.button(key="videos_transcript_close").click().run()
+    assert not at.get("iframe")
