@@ -304,11 +304,16 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
             facts.append(f"{stats['drop_off']:.0f}% stop before the next lesson")
         text.caption(" · ".join(facts))
     revision = module.revision
-    up.button("↑", key=f"courses_up_{lesson.id}", help="Move up", disabled=lesson.lesson_order == 1,
-              on_click=_save, args=(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=revision),),
+    # Labels a screen reader reads ("Move lesson 2 up"), shown as the icon only (ICON_ONLY_BUTTONS):
+    # a glyph label was read as "upwards arrow", and ``help`` is a tooltip, not the button's name.
+    number = lesson.lesson_order
+    up.button(f"Move lesson {number} up", key=f"courses_up_{lesson.id}", icon=":material/arrow_upward:",
+              help="Move up", disabled=number == 1, on_click=_save,
+              args=(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=revision),),
               kwargs={"reorders": module.course_id})
-    down.button("↓", key=f"courses_down_{lesson.id}", help="Move down", disabled=lesson.lesson_order == last,
-                on_click=_save, args=(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=revision),),
+    down.button(f"Move lesson {number} down", key=f"courses_down_{lesson.id}", icon=":material/arrow_downward:",
+                help="Move down", disabled=number == last, on_click=_save,
+                args=(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=revision),),
                 kwargs={"reorders": module.course_id})
     keys = {name: f"courses_lesson_{name}_{lesson.id}_{revision}"
             for name in ("title", "description", "required", "minutes")}
@@ -334,7 +339,8 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
         st.button("Move", key=f"courses_move_{lesson.id}", on_click=_save, args=(
             lambda t: courses.move_lesson_to_module(t, lesson.id, _typed(target_key), expected_revision=revision),
             "Lesson moved."), kwargs={"reorders": module.course_id})
-    remove.button("✕", key=f"courses_remove_{lesson.id}", help="Remove this lesson (the video stays)",
+    remove.button(f"Remove lesson {number}", key=f"courses_remove_{lesson.id}", icon=":material/close:",
+                  help="Remove this lesson (the video stays)",
                   on_click=_save, args=(lambda t: courses.remove_lesson(t, lesson.id, expected_revision=revision),
                                         "Lesson removed."))
 
@@ -442,6 +448,7 @@ def _trash() -> None:
 
 
 _flash()
+layout.render_icon_only_buttons(("courses_up_", "courses_down_", "courses_remove_"))
 if unmatched := st.session_state.pop("courses_unmatched", None):
     st.warning("These lessons were left out because their videos are not in your library: "
                + ", ".join(f"'{title}'" for title in unmatched), icon=":material/link_off:")

@@ -304,3 +304,15 @@ def test_a_course_move_from_a_stale_tab_is_refused(workspace, db):
                for w in tab_b.warning)
     with db.tenant(workspace) as t:
         assert [x.id for x in courses.list_courses(t)] == [b, a, c]
+
+
+def test_lesson_buttons_are_named_for_screen_readers(workspace, db):
+    """A button's accessible name is its label (Streamlit sets no aria-label; ``help`` is a tooltip):
+    the labels say what the button does to which lesson, and the page shows only their icons."""
+    _, _, (variables, loops, _) = _course_with_three_lessons(db, workspace)
+    at = _courses_page()
+    up, down, remove = (at.button(key=f"courses_{what}_{loops}") for what in ("up", "down", "remove"))
+    assert (up.label, down.label, remove.label) == ("Move lesson 2 up", "Move lesson 2 down", "Remove lesson 2")
+    assert up.icon == ":material/arrow_upward:" and remove.icon == ":material/close:"
+    assert at.button(key=f"courses_down_{variables}").label == "Move lesson 1 down"
+    assert any('[class*="st-key-courses_up_"]' in h.proto.body for h in at.get("html"))
