@@ -484,7 +484,7 @@ def _course_import(args: argparse.Namespace, settings: Settings) -> dict[str, An
     data = _read_input(args.file)
     result = _in_workspace(args, settings, lambda t: outlines.import_outline(t, data))
     report = {"course_id": str(result.course_id), "matched": result.matched, "unmatched": result.unmatched}
-    lines = [f"course id: {result.course_id}", f"matched: {_plural(result.matched, 'lesson')}"]
+    lines = [f"course id: {result.course_id}", f"title: {result.title}", f"matched: {_plural(result.matched, 'lesson')}"]
     if result.unmatched:
         lines.append(f"unmatched ({len(result.unmatched)}, left out: no video of this workspace matches): "
                      + "; ".join(result.unmatched))
