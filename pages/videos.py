@@ -176,6 +176,8 @@ def _submit_subtitled(source_type: str, keys: dict[str, str]) -> None:
             with uploads.removed_on_error(settings, stored), state.tenant() as t:
                 add(t, stored, media.size)
     except ChronosError as exc:
+        if isinstance(exc, pipeline.DuplicateVideo):
+            st.session_state["videos_selected"] = exc.video_id  # the copy already there is shown below
         _refuse(source_type, str(exc))
         return
     # Added: an empty form for the next video.
