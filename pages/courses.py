@@ -32,14 +32,15 @@ SORTABLE_STYLE = """
 
 
 def _save(action, message: str | None = None, *, reorders: uuid.UUID | None = None,
-          select: bool = False) -> None:
+          select: bool = False) -> bool:
     """A widget callback: run one change in a transaction and leave a note for the next run.
 
     Callbacks receive the values the widget was DRAWN with (ids, revisions), so a click in a tab
     that shows an old version carries that old revision and is refused, instead of being bound to
     whatever the database holds by the time the page reruns. ``select``: the action returns a
     course id, which becomes the course shown. ``reorders``: the course whose lesson order the
-    change moves; a term the new order uses before it is explained is named at once.
+    change moves; a term the new order uses before it is explained is named at once. Returns
+    whether the change was saved.
     """
     try:
         with state.tenant() as t:
@@ -48,8 +49,10 @@ def _save(action, message: str | None = None, *, reorders: uuid.UUID | None = No
             added = [i for i in concepts.concept_order(t, reorders) if i.key not in before] if reorders else []
     except StaleEdit as exc:
         st.session_state["courses_flash"] = ("warning", str(exc))
+        return False
     except ChronosError as exc:
         st.session_state["courses_flash"] = ("error", str(exc))
+        return False
     else:
         if select:
             _select(result)
@@ -59,6 +62,7 @@ def _save(action, message: str | None = None, *, reorders: uuid.UUID | None = No
                            "move it back, or explain the term earlier.")
         elif message:
             st.session_state["courses_flash"] = ("success", message)
+        return True
 
 
 def _select(course_id: uuid.UUID) -> None:
@@ -88,18 +92,22 @@ def _flash() -> None:
 
 def _new_course() -> None:
     with st.popover("New course", icon=":material/add:"):
-        with st.form("courses_new_form", clear_on_submit=True):
+        # Cleared only once the course exists: a refused title stays to be corrected.
+        with st.form("courses_new_form"):
             st.text_input("Title", key="courses_new_title")
             st.text_area("Description", key="courses_new_description")
-            st.form_submit_button(
-                "Create course", type="primary", on_click=_save, kwargs={"select": True, "message": "Course created as a draft."},
-                args=(lambda t: courses.create_course(t, _typed("courses_new_title") or "",
-                                                      _typed("courses_new_description") or None),))
+            st.form_submit_button("Create course", type="primary", on_click=_create_course)
     with st.popover("Import outline", icon=":material/upload_file:"):
         outline = st.file_uploader("Course outline (.json)", type=["json"], key="courses_import_file")
         if outline is not None:
             st.button("Import", key="courses_import_button", on_click=_save, args=(_import_outline,),
                       kwargs={"select": True, "message": "Outline imported as a draft course."})
+
+
+def _create_course() -> None:
+    title, description = _typed("courses_new_title") or "", _typed("courses_new_description") or None
+    if _save(lambda t: courses.create_course(t, title, description), "Course created as a draft.", select=True):
+        st.session_state["courses_new_title"] = st.session_state["courses_new_description"] = ""
 
 
 def _import_outline(t) -> uuid.UUID:
@@ -348,12 +356,15 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
 def _build(outline: courses.CourseOutline) -> None:
     modules = [m.module for m in outline.modules]
     course_id = outline.course.id
-    with st.form(f"courses_new_module_{course_id}", clear_on_submit=True):
+    def add_module() -> None:
+        # The course id is bound when the form is drawn: the module goes into the course on screen.
+        if _save(lambda t: courses.create_module(t, course_id, _typed("courses_new_module_title") or ""),
+                 "Module added."):
+            st.session_state["courses_new_module_title"] = ""  # a refused title stays to be corrected
+    with st.form(f"courses_new_module_{course_id}"):
         left, right = st.columns([4, 1], vertical_alignment="bottom")
         left.text_input("New module", key="courses_new_module_title", placeholder="e.g. Week 1: Basics")
-        # The course id is bound when the form is drawn: the module goes into the course on screen.
-        right.form_submit_button("Add module", on_click=_save, args=(
-            lambda t: courses.create_module(t, course_id, _typed("courses_new_module_title") or ""), "Module added."))
+        right.form_submit_button("Add module", on_click=add_module)
     if not modules:
         st.info("Add a first module, then put videos from your library in it as lessons.")
         return

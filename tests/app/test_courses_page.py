@@ -316,3 +316,24 @@ def test_lesson_buttons_are_named_for_screen_readers(workspace, db):
     assert up.icon == ":material/arrow_upward:" and remove.icon == ":material/close:"
     assert at.button(key=f"courses_down_{variables}").label == "Move lesson 1 down"
     assert any('[class*="st-key-courses_up_"]' in h.proto.body for h in at.get("html"))
+
+
+def test_a_refused_new_course_keeps_what_was_typed_and_a_created_one_clears_the_form(workspace, db):
+    at = _courses_page()
+    long_title = "Marketing " * 60  # over the 500 characters a title may have
+    at.text_input(key="courses_new_title").input(long_title)
+    at.text_area(key="courses_new_description").input("Ads, funnels and email.")
+    _button(at, "Create course").click().run()
+    assert not at.exception
+    assert any("characters long" in e.value for e in at.error)
+    assert at.text_input(key="courses_new_title").value == long_title
+    assert at.text_area(key="courses_new_description").value == "Ads, funnels and email."
+
+    at.text_input(key="courses_new_title").input("Marketing 101")
+    _button(at, "Create course").click().run()
+    assert _edited(at) == "Marketing 101"
+    assert at.text_input(key="courses_new_title").value == ""
+    assert at.text_area(key="courses_new_description").value == ""
+    with db.tenant(workspace) as t:
+        [course] = courses.list_courses(t)
+    assert course.description == "Ads, funnels and email."
