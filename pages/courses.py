@@ -101,7 +101,7 @@ def _new_course() -> None:
         outline = st.file_uploader("Course outline (.json)", type=["json"], key="courses_import_file")
         if outline is not None:
             st.button("Import", key="courses_import_button", on_click=_save, args=(_import_outline,),
-                      kwargs={"select": True, "message": "Outline imported as a draft course."})
+                      kwargs={"select": True})
 
 
 def _create_course() -> None:
@@ -112,6 +112,8 @@ def _create_course() -> None:
 
 def _import_outline(t) -> uuid.UUID:
     result = outlines.import_outline(t, st.session_state["courses_import_file"].getvalue())
+    # Named: a title already in use was given " (imported)".
+    st.session_state["courses_flash"] = ("success", f"Outline imported as the draft course '{result.title}'.")
     if result.unmatched:
         st.session_state["courses_unmatched"] = result.unmatched
     return result.course_id

@@ -120,6 +120,10 @@ def test_an_imported_outline_becomes_the_selection(workspace, db):
     assert _modules(db, workspace, "Imported course") == ["Intro", "Week 2"]
     assert _modules(db, workspace, "Course A") == []
 
+    at.button(key="courses_import_button").click().run()  # the same outline again: a distinct entry
+    assert _edited(at) == "Imported course (imported)"
+    assert any(s.value == "Outline imported as the draft course 'Imported course (imported)'." for s in at.success)
+
 
 def test_after_unpublish_the_list_still_selects_the_course_edited(workspace, db):
     with db.tenant(workspace) as t:
