@@ -303,7 +303,10 @@ def _library_picker(module: courses.Module, in_module: set[uuid.UUID]) -> None:
 def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[courses.Module], last: int,
                 stats: dict | None = None) -> None:
     """One lesson with its buttons; each write carries ``module.revision``, the order it was drawn from."""
-    text, up, down, edit, move, remove = st.columns([6, 1, 1, 1.3, 1.7, 1])
+    # The buttons are icons in a row sized to them (it wraps when narrow): equal shares of the
+    # column cut "Edit" and "Move to…" to "E…" and "M…" at 1280 px.
+    text, controls = st.columns([1, 1], vertical_alignment="center")
+    row = controls.container(horizontal=True, gap=None, horizontal_alignment="right")
     flag = f" :red-badge[{lesson.health}]" if lesson.health else ""
     optional = "" if lesson.is_required else " :gray-badge[optional]"
     text.markdown(f"**{lesson.lesson_order}.** {layout.inert(lesson.title)} · "
@@ -317,17 +320,18 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
     # Labels a screen reader reads ("Move lesson 2 up"), shown as the icon only (ICON_ONLY_BUTTONS):
     # a glyph label was read as "upwards arrow", and ``help`` is a tooltip, not the button's name.
     number = lesson.lesson_order
-    up.button(f"Move lesson {number} up", key=f"courses_up_{lesson.id}", icon=":material/arrow_upward:",
+    row.button(f"Move lesson {number} up", key=f"courses_up_{lesson.id}", icon=":material/arrow_upward:",
               help="Move up", disabled=number == 1, on_click=_save,
               args=(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=revision),),
               kwargs={"reorders": module.course_id})
-    down.button(f"Move lesson {number} down", key=f"courses_down_{lesson.id}", icon=":material/arrow_downward:",
+    row.button(f"Move lesson {number} down", key=f"courses_down_{lesson.id}", icon=":material/arrow_downward:",
                 help="Move down", disabled=number == last, on_click=_save,
                 args=(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=revision),),
                 kwargs={"reorders": module.course_id})
     keys = {name: f"courses_lesson_{name}_{lesson.id}_{revision}"
             for name in ("title", "description", "required", "minutes")}
-    with edit.popover("Edit", help="Title, objectives, required, duration"), \
+    with row.popover(f"Edit lesson {number}", key=f"courses_edit_{lesson.id}", icon=":material/edit:",
+                     help="Title, objectives, required, duration"), \
             st.form(f"courses_lesson_form_{lesson.id}", border=False):
         st.text_input("Lesson title", value=lesson.title, key=keys["title"],
                       help=f"The video is called '{lesson.video_title}'; the lesson may say it differently.")
@@ -342,14 +346,15 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
                 expected_revision=revision),
             "Lesson saved."))
     others = [m for m in modules if m.id != module.id]
-    with move.popover("Move to…", disabled=not others):
+    with row.popover(f"Move lesson {number} to another module", key=f"courses_moveto_{lesson.id}",
+                     icon=":material/drive_file_move:", help="Move to another module", disabled=not others):
         target_key = f"courses_target_{lesson.id}"
         st.selectbox("Module", [m.id for m in others], key=target_key,
                      format_func=lambda mid: next(m.title for m in others if m.id == mid))
         st.button("Move", key=f"courses_move_{lesson.id}", on_click=_save, args=(
             lambda t: courses.move_lesson_to_module(t, lesson.id, _typed(target_key), expected_revision=revision),
             "Lesson moved."), kwargs={"reorders": module.course_id})
-    remove.button(f"Remove lesson {number}", key=f"courses_remove_{lesson.id}", icon=":material/close:",
+    row.button(f"Remove lesson {number}", key=f"courses_remove_{lesson.id}", icon=":material/close:",
                   help="Remove this lesson (the video stays)",
                   on_click=_save, args=(lambda t: courses.remove_lesson(t, lesson.id, expected_revision=revision),
                                         "Lesson removed."))
@@ -461,7 +466,8 @@ def _trash() -> None:
 
 
 _flash()
-layout.render_icon_only_buttons(("courses_up_", "courses_down_", "courses_remove_"))
+layout.render_icon_only_buttons(("courses_up_", "courses_down_", "courses_edit_", "courses_moveto_",
+                                 "courses_remove_"))
 if unmatched := st.session_state.pop("courses_unmatched", None):
     st.warning("These lessons were left out because their videos are not in your library: "
                + ", ".join(f"'{title}'" for title in unmatched), icon=":material/link_off:")

@@ -319,6 +319,8 @@ def test_lesson_buttons_are_named_for_screen_readers(workspace, db):
     assert (up.label, down.label, remove.label) == ("Move lesson 2 up", "Move lesson 2 down", "Remove lesson 2")
     assert up.icon == ":material/arrow_upward:" and remove.icon == ":material/close:"
     assert at.button(key=f"courses_down_{variables}").label == "Move lesson 1 down"
+    popovers = {block.proto.popover.label for block in at.get("popover")}
+    assert {"Edit lesson 2", "Move lesson 2 to another module"} <= popovers
     assert any('[class*="st-key-courses_up_"]' in h.proto.body for h in at.get("html"))
 
 
