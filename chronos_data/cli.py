@@ -210,7 +210,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
                                 "status": video.status, "error": video.error_message})
         if any(r["status"] != "completed" for r in results):
             raise _PartialFailure(results)
-        return {"videos": results}
+        lines = [f"Ready: {r['title']}  (id {r['id']})" for r in results]
+        return _TextResult({"videos": results}, "\n".join(lines + [f"{_plural(len(results), 'video')} imported."]))
     finally:
         db.dispose()
 
@@ -468,8 +469,8 @@ def _course_list(args: argparse.Namespace, settings: Settings) -> dict[str, Any]
     if not rows:
         text = "No courses yet."
     else:
-        text = "\n".join(f"{r['id']}  {'published' if r['published'] else 'draft    '}  {r['lessons']:>4} lessons  "
-                         f"{r['minutes']:>5} min  {r['title']}" for r in rows)
+        text = "\n".join(f"{r['id']}  {'published' if r['published'] else 'draft    '}  "
+                         f"{_plural(r['lessons'], 'lesson'):>12}  {r['minutes']:>5} min  {r['title']}" for r in rows)
     return _TextResult({"courses": rows}, text)
 
 
@@ -498,7 +499,7 @@ def _course_import(args: argparse.Namespace, settings: Settings) -> dict[str, An
     data = _read_input(args.file)
     result = _in_workspace(args, settings, lambda t: outlines.import_outline(t, data))
     report = {"course_id": str(result.course_id), "matched": result.matched, "unmatched": result.unmatched}
-    lines = [f"course id: {result.course_id}", f"matched: {result.matched} lessons"]
+    lines = [f"course id: {result.course_id}", f"title: {result.title}", f"matched: {_plural(result.matched, 'lesson')}"]
     if result.unmatched:
         lines.append(f"unmatched ({len(result.unmatched)}, left out: no video of this workspace matches): "
                      + "; ".join(result.unmatched))
@@ -568,6 +569,11 @@ def _progress_printer(db: Database, creator_id: uuid.UUID, video_ids: list[uuid.
             print(file=sys.stderr)
 
     return show
+
+
+def _plural(count: int, noun: str) -> str:
+    """``1 lesson``, ``2 lessons``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _workspace(db: Database, args: argparse.Namespace, settings: Settings) -> uuid.UUID:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,7 @@ __all__ = [
     "Lesson",
     "Module",
     "ModuleOutline",
+    "PublishProblem",
     "add_lesson",
     "add_lessons",
     "arrange_lessons",
@@ -50,6 +51,7 @@ __all__ = [
     "move_lesson",
     "move_lesson_to_module",
     "move_module",
+    "publish_checklist",
     "publish_course",
     "remove_lesson",
     "reorder_lessons",
@@ -69,6 +71,14 @@ COURSE_STALE = (
     "This course was changed in another tab — here is the current version; nothing of yours was saved, "
     "so make your change again if it is still needed."
 )
+COURSE_LIST_STALE = (
+    "Your course list was changed in another tab — here is the current version; nothing of yours was saved, "
+    "so make your change again if it is still needed."
+)
+CHECKLIST_STALE = (
+    "This course changed since its checklist was drawn (in another tab, or a video's import moved on) — here "
+    "is the current version; nothing was published, so look at the checklist again."
+)
 DUPLICATE_LESSON = "This video is already a lesson in this module; a module holds each video once."
 NO_LESSONS = (
     "A course needs at least one lesson before it can be published; add a video to one of its modules."
@@ -78,6 +88,8 @@ _MODULE_NOT_FOUND = "That module is not in this workspace."
 _LESSON_NOT_FOUND = "That lesson is not in this workspace."
 #: Statuses in which a video is still on its way through the import pipeline.
 _IN_PROGRESS = {"pending", "uploading", "transcribing", "processing", "embedding"}
+_HEALTH = {"video_deleted": "video deleted", "video_failed": "video failed to import",
+           "video_processing": "video still processing"}
 
 
 @dataclass(frozen=True)
@@ -127,15 +139,21 @@ class Lesson:
     storage_path: str | None = None  # an uploaded video's file
 
     @property
+    def problem_kind(self) -> str | None:
+        """None when a student can watch the lesson; else ``video_deleted``, ``video_failed`` or
+        ``video_processing``."""
+        if self.video_is_deleted:
+            return "video_deleted"
+        if self.video_status == "failed":
+            return "video_failed"
+        if self.video_status in _IN_PROGRESS:
+            return "video_processing"
+        return None
+
+    @property
     def health(self) -> str | None:
         """None when a student can watch the lesson; else a short phrase saying why not."""
-        if self.video_is_deleted:
-            return "video deleted"
-        if self.video_status == "failed":
-            return "video failed to import"
-        if self.video_status in _IN_PROGRESS:
-            return "video still processing"
-        return None
+        return _HEALTH.get(self.problem_kind)
 
 
 @dataclass(frozen=True)
@@ -155,16 +173,42 @@ class CourseOutline:
         return sum(_lesson_minutes(lesson) for entry in self.modules for lesson in entry.lessons)
 
     @property
-    def problems(self) -> list[str]:
-        """One line per thing a student would trip over: broken lessons and empty modules."""
-        lines: list[str] = []
+    def checklist(self) -> list[PublishProblem]:
+        """Everything a student would trip over, in course order: broken lessons, empty modules,
+        and a course without any lesson."""
+        found: list[PublishProblem] = []
         for number, entry in enumerate(self.modules, start=1):
+            module = entry.module
             if not entry.lessons:
-                lines.append(f"Module {number} ('{entry.module.title}') has no lessons yet.")
+                found.append(PublishProblem("empty_module", f"Module {number} ('{module.title}') has no lessons yet.",
+                                            module.id))
             for lesson in entry.lessons:
-                if lesson.health:
-                    lines.append(f"Lesson '{lesson.title}' (Module {number}): {lesson.health}")
-        return lines
+                if kind := lesson.problem_kind:
+                    found.append(PublishProblem(kind, f"Lesson '{lesson.title}' (Module {number}): {lesson.health}",
+                                                module.id, lesson.id, lesson.video_id))
+        if not any(entry.lessons for entry in self.modules):
+            found.insert(0, PublishProblem("no_lessons", NO_LESSONS))
+        return found
+
+
+@dataclass(frozen=True)
+class PublishProblem:
+    """One item of a course's pre-publish checklist, with the ids a page needs to link to its fix.
+
+    ``kind`` is one of ``no_lessons`` (blocks publishing), ``empty_module``, ``video_deleted``,
+    ``video_failed``, ``video_processing``.
+    """
+
+    kind: str
+    message: str
+    module_id: uuid.UUID | None = None
+    lesson_id: uuid.UUID | None = None
+    video_id: uuid.UUID | None = None
+
+    @property
+    def blocks(self) -> bool:
+        """Whether even "publish anyway" is refused (a course with nothing to watch)."""
+        return self.kind == "no_lessons"
 
 
 def _lesson_minutes(lesson: Lesson) -> int:
@@ -306,10 +350,20 @@ def _storable(text: str, what: str) -> str:
     return text
 
 
-def move_course(t: Tenant, course_id: uuid.UUID, position: int) -> None:
+def move_course(
+    t: Tenant, course_id: uuid.UUID, position: int, *, expected_order: Sequence[uuid.UUID] | None = None
+) -> None:
     """Put a live course at 1-based ``position`` among the workspace's live courses (clamped to
-    the ends). Raises NotFound, or ValidationError for a course in the trash."""
+    the ends).
+
+    ``expected_order`` is the list of live courses, first to last, that the caller showed (the
+    list's revision: positions are read against it); another order refuses the move.
+
+    Raises NotFound, StaleEdit, or ValidationError for a course in the trash.
+    """
     order = _lock_course_list(t)
+    if expected_order is not None and list(expected_order) != order:
+        raise StaleEdit(COURSE_LIST_STALE)
     if course_id not in order:
         course = get_course(t, course_id)  # NotFound for a foreign id
         if course.is_deleted:
@@ -385,38 +439,76 @@ def restore_course(t: Tenant, course_id: uuid.UUID) -> None:
     _apply_course_order(t, order)
 
 
-def publish_course(t: Tenant, course_id: uuid.UUID) -> None:
+def publish_checklist(t: Tenant, course_id: uuid.UUID) -> list[PublishProblem]:
+    """What a student would trip over in a course (empty when it is ready). Raises NotFound."""
+    return course_outline(t, course_id).checklist
+
+
+def publish_course(
+    t: Tenant,
+    course_id: uuid.UUID,
+    *,
+    expected_revision: int | None = None,
+    accepted: Collection[PublishProblem] | None = None,
+) -> None:
     """Make a course visible to students.
 
     ``published_at`` records the FIRST publication: unpublishing keeps it and publishing again
     does not move it, so "published since" stays the date students first saw the course.
 
+    Args:
+        expected_revision: the course's revision the caller showed; publishing bumps it, so a
+            second tab's Publish or Unpublish drawn before this one is refused.
+        accepted: the checklist the caller showed (empty when it showed a clean one), the creator
+            choosing to publish anyway. A problem not in it (a video failed after the page was
+            drawn) refuses the publish: the creator never saw it. None: publish only a course
+            without problems.
+
     Raises:
-        ValidationError: the course has no lessons, or it is in the trash.
+        ValidationError: the course has no lessons, or it is in the trash, or it has problems
+            and ``accepted`` is None.
+        StaleEdit: the course changed since ``expected_revision``, or the checklist holds a
+            problem ``accepted`` does not.
         NotFound: the course is not in this workspace.
     """
+    revision = _lock_course(t, course_id)  # NotFound for a foreign id
+    _check_revision(expected_revision, revision, COURSE_STALE)
     course = get_course(t, course_id)
     if course.is_deleted:
         raise ValidationError("This course is in the trash; restore it before publishing it.")
-    if course.lesson_count == 0:
+    checklist = publish_checklist(t, course_id)
+    if any(problem.blocks for problem in checklist):
         raise ValidationError(NO_LESSONS)
+    unseen = [problem for problem in checklist if problem not in set(accepted or ())]
+    if unseen and accepted is not None:
+        raise StaleEdit(CHECKLIST_STALE)
+    if unseen:
+        raise ValidationError(
+            "This course has problems a student would trip over: " + "; ".join(p.message for p in unseen)
+            + ". Fix them, or publish anyway after looking at them."
+        )
     t.conn.execute(
         sa.text(
-            "UPDATE courses SET is_published = true, published_at = coalesce(published_at, now()) "
+            "UPDATE courses SET is_published = true, published_at = coalesce(published_at, now()), "
+            "  revision = revision + 1 "
             "WHERE creator_id = :creator AND id = :course"
         ),
         {"creator": t.creator_id, "course": course_id},
     )
 
 
-def unpublish_course(t: Tenant, course_id: uuid.UUID) -> None:
-    """Make a course a draft again (``published_at`` is kept). Raises NotFound."""
-    result = t.conn.execute(
-        sa.text("UPDATE courses SET is_published = false WHERE creator_id = :creator AND id = :course"),
+def unpublish_course(t: Tenant, course_id: uuid.UUID, *, expected_revision: int | None = None) -> None:
+    """Make a course a draft again (``published_at`` is kept).
+
+    Raises NotFound, StaleEdit (``expected_revision`` is the course's).
+    """
+    revision = _lock_course(t, course_id)
+    _check_revision(expected_revision, revision, COURSE_STALE)
+    t.conn.execute(
+        sa.text("UPDATE courses SET is_published = false, revision = revision + 1 "
+                "WHERE creator_id = :creator AND id = :course"),
         {"creator": t.creator_id, "course": course_id},
     )
-    if result.rowcount == 0:
-        raise NotFound(_COURSE_NOT_FOUND)
 
 
 def _lock_course_list(t: Tenant) -> list[uuid.UUID]:

@@ -43,6 +43,7 @@ class OutlineImport:
     course_id: uuid.UUID
     matched: int
     unmatched: list[str]
+    title: str = ""  # the new course's title: the outline's, or "<title> (imported)" when that is taken
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,7 +193,9 @@ def import_outline(t: Tenant, data: dict[str, Any] | bytes | str) -> OutlineImpo
     """Create a draft course from an outline (a dict, or its JSON text or bytes); returns what
     was matched.
 
-    Lessons whose video is not in this workspace are left out and listed in ``unmatched``.
+    Lessons whose video is not in this workspace are left out and listed in ``unmatched``. A title
+    a course of the workspace (in the trash too) already has gets " (imported)", then
+    " (imported 2)" …, so the list never shows two identical entries.
     Modules may use the original product's deprecated ``video_ids`` (YouTube ids or titles)
     instead of ``lessons``.
 
@@ -201,7 +204,8 @@ def import_outline(t: Tenant, data: dict[str, Any] | bytes | str) -> OutlineImpo
             names the place of the problem, e.g. "modules[1].lessons[0] has no title".
     """
     title, description, modules = _parse(_load(data))
-    course_id = courses.create_course(t, title, description)
+    course_title = _untaken_title(t, title)
+    course_id = courses.create_course(t, course_title, description)
     matched = 0
     unmatched: list[str] = []
     for module in modules:
@@ -220,7 +224,16 @@ def import_outline(t: Tenant, data: dict[str, Any] | bytes | str) -> OutlineImpo
             title = None if lesson.legacy else lesson.title
             items.append(_NewLesson(video_id, title, lesson.description, lesson.is_required, lesson.minutes))
         matched += len(courses._add_new_lessons(t, module_id, items))
-    return OutlineImport(course_id, matched, unmatched)
+    return OutlineImport(course_id, matched, unmatched, course_title)
+
+
+def _untaken_title(t: Tenant, title: str) -> str:
+    taken = {course.title.strip().casefold() for course in courses.list_courses(t, include_deleted=True)}
+    candidate, number = title, 1
+    while candidate.strip().casefold() in taken:
+        candidate = f"{title} (imported)" if number == 1 else f"{title} (imported {number})"
+        number += 1
+    return candidate
 
 
 def _load(data: dict[str, Any] | bytes | str) -> Any:

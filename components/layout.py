@@ -8,7 +8,7 @@ from collections.abc import Callable
 import streamlit as st
 
 __all__ = ["email_html", "inert", "plural", "render_database_unavailable", "render_empty_state",
-           "render_read_only_note", "render_workspace_badge"]
+           "render_icon_only_buttons", "render_read_only_note", "render_workspace_badge"]
 
 
 def render_empty_state(title: str, body: str, *, next_page: str | None = None, next_label: str | None = None,
@@ -68,3 +68,13 @@ def inert(text: str) -> str:
 def plural(count: int, noun: str) -> str:
     """``1 video``, ``3 videos``."""
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def render_icon_only_buttons(key_prefixes: tuple[str, ...]) -> None:
+    """Buttons whose key starts with one of ``key_prefixes`` show only their icon; their label stays
+    in the page, visually hidden, as the name a screen reader reads (Streamlit gives a button no
+    aria-label: its name is its text, and its icon is aria-hidden)."""
+    selectors = ", ".join(f'[class*="st-key-{prefix}"] button [data-testid="stMarkdownContainer"]'
+                          for prefix in key_prefixes)
+    st.html(f"<style>{selectors} {{ position: absolute; width: 1px; height: 1px; overflow: hidden; "
+            "clip-path: inset(50%); white-space: nowrap; }}</style>")

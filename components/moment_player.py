@@ -19,7 +19,7 @@ from chronos_data.videos import Video
 from components import state
 from components.layout import inert
 
-__all__ = ["render_lesson_player", "render_moment_player"]
+__all__ = ["render_lesson_player", "render_moment_player", "upload_file"]
 
 _HEIGHT = 420  # the iframe players' height: a 16:9 video at the main column's width
 
@@ -35,7 +35,7 @@ def render_moment_player(video: Video, start_seconds: int, file: Path | None = N
         st.warning("This video is in the trash; restore it on the Videos page to play it.", icon=":material/delete:")
         return
     source_id = video.youtube_video_id or video.embed_id or video.mux_playback_id
-    _play(video.source_type, source_id, file or _upload_file(video.storage_path), start_seconds)
+    _play(video.source_type, source_id, file or upload_file(video.storage_path), start_seconds)
 
 
 def render_lesson_player(lesson: Lesson, start_seconds: int = 0) -> None:
@@ -44,7 +44,7 @@ def render_lesson_player(lesson: Lesson, start_seconds: int = 0) -> None:
         st.error("This lesson's video was deleted; restore it from the video library's trash or remove "
                  "the lesson.", icon=":material/broken_image:")
         return
-    _play(lesson.source_type, lesson.youtube_video_id or lesson.embed_id, _upload_file(lesson.storage_path),
+    _play(lesson.source_type, lesson.youtube_video_id or lesson.embed_id, upload_file(lesson.storage_path),
           start_seconds)
 
 
@@ -68,8 +68,9 @@ def _play(source_type: str, source_id: str | None, file: Path | None, start_seco
                 icon=":material/videocam_off:")
 
 
-def _upload_file(storage_path: str | None) -> Path | None:
-    """The upload's file, when it is in this workspace's uploads and on disk."""
+def upload_file(storage_path: str | None) -> Path | None:
+    """The upload's file, when it is in this workspace's uploads and on disk (every player of the
+    app finds a file the same way, so what plays on one page plays on the others)."""
     if not storage_path:
         return None
     try:

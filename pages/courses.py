@@ -32,14 +32,15 @@ SORTABLE_STYLE = """
 
 
 def _save(action, message: str | None = None, *, reorders: uuid.UUID | None = None,
-          select: bool = False) -> None:
+          select: bool = False) -> bool:
     """A widget callback: run one change in a transaction and leave a note for the next run.
 
     Callbacks receive the values the widget was DRAWN with (ids, revisions), so a click in a tab
     that shows an old version carries that old revision and is refused, instead of being bound to
     whatever the database holds by the time the page reruns. ``select``: the action returns a
     course id, which becomes the course shown. ``reorders``: the course whose lesson order the
-    change moves; a term the new order uses before it is explained is named at once.
+    change moves; a term the new order uses before it is explained is named at once. Returns
+    whether the change was saved.
     """
     try:
         with state.tenant() as t:
@@ -48,8 +49,10 @@ def _save(action, message: str | None = None, *, reorders: uuid.UUID | None = No
             added = [i for i in concepts.concept_order(t, reorders) if i.key not in before] if reorders else []
     except StaleEdit as exc:
         st.session_state["courses_flash"] = ("warning", str(exc))
+        return False
     except ChronosError as exc:
         st.session_state["courses_flash"] = ("error", str(exc))
+        return False
     else:
         if select:
             _select(result)
@@ -59,6 +62,7 @@ def _save(action, message: str | None = None, *, reorders: uuid.UUID | None = No
                            "move it back, or explain the term earlier.")
         elif message:
             st.session_state["courses_flash"] = ("success", message)
+        return True
 
 
 def _select(course_id: uuid.UUID) -> None:
@@ -88,22 +92,28 @@ def _flash() -> None:
 
 def _new_course() -> None:
     with st.popover("New course", icon=":material/add:"):
-        with st.form("courses_new_form", clear_on_submit=True):
+        # Cleared only once the course exists: a refused title stays to be corrected.
+        with st.form("courses_new_form"):
             st.text_input("Title", key="courses_new_title")
             st.text_area("Description", key="courses_new_description")
-            st.form_submit_button(
-                "Create course", type="primary", on_click=_save, kwargs={"select": True, "message": "Course created as a draft."},
-                args=(lambda t: courses.create_course(t, _typed("courses_new_title") or "",
-                                                      _typed("courses_new_description") or None),))
+            st.form_submit_button("Create course", type="primary", on_click=_create_course)
     with st.popover("Import outline", icon=":material/upload_file:"):
         outline = st.file_uploader("Course outline (.json)", type=["json"], key="courses_import_file")
         if outline is not None:
             st.button("Import", key="courses_import_button", on_click=_save, args=(_import_outline,),
-                      kwargs={"select": True, "message": "Outline imported as a draft course."})
+                      kwargs={"select": True})
+
+
+def _create_course() -> None:
+    title, description = _typed("courses_new_title") or "", _typed("courses_new_description") or None
+    if _save(lambda t: courses.create_course(t, title, description), "Course created as a draft.", select=True):
+        st.session_state["courses_new_title"] = st.session_state["courses_new_description"] = ""
 
 
 def _import_outline(t) -> uuid.UUID:
     result = outlines.import_outline(t, st.session_state["courses_import_file"].getvalue())
+    # Named: a title already in use was given " (imported)".
+    st.session_state["courses_flash"] = ("success", f"Outline imported as the draft course '{result.title}'.")
     if result.unmatched:
         st.session_state["courses_unmatched"] = result.unmatched
     return result.course_id
@@ -135,25 +145,97 @@ def _course_list(all_courses: list[courses.Course]) -> uuid.UUID | None:
     return selected
 
 
-def _course_actions(outline: courses.CourseOutline, position: int, count: int) -> None:
+def _publish(course: courses.Course, checklist: list[courses.PublishProblem]) -> None:
+    """Publish at once when the checklist is clean (or blocked: the refusal says why); else ask first."""
+    if checklist and not any(problem.blocks for problem in checklist):
+        st.session_state["courses_confirm_publish"] = (course.id, course.revision)
+        return
+    _save(lambda t: courses.publish_course(t, course.id, expected_revision=course.revision, accepted=checklist),
+          "Published.")
+
+
+def _confirm_publish(course: courses.Course, checklist: list[courses.PublishProblem]) -> None:
+    """The question asked when Publish is clicked on a course with problems (listed above it)."""
+    if st.session_state.get("courses_confirm_publish") != (course.id, course.revision):
+        return
+    st.warning(f"Students would meet {layout.plural(len(checklist), 'problem')} of the checklist above. "
+               "Publish anyway?", icon=":material/warning:")
+
+    def anyway(t) -> None:
+        st.session_state.pop("courses_confirm_publish", None)
+        # The checklist drawn with the question: a problem that appeared since refuses the publish.
+        courses.publish_course(t, course.id, expected_revision=course.revision, accepted=checklist)
+    row = st.container(horizontal=True, gap="small")
+    row.button("Publish anyway", key="courses_publish_anyway", type="primary", on_click=_save,
+               args=(anyway, "Published with the problems listed."))
+    row.button("Cancel", key="courses_publish_cancel",
+               on_click=lambda: st.session_state.pop("courses_confirm_publish", None))
+
+
+def _checklist(outline: courses.CourseOutline, checklist: list[courses.PublishProblem]) -> None:
+    """The pre-publish checklist: each problem with the way to fix it."""
+    if not checklist:
+        return
+    revisions = {entry.module.id: entry.module.revision for entry in outline.modules}
+    with st.container(border=True):
+        st.markdown(f"**Before you publish** · {layout.plural(len(checklist), 'problem')}")
+        for number, problem in enumerate(checklist):
+            text, fix = st.columns([3, 2], vertical_alignment="center")
+            text.warning(problem.message, icon=_PROBLEM_ICONS.get(problem.kind, ":material/report:"))
+            if not state.can_edit():
+                continue
+            row = fix.container(horizontal=True, gap="small")
+            if problem.video_id is not None:
+                row.page_link("pages/videos.py", label=_VIDEO_FIX[problem.kind], icon=":material/video_library:",
+                              query_params={"video": str(problem.video_id)})
+            if problem.lesson_id is not None:
+                lesson_id, revision = problem.lesson_id, revisions[problem.module_id]
+                row.button("Remove lesson", key=f"courses_fix_remove_{number}_{lesson_id}",
+                           help="Take this lesson out of the course (the video stays in your library)",
+                           on_click=_save, args=(
+                               lambda t, lesson_id=lesson_id, revision=revision:
+                               courses.remove_lesson(t, lesson_id, expected_revision=revision), "Lesson removed."))
+            elif problem.kind == "empty_module":
+                module_id, revision = problem.module_id, revisions[problem.module_id]
+                row.button("Delete empty module", key=f"courses_fix_module_{module_id}", on_click=_save, args=(
+                    lambda t, module_id=module_id, revision=revision:
+                    courses.delete_module(t, module_id, expected_revision=revision), "Module deleted."))
+                row.caption("or add videos to it under Build")
+            elif problem.kind == "no_lessons":
+                row.caption("Add a module and videos under Build")
+
+
+_PROBLEM_ICONS = {"video_deleted": ":material/delete:", "video_failed": ":material/error:",
+                  "video_processing": ":material/hourglass_top:", "empty_module": ":material/folder_off:",
+                  "no_lessons": ":material/playlist_remove:"}
+_VIDEO_FIX = {"video_deleted": "Restore the video", "video_failed": "See why, retry",
+              "video_processing": "Watch its progress"}
+
+
+def _course_actions(outline: courses.CourseOutline, checklist: list[courses.PublishProblem],
+                    drawn_order: list[uuid.UUID]) -> None:
     course = outline.course
+    position, count = drawn_order.index(course.id) + 1, len(drawn_order)
     # A row that sizes each button to its label and wraps: six equal columns cut them to "Unp…".
     row = st.container(horizontal=True, gap="small")
+    # Each write carries what the page was drawn from: the course's revision (publishing bumps it)
+    # or the course list's order, so a click in a stale tab is refused instead of misapplied.
     if course.is_published:
         row.button("Unpublish", key="courses_unpublish", icon=":material/unpublished:", on_click=_save,
-                       args=(lambda t: courses.unpublish_course(t, course.id), "The course is a draft again."))
+                   args=(lambda t: courses.unpublish_course(t, course.id, expected_revision=course.revision),
+                         "The course is a draft again."))
     else:
-        row.button("Publish", key="courses_publish", type="primary", icon=":material/publish:", on_click=_save,
-                       args=(lambda t: courses.publish_course(t, course.id), "Published."))
+        row.button("Publish", key="courses_publish", type="primary", icon=":material/publish:", on_click=_publish,
+                   args=(course, checklist))
     row.button("Duplicate", key="courses_duplicate", icon=":material/content_copy:", on_click=_save,
                    args=(lambda t: courses.duplicate_course(t, course.id), "Copied as a draft."),
                    kwargs={"select": True})
     row.button("Earlier", key="courses_move_up", icon=":material/arrow_upward:", disabled=position == 1,
                    help="Move this course up in your course list", on_click=_save,
-                   args=(lambda t: courses.move_course(t, course.id, position - 1),))
+                   args=(lambda t: courses.move_course(t, course.id, position - 1, expected_order=drawn_order),))
     row.button("Later", key="courses_move_down", icon=":material/arrow_downward:",
                    disabled=position == count, help="Move this course down in your course list", on_click=_save,
-                   args=(lambda t: courses.move_course(t, course.id, position + 1),))
+                   args=(lambda t: courses.move_course(t, course.id, position + 1, expected_order=drawn_order),))
     with row.popover("Export", icon=":material/download:"):
         with state.tenant() as t:
             data = outlines.export_outline(t, course.id)
@@ -164,6 +246,8 @@ def _course_actions(outline: courses.CourseOutline, position: int, count: int) -
                            key="courses_export_md")
     if row.button("Delete", key="courses_delete", icon=":material/delete:"):
         st.session_state["courses_confirm_delete"] = course.id
+    if not course.is_published:
+        _confirm_publish(course, checklist)
     if st.session_state.get("courses_confirm_delete") == course.id:
         st.warning("Move this course to the trash? You can restore it with its modules and lessons.",
                    icon=":material/warning:")
@@ -219,7 +303,10 @@ def _library_picker(module: courses.Module, in_module: set[uuid.UUID]) -> None:
 def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[courses.Module], last: int,
                 stats: dict | None = None) -> None:
     """One lesson with its buttons; each write carries ``module.revision``, the order it was drawn from."""
-    text, up, down, edit, move, remove = st.columns([6, 1, 1, 1.3, 1.7, 1])
+    # The buttons are icons in a row sized to them (it wraps when narrow): equal shares of the
+    # column cut "Edit" and "Move to…" to "E…" and "M…" at 1280 px.
+    text, controls = st.columns([1, 1], vertical_alignment="center")
+    row = controls.container(horizontal=True, gap=None, horizontal_alignment="right")
     flag = f" :red-badge[{lesson.health}]" if lesson.health else ""
     optional = "" if lesson.is_required else " :gray-badge[optional]"
     text.markdown(f"**{lesson.lesson_order}.** {layout.inert(lesson.title)} · "
@@ -230,15 +317,21 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
             facts.append(f"{stats['drop_off']:.0f}% stop before the next lesson")
         text.caption(" · ".join(facts))
     revision = module.revision
-    up.button("↑", key=f"courses_up_{lesson.id}", help="Move up", disabled=lesson.lesson_order == 1,
-              on_click=_save, args=(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=revision),),
+    # Labels a screen reader reads ("Move lesson 2 up"), shown as the icon only (ICON_ONLY_BUTTONS):
+    # a glyph label was read as "upwards arrow", and ``help`` is a tooltip, not the button's name.
+    number = lesson.lesson_order
+    row.button(f"Move lesson {number} up", key=f"courses_up_{lesson.id}", icon=":material/arrow_upward:",
+              help="Move up", disabled=number == 1, on_click=_save,
+              args=(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=revision),),
               kwargs={"reorders": module.course_id})
-    down.button("↓", key=f"courses_down_{lesson.id}", help="Move down", disabled=lesson.lesson_order == last,
-                on_click=_save, args=(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=revision),),
+    row.button(f"Move lesson {number} down", key=f"courses_down_{lesson.id}", icon=":material/arrow_downward:",
+                help="Move down", disabled=number == last, on_click=_save,
+                args=(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=revision),),
                 kwargs={"reorders": module.course_id})
     keys = {name: f"courses_lesson_{name}_{lesson.id}_{revision}"
             for name in ("title", "description", "required", "minutes")}
-    with edit.popover("Edit", help="Title, objectives, required, duration"), \
+    with row.popover(f"Edit lesson {number}", key=f"courses_edit_{lesson.id}", icon=":material/edit:",
+                     help="Title, objectives, required, duration"), \
             st.form(f"courses_lesson_form_{lesson.id}", border=False):
         st.text_input("Lesson title", value=lesson.title, key=keys["title"],
                       help=f"The video is called '{lesson.video_title}'; the lesson may say it differently.")
@@ -253,14 +346,16 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
                 expected_revision=revision),
             "Lesson saved."))
     others = [m for m in modules if m.id != module.id]
-    with move.popover("Move to…", disabled=not others):
+    with row.popover(f"Move lesson {number} to another module", key=f"courses_moveto_{lesson.id}",
+                     icon=":material/drive_file_move:", help="Move to another module", disabled=not others):
         target_key = f"courses_target_{lesson.id}"
         st.selectbox("Module", [m.id for m in others], key=target_key,
                      format_func=lambda mid: next(m.title for m in others if m.id == mid))
         st.button("Move", key=f"courses_move_{lesson.id}", on_click=_save, args=(
             lambda t: courses.move_lesson_to_module(t, lesson.id, _typed(target_key), expected_revision=revision),
             "Lesson moved."), kwargs={"reorders": module.course_id})
-    remove.button("✕", key=f"courses_remove_{lesson.id}", help="Remove this lesson (the video stays)",
+    row.button(f"Remove lesson {number}", key=f"courses_remove_{lesson.id}", icon=":material/close:",
+                  help="Remove this lesson (the video stays)",
                   on_click=_save, args=(lambda t: courses.remove_lesson(t, lesson.id, expected_revision=revision),
                                         "Lesson removed."))
 
@@ -268,12 +363,15 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
 def _build(outline: courses.CourseOutline) -> None:
     modules = [m.module for m in outline.modules]
     course_id = outline.course.id
-    with st.form(f"courses_new_module_{course_id}", clear_on_submit=True):
+    def add_module() -> None:
+        # The course id is bound when the form is drawn: the module goes into the course on screen.
+        if _save(lambda t: courses.create_module(t, course_id, _typed("courses_new_module_title") or ""),
+                 "Module added."):
+            st.session_state["courses_new_module_title"] = ""  # a refused title stays to be corrected
+    with st.form(f"courses_new_module_{course_id}"):
         left, right = st.columns([4, 1], vertical_alignment="bottom")
         left.text_input("New module", key="courses_new_module_title", placeholder="e.g. Week 1: Basics")
-        # The course id is bound when the form is drawn: the module goes into the course on screen.
-        right.form_submit_button("Add module", on_click=_save, args=(
-            lambda t: courses.create_module(t, course_id, _typed("courses_new_module_title") or ""), "Module added."))
+        right.form_submit_button("Add module", on_click=add_module)
     if not modules:
         st.info("Add a first module, then put videos from your library in it as lessons.")
         return
@@ -368,6 +466,8 @@ def _trash() -> None:
 
 
 _flash()
+layout.render_icon_only_buttons(("courses_up_", "courses_down_", "courses_edit_", "courses_moveto_",
+                                 "courses_remove_"))
 if unmatched := st.session_state.pop("courses_unmatched", None):
     st.warning("These lessons were left out because their videos are not in your library: "
                + ", ".join(f"'{title}'" for title in unmatched), icon=":material/link_off:")
@@ -408,12 +508,11 @@ else:
         st.subheader(course.title)
         st.markdown(f"{status} · {layout.plural(len(outline.modules), 'module')} · "
                     f"{layout.plural(course.lesson_count, 'lesson')} · {format_minutes(outline.total_minutes)}")
-        for problem in outline.problems:
-            st.warning(problem, icon=":material/report:")
+        checklist = outline.checklist
+        _checklist(outline, checklist)
         _concept_warnings(course.id)
         if state.can_edit():
-            position = [c.id for c in all_courses].index(course.id) + 1
-            _course_actions(outline, position, len(all_courses))
+            _course_actions(outline, checklist, [c.id for c in all_courses])
             _details(course)
             build, preview = st.tabs(["Build", "Preview"])
             with build:

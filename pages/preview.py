@@ -5,10 +5,11 @@ from functools import partial
 
 import streamlit as st
 
-from chronos_data import courses, students, uploads, watching
+from chronos_data import courses, students, watching
 from chronos_data.errors import ChronosError, ValidationError
 from components import layout, state
 from components.analytics_data import viewing_recorded
+from components.moment_player import render_lesson_player, upload_file
 from components.player import render_tracking_player
 from components.video_library import format_timestamp
 
@@ -19,13 +20,11 @@ _PROBLEM = "preview_problem"  # why the player's last event was refused
 _MAX_INLINE_BYTES = 300 * 1024**2  # uploads served to the browser from memory: larger ones play elsewhere
 
 
-def _media_url(storage_path: str, key: str) -> str | None:
-    """A URL the browser can load for an uploaded file (Streamlit's media endpoint)."""
-    try:
-        file = uploads.stored_file(state.get_settings(), storage_path, state.current_creator_id(state.get_database()))
-    except ChronosError:
-        return None
-    if not file.is_file() or file.stat().st_size > _MAX_INLINE_BYTES:
+def _media_url(storage_path: str | None, key: str) -> str | None:
+    """A URL the browser can load for an uploaded file (Streamlit's media endpoint), for the
+    tracking player; None when the file is not here or too large to serve from memory."""
+    file = upload_file(storage_path)
+    if file is None or file.stat().st_size > _MAX_INLINE_BYTES:
         return None
     from streamlit import runtime
 
@@ -81,7 +80,7 @@ label = right.selectbox("Lesson", [name for name, _ in lessons], key="preview_le
 lesson = dict(lessons)[label]
 lesson_key = f"{course_id}:{lesson.id}"
 
-src = _media_url(lesson.storage_path, lesson_key) if lesson.source_type == "upload" and lesson.storage_path else None
+src = _media_url(lesson.storage_path, lesson_key) if lesson.source_type == "upload" else None
 if lesson.source_type == "youtube" and lesson.youtube_video_id or src:
     render_tracking_player(key=f"preview_player_{lesson.id}", token=lesson_key,
                            youtube_id=lesson.youtube_video_id if not src else None, src=src,
@@ -90,10 +89,12 @@ if lesson.source_type == "youtube" and lesson.youtube_video_id or src:
     if problem := st.session_state.pop(_PROBLEM, None):
         st.error(problem, icon=":material/error:")
 else:
-    reason = ("its file is not stored here (the demo's lectures are transcripts without video)"
-              if lesson.source_type == "upload" else f"it plays on {lesson.source_type.title()}'s own player")
-    st.info(f"This lesson's video cannot play inside Chronos: {reason}. Only YouTube lessons and uploaded files "
-            "can be previewed and recorded here.", icon=":material/videocam_off:")
+    # Loom and Mux players, and a file too large for the tracking player, play as on the Assistant
+    # page (one player for every page); they do not say what was watched, so nothing is recorded.
+    render_lesson_player(lesson)
+    if not lesson.video_is_deleted and (lesson.source_type in ("loom", "mux") or upload_file(lesson.storage_path)):
+        st.caption("This player does not report what is watched, so this viewing is not recorded; "
+                   "YouTube lessons and uploaded files up to 300 MB are.")
 
 latest = st.session_state.get(_VIEWING)
 if latest and latest[0] == lesson_key:

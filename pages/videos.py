@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
 from chronos_data import creators, uploads, videos
@@ -187,6 +189,8 @@ def _submit_subtitled(source_type: str, keys: dict[str, str]) -> None:
             with uploads.removed_on_error(settings, stored), state.tenant() as t:
                 add(t, stored, media.size)
     except ChronosError as exc:
+        if isinstance(exc, pipeline.DuplicateVideo):
+            st.session_state["videos_selected"] = exc.video_id  # the copy already there is shown below
         _refuse(source_type, str(exc))
         return
     # Added: an empty form for the next video.
@@ -493,6 +497,26 @@ def _details() -> None:
     render_transcript(video, details.segments)
 
 
+def _open_linked_video() -> None:
+    """A link to one video (?video=<id>, from the Courses page's checklist) opens its details, with the
+    trash shown when it is there and no filter hiding it; the parameter is then dropped, so picking
+    another row is not undone."""
+    wanted = st.query_params.pop("video", None)
+    if not wanted:
+        return
+    try:
+        with state.tenant() as t:
+            video = videos.get_video(t, uuid.UUID(wanted))
+    except (ValueError, ChronosError):
+        return  # a mistyped or foreign id opens nothing
+    st.session_state["videos_selected"] = video.id
+    st.session_state["videos_show_trash"] = video.is_deleted
+    for key in ("videos_filter_status", "videos_filter_source"):
+        st.session_state[key] = []
+    st.session_state["videos_filter_query"] = ""
+
+
+_open_linked_video()
 with state.tenant() as t:
     has_videos = bool(videos.list_videos(t, include_deleted=True))
 

@@ -36,7 +36,7 @@ from sqlalchemy.exc import DBAPIError
 
 import chronos_data
 from chronos_data.db import Database, Tenant
-from chronos_data.errors import NotFound, ValidationError
+from chronos_data.errors import NotFound, StaleEdit, ValidationError
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
@@ -527,11 +527,20 @@ CASES: dict[str, list[Case]] = {
         refused("b_course", lambda c, f: f(c.t, c.b.course, title="pwned"), NotFound),
         refused("b_course_no_change", lambda c, f: f(c.t, c.b.course), NotFound),
     ],
-    "courses.move_course": [refused("b_course", lambda c, f: f(c.t, c.b.course, 1), NotFound)],
+    "courses.move_course": [
+        refused("b_course", lambda c, f: f(c.t, c.b.course, 1), NotFound),
+        # The caller's own list with B's course put in it: refused as stale or not found, never moved.
+        refused("b_course_in_order", lambda c, f: f(c.t, c.b.course, 1, expected_order=[c.b.course]),
+                NotFound, StaleEdit),
+    ],
     "courses.duplicate_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     "courses.delete_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     "courses.restore_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
-    "courses.publish_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
+    "courses.publish_checklist": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
+    "courses.publish_course": [
+        refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound),
+        refused("b_course_anyway", lambda c, f: f(c.t, c.b.course, expected_revision=1, accepted=()), NotFound),
+    ],
     "courses.unpublish_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     "courses.create_module": [refused("b_course", lambda c, f: f(c.t, c.b.course, "intruder"), NotFound)],
     "courses.list_modules": [empty("b_course", lambda c, f: f(c.t, c.b.course))],

@@ -68,7 +68,7 @@ _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class DuplicateVideo(ValidationError):
-    """The creator already has this YouTube video; ``video_id`` is the existing one."""
+    """The creator already has this YouTube video (or Loom or Mux link); ``video_id`` is the existing one."""
 
     def __init__(self, message: str, video_id: uuid.UUID) -> None:
         super().__init__(message)
@@ -188,6 +188,14 @@ def add_subtitled_video(
             raise ValidationError(f"That is not a {source_type.title()} link; paste the video's share link "
                                   "or choose the right source.")
         key_column, key, url = ("embed_id" if source_type == "loom" else "mux_playback_id"), parsed.id, parsed.url
+        existing = t.conn.execute(  # key_column is one of the two names above
+            sa.text(f"SELECT id, title FROM videos WHERE creator_id = :c AND {key_column} = :k AND NOT is_deleted"),
+            {"c": t.creator_id, "k": key},
+        ).one_or_none()
+        if existing:  # as for YouTube: one copy of a link in the library
+            raise DuplicateVideo(
+                f"'{existing.title}' is already in your library with this {source_type.title()} link; open it "
+                "there, or move it to the trash first to add the link again.", existing.id)
     elif source_type == "upload":
         key_column, key, url = "storage_path", check_storage_path(t.creator_id, source), None
     else:

@@ -120,6 +120,10 @@ def test_an_imported_outline_becomes_the_selection(workspace, db):
     assert _modules(db, workspace, "Imported course") == ["Intro", "Week 2"]
     assert _modules(db, workspace, "Course A") == []
 
+    at.button(key="courses_import_button").click().run()  # the same outline again: a distinct entry
+    assert _edited(at) == "Imported course (imported)"
+    assert any(s.value == "Outline imported as the draft course 'Imported course (imported)'." for s in at.success)
+
 
 def test_after_unpublish_the_list_still_selects_the_course_edited(workspace, db):
     with db.tenant(workspace) as t:
@@ -128,7 +132,7 @@ def test_after_unpublish_the_list_still_selects_the_course_edited(workspace, db)
         first = courses.create_course(t, "First")
         second = courses.create_course(t, "Second")
         courses.add_lesson(t, courses.create_module(t, second, "Week 1"), video)
-        courses.publish_course(t, second)
+        courses.publish_course(t, second, accepted=courses.publish_checklist(t, second))  # its video is pending
     at = _courses_page()
     assert at.radio(key="courses_list").value == first
     at.radio(key="courses_list").set_value(second).run()
@@ -219,3 +223,123 @@ def test_a_drag_from_a_stale_tab_is_refused_not_dropped_in_silence(workspace, db
     tab_b.run()
     assert not _refused(tab_b) and any("New order saved" in s.value for s in tab_b.success)
     assert _order(db, workspace, module) == [functions, loops, variables]
+
+
+def _published(db, workspace, course) -> bool:
+    with db.tenant(workspace) as t:
+        return courses.get_course(t, course).is_published
+
+
+def test_publishing_a_course_with_problems_shows_the_checklist_and_asks_first(workspace, db):
+    with db.tenant(workspace) as t:
+        course = courses.create_course(t, "Python basics")
+        module = courses.create_module(t, course, "Week 1")
+        courses.create_module(t, course, "Week 2")
+        fine = videos.create_video(t, title="Variables", source_type="youtube", source_id="aaaaaaaaaaa",
+                                   duration_seconds=300)
+        broken = videos.create_video(t, title="Loops", source_type="youtube", source_id="bbbbbbbbbbb",
+                                     duration_seconds=300)
+        videos.set_status(t, fine, "completed")
+        videos.set_status(t, broken, "failed", "captions are disabled")
+        courses.add_lessons(t, module, [fine, broken])
+    at = _courses_page()
+    warnings = "\n".join(w.value for w in at.warning)
+    assert "Lesson 'Loops' (Module 1): video failed to import" in warnings
+    assert "Module 2 ('Week 2') has no lessons yet." in warnings
+    # Each video problem links to the Videos page opened on that video.
+    links = [element.proto for element in at.get("page_link")]
+    assert any(link.query_string == f"video={broken}" and link.label == "See why, retry" for link in links)
+
+    at.button(key="courses_publish").click().run()
+    assert not at.exception and not _published(db, workspace, course)
+    assert any("2 problems" in w.value and "Publish anyway?" in w.value for w in at.warning)
+    at.button(key="courses_publish_anyway").click().run()
+    assert not at.exception and _published(db, workspace, course)
+    assert any("Published" in s.value for s in at.success)
+
+
+def test_a_checklist_fix_removes_the_broken_lesson(workspace, db):
+    with db.tenant(workspace) as t:
+        course = courses.create_course(t, "Python basics")
+        module = courses.create_module(t, course, "Week 1")
+        gone = videos.create_video(t, title="Gone", source_type="youtube", source_id="ccccccccccc",
+                                   duration_seconds=300)
+        kept = videos.create_video(t, title="Kept", source_type="youtube", source_id="ddddddddddd",
+                                   duration_seconds=300)
+        videos.set_status(t, kept, "completed")
+        lessons = courses.add_lessons(t, module, [gone, kept])
+        videos.soft_delete_video(t, gone)
+    at = _courses_page()
+    _by_key_prefix(at.button, "courses_fix_remove_").click().run()
+    assert not at.exception
+    assert _order(db, workspace, module) == [lessons[1]]
+    at.button(key="courses_publish").click().run()  # nothing left to ask about
+    assert _published(db, workspace, course)
+
+
+def test_publish_from_a_stale_tab_is_refused(workspace, db):
+    with db.tenant(workspace) as t:
+        course = courses.create_course(t, "Python basics")
+        video = videos.create_video(t, title="Variables", source_type="youtube", source_id="eeeeeeeeeee",
+                                    duration_seconds=300)
+        videos.set_status(t, video, "completed")
+        courses.add_lesson(t, courses.create_module(t, course, "Week 1"), video)
+    tab_a, tab_b = _courses_page(), _courses_page()
+    tab_a.button(key="courses_publish").click().run()
+    tab_a.button(key="courses_unpublish").click().run()
+    assert not _published(db, workspace, course)
+
+    tab_b.button(key="courses_publish").click().run()  # tab B drew the course before both changes
+    assert not tab_b.exception and _refused(tab_b)
+    assert not _published(db, workspace, course)
+
+
+def test_a_course_move_from_a_stale_tab_is_refused(workspace, db):
+    with db.tenant(workspace) as t:
+        a, b, c = (courses.create_course(t, name) for name in ("Course A", "Course B", "Course C"))
+    tab_a, tab_b = _courses_page(), _courses_page()
+    for tab in (tab_a, tab_b):
+        tab.radio(key="courses_list").set_value(b).run()
+    tab_a.button(key="courses_move_up").click().run()  # B, A, C
+
+    tab_b.button(key="courses_move_down").click().run()  # tab B still shows A, B, C
+    assert not tab_b.exception
+    assert any("course list was changed in another tab — here is the current version" in w.value
+               for w in tab_b.warning)
+    with db.tenant(workspace) as t:
+        assert [x.id for x in courses.list_courses(t)] == [b, a, c]
+
+
+def test_lesson_buttons_are_named_for_screen_readers(workspace, db):
+    """A button's accessible name is its label (Streamlit sets no aria-label; ``help`` is a tooltip):
+    the labels say what the button does to which lesson, and the page shows only their icons."""
+    _, _, (variables, loops, _) = _course_with_three_lessons(db, workspace)
+    at = _courses_page()
+    up, down, remove = (at.button(key=f"courses_{what}_{loops}") for what in ("up", "down", "remove"))
+    assert (up.label, down.label, remove.label) == ("Move lesson 2 up", "Move lesson 2 down", "Remove lesson 2")
+    assert up.icon == ":material/arrow_upward:" and remove.icon == ":material/close:"
+    assert at.button(key=f"courses_down_{variables}").label == "Move lesson 1 down"
+    popovers = {block.proto.popover.label for block in at.get("popover")}
+    assert {"Edit lesson 2", "Move lesson 2 to another module"} <= popovers
+    assert any('[class*="st-key-courses_up_"]' in h.proto.body for h in at.get("html"))
+
+
+def test_a_refused_new_course_keeps_what_was_typed_and_a_created_one_clears_the_form(workspace, db):
+    at = _courses_page()
+    long_title = "Marketing " * 60  # over the 500 characters a title may have
+    at.text_input(key="courses_new_title").input(long_title)
+    at.text_area(key="courses_new_description").input("Ads, funnels and email.")
+    _button(at, "Create course").click().run()
+    assert not at.exception
+    assert any("characters long" in e.value for e in at.error)
+    assert at.text_input(key="courses_new_title").value == long_title
+    assert at.text_area(key="courses_new_description").value == "Ads, funnels and email."
+
+    at.text_input(key="courses_new_title").input("Marketing 101")
+    _button(at, "Create course").click().run()
+    assert _edited(at) == "Marketing 101"
+    assert at.text_input(key="courses_new_title").value == ""
+    assert at.text_area(key="courses_new_description").value == ""
+    with db.tenant(workspace) as t:
+        [course] = courses.list_courses(t)
+    assert course.description == "Ads, funnels and email."

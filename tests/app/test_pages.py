@@ -130,6 +130,8 @@ def test_the_course_builder_renders_a_course_with_modules_lessons_and_problems(w
     assert "Advanced Python" in at.subheader[0].value and "**1.** Decorators" in text
     assert any("still processing" in w.value for w in at.warning)  # course health: the video is not ready
     at.button(key="courses_publish").click().run()
+    assert any("Publish anyway?" in w.value for w in at.warning)  # the course has problems: asked first
+    at.button(key="courses_publish_anyway").click().run()
     assert any("Published" in s.value for s in at.success)
 
 

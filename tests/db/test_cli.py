@@ -219,3 +219,16 @@ def test_demo_then_rollup_and_events_import(env, tmp_path, capsys):
         assert remove_demo(db, demo["email"])
     finally:
         db.dispose()
+
+
+def test_import_text_output_is_one_human_line_per_video(env, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CHRONOS_DATA_DIR", str(tmp_path / "data"))
+    lesson = tmp_path / "loops.srt"
+    lesson.write_bytes(SRT)
+    email = f"cli-text-{uuid.uuid4().hex[:6]}@example.com"
+
+    assert cli.main(["import", str(lesson), "--title", "Loops", "--creator", email]) == 0
+
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("Ready: Loops  (id ") and lines[1:] == ["1 video imported."]
+    assert not any("{" in line or "'status'" in line for line in lines)  # no Python dicts

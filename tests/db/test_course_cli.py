@@ -100,3 +100,22 @@ def test_course_errors_are_one_line_and_exit_1(workspace, tmp_path, capsys):
 
     assert cli.main(["course", "export", str(uuid.uuid4()), "--json", "--creator", email]) == 1
     assert json.loads(capsys.readouterr().out) == {"error": "That course is not in this workspace."}
+
+
+def test_one_lesson_is_counted_in_the_singular(db, env, tmp_path, capsys):
+    email = f"cli-one-{uuid.uuid4().hex[:6]}@example.com"
+    with db.engine.begin() as conn:
+        creator = creators.ensure_creator(conn, email)
+    with db.tenant(creator) as t:
+        course = courses.create_course(t, "One lesson")
+        video = videos.create_video(t, title="Pipes", source_type="youtube", source_id="PPPPPPPPPPP",
+                                    duration_seconds=300)
+        courses.add_lesson(t, courses.create_module(t, course, "Week 1"), video)
+    assert cli.main(["course", "list", "--creator", email]) == 0
+    listed = capsys.readouterr().out
+    assert " 1 lesson " in listed and "lessons" not in listed
+    assert cli.main(["course", "export", str(course), "--creator", email]) == 0
+    path = tmp_path / "one.json"
+    path.write_text(capsys.readouterr().out)
+    assert cli.main(["course", "import", str(path), "--creator", email]) == 0
+    assert "matched: 1 lesson\n" in capsys.readouterr().out

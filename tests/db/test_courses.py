@@ -55,6 +55,62 @@ def test_a_course_without_lessons_cannot_be_published(t):
     assert courses.get_course(t, course).is_published is False
 
 
+def test_the_checklist_names_each_problem_with_the_ids_to_fix_it(t):
+    course = courses.create_course(t, "C")
+    empty = courses.create_module(t, course, "Empty")
+    assert [p.kind for p in courses.publish_checklist(t, course)] == ["no_lessons", "empty_module"]
+    module = courses.create_module(t, course, "Basics")
+    failed = _video(t, "Broken", status="failed")
+    lesson = courses.add_lesson(t, module, failed)
+
+    checklist = courses.publish_checklist(t, course)
+
+    assert [(p.kind, p.module_id, p.lesson_id, p.video_id) for p in checklist] == [
+        ("empty_module", empty, None, None), ("video_failed", module, lesson, failed)]
+    assert not any(p.blocks for p in checklist)
+
+
+def test_a_course_with_problems_publishes_only_when_they_were_accepted(t):
+    course, modules, _ = _course_with_lessons(t, 1)
+    busy = _video(t, "Busy", status="transcribing")
+    courses.add_lesson(t, modules[0], busy)
+    with pytest.raises(ValidationError, match="still processing"):
+        courses.publish_course(t, course)
+    seen = courses.publish_checklist(t, course)
+    # A problem the creator never saw (a video failed after the page was drawn) refuses the publish.
+    with pytest.raises(StaleEdit, match="changed since its checklist was drawn"):
+        courses.publish_course(t, course, accepted=())
+    assert not courses.get_course(t, course).is_published
+
+    courses.publish_course(t, course, accepted=seen)
+
+    assert courses.get_course(t, course).is_published
+
+
+def test_publish_and_unpublish_from_a_stale_tab_are_refused(t):
+    course, _, _ = _course_with_lessons(t, 1)
+    drawn = courses.get_course(t, course).revision
+    courses.publish_course(t, course, expected_revision=drawn, accepted=())  # tab A
+    with pytest.raises(StaleEdit, match="changed in another tab — here is the current version"):
+        courses.unpublish_course(t, course, expected_revision=drawn)  # tab B drew the draft
+    assert courses.get_course(t, course).is_published
+    with pytest.raises(StaleEdit, match="changed in another tab"):
+        courses.publish_course(t, course, expected_revision=drawn, accepted=())
+    courses.unpublish_course(t, course, expected_revision=courses.get_course(t, course).revision)
+    assert not courses.get_course(t, course).is_published
+
+
+def test_a_course_move_drawn_from_an_old_list_is_refused(t):
+    a, b, c = (courses.create_course(t, name) for name in "ABC")
+    drawn = [a, b, c]
+    courses.move_course(t, c, 1, expected_order=drawn)  # tab A: C first
+    with pytest.raises(StaleEdit, match="course list was changed in another tab — here is the current version"):
+        courses.move_course(t, a, 2, expected_order=drawn)  # tab B still shows A first
+    assert [x.id for x in courses.list_courses(t)] == [c, a, b]
+    courses.move_course(t, a, 2, expected_order=[c, a, b])
+    assert [x.id for x in courses.list_courses(t)] == [c, a, b]
+
+
 def test_published_at_is_the_first_publication_and_survives_unpublishing(t):
     course, _, _ = _course_with_lessons(t, 1)
     courses.publish_course(t, course)
@@ -401,11 +457,11 @@ def test_lesson_health_flags_deleted_failed_and_processing_videos(t):
     assert [x.health for x in lessons] == [None, "video deleted", "video failed to import", "video still processing"]
     assert lessons[1].video_is_deleted and lessons[1].video_title == "Gone"
     outline = courses.course_outline(t, course)
-    assert outline.problems == [
-        "Lesson 'Gone' (Module 1): video deleted",
-        "Lesson 'Broken' (Module 1): video failed to import",
-        "Lesson 'Busy' (Module 1): video still processing",
-        "Module 2 ('Later') has no lessons yet.",
+    assert [(p.kind, p.message) for p in courses.publish_checklist(t, course)] == [
+        ("video_deleted", "Lesson 'Gone' (Module 1): video deleted"),
+        ("video_failed", "Lesson 'Broken' (Module 1): video failed to import"),
+        ("video_processing", "Lesson 'Busy' (Module 1): video still processing"),
+        ("empty_module", "Module 2 ('Later') has no lessons yet."),
     ]
     assert [m.module.id for m in outline.modules] == [module, empty] and outline.modules[1].lessons == []
 

@@ -43,9 +43,9 @@ def workspace(db: Database) -> uuid.UUID:
     return new_creator(db, "importer")
 
 
-def _add_loom(db: Database, creator: uuid.UUID, srt: bytes = SRT, title: str = "Lists") -> uuid.UUID:
+def _add_loom(db: Database, creator: uuid.UUID, srt: bytes = SRT, title: str = "Lists", link: str = LOOM) -> uuid.UUID:
     with db.tenant(creator) as t:
-        return pipeline.add_subtitled_video(t, source_type="loom", source=LOOM, subtitle_bytes=srt,
+        return pipeline.add_subtitled_video(t, source_type="loom", source=link, subtitle_bytes=srt,
                                             subtitle_filename="lesson.srt", title=title)
 
 
@@ -143,7 +143,8 @@ def test_a_creator_scoped_claim_leaves_other_creators_queues_alone(db, workspace
 
 def test_two_workers_never_claim_the_same_video(db, embedder):
     creator = new_creator(db, "busy")
-    ids = {_add_loom(db, creator, title=f"V{i}") for i in range(6)}
+    # Six Loom videos: a library holds one copy of a link.
+    ids = {_add_loom(db, creator, title=f"V{i}", link=LOOM[:-1] + str(i)) for i in range(6)}
     claims: list = []
     barrier = threading.Barrier(3)
 

@@ -147,3 +147,16 @@ def test_invalid_outlines_are_refused_with_the_path_of_the_problem(t, outline, m
     assert message in str(refused.value)
     assert str(refused.value).count("\n") == 0 and str(refused.value).endswith(".")
     assert len(courses.list_courses(t)) == before  # checked before anything is written
+
+
+def test_an_outline_whose_title_is_taken_is_imported_as_a_distinct_entry(t):
+    course = _sample_course(t)
+    exported = outlines.export_outline(t, course)
+
+    first, second = (outlines.import_outline(t, exported) for _ in range(2))
+
+    titles = [c.title for c in courses.list_courses(t)]
+    assert titles == ["Python *basics*", "Python *basics* (imported)", "Python *basics* (imported 2)"]
+    assert (first.title, second.title) == ("Python *basics* (imported)", "Python *basics* (imported 2)")
+    courses.delete_course(t, course)  # a course in the trash keeps its title too: restoring it must not clash
+    assert outlines.import_outline(t, exported).title == "Python *basics* (imported 3)"
