@@ -127,7 +127,8 @@ def _course_list(all_courses: list[courses.Course]) -> uuid.UUID | None:
     st.session_state["courses_list"] = selected
     labels: dict[uuid.UUID, str] = {}
     for c in all_courses:
-        label = f"{layout.inert(c.title)} · {'Published' if c.is_published else 'Draft'} · {layout.plural(c.lesson_count, 'lesson')}"
+        status = "Published" if c.is_published else "Draft"
+        label = f"{layout.inert(c.title)} · {status} · {layout.plural(c.lesson_count, 'lesson')}"
         # The radio tells its options apart by label: two copies of one course need two labels.
         repeats = sum(1 for shown in labels.values() if shown == label or shown.startswith(f"{label} ("))
         labels[c.id] = f"{label} ({repeats + 1})" if repeats else label
