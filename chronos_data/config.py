@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["Settings", "LOCAL_CREATOR_EMAIL"]
+__all__ = ["Settings", "LOCAL_CREATOR_EMAIL", "OPENAI_ENDPOINT", "shown_url"]
+
+#: Where OpenAI's client sends requests when OPENAI_BASE_URL is unset.
+OPENAI_ENDPOINT = "https://api.openai.com/v1"
+_SECRET_PARAM = re.compile(r"key|token|secret|password|passwd|pwd|auth|sig|credential", re.IGNORECASE)
 
 #: The workspace of single-user mode (no sign-in configured).
 LOCAL_CREATOR_EMAIL = "local@chronos.localhost"
@@ -65,6 +71,33 @@ class Settings:
         )
 
     @property
+    def openai_endpoint(self) -> str:
+        """The OpenAI-compatible server in use, as it may be shown (no credentials)."""
+        return shown_url(self.openai_base_url or OPENAI_ENDPOINT)
+
+    @property
     def pgdata(self) -> Path:
         """Folder of the embedded Postgres cluster inside the data folder."""
         return self.data_dir / "pgdata"
+
+
+def shown_url(url: str) -> str:
+    """``url`` safe to show on a page, write to a log or store in a video's error message: without
+    the ``user:password@`` part and with secret-looking query values (``?api-key=…``) replaced by ***.
+    OPENAI_BASE_URL may carry credentials (``http://user:PASS@host/v1``) that analysts must not see."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"//[^/@\s]*@", "//", url)
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # an IPv6 address
+        netloc = f"[{netloc}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None:
+        netloc += f":{port}"
+    query = urlencode([(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)],
+                      safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))

@@ -177,7 +177,7 @@ class OpenAIEmbedder:
 
         self.model = settings.openai_embedding_model
         self.dimensions = settings.openai_embedding_dimensions
-        self.endpoint = settings.openai_base_url or "https://api.openai.com/v1"
+        self.endpoint = settings.openai_endpoint  # for messages: credentials removed
         # A dead host fails in seconds; ``timeout`` bounds each wait for an answer.
         self._client = OpenAI(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
                               max_retries=max_retries, timeout=Timeout(timeout, connect=min(timeout, _CONNECT_TIMEOUT)))

@@ -27,7 +27,7 @@ class Providers:
 def active_providers(settings: Settings) -> Providers:
     """Describe, in words for the Settings page, what each AI task uses with these settings."""
     if settings.openai_api_key:
-        endpoint = settings.openai_base_url or "https://api.openai.com/v1"
+        endpoint = settings.openai_endpoint
         return Providers(
             embeddings=f"OpenAI {settings.openai_embedding_model} ({settings.openai_embedding_dimensions} dimensions)",
             answers=f"{settings.openai_chat_model} at the endpoint below, streamed and cited",

@@ -57,12 +57,19 @@ def email_html(email: str) -> str:
     return f"{html.escape(local)}<span>{at}</span>{html.escape(domain)}" if at else html.escape(email)
 
 
-def inert(text: str) -> str:
-    """``text`` for st.markdown shown as typed: Markdown characters neither format nor link.
+_MARKUP = frozenset("\\`*_{}[]()#+-.!|<>~$&:@=^%\"'")
 
-    ``$`` too (Streamlit reads "$5 and $6" as LaTeX) and ``&`` (``&lt;`` would show as ``<``).
+
+def inert(text: str) -> str:
+    """``text`` for st.markdown, a widget label or an expander, shown exactly as typed.
+
+    Every character Markdown or Streamlit could read as markup becomes a numeric character
+    reference, which Markdown decodes to the literal character after parsing: ``*`` does not
+    format, ``![x](url)`` fetches nothing, ``$…$`` is not LaTeX, ``:red[…]`` and ``:smile:`` are
+    not directives, and ``http://…`` or ``a@b.com`` are not turned into links (a backslash escape
+    left the backslashes inside such automatic links).
     """
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$&" else ch for ch in text)
+    return "".join(f"&#{ord(ch)};" if ch in _MARKUP else ch for ch in text)
 
 
 def plural(count: int, noun: str) -> str:

@@ -43,9 +43,9 @@ def _history(sessions: list[chat.ChatSession], students: list[chat.ChatSession])
     current = st.session_state.get(_SESSION)
     with st.container(height=420 if len(shown) > 8 else "content", border=False):
         for session in shown:
-            label = session.title or "Untitled conversation"
+            label = layout.inert(session.title) if session.title else "Untitled conversation"
             if session.student_email:
-                label = f"{session.student_email}: {label}"
+                label = f"{layout.inert(session.student_email)}: {label}"
             if st.button(label, key=f"assistant_open_{session.id}", width="stretch",
                          type="primary" if session.id == current else "secondary",
                          help=f"{layout.plural(session.message_count, 'message')} · last active "
@@ -63,7 +63,7 @@ def _trash() -> None:
     with st.expander(f"Trash ({len(deleted)})", icon=":material/delete:"):
         for session in deleted:
             left, right = st.columns([3, 2], vertical_alignment="center")
-            left.caption(session.title or "Untitled conversation")
+            left.caption(layout.inert(session.title) if session.title else "Untitled conversation")
             if right.button("Restore", key=f"assistant_restore_{session.id}"):
                 with state.tenant() as t:
                     chat.restore_session(t, session.id)
@@ -244,7 +244,7 @@ def _chat_tab(sessions, students, course_list, library) -> None:
         if session is not None:
             if st.session_state.pop(_RESTORE, False) and not session.read_only:
                 _restore_scope(session, course_list, library)
-            st.subheader(session.title or "Untitled conversation")
+            st.subheader(layout.inert(session.title) if session.title else "Untitled conversation")
             st.caption(_scope_caption(session, course_list, library), help="Questions asked in this "
                        "conversation search these videos; change it with “Search in” below.")
             _session_actions(session)

@@ -137,7 +137,8 @@ def _course_list(all_courses: list[courses.Course]) -> uuid.UUID | None:
     st.session_state["courses_list"] = selected
     labels: dict[uuid.UUID, str] = {}
     for c in all_courses:
-        label = f"{c.title} · {'Published' if c.is_published else 'Draft'} · {layout.plural(c.lesson_count, 'lesson')}"
+        status = "Published" if c.is_published else "Draft"
+        label = f"{layout.inert(c.title)} · {status} · {layout.plural(c.lesson_count, 'lesson')}"
         # The radio tells its options apart by label: two copies of one course need two labels.
         repeats = sum(1 for shown in labels.values() if shown == label or shown.startswith(f"{label} ("))
         labels[c.id] = f"{label} ({repeats + 1})" if repeats else label
@@ -384,7 +385,7 @@ def _build(outline: courses.CourseOutline) -> None:
         _drag_list(outline)
     for number, entry in enumerate(outline.modules, start=1):
         module = entry.module
-        with st.expander(f"Module {number}: {module.title} · {layout.plural(len(entry.lessons), 'lesson')}",
+        with st.expander(f"Module {number}: {layout.inert(module.title)} · {layout.plural(len(entry.lessons), 'lesson')}",
                          expanded=True):
             for lesson in entry.lessons:
                 _lesson_row(lesson, module, modules, len(entry.lessons), stats.get((module.id, lesson.video_id)))
@@ -505,7 +506,7 @@ else:
     with main:
         course = outline.course
         status = ":green-badge[Published]" if course.is_published else ":gray-badge[Draft]"
-        st.subheader(course.title)
+        st.subheader(layout.inert(course.title))
         st.markdown(f"{status} · {layout.plural(len(outline.modules), 'module')} · "
                     f"{layout.plural(course.lesson_count, 'lesson')} · {format_minutes(outline.total_minutes)}")
         checklist = outline.checklist

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
+from ..config import Settings, shown_url
 from ..errors import ChronosError, SourceError, ValidationError
 from ..openai_errors import source_error
 from .segments import Segment, Transcript
@@ -262,7 +262,7 @@ def _request(client: Any, piece: _Piece, model: str, language: str | None) -> An
     # Nothing retries a failed video by itself: each sentence sends the creator to its Retry button.
     except openai.APIError as exc:
         raise source_error(exc, "transcription service", again="retry the video",
-                           endpoint=str(client.base_url).rstrip("/")) from exc
+                           endpoint=shown_url(str(client.base_url).rstrip("/"))) from exc
     except openai.OpenAIError as exc:  # e.g. an answer that does not parse as verbose_json
         log.warning("Unexpected answer from the transcription service: %s", exc)
         raise SourceError("The transcription service sent an answer Chronos could not read.") from exc

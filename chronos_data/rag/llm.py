@@ -71,7 +71,7 @@ class OpenAIChat:
         from openai import OpenAI, Timeout
 
         self.model = settings.openai_chat_model
-        self.endpoint = settings.openai_base_url or "https://api.openai.com/v1"
+        self.endpoint = settings.openai_endpoint  # for messages: credentials removed
         self._client = OpenAI(api_key=settings.openai_api_key, base_url=settings.openai_base_url,
                               max_retries=max_retries, timeout=Timeout(timeout, connect=min(timeout, _CONNECT_TIMEOUT)))
         rewrite_timeout = min(timeout, _REWRITE_TIMEOUT)
