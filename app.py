@@ -26,6 +26,7 @@ if state.refuses_remote_visitor():
                "may use it, set CHRONOS_TRUSTED_NETWORK=on.", icon=":material/lock:")
     st.stop()
 
+state.tidy_data_folder()  # upload copies a killed process left unfinished
 state.get_import_worker()  # resumes videos left unfinished by the last run
 
 signed_in = state.sign_in_required()

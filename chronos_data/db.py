@@ -93,12 +93,12 @@ class Database:
         except OperationalError as exc:
             if _is_connection_lost(exc):
                 raise DatabaseUnavailable(
-                    "The database is not answering right now; Chronos will retry in a moment."
+                    "The database is not answering right now; try again in a moment."
                 ) from exc
             raise
         except sa.exc.TimeoutError as exc:  # every pooled connection stayed busy for pool_timeout
             raise DatabaseUnavailable(
-                "The database is too busy to answer right now; Chronos will retry in a moment."
+                "The database is too busy to answer right now; try again in a moment."
             ) from exc
         except DBAPIError as exc:
             if read_only and isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
@@ -141,6 +141,12 @@ def normalize_url(url: str) -> str:
         raise StartupError(
             f"DATABASE_URL uses the scheme '{scheme}'; Chronos needs a PostgreSQL URL "
             "starting with postgresql://."
+        )
+    authority = rest.partition("/")[0]
+    if authority.count("@") > 1:  # read as-is, the host would be the password's end
+        raise StartupError(
+            "The user name or password in DATABASE_URL contains '@'; percent-encode it (write %40 for @, "
+            "%3A for :, %2F for /) so the host is read correctly."
         )
     return f"postgresql+psycopg://{rest}"
 

@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,12 +18,15 @@ from .config import Settings
 from .creators import UPLOAD_LIMIT_BYTES
 from .errors import ValidationError
 
-__all__ = ["MEDIA_EXTENSIONS", "check_upload", "keep_file", "remove_upload", "removed_on_error",
+__all__ = ["MEDIA_EXTENSIONS", "check_upload", "keep_file", "remove_leftovers", "remove_upload", "removed_on_error",
            "check_storage_path", "copy_workspace_uploads", "store_upload", "stored_file"]
 
 log = logging.getLogger(__name__)
 
 _COPY_BLOCK = 1024 * 1024
+#: A copy whose .part file nobody wrote to for this long was cut off (the process was killed):
+#: a copy under way writes a block at least every few seconds.
+LEFTOVER_AFTER_SECONDS = 15 * 60
 _MAX_STEM, _MAX_SUFFIX = 120, 10  # characters of a kept file's name, well under 255 bytes
 
 MEDIA_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".mp3", ".m4a", ".wav", ".ogg", ".flac")
@@ -72,8 +76,9 @@ def keep_file(settings: Settings, creator_id: uuid.UUID, filename: str, source: 
     target = settings.data_dir / relative
     partial = target.with_name(target.name + ".part")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        _private_folders(settings.data_dir, target.parent)
+        # Readable by this user only: a creator's media is theirs, not every local account's.
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             while block := source.read(_COPY_BLOCK):
                 view = memoryview(block)
@@ -88,6 +93,43 @@ def keep_file(settings: Settings, creator_id: uuid.UUID, filename: str, source: 
         log.warning("could not save %s: %s", filename, exc)
         raise ValidationError(_unsaved(filename, exc)) from exc
     return relative.as_posix()
+
+
+def _private_folders(root: Path, folder: Path) -> None:
+    """Create ``folder`` (and the missing ones between it and ``root``) for this user only (0700)."""
+    missing = []
+    for parent in [folder, *folder.parents]:
+        if parent == root or parent.exists():
+            break
+        missing.append(parent)
+    root.mkdir(parents=True, exist_ok=True)
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(path, 0o700)  # mkdir's mode is reduced by the umask; 0700 is what is meant
+
+
+def remove_leftovers(settings: Settings, *, now: float | None = None) -> int:
+    """Delete the ``.part`` files of copies that were cut off (the process was killed mid-copy), with
+    the folder of their own when it is left empty; returns how many. A ``.part`` written to in the
+    last ``LEFTOVER_AFTER_SECONDS`` belongs to a copy under way (another process) and is kept."""
+    uploads = settings.data_dir / "uploads"
+    if not uploads.is_dir():
+        return 0
+    now = time.time() if now is None else now
+    removed = 0
+    for partial in uploads.glob("*/*/*.part"):
+        try:
+            if now - partial.stat().st_mtime < LEFTOVER_AFTER_SECONDS:
+                continue
+            partial.unlink()
+            removed += 1
+            if not any(partial.parent.iterdir()):
+                partial.parent.rmdir()
+        except OSError as exc:  # another process removed it first, or it cannot be removed
+            log.warning("could not remove the leftover %s: %s", partial, exc)
+    if removed:
+        log.info("removed %d unfinished upload copies left by a stopped process", removed)
+    return removed
 
 
 @contextmanager

@@ -68,6 +68,25 @@ def _event(t: Tenant, event_type: str, session: Any, metadata: dict[str, Any], a
     return inserted is not None
 
 
+def _require_own(t: Tenant, video_id: uuid.UUID, student_id: uuid.UUID, course_id: uuid.UUID | None,
+                 module_id: uuid.UUID | None) -> None:
+    """Refuse, in words, a video, learner, course or module that is not this workspace's (the
+    database's foreign keys would refuse it too, as an IntegrityError no one can act on)."""
+    found = t.conn.execute(
+        sa.text("SELECT EXISTS (SELECT 1 FROM videos WHERE id = :video AND creator_id = :c) AS video, "
+                "EXISTS (SELECT 1 FROM students WHERE id = :student AND creator_id = :c) AS student, "
+                "(CAST(:course AS uuid) IS NULL OR EXISTS (SELECT 1 FROM courses WHERE id = :course "
+                "AND creator_id = :c)) AS course, "
+                "(CAST(:module AS uuid) IS NULL OR EXISTS (SELECT 1 FROM course_modules WHERE id = :module "
+                "AND creator_id = :c)) AS module"),
+        {"video": video_id, "student": student_id, "course": course_id, "module": module_id, "c": t.creator_id},
+    ).one()
+    for missing, what in ((not found.video, "video"), (not found.student, "learner"), (not found.course, "course"),
+                          (not found.module, "module")):
+        if missing:
+            raise NotFound(f"That {what} is not in this workspace.")
+
+
 def start_viewing(
     t: Tenant,
     video_id: uuid.UUID,
@@ -82,6 +101,7 @@ def start_viewing(
     """Open a watch session and record ``video_started`` (and ``video_rewatched`` for a learner who
     completed this video before); returns the session's id."""
     check_session_context(device_type, referrer_type)
+    _require_own(t, video_id, student_id, course_id, module_id)
     completed_before = t.conn.execute(
         sa.text("SELECT EXISTS (SELECT 1 FROM video_watch_sessions WHERE creator_id = :creator "
                 "AND student_id = :student AND video_id = :video AND completed)"),

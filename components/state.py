@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from chronos_data import access, creators
+from chronos_data import access, creators, uploads
 from chronos_data.config import Settings
 from chronos_data.db import Database, Tenant, open_database
 from chronos_data.demo import DEMO_EMAIL
@@ -98,6 +98,12 @@ def get_database() -> Database:
 
 
 @st.cache_resource(show_spinner=False)
+def tidy_data_folder() -> int:
+    """Once per process, at start: remove the upload copies a killed process left unfinished."""
+    return uploads.remove_leftovers(get_settings())
+
+
+@st.cache_resource(show_spinner=False)
 def get_embedder() -> Embedder:
     """One embedding model per process (the local one loads once, then stays in memory)."""
     return embedder_for(get_settings())
@@ -130,7 +136,8 @@ def refuses_remote_visitor() -> bool:
     """True when a visitor from another computer reached an app without sign-in (it was started with
     ``--server.address 0.0.0.0``) and the operator did not declare the network trusted: without
     sign-in, every visitor is the workspace's owner."""
-    return (not sign_in_required() and st.context.ip_address is not None
+    address = st.context.ip_address  # None from this computer; not a str under AppTest (no client)
+    return (not sign_in_required() and isinstance(address, str) and bool(address)
             and not get_settings().trusted_network)
 
 

@@ -784,10 +784,10 @@ CASES: dict[str, list[Case]] = {
     "videos.delete_trashed_copy": [refused("b_video", lambda c, f: f(c.t, c.b.video), NotFound)],
     # --- watching ------------------------------------------------------------------------------
     "watching.start_viewing": [
-        refused("b_video", lambda c, f: f(c.t, c.b.video, c.b.student), DB_ERROR),
-        refused("b_student", lambda c, f: f(c.t, c.me.video, c.b.student), DB_ERROR, needs_own=True),
+        refused("b_video", lambda c, f: f(c.t, c.b.video, c.b.student), NotFound),
+        refused("b_student", lambda c, f: f(c.t, c.me.video, c.b.student), NotFound, needs_own=True),
         refused("b_course", lambda c, f: f(c.t, c.me.video, c.me.student, course_id=c.b.course, module_id=c.b.module),
-                DB_ERROR, needs_own=True),
+                NotFound, needs_own=True),
     ],
     "watching.report_progress": [
         refused("b_session", lambda c, f: f(c.t, c.b.watch_session, position_seconds=600, watched_seconds=600),

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from chronos_data import courses, creators, videos
+from tests.app.shown import shown
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 STALE = "changed in another tab"
@@ -49,7 +50,7 @@ def _add_module(at: AppTest, title: str) -> AppTest:
 
 
 def _edited(at: AppTest) -> str:
-    return at.subheader[0].value
+    return shown(at.subheader[0].value)
 
 
 def _selected(at: AppTest, t) -> str:

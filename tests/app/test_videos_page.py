@@ -12,6 +12,7 @@ from chronos_data import creators, videos
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import run_until_done
+from tests.app.shown import shown
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 SRT = b"1\n00:00:02,000 --> 00:00:06,000\nGenerators yield values lazily.\n"
@@ -115,7 +116,7 @@ def _restore_conflict(db, workspace) -> tuple[AppTest, uuid.UUID, uuid.UUID]:
     at.run()
     at.button(key="videos_restore").click().run()
     assert not at.exception
-    assert any("'First import' cannot be restored as it is" in w.value and "as 'Added again'" in w.value
+    assert any("'First import' cannot be restored as it is" in shown(w.value) and "as 'Added again'" in shown(w.value)
                for w in at.warning)
     return at, old, new
 

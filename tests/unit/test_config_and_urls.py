@@ -31,6 +31,14 @@ def test_other_urls_are_refused_with_the_expected_form(url):
         normalize_url(url)
 
 
+def test_a_password_with_an_unencoded_at_sign_is_refused_without_showing_it():
+    """Read as-is, "p@ss" made "ss@db.example.com" the host, and the connection error showed it."""
+    with pytest.raises(StartupError, match="percent-encode") as error:
+        normalize_url("postgresql://admin:s3cr@t@db.example.com:5432/app")
+    assert "s3cr" not in str(error.value) and "t@db" not in str(error.value)
+    assert normalize_url("postgresql://admin:s3cr%40t@db.example.com/app").endswith("@db.example.com/app")
+
+
 def test_redacted_url_hides_the_password_only():
     shown = redact_url("postgresql+psycopg://admin:s3cr%40t@db.example.com:6543/app?sslmode=require")
     assert "s3cr" not in shown and "admin" in shown and "db.example.com:6543/app" in shown and "***" in shown

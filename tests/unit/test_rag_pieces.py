@@ -158,10 +158,10 @@ def test_citation_markers_become_links_to_the_moment():
     youtube = Citation(1, VIDEO, "Intro", "youtube", "dQw4w9WgXcQ", "dQw4w9WgXcQ", 75, 80, "Hi")
     upload = Citation(2, OTHER, "Upload", "upload", None, None, 3, 9, "Hey")
     text = linked_answer("Lists grow [1]. Uploads too [2]. Unknown [7].", [youtube, upload], quoted=False)
-    assert '[\\[1 · 01:15\\]](https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=75s "Intro at 01:15")' in text
+    assert '[\\[1 · 01:15\\]](https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=75s "Intro at 01&#58;15")' in text
     assert "**\\[2 · 00:03\\]**" in text and "Unknown [7]." in text
     quoted = linked_answer("“Use *stars* [1]”", [youtube], quoted=True)
-    assert "\\*stars\\*" in quoted and "t=75s" in quoted
+    assert "&#42;stars&#42;" in quoted and "*" not in quoted.split("](")[0] and "t=75s" in quoted
     assert cited_numbers("a [2] b [1][2] c [10]") == [2, 1, 10]
 
 

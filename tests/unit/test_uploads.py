@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import uuid
 
 import pytest
 
 from chronos_data.config import Settings
 from chronos_data.errors import ValidationError
-from chronos_data.uploads import check_upload, store_upload
+from chronos_data.uploads import LEFTOVER_AFTER_SECONDS, check_upload, remove_leftovers, store_upload
 
 GB = 1024**3
 
@@ -49,3 +50,30 @@ def test_a_full_disk_says_so_and_leaves_no_partial_file(tmp_path):
     with pytest.raises(ValidationError, match="the disk is full"):
         store_upload(settings, uuid.uuid4(), "talk.mp4", _DiskFull(), 100, "basic")
     assert not any(p.is_file() for p in (tmp_path / "uploads").rglob("*"))
+
+
+def _data(tmp_path) -> Settings:
+    return Settings(database_url=None, data_dir=tmp_path / "data", openai_api_key=None, openai_base_url=None)
+
+
+def test_a_kept_upload_and_its_folders_are_this_user_s_only(tmp_path):
+    settings = _data(tmp_path)
+    path = store_upload(settings, uuid.uuid4(), "talk.mp4", io.BytesIO(b"media"), 5, "basic")
+    stored = settings.data_dir / path
+    assert stored.stat().st_mode & 0o777 == 0o600
+    for folder in (stored.parent, stored.parent.parent, stored.parent.parent.parent):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+
+
+def test_copies_cut_off_by_a_killed_process_are_removed_at_start(tmp_path):
+    settings = _data(tmp_path)
+    kept = settings.data_dir / store_upload(settings, uuid.uuid4(), "whole.mp4", io.BytesIO(b"media"), 5, "basic")
+    stale = settings.data_dir / "uploads" / str(uuid.uuid4()) / "f1" / "cut.mp4.part"
+    under_way = settings.data_dir / "uploads" / str(uuid.uuid4()) / "f2" / "copying.mp4.part"
+    for partial in (stale, under_way):
+        partial.parent.mkdir(parents=True)
+        partial.write_bytes(b"half")
+    now = under_way.stat().st_mtime + 60  # a minute after the copy under way last wrote
+    os.utime(stale, (now - LEFTOVER_AFTER_SECONDS - 1, now - LEFTOVER_AFTER_SECONDS - 1))
+    assert remove_leftovers(settings, now=now) == 1
+    assert not stale.parent.exists() and under_way.exists() and kept.exists()
