@@ -14,6 +14,13 @@ come in foreign-key order (parents first), also read from the catalog. Left out:
 ``DERIVED_TABLES``, which the rollup recomputes from the rows that are kept, and
 ``ACCESS_TABLES``. Uploaded media files are not in the file (see ``export_workspace``).
 
+A file is untrusted input: its header's creator id and its videos' storage paths are whatever
+whoever made it wrote. A restore therefore reads no file but the backup: every uploaded video's
+storage path is made anew in the restoring workspace's own uploads folder, where no file is yet
+(the video keeps its transcript, search and citations; its media is uploaded again to play it).
+Reading is bounded (``ReadLimits``): a line, the decompressed size and the number of rows, so a
+small file that decompresses to gigabytes is refused after reading at most one bounded line.
+
 Restoring goes through the tenant's own connection (``chronos_app`` under row-level security),
 so a file can only ever write into the workspace the transaction names. The workspace must be
 empty. Every id gets a fresh uuid and every mention of it is rewritten (foreign keys, arrays,
@@ -40,7 +47,7 @@ from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, BinaryIO
 
 import sqlalchemy as sa
@@ -50,6 +57,7 @@ from sqlalchemy.exc import DataError, IntegrityError, InternalError, Programming
 from . import rollups
 from .db import Tenant
 from .errors import ValidationError
+from .uploads import new_storage_path
 from .workspace import TENANT_TABLES
 
 __all__ = [
@@ -132,8 +140,9 @@ class RestoreSummary:
     seconds: float
     uploaded_media: int
     recomputed: list[str] = field(default_factory=list)
-    #: The workspace the backup was made from (its uploads folder holds the media files).
-    source_creator_id: uuid.UUID | None = None
+    #: Titles of the uploaded videos restored without their media file (it is not in a backup):
+    #: each points at a new, empty place in this workspace's uploads until the file is uploaded again.
+    media_not_in_backup: list[str] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
@@ -266,7 +275,7 @@ def export_workspace(t: Tenant, out: BinaryIO | Path | str) -> ExportSummary:
     The rows are read by one SQL statement, so they are one consistent snapshot even while the
     app keeps writing. The file holds database rows only: transcripts, timed segments, chunks
     and their embeddings included, but not the media files of uploaded videos, which stay in the
-    data folder (``uploads/``) under the path each video records. A path is written to a
+    data folder (``uploads/``); a restore never reads them (see ``restore_workspace``). A path is written to a
     temporary file first and renamed when complete, so a failed export leaves no partial file.
 
     Returns:
@@ -307,7 +316,8 @@ def _export(t: Tenant, raw: IO[bytes], started: float) -> ExportSummary:
                     "settings": creator.settings},
         "tables": [{"name": n, "columns": list(schema.tables[n].data_columns)} for n in names],
         "recomputed": sorted(n for n in DERIVED_TABLES if n in schema.tables),
-        "media_files": "not included: uploaded videos keep their storage_path; copy the data folder's uploads/",
+        "media_files": "not included: a restore gives each uploaded video a new, empty place in the restoring "
+                       "workspace's uploads; upload its file again there to play it",
     }
     counts = dict.fromkeys(names, 0)
     counter = _CountingWriter(raw)
@@ -389,6 +399,9 @@ def ensure_empty(t: Tenant, schema: _Schema | None = None) -> None:
 def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes) -> RestoreSummary:
     """Restore a backup into this (empty) workspace, with fresh ids; all or nothing.
 
+    No file but the backup is read: uploaded videos come back without their media, each with a new
+    storage path in this workspace's own uploads (``RestoreSummary.media_not_in_backup``).
+
     The daily rollups are not part of a backup: the restored days are marked stale, and the
     next ``rollups.rollup`` recomputes them. Run it after this transaction commits, not inside
     it: measured with 100 k events, rolling up inside the restoring transaction once took 345 s
@@ -418,7 +431,7 @@ def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes) -> Resto
                 _check_targets(t, schema, plan)
                 _insert_rows(t, schema, plan, reopen)
                 _restore_profile(t, plan)
-                _move_upload_paths(t, plan)
+                missing_media = _new_upload_paths(t)
                 days = _mark_days_stale(t)
         except (IntegrityError, DataError, ProgrammingError, InternalError) as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
@@ -429,8 +442,7 @@ def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes) -> Resto
     creator = plan.header.get("creator") or {}
     return RestoreSummary(t.creator_id, creator.get("email"), plan.header.get("exported_at"),
                           plan.header.get("schema_version"), plan.counts, len(days), time.perf_counter() - started,
-                          int(uploaded), sorted(n for n in DERIVED_TABLES if n in schema.tables),
-                          _source_creator(plan))
+                          int(uploaded), sorted(n for n in DERIVED_TABLES if n in schema.tables), missing_media)
 
 
 @dataclass
@@ -715,23 +727,30 @@ def _restore_profile(t: Tenant, plan: _Plan) -> None:
                     "settings": text})
 
 
-def _source_creator(plan: _Plan) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str((plan.header.get("creator") or {}).get("id")))
-    except ValueError:
-        return None
+def _new_upload_paths(t: Tenant) -> list[str]:
+    """Give every restored video with a storage path a new one in this workspace's own uploads
+    folder, where nothing is yet; returns the titles of the uploaded videos this leaves without media.
+
+    A backup's storage paths are never used: a forged file could name another workspace's folder
+    (uploads/<their id>/…), and that workspace's files must stay out of reach. The shared demo
+    lectures' paths (demo/<name>, no workspace's files) are kept as they are.
+    """
+    rows = t.conn.execute(sa.text("SELECT id, title, storage_path, source_type FROM videos "
+                                  "WHERE creator_id = :c AND storage_path IS NOT NULL ORDER BY title, id"),
+                          {"c": t.creator_id}).all()
+    moved = [(row.id, new_storage_path(t.creator_id, PurePosixPath(row.storage_path.replace("\\", "/")).name))
+             for row in rows if not _is_demo_path(row.storage_path)]
+    if moved:
+        t.conn.execute(sa.text("UPDATE videos v SET storage_path = m.path FROM unnest(CAST(:ids AS uuid[]), "
+                               "CAST(:paths AS text[])) AS m(id, path) WHERE v.creator_id = :c AND v.id = m.id"),
+                       {"c": t.creator_id, "ids": [i for i, _ in moved], "paths": [p for _, p in moved]})
+    kept = {i for i, _ in moved}
+    return [row.title for row in rows if row.id in kept and row.source_type == "upload"]
 
 
-def _move_upload_paths(t: Tenant, plan: _Plan) -> None:
-    """Uploaded videos point into this workspace's own uploads folder (a workspace may only play
-    its own files); ``uploads.copy_workspace_uploads`` brings the files along when they are here."""
-    source = _source_creator(plan)
-    if source is None or source == t.creator_id:
-        return
-    old, new = f"uploads/{source}/", f"uploads/{t.creator_id}/"
-    t.conn.execute(sa.text("UPDATE videos SET storage_path = :new || substr(storage_path, length(:old) + 1) "
-                           "WHERE creator_id = :c AND starts_with(storage_path, :old)"),
-                   {"c": t.creator_id, "old": old, "new": new})
+def _is_demo_path(storage_path: str) -> bool:
+    parts = PurePosixPath(storage_path).parts
+    return len(parts) == 2 and parts[0] == "demo" and "\\" not in storage_path and parts[1] not in {".", ".."}
 
 
 def _mark_days_stale(t: Tenant) -> list[date]:

@@ -347,15 +347,15 @@ def _export(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     lines += _table_rows(summary.rows)
     lines.append(f"recomputed on restore, not stored: {', '.join(summary.recomputed)}")
     if summary.uploaded_media:
-        lines.append(f"not included: the media files of {summary.uploaded_media} uploaded videos (they stay in the "
-                     "data folder's uploads/; copy it along to play them elsewhere)")
+        lines.append(f"not included: the media files of {summary.uploaded_media} uploaded videos (a restore brings "
+                     "their transcripts; upload the files again there to play them)")
     return _TextResult(data, "\n".join(lines))
 
 
 def _restore(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from pathlib import Path
 
-    from . import backup, rollups, uploads
+    from . import backup, rollups
     from .errors import ValidationError
 
     if not Path(args.file).is_file():
@@ -371,20 +371,18 @@ def _restore(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             rolled = rollups.rollup(t)
     finally:
         db.dispose()
-    copied = uploads.copy_workspace_uploads(settings, summary.source_creator_id, creator_id) \
-        if summary.source_creator_id else 0
     data = {"file": args.file, "workspace": email, "creator_id": str(creator_id), "source": summary.source_email,
             "exported_at": summary.exported_at, "schema_version": summary.schema_version, "rows": summary.rows,
             "rolled_up_days": len(rolled.days), "seconds": round(summary.seconds, 2),
-            "uploaded_media": summary.uploaded_media, "media_files_copied": copied}
+            "uploaded_media": summary.uploaded_media, "media_not_in_backup": summary.media_not_in_backup}
     lines = [f"restored {summary.total_rows:,} rows into {email} ({creator_id}) from the backup of "
              f"{summary.source_email} made {summary.exported_at}, in {summary.seconds:.1f} s"]
     lines += _table_rows(summary.rows)
     lines.append(f"recomputed: {', '.join(summary.recomputed)} ({len(rolled.days)} days rolled up)")
-    if summary.uploaded_media:
-        lines.append(f"{summary.uploaded_media} uploaded videos; {copied} media files copied from this data folder "
-                     f"(others: copy the old data folder's uploads/{summary.source_creator_id}/ to "
-                     f"uploads/{creator_id}/ to play them; transcripts, search and the assistant work without them)")
+    if summary.media_not_in_backup:
+        lines.append(f"media not in the backup: re-upload the files of {len(summary.media_not_in_backup)} uploaded "
+                     "videos to play them (transcripts, search and the assistant work without them): "
+                     + ", ".join("".join(c for c in title if c.isprintable()) for title in summary.media_not_in_backup))
     return _TextResult(data, "\n".join(lines))
 
 

@@ -460,37 +460,126 @@ def test_settings_page_offers_a_backup_and_a_restore_only_into_an_empty_workspac
     _delete_creators(db, [creator])
 
 
-def test_an_uploaded_video_restored_as_another_creator_plays_its_own_copy(env, db, cleanup, tmp_path, monkeypatch,
-                                                                           capsys):
-    from chronos_data import uploads, videos
-    from chronos_data.config import Settings
+def _uploader(db, settings, cleanup, label: str, content: bytes):
+    """A workspace with one uploaded, subtitled video whose file is on disk; (creator, e-mail, path)."""
+    from chronos_data import uploads
     from chronos_data.ingest import pipeline
 
-    monkeypatch.setenv("CHRONOS_DATA_DIR", str(tmp_path / "data"))
-    settings = Settings.from_env()
-    email = f"uploader-{uuid.uuid4().hex[:6]}@example.com"
+    email = f"{label}-{uuid.uuid4().hex[:6]}@example.com"
     with db.engine.begin() as conn:
-        original = creators.ensure_creator(conn, email)
-    cleanup.append(original)
-    path = uploads.keep_file(settings, original, "lecture.mp4", io.BytesIO(b"\x00media bytes"))
-    with db.tenant(original) as t:
-        pipeline.add_subtitled_video(t, source_type="upload", source=path, title="Uploaded lecture",
+        creator = creators.ensure_creator(conn, email)
+    cleanup.append(creator)
+    path = uploads.keep_file(settings, creator, "lecture.mp4", io.BytesIO(content))
+    with db.tenant(creator) as t:
+        pipeline.add_subtitled_video(t, source_type="upload", source=path, title=f"{label} lecture",
                                      subtitle_bytes=b"1\n00:00:00,000 --> 00:00:04,000\nHello there.\n",
-                                     subtitle_filename="lecture.srt", file_size_bytes=12)
+                                     subtitle_filename="lecture.srt", file_size_bytes=len(content))
+    return creator, email, path
 
+
+@pytest.fixture
+def data_settings(env, tmp_path, monkeypatch):
+    from chronos_data.config import Settings
+
+    monkeypatch.setenv("CHRONOS_DATA_DIR", str(tmp_path / "data"))
+    return Settings.from_env()
+
+
+def _files_of(settings, creator) -> list:
+    folder = settings.data_dir / "uploads" / str(creator)
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def test_an_uploaded_video_restored_as_another_creator_comes_back_without_media(db, cleanup, tmp_path, capsys,
+                                                                                  data_settings):
+    from chronos_data import uploads, videos
+
+    original, email, path = _uploader(db, data_settings, cleanup, "uploader", b"\x00media bytes")
     file = tmp_path / "uploader.jsonl.gz"
     assert cli.main(["export", "--out", str(file), "--creator", email]) == 0
-    capsys.readouterr()
+    assert "not included: the media files of 1 uploaded videos" in capsys.readouterr().out
     copy_email = f"uploader-copy-{uuid.uuid4().hex[:6]}@example.com"
     assert cli.main(["restore", str(file), "--as-creator", copy_email, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     copy = uuid.UUID(report["creator_id"])
     cleanup.append(copy)
-    assert report["media_files_copied"] == 1
+    assert report["media_not_in_backup"] == ["uploader lecture"]
+    assert cli.main(["restore", str(file), "--as-creator", f"again-{copy_email}"]) == 0
+    assert "media not in the backup: re-upload the files of 1 uploaded videos" in capsys.readouterr().out
+    with db.engine.begin() as conn:
+        cleanup.append(creators.ensure_creator(conn, f"again-{copy_email}"))
 
     with db.tenant(copy) as t:
         [video] = videos.list_videos(t)
-    assert video.storage_path.startswith(f"uploads/{copy}/")
-    assert uploads.stored_file(settings, video.storage_path, copy).read_bytes() == b"\x00media bytes"
+    # A new place in the copy's own folder, with nothing in it yet: the file is uploaded again there.
+    assert video.storage_path.startswith(f"uploads/{copy}/") and video.storage_path.endswith("/lecture.mp4")
+    assert not uploads.stored_file(data_settings, video.storage_path, copy).exists()
+    assert _files_of(data_settings, copy) == []
     with pytest.raises(Exception, match="not one of this workspace's uploads"):
-        uploads.stored_file(settings, path, copy)  # the original's file is not the copy's to play
+        uploads.stored_file(data_settings, path, copy)  # the original's file is not the copy's to play
+
+
+def test_a_forged_header_naming_another_workspace_copies_none_of_its_files(db, cleanup, tmp_path, capsys,
+                                                                          data_settings):
+    """Mallory puts Bravo's id (it is in any backup Bravo shares) in her own backup's header, and
+    points her video at Bravo's file; restored into her empty second workspace, nothing of Bravo's
+    comes along."""
+    from chronos_data import uploads, videos
+
+    bravo, _, bravo_path = _uploader(db, data_settings, cleanup, "bravo", b"bravo's private lecture")
+    mallory, mallory_email, _ = _uploader(db, data_settings, cleanup, "mallory", b"mallory's own lecture")
+    out = io.BytesIO()
+    with db.tenant(mallory) as t:
+        backup.export_workspace(t, out)
+    lines = _lines(out.getvalue())
+    lines[0]["creator"]["id"] = str(bravo)
+    for line in lines[1:-1]:
+        if line.get("table") == "videos":
+            line["row"]["storage_path"] = bravo_path
+    file = tmp_path / "forged.jsonl.gz"
+    file.write_bytes(_pack(lines))
+
+    target_email = f"mallory-two-{uuid.uuid4().hex[:6]}@example.com"
+    assert cli.main(["restore", str(file), "--as-creator", target_email, "--json"]) == 0
+    target = uuid.UUID(json.loads(capsys.readouterr().out)["creator_id"])
+    cleanup.append(target)
+    assert _files_of(data_settings, target) == []  # no file copied from anywhere
+    with db.tenant(target) as t:
+        [video] = videos.list_videos(t)
+    assert video.storage_path.startswith(f"uploads/{target}/") and video.storage_path != bravo_path
+    played = uploads.stored_file(data_settings, video.storage_path, target)
+    assert not played.exists()
+    assert [p.read_bytes() for p in _files_of(data_settings, bravo)] == [b"bravo's private lecture"]
+
+
+def test_a_forged_storage_path_into_another_workspace_is_replaced_by_one_of_its_own(db, cleanup, data_settings):
+    from chronos_data import uploads, videos
+
+    bravo, _, bravo_path = _uploader(db, data_settings, cleanup, "bravo", b"bravo's private lecture")
+    mallory, _, _ = _uploader(db, data_settings, cleanup, "mallory", b"mallory's own lecture")
+    out = io.BytesIO()
+    with db.tenant(mallory) as t:
+        backup.export_workspace(t, out)
+    lines = _lines(out.getvalue())  # an honest header: Mallory's own id
+    forged = [bravo_path, f"uploads/{bravo}/../{bravo}/x/lecture.mp4", "/etc/passwd", "demo/../uploads/x.mp4"]
+    rows = [line for line in lines[1:-1] if line.get("table") == "videos"]
+    template = rows[0]["row"]
+    for i, path in enumerate(forged[1:], start=1):
+        extra = {**template, "id": str(uuid.uuid4()), "title": f"forged {i}", "storage_path": path}
+        lines.insert(lines.index(rows[0]) + 1, {"table": "videos", "row": extra})
+    rows[0]["row"]["storage_path"] = bravo_path
+    lines[-1]["rows"]["videos"] += len(forged) - 1
+
+    target = new_creator(db, "mallory-two")
+    cleanup.append(target)
+    with db.tenant(target) as t:
+        summary = backup.restore_workspace(t, _pack(lines))
+    with db.tenant(target) as t:
+        paths = [v.storage_path for v in videos.list_videos(t)]
+    assert len(paths) == len(forged)
+    for path in paths:
+        assert path.startswith(f"uploads/{target}/") and ".." not in path
+        assert not uploads.stored_file(data_settings, path, target).exists()
+    assert len(summary.media_not_in_backup) == len(forged)
+
+
