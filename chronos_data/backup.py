@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 import logging
 import os
@@ -65,7 +66,9 @@ __all__ = [
     "DERIVED_TABLES",
     "FORMAT",
     "FORMAT_VERSION",
+    "READ_LIMITS",
     "BackupFileError",
+    "ReadLimits",
     "ExportSummary",
     "RestoreSummary",
     "WorkspaceNotEmpty",
@@ -100,6 +103,23 @@ _QUOTED_UUID = re.compile(r'(?<!\\)"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 # A row line as export_workspace writes it: the row's JSON is taken as is, without parsing it.
 _ROW_LINE = re.compile(r'\{"table": "([a-z_][a-z0-9_]*)", "row": (\{.*\})\}')
 _MIGRATION_NUMBER = re.compile(r"^(\d+)_")
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of a file a restore reads before refusing it: a few MB of gzip can decompress to
+    gigabytes (one 1 GB line took a restore from 63 MB to 3.2 GB before these bounds)."""
+
+    #: Bytes of one line. The longest rows are videos with their transcript and timed segments: a
+    #: ten-hour lecture's are a few MB. A longer line is refused after reading this much of it.
+    line_bytes: int = 32 * 1024**2
+    #: Decompressed bytes of the whole file: the demo workspace with 100 k events is 71 MB.
+    total_bytes: int = 16 * 1024**3
+    #: Rows of the whole file (header and closing line aside): the same demo holds 123 k.
+    rows: int = 50_000_000
+
+
+READ_LIMITS = ReadLimits()
 
 
 class BackupFileError(ValidationError):
@@ -396,7 +416,8 @@ def ensure_empty(t: Tenant, schema: _Schema | None = None) -> None:
             "(python -m chronos_data restore FILE --as-creator NEW_EMAIL).")
 
 
-def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes) -> RestoreSummary:
+def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes,
+                      limits: ReadLimits = READ_LIMITS) -> RestoreSummary:
     """Restore a backup into this (empty) workspace, with fresh ids; all or nothing.
 
     No file but the backup is read: uploaded videos come back without their media, each with a new
@@ -410,26 +431,28 @@ def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes) -> Resto
     Args:
         source: the backup, as a path, bytes, or a binary file object (read twice: it is
             rewound, or copied to a temporary file when it cannot be).
+        limits: the longest line, the decompressed size and the rows a file may have; one over
+            any of them is refused while it is read, before a row is written.
 
     Raises:
         WorkspaceNotEmpty: the workspace already has videos, courses, students or activity.
-        BackupFileError: the file is not a backup, is damaged or truncated, was made by a newer
-            Chronos, or its rows do not fit this database. Nothing is written.
+        BackupFileError: the file is not a backup, is damaged or truncated, exceeds ``limits``,
+            was made by a newer Chronos, or its rows do not fit this database. Nothing is written.
     """
     started = time.perf_counter()
     if getattr(t, "read_only", False):
         raise ValidationError("Your access to this workspace is read-only; only its owner can restore a backup into it.")
     schema = _load_schema(t.conn)
-    with _reopenable(source) as reopen:
+    with _reopenable(source, limits) as readable:
         # One restore per workspace at a time: two at once would both find it empty.
         t.conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended('chronos.restore:' || :c, 0))"),
                        {"c": str(t.creator_id)})
         ensure_empty(t, schema)
         try:
             with t.conn.begin_nested():
-                plan = _read_plan(t, schema, reopen)
+                plan = _read_plan(t, schema, readable)
                 _check_targets(t, schema, plan)
-                _insert_rows(t, schema, plan, reopen)
+                _insert_rows(t, schema, plan, readable)
                 _restore_profile(t, plan)
                 missing_media = _new_upload_paths(t)
                 days = _mark_days_stale(t)
@@ -439,9 +462,9 @@ def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes) -> Resto
     log.info("restored %d rows into %s (%d stale days)", sum(plan.counts.values()), t.creator_id, len(days))
     uploaded = t.conn.execute(sa.text("SELECT count(*) FROM videos WHERE creator_id = :c AND source_type = 'upload' "
                                       "AND storage_path IS NOT NULL"), {"c": t.creator_id}).scalar_one()
-    creator = plan.header.get("creator") or {}
-    return RestoreSummary(t.creator_id, creator.get("email"), plan.header.get("exported_at"),
-                          plan.header.get("schema_version"), plan.counts, len(days), time.perf_counter() - started,
+    creator = _header_creator(plan.header)
+    return RestoreSummary(t.creator_id, _text_or_none(creator.get("email")), _text_or_none(plan.header.get("exported_at")),
+                          _text_or_none(plan.header.get("schema_version")), plan.counts, len(days), time.perf_counter() - started,
                           int(uploaded), sorted(n for n in DERIVED_TABLES if n in schema.tables), missing_media)
 
 
@@ -456,17 +479,25 @@ class _Plan:
     source_creator: str | None
 
 
+@dataclass(frozen=True)
+class _Source:
+    """A backup that can be read from its start as often as needed, within ``limits``."""
+
+    open: Callable[[], ContextManager[IO[bytes]]]
+    limits: ReadLimits
+
+
 @contextmanager
-def _reopenable(source: BinaryIO | Path | str | bytes) -> Iterator[Callable[[], ContextManager[IO[bytes]]]]:
-    """A function that gives ``source`` from its start, as often as needed, as a seekable stream."""
+def _reopenable(source: BinaryIO | Path | str | bytes, limits: ReadLimits) -> Iterator[_Source]:
+    """``source`` as a _Source: its ``open`` gives it from its start, as a seekable stream."""
     if isinstance(source, str | Path):
         path = Path(source)
         if not path.is_file():
             raise BackupFileError(f"There is no file {path}; check the name.")
-        yield lambda: path.open("rb")
+        yield _Source(lambda: path.open("rb"), limits)
     elif isinstance(source, bytes | bytearray):
         data = bytes(source)
-        yield lambda: io.BytesIO(data)
+        yield _Source(lambda: io.BytesIO(data), limits)
     elif source.seekable():
         start = source.tell()
 
@@ -474,7 +505,7 @@ def _reopenable(source: BinaryIO | Path | str | bytes) -> Iterator[Callable[[], 
             source.seek(start)
             return nullcontext(source)  # the caller's file stays open
 
-        yield rewind
+        yield _Source(rewind, limits)
     else:
         with tempfile.TemporaryFile() as spool:
             shutil.copyfileobj(source, spool, 1024 * 1024)
@@ -483,19 +514,42 @@ def _reopenable(source: BinaryIO | Path | str | bytes) -> Iterator[Callable[[], 
                 spool.seek(0)
                 return nullcontext(spool)
 
-            yield reread
+            yield _Source(reread, limits)
 
 
-def _lines(opener: Callable[[], ContextManager[IO[bytes]]]) -> Iterator[str]:
-    """The text lines of a backup, gzip'd (as exported) or already decompressed."""
-    with opener() as raw:
+def _lines(source: _Source) -> Iterator[str]:
+    """The text lines of a backup, gzip'd (as exported) or already decompressed, each read within
+    ``source.limits``: a line, the file's decompressed size or its rows over a limit is refused
+    having held at most one bounded line in memory."""
+    limits = source.limits
+    with source.open() as raw:
         start = raw.tell()
         compressed = raw.read(2) == b"\x1f\x8b"
         raw.seek(start)
         stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+        total = 0
         try:
-            for line in stream:
-                yield line.decode("utf-8").rstrip("\r\n")
+            for number in itertools.count(1):
+                line = stream.readline(limits.line_bytes + 2)  # the limit, then room for "\r\n"
+                if not line:
+                    return
+                total += len(line)
+                text = line.rstrip(b"\r\n")
+                if len(text) > limits.line_bytes:
+                    raise BackupFileError(
+                        f"Line {number} of the file is longer than {_size(limits.line_bytes)}, which no Chronos "
+                        "backup holds, so nothing was restored; choose the .jsonl.gz file that export made, or "
+                        "export the workspace again.")
+                if total > limits.total_bytes:
+                    raise BackupFileError(
+                        f"The file decompresses to more than {_size(limits.total_bytes)}, far more than a "
+                        "workspace's rows, so nothing was restored; choose the .jsonl.gz file that export made, or "
+                        "export the workspace again.")
+                if number > limits.rows + 2:  # the header and the closing line are not rows
+                    raise BackupFileError(
+                        f"The file holds more than {limits.rows:,} rows, more than one restore takes, so nothing "
+                        "was restored; choose the .jsonl.gz file that export made, or export the workspace again.")
+                yield text.decode("utf-8")
         except (OSError, EOFError, zlib.error) as exc:
             raise BackupFileError("The backup file is damaged or was cut short (it does not decompress); "
                                   "export it again, or copy it again in full.") from exc
@@ -504,10 +558,34 @@ def _lines(opener: Callable[[], ContextManager[IO[bytes]]]) -> Iterator[str]:
                                   ".jsonl.gz file that export made.") from exc
 
 
-def _read_plan(t: Tenant, schema: _Schema, reopen) -> _Plan:
+def _size(count: int) -> str:
+    for unit, power in (("GB", 3), ("MB", 2), ("KB", 1)):
+        if count >= 1024**power:
+            return f"{count / 1024**power:.3g} {unit}"
+    return f"{count} bytes"
+
+
+def _json(line: str) -> Any:
+    """A line's JSON value; ValueError when it is not JSON (or nests deeper than Python recurses)."""
+    try:
+        return json.loads(line)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _header_creator(header: dict[str, Any]) -> dict[str, Any]:
+    creator = header.get("creator")
+    return creator if isinstance(creator, dict) else {}
+
+
+def _read_plan(t: Tenant, schema: _Schema, source: _Source) -> _Plan:
     """Read the whole file once: check it, count its rows, and record its ids in a temporary table
     (old id -> fresh id) that the second reading rewrites references with."""
-    lines = _lines(reopen)
+    lines = _lines(source)
     header = _parse_header(next(lines, None), schema)
     columns = {}
     for entry in header["tables"]:
@@ -526,7 +604,7 @@ def _read_plan(t: Tenant, schema: _Schema, reopen) -> _Plan:
     t.conn.execute(sa.text("CREATE TEMP TABLE IF NOT EXISTS chronos_restore_ids (old uuid PRIMARY KEY, "
                            "new uuid NOT NULL DEFAULT gen_random_uuid()) ON COMMIT DROP"))
     t.conn.execute(sa.text("TRUNCATE chronos_restore_ids"))
-    source_creator = (header.get("creator") or {}).get("id")
+    source_creator = _header_creator(header).get("id")
     if source_creator:
         _uuid_or_fail(source_creator, "the header's creator id")
         t.conn.execute(sa.text("INSERT INTO chronos_restore_ids (old, new) VALUES (:old, :new)"),
@@ -542,8 +620,8 @@ def _read_plan(t: Tenant, schema: _Schema, reopen) -> _Plan:
         if trailer is not None:
             raise BackupFileError(f"The backup has lines after its end (line {number}); export it again.")
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as exc:
+            entry = _json(line)
+        except ValueError as exc:  # json.JSONDecodeError is one
             raise BackupFileError(f"Line {number} of the backup is not valid JSON; the file is damaged.") from exc
         if not isinstance(entry, dict):
             raise BackupFileError(f"Line {number} of the backup is not a row; the file is damaged.")
@@ -591,17 +669,20 @@ def _read_plan(t: Tenant, schema: _Schema, reopen) -> _Plan:
 
 def _parse_header(line: str | None, schema: _Schema) -> dict[str, Any]:
     try:
-        header = json.loads(line) if line else None
-    except json.JSONDecodeError:
+        header = _json(line) if line else None
+    except ValueError:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise BackupFileError("This file is not a Chronos workspace backup; choose the .jsonl.gz file that "
                               "python -m chronos_data export (or the Settings page) made.")
     version = header.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise BackupFileError("The backup's header is damaged (it gives no format version); choose the .jsonl.gz "
+                              "file that export made, or export the workspace again.")
+    if version > FORMAT_VERSION:
         raise BackupFileError(f"This backup was made by a newer Chronos (backup format {version}; this one reads "
                               f"up to {FORMAT_VERSION}); upgrade Chronos, then restore it.")
-    theirs, ours = header.get("schema_version"), schema.version
+    theirs, ours = _text_or_none(header.get("schema_version")), schema.version
     if _migration_number(theirs) > _migration_number(ours):
         raise BackupFileError(f"This backup comes from a newer database schema ({theirs}; this database is at "
                               f"{ours}); upgrade Chronos and run its migrations, then restore it.")
@@ -642,14 +723,14 @@ def _check_targets(t: Tenant, schema: _Schema, plan: _Plan) -> None:
                 "provider, dimensions)), or set the matching OpenAI model and restart.")
 
 
-def _insert_rows(t: Tenant, schema: _Schema, plan: _Plan, reopen) -> None:
+def _insert_rows(t: Tenant, schema: _Schema, plan: _Plan, source: _Source) -> None:
     """The second reading: each table's rows in batches, ids rewritten, creator set to this one."""
     statements = {name: _insert_sql(schema.tables[name], plan.columns[name]) for name in plan.columns}
     ids = _NewIds(t)
     batch: list[str] = []
     size = 0
     current = None
-    for line in _lines(reopen):
+    for line in _lines(source):
         match = _ROW_LINE.fullmatch(line)
         if match:
             table, text = match.group(1), match.group(2)
@@ -715,7 +796,7 @@ class _NewIds:
 def _restore_profile(t: Tenant, plan: _Plan) -> None:
     """The workspace's name and settings, where the target has none yet (never its e-mail or plan:
     a file must not change who signs in or what they pay for)."""
-    creator = plan.header.get("creator") or {}
+    creator = _header_creator(plan.header)
     settings = creator.get("settings")
     if not isinstance(settings, dict):
         settings = {}

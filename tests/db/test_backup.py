@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import re
+import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from chronos_data import backup, cli, courses, creators, dashboards, rollups, st
 from chronos_data.backup import BackupFileError, WorkspaceNotEmpty
 from chronos_data.demo import load_demo, remove_demo
 from chronos_data.rag.search import hybrid_search
+from tests.bombs import gzip_bomb
 from tests.conftest import new_creator
 
 EMAIL = "demo-backup-tests@chronos.localhost"
@@ -373,6 +375,92 @@ def test_a_wrong_or_damaged_file_is_refused_and_writes_nothing(db, exported, cle
     with pytest.raises(BackupFileError, match=message):
         with db.tenant(creator) as t:
             backup.restore_workspace(t, damage(exported[0]))
+    _assert_empty(db, creator)
+
+
+_BOMB_HEADER = b'{"format": "chronos.workspace-backup", "pad": "'
+
+
+@pytest.fixture(scope="module")
+def line_bomb() -> bytes:
+    """About 1 MB on disk: a header line of 1 GB (the reproduction of issue 18)."""
+    return gzip_bomb(1024**3, prefix=_BOMB_HEADER, suffix=b'"}\n')
+
+
+def _peak_bytes(call) -> tuple[BaseException | None, int]:
+    """Run ``call``; the error it raised and the most memory Python held meanwhile, in bytes."""
+    tracemalloc.start()
+    try:
+        call()
+        raised = None
+    except BaseException as exc:  # noqa: BLE001 - returned to the test, which asserts on it
+        raised = exc
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return raised, peak
+
+
+def _one_sentence(message: str) -> bool:
+    return "\n" not in message and message.endswith(".") and ". " not in message
+
+
+def _restore_into_new(db, cleanup, data: bytes, **kw):
+    creator = new_creator(db, "bomb")
+    cleanup.append(creator)
+
+    def restore():
+        with db.tenant(creator) as t:
+            backup.restore_workspace(t, io.BytesIO(data), **kw)
+
+    error, peak = _peak_bytes(restore)
+    return creator, error, peak
+
+
+def test_a_one_gigabyte_line_is_refused_in_bounded_memory(db, cleanup, line_bomb):
+    assert len(line_bomb) < 2 * 1024**2
+    creator, error, peak = _restore_into_new(db, cleanup, line_bomb)
+    assert isinstance(error, BackupFileError), error
+    assert str(error).startswith("Line 1 of the file is longer than 32 MB") and _one_sentence(str(error))
+    assert "newer Chronos" not in str(error)
+    assert peak < 200 * 1024**2, f"{peak / 1024**2:.0f} MB held to refuse it"
+    _assert_empty(db, creator)
+
+
+def test_a_file_that_decompresses_past_the_limit_is_refused_in_bounded_memory(db, cleanup, exported):
+    # Valid lines, one student over and over: every line is a row the first reading accepts.
+    lines = _lines(exported[0])
+    student = next(line for line in lines if line.get("table") == "students")
+    header = json.dumps(lines[0]).encode() + b"\n"
+    row = json.dumps(student).encode() + b"\n"
+    bomb = gzip_bomb(256 * 1024**2 // len(row), row, prefix=header)  # 256 MB of rows
+    limits = backup.ReadLimits(total_bytes=16 * 1024**2)
+    creator, error, peak = _restore_into_new(db, cleanup, bomb, limits=limits)
+    assert isinstance(error, BackupFileError), error
+    assert str(error).startswith("The file decompresses to more than 16 MB") and _one_sentence(str(error))
+    assert peak < 200 * 1024**2, f"{peak / 1024**2:.0f} MB held to refuse it"
+    _assert_empty(db, creator)
+
+
+def test_a_file_with_more_rows_than_the_limit_is_refused(db, cleanup, exported):
+    lines = _lines(exported[0])
+    rows = lines[1:-1][:1500]
+    data = _pack([lines[0], *rows, {"end": True, "rows": {}}])
+    creator, error, _ = _restore_into_new(db, cleanup, data, limits=backup.ReadLimits(rows=1000))
+    assert isinstance(error, BackupFileError), error
+    assert str(error).startswith("The file holds more than 1,000 rows, more than one restore takes")
+    assert _one_sentence(str(error))
+    _assert_empty(db, creator)
+
+
+@pytest.mark.parametrize("version", [None, "1", True, 0])
+def test_a_header_without_a_format_version_is_called_damaged_not_newer(db, cleanup, exported, version):
+    lines = _lines(exported[0])
+    lines[0]["version"] = version
+    if version is None:
+        del lines[0]["version"]
+    creator, error, _ = _restore_into_new(db, cleanup, _pack(lines))
+    assert isinstance(error, BackupFileError) and "gives no format version" in str(error), error
     _assert_empty(db, creator)
 
 
