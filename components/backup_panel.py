@@ -33,7 +33,8 @@ def render_backup_panel() -> None:
             empty = False
     st.caption("A backup holds every row of this workspace: videos with their transcripts and embeddings, "
                "courses, students, conversations and viewing history. Uploaded media files are not in it: after a "
-               "restore, upload them again to play them. Daily metrics are recomputed after a restore.")
+               "restore, upload them again to play them (`python -m chronos_data export --with-media` makes a backup "
+               "with them). Daily metrics are recomputed after a restore.")
     # Written when clicked, not on every rerun of the page.
     st.download_button("Download backup", _backup_bytes, backup.backup_filename(email), "application/gzip",
                        key="settings_backup_download", icon=":material/download:", on_click="ignore")
@@ -51,7 +52,7 @@ def render_backup_panel() -> None:
     with st.spinner("Restoring the backup…"):
         try:
             with state.tenant() as t:
-                summary = backup.restore_workspace(t, upload)
+                summary = backup.restore_workspace(t, upload, media=state.get_settings())
             with state.tenant() as t:  # the daily metrics, once the rows are committed
                 rollups.rollup(t)
         except ChronosError as exc:

@@ -3,6 +3,7 @@ and every way a file or a workspace can be wrong refused with nothing written.""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -605,6 +606,116 @@ def test_an_uploaded_video_restored_as_another_creator_comes_back_without_media(
     assert _files_of(data_settings, copy) == []
     with pytest.raises(Exception, match="not one of this workspace's uploads"):
         uploads.stored_file(data_settings, path, copy)  # the original's file is not the copy's to play
+
+
+def test_a_backup_with_media_restored_as_another_creator_plays_its_own_copy(db, cleanup, tmp_path, capsys,
+                                                                            data_settings):
+    from chronos_data import uploads, videos
+
+    content = bytes(range(256)) * (7 * 1024**2 // 256 + 3)  # three parts of the backup's media lines
+    original, email, path = _uploader(db, data_settings, cleanup, "uploader", content)
+    file = tmp_path / "with-media.jsonl.gz"
+    assert cli.main(["export", "--out", str(file), "--creator", email, "--with-media", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["media_files"] == 1 and report["media_bytes"] == len(content)
+    assert report["uploaded_media_not_included"] == 0
+    assert _lines_of_file(file)[0]["version"] == 2
+    copy_email = f"uploader-copy-{uuid.uuid4().hex[:6]}@example.com"
+    assert cli.main(["restore", str(file), "--as-creator", copy_email, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    copy = uuid.UUID(report["creator_id"])
+    cleanup.append(copy)
+    assert report["media_restored"] == 1 and report["media_not_in_backup"] == []
+
+    with db.tenant(copy) as t:
+        [video] = videos.list_videos(t)
+    assert video.storage_path.startswith(f"uploads/{copy}/") and video.storage_path.endswith("/lecture.mp4")
+    assert uploads.stored_file(data_settings, video.storage_path, copy).read_bytes() == content
+    assert [p.read_bytes() for p in _files_of(data_settings, original)] == [content]  # the original's, untouched
+
+
+def _lines_of_file(file) -> list[dict]:
+    return [json.loads(line) for line in gzip.decompress(file.read_bytes()).decode().splitlines()
+            if not line.startswith('{"part": ')]
+
+
+@pytest.fixture
+def media_backup(db, cleanup, data_settings):
+    """A backup with one uploaded video and its media file, as text lines."""
+    creator, _, _ = _uploader(db, data_settings, cleanup, "media", b"the lecture's bytes" * 1000)
+    out = io.BytesIO()
+    with db.tenant(creator) as t:
+        backup.export_workspace(t, out, media=data_settings)
+    return gzip.decompress(out.getvalue()).decode().splitlines(keepends=True)
+
+
+def _media_line(lines, key):
+    return next(i for i, line in enumerate(lines) if line.startswith(f'{{"{key}": '))
+
+
+def _other_video(lines):
+    lines[_media_line(lines, "media")] = json.dumps({"media": str(uuid.uuid4())}) + "\n"
+
+
+def _tampered_part(lines):
+    i = _media_line(lines, "part")
+    lines[i] = '{"part": "' + base64.b64encode(b"someone else's bytes").decode() + '"}\n'
+
+
+def _two_blocks(lines):
+    start, end = _media_line(lines, "media"), _media_line(lines, "media_end")
+    lines[end + 1:end + 1] = lines[start:end + 1]
+    lines[-1] = lines[-1].replace('"media": 1', '"media": 2')
+
+
+def _part_alone(lines):
+    lines.insert(1, lines[_media_line(lines, "part")])
+
+
+def _media_in_a_version_1_file(lines):
+    lines[0] = lines[0].replace('"version": 2', '"version": 1')
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (_other_video, "no uploaded video of the backup"),
+    (_tampered_part, "does not match its size or checksum"),
+    (_two_blocks, "no uploaded video of the backup, or a second one"),
+    (_part_alone, "part of a media file that no line began"),
+    (_media_in_a_version_1_file, "a table its header does not list \\(None\\)"),
+], ids=["other-video", "tampered", "twice", "part-alone", "version-1"])
+def test_a_forged_media_block_is_refused_and_writes_no_file(db, cleanup, data_settings, media_backup, damage, message):
+    damage(media_backup)
+    target = new_creator(db, "media-forged")
+    cleanup.append(target)
+    with pytest.raises(BackupFileError, match=message):
+        with db.tenant(target) as t:
+            backup.restore_workspace(t, gzip.compress("".join(media_backup).encode()), media=data_settings)
+    _assert_empty(db, target)
+    assert _files_of(data_settings, target) == []
+
+
+def test_a_media_file_over_the_plan_limit_is_refused(db, cleanup, data_settings, media_backup, monkeypatch):
+    monkeypatch.setitem(backup.UPLOAD_LIMIT_BYTES, "basic", 1024)
+    target = new_creator(db, "media-large")
+    cleanup.append(target)
+    with pytest.raises(BackupFileError, match="larger than this workspace's plan takes \\(1 KB\\)"):
+        with db.tenant(target) as t:
+            backup.restore_workspace(t, gzip.compress("".join(media_backup).encode()), media=data_settings)
+    _assert_empty(db, target)
+
+
+def test_media_written_by_a_restore_that_fails_later_is_removed(db, cleanup, data_settings, media_backup, monkeypatch):
+    def fail(t):
+        raise BackupFileError("The restore failed late on purpose.")
+
+    monkeypatch.setattr(backup, "_mark_days_stale", fail)
+    target = new_creator(db, "media-late")
+    cleanup.append(target)
+    with pytest.raises(BackupFileError, match="late on purpose"):
+        with db.tenant(target) as t:
+            backup.restore_workspace(t, gzip.compress("".join(media_backup).encode()), media=data_settings)
+    _assert_empty(db, target)
+    assert _files_of(data_settings, target) == []
 
 
 def test_a_forged_header_naming_another_workspace_copies_none_of_its_files(db, cleanup, tmp_path, capsys,
