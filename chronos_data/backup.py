@@ -114,6 +114,9 @@ _MIGRATION_NUMBER = re.compile(r"^(\d+)_")
 _MEDIA_PART = 3 * 1024**2
 #: A media part line as written; counted against the file's media bound, not its rows' size.
 _PART_PREFIX = b'{"part": "'
+#: Media any backup may hold whatever its size: a short recording of silence compresses far more
+#: than ``ReadLimits.media_ratio``, and this much costs a restore little.
+_MEDIA_FLOOR = 64 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,9 @@ class ReadLimits:
     total_bytes: int = 16 * 1024**3
     #: Rows of the whole file (header and closing line aside): the same demo holds 123 k.
     rows: int = 50_000_000
+    #: Bytes of media (``export --with-media``) per byte of the file: audio and video barely
+    #: compress (an MP4 in a backup is about its own size), a run of one byte a thousand times.
+    media_ratio: int = 8
 
 
 READ_LIMITS = ReadLimits()
@@ -727,7 +733,8 @@ def _read_plan(t: Tenant, schema: _Schema, source: _Source, media_limit: int) ->
     models: set[str] = set()
     ids: list[str] = []
     trailer = None
-    media = _MediaCheck(media_limit) if header["version"] >= _MEDIA_VERSION else None
+    media = _MediaCheck(media_limit, max(source.limits.media_ratio * _file_size(source), _MEDIA_FLOOR)) \
+        if header["version"] >= _MEDIA_VERSION else None
     number = 1
     for number, line in enumerate(lines, start=2):
         if trailer is not None:
@@ -790,12 +797,22 @@ def _read_plan(t: Tenant, schema: _Schema, source: _Source, media_limit: int) ->
     return _Plan(header, columns, counts, models, source_creator, set(media.files) if media else set())
 
 
+def _file_size(source: _Source) -> int:
+    with source.open() as raw:
+        start = raw.tell()
+        size = raw.seek(0, io.SEEK_END) - start
+        raw.seek(start)
+        return size
+
+
 class _MediaCheck:
     """The first reading of a backup's media blocks (format 2): each names an uploaded video of the
     file, once; its parts decode, stay within ``limit`` bytes and match the closing checksum."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, total_limit: int) -> None:
         self.limit = limit
+        self.total_limit = total_limit
+        self.total = 0
         self.uploads: set[str] = set()  # ids of the file's uploaded videos
         self.files: dict[str, int] = {}  # video id -> bytes, for each block closed
         self.current: str | None = None
@@ -821,6 +838,12 @@ class _MediaCheck:
                 f"A media file of the backup (line {number}) is larger than this workspace's plan takes "
                 f"({_size(self.limit)}), so nothing was restored; restore it into a workspace on a larger plan, or "
                 "export it without media.")
+        self.total += len(part)
+        if self.total > self.total_limit:
+            raise BackupFileError(
+                f"The backup's media files (line {number}) decompress to far more than the file itself, which audio "
+                "and video do not, so nothing was restored; choose the .jsonl.gz file that export made, or export "
+                "the workspace again.")
         self.digest.update(part)
         return True
 

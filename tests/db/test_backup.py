@@ -7,6 +7,7 @@ import base64
 import gzip
 import io
 import json
+import os
 import re
 import tracemalloc
 import uuid
@@ -612,7 +613,7 @@ def test_a_backup_with_media_restored_as_another_creator_plays_its_own_copy(db, 
                                                                             data_settings):
     from chronos_data import uploads, videos
 
-    content = bytes(range(256)) * (7 * 1024**2 // 256 + 3)  # three parts of the backup's media lines
+    content = os.urandom(7 * 1024**2 + 5)  # like media, it does not compress; three of the backup's parts
     original, email, path = _uploader(db, data_settings, cleanup, "uploader", content)
     file = tmp_path / "with-media.jsonl.gz"
     assert cli.main(["export", "--out", str(file), "--creator", email, "--with-media", "--json"]) == 0
@@ -702,6 +703,30 @@ def test_a_media_file_over_the_plan_limit_is_refused(db, cleanup, data_settings,
         with db.tenant(target) as t:
             backup.restore_workspace(t, gzip.compress("".join(media_backup).encode()), media=data_settings)
     _assert_empty(db, target)
+
+
+def test_a_media_bomb_is_refused_before_a_file_is_written(db, cleanup, data_settings, media_backup):
+    # 1 GB of zeros as one media block of a video of the file: a few MB of gzip.
+    start, end = _media_line(media_backup, "media"), _media_line(media_backup, "media_end")
+    video = json.loads(media_backup[start])["media"]
+    part = b'{"part": "' + base64.b64encode(bytes(3 * 1024**2)) + b'"}\n'
+    head = "".join(media_backup[:start + 1]).encode()
+    bomb = gzip_bomb(1024**3 // (3 * 1024**2), part, prefix=head, suffix=(json.dumps(
+        {"media_end": video, "bytes": 1024**3 // (3 * 1024**2) * 3 * 1024**2, "sha256": "0" * 64}) + "\n"
+        + "".join(media_backup[end + 1:])).encode())
+    assert len(bomb) < 8 * 1024**2
+    target = new_creator(db, "media-bomb")
+    cleanup.append(target)
+
+    def restore():
+        with db.tenant(target) as t:
+            backup.restore_workspace(t, bomb, media=data_settings)
+
+    error, peak = _peak_bytes(restore)
+    assert isinstance(error, BackupFileError) and "decompress to far more than the file itself" in str(error), error
+    assert peak < 200 * 1024**2, f"{peak / 1024**2:.0f} MB held to refuse it"
+    _assert_empty(db, target)
+    assert _files_of(data_settings, target) == []
 
 
 def test_media_written_by_a_restore_that_fails_later_is_removed(db, cleanup, data_settings, media_backup, monkeypatch):
