@@ -323,7 +323,8 @@ def export_workspace(t: Tenant, out: BinaryIO | Path | str, *, media: Settings |
     Args:
         media: the settings whose data folder holds the uploads: each uploaded video's media file
             (when it is this workspace's and on disk) is written into the backup after the rows,
-            so that a restore elsewhere plays it. The file grows by about a third more than the media.
+            so that a restore elsewhere plays it. The file grows by about the media's size (their
+            base64 compresses back to within a few % of it).
 
     Returns:
         What was written: rows per table, bytes, seconds.

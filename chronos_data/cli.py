@@ -71,8 +71,8 @@ def _parser() -> argparse.ArgumentParser:
         ("rollup", _rollup, "roll up days not rolled up yet (and today) into the daily metrics; safe to re-run"),
         ("worker", _worker, "process every workspace's import queue in this process until stopped (Ctrl-C); "
                             "run the app with CHRONOS_IMPORT_WORKER=off to leave imports to it"),
-        ("export", _export, "write every row of the workspace (transcripts and embeddings included, media files "
-                            "not) to a backup file"),
+        ("export", _export, "write every row of the workspace (transcripts and embeddings included; media files "
+                            "with --with-media) to a backup file"),
         ("restore", _restore, "restore a backup file into an empty workspace with fresh ids; all or nothing"),
         ("insights", _insights, "where students get confused and why they leave: confusion, dropoff, content_gap, "
                                 "concept_order and course_split findings with the moment and the evidence"),
