@@ -14,6 +14,13 @@ come in foreign-key order (parents first), also read from the catalog. Left out:
 ``DERIVED_TABLES``, which the rollup recomputes from the rows that are kept, and
 ``ACCESS_TABLES``. Uploaded media files are not in the file (see ``export_workspace``).
 
+A file is untrusted input: its header's creator id and its videos' storage paths are whatever
+whoever made it wrote. A restore therefore reads no file but the backup: every uploaded video's
+storage path is made anew in the restoring workspace's own uploads folder, where no file is yet
+(the video keeps its transcript, search and citations; its media is uploaded again to play it).
+Reading is bounded (``ReadLimits``): a line, the decompressed size and the number of rows, so a
+small file that decompresses to gigabytes is refused after reading at most one bounded line.
+
 Restoring goes through the tenant's own connection (``chronos_app`` under row-level security),
 so a file can only ever write into the workspace the transaction names. The workspace must be
 empty. Every id gets a fresh uuid and every mention of it is rewritten (foreign keys, arrays,
@@ -24,8 +31,11 @@ fails anywhere leaves nothing behind.
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -40,7 +50,7 @@ from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, BinaryIO
 
 import sqlalchemy as sa
@@ -48,8 +58,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError, InternalError, ProgrammingError
 
 from . import rollups
+from .config import Settings
+from .creators import UPLOAD_LIMIT_BYTES
 from .db import Tenant
 from .errors import ValidationError
+from .uploads import keep_file, new_storage_path, remove_upload, stored_file
 from .workspace import TENANT_TABLES
 
 __all__ = [
@@ -57,7 +70,9 @@ __all__ = [
     "DERIVED_TABLES",
     "FORMAT",
     "FORMAT_VERSION",
+    "READ_LIMITS",
     "BackupFileError",
+    "ReadLimits",
     "ExportSummary",
     "RestoreSummary",
     "WorkspaceNotEmpty",
@@ -70,7 +85,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FORMAT = "chronos.workspace-backup"
-FORMAT_VERSION = 1
+#: 2: uploaded media may follow the rows (``export_workspace(..., media=settings)``). A backup
+#: without media is still written as 1, so that a Chronos that reads only 1 restores it.
+FORMAT_VERSION = 2
+_MEDIA_VERSION = 2
 
 #: Recomputed by the rollup from the rows a backup keeps (rollups.py, learners.py): daily video
 #: metrics, which days are final, and the learner bitmaps. Bitmaps could not be copied anyway:
@@ -92,6 +110,33 @@ _QUOTED_UUID = re.compile(r'(?<!\\)"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 # A row line as export_workspace writes it: the row's JSON is taken as is, without parsing it.
 _ROW_LINE = re.compile(r'\{"table": "([a-z_][a-z0-9_]*)", "row": (\{.*\})\}')
 _MIGRATION_NUMBER = re.compile(r"^(\d+)_")
+#: Raw bytes of media per line: 4 MB of base64, far under ``ReadLimits.line_bytes``.
+_MEDIA_PART = 3 * 1024**2
+#: A media part line as written; counted against the file's media bound, not its rows' size.
+_PART_PREFIX = b'{"part": "'
+#: Media any backup may hold whatever its size: a short recording of silence compresses far more
+#: than ``ReadLimits.media_ratio``, and this much costs a restore little.
+_MEDIA_FLOOR = 64 * 1024**2
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of a file a restore reads before refusing it: a few MB of gzip can decompress to
+    gigabytes (one 1 GB line took a restore from 63 MB to 3.2 GB before these bounds)."""
+
+    #: Bytes of one line. The longest rows are videos with their transcript and timed segments: a
+    #: ten-hour lecture's are a few MB. A longer line is refused after reading this much of it.
+    line_bytes: int = 32 * 1024**2
+    #: Decompressed bytes of the whole file: the demo workspace with 100 k events is 71 MB.
+    total_bytes: int = 16 * 1024**3
+    #: Rows of the whole file (header and closing line aside): the same demo holds 123 k.
+    rows: int = 50_000_000
+    #: Bytes of media (``export --with-media``) per byte of the file: audio and video barely
+    #: compress (an MP4 in a backup is about its own size), a run of one byte a thousand times.
+    media_ratio: int = 8
+
+
+READ_LIMITS = ReadLimits()
 
 
 class BackupFileError(ValidationError):
@@ -114,6 +159,9 @@ class ExportSummary:
     uploaded_media: int
     #: Tables left out because the rollup recomputes them.
     recomputed: list[str] = field(default_factory=list)
+    #: Uploaded videos whose media file is in the backup (``media=``), and their bytes.
+    media_files: int = 0
+    media_bytes: int = 0
 
     @property
     def total_rows(self) -> int:
@@ -132,8 +180,11 @@ class RestoreSummary:
     seconds: float
     uploaded_media: int
     recomputed: list[str] = field(default_factory=list)
-    #: The workspace the backup was made from (its uploads folder holds the media files).
-    source_creator_id: uuid.UUID | None = None
+    #: Titles of the uploaded videos restored without their media file (it is not in a backup):
+    #: each points at a new, empty place in this workspace's uploads until the file is uploaded again.
+    media_not_in_backup: list[str] = field(default_factory=list)
+    #: Uploaded videos whose media file came from the backup, written into this workspace's uploads.
+    media_restored: int = 0
 
     @property
     def total_rows(self) -> int:
@@ -260,14 +311,20 @@ def _migration_number(version: str | None) -> int:
 # Export.
 
 
-def export_workspace(t: Tenant, out: BinaryIO | Path | str) -> ExportSummary:
+def export_workspace(t: Tenant, out: BinaryIO | Path | str, *, media: Settings | None = None) -> ExportSummary:
     """Write every row of the workspace to ``out`` (a path, or a binary file object) as a backup.
 
     The rows are read by one SQL statement, so they are one consistent snapshot even while the
     app keeps writing. The file holds database rows only: transcripts, timed segments, chunks
     and their embeddings included, but not the media files of uploaded videos, which stay in the
-    data folder (``uploads/``) under the path each video records. A path is written to a
+    data folder (``uploads/``); a restore never reads them (see ``restore_workspace``). A path is written to a
     temporary file first and renamed when complete, so a failed export leaves no partial file.
+
+    Args:
+        media: the settings whose data folder holds the uploads: each uploaded video's media file
+            (when it is this workspace's and on disk) is written into the backup after the rows,
+            so that a restore elsewhere plays it. The file grows by about the media's size (their
+            base64 compresses back to within a few % of it).
 
     Returns:
         What was written: rows per table, bytes, seconds.
@@ -278,7 +335,7 @@ def export_workspace(t: Tenant, out: BinaryIO | Path | str) -> ExportSummary:
         temporary = target.with_name(f".{target.name}.partial")
         try:
             with temporary.open("wb") as raw:
-                summary = _export(t, raw, started)
+                summary = _export(t, raw, started, media)
             os.replace(temporary, target)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
@@ -288,10 +345,10 @@ def export_workspace(t: Tenant, out: BinaryIO | Path | str) -> ExportSummary:
             temporary.unlink(missing_ok=True)
             raise
         return summary
-    return _export(t, out, started)
+    return _export(t, out, started, media)
 
 
-def _export(t: Tenant, raw: IO[bytes], started: float) -> ExportSummary:
+def _export(t: Tenant, raw: IO[bytes], started: float, media: Settings | None) -> ExportSummary:
     schema = _load_schema(t.conn)
     names = schema.backed_up
     unreadable = [n for n in names if not schema.tables[n].can_select]
@@ -301,13 +358,15 @@ def _export(t: Tenant, raw: IO[bytes], started: float) -> ExportSummary:
     creator = t.conn.execute(sa.text(f"SELECT id, email, name, settings FROM {_SCHEMA}.creators WHERE id = :c"),
                              {"c": t.creator_id}).one()
     header = {
-        "format": FORMAT, "version": FORMAT_VERSION, "schema_version": schema.version,
+        "format": FORMAT, "version": _MEDIA_VERSION if media else 1, "schema_version": schema.version,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "creator": {"id": str(creator.id), "email": creator.email, "name": creator.name,
                     "settings": creator.settings},
         "tables": [{"name": n, "columns": list(schema.tables[n].data_columns)} for n in names],
         "recomputed": sorted(n for n in DERIVED_TABLES if n in schema.tables),
-        "media_files": "not included: uploaded videos keep their storage_path; copy the data folder's uploads/",
+        "media_files": "included: after the rows, each uploaded video's file" if media else
+                       "not included: a restore gives each uploaded video a new, empty place in the restoring "
+                       "workspace's uploads; upload its file again there to play it",
     }
     counts = dict.fromkeys(names, 0)
     counter = _CountingWriter(raw)
@@ -322,12 +381,43 @@ def _export(t: Tenant, raw: IO[bytes], started: float) -> ExportSummary:
             if size >= _WRITE_BYTES:
                 gz.write("".join(buffer).encode())
                 buffer, size = [], 0
-        buffer.append(json.dumps({"end": True, "rows": counts}) + "\n")
         gz.write("".join(buffer).encode())
+        files, media_bytes = _write_media(t, media, gz) if media else (0, 0)
+        end: dict[str, Any] = {"end": True, "rows": counts}
+        if media:
+            end["media"] = files
+        gz.write((json.dumps(end) + "\n").encode())
     uploaded = t.conn.execute(sa.text("SELECT count(*) FROM videos WHERE creator_id = :c AND source_type = 'upload' "
                                       "AND storage_path IS NOT NULL"), {"c": t.creator_id}).scalar_one()
     return ExportSummary(t.creator_id, creator.email, schema.version, counts, counter.written,
-                         time.perf_counter() - started, int(uploaded), header["recomputed"])
+                         time.perf_counter() - started, int(uploaded) - files, header["recomputed"], files, media_bytes)
+
+
+def _write_media(t: Tenant, settings: Settings, gz: IO[bytes]) -> tuple[int, int]:
+    """Each uploaded video's file as a block of lines: ``{"media": id}``, ``{"part": base64}``…,
+    ``{"media_end": id, "bytes": n, "sha256": hex}``; returns the files and bytes written. A video
+    whose file is not this workspace's or not on disk is left out (it restores without media)."""
+    rows = t.conn.execute(sa.text("SELECT id, storage_path FROM videos WHERE creator_id = :c AND source_type = 'upload' "
+                                  "AND storage_path IS NOT NULL ORDER BY id"), {"c": t.creator_id}).all()
+    files = total = 0
+    for video_id, storage_path in rows:
+        try:
+            path = stored_file(settings, storage_path, t.creator_id)
+            source = path.open("rb")
+        except (ValidationError, OSError):
+            continue
+        with source:
+            gz.write((json.dumps({"media": str(video_id)}) + "\n").encode())
+            digest, size = hashlib.sha256(), 0
+            while part := source.read(_MEDIA_PART):
+                digest.update(part)
+                size += len(part)
+                gz.write(_PART_PREFIX + base64.b64encode(part) + b'"}\n')
+        gz.write((json.dumps({"media_end": str(video_id), "bytes": size, "sha256": digest.hexdigest()}) + "\n")
+                 .encode())
+        files += 1
+        total += size
+    return files, total
 
 
 def _rows_in_order(t: Tenant, schema: _Schema, names: list[str]) -> Iterator[tuple[str, str]]:
@@ -386,8 +476,14 @@ def ensure_empty(t: Tenant, schema: _Schema | None = None) -> None:
             "(python -m chronos_data restore FILE --as-creator NEW_EMAIL).")
 
 
-def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes) -> RestoreSummary:
+def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes, limits: ReadLimits = READ_LIMITS, *,
+                      media: Settings | None = None) -> RestoreSummary:
     """Restore a backup into this (empty) workspace, with fresh ids; all or nothing.
+
+    No file but the backup is read. Uploaded videos whose media file is in the backup (``export
+    --with-media``) get it written into this workspace's own uploads when ``media`` gives the data
+    folder; the others come back without media, each with a new, empty storage path there
+    (``RestoreSummary.media_not_in_backup``). Files written for a restore that fails are removed.
 
     The daily rollups are not part of a backup: the restored days are marked stale, and the
     next ``rollups.rollup`` recomputes them. Run it after this transaction commits, not inside
@@ -397,28 +493,36 @@ def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes) -> Resto
     Args:
         source: the backup, as a path, bytes, or a binary file object (read twice: it is
             rewound, or copied to a temporary file when it cannot be).
+        limits: the longest line, the decompressed size and the rows a file may have; one over
+            any of them is refused while it is read, before a row is written.
+        media: the settings whose data folder receives the backup's media files (none are
+            written without it). Each file is bounded by this workspace's plan's upload limit.
 
     Raises:
         WorkspaceNotEmpty: the workspace already has videos, courses, students or activity.
-        BackupFileError: the file is not a backup, is damaged or truncated, was made by a newer
-            Chronos, or its rows do not fit this database. Nothing is written.
+        BackupFileError: the file is not a backup, is damaged or truncated, exceeds ``limits``,
+            was made by a newer Chronos, or its rows do not fit this database. Nothing is written.
     """
     started = time.perf_counter()
     if getattr(t, "read_only", False):
         raise ValidationError("Your access to this workspace is read-only; only its owner can restore a backup into it.")
     schema = _load_schema(t.conn)
-    with _reopenable(source) as reopen:
+    tier = t.conn.execute(sa.text(f"SELECT subscription_tier FROM {_SCHEMA}.creators WHERE id = :c"),
+                          {"c": t.creator_id}).scalar_one()
+    written: list[str] = []
+    with _reopenable(source, limits) as readable, _removed_unless_done(media, written):
         # One restore per workspace at a time: two at once would both find it empty.
         t.conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended('chronos.restore:' || :c, 0))"),
                        {"c": str(t.creator_id)})
         ensure_empty(t, schema)
         try:
             with t.conn.begin_nested():
-                plan = _read_plan(t, schema, reopen)
+                plan = _read_plan(t, schema, readable, UPLOAD_LIMIT_BYTES.get(tier, UPLOAD_LIMIT_BYTES["basic"]))
                 _check_targets(t, schema, plan)
-                _insert_rows(t, schema, plan, reopen)
+                _insert_rows(t, schema, plan, readable)
                 _restore_profile(t, plan)
-                _move_upload_paths(t, plan)
+                restored = _restore_media(t, plan, readable, media, written) if media and plan.media else {}
+                missing_media = _new_upload_paths(t, restored)
                 days = _mark_days_stale(t)
         except (IntegrityError, DataError, ProgrammingError, InternalError) as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
@@ -426,11 +530,56 @@ def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes) -> Resto
     log.info("restored %d rows into %s (%d stale days)", sum(plan.counts.values()), t.creator_id, len(days))
     uploaded = t.conn.execute(sa.text("SELECT count(*) FROM videos WHERE creator_id = :c AND source_type = 'upload' "
                                       "AND storage_path IS NOT NULL"), {"c": t.creator_id}).scalar_one()
-    creator = plan.header.get("creator") or {}
-    return RestoreSummary(t.creator_id, creator.get("email"), plan.header.get("exported_at"),
-                          plan.header.get("schema_version"), plan.counts, len(days), time.perf_counter() - started,
-                          int(uploaded), sorted(n for n in DERIVED_TABLES if n in schema.tables),
-                          _source_creator(plan))
+    creator = _header_creator(plan.header)
+    return RestoreSummary(t.creator_id, _text_or_none(creator.get("email")), _text_or_none(plan.header.get("exported_at")),
+                          _text_or_none(plan.header.get("schema_version")), plan.counts, len(days), time.perf_counter() - started,
+                          int(uploaded), sorted(n for n in DERIVED_TABLES if n in schema.tables), missing_media,
+                          len(restored))
+
+
+@contextmanager
+def _removed_unless_done(settings: Settings | None, written: list[str]) -> Iterator[None]:
+    """Remove the media files in ``written`` if the block raises: a refused restore keeps no file."""
+    try:
+        yield
+    except BaseException:
+        for storage_path in written:
+            remove_upload(settings, storage_path)
+        raise
+
+
+def _restore_media(t: Tenant, plan: _Plan, source: _Source, settings: Settings, written: list[str]) -> dict[str, str]:
+    """The third reading: each media file (checked by the first) written into this workspace's
+    uploads, named as its video's file was; returns old video id -> new storage path."""
+    names = dict(t.conn.execute(sa.text(
+        "SELECT CAST(r.old AS text), v.storage_path FROM videos v JOIN chronos_restore_ids r ON r.new = v.id "
+        "WHERE v.creator_id = :c AND v.source_type = 'upload' AND v.storage_path IS NOT NULL"),
+        {"c": t.creator_id}).all())
+    restored: dict[str, str] = {}
+    lines = _lines(source)
+    for line in lines:
+        if not line.startswith('{"media": '):
+            continue
+        video = json.loads(line)["media"].lower()
+        path = keep_file(settings, t.creator_id, PurePosixPath(names.get(video, "upload").replace("\\", "/")).name,
+                         _PartsReader(lines))
+        written.append(path)
+        restored[video] = path
+    return restored
+
+
+class _PartsReader:
+    """A media block's bytes as a file ``keep_file`` copies from: one decoded part per read, until
+    the block's closing line (the parts were checked by the first reading)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+
+    def read(self, size: int = -1) -> bytes:
+        line = next(self.lines, "")
+        if not line.startswith('{"part": "'):
+            return b""  # the block's closing line
+        return base64.b64decode(line[len('{"part": "'):-2])
 
 
 @dataclass
@@ -442,19 +591,29 @@ class _Plan:
     counts: dict[str, int]
     models: set[str]
     source_creator: str | None
+    #: Old ids of the uploaded videos whose media file is in the backup.
+    media: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A backup that can be read from its start as often as needed, within ``limits``."""
+
+    open: Callable[[], ContextManager[IO[bytes]]]
+    limits: ReadLimits
 
 
 @contextmanager
-def _reopenable(source: BinaryIO | Path | str | bytes) -> Iterator[Callable[[], ContextManager[IO[bytes]]]]:
-    """A function that gives ``source`` from its start, as often as needed, as a seekable stream."""
+def _reopenable(source: BinaryIO | Path | str | bytes, limits: ReadLimits) -> Iterator[_Source]:
+    """``source`` as a _Source: its ``open`` gives it from its start, as a seekable stream."""
     if isinstance(source, str | Path):
         path = Path(source)
         if not path.is_file():
             raise BackupFileError(f"There is no file {path}; check the name.")
-        yield lambda: path.open("rb")
+        yield _Source(lambda: path.open("rb"), limits)
     elif isinstance(source, bytes | bytearray):
         data = bytes(source)
-        yield lambda: io.BytesIO(data)
+        yield _Source(lambda: io.BytesIO(data), limits)
     elif source.seekable():
         start = source.tell()
 
@@ -462,7 +621,7 @@ def _reopenable(source: BinaryIO | Path | str | bytes) -> Iterator[Callable[[], 
             source.seek(start)
             return nullcontext(source)  # the caller's file stays open
 
-        yield rewind
+        yield _Source(rewind, limits)
     else:
         with tempfile.TemporaryFile() as spool:
             shutil.copyfileobj(source, spool, 1024 * 1024)
@@ -471,19 +630,45 @@ def _reopenable(source: BinaryIO | Path | str | bytes) -> Iterator[Callable[[], 
                 spool.seek(0)
                 return nullcontext(spool)
 
-            yield reread
+            yield _Source(reread, limits)
 
 
-def _lines(opener: Callable[[], ContextManager[IO[bytes]]]) -> Iterator[str]:
-    """The text lines of a backup, gzip'd (as exported) or already decompressed."""
-    with opener() as raw:
+def _lines(source: _Source) -> Iterator[str]:
+    """The text lines of a backup, gzip'd (as exported) or already decompressed, each read within
+    ``source.limits``: a line, the file's decompressed size or its rows over a limit is refused
+    having held at most one bounded line in memory."""
+    limits = source.limits
+    with source.open() as raw:
         start = raw.tell()
         compressed = raw.read(2) == b"\x1f\x8b"
         raw.seek(start)
         stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+        total = parts = 0
         try:
-            for line in stream:
-                yield line.decode("utf-8").rstrip("\r\n")
+            for number in itertools.count(1):
+                line = stream.readline(limits.line_bytes + 2)  # the limit, then room for "\r\n"
+                if not line:
+                    return
+                text = line.rstrip(b"\r\n")
+                if text.startswith(_PART_PREFIX):
+                    parts += 1  # media: bounded by the plan's file size, per uploaded video (_MediaCheck)
+                else:
+                    total += len(line)
+                if len(text) > limits.line_bytes:
+                    raise BackupFileError(
+                        f"Line {number} of the file is longer than {_size(limits.line_bytes)}, which no Chronos "
+                        "backup holds, so nothing was restored; choose the .jsonl.gz file that export made, or "
+                        "export the workspace again.")
+                if total > limits.total_bytes:
+                    raise BackupFileError(
+                        f"The file decompresses to more than {_size(limits.total_bytes)}, far more than a "
+                        "workspace's rows, so nothing was restored; choose the .jsonl.gz file that export made, or "
+                        "export the workspace again.")
+                if number - parts > limits.rows + 2:  # the header and the closing line are not rows
+                    raise BackupFileError(
+                        f"The file holds more than {limits.rows:,} rows, more than one restore takes, so nothing "
+                        "was restored; choose the .jsonl.gz file that export made, or export the workspace again.")
+                yield text.decode("utf-8")
         except (OSError, EOFError, zlib.error) as exc:
             raise BackupFileError("The backup file is damaged or was cut short (it does not decompress); "
                                   "export it again, or copy it again in full.") from exc
@@ -492,10 +677,34 @@ def _lines(opener: Callable[[], ContextManager[IO[bytes]]]) -> Iterator[str]:
                                   ".jsonl.gz file that export made.") from exc
 
 
-def _read_plan(t: Tenant, schema: _Schema, reopen) -> _Plan:
+def _size(count: int) -> str:
+    for unit, power in (("GB", 3), ("MB", 2), ("KB", 1)):
+        if count >= 1024**power:
+            return f"{count / 1024**power:.3g} {unit}"
+    return f"{count} bytes"
+
+
+def _json(line: str) -> Any:
+    """A line's JSON value; ValueError when it is not JSON (or nests deeper than Python recurses)."""
+    try:
+        return json.loads(line)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _header_creator(header: dict[str, Any]) -> dict[str, Any]:
+    creator = header.get("creator")
+    return creator if isinstance(creator, dict) else {}
+
+
+def _read_plan(t: Tenant, schema: _Schema, source: _Source, media_limit: int) -> _Plan:
     """Read the whole file once: check it, count its rows, and record its ids in a temporary table
     (old id -> fresh id) that the second reading rewrites references with."""
-    lines = _lines(reopen)
+    lines = _lines(source)
     header = _parse_header(next(lines, None), schema)
     columns = {}
     for entry in header["tables"]:
@@ -514,7 +723,7 @@ def _read_plan(t: Tenant, schema: _Schema, reopen) -> _Plan:
     t.conn.execute(sa.text("CREATE TEMP TABLE IF NOT EXISTS chronos_restore_ids (old uuid PRIMARY KEY, "
                            "new uuid NOT NULL DEFAULT gen_random_uuid()) ON COMMIT DROP"))
     t.conn.execute(sa.text("TRUNCATE chronos_restore_ids"))
-    source_creator = (header.get("creator") or {}).get("id")
+    source_creator = _header_creator(header).get("id")
     if source_creator:
         _uuid_or_fail(source_creator, "the header's creator id")
         t.conn.execute(sa.text("INSERT INTO chronos_restore_ids (old, new) VALUES (:old, :new)"),
@@ -525,18 +734,24 @@ def _read_plan(t: Tenant, schema: _Schema, reopen) -> _Plan:
     models: set[str] = set()
     ids: list[str] = []
     trailer = None
+    media = _MediaCheck(media_limit, max(source.limits.media_ratio * _file_size(source), _MEDIA_FLOOR)) \
+        if header["version"] >= _MEDIA_VERSION else None
     number = 1
     for number, line in enumerate(lines, start=2):
         if trailer is not None:
             raise BackupFileError(f"The backup has lines after its end (line {number}); export it again.")
+        if media and media.take(number, line):
+            continue
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as exc:
+            entry = _json(line)
+        except ValueError as exc:  # json.JSONDecodeError is one
             raise BackupFileError(f"Line {number} of the backup is not valid JSON; the file is damaged.") from exc
         if not isinstance(entry, dict):
             raise BackupFileError(f"Line {number} of the backup is not a row; the file is damaged.")
         if entry.get("end") is True:
             trailer = entry
+            continue
+        if media and media.take_entry(number, entry):
             continue
         table, row = entry.get("table"), entry.get("row")
         if table not in columns or not isinstance(row, dict):
@@ -551,6 +766,8 @@ def _read_plan(t: Tenant, schema: _Schema, reopen) -> _Plan:
                 raise BackupFileError(f"The rows of {', '.join(early)} come before the {table} they refer to "
                                       f"(line {number}); the file was edited or damaged.")
             done.append(table)
+        if media and media.files:
+            raise BackupFileError(f"Line {number} is a row after the media files; the file was edited or damaged.")
         extra = set(row) - set(columns[table])
         if extra:
             raise BackupFileError(f"Line {number} has columns its header does not list ({', '.join(sorted(extra))}); "
@@ -560,6 +777,8 @@ def _read_plan(t: Tenant, schema: _Schema, reopen) -> _Plan:
         if spec.uuid_key:
             key = row.get(spec.primary_key[0])
             ids.append(_uuid_or_fail(key, f"the id on line {number}"))
+            if media and table == "videos" and row.get("source_type") == "upload":
+                media.uploads.add(ids[-1])
             if len(ids) >= 10_000:
                 _store_ids(t, ids)
                 ids = []
@@ -573,23 +792,106 @@ def _read_plan(t: Tenant, schema: _Schema, reopen) -> _Plan:
     if not isinstance(expected, dict) or {k: v for k, v in expected.items() if v} != {k: v for k, v in counts.items()
                                                                                       if v}:
         raise BackupFileError("The backup's rows do not add up to the counts its last line gives: rows are missing "
-                              "or were added. Export it again.")
-    return _Plan(header, columns, counts, models, source_creator)
+                              "or were added; export it again.")
+    if media:
+        media.check_end(number, trailer)
+    return _Plan(header, columns, counts, models, source_creator, set(media.files) if media else set())
+
+
+def _file_size(source: _Source) -> int:
+    with source.open() as raw:
+        start = raw.tell()
+        size = raw.seek(0, io.SEEK_END) - start
+        raw.seek(start)
+        return size
+
+
+class _MediaCheck:
+    """The first reading of a backup's media blocks (format 2): each names an uploaded video of the
+    file, once; its parts decode, stay within ``limit`` bytes and match the closing checksum."""
+
+    def __init__(self, limit: int, total_limit: int) -> None:
+        self.limit = limit
+        self.total_limit = total_limit
+        self.total = 0
+        self.uploads: set[str] = set()  # ids of the file's uploaded videos
+        self.files: dict[str, int] = {}  # video id -> bytes, for each block closed
+        self.current: str | None = None
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def take(self, number: int, line: str) -> bool:
+        """Check a part line (parsed here without the general JSON reader: it is most of the file)."""
+        if not line.startswith(_PART_PREFIX.decode()):
+            return False
+        if self.current is None:
+            raise BackupFileError(f"Line {number} is part of a media file that no line began; the file is damaged.")
+        encoded = line[len(_PART_PREFIX):-2] if line.endswith('"}') else ""
+        try:
+            part = base64.b64decode(encoded, validate=True)
+        except ValueError as exc:
+            raise BackupFileError(f"Line {number} of the backup is not a media part; the file is damaged.") from exc
+        if not part:
+            raise BackupFileError(f"Line {number} of the backup is not a media part; the file is damaged.")
+        self.size += len(part)
+        if self.size > self.limit:
+            raise BackupFileError(
+                f"A media file of the backup (line {number}) is larger than this workspace's plan takes "
+                f"({_size(self.limit)}), so nothing was restored; restore it into a workspace on a larger plan, or "
+                "export it without media.")
+        self.total += len(part)
+        if self.total > self.total_limit:
+            raise BackupFileError(
+                f"The backup's media files (line {number}) decompress to far more than the file itself, which audio "
+                "and video do not, so nothing was restored; choose the .jsonl.gz file that export made, or export "
+                "the workspace again.")
+        self.digest.update(part)
+        return True
+
+    def take_entry(self, number: int, entry: dict[str, Any]) -> bool:
+        """Check the line that begins or closes a media block."""
+        if "media" in entry:
+            video = entry["media"]
+            key = _uuid_or_fail(video, f"the video of the media file on line {number}")
+            if self.current is not None or key not in self.uploads or key in self.files:
+                raise BackupFileError(f"Line {number} begins a media file for no uploaded video of the backup, or a "
+                                      "second one; the file was edited or damaged.")
+            self.current, self.size, self.digest = key, 0, hashlib.sha256()
+            return True
+        if "media_end" in entry:
+            if self.current is None or str(entry["media_end"]).lower() != self.current \
+                    or entry.get("bytes") != self.size or entry.get("sha256") != self.digest.hexdigest():
+                raise BackupFileError(f"The media file that ends on line {number} does not match its size or "
+                                      "checksum; the file is damaged, so export it again.")
+            self.files[self.current] = self.size
+            self.current = None
+            return True
+        if self.current is not None:
+            raise BackupFileError(f"Line {number} comes inside a media file; the file is damaged.")
+        return False
+
+    def check_end(self, number: int, trailer: dict[str, Any]) -> None:
+        if self.current is not None or trailer.get("media", 0) != len(self.files):
+            raise BackupFileError(f"The backup's media files do not add up to the count its last line (line {number}) "
+                                  "gives: files are missing or were added; export it again.")
 
 
 def _parse_header(line: str | None, schema: _Schema) -> dict[str, Any]:
     try:
-        header = json.loads(line) if line else None
-    except json.JSONDecodeError:
+        header = _json(line) if line else None
+    except ValueError:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise BackupFileError("This file is not a Chronos workspace backup; choose the .jsonl.gz file that "
                               "python -m chronos_data export (or the Settings page) made.")
     version = header.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise BackupFileError("The backup's header is damaged (it gives no format version); choose the .jsonl.gz "
+                              "file that export made, or export the workspace again.")
+    if version > FORMAT_VERSION:
         raise BackupFileError(f"This backup was made by a newer Chronos (backup format {version}; this one reads "
                               f"up to {FORMAT_VERSION}); upgrade Chronos, then restore it.")
-    theirs, ours = header.get("schema_version"), schema.version
+    theirs, ours = _text_or_none(header.get("schema_version")), schema.version
     if _migration_number(theirs) > _migration_number(ours):
         raise BackupFileError(f"This backup comes from a newer database schema ({theirs}; this database is at "
                               f"{ours}); upgrade Chronos and run its migrations, then restore it.")
@@ -630,14 +932,16 @@ def _check_targets(t: Tenant, schema: _Schema, plan: _Plan) -> None:
                 "provider, dimensions)), or set the matching OpenAI model and restart.")
 
 
-def _insert_rows(t: Tenant, schema: _Schema, plan: _Plan, reopen) -> None:
+def _insert_rows(t: Tenant, schema: _Schema, plan: _Plan, source: _Source) -> None:
     """The second reading: each table's rows in batches, ids rewritten, creator set to this one."""
     statements = {name: _insert_sql(schema.tables[name], plan.columns[name]) for name in plan.columns}
     ids = _NewIds(t)
     batch: list[str] = []
     size = 0
     current = None
-    for line in _lines(reopen):
+    for line in _lines(source):
+        if line.startswith('{"part": "'):
+            continue
         match = _ROW_LINE.fullmatch(line)
         if match:
             table, text = match.group(1), match.group(2)
@@ -703,7 +1007,7 @@ class _NewIds:
 def _restore_profile(t: Tenant, plan: _Plan) -> None:
     """The workspace's name and settings, where the target has none yet (never its e-mail or plan:
     a file must not change who signs in or what they pay for)."""
-    creator = plan.header.get("creator") or {}
+    creator = _header_creator(plan.header)
     settings = creator.get("settings")
     if not isinstance(settings, dict):
         settings = {}
@@ -715,23 +1019,34 @@ def _restore_profile(t: Tenant, plan: _Plan) -> None:
                     "settings": text})
 
 
-def _source_creator(plan: _Plan) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str((plan.header.get("creator") or {}).get("id")))
-    except ValueError:
-        return None
+def _new_upload_paths(t: Tenant, restored: dict[str, str]) -> list[str]:
+    """Give every restored video with a storage path a new one in this workspace's own uploads
+    folder: the media file written from the backup (``restored``, by the video's old id), or a new
+    place where nothing is yet; returns the titles of the uploaded videos left without media.
+
+    A backup's storage paths are never used: a forged file could name another workspace's folder
+    (uploads/<their id>/…), and that workspace's files must stay out of reach. The shared demo
+    lectures' paths (demo/<name>, no workspace's files) are kept as they are.
+    """
+    rows = t.conn.execute(sa.text("SELECT v.id, v.title, v.storage_path, v.source_type, CAST(r.old AS text) AS old "
+                                  "FROM videos v LEFT JOIN chronos_restore_ids r ON r.new = v.id "
+                                  "WHERE v.creator_id = :c AND v.storage_path IS NOT NULL ORDER BY v.title, v.id"),
+                          {"c": t.creator_id}).all()
+    moved = [(row.id, restored.get(row.old) or new_storage_path(
+                 t.creator_id, PurePosixPath(row.storage_path.replace("\\", "/")).name))
+             for row in rows if row.old in restored or not _is_demo_path(row.storage_path)]
+    if moved:
+        t.conn.execute(sa.text("UPDATE videos v SET storage_path = m.path FROM unnest(CAST(:ids AS uuid[]), "
+                               "CAST(:paths AS text[])) AS m(id, path) WHERE v.creator_id = :c AND v.id = m.id"),
+                       {"c": t.creator_id, "ids": [i for i, _ in moved], "paths": [p for _, p in moved]})
+    kept = {i for i, _ in moved}
+    return [row.title for row in rows
+            if row.id in kept and row.source_type == "upload" and row.old not in restored]
 
 
-def _move_upload_paths(t: Tenant, plan: _Plan) -> None:
-    """Uploaded videos point into this workspace's own uploads folder (a workspace may only play
-    its own files); ``uploads.copy_workspace_uploads`` brings the files along when they are here."""
-    source = _source_creator(plan)
-    if source is None or source == t.creator_id:
-        return
-    old, new = f"uploads/{source}/", f"uploads/{t.creator_id}/"
-    t.conn.execute(sa.text("UPDATE videos SET storage_path = :new || substr(storage_path, length(:old) + 1) "
-                           "WHERE creator_id = :c AND starts_with(storage_path, :old)"),
-                   {"c": t.creator_id, "old": old, "new": new})
+def _is_demo_path(storage_path: str) -> bool:
+    parts = PurePosixPath(storage_path).parts
+    return len(parts) == 2 and parts[0] == "demo" and "\\" not in storage_path and parts[1] not in {".", ".."}
 
 
 def _mark_days_stale(t: Tenant) -> list[date]:

@@ -73,8 +73,8 @@ def _parser() -> argparse.ArgumentParser:
         ("worker", _worker, "process every workspace's import queue in this process until stopped (Ctrl-C or "
                             "SIGTERM: the video in hand is released for the next worker at once); "
                             "run the app with CHRONOS_IMPORT_WORKER=off to leave imports to it"),
-        ("export", _export, "write every row of the workspace (transcripts and embeddings included, media files "
-                            "not) to a backup file"),
+        ("export", _export, "write every row of the workspace (transcripts and embeddings included; media files "
+                            "with --with-media) to a backup file"),
         ("restore", _restore, "restore a backup file into an empty workspace with fresh ids; all or nothing"),
         ("insights", _insights, "where students get confused and why they leave: confusion, dropoff, content_gap, "
                                 "concept_order and course_split findings with the moment and the evidence"),
@@ -105,6 +105,8 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--since", metavar="DATE", help="only days from this date (YYYY-MM-DD)")
         if name == "export":
             sub.add_argument("--out", metavar="FILE", required=True, help="the backup file to write (.jsonl.gz)")
+            sub.add_argument("--with-media", action="store_true",
+                             help="write the uploaded videos' media files into the backup too (a restore plays them)")
         if name == "restore":
             sub.add_argument("file", metavar="FILE", help="a backup file made by export")
             sub.add_argument("--as-creator", metavar="EMAIL",
@@ -353,25 +355,31 @@ def _export(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
     from . import backup
 
-    summary = _in_workspace(args, settings, lambda t: backup.export_workspace(t, Path(args.out)))
+    media = settings if args.with_media else None
+    summary = _in_workspace(args, settings, lambda t: backup.export_workspace(t, Path(args.out), media=media))
     data = {"file": args.out, "bytes": summary.bytes_written, "workspace": summary.email,
             "creator_id": str(summary.creator_id), "schema_version": summary.schema_version, "rows": summary.rows,
             "seconds": round(summary.seconds, 2), "recomputed_on_restore": summary.recomputed,
-            "uploaded_media_not_included": summary.uploaded_media}
+            "uploaded_media_not_included": summary.uploaded_media, "media_files": summary.media_files,
+            "media_bytes": summary.media_bytes}
     lines = [f"exported {summary.total_rows:,} rows of {summary.email} to {args.out} "
              f"({summary.bytes_written / 1024**2:.1f} MB) in {summary.seconds:.1f} s"]
     lines += _table_rows(summary.rows)
     lines.append(f"recomputed on restore, not stored: {', '.join(summary.recomputed)}")
+    if summary.media_files:
+        lines.append(f"included: the media files of {summary.media_files} uploaded videos "
+                     f"({summary.media_bytes / 1024**2:.1f} MB)")
     if summary.uploaded_media:
-        lines.append(f"not included: the media files of {summary.uploaded_media} uploaded videos (they stay in the "
-                     "data folder's uploads/; copy it along to play them elsewhere)")
+        lines.append(f"not included: the media files of {summary.uploaded_media} uploaded videos (a restore brings "
+                     "their transcripts; upload the files again there to play them"
+                     + (")" if args.with_media else ", or export --with-media)"))
     return _TextResult(data, "\n".join(lines))
 
 
 def _restore(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from pathlib import Path
 
-    from . import backup, rollups, uploads
+    from . import backup, rollups
     from .errors import ValidationError
 
     if not Path(args.file).is_file():
@@ -381,26 +389,27 @@ def _restore(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         with db.engine.begin() as conn:
             creator_id = creators.ensure_creator(conn, args.as_creator or args.creator or settings.local_creator_email)
         with db.tenant(creator_id) as t:
-            summary = backup.restore_workspace(t, Path(args.file))
+            summary = backup.restore_workspace(t, Path(args.file), media=settings)
             email = creators.get_creator(t).email
         with db.tenant(creator_id) as t:  # committed first: see restore_workspace
             rolled = rollups.rollup(t)
     finally:
         db.dispose()
-    copied = uploads.copy_workspace_uploads(settings, summary.source_creator_id, creator_id) \
-        if summary.source_creator_id else 0
     data = {"file": args.file, "workspace": email, "creator_id": str(creator_id), "source": summary.source_email,
             "exported_at": summary.exported_at, "schema_version": summary.schema_version, "rows": summary.rows,
             "rolled_up_days": len(rolled.days), "seconds": round(summary.seconds, 2),
-            "uploaded_media": summary.uploaded_media, "media_files_copied": copied}
+            "uploaded_media": summary.uploaded_media, "media_restored": summary.media_restored,
+            "media_not_in_backup": summary.media_not_in_backup}
     lines = [f"restored {summary.total_rows:,} rows into {email} ({creator_id}) from the backup of "
              f"{summary.source_email} made {summary.exported_at}, in {summary.seconds:.1f} s"]
     lines += _table_rows(summary.rows)
     lines.append(f"recomputed: {', '.join(summary.recomputed)} ({len(rolled.days)} days rolled up)")
-    if summary.uploaded_media:
-        lines.append(f"{summary.uploaded_media} uploaded videos; {copied} media files copied from this data folder "
-                     f"(others: copy the old data folder's uploads/{summary.source_creator_id}/ to "
-                     f"uploads/{creator_id}/ to play them; transcripts, search and the assistant work without them)")
+    if summary.media_restored:
+        lines.append(f"media files restored from the backup: {summary.media_restored}")
+    if summary.media_not_in_backup:
+        lines.append(f"media not in the backup: re-upload the files of {len(summary.media_not_in_backup)} uploaded "
+                     "videos to play them (transcripts, search and the assistant work without them): "
+                     + ", ".join("".join(c for c in title if c.isprintable()) for title in summary.media_not_in_backup))
     return _TextResult(data, "\n".join(lines))
 
 

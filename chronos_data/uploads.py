@@ -18,8 +18,8 @@ from .config import Settings
 from .creators import UPLOAD_LIMIT_BYTES
 from .errors import ValidationError
 
-__all__ = ["MEDIA_EXTENSIONS", "check_upload", "keep_file", "remove_leftovers", "remove_upload", "removed_on_error",
-           "check_storage_path", "copy_workspace_uploads", "store_upload", "stored_file"]
+__all__ = ["MEDIA_EXTENSIONS", "check_upload", "keep_file", "new_storage_path", "remove_leftovers", "remove_upload",
+           "removed_on_error", "check_storage_path", "store_upload", "stored_file"]
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +66,7 @@ def keep_file(settings: Settings, creator_id: uuid.UUID, filename: str, source: 
     The copy is written under a temporary name, flushed to the disk, then renamed: a file under its
     final name is always whole. A failed copy removes what was written.
     """
-    # The suffix is kept apart: "講義.mp4" must not become "mp4" (players and ffmpeg go by it), and
-    # a 300-character name must not exceed the file system's 255 bytes.
-    original = Path(filename)
-    suffix = re.sub(r"[^A-Za-z0-9]+", "", original.suffix)[:_MAX_SUFFIX]
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", original.stem).lstrip("._")[:_MAX_STEM] or "upload"
-    safe_name = f"{stem}.{suffix}" if suffix else stem
-    relative = Path("uploads") / str(creator_id) / uuid.uuid4().hex / safe_name
+    relative = new_storage_path(creator_id, filename)
     target = settings.data_dir / relative
     partial = target.with_name(target.name + ".part")
     try:
@@ -92,7 +86,19 @@ def keep_file(settings: Settings, creator_id: uuid.UUID, filename: str, source: 
         shutil.rmtree(target.parent, ignore_errors=True)
         log.warning("could not save %s: %s", filename, exc)
         raise ValidationError(_unsaved(filename, exc)) from exc
-    return relative.as_posix()
+    return relative
+
+
+def new_storage_path(creator_id: uuid.UUID, filename: str) -> str:
+    """A fresh storage path in ``creator_id``'s uploads for a file called ``filename``:
+    uploads/<creator>/<new folder>/<safe name>. Nothing is written."""
+    # The suffix is kept apart: "講義.mp4" must not become "mp4" (players and ffmpeg go by it), and
+    # a 300-character name must not exceed the file system's 255 bytes.
+    original = Path(filename)
+    suffix = re.sub(r"[^A-Za-z0-9]+", "", original.suffix)[:_MAX_SUFFIX]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", original.stem).lstrip("._")[:_MAX_STEM] or "upload"
+    safe_name = f"{stem}.{suffix}" if suffix else stem
+    return f"uploads/{creator_id}/{uuid.uuid4().hex}/{safe_name}"
 
 
 def _private_folders(root: Path, folder: Path) -> None:
@@ -160,23 +166,6 @@ def _unsaved(filename: str, exc: OSError) -> str:
                 "raise the file size limit or upload a smaller file.")
     reason = (exc.strerror or str(exc)).lower()
     return f"{filename} could not be saved ({reason}); check that Chronos may write to its data folder, then upload it again."
-
-
-def copy_workspace_uploads(settings: Settings, source: uuid.UUID, target: uuid.UUID) -> int:
-    """After a restore as another workspace: copy the source workspace's uploaded files, if they are
-    in this data folder, into the target's folder (where its restored videos now point); returns the
-    number of files copied. Files already there are kept."""
-    origin = settings.data_dir / "uploads" / str(source)
-    if source == target or not origin.is_dir():
-        return 0
-    copied = 0
-    for file in origin.rglob("*"):
-        destination = settings.data_dir / "uploads" / str(target) / file.relative_to(origin)
-        if file.is_file() and not file.name.endswith(".part") and not destination.exists():
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(file, destination)
-            copied += 1
-    return copied
 
 
 def check_storage_path(creator_id: uuid.UUID, storage_path: str) -> str:

@@ -6,7 +6,7 @@ import io
 
 import streamlit as st
 
-from chronos_data import backup, creators, rollups, uploads
+from chronos_data import backup, creators, rollups
 from chronos_data.errors import ChronosError
 from components import state
 
@@ -32,8 +32,9 @@ def render_backup_panel() -> None:
         except backup.WorkspaceNotEmpty:
             empty = False
     st.caption("A backup holds every row of this workspace: videos with their transcripts and embeddings, "
-               "courses, students, conversations and viewing history. Uploaded media files are not in it; they "
-               "stay in the data folder. Daily metrics are recomputed after a restore.")
+               "courses, students, conversations and viewing history. Uploaded media files are not in it: after a "
+               "restore, upload them again to play them (`python -m chronos_data export --with-media` makes a backup "
+               "with them). Daily metrics are recomputed after a restore.")
     # Written when clicked, not on every rerun of the page.
     st.download_button("Download backup", _backup_bytes, backup.backup_filename(email), "application/gzip",
                        key="settings_backup_download", icon=":material/download:", on_click="ignore")
@@ -51,14 +52,17 @@ def render_backup_panel() -> None:
     with st.spinner("Restoring the backup…"):
         try:
             with state.tenant() as t:
-                summary = backup.restore_workspace(t, upload)
+                summary = backup.restore_workspace(t, upload, media=state.get_settings())
             with state.tenant() as t:  # the daily metrics, once the rows are committed
                 rollups.rollup(t)
-            if summary.source_creator_id:
-                uploads.copy_workspace_uploads(state.get_settings(), summary.source_creator_id, summary.creator_id)
         except ChronosError as exc:
             st.error(str(exc), icon=":material/error:")
             return
     held = ", ".join(f"{count:,} {table.replace('_', ' ')}" for table, count in summary.rows.items() if count)
     st.success(f"Restored the backup of {summary.source_email or 'a workspace'}: {held}.",
                icon=":material/check_circle:")
+    if summary.media_not_in_backup:
+        count = len(summary.media_not_in_backup)
+        st.warning(f"Media not in the backup: re-upload the file of {count} uploaded "
+                   f"{'video' if count == 1 else 'videos'} to play {'it' if count == 1 else 'them'} here; their "
+                   "transcripts, search and the assistant work already.", icon=":material/videocam_off:")

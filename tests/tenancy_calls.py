@@ -826,9 +826,7 @@ CASES: dict[str, list[Case]] = {
                         "status": "completed"}],
             "video_chunks": [{"id": str(c.b.chunk), "video_id": str(c.b.video), "chunk_index": 0,
                               "chunk_text": "copied"}]})),
-            empty_only=True, check=lambda r, c: r.total_rows == 2,
-            # The summary names the workspace the file says it came from: the caller's own file.
-            scan=lambda r: dataclasses.replace(r, source_creator_id=None)),
+            empty_only=True, check=lambda r, c: r.total_rows == 2),
     ],
     # --- insights: the content-gap inbox ---------------------------------------------------------
     "insights.gaps.content_gaps": [

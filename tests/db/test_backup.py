@@ -3,10 +3,13 @@ and every way a file or a workspace can be wrong refused with nothing written.""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
+import os
 import re
+import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +21,7 @@ from chronos_data import backup, cli, courses, creators, dashboards, rollups, st
 from chronos_data.backup import BackupFileError, WorkspaceNotEmpty
 from chronos_data.demo import load_demo, remove_demo
 from chronos_data.rag.search import hybrid_search
+from tests.bombs import gzip_bomb
 from tests.conftest import new_creator
 
 EMAIL = "demo-backup-tests@chronos.localhost"
@@ -376,6 +380,92 @@ def test_a_wrong_or_damaged_file_is_refused_and_writes_nothing(db, exported, cle
     _assert_empty(db, creator)
 
 
+_BOMB_HEADER = b'{"format": "chronos.workspace-backup", "pad": "'
+
+
+@pytest.fixture(scope="module")
+def line_bomb() -> bytes:
+    """About 1 MB on disk: a header line of 1 GB (the reproduction of issue 18)."""
+    return gzip_bomb(1024**3, prefix=_BOMB_HEADER, suffix=b'"}\n')
+
+
+def _peak_bytes(call) -> tuple[BaseException | None, int]:
+    """Run ``call``; the error it raised and the most memory Python held meanwhile, in bytes."""
+    tracemalloc.start()
+    try:
+        call()
+        raised = None
+    except BaseException as exc:  # noqa: BLE001 - returned to the test, which asserts on it
+        raised = exc
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return raised, peak
+
+
+def _one_sentence(message: str) -> bool:
+    return "\n" not in message and message.endswith(".") and ". " not in message
+
+
+def _restore_into_new(db, cleanup, data: bytes, **kw):
+    creator = new_creator(db, "bomb")
+    cleanup.append(creator)
+
+    def restore():
+        with db.tenant(creator) as t:
+            backup.restore_workspace(t, io.BytesIO(data), **kw)
+
+    error, peak = _peak_bytes(restore)
+    return creator, error, peak
+
+
+def test_a_one_gigabyte_line_is_refused_in_bounded_memory(db, cleanup, line_bomb):
+    assert len(line_bomb) < 2 * 1024**2
+    creator, error, peak = _restore_into_new(db, cleanup, line_bomb)
+    assert isinstance(error, BackupFileError), error
+    assert str(error).startswith("Line 1 of the file is longer than 32 MB") and _one_sentence(str(error))
+    assert "newer Chronos" not in str(error)
+    assert peak < 200 * 1024**2, f"{peak / 1024**2:.0f} MB held to refuse it"
+    _assert_empty(db, creator)
+
+
+def test_a_file_that_decompresses_past_the_limit_is_refused_in_bounded_memory(db, cleanup, exported):
+    # Valid lines, one student over and over: every line is a row the first reading accepts.
+    lines = _lines(exported[0])
+    student = next(line for line in lines if line.get("table") == "students")
+    header = json.dumps(lines[0]).encode() + b"\n"
+    row = json.dumps(student).encode() + b"\n"
+    bomb = gzip_bomb(256 * 1024**2 // len(row), row, prefix=header)  # 256 MB of rows
+    limits = backup.ReadLimits(total_bytes=16 * 1024**2)
+    creator, error, peak = _restore_into_new(db, cleanup, bomb, limits=limits)
+    assert isinstance(error, BackupFileError), error
+    assert str(error).startswith("The file decompresses to more than 16 MB") and _one_sentence(str(error))
+    assert peak < 200 * 1024**2, f"{peak / 1024**2:.0f} MB held to refuse it"
+    _assert_empty(db, creator)
+
+
+def test_a_file_with_more_rows_than_the_limit_is_refused(db, cleanup, exported):
+    lines = _lines(exported[0])
+    rows = lines[1:-1][:1500]
+    data = _pack([lines[0], *rows, {"end": True, "rows": {}}])
+    creator, error, _ = _restore_into_new(db, cleanup, data, limits=backup.ReadLimits(rows=1000))
+    assert isinstance(error, BackupFileError), error
+    assert str(error).startswith("The file holds more than 1,000 rows, more than one restore takes")
+    assert _one_sentence(str(error))
+    _assert_empty(db, creator)
+
+
+@pytest.mark.parametrize("version", [None, "1", True, 0])
+def test_a_header_without_a_format_version_is_called_damaged_not_newer(db, cleanup, exported, version):
+    lines = _lines(exported[0])
+    lines[0]["version"] = version
+    if version is None:
+        del lines[0]["version"]
+    creator, error, _ = _restore_into_new(db, cleanup, _pack(lines))
+    assert isinstance(error, BackupFileError) and "gives no format version" in str(error), error
+    _assert_empty(db, creator)
+
+
 def test_a_row_the_database_rejects_undoes_every_row_before_it(db, exported, cleanup):
     # A valid file whose very last row breaks a constraint: thousands of rows are inserted first.
     def bad_event(lines):
@@ -460,37 +550,260 @@ def test_settings_page_offers_a_backup_and_a_restore_only_into_an_empty_workspac
     _delete_creators(db, [creator])
 
 
-def test_an_uploaded_video_restored_as_another_creator_plays_its_own_copy(env, db, cleanup, tmp_path, monkeypatch,
-                                                                           capsys):
-    from chronos_data import uploads, videos
-    from chronos_data.config import Settings
+def _uploader(db, settings, cleanup, label: str, content: bytes):
+    """A workspace with one uploaded, subtitled video whose file is on disk; (creator, e-mail, path)."""
+    from chronos_data import uploads
     from chronos_data.ingest import pipeline
 
-    monkeypatch.setenv("CHRONOS_DATA_DIR", str(tmp_path / "data"))
-    settings = Settings.from_env()
-    email = f"uploader-{uuid.uuid4().hex[:6]}@example.com"
+    email = f"{label}-{uuid.uuid4().hex[:6]}@example.com"
     with db.engine.begin() as conn:
-        original = creators.ensure_creator(conn, email)
-    cleanup.append(original)
-    path = uploads.keep_file(settings, original, "lecture.mp4", io.BytesIO(b"\x00media bytes"))
-    with db.tenant(original) as t:
-        pipeline.add_subtitled_video(t, source_type="upload", source=path, title="Uploaded lecture",
+        creator = creators.ensure_creator(conn, email)
+    cleanup.append(creator)
+    path = uploads.keep_file(settings, creator, "lecture.mp4", io.BytesIO(content))
+    with db.tenant(creator) as t:
+        pipeline.add_subtitled_video(t, source_type="upload", source=path, title=f"{label} lecture",
                                      subtitle_bytes=b"1\n00:00:00,000 --> 00:00:04,000\nHello there.\n",
-                                     subtitle_filename="lecture.srt", file_size_bytes=12)
+                                     subtitle_filename="lecture.srt", file_size_bytes=len(content))
+    return creator, email, path
 
+
+@pytest.fixture
+def data_settings(env, tmp_path, monkeypatch):
+    from chronos_data.config import Settings
+
+    monkeypatch.setenv("CHRONOS_DATA_DIR", str(tmp_path / "data"))
+    return Settings.from_env()
+
+
+def _files_of(settings, creator) -> list:
+    folder = settings.data_dir / "uploads" / str(creator)
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def test_an_uploaded_video_restored_as_another_creator_comes_back_without_media(db, cleanup, tmp_path, capsys,
+                                                                                  data_settings):
+    from chronos_data import uploads, videos
+
+    original, email, path = _uploader(db, data_settings, cleanup, "uploader", b"\x00media bytes")
     file = tmp_path / "uploader.jsonl.gz"
     assert cli.main(["export", "--out", str(file), "--creator", email]) == 0
-    capsys.readouterr()
+    assert "not included: the media files of 1 uploaded videos" in capsys.readouterr().out
     copy_email = f"uploader-copy-{uuid.uuid4().hex[:6]}@example.com"
     assert cli.main(["restore", str(file), "--as-creator", copy_email, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     copy = uuid.UUID(report["creator_id"])
     cleanup.append(copy)
-    assert report["media_files_copied"] == 1
+    assert report["media_not_in_backup"] == ["uploader lecture"]
+    assert cli.main(["restore", str(file), "--as-creator", f"again-{copy_email}"]) == 0
+    assert "media not in the backup: re-upload the files of 1 uploaded videos" in capsys.readouterr().out
+    with db.engine.begin() as conn:
+        cleanup.append(creators.ensure_creator(conn, f"again-{copy_email}"))
 
     with db.tenant(copy) as t:
         [video] = videos.list_videos(t)
-    assert video.storage_path.startswith(f"uploads/{copy}/")
-    assert uploads.stored_file(settings, video.storage_path, copy).read_bytes() == b"\x00media bytes"
+    # A new place in the copy's own folder, with nothing in it yet: the file is uploaded again there.
+    assert video.storage_path.startswith(f"uploads/{copy}/") and video.storage_path.endswith("/lecture.mp4")
+    assert not uploads.stored_file(data_settings, video.storage_path, copy).exists()
+    assert _files_of(data_settings, copy) == []
     with pytest.raises(Exception, match="not one of this workspace's uploads"):
-        uploads.stored_file(settings, path, copy)  # the original's file is not the copy's to play
+        uploads.stored_file(data_settings, path, copy)  # the original's file is not the copy's to play
+
+
+def test_a_backup_with_media_restored_as_another_creator_plays_its_own_copy(db, cleanup, tmp_path, capsys,
+                                                                            data_settings):
+    from chronos_data import uploads, videos
+
+    content = os.urandom(7 * 1024**2 + 5)  # like media, it does not compress; three of the backup's parts
+    original, email, path = _uploader(db, data_settings, cleanup, "uploader", content)
+    file = tmp_path / "with-media.jsonl.gz"
+    assert cli.main(["export", "--out", str(file), "--creator", email, "--with-media", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["media_files"] == 1 and report["media_bytes"] == len(content)
+    assert report["uploaded_media_not_included"] == 0
+    assert _lines_of_file(file)[0]["version"] == 2
+    copy_email = f"uploader-copy-{uuid.uuid4().hex[:6]}@example.com"
+    assert cli.main(["restore", str(file), "--as-creator", copy_email, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    copy = uuid.UUID(report["creator_id"])
+    cleanup.append(copy)
+    assert report["media_restored"] == 1 and report["media_not_in_backup"] == []
+
+    with db.tenant(copy) as t:
+        [video] = videos.list_videos(t)
+    assert video.storage_path.startswith(f"uploads/{copy}/") and video.storage_path.endswith("/lecture.mp4")
+    assert uploads.stored_file(data_settings, video.storage_path, copy).read_bytes() == content
+    assert [p.read_bytes() for p in _files_of(data_settings, original)] == [content]  # the original's, untouched
+
+
+def _lines_of_file(file) -> list[dict]:
+    return [json.loads(line) for line in gzip.decompress(file.read_bytes()).decode().splitlines()
+            if not line.startswith('{"part": ')]
+
+
+@pytest.fixture
+def media_backup(db, cleanup, data_settings):
+    """A backup with one uploaded video and its media file, as text lines."""
+    creator, _, _ = _uploader(db, data_settings, cleanup, "media", b"the lecture's bytes" * 1000)
+    out = io.BytesIO()
+    with db.tenant(creator) as t:
+        backup.export_workspace(t, out, media=data_settings)
+    return gzip.decompress(out.getvalue()).decode().splitlines(keepends=True)
+
+
+def _media_line(lines, key):
+    return next(i for i, line in enumerate(lines) if line.startswith(f'{{"{key}": '))
+
+
+def _other_video(lines):
+    lines[_media_line(lines, "media")] = json.dumps({"media": str(uuid.uuid4())}) + "\n"
+
+
+def _tampered_part(lines):
+    i = _media_line(lines, "part")
+    lines[i] = '{"part": "' + base64.b64encode(b"someone else's bytes").decode() + '"}\n'
+
+
+def _two_blocks(lines):
+    start, end = _media_line(lines, "media"), _media_line(lines, "media_end")
+    lines[end + 1:end + 1] = lines[start:end + 1]
+    lines[-1] = lines[-1].replace('"media": 1', '"media": 2')
+
+
+def _part_alone(lines):
+    lines.insert(1, lines[_media_line(lines, "part")])
+
+
+def _media_in_a_version_1_file(lines):
+    lines[0] = lines[0].replace('"version": 2', '"version": 1')
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (_other_video, "no uploaded video of the backup"),
+    (_tampered_part, "does not match its size or checksum"),
+    (_two_blocks, "no uploaded video of the backup, or a second one"),
+    (_part_alone, "part of a media file that no line began"),
+    (_media_in_a_version_1_file, "a table its header does not list \\(None\\)"),
+], ids=["other-video", "tampered", "twice", "part-alone", "version-1"])
+def test_a_forged_media_block_is_refused_and_writes_no_file(db, cleanup, data_settings, media_backup, damage, message):
+    damage(media_backup)
+    target = new_creator(db, "media-forged")
+    cleanup.append(target)
+    with pytest.raises(BackupFileError, match=message):
+        with db.tenant(target) as t:
+            backup.restore_workspace(t, gzip.compress("".join(media_backup).encode()), media=data_settings)
+    _assert_empty(db, target)
+    assert _files_of(data_settings, target) == []
+
+
+def test_a_media_file_over_the_plan_limit_is_refused(db, cleanup, data_settings, media_backup, monkeypatch):
+    monkeypatch.setitem(backup.UPLOAD_LIMIT_BYTES, "basic", 1024)
+    target = new_creator(db, "media-large")
+    cleanup.append(target)
+    with pytest.raises(BackupFileError, match="larger than this workspace's plan takes \\(1 KB\\)"):
+        with db.tenant(target) as t:
+            backup.restore_workspace(t, gzip.compress("".join(media_backup).encode()), media=data_settings)
+    _assert_empty(db, target)
+
+
+def test_a_media_bomb_is_refused_before_a_file_is_written(db, cleanup, data_settings, media_backup):
+    # 1 GB of zeros as one media block of a video of the file: a few MB of gzip.
+    start, end = _media_line(media_backup, "media"), _media_line(media_backup, "media_end")
+    video = json.loads(media_backup[start])["media"]
+    part = b'{"part": "' + base64.b64encode(bytes(3 * 1024**2)) + b'"}\n'
+    head = "".join(media_backup[:start + 1]).encode()
+    bomb = gzip_bomb(1024**3 // (3 * 1024**2), part, prefix=head, suffix=(json.dumps(
+        {"media_end": video, "bytes": 1024**3 // (3 * 1024**2) * 3 * 1024**2, "sha256": "0" * 64}) + "\n"
+        + "".join(media_backup[end + 1:])).encode())
+    assert len(bomb) < 8 * 1024**2
+    target = new_creator(db, "media-bomb")
+    cleanup.append(target)
+
+    def restore():
+        with db.tenant(target) as t:
+            backup.restore_workspace(t, bomb, media=data_settings)
+
+    error, peak = _peak_bytes(restore)
+    assert isinstance(error, BackupFileError) and "decompress to far more than the file itself" in str(error), error
+    assert peak < 200 * 1024**2, f"{peak / 1024**2:.0f} MB held to refuse it"
+    _assert_empty(db, target)
+    assert _files_of(data_settings, target) == []
+
+
+def test_media_written_by_a_restore_that_fails_later_is_removed(db, cleanup, data_settings, media_backup, monkeypatch):
+    def fail(t):
+        raise BackupFileError("The restore failed late on purpose.")
+
+    monkeypatch.setattr(backup, "_mark_days_stale", fail)
+    target = new_creator(db, "media-late")
+    cleanup.append(target)
+    with pytest.raises(BackupFileError, match="late on purpose"):
+        with db.tenant(target) as t:
+            backup.restore_workspace(t, gzip.compress("".join(media_backup).encode()), media=data_settings)
+    _assert_empty(db, target)
+    assert _files_of(data_settings, target) == []
+
+
+def test_a_forged_header_naming_another_workspace_copies_none_of_its_files(db, cleanup, tmp_path, capsys,
+                                                                          data_settings):
+    """Mallory puts Bravo's id (it is in any backup Bravo shares) in her own backup's header, and
+    points her video at Bravo's file; restored into her empty second workspace, nothing of Bravo's
+    comes along."""
+    from chronos_data import uploads, videos
+
+    bravo, _, bravo_path = _uploader(db, data_settings, cleanup, "bravo", b"bravo's private lecture")
+    mallory, mallory_email, _ = _uploader(db, data_settings, cleanup, "mallory", b"mallory's own lecture")
+    out = io.BytesIO()
+    with db.tenant(mallory) as t:
+        backup.export_workspace(t, out)
+    lines = _lines(out.getvalue())
+    lines[0]["creator"]["id"] = str(bravo)
+    for line in lines[1:-1]:
+        if line.get("table") == "videos":
+            line["row"]["storage_path"] = bravo_path
+    file = tmp_path / "forged.jsonl.gz"
+    file.write_bytes(_pack(lines))
+
+    target_email = f"mallory-two-{uuid.uuid4().hex[:6]}@example.com"
+    assert cli.main(["restore", str(file), "--as-creator", target_email, "--json"]) == 0
+    target = uuid.UUID(json.loads(capsys.readouterr().out)["creator_id"])
+    cleanup.append(target)
+    assert _files_of(data_settings, target) == []  # no file copied from anywhere
+    with db.tenant(target) as t:
+        [video] = videos.list_videos(t)
+    assert video.storage_path.startswith(f"uploads/{target}/") and video.storage_path != bravo_path
+    played = uploads.stored_file(data_settings, video.storage_path, target)
+    assert not played.exists()
+    assert [p.read_bytes() for p in _files_of(data_settings, bravo)] == [b"bravo's private lecture"]
+
+
+def test_a_forged_storage_path_into_another_workspace_is_replaced_by_one_of_its_own(db, cleanup, data_settings):
+    from chronos_data import uploads, videos
+
+    bravo, _, bravo_path = _uploader(db, data_settings, cleanup, "bravo", b"bravo's private lecture")
+    mallory, _, _ = _uploader(db, data_settings, cleanup, "mallory", b"mallory's own lecture")
+    out = io.BytesIO()
+    with db.tenant(mallory) as t:
+        backup.export_workspace(t, out)
+    lines = _lines(out.getvalue())  # an honest header: Mallory's own id
+    forged = [bravo_path, f"uploads/{bravo}/../{bravo}/x/lecture.mp4", "/etc/passwd", "demo/../uploads/x.mp4"]
+    rows = [line for line in lines[1:-1] if line.get("table") == "videos"]
+    template = rows[0]["row"]
+    for i, path in enumerate(forged[1:], start=1):
+        extra = {**template, "id": str(uuid.uuid4()), "title": f"forged {i}", "storage_path": path}
+        lines.insert(lines.index(rows[0]) + 1, {"table": "videos", "row": extra})
+    rows[0]["row"]["storage_path"] = bravo_path
+    lines[-1]["rows"]["videos"] += len(forged) - 1
+
+    target = new_creator(db, "mallory-two")
+    cleanup.append(target)
+    with db.tenant(target) as t:
+        summary = backup.restore_workspace(t, _pack(lines))
+    with db.tenant(target) as t:
+        paths = [v.storage_path for v in videos.list_videos(t)]
+    assert len(paths) == len(forged)
+    for path in paths:
+        assert path.startswith(f"uploads/{target}/") and ".." not in path
+        assert not uploads.stored_file(data_settings, path, target).exists()
+    assert len(summary.media_not_in_backup) == len(forged)
+
+
