@@ -334,7 +334,10 @@ def export_workspace(t: Tenant, out: BinaryIO | Path | str, *, media: Settings |
         target = Path(out)
         temporary = target.with_name(f".{target.name}.partial")
         try:
-            with temporary.open("wb") as raw:
+            # Readable by this user only, whatever the umask: a backup holds the whole workspace.
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)  # an older file of that name kept its own mode
+            with os.fdopen(descriptor, "wb") as raw:
                 summary = _export(t, raw, started, media)
             os.replace(temporary, target)
         except OSError as exc:

@@ -807,3 +807,12 @@ def test_a_forged_storage_path_into_another_workspace_is_replaced_by_one_of_its_
     assert len(summary.media_not_in_backup) == len(forged)
 
 
+
+
+def test_a_backup_written_to_a_file_is_readable_by_its_owner_only(db, t, tmp_path):
+    """A backup holds the whole workspace; under the usual umask it was readable by every local user."""
+    target = tmp_path / "workspace.jsonl.gz"
+    target.write_bytes(b"an older backup")
+    target.chmod(0o644)
+    backup.export_workspace(t, target)
+    assert target.stat().st_mode & 0o777 == 0o600
