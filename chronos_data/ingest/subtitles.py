@@ -25,7 +25,7 @@ from webvtt.errors import MalformedCaptionError, MalformedFileError
 from chronos_data.errors import ValidationError
 from chronos_data.ingest.segments import Segment
 
-__all__ = ["MAX_SECONDS", "SUBTITLE_EXTENSIONS", "parse_subtitles"]
+__all__ = ["MAX_SECONDS", "MAX_SUBTITLE_BYTES", "SUBTITLE_EXTENSIONS", "parse_subtitles"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,9 @@ SUBTITLE_EXTENSIONS = (".srt", ".vtt", ".sbv", ".txt")
 #: A caption later than this is a broken timing, not a long video; videos and chunks store their
 #: seconds as 32-bit integers, which a cue at 99999999:00:00 would overflow.
 MAX_SECONDS = 1_000 * 3600
+#: The largest subtitle file taken. An SRT of a 10-hour lecture is about 1 MB; a 50 MB file took 33 s
+#: and 822 MB to parse in the page's request, then hours of the import worker.
+MAX_SUBTITLE_BYTES = 10 * 1024 * 1024
 
 _UPLOAD_HINT = "upload an .srt, .vtt, .sbv or .txt file"
 _SAVE_AS_TEXT = "save the subtitles as UTF-8 text and upload them again"
@@ -96,6 +99,11 @@ def parse_subtitles(data: bytes, filename: str, *, duration_seconds: float | Non
         raise ValidationError(f"'{name}' is not a subtitle file; {_UPLOAD_HINT}.")
     if not data:
         raise ValidationError(f"The subtitle file '{name}' is empty; {_UPLOAD_HINT} that contains the captions.")
+    if len(data) > MAX_SUBTITLE_BYTES:
+        raise ValidationError(
+            f"The subtitle file '{name}' is {len(data) / 1024**2:,.1f} MB; Chronos takes subtitle files up to "
+            f"{MAX_SUBTITLE_BYTES // 1024**2} MB (a 10-hour lecture's is about 1 MB). Check that it is a subtitle "
+            "file, or split it and add each part as its own video.")
 
     text = _decode(data, name)
     if not text.strip():

@@ -437,3 +437,22 @@ def test_the_yt_dlp_fallback_does_not_store_untranslated_captions_as_a_translati
         stored = videos.get_video(t, video_id)
     assert (stored.status, stored.transcript_method) == ("failed", None)
     assert "blocking caption requests" in stored.error_message
+
+
+def test_a_bulk_import_does_not_hold_other_workspaces_back(fresh_url, tmp_path):
+    """Strictly oldest first, a workspace that queued many videos made every other one wait behind
+    all of them; now the next claim goes to a workspace with nothing under way."""
+    from chronos_data.config import Settings
+    from chronos_data.db import open_database
+
+    db = open_database(Settings(database_url=fresh_url, data_dir=tmp_path, openai_api_key=None,
+                                openai_base_url=None))
+    try:
+        bulk, newcomer = new_creator(db, "bulk"), new_creator(db, "newcomer")
+        queued = [_add_loom(db, bulk, title=f"Bulk {i}", link=f"https://www.loom.com/share/{uuid.uuid4().hex}")
+                  for i in range(3)]
+        theirs = _add_loom(db, newcomer, title="First lesson", link=f"https://www.loom.com/share/{uuid.uuid4().hex}")
+        claims = [claim_next(db) for _ in range(4)]
+        assert claims == [(bulk, queued[0]), (newcomer, theirs), (bulk, queued[1]), (bulk, queued[2])]
+    finally:
+        db.dispose()
