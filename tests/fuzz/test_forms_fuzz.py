@@ -59,7 +59,9 @@ def test_a_question_is_stored_on_one_line_without_control_characters_or_refused(
     except ValidationError as error:
         assert_plain_message(error)
         expected = " ".join(_CONTROL.sub(" ", question or "").split())
-        assert not expected or len(expected) > chat.MAX_QUESTION_CHARS
+        # Refused only when empty, too long, or without a letter or digit (emoji, symbols only).
+        assert (not expected or len(expected) > chat.MAX_QUESTION_CHARS
+                or not any(ch.isalnum() for ch in expected)), expected
     else:
         assert cleaned == " ".join(_CONTROL.sub(" ", question).split())
         assert 0 < len(cleaned) <= chat.MAX_QUESTION_CHARS and not _CONTROL.search(cleaned)
@@ -152,16 +154,23 @@ def test_a_csv_of_links_with_a_huge_field_or_mac_line_endings_gives_links_or_a_p
 
 # --- Markdown escaping -----------------------------------------------------------------------------
 
-#: What Streamlit's Markdown gives meaning to: CommonMark's punctuation, GFM tables and
-#: strikethrough, LaTeX dollars, HTML tags and entities.
-_ACTIVE = set("\\`*_{}[]()#+-.!|<>~$&")
+#: What Streamlit's Markdown gives meaning to: CommonMark's punctuation, GFM tables, strikethrough
+#: and automatic links (":", "@", "."), LaTeX dollars, Streamlit's ":color[…]" directives, HTML tags
+#: and entities.
+_ACTIVE = set("\\`*_{}[]()#+-.!|<>~$&:@")
+_REFERENCE = re.compile(r"&#(\d+);")
 
 
 def _rendered_text(markdown: str) -> str:
-    """What CommonMark shows for text that ``inert`` produced: each backslash escape is its character."""
+    """What CommonMark shows for text that ``inert`` produced: each backslash escape or numeric
+    character reference is its character; no markup character is left bare."""
     out, i = [], 0
     while i < len(markdown):
-        if markdown[i] == "\\" and i + 1 < len(markdown) and markdown[i + 1] in _ACTIVE:
+        reference = _REFERENCE.match(markdown, i)
+        if reference:
+            out.append(chr(int(reference[1])))
+            i = reference.end()
+        elif markdown[i] == "\\" and i + 1 < len(markdown) and markdown[i + 1] in _ACTIVE:
             out.append(markdown[i + 1])
             i += 2
         else:
