@@ -86,15 +86,15 @@ def media_url(storage_path: str | None) -> str | None:
     if upload_file(storage_path) is None:
         return None
     creator_id = state.current_creator_id(state.get_database())
-    server = _media_server()
-    return f"http://{_browser_host(server)}:{server.port}{server.path_for(creator_id, storage_path)}"
+    server = _media_server(state.get_settings().data_dir.resolve(), _listen_host())
+    return f"http://{_browser_host()}:{server.port}{server.path_for(creator_id, storage_path)}"
 
 
 @st.cache_resource(show_spinner=False)
-def _media_server() -> MediaServer:
-    """One media server per process, on the interface the app listens on (loopback by default), so
-    it is reachable exactly where the app is."""
-    return MediaServer(state.get_settings().data_dir, _listen_host()).start()
+def _media_server(data_dir: Path, host: str) -> MediaServer:
+    """One media server per process (and data folder), on the interface the app listens on
+    (loopback by default), so it is reachable exactly where the app is."""
+    return MediaServer(data_dir, host).start()
 
 
 def _listen_host() -> str:
@@ -102,7 +102,7 @@ def _listen_host() -> str:
     return "0.0.0.0" if address in ("0.0.0.0", "::", "*") else address
 
 
-def _browser_host(server: MediaServer) -> str:
+def _browser_host() -> str:
     """The host name the browser reached the app by, when the server listens beyond loopback."""
     host = _listen_host()
     if host.startswith("127.") or host in ("localhost", "::1"):
