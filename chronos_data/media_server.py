@@ -53,11 +53,13 @@ class MediaServer:
     Args:
         data_dir: the data folder storage paths are relative to.
         host: the interface to listen on (loopback unless the app itself listens wider).
+        port: the port to listen on; 0 picks a free one.
     """
 
-    def __init__(self, data_dir: Path, host: str = "127.0.0.1") -> None:
+    def __init__(self, data_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
         self._data_dir = data_dir.resolve()
         self._host = host
+        self._wanted_port = port
         self._grants: dict[str, _Grant] = {}
         self._issued: dict[tuple[uuid.UUID, str], str] = {}
         self._lock = threading.Lock()
@@ -69,13 +71,13 @@ class MediaServer:
         return self._port
 
     def start(self) -> MediaServer:
-        """Listen on a free port of ``host`` in a daemon thread; returns once connections are accepted."""
+        """Listen on ``host`` in a daemon thread; returns once connections are accepted."""
         import uvicorn
         from starlette.applications import Starlette
         from starlette.routing import Route
 
         sock = socket.socket(socket.AF_INET6 if ":" in self._host else socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind((self._host, 0))
+        sock.bind((self._host, self._wanted_port))
         sock.listen(64)
         self._port = sock.getsockname()[1]
         app = Starlette(routes=[Route(_PREFIX + "{token}", self._serve, methods=["GET", "HEAD"])])

@@ -86,15 +86,16 @@ def media_url(storage_path: str | None) -> str | None:
     if upload_file(storage_path) is None:
         return None
     creator_id = state.current_creator_id(state.get_database())
-    server = _media_server(state.get_settings().data_dir.resolve(), _listen_host())
+    settings = state.get_settings()
+    server = _media_server(settings.data_dir.resolve(), _listen_host(), settings.media_port)
     return f"http://{_browser_host()}:{server.port}{server.path_for(creator_id, storage_path)}"
 
 
 @st.cache_resource(show_spinner=False)
-def _media_server(data_dir: Path, host: str) -> MediaServer:
+def _media_server(data_dir: Path, host: str, port: int) -> MediaServer:
     """One media server per process (and data folder), on the interface the app listens on
     (loopback by default), so it is reachable exactly where the app is."""
-    return MediaServer(data_dir, host).start()
+    return MediaServer(data_dir, host, port).start()
 
 
 def _listen_host() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 import tracemalloc
 import uuid
 from pathlib import Path
@@ -169,3 +170,19 @@ def test_a_large_file_is_streamed_in_small_pieces(served):
     assert status == 206 and tail == bytes(4096) and headers["Content-Range"] == f"bytes {size - 4096}-{size - 1}/{size}"
     assert peak < 32 * 1024**2, f"{peak / 1024**2:.0f} MB allocated while serving"
     assert os.stat(data_dir / path).st_blocks * 512 < 1024**2  # the file stayed sparse: nothing was written
+
+
+def test_a_fixed_port_is_used_when_set(tmp_path):
+    from chronos_data.config import Settings
+
+    port = Settings.from_env({"CHRONOS_MEDIA_PORT": "0"}).media_port
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    free = probe.getsockname()[1]
+    probe.close()
+    server = MediaServer(tmp_path, port=free).start()
+    try:
+        assert port == 0 and server.port == free
+        assert Settings.from_env({"CHRONOS_MEDIA_PORT": str(free)}).media_port == free
+    finally:
+        server.stop()
