@@ -14,13 +14,13 @@ import time
 import traceback
 from pathlib import Path
 
-from . import chat, dashboards, explain, import_speed, ingest, load, machine, rag, retrieval
+from . import chat, dashboards, explain, import_speed, ingest, load, machine, media_memory, rag, retrieval
 
 #: In the order a full run takes them.
 BENCHMARKS = {"dashboards": dashboards, "import": import_speed, "ingest": ingest, "retrieval": retrieval,
               "rag": rag, "chat": chat, "load": load}
-#: Run by name only: not a measurement but the query plans docs/scaling.md quotes.
-EXTRAS = {"explain": explain}
+#: Run by name only: the query plans docs/scaling.md quotes; the upload player's peak memory (docs/reliability.md).
+EXTRAS = {"explain": explain, "media_memory": media_memory}
 
 
 def main(argv: list[str] | None = None) -> int:

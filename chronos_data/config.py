@@ -43,6 +43,9 @@ class Settings:
     #: Serve visitors from other computers without sign-in (a network where everyone may use the
     #: workspace); off, such a visitor gets a page saying how to set up sign-in.
     trusted_network: bool = False
+    #: The port uploads are played from (``chronos_data.media_server``); 0 picks a free one at start,
+    #: a fixed one can be opened in a firewall when the app serves other computers.
+    media_port: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +71,7 @@ class Settings:
             verified_email_issuers=tuple(i.strip() for i in (get("CHRONOS_VERIFIED_EMAIL_ISSUERS") or "").split(",")
                                          if i.strip()),
             trusted_network=(get("CHRONOS_TRUSTED_NETWORK") or "off").lower() in {"on", "1", "true", "yes"},
+            media_port=int(get("CHRONOS_MEDIA_PORT") or 0),
         )
 
     @property

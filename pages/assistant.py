@@ -5,7 +5,7 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from chronos_data import chat, courses, uploads, videos, workspace
+from chronos_data import chat, courses, videos, workspace
 from chronos_data.errors import ChronosError
 from chronos_data.rag import OFFLINE_MODEL, Citation, QuestionNotAnswered, Scope, model_label
 from components import layout, state
@@ -210,13 +210,7 @@ def _player(message_id: uuid.UUID) -> None:
             st.session_state.pop(_PLAY, None)
             return
     with st.container(border=True):
-        try:
-            file = uploads.stored_file(state.get_settings(), video.storage_path,
-                                        state.current_creator_id(state.get_database())) \
-                if video.storage_path else None
-        except ChronosError:
-            file = None  # not this workspace's file (a restored backup's video): play nothing
-        render_moment_player(video, second, file)
+        render_moment_player(video, second)  # another workspace's file (a restored backup's) plays nothing
         st.button("Close player", key="assistant_close_player", icon=":material/close:",
                   on_click=lambda: st.session_state.pop(_PLAY, None))
 

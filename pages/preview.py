@@ -9,7 +9,7 @@ from chronos_data import courses, students, watching
 from chronos_data.errors import ChronosError, ValidationError
 from components import layout, state
 from components.analytics_data import viewing_recorded
-from components.moment_player import render_lesson_player, upload_file
+from components.moment_player import media_url, render_lesson_player
 from components.player import render_tracking_player
 from components.video_library import format_timestamp
 
@@ -17,20 +17,6 @@ state.require_router()
 
 _VIEWING = "preview_viewing"  # (lesson key, watching.PlayerViewing) of the latest viewing
 _PROBLEM = "preview_problem"  # why the player's last event was refused
-_MAX_INLINE_BYTES = 300 * 1024**2  # uploads served to the browser from memory: larger ones play elsewhere
-
-
-def _media_url(storage_path: str | None, key: str) -> str | None:
-    """A URL the browser can load for an uploaded file (Streamlit's media endpoint), for the
-    tracking player; None when the file is not here or too large to serve from memory."""
-    file = upload_file(storage_path)
-    if file is None or file.stat().st_size > _MAX_INLINE_BYTES:
-        return None
-    from streamlit import runtime
-
-    mimetype = {".webm": "video/webm", ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".wav": "audio/wav"}.get(
-        file.suffix.lower(), "video/mp4")
-    return runtime.get_instance().media_file_mgr.add(str(file), mimetype, f"preview.{key}")
 
 
 def _record(event: dict, *, lesson_key: str, lesson, course_id: uuid.UUID, student_id: uuid.UUID) -> bool:
@@ -80,7 +66,7 @@ label = right.selectbox("Lesson", [name for name, _ in lessons], key="preview_le
 lesson = dict(lessons)[label]
 lesson_key = f"{course_id}:{lesson.id}"
 
-src = _media_url(lesson.storage_path, lesson_key) if lesson.source_type == "upload" else None
+src = media_url(lesson.storage_path) if lesson.source_type == "upload" else None
 if lesson.source_type == "youtube" and lesson.youtube_video_id or src:
     render_tracking_player(key=f"preview_player_{lesson.id}", token=lesson_key,
                            youtube_id=lesson.youtube_video_id if not src else None, src=src,
@@ -89,12 +75,12 @@ if lesson.source_type == "youtube" and lesson.youtube_video_id or src:
     if problem := st.session_state.pop(_PROBLEM, None):
         st.error(problem, icon=":material/error:")
 else:
-    # Loom and Mux players, and a file too large for the tracking player, play as on the Assistant
-    # page (one player for every page); they do not say what was watched, so nothing is recorded.
+    # Loom and Mux players play as on the Assistant page (one player for every page); they do not
+    # say what was watched, so nothing is recorded.
     render_lesson_player(lesson)
-    if not lesson.video_is_deleted and (lesson.source_type in ("loom", "mux") or upload_file(lesson.storage_path)):
+    if not lesson.video_is_deleted and lesson.source_type in ("loom", "mux"):
         st.caption("This player does not report what is watched, so this viewing is not recorded; "
-                   "YouTube lessons and uploaded files up to 300 MB are.")
+                   "YouTube lessons and uploaded files are.")
 
 latest = st.session_state.get(_VIEWING)
 if latest and latest[0] == lesson_key:

@@ -4,6 +4,7 @@ and one student asking about sourdough once (unanswered, too lone to be a sugges
 
 from __future__ import annotations
 
+import urllib.request
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ TUPLES = next(lecture for lecture in LECTURES if lecture.title == "Python tuples
 KUBERNETES = ("How do I deploy my app to Kubernetes?", "How do I run my containers on a Kubernetes cluster?",
               "What do I need to put my application on Kubernetes?")
 LONE = "How do I bake sourdough bread?"
-FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(64)  # st.video serves the bytes; nothing decodes them here
+FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(64)  # the media server serves the bytes; nothing decodes them here
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,11 @@ def test_play_at_plays_the_uploaded_file_at_its_second(page):
     [video] = at.get("video")
     assert video.proto.start_time == int(minutes) * 60 + int(seconds)
     assert "own platform" not in "\n".join(i.value for i in at.info)
+    # The browser fetches the file by ranges from the media server; Streamlit's media file manager,
+    # which holds a played file whole in memory, is not used.
+    assert video.proto.url.startswith("http://127.0.0.1:") and "/media/" in video.proto.url
+    with urllib.request.urlopen(urllib.request.Request(video.proto.url, headers={"Range": "bytes=4-11"})) as got:
+        assert got.status == 206 and got.read() == FAKE_MP4[4:12]
     assert at.segmented_control(key="insights_kind").value == "content_gap"  # playing kept the kind
 
 

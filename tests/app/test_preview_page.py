@@ -65,3 +65,19 @@ def test_a_loom_lesson_plays_in_the_page_as_on_the_assistant(workspace, db):
     [frame] = at.get("iframe")
     assert "loom.com/embed/0123456789abcdef0123456789abcdef" in frame.proto.src
     assert any("viewing is not recorded" in c.value for c in at.caption)
+
+
+def test_a_large_upload_plays_in_the_tracking_player_from_the_media_server(workspace, db, settings):
+    """A file over 300 MB used to fall back to ``st.video`` (read whole into memory, viewing not recorded)."""
+    creator, data_dir = workspace
+    stored = uploads.keep_file(replace(settings, data_dir=data_dir), creator, "lecture.mp4", BytesIO(FAKE_MP4))
+    with open(data_dir / stored, "r+b") as f:
+        f.truncate(400 * 1024**2)  # sparse: nothing is written
+    with db.tenant(creator) as t:
+        video = pipeline.add_subtitled_video(t, source_type="upload", source=stored, subtitle_bytes=SRT,
+                                             subtitle_filename="lecture.srt", title="Lecture")
+    _course_of(db, creator, video)
+    at = _preview()
+    assert not at.exception
+    assert not at.get("video")  # not Streamlit's player, which holds the file in memory
+    assert not any("not recorded" in c.value for c in at.caption)
