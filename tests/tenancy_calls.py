@@ -797,7 +797,7 @@ CASES: dict[str, list[Case]] = {
     "watching.end_viewing": [refused("b_session", lambda c, f: f(c.t, c.b.open_session), NotFound)],
     "watching.record_player_event": [
         refused("b_video", lambda c, f: f(c.t, _PLAYER_EVENT, None, video_id=c.b.video, student_id=c.b.student),
-                DB_ERROR),
+                NotFound),
         # B's session in the page state: left open, and the event opens a session of the caller's own.
         new("b_session", lambda c, f: f(c.t, _PLAYER_EVENT, _player_viewing("before", c.b.open_session),
                                         video_id=c.me.video, student_id=c.me.student), needs_own=True,
