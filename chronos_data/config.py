@@ -43,6 +43,9 @@ class Settings:
     #: Serve visitors from other computers without sign-in (a network where everyone may use the
     #: workspace); off, such a visitor gets a page saying how to set up sign-in.
     trusted_network: bool = False
+    #: How the app's own connections log in under DATABASE_URL (a role with no path back to the
+    #: owner); unset, Chronos logs in as chronos_app with a password it derives and sets itself.
+    app_database_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +71,7 @@ class Settings:
             verified_email_issuers=tuple(i.strip() for i in (get("CHRONOS_VERIFIED_EMAIL_ISSUERS") or "").split(",")
                                          if i.strip()),
             trusted_network=(get("CHRONOS_TRUSTED_NETWORK") or "off").lower() in {"on", "1", "true", "yes"},
+            app_database_url=get("CHRONOS_APP_DATABASE_URL"),
         )
 
     @property
