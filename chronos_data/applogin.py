@@ -50,8 +50,11 @@ def provision(owner_engine: Engine, owner_url: str, data_dir: Path) -> str:
         with owner_engine.begin() as conn:
             if role_exists(conn):  # not yet on a fresh database opened only to migrate
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ALTER_ROLE_LOCK})
-                # The password is hex: nothing in it needs quoting.
-                conn.exec_driver_sql(f"ALTER ROLE {APP_ROLE} LOGIN PASSWORD '{password}'")
+                # Sent as a SCRAM verifier (libpq's PQencryptPasswordConn), never as the password:
+                # statements may be logged. Verifiers are base64, '$' and ':' only: no quoting needed.
+                pgconn = conn.connection.driver_connection.pgconn
+                verifier = pgconn.encrypt_password(password.encode(), APP_ROLE.encode(), b"scram-sha-256").decode()
+                conn.exec_driver_sql(f"ALTER ROLE {APP_ROLE} LOGIN PASSWORD '{verifier}'")
     except DBAPIError as exc:
         first = str(exc.orig).strip().splitlines()[0]
         raise StartupError(

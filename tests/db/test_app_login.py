@@ -115,3 +115,24 @@ def test_an_owner_url_without_password_keeps_the_key_in_the_data_folder_0600(set
         pytest.skip("the tests' DATABASE_URL has a password: the key is derived from it")
     key = settings.data_dir / SECRET_FILE
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_bytes().strip()) == 64
+
+
+def test_the_app_password_never_reaches_the_server_log(tmp_path, cluster):
+    owner_url = cluster.url(OWNER_PASSWORD)
+    owner = sa.create_engine(owner_url.replace("postgresql://", "postgresql+psycopg://"),
+                             isolation_level="AUTOCOMMIT")
+    with owner.connect() as conn:
+        conn.exec_driver_sql("ALTER SYSTEM SET log_statement = 'ddl'")
+        conn.exec_driver_sql("SELECT pg_reload_conf()")
+    try:
+        db = open_database(_settings(tmp_path, owner_url))
+        db.dispose()
+        app_password = make_url(db.engine.url.render_as_string(hide_password=False)).password
+        log = (cluster.data / "log").read_text(errors="replace")
+        assert f"ALTER ROLE {APP_ROLE} LOGIN PASSWORD 'SCRAM-SHA-256$" in log  # logged, as a verifier
+        assert app_password not in log
+    finally:
+        with owner.connect() as conn:
+            conn.exec_driver_sql("ALTER SYSTEM RESET log_statement")
+            conn.exec_driver_sql("SELECT pg_reload_conf()")
+        owner.dispose()
