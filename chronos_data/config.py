@@ -46,6 +46,9 @@ class Settings:
     #: The port uploads are played from (``chronos_data.media_server``); 0 picks a free one at start,
     #: a fixed one can be opened in a firewall when the app serves other computers.
     media_port: int = 0
+    #: How the app's own connections log in under DATABASE_URL (a role with no path back to the
+    #: owner); unset, Chronos logs in as chronos_app with a password it derives and sets itself.
+    app_database_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -72,6 +75,7 @@ class Settings:
                                          if i.strip()),
             trusted_network=(get("CHRONOS_TRUSTED_NETWORK") or "off").lower() in {"on", "1", "true", "yes"},
             media_port=int(get("CHRONOS_MEDIA_PORT") or 0),
+            app_database_url=get("CHRONOS_APP_DATABASE_URL"),
         )
 
     @property

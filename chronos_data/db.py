@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from . import embedded, migrations
+from . import applogin, embedded, migrations
 from .config import Settings
 from .errors import DatabaseUnavailable, ReadOnlyAccess, StartupError
 
@@ -40,7 +40,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-APP_ROLE = "chronos_app"
+APP_ROLE = applogin.APP_ROLE
 ANALYST_ROLE = "chronos_analyst"
 SEARCH_PATH = "chronos, public, extensions"  # Supabase keeps pgvector in "extensions"
 MIN_SERVER_VERSION = 150000  # ON DELETE SET NULL (column) and security_invoker views need 15
@@ -130,22 +130,23 @@ class Database:
         self.owner_engine.dispose()
 
 
-def normalize_url(url: str) -> str:
-    """Accept ``postgres://``, ``postgresql://`` and ``postgresql+psycopg://`` URLs; use psycopg 3."""
+def normalize_url(url: str, *, setting: str = "DATABASE_URL") -> str:
+    """Accept ``postgres://``, ``postgresql://`` and ``postgresql+psycopg://`` URLs; use psycopg 3.
+    ``setting`` names the variable the URL came from, for the messages."""
     scheme, sep, rest = url.strip().partition("://")
     if not sep:
         raise StartupError(
-            "DATABASE_URL is not a URL; write it as postgresql://user:password@host:5432/database."
+            f"{setting} is not a URL; write it as postgresql://user:password@host:5432/database."
         )
     if scheme.lower() not in {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}:
         raise StartupError(
-            f"DATABASE_URL uses the scheme '{scheme}'; Chronos needs a PostgreSQL URL "
+            f"{setting} uses the scheme '{scheme}'; Chronos needs a PostgreSQL URL "
             "starting with postgresql://."
         )
     authority = rest.partition("/")[0]
     if authority.count("@") > 1:  # read as-is, the host would be the password's end
         raise StartupError(
-            "The user name or password in DATABASE_URL contains '@'; percent-encode it (write %40 for @, "
+            f"The user name or password in {setting} contains '@'; percent-encode it (write %40 for @, "
             "%3A for :, %2F for /) so the host is read correctly."
         )
     return f"postgresql+psycopg://{rest}"
@@ -216,20 +217,27 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
         kind = "embedded"
 
     owner_engine = create_engine(owner_url, register_vector=False)
+    engine: Engine | None = None
     try:
         _check_server(owner_engine, owner_url)
         if migrate:
             migrations.migrate(owner_engine)
             _register_openai_model(owner_engine, settings)
+        # The app logs in as a role of its own, never as the owner: SQL sent on its connection
+        # could RESET ROLE, and RESET ROLE goes back to whoever logged in.
         if kind == "embedded":
-            # Log in as chronos_app itself, so no SQL sent by the app can RESET ROLE to the owner.
-            with owner_engine.begin() as conn:
-                conn.execute(sa.text(f"ALTER ROLE {APP_ROLE} LOGIN"))
-            engine = create_engine(embedded.embedded_url(server, user=APP_ROLE))
+            app_url = _embedded_app_login(owner_engine, server)
+        elif settings.app_database_url:
+            app_url = normalize_url(settings.app_database_url, setting=applogin.APP_URL_SETTING)
         else:
-            engine = create_engine(owner_url, role=APP_ROLE)
+            app_url = applogin.provision(owner_engine, owner_url, settings.data_dir)
+        engine = create_engine(app_url, role=APP_ROLE)
+        if migrate:
+            applogin.check_login(engine, app_url, derived=kind == "url" and not settings.app_database_url)
     except Exception:
         owner_engine.dispose()
+        if engine is not None:
+            engine.dispose()
         raise
     return Database(
         engine=engine,
@@ -238,6 +246,14 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
         display_url=redact_url(owner_url) if kind == "url" else str(settings.pgdata),
         server=server,
     )
+
+
+def _embedded_app_login(owner_engine: Engine, server: Any) -> str:
+    """The embedded server is ours and trusts its Unix socket: chronos_app just needs LOGIN."""
+    with owner_engine.begin() as conn:
+        if applogin.role_exists(conn):  # not yet on a fresh folder opened only to migrate
+            conn.execute(sa.text(f"ALTER ROLE {APP_ROLE} LOGIN"))
+    return embedded.embedded_url(server, user=APP_ROLE)
 
 
 def _register_openai_model(engine: Engine, settings: Settings) -> None:

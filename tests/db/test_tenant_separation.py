@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import threading
 import uuid
 from collections import defaultdict
@@ -34,11 +33,11 @@ from dataclasses import dataclass, field
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from chronos_data import chat, videos, watching
-from chronos_data.db import APP_ROLE, Database, Tenant, create_engine
+from chronos_data.db import APP_ROLE, Database, Tenant
 from chronos_data.demo import load_demo, remove_demo
 from chronos_data.errors import ValidationError
 from chronos_data.insights.gaps import gap_key
@@ -944,45 +943,32 @@ def test_a_connection_without_a_creator_sees_no_rows(world: World, table: str) -
         assert conn.execute(sa.text(f"SELECT count(*) FROM chronos.{table}")).scalar_one() == 0
 
 
-def _app_login_url(db: Database) -> str:
-    return make_url(db.owner_engine.url.render_as_string(hide_password=False)).set(
-        username=APP_ROLE, password=None).render_as_string(hide_password=False)
-
-
 def _b_rows_visible(conn: Connection, b: uuid.UUID) -> dict[str, int]:
     counts = dict(conn.execute(sa.text(" UNION ALL ".join(
         f"SELECT '{t}', count(*) FROM chronos.{t} WHERE {_key(t)} = :b" for t in TABLES)), {"b": b}).all())
     return {t: n for t, n in counts.items() if n}
 
 
-@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="needs the embedded server (logs in as chronos_app)")
 def test_the_app_logging_in_as_its_role_cannot_become_the_owner(world: World) -> None:
-    """Embedded mode: the app logs in as chronos_app itself, so no SQL it sends can RESET ROLE to
-    the owner (the same engine open_database builds)."""
+    """The app logs in as chronos_app itself (embedded mode and DATABASE_URL alike), so no SQL it
+    sends can SET or RESET its role to the owner's."""
     with world.db.owner() as conn:
-        conn.execute(sa.text(f"ALTER ROLE {APP_ROLE} LOGIN"))
         owner = conn.execute(sa.text("SELECT current_user")).scalar_one()
-    engine = create_engine(_app_login_url(world.db))
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.text("SELECT set_config('chronos.creator_id', :a, true)"), {"a": str(world.a.creator)})
-            attempts = {sql: _outcome(conn, sql, {}) for sql in (
-                f'SET ROLE "{owner}"', "SET ROLE postgres", f'SET SESSION AUTHORIZATION "{owner}"', "RESET ROLE",
-                "SET LOCAL ROLE NONE")}
-            user = conn.execute(sa.text("SELECT current_user")).scalar_one()
-            visible = _b_rows_visible(conn, world.b.creator)
-    finally:
-        engine.dispose()
+    with world.db.engine.begin() as conn:
+        conn.execute(sa.text("SELECT set_config('chronos.creator_id', :a, true)"), {"a": str(world.a.creator)})
+        attempts = {sql: _outcome(conn, sql, {}) for sql in (
+            f'SET ROLE "{owner}"', "SET ROLE postgres", f'SET SESSION AUTHORIZATION "{owner}"', "RESET ROLE",
+            "SET LOCAL ROLE NONE")}
+        logged_in_as = conn.execute(sa.text("SELECT session_user")).scalar_one()
+        user = conn.execute(sa.text("SELECT current_user")).scalar_one()
+        visible = _b_rows_visible(conn, world.b.creator)
     assert attempts[f'SET ROLE "{owner}"'] == "42501" and attempts[f'SET SESSION AUTHORIZATION "{owner}"'] == "42501"
-    assert user == APP_ROLE and not visible
+    assert logged_in_as == APP_ROLE and user == APP_ROLE and not visible
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known limitation (DATABASE_URL mode): the app logs in as the migrating user and SET ROLEs to "
-    "chronos_app, so SQL sent on its connection can RESET ROLE back to the owner, which bypasses or "
-    "is exempt from row-level security (the creators_service_role policy at least). The tests' own "
-    "database is reached this way. Mitigation in the report."))
 def test_sql_on_the_app_connection_cannot_reset_its_role_to_the_owner_under_database_url(world: World) -> None:
+    # The tests' own database is reached through DATABASE_URL: the app logs in as chronos_app itself,
+    # so RESET ROLE has no owner to go back to.
     assert world.db.kind == "url"
     with app_tx(world.db, world.a.creator) as t:
         t.conn.execute(sa.text("RESET ROLE"))

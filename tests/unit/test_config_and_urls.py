@@ -50,6 +50,9 @@ def test_settings_defaults_and_blank_values(tmp_path):
     assert settings.data_dir == Path.home() / ".chronos" and settings.local_creator_email == LOCAL_CREATOR_EMAIL
     custom = Settings.from_env({"CHRONOS_DATA_DIR": str(tmp_path), "OPENAI_API_KEY": "sk-test"})
     assert custom.pgdata == tmp_path / "pgdata" and custom.openai_api_key == "sk-test"
+    assert settings.app_database_url is None
+    app = Settings.from_env({"CHRONOS_APP_DATABASE_URL": " postgresql://chronos_app:pw@db/chronos "})
+    assert app.app_database_url == "postgresql://chronos_app:pw@db/chronos"
 
 
 def test_providers_are_offline_without_a_key_and_openai_with_one():
