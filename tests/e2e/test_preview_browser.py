@@ -168,7 +168,9 @@ def test_playing_again_after_the_end_is_a_new_session(page, sessions):
                        and rows, "a second session", show=sessions)
     assert second[0]["id"] == first["id"] and second[1]["id"] != first["id"]
     assert CLIP_SECONDS - 2 <= second[0]["watch_time_seconds"] <= CLIP_SECONDS  # the first kept its own minute
-    assert second[1]["watch_time_seconds"] < 20 and not second[1]["completed"]
+    # Its own seconds only (the player reports every few seconds, so a busy machine sees 10–25 s),
+    # not the first viewing's minute carried on.
+    assert second[1]["watch_time_seconds"] < CLIP_SECONDS / 2 and not second[1]["completed"]
     assert second[1]["rewinds"] is None  # the browser's own return to 0:00 is no rewind
     _shot(page, "preview-played-again.png")
 

@@ -34,8 +34,12 @@ def _video_rows(db, creator) -> int:
         return t.conn.execute(sa.text("SELECT count(*) FROM videos WHERE creator_id = :c"), {"c": creator}).scalar_one()
 
 
+#: Files of the data folder that are not uploads: the app's login key (DATABASE_URL without a password).
+_NOT_UPLOADS = {"app-login.key"}
+
+
 def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in _NOT_UPLOADS) if folder.exists() else []
 
 
 # A private mount namespace: root needs no user namespace (one would hide the test server's socket,
@@ -62,7 +66,8 @@ def test_a_real_full_disk_refuses_the_import_and_keeps_nothing(database_url, db,
     # The data folder becomes a 1 MiB disk for the import; afterwards, list what is left on it.
     script = ('mount -t tmpfs -o size=1m tmpfs "$CHRONOS_DATA_DIR" || exit 99\n'
               f'{sys.executable} -m chronos_data import "$1" --subtitles "$2" --title Lecture --json --creator "$3"\n'
-              'code=$?\necho "--- files left:"\nfind "$CHRONOS_DATA_DIR" -type f\ndf -k "$CHRONOS_DATA_DIR" | tail -1\n'
+              'code=$?\necho "--- files left:"\nfind "$CHRONOS_DATA_DIR" -type f ! -name app-login.key\n'
+              'df -k "$CHRONOS_DATA_DIR" | tail -1\n'
               'exit $code\n')
     env = {**os.environ, "DATABASE_URL": database_url, "CHRONOS_DATA_DIR": str(data)}
     env.pop("OPENAI_API_KEY", None)

@@ -25,6 +25,7 @@ from chronos_data.ingest.transcription import transcribe
 from chronos_data.ingest.worker import claim_next, run_until_done
 from chronos_data.rag import OFFLINE_MODEL, Assistant, OpenAIChat, QuestionNotAnswered
 from chronos_data.uploads import store_upload
+from tests.app.shown import shown
 from tests.conftest import import_lecture
 from tests.fakes.openai_server import FakeOpenAI
 from tests.rag_eval_set import LECTURES
@@ -299,7 +300,7 @@ def test_the_assistant_page_shows_the_quoted_answer_and_why_the_model_failed(db,
     at = _ask_on_the_page(QUESTION)
     assert not at.exception and not at.error
     assert len(api.requests_to("/chat/completions")) == 4  # the page's client: max_retries=3
-    captions = "\n".join(str(c.value) for c in at.caption).replace("\\", "")  # markdown escapes
+    captions = shown("\n".join(str(c.value) for c in at.caption))  # inert text, as the reader sees it
     assert "The language model is rate-limiting this key even after retries; wait a minute and ask again." in captions
     assert "Quoted from your videos" in captions
     assert "“" in "\n".join(str(m.value) for m in at.markdown)  # the quoted sentences
