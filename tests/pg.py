@@ -6,8 +6,11 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,3 +116,18 @@ def wait_for_port(port: int, timeout: float = 60) -> None:
                 return
         time.sleep(0.2)
     raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
+
+
+@contextmanager
+def running_tcp_cluster(prefix: str, password: str, *, with_vector: bool = False) -> Iterator[TcpCluster]:
+    """A started ``TcpCluster`` in a folder of its own, stopped and removed afterwards.
+
+    Outside pytest's private tmp folder: the server runs as an unprivileged user under root."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    server = TcpCluster(root, password=password, with_vector=with_vector)
+    try:
+        server.start()
+        yield server
+        server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -28,6 +28,19 @@ def workspace(app_env, monkeypatch, db, settings, tmp_path) -> tuple[uuid.UUID, 
         return creators.ensure_creator(conn, email), tmp_path
 
 
+def _uploaded_lesson(workspace, db, settings, *, size: int | None = None) -> None:
+    """An uploaded lecture (grown to ``size`` bytes as a sparse file: nothing written) in a course."""
+    creator, data_dir = workspace
+    stored = uploads.keep_file(replace(settings, data_dir=data_dir), creator, "lecture.mp4", BytesIO(FAKE_MP4))
+    if size is not None:
+        with open(data_dir / stored, "r+b") as f:
+            f.truncate(size)
+    with db.tenant(creator) as t:
+        video = pipeline.add_subtitled_video(t, source_type="upload", source=stored, subtitle_bytes=SRT,
+                                             subtitle_filename="lecture.srt", title="Lecture")
+    _course_of(db, creator, video)
+
+
 def _course_of(db, creator, video) -> None:
     with db.tenant(creator) as t:
         videos.set_status(t, video, "completed")
@@ -41,12 +54,7 @@ def _preview() -> AppTest:
 
 
 def test_an_uploaded_lesson_plays(workspace, db, settings):
-    creator, data_dir = workspace
-    stored = uploads.keep_file(replace(settings, data_dir=data_dir), creator, "lecture.mp4", BytesIO(FAKE_MP4))
-    with db.tenant(creator) as t:
-        video = pipeline.add_subtitled_video(t, source_type="upload", source=stored, subtitle_bytes=SRT,
-                                             subtitle_filename="lecture.srt", title="Lecture")
-    _course_of(db, creator, video)
+    _uploaded_lesson(workspace, db, settings)
     at = _preview()
     assert not at.exception
     assert not any(CANNOT_PLAY in i.value for i in at.info)
@@ -69,14 +77,7 @@ def test_a_loom_lesson_plays_in_the_page_as_on_the_assistant(workspace, db):
 
 def test_a_large_upload_plays_in_the_tracking_player_from_the_media_server(workspace, db, settings):
     """A file over 300 MB used to fall back to ``st.video`` (read whole into memory, viewing not recorded)."""
-    creator, data_dir = workspace
-    stored = uploads.keep_file(replace(settings, data_dir=data_dir), creator, "lecture.mp4", BytesIO(FAKE_MP4))
-    with open(data_dir / stored, "r+b") as f:
-        f.truncate(400 * 1024**2)  # sparse: nothing is written
-    with db.tenant(creator) as t:
-        video = pipeline.add_subtitled_video(t, source_type="upload", source=stored, subtitle_bytes=SRT,
-                                             subtitle_filename="lecture.srt", title="Lecture")
-    _course_of(db, creator, video)
+    _uploaded_lesson(workspace, db, settings, size=400 * 1024**2)
     at = _preview()
     assert not at.exception
     assert not at.get("video")  # not Streamlit's player, which holds the file in memory

@@ -4,9 +4,7 @@ server that checks passwords (scram over TCP), as a managed PostgreSQL does."""
 
 from __future__ import annotations
 
-import shutil
 import stat
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -20,21 +18,15 @@ from chronos_data.applogin import SECRET_FILE
 from chronos_data.config import Settings
 from chronos_data.db import APP_ROLE, open_database
 from chronos_data.errors import StartupError
-from tests.pg import TcpCluster
+from tests.pg import running_tcp_cluster
 
 OWNER_PASSWORD = "owner-secret"
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    root = Path(tempfile.mkdtemp(prefix="chronos-login-"))
-    server = TcpCluster(root, password=OWNER_PASSWORD, with_vector=True)
-    try:
-        server.start()
+    with running_tcp_cluster("chronos-login-", OWNER_PASSWORD, with_vector=True) as server:
         yield server
-        server.stop()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _settings(tmp_path: Path, url: str, app_url: str | None = None) -> Settings:

@@ -6,7 +6,7 @@ pipeline with the local model, and every question is asked through ``Assistant.a
 model is deterministic, so the measured figures are stable; each floor is the measurement less
 two or three questions, to absorb onnxruntime's float differences between CPUs.
 
-The questions are asked with the local model behind a memo (each distinct text embedded once): the
+The questions are asked with the local model behind embeddings.CachedEmbedder (each distinct text embedded once): the
 offline answer embeds the sentences of its passages, and the same sentences come back for question
 after question. The answers are the same as without it (checked against the benchmark's run), in a
 tenth of the time.
@@ -14,14 +14,11 @@ tenth of the time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from chronos_data.db import Database
-from chronos_data.embeddings import LocalEmbedder
+from chronos_data.embeddings import CachedEmbedder, LocalEmbedder
 from chronos_data.rag import Assistant
 from chronos_data.rag.retrieve import document_frequencies
 from tests.conftest import new_creator
@@ -38,22 +35,6 @@ UNANSWERABLE_REFUSED_FLOOR = 0.70  # measured 0.77 (23 of 30: 15 of 15 off-topic
 ANSWERABLE_REFUSED_CEILING = 0.03  # measured 0.01 (1 of 109); the issue's bar is 3 %
 
 
-class _Memo:
-    """The local model, embedding each distinct text once."""
-
-    def __init__(self, inner: LocalEmbedder) -> None:
-        self.inner, self.model, self.dimensions = inner, inner.model, inner.dimensions
-        self._rows: dict[str, np.ndarray] = {}
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        new = [text for text in dict.fromkeys(texts) if text not in self._rows]
-        if new:
-            self._rows.update(zip(new, self.inner.embed(new), strict=True))
-        if not texts:
-            return np.zeros((0, self.dimensions), dtype=np.float32)
-        return np.vstack([self._rows[text] for text in texts])
-
-
 @pytest.fixture(scope="module")
 def outcomes(db: Database, embedder: LocalEmbedder) -> list[Outcome]:
     creator = new_creator(db, "devset")
@@ -61,7 +42,7 @@ def outcomes(db: Database, embedder: LocalEmbedder) -> list[Outcome]:
         conn.execute(sa.text("UPDATE chronos.creators SET subscription_tier = 'enterprise' WHERE id = :id"),
                      {"id": creator})
     title_by_video = import_lessons(db, creator, embedder, timeout=300)
-    return ask_each(Assistant(db, _Memo(embedder)), creator, title_by_video)
+    return ask_each(Assistant(db, CachedEmbedder(embedder)), creator, title_by_video)
 
 
 def test_the_development_set_is_as_the_issue_asks():

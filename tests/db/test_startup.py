@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
-import tempfile
 import threading
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 from chronos_data.config import Settings
 from chronos_data.db import open_database
 from chronos_data.errors import StartupError
-from tests.pg import TcpCluster, free_port
+from tests.pg import free_port, running_tcp_cluster
 
 
 def _settings(tmp_path: Path, url: str | None) -> Settings:
@@ -27,15 +25,8 @@ def _one_sentence(message: str) -> bool:
 @pytest.fixture(scope="module")
 def cluster():
     """A password-protected PostgreSQL without pgvector, like a bare managed server."""
-    # Outside pytest's private tmp folder: the server runs as an unprivileged user under root.
-    root = Path(tempfile.mkdtemp(prefix="chronos-tcp-"))
-    server = TcpCluster(root, password="right-password")
-    try:
-        server.start()
+    with running_tcp_cluster("chronos-tcp-", "right-password") as server:
         yield server
-        server.stop()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_wrong_password_names_the_user_and_the_fix(tmp_path, cluster):
