@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
         ("export", _export, "write every row of the workspace (transcripts and embeddings included; media files "
                             "with --with-media) to a backup file"),
         ("restore", _restore, "restore a backup file into an empty workspace with fresh ids; all or nothing"),
+        ("schema", _schema, "the current schema (tables, checks, indexes, policies, grants, functions) as Markdown, "
+                            "read from the database after migrating"),
         ("insights", _insights, "where students get confused and why they leave: confusion, dropoff, content_gap, "
                                 "concept_order and course_split findings with the moment and the evidence"),
     ):
@@ -111,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("file", metavar="FILE", help="a backup file made by export")
             sub.add_argument("--as-creator", metavar="EMAIL",
                              help="restore into this workspace, created if missing (default: --creator's)")
+        if name == "schema":
+            sub.add_argument("--out", metavar="FILE", help="write it to this file (e.g. docs/schema.md) instead")
         if name == "insights":
             sub.add_argument("--course", metavar="ID", help="only this course's findings (see `course list`)")
         if name == "ask":
@@ -168,6 +172,23 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
                 "schema_version": state.version}
     finally:
         db.dispose()
+
+
+def _schema(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from pathlib import Path
+
+    from .schema_doc import schema_markdown
+
+    db = open_database(settings)
+    try:
+        with db.owner_engine.connect() as conn:
+            text = schema_markdown(conn)
+    finally:
+        db.dispose()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        return {"written": args.out, "lines": text.count("\n")}
+    return _TextResult({"markdown": text}, text.rstrip("\n"))
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
