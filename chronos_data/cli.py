@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
         ("export", _export, "write every row of the workspace (transcripts and embeddings included; media files "
                             "with --with-media) to a backup file"),
         ("restore", _restore, "restore a backup file into an empty workspace with fresh ids; all or nothing"),
+        ("schema", _schema, "the current schema (tables, checks, indexes, policies, grants, functions) as Markdown, "
+                            "read from the database after migrating"),
         ("insights", _insights, "where students get confused and why they leave: confusion, dropoff, content_gap, "
                                 "concept_order and course_split findings with the moment and the evidence"),
     ):
@@ -111,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("file", metavar="FILE", help="a backup file made by export")
             sub.add_argument("--as-creator", metavar="EMAIL",
                              help="restore into this workspace, created if missing (default: --creator's)")
+        if name == "schema":
+            sub.add_argument("--out", metavar="FILE", help="write it to this file (e.g. docs/schema.md) instead")
         if name == "insights":
             sub.add_argument("--course", metavar="ID", help="only this course's findings (see `course list`)")
         if name == "ask":
@@ -134,11 +138,18 @@ def _parser() -> argparse.ArgumentParser:
         ("list", _course_list, "the workspace's courses: id, title, published, lessons, minutes"),
         ("export", _course_export, "print a course's outline as JSON (to import elsewhere) or Markdown"),
         ("import", _course_import, "create a draft course from a JSON outline; print its id and unmatched lessons"),
+        ("publish", _course_publish, "make a course visible to students; refused while its checklist has problems "
+                                     "(a failed or processing video, an empty module) unless --anyway"),
+        ("unpublish", _course_publish, "make a published course a draft again"),
     ):
         sub = actions.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
-        if name == "export":
+        if name in {"export", "publish", "unpublish"}:
             sub.add_argument("course_id", metavar="COURSE_ID", help="the course's id (see `course list`)")
+        if name == "publish":
+            sub.add_argument("--anyway", action="store_true",
+                             help="publish although the checklist lists problems (never a course without lessons)")
+        if name == "export":
             sub.add_argument("--format", choices=["json", "md"], default="json", help="outline format (default: json)")
         if name == "import":
             sub.add_argument("file", metavar="FILE", help="a chronos.course/1 JSON outline")
@@ -168,6 +179,23 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
                 "schema_version": state.version}
     finally:
         db.dispose()
+
+
+def _schema(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from pathlib import Path
+
+    from .schema_doc import schema_markdown
+
+    db = open_database(settings)
+    try:
+        with db.owner_engine.connect() as conn:
+            text = schema_markdown(conn)
+    finally:
+        db.dispose()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        return {"written": args.out, "lines": text.count("\n")}
+    return _TextResult({"markdown": text}, text.rstrip("\n"))
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
@@ -515,6 +543,33 @@ def _course_import(args: argparse.Namespace, settings: Settings) -> dict[str, An
     else:
         lines.append("unmatched: none")
     return _TextResult(report, "\n".join(lines))
+
+
+def _course_publish(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    from . import courses
+    from .errors import ValidationError
+
+    course_id = _course_id(args.course_id)
+
+    def act(t):
+        if args.action == "unpublish":
+            courses.unpublish_course(t, course_id)
+            return []
+        problems = courses.publish_checklist(t, course_id)
+        if problems and not (args.anyway and not any(p.blocks for p in problems)):
+            advice = ("Add a lesson first." if any(p.blocks for p in problems)
+                      else "Fix them on the Courses page, or run again with --anyway.")
+            raise ValidationError("Before you publish: " + " ".join(f"{p.message}." for p in problems) + " " + advice)
+        courses.publish_course(t, course_id, accepted=problems)
+        return problems
+
+    accepted = _in_workspace(args, settings, act)
+    published = args.action == "publish"
+    text = f"{'Published' if published else 'Unpublished'} course {course_id}"
+    if accepted:
+        text += f" (anyway, with {_plural(len(accepted), 'problem')}: " + "; ".join(p.message for p in accepted) + ")"
+    return _TextResult({"course_id": str(course_id), "published": published,
+                        "problems_accepted": [{"kind": p.kind, "message": p.message} for p in accepted]}, text)
 
 
 def _course_id(text: str) -> uuid.UUID:

@@ -36,7 +36,7 @@ def active_providers(settings: Settings) -> Providers:
         )
     return Providers(
         embeddings=f"{LOCAL_EMBEDDING_MODEL} on this computer (384 dimensions, offline)",
-        answers="Extractive answers quoted from your transcripts (offline)",
+        answers="Quoted from your videos, word for word, with the second each quote starts (offline)",
         transcription="Subtitle files only; set OPENAI_API_KEY to transcribe audio",
         openai_endpoint=None,
     )

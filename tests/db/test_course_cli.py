@@ -119,3 +119,38 @@ def test_one_lesson_is_counted_in_the_singular(db, env, tmp_path, capsys):
     path.write_text(capsys.readouterr().out)
     assert cli.main(["course", "import", str(path), "--creator", email]) == 0
     assert "matched: 1 lesson\n" in capsys.readouterr().out
+
+
+def test_course_publish_lists_the_checklist_then_publishes_anyway_and_unpublishes(db, workspace, capsys):
+    email, course = workspace  # both lesson videos are still processing
+    assert cli.main(["course", "publish", str(course), "--creator", email]) == 1
+    err = capsys.readouterr().err
+    assert "Before you publish" in err and "Pipes" in err and "--anyway" in err
+    assert _published(db, email, course) is False
+
+    assert cli.main(["course", "publish", str(course), "--anyway", "--json", "--creator", email]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["published"] is True and len(report["problems_accepted"]) == 2
+    assert _published(db, email, course) is True
+
+    assert cli.main(["course", "unpublish", str(course), "--creator", email]) == 0
+    assert "Unpublished" in capsys.readouterr().out
+    assert _published(db, email, course) is False
+
+
+def test_a_course_without_lessons_is_never_published_even_anyway(db, workspace, capsys):
+    email, _ = workspace
+    with db.engine.begin() as conn:
+        creator = creators.ensure_creator(conn, email)
+    with db.tenant(creator) as t:
+        empty = courses.create_course(t, "Nothing yet")
+    assert cli.main(["course", "publish", str(empty), "--anyway", "--creator", email]) == 1
+    assert "Add a lesson first" in capsys.readouterr().err
+    assert _published(db, email, empty) is False
+
+
+def _published(db, email: str, course: uuid.UUID) -> bool:
+    with db.engine.begin() as conn:
+        creator = creators.ensure_creator(conn, email)
+    with db.tenant(creator) as t:
+        return next(c.is_published for c in courses.list_courses(t) if c.id == course)

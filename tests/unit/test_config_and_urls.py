@@ -58,6 +58,8 @@ def test_settings_defaults_and_blank_values(tmp_path):
 def test_providers_are_offline_without_a_key_and_openai_with_one():
     offline = active_providers(Settings.from_env({}))
     assert not offline.online and "384" in offline.embeddings and "offline" in offline.answers.lower()
+    # The Assistant page and the question log call offline answers "Quoted from your videos".
+    assert "quoted from your videos" in offline.answers.lower() and "extractive" not in offline.answers.lower()
     online = active_providers(Settings.from_env({"OPENAI_API_KEY": "sk", "OPENAI_BASE_URL": "http://localhost:11434/v1"}))
     assert online.online and online.openai_endpoint == "http://localhost:11434/v1" and "1536" in online.embeddings
 
