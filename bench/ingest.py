@@ -13,6 +13,10 @@ Live: simulated viewers calling ``chronos_data.watching`` as a player would: ``s
 five ``report_progress`` calls crossing every milestone, ``end_viewing``; each call is its own
 transaction (``db.tenant``), from one thread and from several. The statements a viewer costs and
 the rate of empty and one-row transactions show what bounds it.
+
+Collector: ``python -m chronos_data serve`` started as its own process on the same database, fed by
+``COLLECTOR_CLIENTS`` HTTP clients on loopback posting JSON Lines batches; every batch is posted
+again (all duplicates) and the table must then hold each event exactly once.
 """
 
 from __future__ import annotations

@@ -75,6 +75,7 @@ def import_events(t: Tenant, data: bytes, filename: str) -> ImportReport:
     for line, row in rows:
         try:
             record = check_row(row, videos)
+            record["import_key"] = _content_key(record)
         except ValidationError as exc:
             report.reject(line, str(exc))
             continue
@@ -229,9 +230,13 @@ def check_row(row: dict[str, Any], videos: dict[str, uuid.UUID], *, skew: timede
     record = {"kind": kind, "video_id": video_id, "student_email": email, "timestamp": start, "end": end,
               "percent": _number(row, "percent_complete", 0, 100),
               "watch": _number(row, "watch_time_seconds", 0, _MAX_SECONDS), "device": device, "referrer": referrer}
-    key_source = json.dumps({k: str(v) for k, v in record.items()}, sort_keys=True)
-    record["import_key"] = hashlib.sha256(key_source.encode()).hexdigest()[:32]
     return record
+
+
+def _content_key(record: dict[str, Any]) -> str:
+    """An imported row's once-only key, made from its content: the same file imported twice adds nothing."""
+    key_source = json.dumps({k: str(v) for k, v in record.items()}, sort_keys=True)
+    return hashlib.sha256(key_source.encode()).hexdigest()[:32]
 
 
 def video_lookup(t: Tenant) -> dict[str, uuid.UUID]:

@@ -110,6 +110,12 @@ def parse_body(body: bytes) -> list[tuple[int, Any]]:
     # Only \r and \n end a line: a JSON string may hold U+2028, which splitlines() splits at.
     lines = [(n, raw) for n, raw in enumerate(_LINE_END.split(text), start=1) if raw.strip()]
     _check_count(len(lines))
+    try:  # every line JSON (the usual case): one parse for the whole body
+        values = json.loads("[" + ",".join(raw for _, raw in lines) + "]")
+        if len(values) == len(lines):
+            return [(number, value) for (number, _), value in zip(lines, values, strict=True)]
+    except (json.JSONDecodeError, RecursionError):
+        pass
     rows: list[tuple[int, Any]] = []
     readable = False
     for number, raw in lines:

@@ -9,7 +9,6 @@ is committed. ``close`` writes what is queued before it returns (the service's s
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import queue
 import threading
@@ -23,7 +22,7 @@ import sqlalchemy as sa
 from .. import watching
 from ..db import Database, Tenant
 from ..errors import ChronosError, ValidationError
-from ..event_batch import append_events
+from ..event_batch import EventRow, append_events
 from .rows import Checked, SessionReport
 
 __all__ = ["BATCH_ROWS", "FLUSH_SECONDS", "QUEUE_ROWS", "QueueFull", "Stored", "Writer"]
@@ -167,8 +166,9 @@ class Writer:
             emails = {email for job in jobs for _, email, _ in job.checked.events}
             emails |= {report.student_email for job in jobs for report in job.checked.sessions}
             students = _students(t, emails)
-            events = [dataclasses.replace(event, student_id=students[email])
-                      for job in jobs for _, email, event in job.checked.events]
+            # A new row rather than dataclasses.replace(), which costs several times more per event.
+            events = [EventRow(e.event_type, e.video_id, e.timestamp, student_id=students[email], metadata=e.metadata)
+                      for job in jobs for _, email, e in job.checked.events]
             if events:
                 stored = _append_counted(t, events, [len(job.checked.events) for job in jobs])
                 for result, job, count in zip(results, jobs, stored, strict=True):
