@@ -25,7 +25,7 @@ from ..errors import ChronosError, ValidationError
 from ..event_batch import EventRow, append_events
 from .rows import Checked, SessionReport
 
-__all__ = ["BATCH_ROWS", "FLUSH_SECONDS", "QUEUE_ROWS", "QueueFull", "Stored", "Writer"]
+__all__ = ["BATCH_ROWS", "FLUSH_SECONDS", "QUEUE_ROWS", "WRITERS", "QueueFull", "Stored", "Writer"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,10 @@ FLUSH_SECONDS = 0.05
 BATCH_ROWS = 20_000
 #: Rows waiting to be written before requests are turned away (429): about two seconds of writing.
 QUEUE_ROWS = 50_000
+#: Transactions written at once. A PostgreSQL backend uses one core: with one writer, the database
+#: inserted on one core while the other waited; two overlap one batch's checks and COPY with the
+#: other's insert. append_events orders rows alike in every batch, so overlapping ones do not deadlock.
+WRITERS = 2
 
 
 class QueueFull(ChronosError):
@@ -62,7 +66,7 @@ class Writer:
     """The one writing path of a collector process (see the module's docstring)."""
 
     def __init__(self, db: Database, *, flush_seconds: float = FLUSH_SECONDS, batch_rows: int = BATCH_ROWS,
-                 queue_rows: int = QUEUE_ROWS) -> None:
+                 queue_rows: int = QUEUE_ROWS, writers: int = WRITERS) -> None:
         self._db = db
         self._flush = flush_seconds
         self._batch_rows = batch_rows
@@ -71,8 +75,10 @@ class Writer:
         self._queued = 0
         self._lock = threading.Lock()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="chronos-collector-writer", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name=f"chronos-collector-writer-{n}", daemon=True)
+                         for n in range(writers)]
+        for thread in self._threads:
+            thread.start()
 
     @property
     def queued_rows(self) -> int:
@@ -92,15 +98,20 @@ class Writer:
             if self._queued and self._queued + rows > self._queue_rows:
                 raise QueueFull(f"{self._queued:,} events are waiting to be written; send again in a second.")
             self._queued += rows
-        self._queue.put(_Job(creator_id, checked, future))
+            # Under the lock: close() puts its stop signals after every job already accepted.
+            self._queue.put(_Job(creator_id, checked, future))
         return future
 
     def close(self) -> None:
         """Write everything queued, then stop the writer thread."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
-        self._queue.put(None)
-        self._thread.join()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
 
     def _run(self) -> None:
         stopping = False
@@ -126,8 +137,10 @@ class Writer:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if job is not None:
-                self._write([job])
+            if job is None:  # another writer's stop signal (every job came before it): hand it on
+                self._queue.put(None)
+                return
+            self._write([job])
 
     def _write(self, jobs: list[_Job]) -> None:
         by_creator: dict[uuid.UUID, list[_Job]] = {}
