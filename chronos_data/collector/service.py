@@ -51,8 +51,10 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 #: How long a key's lookup is remembered: a revoked key is refused within this many seconds.
 KEY_CACHE_SECONDS = 10.0
 #: How long a workspace's list of videos is remembered for checking rows (a new video is looked
-#: for again at once when a row names a video not in the list).
+#: for again when a row names a video not in the list, at most every ``_VIDEO_RECHECK_SECONDS``:
+#: a sender repeating an unknown video must not cost a query per request).
 VIDEO_CACHE_SECONDS = 30.0
+_VIDEO_RECHECK_SECONDS = 2.0
 _RETRY_AFTER_SECONDS = 1
 _STATIC = Path(__file__).resolve().parent / "static"
 _CORS_HEADERS = "Authorization, Content-Type"
@@ -85,7 +87,7 @@ class _Cache:
         now = time.monotonic()
         with self._lock:
             hit = self._videos.get(creator_id)
-        if hit is not None and not fresh and now - hit[0] < VIDEO_CACHE_SECONDS:
+        if hit is not None and now - hit[0] < (_VIDEO_RECHECK_SECONDS if fresh else VIDEO_CACHE_SECONDS):
             return hit[1]
         with self._db.tenant(creator_id, read_only=True) as t:
             found = video_lookup(t)

@@ -200,3 +200,63 @@ def test_a_full_queue_gets_429_with_retry_after_and_nothing_is_lost(db):
             assert first.result().json()["stored"] == 2  # written once the lock went
     assert count_events(db, ws.creator) == 2
 
+
+
+def test_a_viewing_through_the_collector_is_recorded_as_the_preview_player_records_it(collector, db, ws):
+    """The same viewing (play, watch 0:00-1:00, jump to 9:00, watch to 9:20, leave) once from the
+    Student preview's player and once through the collector: the same session and the same events."""
+    from chronos_data import watching
+
+    with db.tenant(ws.creator) as t:
+        student = t.conn.execute(sa.text("INSERT INTO students (creator_id, email) VALUES (:c, 'pre@example.com') "
+                                         "RETURNING id"), {"c": ws.creator}).scalar_one()
+        viewing = None
+        for kind, position, played in (("play", 0, []), ("progress", 60, [[0, 60]]),
+                                       ("seek", 540, [[0, 60]]), ("progress", 560, [[0, 60], [540, 560]])):
+            viewing = watching.record_player_event(
+                t, {"kind": kind, "viewing": "v1", "position": position, "watched": 80, "duration": 600,
+                    "played": played, **({"from": 60} if kind == "seek" else {})},
+                viewing, video_id=ws.video, student_id=student)
+    session = str(uuid.uuid4())
+    collected = collector.post(ws.key, jsonl(
+        event(ws, session=session, student_email="col@example.com"),
+        event(ws, session=session, student_email="col@example.com", type="video_progress", played=[[0, 60]],
+              duration=600, watch_time_seconds=60),
+        event(ws, session=session, student_email="col@example.com", type="video_progress",
+              played=[[0, 60], [540, 560]], duration=600, watch_time_seconds=80)))
+    assert collected.json()["stored"] == 3
+    with db.tenant(ws.creator) as t:
+        shown = t.conn.execute(sa.text(
+            "SELECT st.email, s.percent_complete, s.watch_time_seconds, s.completed, s.metadata -> 'played' AS played, "
+            "  array(SELECT e.event_type || coalesce(':' || (e.metadata ->> 'milestone'), '') FROM video_analytics_events e "
+            "        WHERE e.metadata ->> 'session_id' = s.id::text ORDER BY 1) AS events "
+            "FROM video_watch_sessions s JOIN students st ON st.id = s.student_id ORDER BY st.email")).all()
+    (_, *col), (_, *pre) = shown
+    assert col == pre
+    assert pre[0] == 13 and pre[4] == ["video_progress:10", "video_started"]
+
+
+def test_a_key_revoked_while_in_use_is_refused_within_the_cache_time(collector, db):
+    ws = make_workspace(db, "revoke")
+    assert collector.post(ws.key, jsonl(event(ws))).status_code == 200
+    with db.tenant(ws.creator) as t:
+        assert keys.revoke_key(t, "Site")
+    deadline = time.monotonic() + 30  # KEY_CACHE_SECONDS is 10
+    while (answer := collector.post(ws.key, jsonl(event(ws)))).status_code == 200:
+        assert time.monotonic() < deadline, "the revoked key still writes"
+        time.sleep(0.2)
+    assert answer.status_code == 401
+
+
+def test_health_is_503_when_the_database_does_not_answer():
+    """A database on a port where nothing listens (a real connection attempt, refused)."""
+    import httpx
+
+    from chronos_data.db import Database, create_engine
+
+    nowhere = create_engine("postgresql+psycopg://chronos@127.0.0.1:1/chronos", register_vector=False)
+    down = Database(engine=nowhere, owner_engine=nowhere, kind="url", display_url="nowhere")
+    for running in run_collector(down, Writer(down)):
+        assert httpx.get(f"{running.url}/healthz", timeout=30).status_code == 503
+        answer = running.post("chr_live_" + "A" * 43, jsonl({"id": "1"}))
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
