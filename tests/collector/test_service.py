@@ -260,3 +260,18 @@ def test_health_is_503_when_the_database_does_not_answer():
         assert httpx.get(f"{running.url}/healthz", timeout=30).status_code == 503
         answer = running.post("chr_live_" + "A" * 43, jsonl({"id": "1"}))
         assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+
+
+def test_collected_events_show_on_analytics_after_the_next_rollup(collector, db):
+    from chronos_data import dashboards, rollups
+
+    ws = make_workspace(db, "charts")
+    day = (NOW - timedelta(days=2)).replace(hour=10)
+    batch = jsonl(*[event(ws, student_email=f"s{i}@example.com", timestamp=day.isoformat()) for i in range(3)],
+                  event(ws, type="video_completed", student_email="s0@example.com",
+                        timestamp=(day + timedelta(minutes=9)).isoformat()))
+    assert collector.post(ws.key, batch).json()["stored"] == 4
+    with db.tenant(ws.creator) as t:
+        rollups.rollup(t)
+        frame = dashboards.views_over_time(t, dashboards.Filters(day.date(), day.date()))
+    assert frame["views"].tolist() == [3]
