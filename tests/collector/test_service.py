@@ -117,6 +117,8 @@ def test_bodies_that_cannot_be_read_get_400_and_oversized_ones_413(collector, db
     too_many = jsonl(*[event(ws) for _ in range(rows.MAX_ROWS + 1)])
     answer = collector.post(ws.key, too_many)
     assert answer.status_code == 413 and "at most 10,000" in answer.json()["error"]
+    answer = collector.post(ws.key, "{}\n" * 100_000)  # small rows: the row limit, not the size, refuses it
+    assert answer.status_code == 413 and "100,000 rows" in answer.json()["error"]
     huge = b"[" + b" " * (50 * 1024 * 1024) + b"]"
     answer = collector.post(ws.key, huge)
     assert answer.status_code == 413 and "larger than 5 MB" in answer.json()["error"]
