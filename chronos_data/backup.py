@@ -96,8 +96,9 @@ _MEDIA_VERSION = 2
 DERIVED_TABLES = frozenset({"video_analytics", "viewing_days", "rollup_days", "learner_numbers", "learner_sets",
                             "course_learners"})
 #: Who else may open a workspace is decided by its owner on the server, not carried by a file:
-#: restoring a copy next to the original must not hand the copy to the original's teammates.
-ACCESS_TABLES = frozenset({"workspace_members"})
+#: restoring a copy next to the original must not hand the copy to the original's teammates, nor
+#: let the original's write keys send events into the copy.
+ACCESS_TABLES = frozenset({"workspace_members", "write_keys"})
 
 _SCHEMA = "chronos"
 _BATCH_ROWS = 5000

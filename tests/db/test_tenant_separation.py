@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from chronos_data import chat, videos, watching
+from chronos_data.collector import keys
 from chronos_data.db import APP_ROLE, Database, Tenant
 from chronos_data.demo import load_demo, remove_demo
 from chronos_data.errors import ValidationError
@@ -74,7 +75,7 @@ EXPECTED_EXECUTABLE = {
     "current_creator_id", "update_updated_at_column", "check_chunk_embedding_dimensions",
     "auto_complete_video_watch_session", "embedding_index_name", "search_video_chunks", "track_video_event",
     "get_student_total_watch_time", "get_student_highest_completion", "has_student_completed_video",
-    "ensure_creator", "claim_import_job", "sign_in",
+    "ensure_creator", "claim_import_job", "sign_in", "write_key_owner",
 }
 # How each security-definer function could be turned against B from inside A's transaction.
 DEFINER_ABUSE: dict[str, list[tuple[str, str]]] = {
@@ -84,6 +85,10 @@ DEFINER_ABUSE: dict[str, list[tuple[str, str]]] = {
         ("any_creator", "SELECT * FROM chronos.claim_import_job(interval '10 minutes', NULL)"),
     ],
     "sign_in": [("b_email", "SELECT * FROM chronos.sign_in('https://idp.example.com', 'mallory', :b_email)")],
+    # The collector's key lookup: refused inside any workspace's transaction, even for its own key.
+    "write_key_owner": [("own_key_hash", "SELECT * FROM chronos.write_key_owner((SELECT min(key_hash) FROM "
+                                       "chronos.write_keys))"),
+                        ("any_hash", "SELECT * FROM chronos.write_key_owner(repeat('0', 64))")],
 }
 
 
@@ -218,6 +223,7 @@ def _complete(db: Database, creator: uuid.UUID, marker: str, *, queue_video: boo
                           "VALUES (:c, :key, 'dismissed', :title, :example)"),
                   {"c": creator, "key": decided_gap, "title": f"Students keep asking about {marker}",
                    "example": f"What does {marker} mean?"})
+        keys.create_key(t, f"Site {marker}", ["https://school.example.com"])
         pending = videos.create_video(t, title=f"Queued {marker}", source_type="youtube",
                                       source_id=youtube_id) if queue_video else None
         # Words only this workspace has: any of them in another workspace's result is a leak.
