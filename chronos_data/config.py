@@ -49,6 +49,9 @@ class Settings:
     #: How the app's own connections log in under DATABASE_URL (a role with no path back to the
     #: owner); unset, Chronos logs in as chronos_app with a password it derives and sets itself.
     app_database_url: str | None = None
+    #: Where players and web pages reach the event collector (``python -m chronos_data serve``), as
+    #: a page shows it in a snippet: behind a proxy, the proxy's https address.
+    collector_url: str = "http://127.0.0.1:8502"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +79,7 @@ class Settings:
             trusted_network=(get("CHRONOS_TRUSTED_NETWORK") or "off").lower() in {"on", "1", "true", "yes"},
             media_port=int(get("CHRONOS_MEDIA_PORT") or 0),
             app_database_url=get("CHRONOS_APP_DATABASE_URL"),
+            collector_url=(get("CHRONOS_COLLECTOR_URL") or "http://127.0.0.1:8502").rstrip("/"),
         )
 
     @property
