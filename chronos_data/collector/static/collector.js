@@ -35,6 +35,7 @@
   var sending = false;
   var retryAt = 0;
   var backoff = 2000;
+  var failures = 0;  // sends that did not reach the collector or were refused by the browser (CORS)
 
   function newId() {
     if (window.crypto && typeof window.crypto.randomUUID === 'function') { return window.crypto.randomUUID(); }
@@ -73,6 +74,7 @@
       }, function () {});
     }).catch(function (error) {
       // Not reached, or busy: the rows stay queued and go again later, with their ids.
+      failures += 1;
       var wait = Number(error && error.message);
       retryAt = Date.now() + (wait > 0 ? wait : backoff);
       backoff = Math.min(backoff * 2, 60000);
@@ -225,5 +227,6 @@
     configure: function (options) { Object.assign(settings, options || {}); },
     flush: function () { send(false); },
     pending: function () { return queue.length; },
+    failures: function () { return failures; },
   };
 })();
