@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Row
 
 T = TypeVar("T")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def to_record(cls: type[T], row: Row[Any]) -> T:
@@ -38,6 +40,6 @@ def unstorable(text: str) -> str | None:
     """
     if "\x00" in text:
         return "a NUL character"
-    if any("\ud800" <= char <= "\udfff" for char in text):
+    if not text.isascii() and _SURROGATE.search(text):
         return "a broken character (half of a surrogate pair)"
     return None

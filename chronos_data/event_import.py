@@ -39,7 +39,7 @@ from .db import Tenant
 from .errors import ValidationError
 from .event_batch import EventRow, append_events
 
-__all__ = ["ImportReport", "MAX_ROWS", "import_events"]
+__all__ = ["ImportReport", "MAX_ROWS", "check_row", "event_row", "import_events", "video_lookup"]
 
 MAX_ROWS = 1_000_000  # one file; split larger exports
 _MAX_SECONDS = 2**31 - 1  # sessions store watch time as a 32-bit integer
@@ -68,13 +68,14 @@ def import_events(t: Tenant, data: bytes, filename: str) -> ImportReport:
     """Import a CSV (``.csv``) or JSON Lines (``.jsonl``/``.ndjson``) file of events and sessions."""
     rows = _read(data, filename)
     report = ImportReport()
-    videos = _video_lookup(t)
+    videos = video_lookup(t)
     student_ids: dict[str, uuid.UUID] = {}
     events: list[EventRow] = []
     session_days: set[date] = set()
     for line, row in rows:
         try:
-            record = _validate(row, videos)
+            record = check_row(row, videos)
+            record["import_key"] = _content_key(record)
         except ValidationError as exc:
             report.reject(line, str(exc))
             continue
@@ -86,7 +87,7 @@ def import_events(t: Tenant, data: bytes, filename: str) -> ImportReport:
         day = record["timestamp"].astimezone(UTC).date()
         report.days.add(day)
         if record["kind"] != "session":
-            events.append(_event_row(record))
+            events.append(event_row(record))
         elif _insert_session(t, record):
             report.kept += 1
             session_days.add(day)
@@ -165,7 +166,7 @@ def _number(row: dict[str, Any], key: str, low: int, high: int | None) -> int | 
     return int(number)
 
 
-def _time(row: dict[str, Any], key: str, *, required: bool) -> datetime | None:
+def _time(row: dict[str, Any], key: str, *, required: bool, skew: timedelta = _CLOCK_SKEW) -> datetime | None:
     value = _text(row, key)
     if value is None:
         if required:
@@ -178,12 +179,30 @@ def _time(row: dict[str, Any], key: str, *, required: bool) -> datetime | None:
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     # Viewing happened between the epoch and now. Exports write 9999-12-31 for "never", whose
     # next day does not exist for the rollup, and 0001-01-01+01:00 has no UTC day at all.
-    if not _EARLIEST <= moment <= datetime.now(UTC) + _CLOCK_SKEW:
+    if moment < _EARLIEST:
         raise ValidationError(f"{key} '{value}' is not a time between 1970 and now")
+    if moment > datetime.now(UTC) + skew:
+        raise ValidationError(f"{key} '{value}' is in the future (more than {_shown(skew)} ahead of this "
+                              "server's clock); check the sender's clock")
     return moment
 
 
-def _validate(row: dict[str, Any], videos: dict[str, uuid.UUID]) -> dict[str, Any]:
+def _shown(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    return f"{seconds // 86400} day(s)" if seconds >= 86400 else f"{seconds // 60} minute(s)"
+
+
+def check_row(row: dict[str, Any], videos: dict[str, uuid.UUID], *, skew: timedelta = _CLOCK_SKEW) -> dict[str, Any]:
+    """One row of events or a session checked on its own, as a record for ``event_row``.
+
+    Args:
+        row: the row's columns (``__error__`` holds why a line could not be read at all).
+        videos: ``video_lookup``'s map of the workspace's video ids, YouTube ids and titles.
+        skew: how far after now a time may be (a sender's clock may run ahead).
+
+    Raises:
+        ValidationError: what is wrong with the row, in words.
+    """
     if "__error__" in row:
         raise ValidationError(row["__error__"])
     kind = (_text(row, "type") or "").lower()
@@ -204,19 +223,24 @@ def _validate(row: dict[str, Any], videos: dict[str, uuid.UUID]) -> dict[str, An
         raise ValidationError(f"device_type '{device}' is not one of {', '.join(DEVICE_TYPES)}")
     if referrer is not None and referrer not in REFERRER_TYPES:
         raise ValidationError(f"referrer_type '{referrer}' is not one of {', '.join(REFERRER_TYPES)}")
-    start = _time(row, "timestamp", required=True)
-    end = _time(row, "end", required=False)
+    start = _time(row, "timestamp", required=True, skew=skew)
+    end = _time(row, "end", required=False, skew=skew)
     if end is not None and end < start:
         raise ValidationError("end is before timestamp")
     record = {"kind": kind, "video_id": video_id, "student_email": email, "timestamp": start, "end": end,
               "percent": _number(row, "percent_complete", 0, 100),
               "watch": _number(row, "watch_time_seconds", 0, _MAX_SECONDS), "device": device, "referrer": referrer}
-    key_source = json.dumps({k: str(v) for k, v in record.items()}, sort_keys=True)
-    record["import_key"] = hashlib.sha256(key_source.encode()).hexdigest()[:32]
     return record
 
 
-def _video_lookup(t: Tenant) -> dict[str, uuid.UUID]:
+def _content_key(record: dict[str, Any]) -> str:
+    """An imported row's once-only key, made from its content: the same file imported twice adds nothing."""
+    key_source = json.dumps({k: str(v) for k, v in record.items()}, sort_keys=True)
+    return hashlib.sha256(key_source.encode()).hexdigest()[:32]
+
+
+def video_lookup(t: Tenant) -> dict[str, uuid.UUID]:
+    """The workspace's videos by id, YouTube id and title (lower case), for ``check_row``."""
     lookup: dict[str, uuid.UUID] = {}
     for row in t.conn.execute(sa.text("SELECT id, youtube_video_id, title FROM videos WHERE creator_id = :c "
                                       "AND NOT is_deleted"), {"c": t.creator_id}):
@@ -250,7 +274,7 @@ def _insert_session(t: Tenant, r: dict[str, Any]) -> bool:
     ).scalar_one_or_none() is not None
 
 
-def _event_row(r: dict[str, Any]) -> EventRow:
+def event_row(r: dict[str, Any]) -> EventRow:
     """An imported event; its import key (in the metadata) makes a second import of it a duplicate."""
     metadata = {"import_key": r["import_key"], "percent_complete": r["percent"], "watch_time_seconds": r["watch"],
                 "device": r["device"], "referrer": r["referrer"]}

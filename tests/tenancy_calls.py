@@ -859,6 +859,13 @@ CASES: dict[str, list[Case]] = {
     "insights.splits.video_by_course": [empty("b_video", lambda c, f: f(c.t, c.b.video, c.filters()))],
     "insights.splits.multi_course_videos": [own("all", lambda c, f: f(c.t)),
                                             empty("b_video", lambda c, f: f(c.t, c.b.video))],
+    "event_import.video_lookup": [own("all", lambda c, f: f(c.t))],
+    # --- collector write keys ---------------------------------------------------------------------
+    # B's key names (the name of its key, and a name only B uses) are only names in A's workspace.
+    "collector.keys.create_key": [new("b_name", lambda c, f: f(c.t, f"Site {c.b.marker}"), commit=False,
+                                      scan=lambda r: r.write_key.id)],
+    "collector.keys.list_keys": [own("all", lambda c, f: f(c.t, include_revoked=True))],
+    "collector.keys.revoke_key": [empty("b_name", lambda c, f: f(c.t, f"Site {c.b.marker}"))],
     "access.list_teammates": [own("all", lambda c, f: f(c.t, include_removed=True))],
     "access.add_teammate": [new("b_owner_email", lambda c, f: f(c.t, c.b.email))],
     "access.remove_teammate": [refused("b_teammate", lambda c, f: f(c.t, c.b.teammate), NotFound)],
@@ -894,6 +901,10 @@ def _import_request(source: str):
 #: every workspace by design; each with the reason.
 EXEMPT: dict[str, str] = {
     "db.Database.tenant": "the entry point that names the transaction's creator (what every case runs in)",
+    "collector.writer.Writer.submit": "an entry point that names the transaction's creator, as db.Database.tenant: "
+                                      "the collector takes it from write_key_owner for the request's key (a key "
+                                      "of another workspace writes nothing into this one: "
+                                      "tests/collector/test_service.py)",
     "media_server.MediaServer.path_for": "reads no table: it hands out a token for a storage path only after "
                                          "uploads.check_storage_path accepts it as the creator's own (another "
                                          "workspace's file, forged and expired tokens: tests/unit/test_media_server.py)",

@@ -1,0 +1,202 @@
+"""The collector as a sender sees it: a real service on 127.0.0.1, posting with httpx."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from chronos_data.collector import keys, rows
+from chronos_data.collector.writer import Writer
+from tests.collector.conftest import make_workspace, run_collector
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def event(ws, **extra):
+    row = {"id": str(uuid.uuid4()), "type": "video_started", "video": str(ws.video),
+           "student_email": "ana@example.com", "timestamp": (NOW - timedelta(minutes=5)).isoformat()}
+    row.update(extra)
+    return row
+
+
+def jsonl(*rows_) -> str:
+    return "\n".join(json.dumps(r) for r in rows_) + "\n"
+
+
+def count_events(db, creator) -> int:
+    with db.tenant(creator) as t:
+        return t.conn.execute(sa.text("SELECT count(*) FROM video_analytics_events WHERE creator_id = :c"),
+                              {"c": creator}).scalar_one()
+
+
+def test_health_answers_when_the_database_does(collector):
+    import httpx
+
+    answer = httpx.get(f"{collector.url}/healthz")
+    assert answer.status_code == 200 and answer.json()["ok"] is True
+
+
+def test_a_json_lines_batch_is_stored_once_and_a_resend_stores_nothing(collector, db, ws):
+    batch = jsonl(event(ws), event(ws, type="video_progress", video=ws.youtube_id, percent_complete=50),
+                  event(ws, type="video_completed", video=ws.title, student_email="Bo@Example.com"))
+    first = collector.post(ws.key, batch)
+    assert first.status_code == 200, first.text
+    assert first.json() == {"stored": 3, "duplicates": 0, "rejected": []}
+    again = collector.post(ws.key, batch)
+    assert again.json() == {"stored": 0, "duplicates": 3, "rejected": []}
+    assert count_events(db, ws.creator) == 3
+    with db.tenant(ws.creator) as t:
+        learners = t.conn.execute(sa.text("SELECT lower(email) FROM students ORDER BY 1")).scalars().all()
+        assert learners == ["ana@example.com", "bo@example.com"]
+        # The day is marked for the rollup, as the batch path does.
+        assert t.conn.execute(sa.text("SELECT stale FROM rollup_days WHERE date = :d"),
+                              {"d": (NOW - timedelta(minutes=5)).date()}).scalar_one() is True
+
+
+def test_a_json_array_keeps_good_rows_and_names_each_bad_one(collector, db, ws):
+    bad = [
+        event(ws, video="no-such-video"),
+        event(ws, type="video_exploded"),
+        event(ws, timestamp=(NOW + timedelta(hours=2)).isoformat()),
+        event(ws, type="video_progress", percent_complete=140),
+        {k: v for k, v in event(ws).items() if k != "id"},
+        "not an object",
+    ]
+    answer = collector.post(ws.key, json.dumps([event(ws), *bad, event(ws, type="video_rewatched")]))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["stored"] == 2 and body["duplicates"] == 0
+    errors = {r["line"]: r["error"] for r in body["rejected"]}
+    assert sorted(errors) == [2, 3, 4, 5, 6, 7]
+    assert "no video 'no-such-video'" in errors[2]
+    assert "type 'video_exploded'" in errors[3]
+    assert "in the future" in errors[4]
+    assert "percent_complete 140 is outside 0–100" in errors[5]
+    assert "id is missing" in errors[6]
+    assert "not a JSON object" in errors[7]
+    assert count_events(db, ws.creator) == 2
+
+
+def test_a_missing_unknown_or_revoked_key_gets_401(collector, db, ws):
+    line = jsonl(event(ws))
+    assert collector.post(None, line).status_code == 401
+    assert collector.post("chr_live_" + "x" * 43, line).status_code == 401
+    with db.tenant(ws.creator) as t:
+        late = keys.create_key(t, "Revoked soon").key
+        keys.revoke_key(t, "Revoked soon")
+    answer = collector.post(late, line)
+    assert answer.status_code == 401 and "missing, unknown or revoked" in answer.json()["error"]
+    assert count_events(db, ws.creator) == 0
+
+
+def test_a_key_writes_only_into_its_own_workspace(collector, db, ws):
+    other = make_workspace(db, "other")
+    # B's key naming A's video by id, YouTube id and title: no such video in B's workspace.
+    answer = collector.post(other.key, jsonl(event(ws), event(ws, video=ws.youtube_id), event(ws, video=ws.title)))
+    assert answer.status_code == 200
+    assert answer.json()["stored"] == 0 and all("no video" in r["error"] for r in answer.json()["rejected"])
+    # The same client ids under A's key are A's own: B's attempt used none of them up.
+    ids = [str(uuid.uuid4()) for _ in range(2)]
+    assert collector.post(other.key, jsonl(event(other, id=ids[0]), event(other, id=ids[1]))).json()["stored"] == 2
+    assert collector.post(ws.key, jsonl(event(ws, id=ids[0]), event(ws, id=ids[1]))).json()["stored"] == 2
+    assert count_events(db, ws.creator) == 2 and count_events(db, other.creator) == 2
+    with db.tenant(other.creator) as t:
+        assert t.conn.execute(sa.text("SELECT count(*) FROM video_analytics_events WHERE video_id = :v"),
+                              {"v": ws.video}).scalar_one() == 0
+
+
+def test_bodies_that_cannot_be_read_get_400_and_oversized_ones_413(collector, db, ws):
+    assert collector.post(ws.key, b'{"type": "video_started", "video": "\xff\xfe"}\n').status_code == 400
+    answer = collector.post(ws.key, "this is not json\nnor this\n")
+    assert answer.status_code == 400 and "not JSON" in answer.json()["error"]
+    assert collector.post(ws.key, "[1, 2").status_code == 400
+    too_many = jsonl(*[event(ws) for _ in range(rows.MAX_ROWS + 1)])
+    answer = collector.post(ws.key, too_many)
+    assert answer.status_code == 413 and "at most 10,000" in answer.json()["error"]
+    huge = b"[" + b" " * (50 * 1024 * 1024) + b"]"
+    answer = collector.post(ws.key, huge)
+    assert answer.status_code == 413 and "larger than 5 MB" in answer.json()["error"]
+    # Without a Content-Length (chunked), reading stops past the limit too.
+    answer = collector.post(ws.key, iter([b"[" + b" " * (1024 * 1024)] * 8))  # type: ignore[arg-type]
+    assert answer.status_code == 413
+    assert count_events(db, ws.creator) == 0
+    assert collector.post(ws.key, jsonl(event(ws))).json()["stored"] == 1  # and it keeps serving
+
+
+def test_browsers_of_the_keys_origins_only_get_cors(collector, ws):
+    import httpx
+
+    url = f"{collector.url}/v1/events?key={ws.key}"
+    asked = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    ok = httpx.options(url, headers={"Origin": "https://school.example.com", **asked})
+    assert ok.status_code == 204 and ok.headers["access-control-allow-origin"] == "https://school.example.com"
+    refused = httpx.options(url, headers={"Origin": "https://evil.example.com", **asked})
+    assert "access-control-allow-origin" not in refused.headers
+    posted = httpx.post(url, content=jsonl(event(ws)), headers={"Origin": "https://school.example.com"})
+    assert posted.status_code == 200 and posted.headers["access-control-allow-origin"] == "https://school.example.com"
+    evil = httpx.post(url, content=jsonl(event(ws)), headers={"Origin": "https://evil.example.com"})
+    assert evil.status_code == 403 and "access-control-allow-origin" not in evil.headers
+
+
+def test_the_snippet_is_served(collector):
+    import httpx
+
+    answer = httpx.get(f"{collector.url}/v1/collector.js")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/javascript")
+
+
+def test_a_viewing_makes_one_watch_session_with_milestones_from_what_was_played(collector, db, ws):
+    viewing = str(uuid.uuid4())
+    at = NOW - timedelta(minutes=10)
+    batch = jsonl(
+        event(ws, session=viewing, timestamp=at.isoformat(), device_type="mobile"),
+        # Played 0-60 s, then jumped to 540 s and played to 560 s of a 600 s video: 13 % played.
+        event(ws, session=viewing, type="video_progress", played=[[0, 60], [540, 560]], duration=600,
+              watch_time_seconds=80, timestamp=(at + timedelta(minutes=2)).isoformat()),
+    )
+    first = collector.post(ws.key, batch)
+    assert first.json() == {"stored": 2, "duplicates": 0, "rejected": []}
+    assert collector.post(ws.key, batch).json() == {"stored": 0, "duplicates": 2, "rejected": []}
+    more = jsonl(event(ws, session=viewing, type="video_progress", played=[[0, 560]], duration=600,
+                       watch_time_seconds=600, end=(at + timedelta(minutes=12)).isoformat(),
+                       timestamp=(at + timedelta(minutes=11)).isoformat()))
+    assert collector.post(ws.key, more).json()["stored"] == 1
+    with db.tenant(ws.creator) as t:
+        session = t.conn.execute(sa.text(
+            "SELECT id, percent_complete, watch_time_seconds, device_type, session_end, completed, session_start "
+            "FROM video_watch_sessions")).one()
+        assert (session.percent_complete, session.watch_time_seconds, session.device_type) == (93, 600, "mobile")
+        assert session.completed and session.session_end is not None and session.session_start == at
+        kinds = t.conn.execute(sa.text(
+            "SELECT event_type, metadata ->> 'milestone' FROM video_analytics_events "
+            "WHERE metadata ->> 'session_id' = :s ORDER BY 1, 2"), {"s": str(session.id)}).all()
+    assert [tuple(k) for k in kinds] == [("video_completed", None), ("video_progress", "10"),
+                                         ("video_progress", "25"), ("video_progress", "50"),
+                                         ("video_progress", "75"), ("video_progress", "90"),
+                                         ("video_started", None)]
+
+
+def test_a_full_queue_gets_429_with_retry_after_and_nothing_is_lost(db):
+    """The writer is held up by a lock on the workspace's rollup day; requests past its queue are
+    turned away, and what was accepted is written once the lock goes."""
+    import concurrent.futures
+
+    ws = make_workspace(db, "busy")
+    for running in run_collector(db, Writer(db, queue_rows=3)):
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            with db.owner() as conn:
+                conn.execute(sa.text("LOCK TABLE chronos.rollup_days IN EXCLUSIVE MODE"))
+                first = pool.submit(running.post, ws.key, jsonl(event(ws), event(ws)))
+                deadline = time.monotonic() + 30
+                while running.writer.queued_rows < 2:  # the writer has the first request, waits on the lock
+                    assert time.monotonic() < deadline
+                    time.sleep(0.01)
+                refused = running.post(ws.key, jsonl(event(ws), event(ws)))
+                assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+            assert first.result().json()["stored"] == 2  # written once the lock went
+    assert count_events(db, ws.creator) == 2
+
