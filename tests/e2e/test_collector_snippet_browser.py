@@ -65,6 +65,7 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float
 def _site(root: Path, html: str) -> tuple[http.server.ThreadingHTTPServer, str]:
     """A creator's own site: a static page and the lesson's video, on an origin of its own."""
     (root / "index.html").write_text(html)
+    (root / "favicon.ico").write_bytes(b"")  # so the page's only console messages are the snippet's
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -106,13 +107,13 @@ def _viewings(db, creator: uuid.UUID, video: uuid.UUID) -> list[sa.Row]:
             {"c": creator, "v": video}).all()
 
 
-def _wait(condition, timeout: float, what: str):
+def _wait(condition, timeout: float, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if value := condition():
             return value
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
 
 
 def _play_to_the_end(page) -> None:
@@ -135,10 +136,13 @@ def test_a_lesson_played_on_the_creators_site_becomes_one_completed_viewing(
         page = autoplay_browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda message: errors.append(message.text) if message.type in {"error", "warning"} else None)
         try:
             page.goto(f"{origin}/index.html")
             _play_to_the_end(page)
-            page.wait_for_function("() => window.Chronos.pending() === 0", timeout=30_000)
+            _wait(lambda: page.evaluate("() => window.Chronos.pending() === 0"), 30,
+                  lambda: f"the snippet to send its rows; the page said {errors}, "
+                          f"{page.evaluate('() => [window.Chronos.pending(), window.Chronos.failures()]')}")
         finally:
             page.close()
         (viewing,) = _wait(lambda: _viewings(db, creator, video), 30, "the viewing in the database")

@@ -55,9 +55,13 @@
     if (!keepalive && Date.now() < retryAt) { return; }
     var batch = queue.slice(0, MAX_BATCH);
     sending = true;
-    fetch(settings.endpoint, {
+    // The key rides in the address and the body is sent as text: a "simple" request, which needs
+    // no preflight (a preflight carries no key, so it could not be checked against the key's
+    // origins) and which a closing page may still send. The collector checks the page's Origin
+    // against the key's origins and answers a page it does not allow without CORS headers.
+    fetch(settings.endpoint + '?key=' + encodeURIComponent(settings.key), {
       method: 'POST', keepalive: !!keepalive, mode: 'cors', credentials: 'omit',
-      headers: {'Authorization': 'Bearer ' + settings.key, 'Content-Type': 'application/json'},
+      headers: {'Content-Type': 'text/plain;charset=UTF-8'},
       body: JSON.stringify(batch),
     }).then(function (response) {
       if (response.status === 429 || response.status >= 500) {
@@ -70,7 +74,7 @@
       backoff = 2000; retryAt = 0;
       return response.json().then(function (answer) {
         if (!response.ok) { console.warn('Chronos collector refused the batch:', answer.error || response.status); }
-        else if (answer.rejected && answer.rejected.length) { console.warn('Chronos collector rejected rows:', answer.rejected); }
+        else if (answer.rejected && answer.rejected.length) { console.warn('Chronos collector rejected rows: ' + JSON.stringify(answer.rejected)); }
       }, function () {});
     }).catch(function (error) {
       // Not reached, or busy: the rows stay queued and go again later, with their ids.
@@ -122,7 +126,9 @@
       row.played = this.played();
       row.watch_time_seconds = Math.round(this.watched);
     }
-    enqueue(Object.assign(row, extra || {}));
+    Object.assign(row, extra || {});
+    if (row.end === true) { row.end = row.timestamp; }  // the viewing ends as this report is made
+    enqueue(row);
   };
   Viewing.prototype.jump = function (position) {
     if (this.run) { this.ranges.push(this.run); }
@@ -153,7 +159,7 @@
     var length = this.duration();
     this.advance(Number.isFinite(length) ? length : this.read());
     this.finished = true;
-    this.row('video_progress', {end: new Date().toISOString()});
+    this.row('video_progress', {end: true});
     send(false);
   };
   // The page is going away: report where the viewing is, and send while the browser still lets us.
