@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import numpy as np
@@ -17,6 +16,7 @@ from chronos_data.errors import ValidationError
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import ImportWorker, claim_next, run_until_done
 from tests.conftest import new_creator
+from tests.waiting import wait_until
 
 LOOM = "https://www.loom.com/share/0123456789abcdef0123456789abcdef"
 SRT = b"""1
@@ -41,6 +41,11 @@ def embedder() -> LocalEmbedder:
 @pytest.fixture
 def workspace(db: Database) -> uuid.UUID:
     return new_creator(db, "importer")
+
+
+def _status(db: Database, creator: uuid.UUID, video_id: uuid.UUID) -> str:
+    with db.tenant(creator) as t:
+        return videos.get_video(t, video_id).status
 
 
 def _add_loom(db: Database, creator: uuid.UUID, srt: bytes = SRT, title: str = "Lists", link: str = LOOM) -> uuid.UUID:
@@ -174,12 +179,8 @@ def test_the_background_worker_processes_what_the_page_queues(fresh_url, embedde
     try:
         video_id = _add_loom(db, workspace)
         worker.wake()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with db.tenant(workspace) as t:
-                if videos.get_video(t, video_id).status == "completed":
-                    break
-            time.sleep(0.2)
+        wait_until(lambda: _status(db, workspace, video_id) == "completed", timeout=60,
+                   what="the worker to finish the video")
     finally:
         worker.stop()
     with db.tenant(workspace) as t:

@@ -53,7 +53,9 @@ def test_load_the_demo_workspace_and_see_every_chart(autoplay_browser, app):
         _shot(page, "analytics-trends.png")
         for tab in ("Retention", "Courses", "Videos", "Audience", "Costs"):
             page.get_by_role("tab", name=tab).click()
-            page.wait_for_timeout(800)
+            # The tab is drawn when its panel shows a chart or says why it has none.
+            _visible(page, ".js-plotly-plot, [data-testid=stAlert], [data-testid=stCaptionContainer]").first.wait_for(
+                timeout=30_000)
             _shot(page, f"analytics-{tab.lower()}.png")
         assert page.locator(".js-plotly-plot").count() >= 5
         assert page.locator('[data-testid="stException"]').count() == 0 and errors == []

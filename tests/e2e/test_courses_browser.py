@@ -3,8 +3,6 @@ previews, publishes, deletes and restores the course, all in the browser."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
@@ -16,6 +14,7 @@ from chronos_data.embeddings import LocalEmbedder
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import run_until_done
 from tests.e2e.conftest import SCREENSHOTS, running_app
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -176,14 +175,15 @@ def test_two_tabs_a_stale_move_and_a_stale_drag_are_refused(browser, app, librar
     tab_a, tab_b = open_course(), open_course()
     try:
         down_on_first(tab_a)
-        _wait_for(lambda: order() == ["Loops", "Variables", "Functions"])
+        # A click's rerun commits in the app's process: poll the database.
+        wait_until(lambda: order() == ["Loops", "Variables", "Functions"], timeout=30, what="the drag's new order")
 
         down_on_first(tab_b)  # tab B still shows Variables first
         tab_b.get_by_text(STALE).first.wait_for(timeout=30_000)
         assert order() == ["Loops", "Variables", "Functions"]
 
         down_on_first(tab_a)  # Loops moves down again; tab B's drag list is now stale
-        _wait_for(lambda: order() == ["Variables", "Loops", "Functions"])
+        wait_until(lambda: order() == ["Variables", "Loops", "Functions"], timeout=30, what="the order put back")
         frame = tab_b.frame_locator('iframe[title*="sortable"]').first
         _drag(tab_b, frame.get_by_text("Functions ·"), frame.get_by_text("Loops ·"))
         expect(tab_b.get_by_text(STALE)).to_have_count(1, timeout=30_000)
@@ -195,9 +195,3 @@ def test_two_tabs_a_stale_move_and_a_stale_drag_are_refused(browser, app, librar
         tab_b.close()
 
 
-def _wait_for(condition, timeout: float = 30.0) -> None:
-    """Poll the database until ``condition`` holds (a click's rerun commits in the app's process)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the change never reached the database"
-        time.sleep(0.2)

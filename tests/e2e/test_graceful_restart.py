@@ -15,17 +15,9 @@ from chronos_data.ingest import pipeline
 from tests.conftest import new_creator
 from tests.e2e.conftest import StreamlitApp
 from tests.faults.test_graceful_stop import _long_srt
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-
-def _wait(condition, timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while time.monotonic() < started + timeout:
-        if condition():
-            return time.monotonic() - started
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_a_gracefully_stopped_app_leaves_its_import_to_the_restarted_one(browser, fresh_url, tmp_path):
@@ -50,7 +42,8 @@ def test_a_gracefully_stopped_app_leaves_its_import_to_the_restarted_one(browser
     try:
         first.wait_until_healthy()
         page.goto(f"{first.url}/videos")  # the first page view starts the app's import worker
-        _wait(lambda: video().status == "embedding" and video().progress > 0, 240, "the first app to be embedding")
+        wait_until(lambda: video().status == "embedding" and video().progress > 0, timeout=240,
+                   what="the first app to be embedding")
         first.stop()  # SIGTERM, what Ctrl-C amounts to
         first_log = first.log_path.read_text()
         assert first.process.returncode == 0, first_log
@@ -62,9 +55,11 @@ def test_a_gracefully_stopped_app_leaves_its_import_to_the_restarted_one(browser
         second.wait_until_healthy()
         page.goto(f"{second.url}/videos")
         # Well inside the 300 s lease: only a released claim lets the new worker in this soon.
-        resumed = _wait(lambda: video().claimed_at is not None or video().status == "completed", 60,
-                        "the restarted app to take the video")
-        _wait(lambda: video().status == "completed", 240, "the restarted app to finish the video")
+        viewed_at = time.monotonic()
+        wait_until(lambda: video().claimed_at is not None or video().status == "completed", timeout=60,
+                   what="the restarted app to take the video")
+        resumed = time.monotonic() - viewed_at
+        wait_until(lambda: video().status == "completed", timeout=240, what="the restarted app to finish the video")
         print(f"\nrestarted app took the interrupted video {resumed:.1f} s after its first page view")
     finally:
         page.close()

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from chronos_data import creators, students
 from chronos_data.config import Settings
 from chronos_data.db import open_database
 from tests.e2e.conftest import ROOT, SCREENSHOTS, chronos_env, running_app
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -116,16 +116,16 @@ def _log_events(page) -> None:
 
 def _wait_for(page, condition, what: str, timeout: float = 90, show=None):
     """Poll ``condition`` (the browser keeps running between polls) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        page.wait_for_timeout(250)
-    _shot(page, "preview-timed-out.png")
-    alerts = page.locator('[data-testid="stAlert"], [data-testid="stException"]').all_inner_texts()
-    sent = "\n".join(map(str, page.evaluate("() => window.chronosLog || []")[-12:]))
-    raise AssertionError(f"timed out waiting for {what}; the page shows {alerts}; the player sent:\n{sent}"
-                         + (f"\nand the database holds {show()}" if show else ""))
+
+    def explain() -> str:
+        _shot(page, "preview-timed-out.png")
+        alerts = page.locator('[data-testid="stAlert"], [data-testid="stException"]').all_inner_texts()
+        sent = "\n".join(map(str, page.evaluate("() => window.chronosLog || []")[-12:]))
+        return (f"the page shows {alerts}; the player sent:\n{sent}"
+                + (f"\nand the database holds {show()}" if show else ""))
+
+    return wait_until(condition, timeout=timeout, what=what, poll=0.25, pause=lambda s: page.wait_for_timeout(s * 1000),
+                      explain=explain)
 
 
 def _sent(page) -> str:

@@ -27,6 +27,7 @@ from chronos_data.db import Database, open_database
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import ImportWorker, claim_next
 from tests.conftest import new_creator
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,15 +69,6 @@ def _video(db: Database, creator: uuid.UUID, video_id: uuid.UUID):
     with db.tenant(creator) as t:
         return t.conn.execute(sa.text("SELECT status, error_message, claimed_at, progress FROM videos "
                                       "WHERE creator_id = :c AND id = :v"), {"c": creator, "v": video_id}).one()
-
-
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class _PacedEmbedder:
@@ -142,7 +134,7 @@ def test_sigterm_stops_a_worker_process_cleanly_and_releases_its_video(queue):
     worker = subprocess.Popen([sys.executable, "-m", "chronos_data", "worker", "--idle", "0.2", "--json"], cwd=ROOT,
                               env=_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait(lambda: _embedding_started(db, creator, video_id), 120, "the worker's first embedding batch")
+        wait_until(lambda: _embedding_started(db, creator, video_id), timeout=120, what="the worker's first embedding batch")
         worker.send_signal(signal.SIGTERM)
         _, stderr = worker.communicate(timeout=60)
     finally:
@@ -179,7 +171,7 @@ def test_an_app_process_that_exits_mid_video_stops_its_worker_cleanly_and_releas
     app = subprocess.Popen([sys.executable, "-c", _APP_PROCESS], cwd=ROOT, env=_env(settings), stdin=subprocess.PIPE,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait(lambda: _embedding_started(db, creator, video_id), 120, "the worker's first embedding batch")
+        wait_until(lambda: _embedding_started(db, creator, video_id), timeout=120, what="the worker's first embedding batch")
         _, stderr = app.communicate("exit\n", timeout=60)
     finally:
         if app.poll() is None:

@@ -30,6 +30,7 @@ from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import claim_next, run_until_done
 from tests.conftest import new_creator
 from tests.fakes.openai_server import FakeOpenAI
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3.0
@@ -87,15 +88,6 @@ def _video(db: Database, creator: uuid.UUID, video_id: uuid.UUID):
                               {"c": creator, "v": video_id}).one()
 
 
-def _wait(condition, timeout: float, what: str) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return time.monotonic()
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def test_a_worker_killed_mid_video_leaves_no_half_written_chunks_and_the_next_one_resumes(queue):
     db, settings, api = queue
     creator = new_creator(db, "killed")
@@ -127,7 +119,8 @@ def test_a_worker_killed_mid_video_leaves_no_half_written_chunks_and_the_next_on
     second = None
     try:
         # Batch one is embedded and batch two is on its way: kill the worker there.
-        _wait(lambda: len(api.requests_to("/embeddings")) >= 2, 60, "the first worker's second embedding batch")
+        wait_until(lambda: len(api.requests_to("/embeddings")) >= 2, timeout=60, poll=0.05,
+                   what="the first worker's second embedding batch")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         killed_at = time.monotonic()
@@ -138,13 +131,15 @@ def test_a_worker_killed_mid_video_leaves_no_half_written_chunks_and_the_next_on
         requests_by_first = len(api.requests_to("/embeddings"))
 
         second = _worker(settings, NEW_MODEL)
-        taken_over_at = _wait(lambda: len(api.requests_to("/embeddings")) > requests_by_first, 30,
-                              "the second worker to take the video over")
+        wait_until(lambda: len(api.requests_to("/embeddings")) > requests_by_first, timeout=30, poll=0.05,
+                   what="the second worker to take the video over")
+        taken_over_at = time.monotonic()
         # Not before the dead worker's lease ran out (from its last renewal).
         earliest = killed_at + LEASE_SECONDS - at_kill.age.total_seconds()
         assert taken_over_at >= earliest - 0.1
-        done_at = _wait(lambda: _video(db, creator, video_id).status in ("completed", "failed"), 60,
-                        "the video to finish")
+        wait_until(lambda: _video(db, creator, video_id).status in ("completed", "failed"), timeout=60, poll=0.05,
+                   what="the video to finish")
+        done_at = time.monotonic()
     finally:
         sampling.set()
         sampler.join()
