@@ -3,12 +3,16 @@ with a video and a write key, and a client that posts to it."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +22,8 @@ from chronos_data.collector import keys, service
 from chronos_data.collector.writer import Writer
 from chronos_data.db import Database
 from tests.conftest import new_creator
+from tests.pg import free_port
+from tests.waiting import wait_until
 
 
 @dataclass
@@ -45,16 +51,43 @@ def run_collector(db: Database, writer: Writer) -> Iterator[Running]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the collector did not start"
-        time.sleep(0.01)
+    wait_until(lambda: server.started, timeout=30, poll=0.01, what="the collector to start")
     try:
         yield Running(f"http://127.0.0.1:{port}", writer, server)
     finally:
         server.should_exit = True
         thread.join(30)
         writer.close()
+
+
+@contextmanager
+def serve_process(database_url: str, log: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python -m chronos_data serve` as an operator starts it, once /healthz answers; killed after."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "chronos_data", "serve", "--port", str(port)],
+                                   env={**os.environ, "DATABASE_URL": database_url, **(env or {})},
+                                   stdout=out, stderr=subprocess.STDOUT)
+        try:
+            def healthy() -> bool:
+                assert process.poll() is None, f"the collector exited:\n{log.read_text()}"
+                try:
+                    return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_until(healthy, timeout=60, poll=0.05, what="the collector to answer /healthz",
+                       explain=log.read_text)
+            yield url, process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import subprocess
-import sys
 import threading
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +17,8 @@ import sqlalchemy as sa
 
 from chronos_data import creators, videos
 from chronos_data.collector import keys
-from tests.e2e.conftest import ROOT
-from tests.pg import free_port
+from tests.collector.conftest import serve_process
+from tests.waiting import wait_until
 
 CLIP_SECONDS = 6
 PAGE = """<!doctype html><html><body>
@@ -33,33 +29,8 @@ PAGE = """<!doctype html><html><body>
 
 @pytest.fixture(scope="module")
 def collector(database_url: str, tmp_path_factory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("collector") / "serve.log"
-    env = {**os.environ, "DATABASE_URL": database_url}
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "chronos_data", "serve", "--port", str(port)], cwd=ROOT,
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, process, log)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the collector exited:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"the collector did not answer:\n{log.read_text()}")
+    with serve_process(database_url, tmp_path_factory.mktemp("collector") / "serve.log") as (url, _):
+        yield url
 
 
 def _site(root: Path, html: str) -> tuple[http.server.ThreadingHTTPServer, str]:
@@ -107,15 +78,6 @@ def _viewings(db, creator: uuid.UUID, video: uuid.UUID) -> list[sa.Row]:
             {"c": creator, "v": video}).all()
 
 
-def _wait(condition, timeout: float, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
-
-
 def _play_to_the_end(page) -> None:
     page.locator("#lesson").wait_for(state="attached")
     page.wait_for_function("() => window.Chronos && document.querySelector('#lesson').readyState >= 2")
@@ -140,12 +102,13 @@ def test_a_lesson_played_on_the_creators_site_becomes_one_completed_viewing(
         try:
             page.goto(f"{origin}/index.html")
             _play_to_the_end(page)
-            _wait(lambda: page.evaluate("() => window.Chronos.pending() === 0"), 30,
-                  lambda: f"the snippet to send its rows; the page said {errors}, "
-                          f"{page.evaluate('() => [window.Chronos.pending(), window.Chronos.failures()]')}")
+            wait_until(lambda: page.evaluate("() => window.Chronos.pending() === 0"), timeout=30,
+                       pause=lambda seconds: page.wait_for_timeout(seconds * 1000), what="the snippet to send its rows",
+                       explain=lambda: f"the page said {errors}; rows pending, failed sends: "
+                                       f"{page.evaluate('() => [window.Chronos.pending(), window.Chronos.failures()]')}")
         finally:
             page.close()
-        (viewing,) = _wait(lambda: _viewings(db, creator, video), 30, "the viewing in the database")
+        (viewing,) = wait_until(lambda: _viewings(db, creator, video), timeout=30, what="the viewing in the database")
         assert viewing.email == "ada@example.com" and viewing.completed and viewing.percent_complete >= 90
         assert CLIP_SECONDS - 2 <= viewing.watch_time_seconds <= CLIP_SECONDS + 1
         assert errors == []
