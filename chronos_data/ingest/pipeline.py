@@ -30,6 +30,7 @@ from ..config import Settings
 from ..db import Database, Tenant
 from ..embeddings import Embedder
 from ..errors import ChronosError, NotFound, SourceError, ValidationError
+from ..rag.moment_vectors import moment_texts, store_moment_vectors
 from ..uploads import check_storage_path, stored_file
 from .chunking import chunk_segments
 from .links import parse_link, youtube_thumbnail
@@ -346,9 +347,13 @@ def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embe
                 raise ValidationError("The transcript has no words to search; upload a subtitle file with text.")
             with db.tenant(creator_id) as t:
                 _set_stage(t, video_id, "embedding")
-            vectors = _embed(db, creator_id, video_id, embedder, [p.text for p in pieces], stop)
+            # The assistant's quotable moments too, so no question waits for them (rag.moment_vectors).
+            moments = moment_texts(_stored_segments(transcript), [(p.start_seconds, p.end_seconds) for p in pieces])
+            vectors = _embed(db, creator_id, video_id, embedder, [p.text for p in pieces] + moments, stop)
             with db.tenant(creator_id) as t:
-                _replace_chunks(t, video_id, pieces, vectors, embedder, transcript)
+                _replace_chunks(t, video_id, pieces, vectors[:len(pieces)], embedder, transcript)
+                store_moment_vectors(t, video_id, dict(zip(moments, vectors[len(pieces):], strict=True)),
+                                     embedder.model, replace=True)
         return "completed"
     except _Stopped:
         _release(db, creator_id, video_id)
@@ -585,8 +590,13 @@ def _embed(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: E
     return np.vstack(parts)
 
 
+def _stored_segments(transcript: Transcript) -> list[tuple[float, float, str]]:
+    """The timed captions as ``videos.transcript_segments`` keeps them (and a question reads them)."""
+    return [(round(s.start, 3), round(s.end, 3), s.text) for s in transcript.segments]
+
+
 def _store_transcript(t: Tenant, video_id: uuid.UUID, transcript: Transcript) -> None:
-    segments = [[round(s.start, 3), round(s.end, 3), s.text] for s in transcript.segments]
+    segments = [list(segment) for segment in _stored_segments(transcript)]
     duration = math.ceil(transcript.segments[-1].end) if transcript.segments else None
     t.conn.execute(
         sa.text("UPDATE videos SET transcript = :text, transcript_segments = CAST(:segments AS jsonb), "

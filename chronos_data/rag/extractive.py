@@ -21,8 +21,8 @@ from ..embeddings import Embedder
 from .citations import Citation, from_source
 from .retrieve import Source
 
-__all__ = ["REFUSAL", "ExtractiveAnswer", "Moment", "WordWeights", "extract_answer", "moments", "sentence_seconds",
-           "should_refuse", "split_sentences", "unanswered_share", "word_weights"]
+__all__ = ["REFUSAL", "ExtractiveAnswer", "Moment", "WordWeights", "candidate_moments", "extract_answer", "moments",
+           "sentence_seconds", "should_refuse", "split_sentences", "unanswered_share", "word_weights"]
 
 MAX_SENTENCES = 3  # quotes per answer: enough to answer, short enough to read
 _MAX_CANDIDATES = 200  # moments embedded per question (bounded work on long passages)
@@ -56,6 +56,7 @@ _STOP_WORDS = frozenset(
     "their them then there these they this to was what when where which who why will with would you your "
     "s t me we our us not no yes should could get got make use using about between difference".split())
 _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+Segment = tuple[float, float, str]  # a timed caption: start and end seconds, text
 _SUFFIXES = ("ing", "ed", "es", "s")
 _MIN_WORDS = 4  # shorter "sentences" ("Right.", "Okay, so.") carry no answer
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
@@ -260,6 +261,20 @@ def unanswered_share(weights: WordWeights, best_moments: Sequence[str], embedder
     return sum(weights.idf.get(stem, 0.0) for stem in unanswered) / total
 
 
+def candidate_moments(sources: Sequence[Source], segments_by_video: Mapping[uuid.UUID, Sequence[Segment]]) -> list[Moment]:
+    """The moments an answer from ``sources`` chooses among: each passage's, in passage order.
+
+    ``segments_by_video``: video id -> its timed captions [(start, end, text)]; a passage of a
+    video without them is cut into its sentences, each at the passage's start.
+    """
+    candidates: list[Moment] = []
+    for rank, source in enumerate(sources):
+        window = [s for s in segments_by_video.get(source.video_id, [])
+                  if s[1] >= source.start_seconds - 1 and s[0] <= source.end_seconds + 1]
+        candidates.extend(moments(rank, source.video_id, window) if window else _fallback_moments(rank, source))
+    return candidates[:_MAX_CANDIDATES]
+
+
 def extract_answer(
     question: str,
     question_vector: np.ndarray,
@@ -268,6 +283,7 @@ def extract_answer(
     segments_by_video: dict,
     *,
     word_weights: WordWeights | None = None,
+    part_vectors: Mapping[str, np.ndarray] | None = None,
 ) -> ExtractiveAnswer:
     """The moments of ``sources`` that best answer ``question``, best first, each followed by its [n].
 
@@ -283,20 +299,16 @@ def extract_answer(
         segments_by_video: video id -> its timed captions [(start, end, text)], for exact seconds.
         word_weights: IDF of the question's words over the workspace's passages (None: all weigh 1,
             and no refusal by unanswered words).
+        part_vectors: vectors of moments' texts already known (stored at import,
+            ``moment_vectors``): only the others are embedded.
 
     Returns:
         The quotes and citations, or ``refused`` (no quote) when no moment answers well enough.
     """
-    candidates: list[Moment] = []
-    for rank, source in enumerate(sources):
-        window = [s for s in segments_by_video.get(source.video_id, [])
-                  if s[1] >= source.start_seconds - 1 and s[0] <= source.end_seconds + 1]
-        found = moments(rank, source.video_id, window) if window else _fallback_moments(rank, source)
-        candidates.extend(found)
-    candidates = candidates[:_MAX_CANDIDATES]
+    candidates = candidate_moments(sources, segments_by_video)
     if not candidates:
         return ExtractiveAnswer("", [])
-    similarity = _vectors(embedder, candidates) @ np.asarray(question_vector, dtype=np.float32)
+    similarity = _vectors(embedder, candidates, part_vectors or {}) @ np.asarray(question_vector, dtype=np.float32)
     scores = similarity + _WORD_WEIGHT * _keyword_shares(
         question, [m.text for m in candidates], word_weights.idf if word_weights else None)
     best = float(scores.max())
@@ -322,14 +334,15 @@ def extract_answer(
     return ExtractiveAnswer("\n\n".join(lines), citations, best_score=best)
 
 
-def _vectors(embedder: Embedder, candidates: Sequence[Moment]) -> np.ndarray:
-    """Each moment's unit vector: its parts embedded once each and summed (bench rag: the sum of a
-    window's cue vectors ranks as well as the window's own, 0.94 / 1.00 / 0.97 against 0.94 / 0.99 /
-    0.96, for a third of the text to embed)."""
+def _vectors(embedder: Embedder, candidates: Sequence[Moment], known: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Each moment's unit vector: its parts embedded once each (unless ``known``) and summed (bench
+    rag: the sum of a window's cue vectors ranks as well as the window's own, 0.94 / 1.00 / 0.97
+    against 0.94 / 0.99 / 0.96, for a third of the text to embed)."""
     parts = list(dict.fromkeys(part for m in candidates for part in m.parts))
-    embedded = np.asarray(embedder.embed(parts), dtype=np.float32)
-    row = {part: i for i, part in enumerate(parts)}
-    summed = np.vstack([embedded[[row[p] for p in m.parts]].sum(axis=0) for m in candidates])
+    missing = [part for part in parts if part not in known]
+    fresh = dict(zip(missing, np.asarray(embedder.embed(missing), dtype=np.float32), strict=True)) if missing else {}
+    vector = {**{part: np.asarray(known[part], dtype=np.float32) for part in parts if part in known}, **fresh}
+    summed = np.vstack([np.sum([vector[p] for p in m.parts], axis=0) for m in candidates])
     return summed / np.maximum(np.linalg.norm(summed, axis=1, keepdims=True), 1e-9)
 
 
