@@ -242,6 +242,12 @@ def should_refuse(best: float, unanswered_share: float, embedding_model: str) ->
     return best < weak or (unanswered_share >= unanswered and best < weak_if_unanswered)
 
 
+def _unsaid_bound(weights: WordWeights) -> float:
+    """The most ``unanswered_share`` can be: the share of the weight on words no passage says."""
+    total = sum(weights.idf.values())
+    return sum(weights.idf.get(stem, 0.0) for stem in {_stem(w) for w in weights.absent}) / total if total else 0.0
+
+
 def unanswered_share(weights: WordWeights, best_moments: Sequence[str], embedder: Embedder) -> float:
     """The share of the question's IDF weight on words no passage says and nothing near the answer
     means: each of ``weights.absent`` whose vector is not within ``_NEAR_WORD`` of a word of
@@ -314,8 +320,13 @@ def extract_answer(
     best = float(scores.max())
     ranked = np.argsort(-scores, kind="stable")
     if embedder.model in REFUSAL:
+        # The unanswered share (single words embedded) only decides between the two scores, and it
+        # is at most the share of words no passage says.
+        weak, unanswered_at, weak_if_unanswered = REFUSAL[embedder.model]
+        decides = word_weights is not None and weak <= best < weak_if_unanswered and (
+            _unsaid_bound(word_weights) >= unanswered_at)
         judged = [candidates[i].text for i in ranked[:_JUDGED_MOMENTS]]
-        unanswered = unanswered_share(word_weights, judged, embedder) if word_weights else 0.0
+        unanswered = unanswered_share(word_weights, judged, embedder) if decides else 0.0
         if should_refuse(best, unanswered, embedder.model):
             return ExtractiveAnswer("", [], refused=True, best_score=best)
     chosen: list[int] = []

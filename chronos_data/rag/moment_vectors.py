@@ -25,6 +25,7 @@ from .extractive import moments
 __all__ = ["moment_texts", "read_moment_vectors", "store_moment_vectors"]
 
 Segment = tuple[float, float, str]
+_VECTOR_HEADER = 4  # bytes before the floats in vector_send's output: dimensions and an unused int16
 _INSERT_ROWS = 1000  # rows per statement: a long lecture's few thousand pieces in a few round trips
 
 
@@ -56,12 +57,16 @@ def read_moment_vectors(t: Tenant, video_ids: Sequence[uuid.UUID], texts: Sequen
     if not texts or not video_ids:
         return {}
     by_hash = {_md5(text): text for text in texts}
+    # pgvector's binary form (vector_send: two int16 headers, then big-endian float32s) is read
+    # without parsing text: bench chat, ~150 vectors a question, 55 ms as text on a busy machine.
     rows = t.conn.execute(sa.text(
-        "SELECT DISTINCT ON (text_md5) text_md5, embedding FROM moment_vectors WHERE creator_id = :creator "
-        "AND video_id = ANY(:videos) AND embedding_model = :model AND text_md5 = ANY(:hashes)"),
+        "SELECT DISTINCT ON (text_md5) text_md5, vector_send(embedding) AS embedding FROM moment_vectors "
+        "WHERE creator_id = :creator AND video_id = ANY(:videos) AND embedding_model = :model "
+        "AND text_md5 = ANY(:hashes)"),
         {"creator": t.creator_id, "videos": list(set(video_ids)), "model": embedding_model,
          "hashes": list(by_hash)})
-    return {by_hash[row.text_md5]: row.embedding.to_numpy().astype(np.float32) for row in rows}
+    return {by_hash[row.text_md5]: np.frombuffer(row.embedding, dtype=">f4", offset=_VECTOR_HEADER).astype(np.float32)
+            for row in rows}
 
 
 def store_moment_vectors(t: Tenant, video_id: uuid.UUID, vectors: Mapping[str, np.ndarray], embedding_model: str,
