@@ -697,6 +697,9 @@ CASES: dict[str, list[Case]] = {
         own("b_completed_video", lambda c, f: f(c.db, c.creator, c.b.video, c.embedder), database=True,
             check=lambda r, c: r == "failed", nothing=lambda r, c: r == "failed"),
     ],
+    "ingest.pipeline.embed_moments": [
+        refused("b_completed_video", lambda c, f: f(c.db, c.creator, c.b.video, c.embedder), NotFound,
+                database=True)],
     "ingest.worker.claim_next": [
         own("own_queue", lambda c, f: f(c.db, creator_id=c.creator), database=True,
             check=lambda r, c: r is None or r[0] == c.creator)],

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from chronos_data import backup
 from chronos_data.db import Database
 from chronos_data.embeddings import LocalEmbedder
+from chronos_data.errors import SourceError
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import run_until_done
 from chronos_data.rag import Assistant
@@ -112,6 +113,32 @@ def test_embedding_a_video_again_replaces_its_vectors(db, embedder):
         pipeline.requeue_for_embedding(t)
     run_until_done(db, creator, embedder, [video], timeout=120)
     assert _stored(db, creator, video) == len(_video_texts(db, creator, video))
+
+
+class FailsAfterChunks:
+    """The local model for the chunks; then, for the moments, the embedding service is down."""
+
+    def __init__(self, inner: LocalEmbedder) -> None:
+        self.inner, self.model, self.dimensions = inner, inner.model, inner.dimensions
+        self.calls = 0
+
+    def embed(self, texts):
+        self.calls += 1
+        if self.calls > 1:
+            raise SourceError("The embedding service is not answering.")
+        return self.inner.embed(texts)
+
+
+def test_a_video_whose_moments_failed_is_still_searchable_and_its_question_embeds_them(db, embedder):
+    creator = new_creator(db, "moments-failed")
+    video = import_lecture(db, creator, LECTURE)
+    run_until_done(db, creator, FailsAfterChunks(embedder), [video], timeout=120)
+    with db.tenant(creator) as t:
+        assert t.conn.execute(sa.text("SELECT status FROM videos WHERE id = :v"), {"v": video}).scalar_one() \
+            == "completed"
+    assert _stored(db, creator, video) == 0
+    assert Assistant(db, embedder).ask(creator, QUESTION).found
+    assert _stored(db, creator, video) > 0
 
 
 def test_the_vectors_go_with_their_video(db, embedder):
