@@ -107,7 +107,6 @@ def run(repeat: int = 3, *, quick: bool = False, chunks: int | None = None) -> s
         finally:
             db.dispose()
 
-    asked = len(questions) * repeat
     overhead = {label: _overhead(steps) for label, steps in (("small", small), ("large", large))}
     ratio = statistics.median(overhead["large"]["before the model"]) / statistics.median(plain)
     lines = [
@@ -133,7 +132,7 @@ def run(repeat: int = 3, *, quick: bool = False, chunks: int | None = None) -> s
         "### With a language model: the time before the model is called",
         "",
         f"Through `Assistant` with the real OpenAI client against the fake server, which answers at once; its "
-        f"time is left out ({found} of {asked} questions answered from the videos per round; {not_found} without "
+        f"time is left out ({found} of the {len(questions)} questions answered from the videos; {not_found} without "
         "passages and so without the model, not timed). Among the workspace's own chunks, then with "
         f"{corpus.chunks:,} chunks in the database ({vectors.CREATORS} workspaces; this one owns "
         f"{corpus.evaluation_chunks:,} synthetic chunks besides its own), the app's HNSW index built.",
