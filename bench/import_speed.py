@@ -71,7 +71,9 @@ def run(repeat: int = 3) -> str:
             for i in range(repeat):
                 with db.tenant(creator) as t:
                     video_id = pipeline.add_subtitled_video(
-                        t, source_type="upload", source=f"bench/{i}.srt", subtitle_bytes=srt,
+                        # A Loom link: an upload's storage path must be a file of the workspace's uploads.
+                        t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}",
+                        subtitle_bytes=srt,
                         subtitle_filename="hour.srt", title=f"Hour {i}")
                 started = time.perf_counter()
                 status = pipeline.process_video(db, creator, video_id, embedder, moments=False)
