@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from .. import chat, creators, usage
 from ..db import Database, Tenant
@@ -367,9 +368,13 @@ class Assistant:
             by_video.setdefault(moment.video_id, []).extend(p for p in moment.parts if p not in known)
         texts = list(dict.fromkeys(p for parts in by_video.values() for p in parts))
         known.update(zip(texts, self.moment_embedder.embed(texts), strict=True))
-        with self.db.tenant(creator_id) as t:
-            for video_id, parts in by_video.items():
-                store_moment_vectors(t, video_id, {p: known[p] for p in dict.fromkeys(parts)}, self.embedder.model)
+        try:
+            with self.db.tenant(creator_id) as t:
+                for video_id, parts in by_video.items():
+                    store_moment_vectors(t, video_id, {p: known[p] for p in dict.fromkeys(parts)},
+                                         self.embedder.model)
+        except IntegrityError as exc:  # a video deleted meanwhile: answer all the same, keep nothing
+            log.info("moment vectors not kept: %s", exc.orig)
 
     def not_found_text(self, run: AnswerRun) -> str:
         """What to say when the videos do not cover the question: what the videos searched (the

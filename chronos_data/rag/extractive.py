@@ -25,7 +25,7 @@ __all__ = ["REFUSAL", "ExtractiveAnswer", "Moment", "WordWeights", "candidate_mo
            "sentence_seconds", "should_refuse", "split_sentences", "unanswered_share", "word_weights"]
 
 MAX_SENTENCES = 3  # quotes per answer: enough to answer, short enough to read
-_MAX_CANDIDATES = 200  # moments embedded per question (bounded work on long passages)
+_MAX_CANDIDATES = 200  # moments scored per question (bounded work on long passages)
 # Weight of the IDF-weighted share of the question's words a moment contains. Small embedding models
 # blur rare exact terms (ETag, reflog, SameSite) that a learner types and the speaker said verbatim.
 # bench rag, development set, all questions hit@1 / hit@5 / MRR: 0.1 → 0.93 / 0.98 / 0.95,

@@ -20,6 +20,7 @@ from chronos_data.errors import SourceError
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import run_until_done
 from chronos_data.rag import Assistant
+from chronos_data.rag.extractive import Moment
 from chronos_data.rag.moment_vectors import moment_texts, read_moment_vectors, store_moment_vectors
 from tests.conftest import import_lecture, new_creator
 from tests.rag_eval_set import LECTURES
@@ -164,3 +165,14 @@ def test_a_backup_carries_the_vectors(db, embedder, imported):
     assistant.moment_embedder = Recording(embedder)
     assert assistant.ask(restored, QUESTION).found
     assert not set(assistant.moment_embedder.texts) & _video_texts(db, restored, copy)
+
+
+def test_vectors_of_a_video_deleted_while_the_question_ran_are_not_kept_and_the_answer_goes_on(db, embedder, imported):
+    creator, _video = imported
+    gone = Moment(0, uuid.uuid4(), 0, 0, 0.0, 3.0, "A sentence of a video deleted meanwhile.",
+                  ("A sentence of a video deleted meanwhile.",))
+    known: dict = {}
+    Assistant(db, embedder)._fill(creator, [gone], known)
+    assert set(known) == {gone.text}
+    with db.tenant(creator) as t:
+        assert read_moment_vectors(t, [gone.video_id], [gone.text], embedder.model) == {}
