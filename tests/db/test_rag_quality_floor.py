@@ -6,10 +6,10 @@ pipeline with the local model, and every question is asked through ``Assistant.a
 model is deterministic, so the measured figures are stable; each floor is the measurement less
 two or three questions, to absorb onnxruntime's float differences between CPUs.
 
-The questions are asked with the local model behind embeddings.CachedEmbedder (each distinct text embedded once): the
-offline answer embeds the sentences of its passages, and the same sentences come back for question
-after question. The answers are the same as without it (checked against the benchmark's run), in a
-tenth of the time.
+The questions are asked with the local model behind embeddings.CachedEmbedder (each distinct text embedded once):
+the moments' sentences are read from moment_vectors (stored at import), and the single words the
+refusal compares come back for question after question. The answers are the same as without it
+(checked against the benchmark's run).
 """
 
 from __future__ import annotations
