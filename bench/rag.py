@@ -307,7 +307,8 @@ def _report(methods: dict, notes: list[str], *, import_seconds: float, timings: 
         "",
         f"`ask` time per question (store, embed, search, quote, store the answer), one assistant for all "
         f"{len(timings)} questions as in the app: p50 {statistics.median(timings):.0f} ms, max {max(timings):.0f} ms; "
-        f"a new assistant for each of {len(cold)} questions (nothing embedded yet): p50 "
+        f"a new assistant for each of {len(cold)} questions (nothing in its memory; the moments' vectors read "
+        f"from `moment_vectors`): p50 "
         f"{statistics.median(cold):.0f} ms, max {max(cold):.0f} ms.",
         "",
         *_misses(asked),

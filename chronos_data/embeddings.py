@@ -57,9 +57,10 @@ def embedder_for(settings: Settings) -> Embedder:
 class CachedEmbedder:
     """``inner`` with a memory of the texts it embedded: each distinct text is embedded once.
 
-    The assistant's offline answer embeds every sentence of the passages a question finds, and
-    the same passages come back question after question (bench rag: the first question on a
-    lesson pays, the next ones read the vectors). Least recently used texts are forgotten past
+    The assistant's offline answer embeds single words (to tell whether an unsaid word has a
+    synonym in the answer) and the sentences of videos imported before their moments' vectors
+    were stored (rag.moment_vectors); the same texts come back question after question. Least
+    recently used texts are forgotten past
     ``max_bytes`` of vectors (32 MB: ~21,000 local vectors, ~5,500 of OpenAI's 1,536 floats).
     """
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 import chronos_data
@@ -420,6 +421,16 @@ def _event(**kw: Any):
     return EventRow(**kw)
 
 
+def _b_moment_texts(c: Ctx) -> list[str]:
+    """Texts of B's video's moments (read with the owner's rights, as only a test may)."""
+    from chronos_data.rag.moment_vectors import moment_texts
+
+    with c.db.tenant(c.b.creator) as t:
+        segments = t.conn.execute(sa.text("SELECT transcript_segments FROM videos WHERE id = :v"),
+                                  {"v": c.b.video}).scalar_one()
+    return moment_texts([(float(a), float(b), str(text)) for a, b, text in segments or []], [])
+
+
 def _chunk(index: int):
     from chronos_data.chunks import NewChunk
 
@@ -686,6 +697,9 @@ CASES: dict[str, list[Case]] = {
         own("b_completed_video", lambda c, f: f(c.db, c.creator, c.b.video, c.embedder), database=True,
             check=lambda r, c: r == "failed", nothing=lambda r, c: r == "failed"),
     ],
+    "ingest.pipeline.embed_moments": [
+        refused("b_completed_video", lambda c, f: f(c.db, c.creator, c.b.video, c.embedder), NotFound,
+                database=True)],
     "ingest.worker.claim_next": [
         own("own_queue", lambda c, f: f(c.db, creator_id=c.creator), database=True,
             check=lambda r, c: r is None or r[0] == c.creator)],
@@ -725,6 +739,15 @@ CASES: dict[str, list[Case]] = {
         refused("b_course", lambda c, f: f(c.t, _QUESTION, c.embedder, scope=_scope(course_id=c.b.course)), NotFound),
         own("b_marker", lambda c, f: f(c.t, c.b.marker, c.embedder)),
     ],
+    # B's video's pieces are not read, and none can be stored under it (its composite key refuses).
+    "rag.moment_vectors.read_moment_vectors": [
+        empty("b_video", lambda c, f: f(c.t, [c.b.video], _b_moment_texts(c), _MODEL))],
+    "rag.moment_vectors.store_moment_vectors": [
+        refused("b_video", lambda c, f: f(c.t, c.b.video, {"an intruder's sentence": [1.0] + [0.0] * 383}, _MODEL),
+                DB_ERROR),
+        # "replace" deletes only the caller's rows: B's are unchanged (checked after every call).
+        own("b_video_replace", lambda c, f: f(c.t, c.b.video, {}, _MODEL, replace=True),
+            nothing=lambda r, c: r == 0, check=lambda r, c: r == 0)],
     "rag.search.hybrid_search": [
         own("all", lambda c, f: f(c.t, _QUESTION, _vector(c), embedding_model=_MODEL, dimensions=384, limit=50)),
         empty("b_videos", lambda c, f: f(c.t, _QUESTION, _vector(c), embedding_model=_MODEL, dimensions=384,

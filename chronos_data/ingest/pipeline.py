@@ -30,6 +30,7 @@ from ..config import Settings
 from ..db import Database, Tenant
 from ..embeddings import Embedder
 from ..errors import ChronosError, NotFound, SourceError, ValidationError
+from ..rag.moment_vectors import moment_texts, store_moment_vectors
 from ..uploads import check_storage_path, stored_file
 from .chunking import chunk_segments
 from .links import parse_link, youtube_thumbnail
@@ -46,6 +47,7 @@ __all__ = [
     "add_youtube_video",
     "attach_subtitles",
     "caption_options",
+    "embed_moments",
     "process_video",
     "release_claim",
     "requeue_for_embedding",
@@ -55,6 +57,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _TRANSIENT_ATTEMPTS = 3
+_MOMENT_BATCH = 64  # texts per embedding call between stop checks (the embedder batches further)
 #: A claimed video whose worker showed no sign of life for this long is taken over by another
 #: worker (the first is presumed dead); CHRONOS_IMPORT_LEASE_SECONDS changes it.
 LEASE = timedelta(minutes=5)
@@ -325,9 +328,14 @@ def requeue_for_embedding(t: Tenant) -> list[uuid.UUID]:
 
 
 def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder,
-                  sources: Sources | None = None, *, stop: threading.Event | None = None) -> str:
+                  sources: Sources | None = None, *, stop: threading.Event | None = None,
+                  moments: bool = True) -> str:
     """Take one claimed video through the remaining stages; returns its final status, or
     ``"released"`` when ``stop`` was set (or Ctrl-C came) on the way.
+
+    Once the video is searchable (``completed``), ``moments`` embeds the assistant's moments too
+    (``embed_moments``); if that fails or is stopped, the video stays completed and its first
+    question embeds what it quotes.
 
     While it works, a thread renews the claim's lease, so a live worker keeps its video however
     long one call to a source takes; a killed worker stops renewing and the video is taken over
@@ -349,6 +357,8 @@ def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embe
             vectors = _embed(db, creator_id, video_id, embedder, [p.text for p in pieces], stop)
             with db.tenant(creator_id) as t:
                 _replace_chunks(t, video_id, pieces, vectors, embedder, transcript)
+        if moments:  # searchable already; the assistant's moments follow
+            _embed_moments_or_leave_them(db, creator_id, video_id, embedder, stop)
         return "completed"
     except _Stopped:
         _release(db, creator_id, video_id)
@@ -363,6 +373,45 @@ def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embe
         _fail(db, creator_id, video_id, f"Import failed unexpectedly ({type(exc).__name__}); retry it, and "
                                         "report the problem if it happens again.")
     return "failed"
+
+
+def embed_moments(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder, *,
+                  stop: threading.Event | None = None) -> int:
+    """Embed and store the pieces of text the assistant's offline answer scores in a searchable
+    video (rag.moment_vectors), so no question waits for them; returns how many.
+
+    Raises:
+        NotFound: the video is not in this workspace or has no chunks of ``embedder``'s model.
+    """
+    stop = stop or threading.Event()
+    with db.tenant(creator_id) as t:
+        segments = t.conn.execute(sa.text("SELECT transcript_segments FROM videos WHERE creator_id = :c AND id = :v"),
+                                  {"c": creator_id, "v": video_id}).scalar_one_or_none()
+        spans = t.conn.execute(sa.text("SELECT start_time_seconds, end_time_seconds FROM video_chunks "
+                                       "WHERE creator_id = :c AND video_id = :v AND embedding_model = :m "
+                                       "ORDER BY chunk_index"),
+                               {"c": creator_id, "v": video_id, "m": embedder.model}).all()
+    if not spans:
+        raise NotFound("That video is not in this workspace, or it is not searchable yet.")
+    texts = moment_texts([(float(a), float(b), str(c)) for a, b, c in segments or []],
+                         [(int(a or 0), int(b or a or 0)) for a, b in spans])
+    vectors = []
+    for start in range(0, len(texts), _MOMENT_BATCH):
+        _check(stop)
+        vectors.extend(embedder.embed(texts[start:start + _MOMENT_BATCH]))
+    with db.tenant(creator_id) as t:
+        return store_moment_vectors(t, video_id, dict(zip(texts, vectors, strict=True)), embedder.model,
+                                    replace=True)
+
+
+def _embed_moments_or_leave_them(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: Embedder,
+                                 stop: threading.Event) -> None:
+    try:
+        embed_moments(db, creator_id, video_id, embedder, stop=stop)
+    except _Stopped:
+        log.info("stopped before the moments of video %s were embedded; its first question embeds them", video_id)
+    except Exception as exc:  # noqa: BLE001 - the video is searchable: an optional step must not fail it
+        log.warning("the moments of video %s were not embedded (%s); its first question embeds them", video_id, exc)
 
 
 class _Stopped(Exception):
@@ -585,8 +634,13 @@ def _embed(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: E
     return np.vstack(parts)
 
 
+def _stored_segments(transcript: Transcript) -> list[tuple[float, float, str]]:
+    """The timed captions as ``videos.transcript_segments`` keeps them (and a question reads them)."""
+    return [(round(s.start, 3), round(s.end, 3), s.text) for s in transcript.segments]
+
+
 def _store_transcript(t: Tenant, video_id: uuid.UUID, transcript: Transcript) -> None:
-    segments = [[round(s.start, 3), round(s.end, 3), s.text] for s in transcript.segments]
+    segments = [list(segment) for segment in _stored_segments(transcript)]
     duration = math.ceil(transcript.segments[-1].end) if transcript.segments else None
     t.conn.execute(
         sa.text("UPDATE videos SET transcript = :text, transcript_segments = CAST(:segments AS jsonb), "

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from .. import chat, creators, usage
 from ..db import Database, Tenant
@@ -27,9 +28,10 @@ from ..embeddings import CachedEmbedder, Embedder
 from ..errors import ChronosError, ValidationError
 from ..timecode import format_seconds
 from .citations import Citation, cited_numbers, from_source
-from .extractive import REFUSAL, content_words, extract_answer, word_weights
+from .extractive import REFUSAL, Moment, candidate_moments, content_words, extract_answer, word_weights
 from .language import language_note
 from .llm import AnswerError, ChatModel, StreamUsage
+from .moment_vectors import read_moment_vectors, store_moment_vectors
 from .prompting import NOT_FOUND, answer_messages, rewrite_messages
 from .retrieve import Scope, Source, document_frequencies, retrieve, scope_video_ids
 
@@ -341,12 +343,38 @@ class Assistant:
         return run.answer
 
     def extract(self, run: AnswerRun):
-        """The offline answer of ``run``: quoted moments, best first, with their own seconds."""
+        """The offline answer of ``run``: quoted moments, best first, with their own seconds.
+
+        The moments' vectors are read from ``moment_vectors`` (stored at import); those missing (a
+        video imported before the table) are embedded now and stored for the next question.
+        """
+        video_ids = [s.video_id for s in run.sources]
         with self.db.tenant(run.creator_id) as t:
-            segments = _segments(t, [s.video_id for s in run.sources])
+            segments = _segments(t, video_ids)
             frequencies, passages = document_frequencies(t, content_words(run.query), self.embedder.model)
+            candidates = candidate_moments(run.sources, segments)
+            texts = list(dict.fromkeys(part for m in candidates for part in m.parts))
+            known = read_moment_vectors(t, video_ids, texts, self.embedder.model)
+        missing = [m for m in candidates if any(part not in known for part in m.parts)]
+        if missing:
+            self._fill(run.creator_id, missing, known)
         return extract_answer(run.query, run.question_vector, run.sources, self.moment_embedder, segments,
-                              word_weights=word_weights(frequencies, passages))
+                              word_weights=word_weights(frequencies, passages), part_vectors=known)
+
+    def _fill(self, creator_id: uuid.UUID, moments: Sequence[Moment], known: dict[str, Any]) -> None:
+        """Embed the parts of ``moments`` not in ``known`` (added to it) and store them with their video."""
+        by_video: dict[uuid.UUID, list[str]] = {}
+        for moment in moments:
+            by_video.setdefault(moment.video_id, []).extend(p for p in moment.parts if p not in known)
+        texts = list(dict.fromkeys(p for parts in by_video.values() for p in parts))
+        known.update(zip(texts, self.moment_embedder.embed(texts), strict=True))
+        try:
+            with self.db.tenant(creator_id) as t:
+                for video_id, parts in by_video.items():
+                    store_moment_vectors(t, video_id, {p: known[p] for p in dict.fromkeys(parts)},
+                                         self.embedder.model)
+        except IntegrityError as exc:  # a video deleted meanwhile: answer all the same, keep nothing
+            log.info("moment vectors not kept: %s", exc.orig)
 
     def not_found_text(self, run: AnswerRun) -> str:
         """What to say when the videos do not cover the question: what the videos searched (the

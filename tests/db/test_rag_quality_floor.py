@@ -6,10 +6,10 @@ pipeline with the local model, and every question is asked through ``Assistant.a
 model is deterministic, so the measured figures are stable; each floor is the measurement less
 two or three questions, to absorb onnxruntime's float differences between CPUs.
 
-The questions are asked with the local model behind embeddings.CachedEmbedder (each distinct text embedded once): the
-offline answer embeds the sentences of its passages, and the same sentences come back for question
-after question. The answers are the same as without it (checked against the benchmark's run), in a
-tenth of the time.
+The questions are asked with the local model behind embeddings.CachedEmbedder (each distinct text embedded once):
+the moments' sentences are read from moment_vectors (stored at import), and the single words the
+refusal compares come back for question after question. The answers are the same as without it
+(checked against the benchmark's run).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ FLOORS = {
     "punctuated": (0.87, 0.94, 0.91),  # measured 0.91 / 0.98 / 0.94 (56 questions; 1 refused)
     "auto": (0.92, 0.96, 0.94),  # measured 0.94 / 1.00 / 0.97 (53 questions)
 }
-UNANSWERABLE_REFUSED_FLOOR = 0.70  # measured 0.77 (23 of 30: 15 of 15 off-topic, 8 of 15 near-topic)
+UNANSWERABLE_REFUSED_FLOOR = 0.80  # measured 0.80 (24 of 30: 15 of 15 off-topic, 9 of 15 near-topic): the issue's bar
 ANSWERABLE_REFUSED_CEILING = 0.03  # measured 0.01 (1 of 109); the issue's bar is 3 %
 
 

@@ -242,3 +242,23 @@ def test_an_unsaid_word_counts_as_unanswered_only_when_nothing_near_the_answer_m
     share = unanswered_share(weights, moment, _SynonymEmbedder())
     assert share == pytest.approx(weights.idf["webhook"] / sum(weights.idf.values()))
     assert unanswered_share(word_weights({"words": 5}, passages=40), moment, _SynonymEmbedder()) == 0.0
+
+
+class _PrefixEmbedder:
+    """Single words as vectors: "pg" is close to "postgres" and to nothing else."""
+
+    model, dimensions = "toy", 3
+    _axes = {"pg": (1, 0.1, 0), "postgres": (0.95, 0.2, 0), "dump": (0, 0, 1)}
+
+    def embed(self, texts):
+        rows = np.array([self._axes.get(t, (0, 1, 0)) for t in texts], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_a_word_of_the_question_does_not_stand_for_another_of_its_unsaid_words():
+    """"pg_dump" next to a moment about Postgres: "postgres" is the question's own word, so it
+    answers "postgres", not the unsaid "pg" (bench rag: the near-topic pg_dump question was quoted)."""
+    weights = word_weights({"pg": 0, "postgres": 4, "database": 9}, passages=40)
+    moment = ["Postgres keeps every database in its own folder."]
+    share = unanswered_share(weights, moment, _PrefixEmbedder())
+    assert share == pytest.approx(weights.idf["pg"] / sum(weights.idf.values()))
