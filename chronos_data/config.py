@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -49,6 +49,11 @@ class Settings:
     #: How the app's own connections log in under DATABASE_URL (a role with no path back to the
     #: owner); unset, Chronos logs in as chronos_app with a password it derives and sets itself.
     app_database_url: str | None = None
+    #: Where the Whop SDK sends requests (WHOP_BASE_URL, e.g. a test server); unset, Whop's own API.
+    whop_base_url: str | None = None
+    #: Encrypts stored secrets (a Whop API key) at rest: a Fernet key (CHRONOS_SECRET_KEY); unset, a
+    #: key generated once into the data folder (``secret.key``, readable by its owner only).
+    secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +81,8 @@ class Settings:
             trusted_network=(get("CHRONOS_TRUSTED_NETWORK") or "off").lower() in {"on", "1", "true", "yes"},
             media_port=int(get("CHRONOS_MEDIA_PORT") or 0),
             app_database_url=get("CHRONOS_APP_DATABASE_URL"),
+            whop_base_url=get("WHOP_BASE_URL"),
+            secret_key=get("CHRONOS_SECRET_KEY"),
         )
 
     @property
