@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import httpx
 from whop_sdk import Whop
 from whop_sdk.core.api_error import ApiError
+from whop_sdk.core.parse_error import ParsingError
 from whop_sdk.environment import WhopEnvironment
 
 from ..config import Settings
@@ -61,6 +62,9 @@ def calling_whop(api_key: str, doing: str, company_id: str | None = None) -> Ite
         yield
     except ApiError as exc:
         raise WhopError(_message(exc, doing, company_id, api_key), exc.status_code) from None
+    except ParsingError:
+        raise WhopError(f"Whop answered in a form this version of Chronos does not read while {doing}; "
+                        "update Chronos (pip install -r requirements.txt) and sync again.") from None
     except httpx.TimeoutException:
         raise WhopError(f"Whop did not answer in {TIMEOUT_SECONDS:.0f} seconds while {doing}; "
                         "try again later.") from None

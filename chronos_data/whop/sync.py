@@ -352,7 +352,7 @@ class _Run:
             if detail.video_asset is not None:
                 asset, playback = detail.video_asset.asset_id, detail.video_asset.playback_id
         params = {**self.params, "lesson": lesson.id, "course": course.id, "course_title": course.title,
-                  "course_order": course.order, "chapter": chapter.id, "chapter_title": chapter.title,
+                  "course_order": _number(course.order), "chapter": chapter.id, "chapter_title": chapter.title,
                   "chapter_order": chapter.order, "lesson_order": lesson.order, "title": lesson.title,
                   "type": str(lesson.lesson_type), "embed_type": embed_type, "embed_id": embed_id,
                   "asset": asset, "playback": playback}
@@ -440,9 +440,18 @@ def _embed(embed_type: Any, embed_id: str | None) -> tuple[str | None, str | Non
     return kind, raw
 
 
-def _time(text: str | None) -> datetime | None:
-    if not text:
+def _number(text: Any) -> float | None:
+    """Whop gives a course's position as a decimal string."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
         return None
+
+
+def _time(text: str | datetime | None) -> datetime | None:
+    """A time from Whop: some models parse it already, others keep the ISO text."""
+    if isinstance(text, datetime) or not text:
+        return text or None
     try:
         return datetime.fromisoformat(text)
     except ValueError:
