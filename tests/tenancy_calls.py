@@ -761,6 +761,14 @@ CASES: dict[str, list[Case]] = {
     "students.ensure_student": [
         new("b_student_email", lambda c, f: f(c.t, c.b.student_email), check=lambda r, c: r != c.b.student,
             commit=False)],
+    # --- whop ----------------------------------------------------------------------------------
+    # Both workspaces hold a connection whose key is not readable under the test's secret: no call
+    # reaches Whop, and B's company never appears in A's results.
+    "whop.connection.connect": [refused("blank_key", lambda c, f: f(c.t, "", "biz_intruder"), ValidationError)],
+    "whop.connection.status": [own("status", lambda c, f: f(c.t))],
+    "whop.connection.disconnect": [own("own", lambda c, f: f(c.t), commit=False)],
+    "whop.sync.sync": [refused("own", lambda c, f: f(c.t, settings=c.settings), ValidationError)],
+    "whop.sync.list_lessons": [own("all", lambda c, f: f(c.t))],
     # --- usage ---------------------------------------------------------------------------------
     "usage.add_usage": [own("today", lambda c, f: f(c.t, videos_uploaded=1))],
     # --- videos --------------------------------------------------------------------------------
