@@ -2,7 +2,7 @@
 
 from .client import WhopError
 from .connection import WhopConnection, connect, disconnect, status
-from .sync import LessonMapping, SyncProgress, SyncSummary, list_lessons, sync
+from .sync import LessonMapping, SyncProgress, SyncSummary, list_lessons, sync, sync_steps
 
 __all__ = ["LessonMapping", "SyncProgress", "SyncSummary", "WhopConnection", "WhopError", "connect",
-           "disconnect", "list_lessons", "status", "sync"]
+           "disconnect", "list_lessons", "status", "sync", "sync_steps"]

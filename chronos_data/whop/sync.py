@@ -32,7 +32,7 @@ from ..ingest.links import parse_link
 from . import crypto
 from .client import PAGE_SIZE, WhopError, calling_whop, whop_client
 
-__all__ = ["STEPS", "LessonMapping", "SyncProgress", "SyncSummary", "list_lessons", "sync"]
+__all__ = ["STEPS", "LessonMapping", "SyncProgress", "SyncSummary", "list_lessons", "sync", "sync_steps"]
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,11 @@ def sync(t: Tenant, progress: Callable[[SyncProgress], None] | None = None, *,
         WHERE creator_id = :creator
     """), {"creator": t.creator_id, "summary": json.dumps(summary.to_json())})
     return summary
+
+
+def sync_steps() -> tuple[str, ...]:
+    """The steps a sync walks, in order (what a progress bar counts)."""
+    return STEPS
 
 
 def list_lessons(t: Tenant) -> list[LessonMapping]:
