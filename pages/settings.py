@@ -77,6 +77,10 @@ else:
             st.success(f"{layout.plural(len(queued), 'video')} queued for re-embedding; follow them on the Videos page.",
                        icon=":material/hourglass_top:")
 
+from components.whop_panel import render_whop  # noqa: E402  (kept with its call)
+
+render_whop()
+
 from components.backup_panel import render_backup_panel  # noqa: E402  (the page's last section, kept with its call)
 
 render_backup_panel()
