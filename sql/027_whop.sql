@@ -12,6 +12,9 @@ CREATE TABLE chronos.whop_connections (
   -- What Whop calls the company, read when connecting, so a person can tell which one it is.
   company_title     text CHECK (company_title IS NULL OR length(company_title) <= 500),
   api_key_encrypted bytea NOT NULL,
+  -- The signing secret of the company's webhook to Chronos (Whop shows it once, ws_…), encrypted
+  -- like the key; NULL until the creator sets up the webhook: every delivery is refused until then.
+  webhook_secret_encrypted bytea,
   connected_at      timestamptz NOT NULL DEFAULT now(),
   -- Where an unfinished sync stopped: its step, the step's page cursor and the counts so far, so
   -- the next sync resumes there instead of starting over. NULL when the last sync finished.
@@ -70,14 +73,20 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON chronos.whop_lessons TO chronos_app;
 GRANT SELECT ON chronos.whop_lessons TO chronos_analyst;
 
 -- Webhook deliveries applied to the workspace (chronos_data/whop/webhooks.py), by Whop's delivery
--- id: a re-delivery finds its id here and changes nothing.
+-- id: a re-delivery finds its id here and changes nothing. A membership event keeps the student it
+-- changed and what Whop said (status, cancellation reason) for the churn analytics.
 CREATE TABLE chronos.whop_deliveries (
   creator_id  uuid NOT NULL REFERENCES chronos.creators (id) ON DELETE CASCADE,
   delivery_id text NOT NULL CHECK (length(delivery_id) BETWEEN 1 AND 200),
   event_type  text NOT NULL CHECK (length(event_type) <= 200),
   received_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (creator_id, delivery_id)
+  student_id  uuid,
+  detail      jsonb NOT NULL DEFAULT '{}'::jsonb,
+  PRIMARY KEY (creator_id, delivery_id),
+  FOREIGN KEY (student_id, creator_id) REFERENCES chronos.students (id, creator_id) ON DELETE SET NULL (student_id)
 );
+CREATE INDEX idx_whop_deliveries_student ON chronos.whop_deliveries (creator_id, student_id, received_at)
+  WHERE student_id IS NOT NULL;
 
 ALTER TABLE chronos.whop_deliveries ENABLE ROW LEVEL SECURITY;
 ALTER TABLE chronos.whop_deliveries FORCE ROW LEVEL SECURITY;

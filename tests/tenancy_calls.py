@@ -37,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 import chronos_data
 from chronos_data.db import Database, Tenant
 from chronos_data.errors import NotFound, StaleEdit, ValidationError
+from chronos_data.whop.webhooks import WebhookRejected
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
@@ -769,6 +770,11 @@ CASES: dict[str, list[Case]] = {
     "whop.connection.disconnect": [own("own", lambda c, f: f(c.t), commit=False)],
     "whop.sync.sync": [refused("own", lambda c, f: f(c.t, settings=c.settings), ValidationError)],
     "whop.sync.list_lessons": [own("all", lambda c, f: f(c.t))],
+    # Neither workspace has a webhook secret: every delivery is refused before anything is read.
+    "whop.webhooks.receive_delivery": [
+        refused("unsigned", lambda c, f: f(c.t, b"{}", {}, settings=c.settings), WebhookRejected)],
+    "whop.webhooks.set_webhook_secret": [
+        refused("blank", lambda c, f: f(c.t, "", settings=c.settings), ValidationError)],
     # --- usage ---------------------------------------------------------------------------------
     "usage.add_usage": [own("today", lambda c, f: f(c.t, videos_uploaded=1))],
     # --- videos --------------------------------------------------------------------------------

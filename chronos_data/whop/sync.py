@@ -175,6 +175,12 @@ def _source(r: Any) -> str | None:
     return None
 
 
+def _writer(t: Tenant, company: str) -> _Run:
+    """The sync's writes without a Whop client: webhooks apply memberships and completions exactly
+    as a sync does (``apply_memberships``, ``store_completions``)."""
+    return _Run(t, None, "", company, _State(), lambda p: None)
+
+
 class _Run:
     """One sync's walk through the steps, saving its place after every page."""
 
@@ -403,6 +409,15 @@ class _Run:
                         self._apply_completions)
             self.state.course_index += 1
             self._save()
+
+    def apply_memberships(self, memberships: list[Any]) -> None:
+        self._apply_memberships(memberships)
+
+    def store_completions(self, interactions: list[Any]) -> int:
+        """Store ``interactions``' completions of matched lessons; returns how many were new."""
+        before = self.counts.get("completions", 0)
+        self._apply_completions(interactions)
+        return self.counts.get("completions", 0) - before
 
     def _apply_completions(self, interactions: list[Any]) -> None:
         lessons = {i.lesson.id for i in interactions if i.completed}

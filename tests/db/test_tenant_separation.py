@@ -225,8 +225,10 @@ def _complete(db: Database, creator: uuid.UUID, marker: str, *, queue_video: boo
         c.execute(sa.text("INSERT INTO whop_lessons (creator_id, whop_lesson_id, whop_course_id, course_title, title, "
                           "lesson_type, video_id) VALUES (:c, :lesson, 'cors_1', :title, :title, 'video', :v)"),
                   {"c": creator, "lesson": "lesn_" + uuid.uuid4().hex[:8], "title": f"Lesson {marker}", "v": video})
-        c.execute(sa.text("INSERT INTO whop_deliveries (creator_id, delivery_id, event_type) "
-                          "VALUES (:c, :d, 'membership.deactivated')"), {"c": creator, "d": "msg_" + uuid.uuid4().hex})
+        c.execute(sa.text("INSERT INTO whop_deliveries (creator_id, delivery_id, event_type, student_id, detail) "
+                          "VALUES (:c, :d, 'membership.deactivated', :s, CAST(:detail AS jsonb))"),
+                  {"c": creator, "d": "msg_" + uuid.uuid4().hex, "s": student,
+                   "detail": json.dumps({"cancellation_reason": f"Left for {marker}"})})
         pending = videos.create_video(t, title=f"Queued {marker}", source_type="youtube",
                                       source_id=youtube_id) if queue_video else None
         # Words only this workspace has: any of them in another workspace's result is a leak.
