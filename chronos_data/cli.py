@@ -152,12 +152,16 @@ def _parser() -> argparse.ArgumentParser:
         ("status", "the connected company, the last sync and its summary"),
         ("sync", "bring members, courses and completions in; resumes where an interrupted sync stopped"),
         ("disconnect", "forget the company and its key (students and their history stay)"),
+        ("webhook-secret", "store the signing secret of the company's webhook to Chronos (ws_…), encrypted; read "
+                           "from WHOP_WEBHOOK_SECRET, --secret-file, or a prompt"),
     ):
         sub = whop_actions.add_parser(name, parents=[common], help=help_text, description=help_text)
         sub.set_defaults(handler=_whop)
         if name == "connect":
             sub.add_argument("company_id", metavar="COMPANY_ID", help="the Whop company id (biz_…)")
             sub.add_argument("--api-key-file", metavar="FILE", help="read the API key from this file")
+        if name == "webhook-secret":
+            sub.add_argument("--secret-file", metavar="FILE", help="read the webhook secret from this file")
     team = commands.add_parser("teammates", help="list, add, remove or restore read-only analyst teammates",
                                description="People who may open the workspace read-only after signing in.")
     team_actions = team.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -550,6 +554,12 @@ def _whop(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         found = _in_workspace(args, settings, lambda t: whop.connect(t, key, args.company_id, settings=settings))
         return _TextResult({"connected": True, "company_id": found.company_id},
                            f"Connected to Whop company {found.company_id}. Run `whop sync` to bring its members in.")
+    if args.action == "webhook-secret":
+        from .whop import webhooks
+
+        secret = _secret(args.secret_file, "WHOP_WEBHOOK_SECRET", "Whop webhook secret: ")
+        _in_workspace(args, settings, lambda t: webhooks.set_webhook_secret(t, secret, settings=settings))
+        return _TextResult({"webhook_secret": "stored"}, "Webhook secret stored (encrypted).")
     if args.action == "disconnect":
         gone = _in_workspace(args, settings, whop.disconnect)
         return _TextResult({"disconnected": gone},
@@ -578,16 +588,20 @@ def _whop(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
 
 def _whop_key(args: argparse.Namespace) -> str:
-    """The API key from a file, WHOP_API_KEY or a hidden prompt: a key typed as an argument would
-    stay in the shell's history and in the process list."""
+    return _secret(args.api_key_file, "WHOP_API_KEY", "Whop company API key: ")
+
+
+def _secret(path: str | None, variable: str, prompt: str) -> str:
+    """A secret from a file, an environment variable or a hidden prompt: one typed as an argument
+    would stay in the shell's history and in the process list."""
     import getpass
     import os
 
-    if args.api_key_file:
-        return _read_input(args.api_key_file).decode().strip()
-    if os.environ.get("WHOP_API_KEY", "").strip():
-        return os.environ["WHOP_API_KEY"].strip()
-    return getpass.getpass("Whop company API key: ")
+    if path:
+        return _read_input(path).decode().strip()
+    if os.environ.get(variable, "").strip():
+        return os.environ[variable].strip()
+    return getpass.getpass(prompt)
 
 
 class _SyncStopped(ChronosError):

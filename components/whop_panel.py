@@ -8,6 +8,7 @@ import streamlit as st
 
 from chronos_data import whop
 from chronos_data.errors import ChronosError
+from chronos_data.whop import webhooks
 from components import layout, state
 
 __all__ = ["render_whop"]
@@ -70,6 +71,7 @@ def _render_connection(connection: whop.WhopConnection) -> None:
         _sync()
     if right.button("Disconnect", key="settings_whop_disconnect", icon=":material/link_off:"):
         st.session_state[_CONFIRM] = True
+    _render_webhook_secret(connection)
     if st.session_state.get(_CONFIRM):
         st.warning("Disconnect from Whop? The key is forgotten; students, their history and the lesson mapping stay.",
                    icon=":material/link_off:")
@@ -83,6 +85,25 @@ def _render_connection(connection: whop.WhopConnection) -> None:
         if no.button("Cancel", key="settings_whop_disconnect_cancel"):
             st.session_state.pop(_CONFIRM, None)
             st.rerun()
+
+
+def _render_webhook_secret(connection: whop.WhopConnection) -> None:
+    ready = "set: Whop's deliveries are checked with it" if connection.webhook_ready else "not set yet"
+    with st.expander(f"Webhook signing secret ({ready})"):
+        st.caption("For live updates (a cancellation, a completed lesson) without waiting for the next sync, add "
+                   "a webhook for Chronos' collector in Whop's developer settings and paste the signing secret "
+                   "(ws_…) Whop shows for it. It is stored encrypted and never shown again.")
+        with st.form("settings_whop_webhook", clear_on_submit=True, border=False):
+            secret = st.text_input("Webhook signing secret", type="password", key="settings_whop_webhook_secret")
+            if st.form_submit_button("Save secret", key="settings_whop_webhook_submit"):
+                try:
+                    with state.tenant() as t:
+                        webhooks.set_webhook_secret(t, secret, settings=state.get_settings())
+                except ChronosError as exc:
+                    st.error(layout.inert(str(exc)), icon=":material/error:")
+                else:
+                    st.session_state[_FLASH] = ("success", "Webhook secret saved.")
+                    st.rerun()
 
 
 def _sync() -> None:

@@ -39,6 +39,8 @@ class WhopConnection:
     #: Why the last sync stopped early; the next sync resumes where it stopped.
     last_error: str | None
     resumable: bool
+    #: Whether the webhook's signing secret is set (deliveries are refused until it is).
+    webhook_ready: bool = False
 
 
 def connect(t: Tenant, api_key: str, company_id: str, *, settings: Settings | None = None) -> WhopConnection:
@@ -94,7 +96,7 @@ def status(t: Tenant) -> WhopConnection | None:
     """This workspace's Whop connection, or None when it has none."""
     row = t.conn.execute(sa.text("""
         SELECT company_id, company_title, connected_at, last_synced_at, last_summary, last_error,
-               sync_state IS NOT NULL AS resumable
+               sync_state IS NOT NULL AS resumable, webhook_secret_encrypted IS NOT NULL AS webhook_ready
         FROM whop_connections WHERE creator_id = :creator
     """), {"creator": t.creator_id}).one_or_none()
     if row is None:
@@ -102,7 +104,7 @@ def status(t: Tenant) -> WhopConnection | None:
     summary = row.last_summary
     return WhopConnection(row.company_id, row.company_title, row.connected_at, row.last_synced_at,
                           json.loads(summary) if isinstance(summary, str) else summary, row.last_error,
-                          row.resumable)
+                          row.resumable, row.webhook_ready)
 
 
 def disconnect(t: Tenant) -> bool:

@@ -67,6 +67,11 @@ def test_connect_sync_see_the_mapping_and_disconnect(fake, db):
     assert (mapping["Chronos video"] == "unmatched: import it to the library").sum() == 3
     assert any("have no match in the library" in shown(c.value) for c in at.caption)
 
+    at.text_input(key="settings_whop_webhook_secret").input("ws_" + "d" * 48)
+    at = at.button(key="settings_whop_webhook_submit").click().run()
+    assert any("Webhook secret saved" in shown(s.value) for s in at.success)
+    assert any("Webhook signing secret (set" in e.label for e in at.expander)
+
     at = at.button(key="settings_whop_disconnect").click().run()
     assert any("Disconnect from Whop?" in w.value for w in at.warning)
     at = at.button(key="settings_whop_disconnect_confirm").click().run()

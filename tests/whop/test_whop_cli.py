@@ -28,6 +28,10 @@ def test_connect_sync_status_disconnect_from_the_command_line(database_url, monk
         assert cli.main(["whop", "status", "--creator", email]) == 0
         shown = capsys.readouterr().out
         assert f"company: {fake.company} (Fake Academy)" in shown and "summary: 3 members" in shown
+        secret_file = tmp_path / "secret.txt"
+        secret_file.write_text("ws_" + "c" * 48 + "\n")
+        assert cli.main(["whop", "webhook-secret", "--secret-file", str(secret_file), "--creator", email]) == 0
+        assert "stored (encrypted)" in capsys.readouterr().out
         assert cli.main(["whop", "disconnect", "--creator", email]) == 0
         assert "key is forgotten" in capsys.readouterr().out
         for text in (shown, out.out, out.err):
