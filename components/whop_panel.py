@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from chronos_data import whop
+from chronos_data import videos, whop
 from chronos_data.errors import ChronosError
 from chronos_data.whop import webhooks
 from components import layout, state
@@ -26,11 +26,14 @@ def render_whop() -> None:
     with state.tenant() as t:
         connection = whop.status(t)
         lessons = whop.list_lessons(t) if connection is not None else []
+        library = {v.id: v.title for v in videos.list_videos(t)} if lessons else {}
     if connection is None:
         _render_connect()
     else:
         _render_connection(connection)
         _render_mapping(lessons)
+        if lessons and state.can_edit():
+            _render_mapping_edit(lessons, library)
 
 
 def _render_connect() -> None:
@@ -133,8 +136,9 @@ def _render_mapping(lessons: list[whop.LessonMapping]) -> None:
         "Chapter": m.chapter_title or "",
         "Whop lesson": m.title or m.whop_lesson_id,
         "Plays": m.source or m.lesson_type,
-        "Chronos video": m.video_title if m.video_id else ("unmatched: import it to the library" if m.source
-                                                           else "no video"),
+        "Chronos video": (m.video_title if m.video_id else ("unmatched: import it to the library" if m.source
+                                                            else "no video"))
+                         + (" (chosen by hand)" if m.chosen else ""),
     } for m in lessons])
     st.dataframe(table, hide_index=True, width="stretch")
     unmatched = [m for m in lessons if m.video_id is None and m.source]
@@ -142,3 +146,37 @@ def _render_mapping(lessons: list[whop.LessonMapping]) -> None:
         st.caption(layout.inert(f"{layout.plural(len(unmatched), 'video lesson')} have no match in the library: "
                                 + "; ".join(f"{m.title} ({m.source})" for m in unmatched)
                                 + ". Import them on the Videos page (paste the link) and sync again."))
+
+
+def _render_mapping_edit(lessons: list[whop.LessonMapping], library: dict) -> None:
+    """Match a lesson by hand (kept by the next syncs), or import the unmatched YouTube lessons."""
+    unmatched = [m for m in lessons if m.video_id is None and m.source and not m.chosen]
+    if unmatched and st.button(f"Import {layout.plural(len(unmatched), 'unmatched lesson')}",
+                               key="settings_whop_import", icon=":material/download:"):
+        with state.tenant() as t:
+            result = whop.import_unmatched_lessons(t)
+        parts = [f"{layout.plural(len(result.queued), 'lesson')} queued for import and matched"]
+        if result.needs_subtitles:
+            parts.append("import these with their subtitle file on the Videos page: " + "; ".join(result.needs_subtitles))
+        if result.failed:
+            parts.append("not imported: " + "; ".join(result.failed))
+        st.session_state[_FLASH] = ("success" if not result.failed else "warning", ". ".join(parts) + ".")
+        st.rerun()
+    with st.expander("Change a match"):
+        by_id = {m.whop_lesson_id: m for m in lessons}
+        with st.form("settings_whop_match", border=False):
+            lesson = st.selectbox("Whop lesson", list(by_id), key="settings_whop_match_lesson",
+                                  format_func=lambda i: f"{by_id[i].course_title or ''} › {by_id[i].title or i}")
+            video = st.selectbox("Library video", [None, *library], key="settings_whop_match_video",
+                                 format_func=lambda v: "no video" if v is None else library[v])
+            if st.form_submit_button("Save match", key="settings_whop_match_save"):
+                try:
+                    with state.tenant() as t:
+                        whop.set_lesson_video(t, lesson, video)
+                except ChronosError as exc:
+                    st.error(layout.inert(str(exc)), icon=":material/error:")
+                else:
+                    st.session_state[_FLASH] = ("success", f"Matched: {by_id[lesson].title} → "
+                                                           f"{library[video] if video else 'no video'}. "
+                                                           "Syncs keep this choice.")
+                    st.rerun()

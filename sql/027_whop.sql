@@ -57,6 +57,8 @@ CREATE TABLE chronos.whop_lessons (
   mux_asset_id    text,
   mux_playback_id text,
   video_id        uuid,
+  -- The creator chose video_id (or chose none) by hand: a sync keeps that choice.
+  video_chosen    boolean NOT NULL DEFAULT false,
   synced_at       timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (creator_id, whop_lesson_id),
   -- A deleted video leaves the lesson unmatched rather than taking the lesson with it.

@@ -770,6 +770,10 @@ CASES: dict[str, list[Case]] = {
     "whop.connection.disconnect": [own("own", lambda c, f: f(c.t), commit=False)],
     "whop.sync.sync": [refused("own", lambda c, f: f(c.t, settings=c.settings), ValidationError)],
     "whop.sync.list_lessons": [own("all", lambda c, f: f(c.t))],
+    "whop.mapping.set_lesson_video": [
+        refused("b_video", lambda c, f: f(c.t, "lesn_intruder", c.b.video), NotFound)],
+    # Each workspace's one lesson is matched: nothing to import, and nothing of B's is read.
+    "whop.mapping.import_unmatched_lessons": [own("own", lambda c, f: f(c.t))],
     # Neither workspace has a webhook secret: every delivery is refused before anything is read.
     "whop.webhooks.receive_delivery": [
         refused("unsigned", lambda c, f: f(c.t, b"{}", {}, settings=c.settings), WebhookRejected)],

@@ -94,6 +94,7 @@ class LessonMapping:
     source: str | None  # "youtube abc…", "loom …", "mux …": what the lesson plays
     video_id: Any
     video_title: str | None
+    chosen: bool = False  # matched (or left unmatched) by hand: syncs keep it
 
 
 @dataclass
@@ -156,7 +157,7 @@ def list_lessons(t: Tenant) -> list[LessonMapping]:
     rows = t.conn.execute(sa.text("""
         SELECT l.whop_course_id, l.course_title, l.whop_chapter_id, l.chapter_title, l.whop_lesson_id, l.title,
                l.lesson_type, l.embed_type, l.embed_id, l.mux_asset_id, l.mux_playback_id, l.video_id,
-               v.title AS video_title
+               l.video_chosen, v.title AS video_title
         FROM whop_lessons l
         LEFT JOIN videos v ON v.id = l.video_id AND v.creator_id = l.creator_id
         WHERE l.creator_id = :creator
@@ -164,7 +165,8 @@ def list_lessons(t: Tenant) -> list[LessonMapping]:
                  l.whop_lesson_id
     """), {"creator": t.creator_id})
     return [LessonMapping(r.whop_course_id, r.course_title, r.whop_chapter_id, r.chapter_title, r.whop_lesson_id,
-                          r.title, r.lesson_type, _source(r), r.video_id, r.video_title) for r in rows]
+                          r.title, r.lesson_type, _source(r), r.video_id, r.video_title, r.video_chosen)
+            for r in rows]
 
 
 def _source(r: Any) -> str | None:
@@ -376,7 +378,7 @@ class _Run:
                OR (CAST(:playback AS text) IS NOT NULL AND v.mux_playback_id = :playback))
             ORDER BY v.whop_lesson_id = :lesson DESC NULLS LAST, v.created_at, v.id LIMIT 1
         """), params).scalar_one_or_none()
-        self.t.conn.execute(sa.text("""
+        video = self.t.conn.execute(sa.text("""
             INSERT INTO whop_lessons (creator_id, whop_lesson_id, whop_course_id, course_title, course_order,
                                       whop_chapter_id, chapter_title, chapter_order, lesson_order, title, lesson_type,
                                       embed_type, embed_id, mux_asset_id, mux_playback_id, video_id)
@@ -388,8 +390,10 @@ class _Run:
               chapter_title = excluded.chapter_title, chapter_order = excluded.chapter_order,
               lesson_order = excluded.lesson_order, title = excluded.title, lesson_type = excluded.lesson_type,
               embed_type = excluded.embed_type, embed_id = excluded.embed_id, mux_asset_id = excluded.mux_asset_id,
-              mux_playback_id = excluded.mux_playback_id, video_id = excluded.video_id, synced_at = now()
-        """), {**params, "video": video})
+              mux_playback_id = excluded.mux_playback_id, synced_at = now(),
+              video_id = CASE WHEN whop_lessons.video_chosen THEN whop_lessons.video_id ELSE excluded.video_id END
+            RETURNING video_id
+        """), {**params, "video": video}).scalar_one()
         if video is not None:
             self.t.conn.execute(sa.text("UPDATE videos SET whop_lesson_id = :lesson WHERE creator_id = :creator "
                                         "AND id = :video AND whop_lesson_id IS DISTINCT FROM :lesson"),

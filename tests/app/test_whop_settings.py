@@ -67,6 +67,23 @@ def test_connect_sync_see_the_mapping_and_disconnect(fake, db):
     assert (mapping["Chronos video"] == "unmatched: import it to the library").sum() == 3
     assert any("have no match in the library" in shown(c.value) for c in at.caption)
 
+    at = at.button(key="settings_whop_import").click().run()
+    assert not at.exception
+    assert any(shown(s.value).startswith("1 lesson queued for import and matched. import these with their subtitle "
+                                         "file on the Videos page: Branches; Rebase") for s in at.success)
+
+    # Match a lesson by hand, chosen by id.
+    with db.tenant(creator) as t:
+        video = next(v.id for v in videos.list_videos(t) if v.title == "Commits video")
+    at.selectbox(key="settings_whop_match_lesson").select("lesn_other")
+    at.selectbox(key="settings_whop_match_video").select(video)
+    at = at.button(key="settings_whop_match_save").click().run()
+    assert not at.exception
+    assert any("Matched: Not in the library → Commits video" in shown(s.value) for s in at.success)
+    (table,) = at.dataframe
+    other = table.value[table.value["Whop lesson"] == "Not in the library"].iloc[0]
+    assert other["Chronos video"] == "Commits video (chosen by hand)"
+
     at.text_input(key="settings_whop_webhook_secret").input("ws_" + "d" * 48)
     at = at.button(key="settings_whop_webhook_submit").click().run()
     assert any("Webhook secret saved" in shown(s.value) for s in at.success)
