@@ -46,13 +46,17 @@ class WhopError(ChronosError):
         self.status = status
 
 
-def whop_client(settings: Settings, api_key: str) -> Whop:
-    """An SDK client for ``api_key``, pointed at ``settings.whop_base_url`` when set."""
+@contextmanager
+def whop_client(settings: Settings, api_key: str) -> Iterator[Whop]:
+    """An SDK client for ``api_key``, pointed at ``settings.whop_base_url`` when set; its
+    connections are closed on leaving."""
     environment = WhopEnvironment.PRODUCTION
     if settings.whop_base_url:
         base = settings.whop_base_url.rstrip("/")
         environment = WhopEnvironment(api=base, vault=base)
-    return Whop(token=api_key, environment=environment, max_retries=MAX_RETRIES, timeout=TIMEOUT_SECONDS)
+    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=True) as http:
+        yield Whop(token=api_key, environment=environment, max_retries=MAX_RETRIES, timeout=TIMEOUT_SECONDS,
+                   httpx_client=http)
 
 
 @contextmanager

@@ -60,9 +60,9 @@ def connect(t: Tenant, api_key: str, company_id: str, *, settings: Settings | No
     if not _COMPANY_ID.match(company_id):
         raise ValidationError("The Whop company id starts with biz_ followed by letters and digits "
                               "(Whop shows it in the dashboard's URL and settings).")
-    client = whop_client(settings, api_key)
-    call(api_key, f"checking the key against company {company_id}",
-         lambda: client.members.list(account_id=company_id, first=1), company_id)
+    with whop_client(settings, api_key) as client:
+        call(api_key, f"checking the key against company {company_id}",
+             lambda: client.members.list(account_id=company_id, first=1), company_id)
     encrypted = crypto.encrypt(settings, api_key)
     try:
         with t.conn.begin_nested():

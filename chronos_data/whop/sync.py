@@ -130,9 +130,10 @@ def sync(t: Tenant, progress: Callable[[SyncProgress], None] | None = None, *,
     if not row.sync_state:
         t.conn.execute(sa.text("UPDATE whop_connections SET sync_started_at = now() WHERE creator_id = :creator"),
                        {"creator": t.creator_id})
-    run = _Run(t, whop_client(settings, api_key), api_key, row.company_id, state, progress or (lambda p: None))
     try:
-        run.all_steps()
+        with whop_client(settings, api_key) as client:
+            run = _Run(t, client, api_key, row.company_id, state, progress or (lambda p: None))
+            run.all_steps()
     except WhopError as exc:
         log.warning("Whop sync of workspace %s stopped at %s: %s", t.creator_id, state.step, exc)
         t.conn.execute(sa.text("UPDATE whop_connections SET last_error = :error WHERE creator_id = :creator"),
