@@ -770,6 +770,9 @@ CASES: dict[str, list[Case]] = {
     "whop.connection.disconnect": [own("own", lambda c, f: f(c.t), commit=False)],
     "whop.sync.sync": [refused("own", lambda c, f: f(c.t, settings=c.settings), ValidationError)],
     "whop.sync.list_lessons": [own("all", lambda c, f: f(c.t))],
+    "whop.churn.member_viewers": [own("all", lambda c, f: f(c.t))],
+    "whop.churn.churned_members": [own("all", lambda c, f: f(c.t))],
+    "whop.churn.churn_by_lesson": [own("all", lambda c, f: f(c.t))],
     "whop.mapping.set_lesson_video": [
         refused("b_video", lambda c, f: f(c.t, "lesn_intruder", c.b.video), NotFound)],
     # Each workspace's one lesson is matched: nothing to import, and nothing of B's is read.

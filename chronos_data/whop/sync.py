@@ -328,6 +328,23 @@ class _Run:
                         self._count("cancelled")
             elif was and was[0].is_active and not active:
                 self._count("cancelled")
+            if not active:
+                self._observe_end(m)
+
+    def _observe_end(self, m: Any) -> None:
+        """Keep the end of a membership as seen by a sync (its status, Whop's cancellation reason), as a
+        webhook delivery keeps it: once per membership and status, for the churn analytics."""
+        if not m.user_id:
+            return
+        detail = {"membership_id": m.id, "status": str(m.status), "cancellation_reason": m.cancellation_reason,
+                  "canceled_at": m.canceled_at}
+        self.t.conn.execute(sa.text("""
+            INSERT INTO whop_deliveries (creator_id, delivery_id, event_type, student_id, detail)
+            SELECT :creator, :delivery, 'membership.deactivated', s.id, CAST(:detail AS jsonb)
+            FROM students s WHERE s.creator_id = :creator AND s.whop_user_id = :user AND s.whop_membership_id = :membership
+            ON CONFLICT DO NOTHING
+        """), {**self.params, "delivery": f"sync:{m.id}:{m.status}", "user": m.user_id, "membership": m.id,
+               "detail": json.dumps(detail)})
 
     # -- courses → the lesson mapping -----------------------------------------------------------
 

@@ -109,3 +109,28 @@ def test_a_wrong_key_is_refused_in_words_and_not_shown(fake):
     from streamlit.proto.TextInput_pb2 import TextInput
 
     assert at.text_input(key="settings_whop_key").proto.type == TextInput.PASSWORD  # typed as dots
+
+
+def test_analytics_shows_whop_members_and_who_cancelled_after_what(fake, db):
+    import os
+
+    with db.engine.begin() as conn:
+        creator = creators.ensure_creator(conn, os.environ["CHRONOS_LOCAL_EMAIL"])
+    with db.tenant(creator) as t:
+        video = videos.create_video(t, title="Commits video", source_type="youtube", source_id=YOUTUBE)
+    at = _connect(_settings(), fake.key, fake.company)
+    at = at.button(key="settings_whop_sync").click().run()
+    with db.tenant(creator) as t:
+        t.conn.execute(sa.text("""
+            INSERT INTO video_watch_sessions (creator_id, student_id, video_id, session_start, session_end, metadata)
+            SELECT :c, id, :v, '2026-10-30T09:00:00Z', '2026-10-30T09:05:00Z', '{"played": [[0, 65]]}'
+            FROM students WHERE creator_id = :c AND whop_user_id = 'user_2'
+        """), {"c": creator, "v": video})
+    at = at.switch_page("pages/analytics.py").run()
+    assert not at.exception
+    frames = [d.value for d in at.dataframe]
+    groups = next(f for f in frames if "Who" in f.columns)
+    assert set(groups["Who"]) == {"Active Whop members", "Cancelled Whop members"}
+    churned = next(f for f in frames if "What happened" in f.columns)
+    assert churned.iloc[0]["What happened"] == "cancelled 2 days after stopping at 01:05 of Commits video"
+    assert churned.iloc[0]["Reason given"] == "Too expensive"
