@@ -71,9 +71,9 @@ class SyncSummary:
 
     @property
     def text(self) -> str:
-        done = (f"{self.members} members: {self.new_members} new, {self.cancelled} cancelled; "
-                f"{self.courses} courses, {self.lessons_matched} lessons matched, {self.lessons_unmatched} unmatched; "
-                f"{self.completions} completions imported")
+        done = (f"{_plural(self.members, 'member')}: {self.new_members} new, {self.cancelled} cancelled; "
+                f"{_plural(self.courses, 'course')}, {_plural(self.lessons_matched, 'lesson')} matched, "
+                f"{self.lessons_unmatched} unmatched; {_plural(self.completions, 'completion')} imported")
         return done if self.complete else f"{done} so far. Stopped: {self.stopped} Sync again to resume."
 
     def to_json(self) -> dict[str, Any]:
@@ -480,6 +480,10 @@ def _embed(embed_type: Any, embed_id: str | None) -> tuple[str | None, str | Non
     if kind == "loom" and link.kind == "loom":
         return kind, link.id
     return kind, raw
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _number(text: Any) -> float | None:

@@ -54,7 +54,7 @@ def test_connect_sync_see_the_mapping_and_disconnect(fake, db):
 
     at = at.button(key="settings_whop_sync").click().run()
     assert not at.exception and not at.error
-    assert any(shown(s.value).startswith("3 members: 3 new, 1 cancelled; 1 courses, 1 lessons matched, 3 unmatched")
+    assert any(shown(s.value).startswith("3 members: 3 new, 1 cancelled; 1 course, 1 lesson matched, 3 unmatched")
                for s in at.success)
     page = "\n".join(m.value for m in at.markdown)
     # The company's name as Whop gives it, drawn inert (no bold, no HTML).

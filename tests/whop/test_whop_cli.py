@@ -24,7 +24,7 @@ def test_connect_sync_status_disconnect_from_the_command_line(database_url, monk
         assert json.loads(capsys.readouterr().out)["company_id"] == fake.company
         assert cli.main(["whop", "sync", "--creator", email, "--json"]) == 0
         out = capsys.readouterr()
-        assert json.loads(out.out)["text"].startswith("3 members: 3 new, 1 cancelled; 1 courses")
+        assert json.loads(out.out)["text"].startswith("3 members: 3 new, 1 cancelled; 1 course")
         assert cli.main(["whop", "status", "--creator", email]) == 0
         shown = capsys.readouterr().out
         assert f"company: {fake.company} (Fake Academy)" in shown and "summary: 3 members" in shown
