@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from standardwebhooks import WebhookVerificationError
-from whop_sdk.lib.verify_webhook import unwrap
+from whop_sdk.lib.verify_webhook import WebhookVerificationError, unwrap
 from whop_sdk.types import CourseLessonInteraction, Membership
 
 from ..config import Settings
