@@ -75,6 +75,7 @@ __all__ = [
     "ReadLimits",
     "ExportSummary",
     "RestoreSummary",
+    "SECRET_TABLES",
     "WorkspaceNotEmpty",
     "backup_filename",
     "ensure_empty",
@@ -99,6 +100,9 @@ DERIVED_TABLES = frozenset({"video_analytics", "viewing_days", "rollup_days", "l
 #: restoring a copy next to the original must not hand the copy to the original's teammates, nor
 #: let the original's write keys send events into the copy.
 ACCESS_TABLES = frozenset({"workspace_members", "write_keys"})
+#: Credentials for other services (the Whop connection's API key, encrypted): a backup file leaves
+#: the server, and a key encrypted under this installation's secret is of no use elsewhere anyway.
+SECRET_TABLES = frozenset({"whop_connections"})
 
 _SCHEMA = "chronos"
 _BATCH_ROWS = 5000
@@ -228,7 +232,7 @@ class _Schema:
 
     @property
     def backed_up(self) -> list[str]:
-        return [n for n in self.order if n not in DERIVED_TABLES and n not in ACCESS_TABLES]
+        return [n for n in self.order if n not in DERIVED_TABLES | ACCESS_TABLES | SECRET_TABLES]
 
 
 def _load_schema(conn: Connection) -> _Schema:

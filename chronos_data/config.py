@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -52,6 +52,11 @@ class Settings:
     #: Where players and web pages reach the event collector (``python -m chronos_data serve``), as
     #: a page shows it in a snippet: behind a proxy, the proxy's https address.
     collector_url: str = "http://127.0.0.1:8502"
+    #: Where the Whop SDK sends requests (WHOP_BASE_URL, e.g. a test server); unset, Whop's own API.
+    whop_base_url: str | None = None
+    #: Encrypts stored secrets (a Whop API key) at rest: a Fernet key (CHRONOS_SECRET_KEY); unset, a
+    #: key generated once into the data folder (``secret.key``, readable by its owner only).
+    secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -80,6 +85,8 @@ class Settings:
             media_port=int(get("CHRONOS_MEDIA_PORT") or 0),
             app_database_url=get("CHRONOS_APP_DATABASE_URL"),
             collector_url=(get("CHRONOS_COLLECTOR_URL") or "http://127.0.0.1:8502").rstrip("/"),
+            whop_base_url=get("WHOP_BASE_URL"),
+            secret_key=get("CHRONOS_SECRET_KEY"),
         )
 
     @property

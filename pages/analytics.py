@@ -505,3 +505,7 @@ with audience:
 with cost:
     _costs(q, filters)
 _import_history()
+
+from components.whop_churn import render_whop_churn  # noqa: E402  (kept with its call, the page's last section)
+
+render_whop_churn()

@@ -81,6 +81,10 @@ from components.collect_panel import render_collect_panel  # noqa: E402  (kept w
 
 render_collect_panel()
 
+from components.whop_panel import render_whop  # noqa: E402  (kept with its call)
+
+render_whop()
+
 from components.backup_panel import render_backup_panel  # noqa: E402  (the page's last section, kept with its call)
 
 render_backup_panel()

@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError
 import chronos_data
 from chronos_data.db import Database, Tenant
 from chronos_data.errors import NotFound, StaleEdit, ValidationError
+from chronos_data.whop.webhooks import WebhookRejected
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
@@ -784,6 +785,26 @@ CASES: dict[str, list[Case]] = {
     "students.ensure_student": [
         new("b_student_email", lambda c, f: f(c.t, c.b.student_email), check=lambda r, c: r != c.b.student,
             commit=False)],
+    # --- whop ----------------------------------------------------------------------------------
+    # Both workspaces hold a connection whose key is not readable under the test's secret: no call
+    # reaches Whop, and B's company never appears in A's results.
+    "whop.connection.connect": [refused("blank_key", lambda c, f: f(c.t, "", "biz_intruder"), ValidationError)],
+    "whop.connection.status": [own("status", lambda c, f: f(c.t))],
+    "whop.connection.disconnect": [own("own", lambda c, f: f(c.t), commit=False)],
+    "whop.sync.sync": [refused("own", lambda c, f: f(c.t, settings=c.settings), ValidationError)],
+    "whop.sync.list_lessons": [own("all", lambda c, f: f(c.t))],
+    "whop.churn.member_viewers": [own("all", lambda c, f: f(c.t))],
+    "whop.churn.churned_members": [own("all", lambda c, f: f(c.t))],
+    "whop.churn.churn_by_lesson": [own("all", lambda c, f: f(c.t))],
+    "whop.mapping.set_lesson_video": [
+        refused("b_video", lambda c, f: f(c.t, "lesn_intruder", c.b.video), NotFound)],
+    # Each workspace's one lesson is matched: nothing to import, and nothing of B's is read.
+    "whop.mapping.import_unmatched_lessons": [own("own", lambda c, f: f(c.t))],
+    # Neither workspace has a webhook secret: every delivery is refused before anything is read.
+    "whop.webhooks.receive_delivery": [
+        refused("unsigned", lambda c, f: f(c.t, b"{}", {}, settings=c.settings), WebhookRejected)],
+    "whop.webhooks.set_webhook_secret": [
+        refused("blank", lambda c, f: f(c.t, "", settings=c.settings), ValidationError)],
     # --- usage ---------------------------------------------------------------------------------
     "usage.add_usage": [own("today", lambda c, f: f(c.t, videos_uploaded=1))],
     # --- videos --------------------------------------------------------------------------------

@@ -62,6 +62,15 @@ def demo(db, embedder):
         from chronos_data.insights import gaps
 
         gaps.mark_gap(t, gaps.gap_key("How do I write a recursive CTE?"), "dismissed")
+        # Whop: a lesson mapped to a video, a webhook delivery, and a connection (its key never exported).
+        t.conn.execute(sa.text(
+            "INSERT INTO whop_lessons (creator_id, whop_lesson_id, whop_course_id, title, lesson_type, video_id) "
+            "SELECT :c, 'lesn_1', 'cors_1', 'Lesson one', 'video', min(CAST(id AS text))::uuid FROM videos "
+            "WHERE creator_id = :c"), params)
+        t.conn.execute(sa.text("INSERT INTO whop_deliveries (creator_id, delivery_id, event_type) "
+                               "VALUES (:c, 'msg_1', 'membership.activated')"), params)
+        t.conn.execute(sa.text("INSERT INTO whop_connections (creator_id, company_id, api_key_encrypted) "
+                               "VALUES (:c, 'biz_backuptests', 'secret token bytes')"), params)
     yield result
     remove_demo(db, EMAIL)
 
@@ -143,7 +152,7 @@ def test_the_backup_holds_every_workspace_table_in_foreign_key_order(exported, d
     lines = _lines(data)
     header, rows, end = lines[0], lines[1:-1], lines[-1]
     parents = _tenant_tables(db)
-    expected = set(parents) - backup.DERIVED_TABLES - backup.ACCESS_TABLES
+    expected = set(parents) - backup.DERIVED_TABLES - backup.ACCESS_TABLES - backup.SECRET_TABLES
     assert header["format"] == backup.FORMAT and header["creator"]["email"] == EMAIL
     assert {t["name"] for t in header["tables"]} == expected
     assert header["schema_version"] == summary.schema_version and "not included" in header["media_files"]
@@ -165,7 +174,10 @@ def test_the_copy_has_as_many_rows_in_every_table(db, demo, restored):
     target, summary = restored
     tables = _tenant_tables(db)
     original, copy = _counts(db, demo.creator_id, tables), _counts(db, target, tables)
-    assert copy == original
+    # Credentials for other services stay behind: the copy connects to Whop anew.
+    assert original["whop_connections"] == 1 and copy["whop_connections"] == 0
+    assert {k: v for k, v in copy.items() if k not in backup.SECRET_TABLES} == \
+        {k: v for k, v in original.items() if k not in backup.SECRET_TABLES}
     # Derived tables too: the restore rolled the activity up again instead of copying them.
     assert copy["video_analytics"] > 0 and copy["learner_sets"] > 0 and copy["course_learners"] > 0
     assert summary.stale_days >= 44 and summary.total_rows == sum(summary.rows.values())

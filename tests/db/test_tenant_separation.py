@@ -224,6 +224,17 @@ def _complete(db: Database, creator: uuid.UUID, marker: str, *, queue_video: boo
                   {"c": creator, "key": decided_gap, "title": f"Students keep asking about {marker}",
                    "example": f"What does {marker} mean?"})
         keys.create_key(t, f"Site {marker}", ["https://school.example.com"])
+        # A Whop connection (its key unreadable here, so no call can reach Whop) and a synced lesson.
+        c.execute(sa.text("INSERT INTO whop_connections (creator_id, company_id, company_title, api_key_encrypted) "
+                          "VALUES (:c, :company, :title, 'not a token')"),
+                  {"c": creator, "company": "biz_" + uuid.uuid4().hex[:12], "title": f"Academy {marker}"})
+        c.execute(sa.text("INSERT INTO whop_lessons (creator_id, whop_lesson_id, whop_course_id, course_title, title, "
+                          "lesson_type, video_id) VALUES (:c, :lesson, 'cors_1', :title, :title, 'video', :v)"),
+                  {"c": creator, "lesson": "lesn_" + uuid.uuid4().hex[:8], "title": f"Lesson {marker}", "v": video})
+        c.execute(sa.text("INSERT INTO whop_deliveries (creator_id, delivery_id, event_type, student_id, detail) "
+                          "VALUES (:c, :d, 'membership.deactivated', :s, CAST(:detail AS jsonb))"),
+                  {"c": creator, "d": "msg_" + uuid.uuid4().hex, "s": student,
+                   "detail": json.dumps({"cancellation_reason": f"Left for {marker}"})})
         pending = videos.create_video(t, title=f"Queued {marker}", source_type="youtube",
                                       source_id=youtube_id) if queue_video else None
         # Words only this workspace has: any of them in another workspace's result is a leak.
