@@ -93,9 +93,13 @@ def _render_connection(connection: whop.WhopConnection) -> None:
 def _render_webhook_secret(connection: whop.WhopConnection) -> None:
     ready = "set: Whop's deliveries are checked with it" if connection.webhook_ready else "not set yet"
     with st.expander(f"Webhook signing secret ({ready})"):
-        st.caption("For live updates (a cancellation, a completed lesson) without waiting for the next sync, add "
-                   "a webhook for Chronos' collector in Whop's developer settings and paste the signing secret "
-                   "(ws_…) Whop shows for it. It is stored encrypted and never shown again.")
+        st.caption("For live updates (a cancellation, a completed lesson) without waiting for the next sync, run "
+                   "the collector (`python -m chronos_data serve`), add a webhook with this address in Whop's "
+                   "developer settings and paste the signing secret (ws_…) Whop shows for it. It is stored "
+                   "encrypted and never shown again.")
+        with state.tenant() as t:
+            workspace = t.creator_id
+        st.code(f"{state.get_settings().collector_url}/v1/webhooks/whop/{workspace}", language=None)
         with st.form("settings_whop_webhook", clear_on_submit=True, border=False):
             secret = st.text_input("Webhook signing secret", type="password", key="settings_whop_webhook_secret")
             if st.form_submit_button("Save secret", key="settings_whop_webhook_submit"):

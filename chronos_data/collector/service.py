@@ -11,6 +11,10 @@
   the key does not allow; 413 over ``MAX_BODY_BYTES`` or ``rows.MAX_ROWS``; 400 for a body that is not
   UTF-8 JSON; 429 with Retry-After when the writer's queue is full; 503 when the database is away.
 * ``GET /v1/collector.js``: the snippet players load (static/collector.js).
+* ``POST /v1/webhooks/whop/{workspace}``: Whop's webhook deliveries for one workspace, checked
+  against that workspace's signing secret (``chronos_data.whop.webhooks``): 200 once applied (or
+  seen before), 401 for an unsigned, wrongly signed, replayed-late or foreign delivery (nothing
+  stored), 404 for an address that names no workspace id.
 
 Why Starlette on uvicorn: both already ship with Streamlit (no new dependency), the media server
 (``chronos_data.media_server``) uses them, and an ASGI server reads a body as a stream (so an
@@ -96,7 +100,7 @@ class _Cache:
         return found
 
 
-def create_app(db: Database, *, writer: Writer | None = None):
+def create_app(db: Database, *, writer: Writer | None = None, settings: Settings | None = None):
     """The collector's Starlette app on ``db``; its writer is closed (queued rows written) at shutdown."""
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -196,6 +200,32 @@ def create_app(db: Database, *, writer: Writer | None = None):
                          {**headers, "Retry-After": "5"})
         return _answer(result.stored, result.duplicates, result.rejected, headers)
 
+    async def whop_webhook(request: Request) -> Response:
+        from ..whop.webhooks import WebhookRejected, receive_delivery
+
+        try:
+            workspace = uuid.UUID(request.path_params["workspace"])
+        except ValueError:
+            return error(404, "No workspace has this webhook address; copy it from Settings → Whop.")
+        body = await _read_body(request)
+        if body is None:
+            return error(413, f"The body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB.")
+        headers = dict(request.headers)
+
+        def receive():
+            with db.tenant(workspace) as t:
+                return receive_delivery(t, body, headers, settings=settings)
+
+        try:
+            result = await asyncio.to_thread(receive)
+        except WebhookRejected as exc:
+            # One answer for a bad signature and for an address of no workspace: nothing to probe.
+            return error(401, str(exc))
+        except ChronosError as exc:
+            return error(503, str(exc), {"Retry-After": "5"})
+        return JSONResponse({"delivery": result.delivery_id, "type": result.event_type,
+                             "duplicate": result.duplicate, "effect": result.effect})
+
     async def script(request: Request) -> Response:
         return FileResponse(_STATIC / "collector.js", media_type="text/javascript", headers={
             "Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*",
@@ -213,6 +243,7 @@ def create_app(db: Database, *, writer: Writer | None = None):
         Route("/v1/events", events, methods=["POST"]),
         Route("/v1/events", preflight, methods=["OPTIONS"]),
         Route("/v1/collector.js", script, methods=["GET"]),
+        Route("/v1/webhooks/whop/{workspace}", whop_webhook, methods=["POST"]),
     ], lifespan=lifespan)
 
 
@@ -254,7 +285,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8502) -> N
 
     db = open_database(settings)
     try:
-        app = create_app(db)
+        app = create_app(db, settings=settings)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                 lifespan="on", proxy_headers=True, timeout_graceful_shutdown=30)
         log.warning("collector listening on http://%s:%d", host, port)

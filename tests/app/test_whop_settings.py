@@ -88,6 +88,8 @@ def test_connect_sync_see_the_mapping_and_disconnect(fake, db):
     at = at.button(key="settings_whop_webhook_submit").click().run()
     assert any("Webhook secret saved" in shown(s.value) for s in at.success)
     assert any("Webhook signing secret (set" in e.label for e in at.expander)
+    # The address to give Whop: this workspace's own webhook route on the collector.
+    assert any(c.value.endswith(f"/v1/webhooks/whop/{creator}") for c in at.code)
 
     at = at.button(key="settings_whop_disconnect").click().run()
     assert any("Disconnect from Whop?" in w.value for w in at.warning)

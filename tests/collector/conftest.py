@@ -39,14 +39,14 @@ class Running:
         return httpx.post(f"{self.url}/v1/events", content=content, headers=headers, timeout=60)
 
 
-def run_collector(db: Database, writer: Writer) -> Iterator[Running]:
+def run_collector(db: Database, writer: Writer, settings=None) -> Iterator[Running]:
     import uvicorn
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     port = sock.getsockname()[1]
-    config = uvicorn.Config(service.create_app(db, writer=writer), log_level="warning", access_log=False,
+    config = uvicorn.Config(service.create_app(db, writer=writer, settings=settings), log_level="warning", access_log=False,
                             lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
