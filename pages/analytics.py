@@ -15,6 +15,7 @@ from components.insights_data import moment_insights, retention_moments
 from components.kpi_cards import render_kpi_cards
 from components.selection import clear_pick, render_pickable_table
 from components.video_library import format_timestamp
+from components.whop_churn import render_whop_churn
 
 state.require_router()
 
@@ -477,6 +478,7 @@ if not viewing:
     if not state.in_demo_workspace():
         render_demo_loader(key="analytics_demo")
     _import_history()
+    render_whop_churn()  # members and cancellations are news before anyone has watched
     st.stop()
 
 with state.tenant() as t:
@@ -505,7 +507,4 @@ with audience:
 with cost:
     _costs(q, filters)
 _import_history()
-
-from components.whop_churn import render_whop_churn  # noqa: E402  (kept with its call, the page's last section)
-
 render_whop_churn()

@@ -61,13 +61,18 @@ def run_collector(db: Database, writer: Writer, settings=None) -> Iterator[Runni
 
 
 @contextmanager
-def serve_process(database_url: str, log: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`python -m chronos_data serve` as an operator starts it, once /healthz answers; killed after."""
-    port = free_port()
+def serve_process(database_url: str | None, log: Path, env: dict[str, str] | None = None,
+                  port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python -m chronos_data serve` as an operator starts it, once /healthz answers; killed after.
+
+    ``database_url`` None: ``env`` is the whole environment (e.g. an app's data folder, no DATABASE_URL).
+    """
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
+    environment = {**os.environ, "DATABASE_URL": database_url, **(env or {})} if database_url else dict(env or {})
     with log.open("w") as out:
         process = subprocess.Popen([sys.executable, "-m", "chronos_data", "serve", "--port", str(port)],
-                                   env={**os.environ, "DATABASE_URL": database_url, **(env or {})},
+                                   env=environment,
                                    stdout=out, stderr=subprocess.STDOUT)
         try:
             def healthy() -> bool:
