@@ -112,18 +112,24 @@ def _bulk_section(db: Database, creator: uuid.UUID, sessions: Callable[[int], li
         with _indexes_before_024(db):
             fresh(before_024)
 
+    table_floors: dict[str, list[float]] = {"table": [], "table+fk": []} if superuser else {}
+
+    def floor(into: str) -> None:
+        table_floors[into].append(_copy_floor(db, creator, sessions(bulk_events), into=into))
+
+    steps = [lambda: fresh(bulk), lambda: fresh(parallel, connections=2), with_indexes_before_024,
+             *(lambda into=into: floor(into) for into in table_floors)]
     for number in range(repeat):
-        # Taken in turns, so the table's growth during the run favours none of them.
-        steps = [lambda: fresh(bulk), lambda: fresh(parallel, connections=2), with_indexes_before_024]
-        for step in steps[number % 3:] + steps[:number % 3]:
+        # Every step grows the table (and its indexes) by the same number of events; taking them
+        # in turns, each a different one first, keeps the growth from favouring any of them.
+        for step in steps[number % len(steps):] + steps[:number % len(steps)]:
             step()
     temp_floor = [_copy_floor(db, creator, sessions(bulk_events), into="temp") for _ in range(repeat)]
-    table_floors = ({into: [_copy_floor(db, creator, sessions(bulk_events), into=into) for _ in range(repeat)]
-                     for into in ("table", "table+fk")} if superuser else {})
     with db.owner() as conn:
-        indexes = conn.execute(sa.text(
-            "SELECT count(*) FROM pg_indexes WHERE schemaname = 'chronos' "
-            "AND tablename = 'video_analytics_events'")).scalar_one()
+        indexes, events_now, index_bytes, buffers = conn.execute(sa.text(
+            "SELECT count(*), (SELECT count(*) FROM chronos.video_analytics_events), "
+            "sum(pg_relation_size(indexrelid)), current_setting('shared_buffers') FROM pg_index "
+            "WHERE indrelid = CAST('chronos.video_analytics_events' AS regclass)")).one()
 
     def rate(count: int, seconds: list[float]) -> float:
         return count / statistics.median(seconds)
@@ -152,6 +158,9 @@ def _bulk_section(db: Database, creator: uuid.UUID, sessions: Callable[[int], li
         ]
     return "\n".join([
         *lines,
+        "",
+        f"The table held {events_now:,} events at the end, its indexes {index_bytes / 2**20:,.0f} MB "
+        f"(shared_buffers {buffers}).",
         "",
         f"`append_events`: {statistics.median(cpu) * 1e6:.1f} µs of this process's CPU per event (checks, "
         f"encoding, COPY); the rest of its time is the server's. Its rate is "
