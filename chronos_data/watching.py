@@ -202,9 +202,9 @@ def report_progress(
         {"creator": t.creator_id, "id": session_id, "percent": played_ranges.percent_played(union, duration),
          "watched": int(watched_seconds), "played": json.dumps([[round(a, 2), round(b, 2)] for a, b in union])},
     ).scalar_one()
-    # Only what this report crossed: the session row is locked, so a report of another tab that
-    # got there first is already in session.percent_complete. The once-per-session index still
-    # decides (ON CONFLICT DO NOTHING), for sessions whose events were written some other way.
+    # Only what this report crossed (a player reports every few seconds; trying every milestone again
+    # cost a statement each). The session row is locked, so a report of another tab that got there
+    # first is already in session.percent_complete; the once-per-session index stays the final guard.
     crossed = [(m, {"milestone": m, "percent_complete": m, "watch_time_seconds": int(watched_seconds)})
                for m in MILESTONES if session.percent_complete < m <= updated]
     completing = session.percent_complete < COMPLETION_PERCENT <= updated
