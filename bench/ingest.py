@@ -2,12 +2,14 @@
 
 Bulk: generated watch sessions (started, five milestones, completed, at random times of the last
 30 days) stored with ``event_batch.append_events`` in batches of 10,000, one transaction each:
-COPY into a temporary table, then one INSERT checked by row-level security, the foreign keys and
-the once-only indexes. Baseline: the same kind of events sent one per transaction through
-``analytics.track_event``, as a naive client would. Sending the batches again measures the dedupe
-alone. Two floors show where the time goes: COPY into an unindexed temporary table (the client
-and the wire), and COPY straight into the table as the superuser with triggers off (its indexes,
-without row-level security or foreign-key checks).
+binary COPY into a temporary table, then one INSERT checked by row-level security, the foreign
+keys and the once-only indexes; also from two connections at once, and with the three indexes
+sql/024 dropped put back (the schema before it). Baseline: the same kind of events sent one per
+transaction through ``analytics.track_event``, as a naive client would. Sending the batches again
+measures the dedupe alone. Three floors show where the time goes: COPY into an unindexed
+temporary table (the client and the wire), COPY straight into the table as the superuser with
+triggers off (its indexes, without row-level security or foreign-key checks), and the same with
+triggers on (+ the foreign-key checks).
 
 Live: simulated viewers calling ``chronos_data.watching`` as a player would: ``start_viewing``,
 five ``report_progress`` calls crossing every milestone, ``end_viewing``; each call is its own
@@ -28,7 +30,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -52,6 +55,9 @@ VIDEOS, LEARNERS = 20, 2_000
 DURATION_SECONDS = 600
 REPORTS = (12, 30, 55, 80, 95)  # % of the video at each progress report: every milestone, then completion
 _COLUMNS = ("event_type", "video_id", "student_id", "course_id", "module_id", "metadata", "timestamp")
+_DROPPED_BY_024 = (("idx_video_analytics_events_video_fk", "(video_id)"),
+                   ("idx_video_analytics_events_student_id", "(student_id) WHERE student_id IS NOT NULL"),
+                   ("idx_video_analytics_events_course_fk", "(course_id) WHERE course_id IS NOT NULL"))
 
 
 def run(repeat: int = 3, *, quick: bool = False) -> str:
@@ -62,67 +68,128 @@ def run(repeat: int = 3, *, quick: bool = False) -> str:
         try:
             with db.owner() as conn:
                 server = conn.execute(sa.text("SHOW server_version")).scalar_one().split()[0]
-                superuser = bool(conn.execute(sa.text(
-                    "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one())
-                indexes = conn.execute(sa.text(
-                    "SELECT count(*) FROM pg_indexes WHERE schemaname = 'chronos' "
-                    "AND tablename = 'video_analytics_events'")).scalar_one()
             creator, video_ids, learner_ids = _workspace(db)
 
             def sessions(count: int) -> list[EventRow]:
                 return _sessions(rng, video_ids, learner_ids, count)
 
-            naive = [_naive(db, creator, sessions(naive_events)) for _ in range(repeat)]
-            bulk, resent = [], []
-            for _ in range(repeat):
-                events = sessions(bulk_events)
-                seconds, stored = _bulk(db, creator, events)
-                assert stored == len(events), (stored, len(events))
-                bulk.append(seconds)
-                seconds, stored = _bulk(db, creator, events)
-                assert stored == 0, stored
-                resent.append(seconds)
-            temp_floor = [_copy_floor(db, creator, sessions(bulk_events), into_table=False) for _ in range(repeat)]
-            table_floor = ([_copy_floor(db, creator, sessions(bulk_events), into_table=True) for _ in range(repeat)]
-                           if superuser else [])
-
-            statements = _statements_per_viewer(db, creator, video_ids, learner_ids)
-            live = {threads: [_live(db, creator, video_ids, learner_ids, viewers, threads, seed)
-                              for seed in range(repeat)] for threads in THREADS}
-            empty = [_transactions(db, creator, 300, write=False) for _ in range(repeat)]
-            one_row = [_transactions(db, creator, 300, write=True) for _ in range(repeat)]
+            bulk, base = _bulk_section(db, creator, sessions, repeat, bulk_events, naive_events)
             collected = collector(db, creator, video_ids, folder, quick=quick, repeat=repeat)
+            sections = [
+                bulk,
+                _live_section(db, creator, video_ids, learner_ids, repeat, viewers),
+                "\n".join(collector_lines(collected, base)),
+            ]
         finally:
             db.dispose()
-
-    def rate(count: int, seconds: list[float]) -> float:
-        return count / statistics.median(seconds)
-
-    base = rate(naive_events, naive)
-    bulk_rate = rate(bulk_events, bulk)
-    lines = [
+    return "\n".join([
         "## Ingest: events per second into video_analytics_events",
         "",
         f"Machine: {describe()}; PostgreSQL {server} (embedded, fsync on). One workspace: {VIDEOS} videos, "
         f"{LEARNERS:,} learners; every event is new (fresh watch sessions) unless sent again. Median of {repeat} "
         "runs; other work on the machine shares its cores.",
         "",
+        *sections,
+    ])
+
+
+def _bulk_section(db: Database, creator: uuid.UUID, sessions: Callable[[int], list[EventRow]], repeat: int,
+                  bulk_events: int, naive_events: int) -> tuple[str, float]:
+    """Per-call baseline, ``append_events`` (alone, two connections at once, with the indexes sql/024
+    dropped put back), the dedupe alone, and floors that take the checks away one by one; returns the
+    Markdown and the baseline's events/s (the other sections' ratios)."""
+    with db.owner() as conn:
+        superuser = bool(conn.execute(sa.text(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar_one())
+    naive = [_naive(db, creator, sessions(naive_events)) for _ in range(repeat)]
+    bulk, resent, parallel, before_024, cpu = [], [], [], [], []
+
+    def fresh(times: list[float], connections: int = 1) -> None:
+        events = sessions(bulk_events)
+        started = time.process_time()
+        seconds, stored = _bulk(db, creator, events, connections=connections)
+        assert stored == len(events), (stored, len(events))
+        times.append(seconds)
+        if times is bulk:
+            cpu.append((time.process_time() - started) / len(events))
+            seconds, stored = _bulk(db, creator, events)
+            assert stored == 0, stored
+            resent.append(seconds)
+
+    def with_indexes_before_024() -> None:
+        with _indexes_before_024(db):
+            fresh(before_024)
+
+    table_floors: dict[str, list[float]] = {"table": [], "table+fk": []} if superuser else {}
+
+    def floor(into: str) -> None:
+        table_floors[into].append(_copy_floor(db, creator, sessions(bulk_events), into=into))
+
+    steps = [lambda: fresh(bulk), lambda: fresh(parallel, connections=2), with_indexes_before_024,
+             *(lambda into=into: floor(into) for into in table_floors)]
+    for number in range(repeat):
+        # Every step grows the table (and its indexes) by the same number of events; taking them
+        # in turns, each a different one first, keeps the growth from favouring any of them.
+        for step in steps[number % len(steps):] + steps[:number % len(steps)]:
+            step()
+    temp_floor = [_copy_floor(db, creator, sessions(bulk_events), into="temp") for _ in range(repeat)]
+    with db.owner() as conn:
+        indexes, events_now, index_bytes, buffers = conn.execute(sa.text(
+            "SELECT count(*), (SELECT count(*) FROM chronos.video_analytics_events), "
+            "sum(pg_relation_size(indexrelid)), current_setting('shared_buffers') FROM pg_index "
+            "WHERE indrelid = CAST('chronos.video_analytics_events' AS regclass)")).one()
+
+    def rate(count: int, seconds: list[float]) -> float:
+        return count / statistics.median(seconds)
+
+    base, bulk_rate = rate(naive_events, naive), rate(bulk_events, bulk)
+    lines = [
         f"### Bulk: {bulk_events:,} events per run in batches of {BATCH:,}",
         "",
         "| path | events | median | events/s | vs baseline |",
         "|---|---:|---:|---:|---:|",
         _row("baseline: one event per transaction (`analytics.track_event`)", naive_events, naive, base),
-        _row(f"`append_events`, {BATCH:,} per transaction (COPY, then one checked INSERT)", bulk_events, bulk, base),
+        _row(f"`append_events`, {BATCH:,} per transaction (binary COPY, then one checked INSERT)", bulk_events,
+             bulk, base),
+        _row("the same, two connections at once (each its own batches)", bulk_events, parallel, base),
+        _row(f"before sql/024: `append_events` with the 3 single-column indexes it dropped ({indexes + 3} indexes)",
+             bulk_events, before_024, base),
         _row("the same batches sent again (all duplicates, 0 stored)", bulk_events, resent, base),
         _row("floor: COPY into an unindexed temporary table (client and wire only)", bulk_events, temp_floor, base),
     ]
-    if table_floor:
-        lines.append(_row(f"floor: COPY straight into the table as superuser, triggers off ({indexes} indexes, "
-                          "no RLS or foreign keys)", bulk_events, table_floor, base))
-    lines += [
+    if table_floors:
+        lines += [
+            _row(f"floor: COPY straight into the table as superuser, triggers off ({indexes} indexes; no RLS, "
+                 "foreign keys or once-only check)", bulk_events, table_floors["table"], base),
+            _row("floor: the same with triggers on (+ 5 foreign-key checks a row)", bulk_events,
+                 table_floors["table+fk"], base),
+        ]
+    return "\n".join([
+        *lines,
         "",
-        f"Bulk: **{bulk_rate:,.0f} events/s** (target >= 100,000).",
+        f"The table held {events_now:,} events at the end, its indexes {index_bytes / 2**20:,.0f} MB "
+        f"(shared_buffers {buffers}).",
         "",
+        f"`append_events`: {statistics.median(cpu) * 1e6:.1f} µs of this process's CPU per event (checks, "
+        f"encoding, COPY); the rest of its time is the server's. Its rate is "
+        f"{bulk_rate / rate(bulk_events, before_024):.2f}x that with the indexes of before sql/024, "
+        f"{bulk_rate / rate(bulk_events, temp_floor):.2f}x the client-and-wire floor.",
+        "",
+        f"Bulk: **{bulk_rate:,.0f} events/s** in one connection, **{rate(bulk_events, parallel):,.0f} events/s** "
+        "in two (target >= 100,000).",
+        "",
+    ]), base
+
+
+def _live_section(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID], learner_ids: list[uuid.UUID],
+                  repeat: int, viewers: int) -> str:
+    """Viewers calling ``chronos_data.watching``, one transaction per call, from 1 and 8 threads."""
+    statements = _statements_per_viewer(db, creator, video_ids, learner_ids)
+    live = {threads: [_live(db, creator, video_ids, learner_ids, viewers, threads, seed)
+                      for seed in range(repeat)] for threads in THREADS}
+    empty = [_transactions(db, creator, 300, write=False) for _ in range(repeat)]
+    one_row = [_transactions(db, creator, 300, write=True) for _ in range(repeat)]
+    lines = [
         f"### Live: viewers calling `chronos_data.watching`, each call its own transaction ({viewers} viewers per run)",
         "",
         "| threads | events | median | events/s | calls/s | client CPU per event |",
@@ -146,7 +213,6 @@ def run(repeat: int = 3, *, quick: bool = False) -> str:
         "",
         f"Live: **{best:,.0f} events/s** (target >= 20,000).",
     ]
-    lines += collector_lines(collected, base)
     return "\n".join(lines)
 
 
@@ -209,33 +275,63 @@ def _naive(db: Database, creator: uuid.UUID, events: list[EventRow]) -> float:
     return _timed(send)
 
 
-def _bulk(db: Database, creator: uuid.UUID, events: list[EventRow]) -> tuple[float, int]:
+def _bulk(db: Database, creator: uuid.UUID, events: list[EventRow], *, connections: int = 1) -> tuple[float, int]:
+    """Seconds to store ``events`` in batches of ``BATCH``, from ``connections`` threads at once
+    (each its own batches), and how many were stored."""
     stored = 0
+    lock = threading.Lock()
 
-    def send() -> None:
+    def send(batches: list[list[EventRow]]) -> None:
         nonlocal stored
-        for first in range(0, len(events), BATCH):
+        for batch in batches:
             with db.tenant(creator) as t:
-                stored += append_events(t, events[first:first + BATCH])
+                count = append_events(t, batch)
+            with lock:
+                stored += count
 
-    return _timed(send), stored
+    batches = [events[first:first + BATCH] for first in range(0, len(events), BATCH)]
+    workers = [threading.Thread(target=send, args=(batches[i::connections],)) for i in range(connections)]
+
+    def run_all() -> None:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    return _timed(run_all), stored
 
 
-def _copy_floor(db: Database, creator: uuid.UUID, events: list[EventRow], *, into_table: bool) -> float:
-    """COPY the events with no checks: into an unindexed temporary table as the app, or straight
-    into the table as the superuser with triggers (foreign keys) off."""
+@contextmanager
+def _indexes_before_024(db: Database) -> Iterator[None]:
+    """The single-column indexes sql/024_event_indexes.sql dropped, put back for a measurement."""
+    with db.owner() as conn:
+        for name, definition in _DROPPED_BY_024:
+            conn.execute(sa.text(f"CREATE INDEX {name} ON chronos.video_analytics_events {definition}"))
+    try:
+        yield
+    finally:
+        with db.owner() as conn:
+            for name, _ in _DROPPED_BY_024:
+                conn.execute(sa.text(f"DROP INDEX chronos.{name}"))
+
+
+def _copy_floor(db: Database, creator: uuid.UUID, events: list[EventRow], *, into: str) -> float:
+    """COPY the events without the batch path's checks: ``temp``, into an unindexed temporary table
+    as the app; ``table``, straight into the table as the superuser with triggers (foreign keys)
+    off; ``table+fk``, the same with them on."""
     names = ", ".join(f'"{c}"' for c in _COLUMNS)
 
     def send() -> None:
         for first in range(0, len(events), BATCH):
             with db.owner() as conn:
-                if into_table:
-                    conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-                    target = "chronos.video_analytics_events"
-                else:
+                if into == "temp":
                     conn.execute(sa.text("CREATE TEMP TABLE ingest_floor (LIKE chronos.video_analytics_events "
                                          "INCLUDING DEFAULTS) ON COMMIT DROP"))
                     target = "ingest_floor"
+                else:
+                    if into == "table":
+                        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+                    target = "chronos.video_analytics_events"
                 cursor = conn.connection.driver_connection.cursor()
                 with cursor.copy(f"COPY {target} (creator_id, {names}) FROM STDIN") as copy:
                     for e in events[first:first + BATCH]:

@@ -1,6 +1,6 @@
 """Appending many analytics events at once: a player's buffered reports, another system's feed.
 
-Rows are COPYed into a temporary table and moved into ``video_analytics_events`` by one
+Rows are COPYed (binary) into a temporary table and moved into ``video_analytics_events`` by one
 INSERT under the transaction's creator, so row-level security and every constraint check them
 (COPY itself refuses tables with row-level security). ``ON CONFLICT DO NOTHING`` applies the
 table's unique indexes: a milestone already written for its watch session, or a row with an
@@ -39,6 +39,12 @@ CHECK_ROWS = 20_000
 _EVENT_TYPES = frozenset(EVENT_TYPES)
 _STAGING = "event_batch_staging"
 _COLUMNS = ("event_type", "video_id", "student_id", "course_id", "module_id", "metadata", "timestamp")
+# Binary COPY: the driver sends the ids and times as they are instead of formatting and the server
+# parsing them. The metadata goes as the text this module made (jsonb in binary would be encoded
+# again by the driver) and becomes jsonb in the INSERT.
+_COPY_TYPES = ("text", "uuid", "uuid", "uuid", "uuid", "text", "timestamptz")
+# One encoder for every row: json.dumps with any option builds a new encoder per call.
+_JSON = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 # What each id column must name in this workspace, and how an error calls it.
 _OWNED = (("video_id", "videos", "video"), ("student_id", "students", "learner"),
           ("course_id", "courses", "course"), ("module_id", "course_modules", "course module"))
@@ -77,9 +83,9 @@ def append_events(t: Tenant, events: Iterable[EventRow]) -> int:
             the message names the row (counted from 1) and nothing is stored.
     """
     known: dict[str, set[uuid.UUID]] = {column: set() for column, _, _ in _OWNED}
-    t.conn.execute(sa.text(f"DROP TABLE IF EXISTS pg_temp.{_STAGING}"))
-    t.conn.execute(sa.text(f"""CREATE TEMP TABLE {_STAGING} (event_type text, video_id uuid, student_id uuid,
-                                 course_id uuid, module_id uuid, metadata jsonb, "timestamp" timestamptz)
+    t.conn.execute(sa.text(f"""DROP TABLE IF EXISTS pg_temp.{_STAGING};
+                               CREATE TEMP TABLE {_STAGING} (event_type text, video_id uuid, student_id uuid,
+                                 course_id uuid, module_id uuid, metadata text, "timestamp" timestamptz)
                                ON COMMIT DROP"""))
     cursor = t.conn.connection.driver_connection.cursor()
     names = ", ".join(f'"{c}"' for c in _COLUMNS)
@@ -87,7 +93,8 @@ def append_events(t: Tenant, events: Iterable[EventRow]) -> int:
     try:
         for rows in _slices(events):
             _check_owned(t, rows, first, known)
-            with cursor.copy(f"COPY {_STAGING} ({names}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY {_STAGING} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_COPY_TYPES)
                 for row in rows:
                     copy.write_row(row)
             first += len(rows)
@@ -99,14 +106,14 @@ def append_events(t: Tenant, events: Iterable[EventRow]) -> int:
             WITH stored AS (
               INSERT INTO video_analytics_events (event_type, video_id, creator_id, student_id, course_id,
                                                   module_id, metadata, "timestamp")
-              SELECT event_type, video_id, :creator, student_id, course_id, module_id, metadata,
+              SELECT event_type, video_id, :creator, student_id, course_id, module_id, stored_metadata,
                      coalesce("timestamp", now())
-              FROM {_STAGING}
+              FROM {_STAGING}, CAST(metadata AS jsonb) AS stored_metadata
               -- One order for equal rows in every batch: two transactions storing overlapping events
               -- (a retried batch, re-sent in another order while the first try still runs) then wait
               -- for each other's rows in the same order instead of deadlocking. Time first keeps the
-              -- table's rows in the order they happened.
-              ORDER BY "timestamp", event_type, video_id, student_id, metadata::text
+              -- table's rows in the order they happened; jsonb's text is the same for equal metadata.
+              ORDER BY "timestamp", event_type, video_id, student_id, stored_metadata::text
               ON CONFLICT DO NOTHING
               RETURNING "timestamp"
             )
@@ -164,7 +171,7 @@ def _row(number: int, event: EventRow) -> tuple:
         if not isinstance(metadata, Mapping):
             raise ValidationError(f"Event {number}: metadata must be a mapping of names to values.")
         try:
-            text = json.dumps(metadata, allow_nan=False)
+            text = _JSON.encode(metadata)
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"Event {number}: metadata cannot be stored as JSON ({exc}).") from exc
     return (event.event_type, ids[0], ids[1], ids[2], ids[3], text, at)

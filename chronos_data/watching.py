@@ -68,6 +68,29 @@ def _event(t: Tenant, event_type: str, session: Any, metadata: dict[str, Any], a
     return inserted is not None
 
 
+def _events(t: Tenant, session: Any, events: list[tuple[str, dict[str, Any]]],
+            at: datetime | None) -> set[tuple[str, str | None]]:
+    """Write once-per-session events in one statement; returns the (type, milestone) of those written
+    (the others were already there)."""
+    rows = t.conn.execute(
+        sa.text("""
+            INSERT INTO video_analytics_events (event_type, video_id, creator_id, student_id, course_id, module_id,
+                                                metadata, "timestamp")
+            SELECT e.type, :video, :creator, :student, :course, :module, e.metadata,
+                   coalesce(CAST(:at AS timestamptz), now())
+            FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS e(type text, metadata jsonb)
+            ON CONFLICT (creator_id, (metadata ->> 'session_id'), event_type, (coalesce(metadata ->> 'milestone', '')))
+              WHERE metadata ? 'session_id' AND event_type IN ('video_started', 'video_progress', 'video_completed')
+            DO NOTHING RETURNING event_type, metadata ->> 'milestone'
+        """),
+        {"video": session.video_id, "creator": t.creator_id, "student": session.student_id,
+         "course": session.course_id, "module": session.module_id, "at": at,
+         "events": json.dumps([{"type": kind, "metadata": {"session_id": str(session.id), **metadata}}
+                               for kind, metadata in events])},
+    )
+    return {(kind, milestone) for kind, milestone in rows}
+
+
 def _require_own(t: Tenant, video_id: uuid.UUID, student_id: uuid.UUID, course_id: uuid.UUID | None,
                  module_id: uuid.UUID | None) -> None:
     """Refuse, in words, a video, learner, course or module that is not this workspace's (the
@@ -179,13 +202,19 @@ def report_progress(
         {"creator": t.creator_id, "id": session_id, "percent": played_ranges.percent_played(union, duration),
          "watched": int(watched_seconds), "played": json.dumps([[round(a, 2), round(b, 2)] for a, b in union])},
     ).scalar_one()
-    reached = [m for m in MILESTONES if m <= updated]
-    new = tuple(m for m in reached if _event(
-        t, "video_progress", session, {"milestone": m, "percent_complete": m, "watch_time_seconds": int(watched_seconds)},
-        at))
-    completed_now = updated >= COMPLETION_PERCENT and _event(
-        t, "video_completed", session, {"percent_complete": updated, "watch_time_seconds": int(watched_seconds)}, at)
-    return Progress(updated, new, completed_now)
+    # Only what this report crossed (a player reports every few seconds; trying every milestone again
+    # cost a statement each). The session row is locked, so a report of another tab that got there
+    # first is already in session.percent_complete; the once-per-session index stays the final guard.
+    crossed = [(m, {"milestone": m, "percent_complete": m, "watch_time_seconds": int(watched_seconds)})
+               for m in MILESTONES if session.percent_complete < m <= updated]
+    completing = session.percent_complete < COMPLETION_PERCENT <= updated
+    if not crossed and not completing:
+        return Progress(updated, (), False)
+    written = _events(t, session, [("video_progress", metadata) for _, metadata in crossed]
+                      + ([("video_completed", {"percent_complete": updated, "watch_time_seconds": int(watched_seconds)})]
+                         if completing else []), at)
+    new = tuple(m for m, _ in crossed if ("video_progress", str(m)) in written)
+    return Progress(updated, new, ("video_completed", None) in written)
 
 
 @dataclass(frozen=True)
@@ -355,6 +384,7 @@ class _Session:
     module_id: uuid.UUID | None
     duration_seconds: int | None
     played: list[played_ranges.PlayedRange]
+    percent_complete: int
 
 
 def _session(t: Tenant, session_id: uuid.UUID, course_id: uuid.UUID | None = None,
@@ -362,7 +392,8 @@ def _session(t: Tenant, session_id: uuid.UUID, course_id: uuid.UUID | None = Non
     # lock: the played ranges are read, merged and written back; two reports at once would
     # otherwise each write their own union and lose the other's ranges.
     row = t.conn.execute(
-        sa.text("SELECT s.id, s.video_id, s.student_id, s.metadata, v.duration_seconds FROM video_watch_sessions s "
+        sa.text("SELECT s.id, s.video_id, s.student_id, s.metadata, s.percent_complete, v.duration_seconds "
+                "FROM video_watch_sessions s "
                 "JOIN videos v ON v.id = s.video_id AND v.creator_id = s.creator_id "
                 "WHERE s.creator_id = :creator AND s.id = :id" + (" FOR UPDATE OF s" if lock else "")),
         {"creator": t.creator_id, "id": session_id},
@@ -374,4 +405,5 @@ def _session(t: Tenant, session_id: uuid.UUID, course_id: uuid.UUID | None = Non
     module = module_id or (uuid.UUID(meta["module_id"]) if meta.get("module_id") else None)
     stored = meta.get("played")
     played = [(float(a), float(b)) for a, b in stored] if isinstance(stored, list) else []
-    return _Session(row.id, row.video_id, row.student_id, course, module, row.duration_seconds, played)
+    return _Session(row.id, row.video_id, row.student_id, course, module, row.duration_seconds, played,
+                    row.percent_complete)

@@ -117,3 +117,16 @@ def test_a_long_batch_is_checked_slice_by_slice_and_numbered_across_slices(t, mo
     with pytest.raises(ValidationError, match="Event 8: learner"):
         append_events(t, late)
     assert _count(t, video) == 7
+
+
+def test_metadata_is_stored_as_sent_whatever_it_holds(t):
+    """The metadata travels as JSON text in a binary COPY: quotes, backslashes, tabs, line breaks,
+    any script, numbers and nesting come out as they went in."""
+    video = _video(t)
+    metadata = {"session_id": "s-1", "note": 'a "quoted"\\path\twith\ttabs\nand lines', "title": "講義 ☕ é",
+                "percent_complete": 12.5, "watch_time_seconds": 90, "flags": [True, False, None],
+                "nested": {"depth": {"n": -1}}, "empty": ""}
+    assert append_events(t, [EventRow("video_started", video, AT, metadata=metadata)]) == 1
+    stored = t.conn.execute(sa.text("SELECT metadata FROM video_analytics_events WHERE video_id = :v"),
+                            {"v": video}).scalar_one()
+    assert stored == metadata

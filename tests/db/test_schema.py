@@ -29,8 +29,10 @@ SEEDS_INDEXES = {
     "idx_chat_sessions_student_id", "idx_chat_sessions_creator_id", "idx_chat_messages_session_id",
     "idx_video_analytics_video_id", "idx_video_analytics_date",
     # the seeds gave these the video_analytics_ prefix too, a name clash; renamed _events_
+    # (idx_video_analytics_events_student_id, on student_id alone, was dropped by 024_event_indexes:
+    # idx_video_analytics_events_student_events starts with (creator_id, student_id) and serves the same lookups)
     "idx_video_analytics_events_video_id", "idx_video_analytics_events_creator_id",
-    "idx_video_analytics_events_student_id", "idx_video_analytics_events_event_type",
+    "idx_video_analytics_events_event_type",
     "idx_video_analytics_events_timestamp", "idx_video_analytics_events_course_events",
     "idx_video_analytics_events_student_events", "idx_video_watch_sessions_video_id",
     "idx_video_watch_sessions_student_id", "idx_video_watch_sessions_completed",

@@ -266,3 +266,31 @@ def test_events_of_one_viewing_go_to_its_session_whatever_the_page_kept(t):
     count = t.conn.execute(sa.text("SELECT count(*) FROM video_watch_sessions WHERE video_id = :v"),
                            {"v": video}).scalar_one()
     assert count == 2 and _session_row(t, second.session_id).percent_complete == 15
+
+
+def test_a_viewer_reporting_often_writes_only_milestones_newly_crossed(t):
+    """A player reporting every few seconds costs a bounded number of statements per report: the
+    milestones already passed are not tried again (issue 19: 38 statements per viewer)."""
+    video = _video(t)
+    student = students.create_student(t, "often@example.com")
+    session = watching.start_viewing(t, video, student)
+    statements = []
+
+    def counted(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    positions = [*range(5, 201, 5), 200, 200]  # 42 reports, the last ones after completion
+    sa.event.listen(t.conn, "before_cursor_execute", counted)
+    try:
+        progress = [watching.report_progress(t, session, position_seconds=p, watched_seconds=p) for p in positions]
+    finally:
+        sa.event.remove(t.conn, "before_cursor_execute", counted)
+
+    crossing = [p for p in progress if p.new_milestones or p.completed_now]
+    assert len(crossing) == 5  # one report crosses each milestone (completion with 90 %)
+    # Read and lock the session, update it: two statements a report; one more when it crosses a milestone.
+    assert len(statements) <= 2 * len(positions) + len(crossing)
+    assert [m for p in progress for m in p.new_milestones] == list(watching.MILESTONES)
+    assert sum(p.completed_now for p in progress) == 1
+    summary = watching.session_summary(t, session)
+    assert summary["milestones"] == list(watching.MILESTONES) and summary["completed"]
