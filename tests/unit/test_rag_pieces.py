@@ -225,34 +225,33 @@ def test_rare_words_weigh_more_and_words_no_video_says_are_counted():
     assert not should_refuse(0.0, 1.0, "a model without a calibration")
 
 
-class _SynonymEmbedder:
-    """Single words as vectors: "tally" and "counter" are close, "webhook" is near nothing."""
+class _AxesEmbedder:
+    """Single words as 3-d vectors given by hand; any other word points along the second axis."""
 
     model, dimensions = "toy", 3
-    _axes = {"tally": (1, 0.2, 0), "counter": (0.9, 0.3, 0), "webhook": (0, 0, 1)}
+
+    def __init__(self, axes: dict[str, tuple[float, float, float]]) -> None:
+        self._axes = axes
 
     def embed(self, texts):
         rows = np.array([self._axes.get(t, (0, 1, 0)) for t in texts], dtype=np.float32)
         return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+# "tally" and "counter" are close, "webhook" is near nothing.
+_SYNONYMS = _AxesEmbedder({"tally": (1, 0.2, 0), "counter": (0.9, 0.3, 0), "webhook": (0, 0, 1)})
 
 
 def test_an_unsaid_word_counts_as_unanswered_only_when_nothing_near_the_answer_means_it():
     weights = word_weights({"tally": 0, "webhook": 0, "words": 5}, passages=40)
     moment = ["Use a Counter to count the words of a text."]
-    share = unanswered_share(weights, moment, _SynonymEmbedder())
+    share = unanswered_share(weights, moment, _SYNONYMS)
     assert share == pytest.approx(weights.idf["webhook"] / sum(weights.idf.values()))
-    assert unanswered_share(word_weights({"words": 5}, passages=40), moment, _SynonymEmbedder()) == 0.0
+    assert unanswered_share(word_weights({"words": 5}, passages=40), moment, _SYNONYMS) == 0.0
 
 
-class _PrefixEmbedder:
-    """Single words as vectors: "pg" is close to "postgres" and to nothing else."""
-
-    model, dimensions = "toy", 3
-    _axes = {"pg": (1, 0.1, 0), "postgres": (0.95, 0.2, 0), "dump": (0, 0, 1)}
-
-    def embed(self, texts):
-        rows = np.array([self._axes.get(t, (0, 1, 0)) for t in texts], dtype=np.float32)
-        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+# "pg" is close to "postgres" and to nothing else.
+_PREFIX = _AxesEmbedder({"pg": (1, 0.1, 0), "postgres": (0.95, 0.2, 0), "dump": (0, 0, 1)})
 
 
 def test_a_word_of_the_question_does_not_stand_for_another_of_its_unsaid_words():
@@ -260,5 +259,5 @@ def test_a_word_of_the_question_does_not_stand_for_another_of_its_unsaid_words()
     answers "postgres", not the unsaid "pg" (bench rag: the near-topic pg_dump question was quoted)."""
     weights = word_weights({"pg": 0, "postgres": 4, "database": 9}, passages=40)
     moment = ["Postgres keeps every database in its own folder."]
-    share = unanswered_share(weights, moment, _PrefixEmbedder())
+    share = unanswered_share(weights, moment, _PREFIX)
     assert share == pytest.approx(weights.idf["pg"] / sum(weights.idf.values()))

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
-import pytest
 import sqlalchemy as sa
 
-from chronos_data import students, whop
+from chronos_data import students
 from chronos_data.whop import churn
-from tests.whop.test_whop_sync import _library, fake  # noqa: F401  (the fixture)
-
-
-@pytest.fixture
-def synced(t, fake, settings):  # noqa: F811
-    s = dataclasses.replace(settings, whop_base_url=fake.api_url)
-    library = _library(t)
-    whop.connect(t, fake.key, fake.company, settings=s)
-    whop.sync(t, settings=s)
-    return s, library
 
 
 def _watch(t, user: str, video, start: str, played: list[list[float]]) -> None:

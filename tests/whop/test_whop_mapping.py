@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 
 import pytest
@@ -10,16 +9,6 @@ import sqlalchemy as sa
 
 from chronos_data import videos, whop
 from chronos_data.errors import NotFound
-from tests.whop.test_whop_sync import _library, fake  # noqa: F401  (the fixture)
-
-
-@pytest.fixture
-def synced(t, fake, settings):  # noqa: F811
-    s = dataclasses.replace(settings, whop_base_url=fake.api_url)
-    library = _library(t)
-    whop.connect(t, fake.key, fake.company, settings=s)
-    whop.sync(t, settings=s)
-    return s, library
 
 
 def _mapping(t) -> dict[str, whop.LessonMapping]:
