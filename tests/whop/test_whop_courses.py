@@ -126,3 +126,16 @@ def test_completions_imported_before_the_course_existed_are_not_counted_twice(t,
     [course] = courses.list_courses(t)
     funnel = dashboards.course_funnel(t, course.id, NOVEMBER).set_index("lesson")
     assert (funnel.loc["Commits", "completed"], funnel.loc["Rebase", "completed"]) == (0, 1)
+
+
+def test_a_lesson_matched_by_hand_to_another_video_joins_the_course_at_the_next_sync(t, synced):
+    s, library = synced
+    better = videos.create_video(t, title="Commits, redone", source_type="youtube", source_id="yyyyyyyyyyy")
+    whop.set_lesson_video(t, "lesn_yt", better)
+    whop.sync(t, settings=s)
+    # The old lesson stays (the course is the creator's); the new match is added once.
+    assert _outline(t)[0] == ("Basics", [("Commits", library["yt"]), ("Branches", library["loom"]),
+                                         ("Commits", better)])
+    before = _counts(t)
+    whop.sync(t, settings=s)
+    assert _counts(t) == before
