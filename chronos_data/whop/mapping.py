@@ -26,7 +26,8 @@ class LessonImports:
 
 
 def set_lesson_video(t: Tenant, whop_lesson_id: str, video_id: uuid.UUID | None) -> None:
-    """Match a Whop lesson to ``video_id`` (None: to no video); later syncs keep this choice.
+    """Match a Whop lesson to ``video_id`` (None: to no video); later syncs keep this choice, and
+    the next one adds a newly matched video to the lesson's Chronos course.
 
     Raises:
         NotFound: the lesson or the video is not this workspace's.
@@ -36,7 +37,9 @@ def set_lesson_video(t: Tenant, whop_lesson_id: str, video_id: uuid.UUID | None)
             "SELECT 1 FROM videos WHERE creator_id = :creator AND id = :video AND NOT is_deleted"), params).first() is None:
         raise NotFound("That video is not in this workspace's library.")
     old = t.conn.execute(sa.text("""
-        UPDATE whop_lessons l SET video_id = :video, video_chosen = true
+        UPDATE whop_lessons l SET video_id = :video, video_chosen = true,
+               -- Another video: the next sync adds it to the lesson's Chronos course.
+               in_course = l.in_course AND l.video_id IS NOT DISTINCT FROM CAST(:video AS uuid)
         FROM (SELECT whop_lesson_id, video_id FROM whop_lessons WHERE creator_id = :creator
               AND whop_lesson_id = :lesson FOR UPDATE) old
         WHERE l.creator_id = :creator AND l.whop_lesson_id = old.whop_lesson_id

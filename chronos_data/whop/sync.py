@@ -1,5 +1,6 @@
 """Pulling a Whop company into the workspace: members as students, courses and lessons as a
-mapping to the library's videos, lesson completions as ``video_completed`` events.
+mapping to the library's videos and as draft Chronos courses, lesson completions as
+``video_completed`` events in the course and module their lesson is in.
 
 A sync walks four steps, each a paginated list: members, memberships, courses (each course's
 chapters and lessons), completions (per course). After every page the step and the page's
@@ -10,6 +11,11 @@ caller's transaction keeps every page done and the next sync resumes from the sa
 Everything is idempotent: students are found by their Whop user id (or linked by e-mail), never
 deleted; lessons are upserted by their Whop id; each completion is stored once, by an
 ``import_key`` of its Whop interaction id.
+
+Each Whop course becomes one Chronos course, once (``whop_courses``): a draft with a module per
+chapter (``whop_chapters``) and a lesson per matched video lesson, in Whop's order. After that the
+course is the creator's: later syncs only add chapters and lessons matched since (each lesson
+once, ``whop_lessons.in_course``), never rename, reorder or remove anything.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import courses as chronos_courses
 from ..config import Settings
 from ..db import Tenant
 from ..errors import ValidationError
@@ -42,6 +49,10 @@ STEPS = ("members", "memberships", "courses", "completions")
 ACTIVE_STATUSES = frozenset({"trialing", "active", "past_due", "canceling", "completed"})
 #: Lesson types that carry a video (multi: a video with other content).
 VIDEO_LESSONS = ("video", "multi")
+#: The longest course, module and lesson title Chronos keeps (``_rows.require_text``).
+TITLE_LENGTH = 500
+#: Unmatched lessons named in a summary; the course mapping lists them all.
+LEFT_OUT_SHOWN = 5
 _LOOM_ID = re.compile(r"^[0-9a-f]{32}\Z")
 
 
@@ -68,12 +79,23 @@ class SyncSummary:
     completions: int = 0  # video_completed events stored by this sync
     complete: bool = True
     stopped: str | None = None  # why it stopped early (then the next sync resumes)
+    courses_made: int = 0  # Chronos draft courses this sync made from Whop courses
+    #: Titles of the video lessons no library video matches: left out of the Chronos courses until
+    #: they are matched (by hand, or by importing them), when the next sync adds them.
+    left_out: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
+        made = ""
+        if self.courses_made:
+            made = f"; {_plural(self.courses_made, 'course')} made as a draft"
+            if self.left_out:
+                shown = ", ".join(self.left_out[:LEFT_OUT_SHOWN])
+                more = len(self.left_out) - LEFT_OUT_SHOWN
+                made += f" (left out until matched: {shown}{f' and {more} more' if more > 0 else ''})"
         done = (f"{_plural(self.members, 'member')}: {self.new_members} new, {self.cancelled} cancelled; "
                 f"{_plural(self.courses, 'course')}, {_plural(self.lessons_matched, 'lesson')} matched, "
-                f"{self.lessons_unmatched} unmatched; {_plural(self.completions, 'completion')} imported")
+                f"{self.lessons_unmatched} unmatched{made}; {_plural(self.completions, 'completion')} imported")
         return done if self.complete else f"{done} so far. Stopped: {self.stopped} Sync again to resume."
 
     def to_json(self) -> dict[str, Any]:
@@ -202,13 +224,18 @@ class _Run:
             getattr(self, f"_{step}")()
 
     def summary(self, stopped: str | None = None) -> SyncSummary:
-        matched, unmatched = self.t.conn.execute(sa.text("""
-            SELECT count(*) FILTER (WHERE video_id IS NOT NULL), count(*) FILTER (WHERE video_id IS NULL)
+        matched, unmatched, left_out = self.t.conn.execute(sa.text("""
+            SELECT count(*) FILTER (WHERE video_id IS NOT NULL), count(*) FILTER (WHERE video_id IS NULL),
+                   coalesce(array_agg(coalesce(title, whop_lesson_id)
+                                      ORDER BY course_order NULLS LAST, whop_course_id, chapter_order NULLS LAST,
+                                               lesson_order NULLS LAST, whop_lesson_id)
+                            FILTER (WHERE video_id IS NULL), '{}')
             FROM whop_lessons WHERE creator_id = :creator AND lesson_type = ANY(:video_types)
         """), {**self.params, "video_types": list(VIDEO_LESSONS)}).one()
         c = self.counts
         return SyncSummary(c.get("members", 0), c.get("new", 0), c.get("cancelled", 0), c.get("courses", 0),
-                           matched, unmatched, c.get("completions", 0), stopped is None, stopped)
+                           matched, unmatched, c.get("completions", 0), stopped is None, stopped,
+                           c.get("courses_made", 0), tuple(left_out))
 
     # -- paging ------------------------------------------------------------------------------------
 
@@ -372,6 +399,7 @@ class _Run:
             self.t.conn.execute(sa.text("DELETE FROM whop_lessons WHERE creator_id = :creator AND whop_course_id = :course "
                                         "AND NOT (whop_lesson_id = ANY(:seen))"),
                                 {**self.params, "course": course.id, "seen": seen})
+            self._build_course(course)
             if course.id not in self.state.courses_seen:
                 self.state.courses_seen.append(course.id)
                 self._count("courses")
@@ -409,13 +437,62 @@ class _Run:
               lesson_order = excluded.lesson_order, title = excluded.title, lesson_type = excluded.lesson_type,
               embed_type = excluded.embed_type, embed_id = excluded.embed_id, mux_asset_id = excluded.mux_asset_id,
               mux_playback_id = excluded.mux_playback_id, synced_at = now(),
-              video_id = CASE WHEN whop_lessons.video_chosen THEN whop_lessons.video_id ELSE excluded.video_id END
+              video_id = CASE WHEN whop_lessons.video_chosen THEN whop_lessons.video_id ELSE excluded.video_id END,
+              -- Matched to another video since the sync put it in its course: that video joins the course.
+              in_course = whop_lessons.in_course AND (whop_lessons.video_chosen
+                                                      OR whop_lessons.video_id IS NOT DISTINCT FROM excluded.video_id)
             RETURNING video_id
         """), {**params, "video": video}).scalar_one()
         if video is not None:
             self.t.conn.execute(sa.text("UPDATE videos SET whop_lesson_id = :lesson WHERE creator_id = :creator "
                                         "AND id = :video AND whop_lesson_id IS DISTINCT FROM :lesson"),
                                 {**params, "video": video})
+
+    def _build_course(self, course: Any) -> None:
+        """Make the Whop course a Chronos draft the first time; later only add new chapters and
+        lessons matched since. A course or module the creator deleted is not made again."""
+        params = {**self.params, "course": course.id}
+        row = self.t.conn.execute(sa.text(
+            "SELECT w.course_id, c.is_deleted FROM whop_courses w LEFT JOIN courses c "
+            "ON c.id = w.course_id AND c.creator_id = w.creator_id "
+            "WHERE w.creator_id = :creator AND w.whop_course_id = :course FOR UPDATE OF w"), params).one_or_none()
+        if row is None:
+            course_id = chronos_courses.create_course(self.t, _title(course.title, f"Whop course {course.id}"))
+            self.t.conn.execute(sa.text("INSERT INTO whop_courses (creator_id, whop_course_id, course_id) "
+                                        "VALUES (:creator, :course, :chronos)"), {**params, "chronos": course_id})
+            self._count("courses_made")
+        elif row.course_id is None or row.is_deleted:
+            return
+        else:
+            course_id = row.course_id
+        modules = dict(self.t.conn.execute(sa.text(
+            "SELECT whop_chapter_id, module_id FROM whop_chapters WHERE creator_id = :creator "
+            "AND whop_course_id = :course"), params).all())
+        for n, chapter in enumerate(sorted(course.chapters or [], key=lambda c: c.order), start=1):
+            if chapter.id not in modules:
+                modules[chapter.id] = chronos_courses.create_module(self.t, course_id,
+                                                                    _title(chapter.title, f"Chapter {n}"))
+                self.t.conn.execute(sa.text(
+                    "INSERT INTO whop_chapters (creator_id, whop_chapter_id, whop_course_id, module_id) "
+                    "VALUES (:creator, :chapter, :course, :module)"),
+                    {**params, "chapter": chapter.id, "module": modules[chapter.id]})
+        new = self.t.conn.execute(sa.text("""
+            SELECT whop_lesson_id, whop_chapter_id, title, video_id FROM whop_lessons
+            WHERE creator_id = :creator AND whop_course_id = :course AND video_id IS NOT NULL AND NOT in_course
+            ORDER BY chapter_order NULLS LAST, lesson_order NULLS LAST, whop_lesson_id
+        """), params).all()
+        for lesson in new:
+            module = modules.get(lesson.whop_chapter_id)
+            if module is None:  # the creator deleted the chapter's module
+                continue
+            present = self.t.conn.execute(sa.text(
+                "SELECT 1 FROM module_lessons WHERE creator_id = :creator AND module_id = :module AND video_id = :video"),
+                {**params, "module": module, "video": lesson.video_id}).first()
+            if present is None:  # two Whop lessons of one chapter playing one video make one lesson
+                chronos_courses.add_lesson(self.t, module, lesson.video_id,
+                                           title=lesson.title and _title(lesson.title, lesson.whop_lesson_id))
+            self.t.conn.execute(sa.text("UPDATE whop_lessons SET in_course = true WHERE creator_id = :creator "
+                                        "AND whop_lesson_id = :lesson"), {**params, "lesson": lesson.whop_lesson_id})
 
     # -- completions → video_completed events ---------------------------------------------------
 
@@ -443,13 +520,26 @@ class _Run:
 
     def _apply_completions(self, interactions: list[Any]) -> None:
         lessons = {i.lesson.id for i in interactions if i.completed}
-        videos = dict(self.t.conn.execute(sa.text(
-            "SELECT whop_lesson_id, video_id FROM whop_lessons WHERE creator_id = :creator "
-            "AND whop_lesson_id = ANY(:lessons) AND video_id IS NOT NULL"), {**self.params, "lessons": list(lessons)}).all())
+        # The Chronos lesson the Whop lesson became: in its chapter's module, or wherever the creator
+        # moved it within the course; outside any course when the course has no lesson of the video.
+        places = {r.whop_lesson_id: r for r in self.t.conn.execute(sa.text("""
+            SELECT l.whop_lesson_id, l.video_id, p.course_id, p.module_id
+            FROM whop_lessons l
+            LEFT JOIN whop_courses wc ON wc.creator_id = l.creator_id AND wc.whop_course_id = l.whop_course_id
+            LEFT JOIN whop_chapters wm ON wm.creator_id = l.creator_id AND wm.whop_chapter_id = l.whop_chapter_id
+            LEFT JOIN LATERAL (
+              SELECT m.course_id, m.id AS module_id
+              FROM module_lessons x
+              JOIN course_modules m ON m.id = x.module_id AND m.creator_id = x.creator_id
+              JOIN courses c ON c.id = m.course_id AND c.creator_id = m.creator_id AND NOT c.is_deleted
+              WHERE x.creator_id = l.creator_id AND m.course_id = wc.course_id AND x.video_id = l.video_id
+              ORDER BY m.id = wm.module_id DESC NULLS LAST, m.display_order, x.lesson_order LIMIT 1) p ON true
+            WHERE l.creator_id = :creator AND l.whop_lesson_id = ANY(:lessons) AND l.video_id IS NOT NULL
+        """), {**self.params, "lessons": list(lessons)})}
         events = []
         for i in interactions:
-            video = videos.get(i.lesson.id)
-            if not i.completed or video is None:
+            place = places.get(i.lesson.id)
+            if not i.completed or place is None:
                 continue  # an unmatched lesson's completion is imported by the sync after it is matched
             student = self.t.conn.execute(sa.text(
                 "SELECT id FROM students WHERE creator_id = :creator AND whop_user_id = :user"),
@@ -457,7 +547,8 @@ class _Run:
             if student is None:  # a former member the members list no longer shows
                 student = self._insert_student(i.user.id, None, i.user.name or i.user.username, None,
                                                active=False, count=False)
-            events.append(EventRow("video_completed", video, timestamp=_time(i.created_at), student_id=student,
+            events.append(EventRow("video_completed", place.video_id, timestamp=_time(i.created_at), student_id=student,
+                                   course_id=place.course_id, module_id=place.module_id,
                                    metadata={"import_key": f"whop:completion:{i.id}", "source": "whop",
                                              "whop_lesson_id": i.lesson.id, "percent_complete": 100}))
         if events:
@@ -480,6 +571,11 @@ def _embed(embed_type: Any, embed_id: str | None) -> tuple[str | None, str | Non
     if kind == "loom" and link.kind == "loom":
         return kind, link.id
     return kind, raw
+
+
+def _title(text: str | None, fallback: str) -> str:
+    """A Whop title as a Chronos title: trimmed to what Chronos stores, never blank."""
+    return (text or "").strip()[:TITLE_LENGTH] or fallback
 
 
 def _plural(count: int, noun: str) -> str:

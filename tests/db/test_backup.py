@@ -67,6 +67,13 @@ def demo(db, embedder):
             "INSERT INTO whop_lessons (creator_id, whop_lesson_id, whop_course_id, title, lesson_type, video_id) "
             "SELECT :c, 'lesn_1', 'cors_1', 'Lesson one', 'video', min(CAST(id AS text))::uuid FROM videos "
             "WHERE creator_id = :c"), params)
+        # The Chronos course and module the Whop course and chapter became.
+        t.conn.execute(sa.text(
+            "INSERT INTO whop_courses (creator_id, whop_course_id, course_id) "
+            "SELECT :c, 'cors_1', min(CAST(id AS text))::uuid FROM courses WHERE creator_id = :c"), params)
+        t.conn.execute(sa.text(
+            "INSERT INTO whop_chapters (creator_id, whop_chapter_id, whop_course_id, module_id) "
+            "SELECT :c, 'chap_1', 'cors_1', min(CAST(id AS text))::uuid FROM course_modules WHERE creator_id = :c"), params)
         t.conn.execute(sa.text("INSERT INTO whop_deliveries (creator_id, delivery_id, event_type) "
                                "VALUES (:c, 'msg_1', 'membership.activated')"), params)
         t.conn.execute(sa.text("INSERT INTO whop_connections (creator_id, company_id, api_key_encrypted) "

@@ -231,6 +231,12 @@ def _complete(db: Database, creator: uuid.UUID, marker: str, *, queue_video: boo
         c.execute(sa.text("INSERT INTO whop_lessons (creator_id, whop_lesson_id, whop_course_id, course_title, title, "
                           "lesson_type, video_id) VALUES (:c, :lesson, 'cors_1', :title, :title, 'video', :v)"),
                   {"c": creator, "lesson": "lesn_" + uuid.uuid4().hex[:8], "title": f"Lesson {marker}", "v": video})
+        # The Chronos course and module a Whop course and chapter became (sql/028).
+        c.execute(sa.text("INSERT INTO whop_courses (creator_id, whop_course_id, course_id) VALUES (:c, 'cors_1', :course)"),
+                  {"c": creator, "course": course})
+        c.execute(sa.text("INSERT INTO whop_chapters (creator_id, whop_chapter_id, whop_course_id, module_id) "
+                          "VALUES (:c, :chapter, 'cors_1', :module)"),
+                  {"c": creator, "chapter": "chap_" + uuid.uuid4().hex[:8], "module": module})
         c.execute(sa.text("INSERT INTO whop_deliveries (creator_id, delivery_id, event_type, student_id, detail) "
                           "VALUES (:c, :d, 'membership.deactivated', :s, CAST(:detail AS jsonb))"),
                   {"c": creator, "d": "msg_" + uuid.uuid4().hex, "s": student,

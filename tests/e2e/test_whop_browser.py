@@ -1,5 +1,6 @@
 """Whop in the browser, against the fake Whop API: connect with a pasted key, sync, see the summary
-and the course mapping; the key is nowhere on the page afterwards. Then Whop's webhooks through the
+and the course mapping; the key is nowhere on the page afterwards. The Whop course became a draft
+course whose funnel on Analytics shows the completion Whop reported. Then Whop's webhooks through the
 collector at the address Settings shows: a signed cancellation turns the member inactive with Whop's
 reason, a forged one is refused (401) and changes nothing."""
 
@@ -10,7 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 from playwright.sync_api import expect
 
-from chronos_data import creators
+from chronos_data import creators, videos
 from chronos_data.config import Settings
 from chronos_data.db import open_database
 from chronos_data.whop import churn
@@ -18,7 +19,7 @@ from tests.collector.conftest import serve_process
 from tests.e2e.conftest import SCREENSHOTS, chronos_env, running_app
 from tests.fakes.whop import FakeWhop
 from tests.pg import free_port
-from tests.whop.test_whop_sync import _company, _course, _key, _members
+from tests.whop.test_whop_sync import YOUTUBE, _company, _course, _key, _members
 from tests.whop.test_whop_webhooks import _membership_event, _signed
 
 SECRET = "ws_" + "e" * 48
@@ -36,6 +37,16 @@ def test_connect_sync_and_receive_webhooks_from_a_whop_company(browser, tmp_path
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         try:
+            # The library holds the video the Whop course's first lesson embeds (user_0 completed it).
+            settings = Settings.from_env(chronos_env(app.data_dir))
+            db = open_database(settings)
+            try:
+                with db.engine.begin() as conn:
+                    creator = creators.ensure_creator(conn, settings.local_creator_email)
+                with db.tenant(creator) as t:
+                    videos.create_video(t, title="Commits", source_type="youtube", source_id=YOUTUBE)
+            finally:
+                db.dispose()
             page.goto(f"{app.url}/settings", wait_until="domcontentloaded")
             page.get_by_role("heading", name="Whop", exact=True).first.wait_for(timeout=90_000)
             key_box = page.get_by_label("Company API key")
@@ -46,6 +57,7 @@ def test_connect_sync_and_receive_webhooks_from_a_whop_company(browser, tmp_path
             expect(page.get_by_text(f"Connected to Whop company {fake.company}")).to_be_visible(timeout=30_000)
             page.get_by_role("button", name="Sync now", exact=True).click()
             expect(page.get_by_text("3 members: 3 new, 1 cancelled; 1 course").first).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("1 course made as a draft").first).to_be_visible()
             expect(page.get_by_text("Course mapping")).to_be_visible()
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "settings-whop.png"), full_page=True)
@@ -79,8 +91,21 @@ def test_connect_sync_and_receive_webhooks_from_a_whop_company(browser, tmp_path
             assert "Moved to another school" in reasons and not any("Forced" in str(r) for r in reasons)
             page.goto(f"{app.url}/analytics", wait_until="domcontentloaded")
             page.get_by_text("Members who cancelled").wait_for(timeout=90_000)
-            expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(2, timeout=30_000)  # groups, cancellations
+            # Below the dashboards (someone has watched: the Whop completion), the members and cancellations.
+            expect(page.get_by_role("heading", name="Whop members")).to_be_visible(timeout=30_000)
             page.screenshot(path=str(SCREENSHOTS / "analytics-whop-members.png"), full_page=True)
+
+            # The course funnel: the draft made from the Whop course, its one matched lesson completed
+            # once (Whop's completion, which has no start), every bar labelled with its count.
+            page.goto(f"{app.url}/analytics?analytics_period=All+time&analytics_tab=Courses",
+                      wait_until="domcontentloaded")
+            funnel = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="1. Commits")
+            funnel.wait_for(timeout=90_000)
+            bars = funnel.locator("g.trace.bars")
+            expect(bars).to_have_count(2, timeout=30_000)  # started, completed
+            expect(bars.nth(0).locator("text.bartext")).to_have_text(["0"])
+            expect(bars.nth(1).locator("text.bartext")).to_have_text(["1"])
+            page.screenshot(path=str(SCREENSHOTS / "analytics-whop-funnel.png"), full_page=True)
             assert page.locator('[data-testid="stException"]').count() == 0 and errors == []
         finally:
             page.close()

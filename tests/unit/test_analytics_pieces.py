@@ -107,3 +107,11 @@ def test_breakdown_keys_read_as_words():
     frame = pd.DataFrame({"referrer": ["course_page"], "sessions": [3]})
     trace = charts.breakdown_figure(frame, "referrer").to_dict()["data"][0]
     assert list(trace["y"]) == ["Course page"] and list(trace["customdata"]) == ["course_page"]
+
+
+def test_funnel_bars_carry_their_counts():
+    frame = pd.DataFrame({"position": [1, 2], "lesson": ["Commits", "Rebase"], "video_id": [uuid.uuid4(), uuid.uuid4()],
+                          "started": [0, 3], "completed": [1, 2]})
+    started, completed = charts.funnel_figure(frame).data
+    assert (started.texttemplate, completed.texttemplate) == ("%{x:,}", "%{x:,}")
+    assert list(completed.x) == [1, 2] and completed.textposition == "outside"

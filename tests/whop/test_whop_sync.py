@@ -88,6 +88,7 @@ def test_connect_then_sync_brings_members_lessons_and_completions(t, fake, whop_
 
     assert summary.complete, summary.stopped
     assert summary.text == ("3 members: 2 new, 1 cancelled; 1 course, 3 lessons matched, 1 unmatched; "
+                            "1 course made as a draft (left out until matched: Not in the library); "
                             "2 completions imported")
     assert [p.step for p in seen][0] == "members" and seen[-1].step == "completions"
     rows = t.conn.execute(sa.text("SELECT id, whop_user_id, whop_membership_id, email, name, is_active, last_active_at "

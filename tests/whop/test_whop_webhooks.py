@@ -99,7 +99,8 @@ def test_a_completion_delivery_is_stored_once_with_the_sync_s_import_key(t, fake
     body, headers = _signed(SECRET, event)
     assert webhooks.receive_delivery(t, body, headers, settings=s).effect == "completion stored"
     keys = t.conn.execute(sa.text("SELECT metadata->>'import_key' FROM video_analytics_events WHERE creator_id = :c "
-                                  "AND video_id = :v ORDER BY 1"), {"c": t.creator_id, "v": video}).scalars().all()
+                                  "AND video_id = :v AND event_type = 'video_completed' ORDER BY 1"),
+                          {"c": t.creator_id, "v": video}).scalars().all()
     assert keys == ["whop:completion:crsli_1", "whop:completion:crsli_new"]
     # The same completion reported by the pull sync later is not counted twice.
     fake.courses[0].completions.append(("crsli_new", "user_2", "lesn_yt"))

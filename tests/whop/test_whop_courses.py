@@ -1,0 +1,141 @@
+"""Whop courses as Chronos courses: a sync makes each Whop course a draft (a module per chapter,
+a lesson per matched video lesson, in Whop's order) once, leaves the creator's edits alone, and
+its completions land in the course funnel."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+
+from chronos_data import courses, dashboards, rollups, videos, whop
+from chronos_data.event_batch import EventRow, append_events
+from chronos_data.whop import webhooks
+from tests.whop.test_whop_sync import _library
+from tests.whop.test_whop_webhooks import SECRET, _signed
+
+NOVEMBER = dashboards.Filters(date(2026, 11, 1), date(2026, 11, 30))
+
+
+def _outline(t) -> list[tuple[str, list[tuple[str, object]]]]:
+    [course] = courses.list_courses(t)
+    return [(m.title, [(lesson.title, lesson.video_id) for lesson in courses.list_lessons(t, m.id)])
+            for m in courses.list_modules(t, course.id)]
+
+
+def _counts(t) -> list[int]:
+    return [t.conn.execute(sa.text(f"SELECT count(*) FROM {table} WHERE creator_id = :c"), {"c": t.creator_id})
+            .scalar_one() for table in ("courses", "course_modules", "module_lessons", "video_analytics_events")]
+
+
+def test_a_sync_makes_each_whop_course_a_draft_in_whop_s_order(t, synced):
+    _, library = synced
+    [course] = courses.list_courses(t)
+    assert course.title == "Git from scratch" and not course.is_published
+    # The text lesson and the lesson no library video plays are left out (and named in the summary).
+    assert _outline(t) == [("Basics", [("Commits", library["yt"]), ("Branches", library["loom"])]),
+                           ("Advanced", [("Rebase", library["mux"])])]
+    summary = whop.status(t).last_summary
+    assert summary["courses_made"] == 1 and summary["left_out"] == ["Not in the library"]
+    assert "1 course made as a draft (left out until matched: Not in the library)" in summary["text"]
+
+
+def test_a_second_sync_makes_nothing_and_keeps_the_creator_s_edits(t, fake, synced):
+    s, library = synced
+    [course] = courses.list_courses(t)
+    basics, advanced = courses.list_modules(t, course.id)
+    courses.update_course(t, course.id, title="My Git course")
+    courses.move_module(t, advanced.id, 1)
+    branches = courses.list_lessons(t, basics.id)[1]
+    courses.remove_lesson(t, branches.id)
+    before = _counts(t)
+
+    again = whop.sync(t, settings=s)
+    assert again.complete and again.courses_made == 0 and "made as a draft" not in again.text
+    assert _counts(t) == before
+    assert _outline(t) == [("Advanced", [("Rebase", library["mux"])]), ("Basics", [("Commits", library["yt"])])]
+    assert courses.get_course(t, course.id).title == "My Git course"
+
+    # A lesson matched since (its video now in the library) joins its chapter's module, at the end;
+    # a chapter new in Whop becomes a new module.
+    other = videos.create_video(t, title="Other", source_type="youtube", source_id="zzzzzzzzzzz")
+    fake.courses[0].chapters.append(("chap_3", "Extras", []))
+    third = whop.sync(t, settings=s)
+    assert third.courses_made == 0 and third.left_out == ()
+    assert _outline(t) == [("Advanced", [("Rebase", library["mux"]), ("Not in the library", other)]),
+                           ("Basics", [("Commits", library["yt"])]), ("Extras", [])]
+
+
+def test_a_deleted_course_is_not_made_again(t, fake, synced):
+    s, _ = synced
+    [course] = courses.list_courses(t)
+    courses.delete_course(t, course.id)
+    assert whop.sync(t, settings=s).courses_made == 0
+    assert courses.list_courses(t) == []
+
+
+def test_whop_completions_are_completed_lessons_in_the_course_funnel(t, synced):
+    _, library = synced
+    [course] = courses.list_courses(t)
+    rollups.rollup(t)
+    funnel = dashboards.course_funnel(t, course.id, NOVEMBER).set_index("lesson")
+    assert funnel.loc["Commits", "completed"] == 1 and funnel.loc["Rebase", "completed"] == 1
+    assert funnel.loc["Branches", "completed"] == 0
+    [basics, advanced] = courses.list_modules(t, course.id)
+    places = t.conn.execute(sa.text("SELECT video_id, course_id, module_id FROM video_analytics_events "
+                                    "WHERE creator_id = :c AND event_type = 'video_completed' ORDER BY module_id = :m"),
+                            {"c": t.creator_id, "m": advanced.id}).all()
+    assert [tuple(p) for p in places] == [(library["yt"], course.id, basics.id),
+                                          (library["mux"], course.id, advanced.id)]
+
+
+def test_a_completion_webhook_lands_in_the_course_funnel(t, fake, synced):
+    s, library = synced
+    webhooks.set_webhook_secret(t, SECRET, settings=s)
+    [course] = courses.list_courses(t)
+    interaction = {"id": "crsli_hook", "completed": True, "created_at": "2026-11-20T10:00:00Z",
+                   "course": {"id": "cors_1", "experience": {"id": "exp_1"}},
+                   "lesson": {"id": "lesn_loom", "title": "Branches", "chapter": {"id": "chap_1"}},
+                   "user": {"id": "user_1", "username": "member1", "name": None}}
+    body, headers = _signed(SECRET, {"id": "evt_hook", "api_version": "v1",
+                                     "type": "course_lesson_interaction.completed", "account_id": fake.company,
+                                     "timestamp": datetime.now(UTC).isoformat(), "data": interaction})
+    assert webhooks.receive_delivery(t, body, headers, settings=s).effect == "completion stored"
+    rollups.rollup(t)
+    funnel = dashboards.course_funnel(t, course.id, NOVEMBER).set_index("lesson")
+    assert funnel.loc["Branches", "completed"] == 1
+
+
+def test_completions_imported_before_the_course_existed_are_not_counted_twice(t, fake, settings):
+    s = dataclasses.replace(settings, whop_base_url=fake.api_url)
+    library = _library(t)
+    # What a sync before Whop courses became Chronos courses stored: the completion, without a course.
+    student = t.conn.execute(sa.text("INSERT INTO students (creator_id, whop_user_id) VALUES (:c, 'user_0') "
+                                     "RETURNING id"), {"c": t.creator_id}).scalar_one()
+    append_events(t, [EventRow("video_completed", library["yt"], timestamp=datetime(2026, 11, 15, 12, tzinfo=UTC),
+                               student_id=student, metadata={"import_key": "whop:completion:crsli_1",
+                                                             "source": "whop", "whop_lesson_id": "lesn_yt"})])
+    whop.connect(t, fake.key, fake.company, settings=s)
+    summary = whop.sync(t, settings=s)
+    assert summary.completions == 1  # crsli_2 only
+    rollups.rollup(t)
+    assert t.conn.execute(sa.text("SELECT count(*) FROM video_analytics_events WHERE creator_id = :c "
+                                  "AND video_id = :v AND event_type = 'video_completed'"),
+                          {"c": t.creator_id, "v": library["yt"]}).scalar_one() == 1
+    [course] = courses.list_courses(t)
+    funnel = dashboards.course_funnel(t, course.id, NOVEMBER).set_index("lesson")
+    assert (funnel.loc["Commits", "completed"], funnel.loc["Rebase", "completed"]) == (0, 1)
+
+
+def test_a_lesson_matched_by_hand_to_another_video_joins_the_course_at_the_next_sync(t, synced):
+    s, library = synced
+    better = videos.create_video(t, title="Commits, redone", source_type="youtube", source_id="yyyyyyyyyyy")
+    whop.set_lesson_video(t, "lesn_yt", better)
+    whop.sync(t, settings=s)
+    # The old lesson stays (the course is the creator's); the new match is added once.
+    assert _outline(t)[0] == ("Basics", [("Commits", library["yt"]), ("Branches", library["loom"]),
+                                         ("Commits", better)])
+    before = _counts(t)
+    whop.sync(t, settings=s)
+    assert _counts(t) == before
