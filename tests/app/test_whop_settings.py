@@ -136,3 +136,15 @@ def test_analytics_shows_whop_members_and_who_cancelled_after_what(fake, db):
     churned = next(f for f in frames if "What happened" in f.columns)
     assert churned.iloc[0]["What happened"] == "cancelled 2 days after stopping at 01:05 of Commits video"
     assert churned.iloc[0]["Reason given"] == "Too expensive"
+
+
+def test_analytics_shows_whop_members_before_anyone_has_watched(fake):
+    """Members and cancellations are news on day one: the section is drawn under the empty state."""
+    at = _connect(_settings(), fake.key, fake.company)
+    at.button(key="settings_whop_sync").click().run()  # no library video: no completion, no viewing
+    at = at.switch_page("pages/analytics.py").run()
+    assert not at.exception
+    assert any("No viewing data yet" in shown(m.value) for m in at.markdown)
+    frames = [d.value for d in at.dataframe]
+    churned = next(f for f in frames if "What happened" in f.columns)
+    assert list(churned["Reason given"]) == ["Too expensive"]
