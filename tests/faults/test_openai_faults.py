@@ -15,6 +15,7 @@ from pathlib import Path
 
 import imageio_ffmpeg
 import pytest
+import sqlalchemy as sa
 
 from chronos_data import chat, chunks, videos
 from chronos_data.config import Settings
@@ -182,10 +183,25 @@ def test_when_searching_fails_the_question_stays_in_its_conversation(db, api, on
     assert [role for role, _ in _stored(db, online_workspace, error.value.session_id)] == ["user", "user", "assistant"]
 
 
-def test_when_the_model_and_the_embeddings_both_fail_mid_answer_the_sources_are_still_listed(db, api, online_workspace):
+def test_when_the_model_and_the_embeddings_both_fail_mid_answer_the_moments_are_still_quoted(db, api, online_workspace):
     assistant = _assistant(db, api, max_retries=1, timeout=1.0)
     run = assistant.start(online_workspace, QUESTION)  # the question is embedded and its passages found
-    api.fail_next(20, status=500)  # then the whole service breaks: the model, and the quoting's embeddings
+    api.fail_next(20, status=500)  # then the whole service breaks: the model and the embeddings
+    text = "".join(run)
+    # The moments' vectors were stored at import (sql/026): quoting needs no embedding call.
+    assert run.answer.model == OFFLINE_MODEL and run.answer.citations
+    assert text.startswith("“") and "[1]" in text and "hashable" in text
+    assert run.answer.notice.startswith("The language model service had an error")
+    assert _stored(db, online_workspace, run.session_id) == [("user", QUESTION), ("assistant", text)]
+
+
+def test_when_the_model_and_the_embeddings_both_fail_without_stored_moments_the_sources_are_listed(db, api,
+                                                                                                 online_workspace):
+    with db.tenant(online_workspace) as t:  # as for a video imported before sql/026
+        t.conn.execute(sa.text("DELETE FROM moment_vectors WHERE creator_id = :c"), {"c": online_workspace})
+    assistant = _assistant(db, api, max_retries=1, timeout=1.0)
+    run = assistant.start(online_workspace, QUESTION)
+    api.fail_next(20, status=500)  # the model fails, and so does embedding the moments to quote them
     text = "".join(run)
     assert run.answer.model == OFFLINE_MODEL and run.answer.citations
     assert text == "No answer could be written this time; open the passages under Sources to read what your videos say."
