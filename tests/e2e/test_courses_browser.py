@@ -118,8 +118,17 @@ def test_build_reorder_preview_publish_delete_and_restore(browser, app, library)
         # buttons again was sometimes lost (the confirmation never came).
         page.get_by_role("button", name="Unpublish", exact=True).wait_for(timeout=30_000)
         expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=30_000)
-        _click(page, "Delete")
-        _click(page, "Move to trash")
+        # A click that lands while the page is still rerunning is sometimes dropped by Streamlit (CI
+        # saw the confirmation never come): click Delete again only when its confirmation did not show.
+        confirm = page.get_by_role("button", name="Move to trash", exact=True)
+        for _attempt in range(3):
+            _click(page, "Delete")
+            try:
+                confirm.first.wait_for(timeout=15_000)
+                break
+            except PlaywrightTimeout:
+                continue
+        confirm.first.click()
         page.get_by_text("Course moved to the trash.").wait_for(timeout=30_000)
         page.get_by_text("Show trash").click()
         _click(page, "Restore")
