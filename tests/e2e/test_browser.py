@@ -28,7 +28,8 @@ def test_every_page_loads_without_an_exception(browser, fresh_app, path, title, 
         # The first visit starts the embedded database and applies migrations: allow for it.
         page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=90_000)
         page.get_by_text(expected).first.wait_for(timeout=30_000)
-        page.wait_for_load_state("networkidle")
+        # Finished running (not "network idle": a player or a chart may keep a request open).
+        page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=90_000)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{title.lower().replace(' ', '-')}.png"), full_page=True)
 
