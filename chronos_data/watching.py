@@ -29,8 +29,9 @@ from .analytics import check_session_context
 from .db import Tenant
 from .errors import NotFound, ValidationError
 
-__all__ = ["COMPLETION_PERCENT", "MILESTONES", "PlayerViewing", "Progress", "end_viewing", "record_player_event",
-           "report_progress", "report_rewind", "session_summary", "start_viewing"]
+__all__ = ["COMPLETION_PERCENT", "MILESTONES", "PlayerViewing", "Progress", "VideoProgress", "end_viewing",
+           "record_player_event", "report_progress", "report_rewind", "session_summary", "start_viewing",
+           "video_progress"]
 
 MILESTONES = (10, 25, 50, 75, 90)
 #: Seeds: a video counts as completed once 90 % of it has been watched.
@@ -373,6 +374,33 @@ def session_summary(t: Tenant, session_id: uuid.UUID) -> dict[str, Any]:
     if row is None:
         raise NotFound("That watch session is not in this workspace.")
     return dict(row._mapping)
+
+
+@dataclass(frozen=True)
+class VideoProgress:
+    """One learner on one video, over all their sessions (the seeds' helper functions)."""
+
+    total_watch_time_seconds: int
+    highest_completion: int
+    completed: bool
+
+
+def video_progress(t: Tenant, student_id: uuid.UUID, video_id: uuid.UUID) -> VideoProgress:
+    """A learner's total watch time, best completion and completion flag on one video."""
+    # The seeds' helpers filter by student and video only; asking them about this workspace's own
+    # learner and video keeps the creator filter here too, not in row-level security alone.
+    row = t.conn.execute(
+        sa.text(
+            "SELECT get_student_total_watch_time(s.id, v.id), get_student_highest_completion(s.id, v.id), "
+            "has_student_completed_video(s.id, v.id) "
+            "FROM students s JOIN videos v ON v.creator_id = s.creator_id "
+            "WHERE s.creator_id = :creator AND s.id = :student AND v.id = :video"
+        ),
+        {"creator": t.creator_id, "student": student_id, "video": video_id},
+    ).one_or_none()
+    if row is None:  # not this workspace's learner or video
+        return VideoProgress(0, 0, False)
+    return VideoProgress(int(row[0]), int(row[1]), bool(row[2]))
 
 
 @dataclass(frozen=True)

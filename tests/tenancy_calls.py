@@ -474,15 +474,6 @@ CASES: dict[str, list[Case]] = {
         refused("b_course", lambda c, f: f(c.t, "video_started", c.me.video, course_id=c.b.course,
                                              module_id=c.b.module), DB_ERROR, needs_own=True),
     ],
-    "analytics.start_watch_session": [
-        refused("b_video", lambda c, f: f(c.t, c.b.video, c.b.student), DB_ERROR),
-        refused("b_student", lambda c, f: f(c.t, c.me.video, c.b.student), DB_ERROR, needs_own=True),
-    ],
-    "analytics.record_progress": [
-        refused("b_session", lambda c, f: f(c.t, c.b.watch_session, watch_time_seconds=5, percent_complete=99),
-                NotFound)],
-    "analytics.end_watch_session": [refused("b_session", lambda c, f: f(c.t, c.b.open_session), NotFound)],
-    "analytics.student_progress": [empty("b_student", lambda c, f: f(c.t, c.b.student, c.b.video))],
     # --- chat ----------------------------------------------------------------------------------
     "chat.create_session": [
         refused("b_student", lambda c, f: f(c.t, "intruder", student_id=c.b.student), DB_ERROR),
@@ -848,6 +839,7 @@ CASES: dict[str, list[Case]] = {
             check=lambda r, c: r.session_id != c.b.open_session),
     ],
     "watching.session_summary": [refused("b_session", lambda c, f: f(c.t, c.b.watch_session), NotFound)],
+    "watching.video_progress": [empty("b_student", lambda c, f: f(c.t, c.b.student, c.b.video))],
     # --- workspace -----------------------------------------------------------------------------
     "workspace.row_counts": [own("all", lambda c, f: f(c.t))],
     "workspace.has_rows": [own("videos", lambda c, f: f(c.t, "videos"))],

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from chronos_data import analytics, chat, chunks, courses, students, videos
+from chronos_data import analytics, chat, chunks, courses, students, videos, watching
 from chronos_data.db import Tenant
 
 SEEDS_TABLES = {
@@ -162,8 +162,7 @@ def test_deleting_a_video_cascades_to_its_chunks_lessons_sessions_and_events(t):
     module = courses.create_module(t, courses.create_course(t, "C"), "M")
     courses.add_lesson(t, module, video)
     chunks.insert_chunks(t, video, [chunks.NewChunk(0, "hello world", 0, 5)], embedding_model=None)
-    analytics.start_watch_session(t, video, student)
-    analytics.track_event(t, "video_started", video, student_id=student)
+    watching.start_viewing(t, video, student)
 
     t.conn.execute(sa.text("DELETE FROM videos WHERE id = :v"), {"v": video})
 
@@ -190,8 +189,7 @@ def test_deleting_a_course_keeps_its_events_and_videos_but_clears_the_course_id(
 def test_deleting_a_student_removes_their_sessions_events_and_chats(t):
     video = _video(t)
     student = students.create_student(t, "cy@example.com")
-    analytics.start_watch_session(t, video, student)
-    analytics.track_event(t, "video_started", video, student_id=student)
+    watching.start_viewing(t, video, student)
     session = chat.create_session(t, "help", student_id=student)
     chat.add_message(t, session, "user", "What is a list?")
 
@@ -223,7 +221,7 @@ def _row_in(t: Tenant, table: str) -> uuid.UUID:
         "course_modules": lambda: module,
         "module_lessons": lambda: courses.add_lesson(t, module, video),
         "chat_sessions": lambda: chat.create_session(t, "s"),
-        "video_watch_sessions": lambda: analytics.start_watch_session(t, video, student),
+        "video_watch_sessions": lambda: watching.start_viewing(t, video, student),
         "video_analytics": lambda: t.conn.execute(sa.text(
             "INSERT INTO video_analytics (creator_id, video_id, date) VALUES (:c, :v, current_date) RETURNING id"),
             {"c": t.creator_id, "v": video}).scalar_one(),
@@ -240,13 +238,17 @@ def _row_in(t: Tenant, table: str) -> uuid.UUID:
 def test_a_session_completes_itself_at_90_percent_and_helpers_sum_sessions(t):
     video = _video(t)
     student = students.create_student(t, "di@example.com")
-    first = analytics.start_watch_session(t, video, student, device_type="mobile")
-    assert analytics.record_progress(t, first, watch_time_seconds=300, percent_complete=89) is False
-    second = analytics.start_watch_session(t, video, student)
-    assert analytics.record_progress(t, second, watch_time_seconds=200, percent_complete=90) is True
-    analytics.end_watch_session(t, second)
+    first = watching.start_viewing(t, video, student, device_type="mobile")
+    assert watching.report_progress(t, first, position_seconds=89, watched_seconds=300,
+                                    duration_seconds=100).completed_now is False
+    second = watching.start_viewing(t, video, student)
+    assert watching.report_progress(t, second, position_seconds=90, watched_seconds=200,
+                                    duration_seconds=100).completed_now is True
+    watching.end_viewing(t, second)
+    completed = t.conn.execute(sa.text("SELECT completed FROM video_watch_sessions WHERE id = :s"), {"s": second})
+    assert completed.scalar_one() is True  # the seeds' trigger, at 90 %
 
-    assert analytics.student_progress(t, student, video) == analytics.StudentProgress(500, 90, True)
+    assert watching.video_progress(t, student, video) == watching.VideoProgress(500, 90, True)
 
 
 def test_track_video_event_returns_the_new_event(t):

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from chronos_data import analytics, chat, chunks, courses, creators, students, videos, workspace
+from chronos_data import chat, chunks, courses, creators, students, videos, watching, workspace
 from chronos_data.db import Database
 from chronos_data.errors import NotFound
 from tests.conftest import new_creator
@@ -30,8 +30,7 @@ def two_workspaces(db: Database):
                              embedding_model="all-MiniLM-L6-v2")
         ids["chat"] = chat.create_session(t, "A's chat", student_id=ids["student"])
         chat.add_message(t, ids["chat"], "user", "question")
-        ids["watch"] = analytics.start_watch_session(t, ids["video"], ids["student"])
-        analytics.track_event(t, "video_started", ids["video"], student_id=ids["student"])
+        ids["watch"] = watching.start_viewing(t, ids["video"], ids["student"])
         for sql in (
             "INSERT INTO video_analytics (creator_id, video_id, date) VALUES (:c, :v, current_date)",
             "INSERT INTO usage_metrics (creator_id, date) VALUES (:c, current_date)",
@@ -105,11 +104,12 @@ def test_module_functions_as_b_find_nothing_of_a(db, two_workspaces):
             lambda: videos.soft_delete_video(t, ids["video"]),
             lambda: courses.create_module(t, ids["course"], "intruder"),
             lambda: chat.add_message(t, ids["chat"], "user", "intruder"),
-            lambda: analytics.record_progress(t, ids["watch"], watch_time_seconds=1, percent_complete=1),
+            lambda: watching.report_progress(t, ids["watch"], position_seconds=1, watched_seconds=1,
+                                             duration_seconds=10),
         ):
             with pytest.raises(NotFound):
                 call()
-        assert analytics.student_progress(t, ids["student"], ids["video"]) == analytics.StudentProgress(0, 0, False)
+        assert watching.video_progress(t, ids["student"], ids["video"]) == watching.VideoProgress(0, 0, False)
 
 
 def test_a_transaction_without_a_creator_sees_nothing(db, two_workspaces):
