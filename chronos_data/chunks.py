@@ -20,11 +20,9 @@ __all__ = [
     "count_by_model",
     "EmbeddingModel",
     "NewChunk",
-    "SearchHit",
     "insert_chunks",
     "list_chunks",
     "list_embedding_models",
-    "search_chunks",
 ]
 
 
@@ -57,17 +55,6 @@ class Chunk:
     end_time_seconds: int | None
     word_count: int | None
     embedding_model: str | None
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    chunk_id: uuid.UUID
-    video_id: uuid.UUID
-    chunk_index: int
-    chunk_text: str
-    start_time_seconds: int | None
-    end_time_seconds: int | None
-    similarity: float
 
 
 def list_embedding_models(t: Tenant) -> list[EmbeddingModel]:
@@ -129,32 +116,3 @@ def list_chunks(t: Tenant, video_id: uuid.UUID) -> list[Chunk]:
         {"creator": t.creator_id, "video": video_id},
     )
     return [to_record(Chunk, row) for row in rows]
-
-
-def search_chunks(
-    t: Tenant,
-    query_embedding: Sequence[float],
-    *,
-    embedding_model: str,
-    match_count: int = 5,
-    min_similarity: float = 0.0,
-    video_ids: Sequence[uuid.UUID] | None = None,
-) -> list[SearchHit]:
-    """Nearest chunks by cosine similarity among vectors of ``embedding_model``, best first.
-
-    Only completed, non-deleted videos of the workspace are searched (``search_video_chunks``).
-    """
-    rows = t.conn.execute(
-        sa.text(
-            "SELECT * FROM search_video_chunks(:query, :count, :threshold, "
-            "CAST(:videos AS uuid[]), :model)"
-        ),
-        {
-            "query": Vector(np.asarray(query_embedding, dtype=np.float32)),
-            "count": match_count,
-            "threshold": min_similarity,
-            "videos": list(video_ids) if video_ids is not None else None,
-            "model": embedding_model,
-        },
-    )
-    return [to_record(SearchHit, row) for row in rows]

@@ -514,10 +514,6 @@ CASES: dict[str, list[Case]] = {
                 DB_ERROR),
     ],
     "chunks.list_chunks": [empty("b_video", lambda c, f: f(c.t, c.b.video))],
-    "chunks.search_chunks": [
-        empty("b_videos", lambda c, f: f(c.t, _vector(c), embedding_model=_MODEL, video_ids=[c.b.video])),
-        own("all", lambda c, f: f(c.t, _vector(c), embedding_model=_MODEL, match_count=50)),
-    ],
     # --- courses -------------------------------------------------------------------------------
     "courses.create_course": [new("own", lambda c, f: f(c.t, "Intruder course"))],
     "courses.get_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],

@@ -15,6 +15,7 @@ from chronos_data.embeddings import LocalEmbedder
 from chronos_data.errors import ValidationError
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import ImportWorker, claim_next, run_until_done
+from chronos_data.rag.search import hybrid_search
 from tests.conftest import new_creator
 from tests.waiting import wait_until
 
@@ -67,9 +68,10 @@ def test_a_subtitled_video_becomes_searchable_with_timestamps(db, workspace, emb
         assert video.embed_id == "0123456789abcdef0123456789abcdef" and video.duration_seconds == 68
         stored = chunks.list_chunks(t, video_id)
         assert stored and {c.embedding_model for c in stored} == {"all-MiniLM-L6-v2"}
-        hits = chunks.search_chunks(t, embedder.embed(["how can I flip the order of a list?"])[0],
-                                    embedding_model=embedder.model, match_count=1)
-        assert hits[0].video_id == video_id and hits[0].start_time_seconds <= 5
+        question = "how can I flip the order of a list?"
+        hits = hybrid_search(t, question, embedder.embed([question])[0], embedding_model=embedder.model,
+                             dimensions=embedder.dimensions, limit=1)
+        assert hits[0].video_id == video_id and hits[0].start_seconds <= 5
         events = t.conn.execute(sa.text("SELECT event_type, metadata FROM video_analytics_events "
                                         "WHERE video_id = :v ORDER BY created_at, event_type"), {"v": video_id}).all()
         types = [e.event_type for e in events]
@@ -370,11 +372,11 @@ def test_a_blocked_youtube_video_completes_with_its_subtitle_file_and_keeps_its_
             ("youtube", YT_BLOCKED, "subtitle_file")
         assert video.thumbnail_url == f"https://i.ytimg.com/vi/{YT_BLOCKED}/hqdefault.jpg"
         assert not video.title.startswith("YouTube video")  # oEmbed still named it
-        hit = chunks.search_chunks(t, embedder.embed(["dictionaries and lookups"])[0],
-                                   embedding_model=embedder.model, match_count=1)[0]
+        hit = hybrid_search(t, "dictionaries and lookups", embedder.embed(["dictionaries and lookups"])[0],
+                            embedding_model=embedder.model, dimensions=embedder.dimensions, limit=1)[0]
         assert hit.video_id == video_id
-        assert moment_url(video.source_type, video.youtube_video_id, hit.start_time_seconds) == \
-            f"https://www.youtube.com/watch?v={YT_BLOCKED}&t={int(hit.start_time_seconds)}s"
+        assert moment_url(video.source_type, video.youtube_video_id, hit.start_seconds) == \
+            f"https://www.youtube.com/watch?v={YT_BLOCKED}&t={int(hit.start_seconds)}s"
         # Retry of a video whose transcript is the creator's file keeps that file.
         pipeline.retry_video(t, video_id, refetch=True)
         assert videos.video_details(t, video_id).segments[0][2].startswith("Welcome")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
+from pgvector import Vector
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from chronos_data import analytics, chat, chunks, courses, students, videos, watching
@@ -265,6 +267,15 @@ def _unit(dims: int, hot: int) -> list[float]:
     return vector
 
 
+def _search(t: Tenant, query: list[float], *, model: str, count: int = 5, threshold: float = 0.0,
+            video_ids: list[uuid.UUID] | None = None) -> list:
+    """The seeds' ``search_video_chunks`` as written (the app ranks with ``rag.search``)."""
+    return t.conn.execute(
+        sa.text("SELECT * FROM search_video_chunks(:q, :count, :threshold, CAST(:videos AS uuid[]), :model)"),
+        {"q": Vector(np.asarray(query, dtype=np.float32)), "count": count, "threshold": threshold,
+         "videos": video_ids, "model": model}).all()
+
+
 def test_search_compares_only_one_models_vectors_of_completed_visible_videos(t):
     ready = _video(t, "Ready", source_id="aaaaaaaaaa1")
     hidden = _video(t, "Deleted", source_id="aaaaaaaaaa2")
@@ -280,16 +291,14 @@ def test_search_compares_only_one_models_vectors_of_completed_visible_videos(t):
     chunks.insert_chunks(t, other, [chunks.NewChunk(0, "openai chunk", 0, 5, _unit(1536, 1))],
                          embedding_model="text-embedding-3-small")
 
-    hits = chunks.search_chunks(t, _unit(384, 1), embedding_model="all-MiniLM-L6-v2", match_count=5)
+    hits = _search(t, _unit(384, 1), model="all-MiniLM-L6-v2")
 
     assert [h.video_id for h in hits] == [ready] * 3
     assert hits[0].chunk_text == "local chunk 1" and hits[0].similarity == pytest.approx(1.0)
-    assert [h.chunk_index for h in chunks.search_chunks(
-        t, _unit(384, 2), embedding_model="all-MiniLM-L6-v2", match_count=1, video_ids=[ready])] == [2]
-    assert chunks.search_chunks(t, _unit(384, 1), embedding_model="all-MiniLM-L6-v2", min_similarity=0.5,
-                                match_count=5)[0].chunk_index == 1
-    assert len(chunks.search_chunks(t, _unit(384, 1), embedding_model="all-MiniLM-L6-v2", min_similarity=0.5,
-                                    match_count=5)) == 1
+    assert [h.chunk_index for h in _search(t, _unit(384, 2), model="all-MiniLM-L6-v2", count=1,
+                                           video_ids=[ready])] == [2]
+    assert _search(t, _unit(384, 1), model="all-MiniLM-L6-v2", threshold=0.5)[0].chunk_index == 1
+    assert len(_search(t, _unit(384, 1), model="all-MiniLM-L6-v2", threshold=0.5)) == 1
 
 
 def test_a_vector_must_have_its_models_dimensions(t):
@@ -300,7 +309,7 @@ def test_a_vector_must_have_its_models_dimensions(t):
                                  embedding_model="all-MiniLM-L6-v2")
     with pytest.raises(DBAPIError, match="dimensions"):
         with t.conn.begin_nested():
-            chunks.search_chunks(t, _unit(1536, 0), embedding_model="all-MiniLM-L6-v2")
+            _search(t, _unit(1536, 0), model="all-MiniLM-L6-v2")
 
 
 def test_vector_index_stats_reports_this_creators_coverage(t):

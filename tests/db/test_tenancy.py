@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from chronos_data import chat, chunks, courses, creators, students, videos, watching, workspace
 from chronos_data.db import Database
 from chronos_data.errors import NotFound
+from chronos_data.rag.search import hybrid_search
 from tests.conftest import new_creator
 
 
@@ -96,7 +97,8 @@ def test_module_functions_as_b_find_nothing_of_a(db, two_workspaces):
         assert courses.list_courses(t) == [] and courses.list_modules(t, ids["course"]) == []
         assert courses.list_lessons(t, ids["module"]) == []
         assert chunks.list_chunks(t, ids["video"]) == []
-        assert chunks.search_chunks(t, [1.0] + [0.0] * 383, embedding_model="all-MiniLM-L6-v2") == []
+        assert hybrid_search(t, "secret sauce", [1.0] + [0.0] * 383, embedding_model="all-MiniLM-L6-v2",
+                             dimensions=384) == []
         assert chat.list_sessions(t) == [] and chat.list_messages(t, ids["chat"]) == []
         assert students.list_students(t) == []
         for call in (
