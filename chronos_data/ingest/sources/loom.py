@@ -17,6 +17,7 @@ _VIDEO_ID = re.compile(r"[0-9a-f]{32}")
 class Loom(VideoSource):
     name = "loom"
     label = "Loom"
+    link_label = "Loom share link"
     key_column = "embed_id"
     embed_type = "loom"
     hosts = frozenset({"loom.com", "www.loom.com"})

@@ -16,6 +16,7 @@ _PLAYBACK_ID = re.compile(r"^[A-Za-z0-9]{20,64}\Z")
 class Mux(VideoSource):
     name = "mux"
     label = "Mux"
+    link_label = "Mux playback link or id"
     key_column = "mux_playback_id"
     hosts = frozenset({"stream.mux.com", "player.mux.com", "image.mux.com"})
 

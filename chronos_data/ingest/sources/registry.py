@@ -20,6 +20,7 @@ __all__ = [
     "VideoSource",
     "all_sources",
     "embed_url",
+    "find_source",
     "key_of",
     "moment_url",
     "parse_link",
@@ -53,13 +54,16 @@ class VideoSource:
     key_column: ClassVar[str]
     #: The seeds' ``embed_type`` written beside the key, or None.
     embed_type: ClassVar[str | None] = None
+    #: The label of the link field where a creator adds one of its videos (None: no link, e.g. a file).
+    link_label: ClassVar[str | None] = None
     #: Host names whose links this source parses (``parse_url``).
     hosts: ClassVar[frozenset[str]] = frozenset()
     #: How the page plays it: ``video`` (st.video of ``embed_url``), ``iframe`` (the platform's
     #: player page at ``embed_url``) or ``file`` (an uploaded file served by the app).
     player: ClassVar[str] = "iframe"
-    #: Whether the in-page tracking player (components.player) reports what is watched of it.
-    tracks_viewing: ClassVar[bool] = False
+    #: How the tracking player (components.player, which reports what is watched) drives it:
+    #: ``youtube`` (YouTube's IFrame API), ``file`` (an HTML5 video of the stored file), or None.
+    tracking: ClassVar[str | None] = None
     #: Whether a link to the platform's own page can open the video at a second.
     links_to_moments: ClassVar[bool] = False
     #: Whether Chronos fetches the transcript itself (else a subtitle file, or transcription, gives it).
@@ -155,6 +159,11 @@ def source_for(source_type: str) -> VideoSource:
     except KeyError:
         raise ValidationError(f"'{source_type}' is not a video source; use one of "
                               f"{', '.join(_REGISTRY)}.") from None
+
+
+def find_source(source_type: str) -> VideoSource | None:
+    """The source registered as ``source_type``, or None (a row written by a newer Chronos, say)."""
+    return _REGISTRY.get(source_type)
 
 
 def key_of(row: Any) -> str | None:

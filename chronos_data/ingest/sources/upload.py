@@ -20,7 +20,7 @@ class Upload(VideoSource):
     label = "Uploaded file"
     key_column = "storage_path"
     player = "file"  # the page resolves the stored file to a media-server URL (components.moment_player)
-    tracks_viewing = True
+    tracking = "file"
 
     def parse_source(self, text: str, creator_id: Any) -> Link:
         """The stored file's path (``uploads.store_upload`` wrote it under the workspace's folder)."""

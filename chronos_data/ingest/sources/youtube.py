@@ -47,12 +47,13 @@ def youtube_thumbnail(video_id: str) -> str:
 class YouTube(VideoSource):
     name = "youtube"
     label = "YouTube"
+    link_label = "YouTube link or video id"
     key_column = "youtube_video_id"
     embed_type = "youtube"
     hosts = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com",
                        "youtube-nocookie.com", "www.youtube-nocookie.com", "youtu.be"})
     player = "video"  # st.video plays a watch link through YouTube's own player
-    tracks_viewing = True
+    tracking = "youtube"
     links_to_moments = True
     fetches_transcript = True
     placeholder_title = "YouTube video "
