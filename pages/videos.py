@@ -204,17 +204,19 @@ def _submit_subtitled(source_type: str, keys: dict[str, str]) -> None:
 
 def _add_videos(expanded: bool) -> None:
     with st.expander("Add videos", expanded=expanded, icon=":material/add_circle:"):
-        youtube, playlist, loom, mux, upload, bulk = st.tabs(
-            ["YouTube", "Playlist or channel", "Loom", "Mux", "Upload a file", "CSV of links"])
+        # A platform reached by a link whose transcript comes as a subtitle file (Loom, Mux, …) gets
+        # a tab of its own from the registry.
+        linked = [source for source in sources.all_sources() if source.hosts and not source.fetches_transcript]
+        youtube, playlist, *linked_tabs, upload, bulk = st.tabs(
+            ["YouTube", "Playlist or channel", *(source.label for source in linked), "Upload a file", "CSV of links"])
         with youtube:
             _add_youtube()
             _offer_reimport()
         with playlist:
             _add_playlist()
-        with loom:
-            _add_subtitled("loom")
-        with mux:
-            _add_subtitled("mux")
+        for source, tab in zip(linked, linked_tabs, strict=True):
+            with tab:
+                _add_subtitled(source.name)
         with upload:
             _add_subtitled("upload")
         with bulk:
