@@ -137,6 +137,7 @@ class Lesson:
     youtube_video_id: str | None
     embed_id: str | None
     storage_path: str | None = None  # an uploaded video's file
+    mux_playback_id: str | None = None  # a Mux video's (the player needs every source's key column)
 
     @property
     def problem_kind(self) -> str | None:
@@ -244,7 +245,7 @@ _LESSON_COLUMNS = (
     "l.id, l.module_id, l.video_id, l.lesson_order, l.title, l.description, l.is_required, "
     "l.estimated_duration_minutes, v.title AS video_title, v.status AS video_status, "
     "v.is_deleted AS video_is_deleted, v.duration_seconds AS video_duration_seconds, v.source_type, "
-    "v.youtube_video_id, v.embed_id, v.storage_path"
+    "v.youtube_video_id, v.embed_id, v.storage_path, v.mux_playback_id"
 )
 
 

@@ -21,13 +21,13 @@ from ._rows import unstorable
 from .courses import CourseOutline, Lesson, _NewLesson
 from .db import Tenant
 from .errors import ValidationError
+from .ingest.sources import all_sources, is_youtube_id, key_of, moment_url, source_for
 
 __all__ = ["FORMAT", "OutlineImport", "export_outline", "import_outline", "outline_markdown"]
 
 log = logging.getLogger(__name__)
 
 FORMAT = "chronos.course/1"
-_YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _MAX_TITLE = 500  # the same limit as titles typed on the page
 #: Outlines are hand-edited at times; a few thousand lessons is far beyond any real course.
 _MAX_LESSONS = 5000
@@ -118,7 +118,8 @@ def _lesson_line(lesson: Lesson, url: str | None) -> str:
     parts.append(_minutes(minutes) if minutes else "length unknown")
     parts.append("required" if lesson.is_required else "optional")
     if url:
-        parts.append(f"[{'Watch on YouTube' if lesson.source_type == 'youtube' else 'Watch'}](<{url}>)")
+        source = source_for(lesson.source_type)
+        parts.append(f"[{f'Watch on {source.label}' if source.links_to_moments else 'Watch'}](<{url}>)")
     if lesson.health:
         parts.append(f"⚠ {lesson.health}")
     line = " · ".join(parts)
@@ -128,25 +129,22 @@ def _lesson_line(lesson: Lesson, url: str | None) -> str:
 
 
 def _video_urls(t: Tenant, outline: CourseOutline) -> dict[uuid.UUID, str]:
-    """Each lesson video's link: its stored URL, else the YouTube or Loom page built from its id."""
+    """Each lesson video's link: its page on its platform (YouTube, Loom), else its stored URL."""
     video_ids = [lesson.video_id for entry in outline.modules for lesson in entry.lessons]
     if not video_ids:
         return {}
+    keys = ", ".join(sorted({source.key_column for source in all_sources()}))  # column names from the registry
     rows = t.conn.execute(
-        sa.text(
-            "SELECT id, url, source_type, youtube_video_id, embed_id FROM videos "
-            "WHERE creator_id = :creator AND id = ANY(CAST(:ids AS uuid[]))"
-        ),
+        sa.text(f"SELECT id, url, source_type, {keys} FROM videos "
+                "WHERE creator_id = :creator AND id = ANY(CAST(:ids AS uuid[]))"),
         {"creator": t.creator_id, "ids": video_ids},
     )
     urls: dict[uuid.UUID, str] = {}
     for row in rows:
-        if row.source_type == "youtube" and row.youtube_video_id:
-            urls[row.id] = f"https://www.youtube.com/watch?v={row.youtube_video_id}"
+        if page := moment_url(row.source_type, key_of(row), 0):
+            urls[row.id] = page
         elif row.url and str(row.url).lower().startswith(("https://", "http://")):
             urls[row.id] = row.url
-        elif row.source_type == "loom" and row.embed_id:
-            urls[row.id] = f"https://www.loom.com/share/{row.embed_id}"
     return urls
 
 
@@ -309,7 +307,7 @@ def _lessons(raw_lessons: Any, module_path: str) -> list[_LessonSpec]:
         if not isinstance(video, dict):
             raise ValidationError(f"{path}.video is not an object; write it as {{\"title\": ..., \"youtube_video_id\": ...}}.")
         youtube_id = video.get("youtube_video_id")
-        if youtube_id is not None and not (isinstance(youtube_id, str) and _YOUTUBE_ID.match(youtube_id.strip())):
+        if youtube_id is not None and not (isinstance(youtube_id, str) and is_youtube_id(youtube_id.strip())):
             raise ValidationError(f"{path}.video.youtube_video_id is {_shown(youtube_id)}, which is not a YouTube video id "
                                   "(11 letters, digits, - or _); fix it or leave it out.")
         video_title = video.get("title")
@@ -344,7 +342,7 @@ def _legacy_lessons(video_ids: Any, module_path: str) -> list[_LessonSpec]:
         video_uuid = _as_uuid(text)
         lessons.append(_LessonSpec(
             title=text, description=None, is_required=True, minutes=None,
-            youtube_video_id=text if _YOUTUBE_ID.match(text) else None,
+            youtube_video_id=text if is_youtube_id(text) else None,
             video_title=text, video_uuid=video_uuid, legacy=True,
         ))
     return lessons

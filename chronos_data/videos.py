@@ -14,6 +14,7 @@ from . import courses
 from ._rows import require_text, to_record
 from .db import Tenant
 from .errors import NotFound, ValidationError
+from .ingest.sources import all_sources, source_for
 
 __all__ = [
     "SOURCE_TYPES",
@@ -31,10 +32,9 @@ __all__ = [
     "video_details",
 ]
 
-SOURCE_TYPES = ("youtube", "mux", "loom", "upload")
+#: The platforms a video comes from (``ingest.sources`` registers them).
+SOURCE_TYPES = tuple(source.name for source in all_sources())
 STATUSES = ("pending", "uploading", "transcribing", "processing", "embedding", "completed", "failed")
-#: The column each source must fill (the seeds' videos_source_validation constraint).
-_SOURCE_KEY = {"youtube": "youtube_video_id", "mux": "mux_playback_id", "loom": "embed_id", "upload": "storage_path"}
 _COLUMNS = (
     "id, title, description, url, source_type, status, error_message, duration_seconds, "
     "thumbnail_url, youtube_video_id, mux_playback_id, embed_id, storage_path, "
@@ -96,12 +96,10 @@ def create_video(
 ) -> uuid.UUID:
     """Add a video in status ``pending``; ``source_id`` is the YouTube id, Mux playback id,
     Loom id or storage path, as ``source_type`` requires. Returns the new id."""
-    if source_type not in SOURCE_TYPES:
-        raise ValidationError(f"'{source_type}' is not a video source; use one of {', '.join(SOURCE_TYPES)}.")
+    source = source_for(source_type)
     title = require_text(title, "title")
     source_id = require_text(source_id, f"{source_type} id", max_length=2000)
-    key_column = _SOURCE_KEY[source_type]
-    embed_type = "loom" if source_type == "loom" else ("youtube" if source_type == "youtube" else None)
+    key_column, embed_type = source.key_column, source.embed_type  # the column a fixed name from the registry
     return t.conn.execute(
         sa.text(
             f"INSERT INTO videos (creator_id, title, url, source_type, {key_column}, embed_type, "
@@ -183,19 +181,37 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def set_status(t: Tenant, video_id: uuid.UUID, status: str, error_message: str | None = None) -> None:
-    """Move a video along its pipeline; ``failed`` needs an error message saying why."""
+def set_status(t: Tenant, video_id: uuid.UUID, status: str, error_message: str | None = None, *,
+               progress: float | None = None, claimed: bool | None = None) -> None:
+    """Move a video along its pipeline (every status write of the import goes through here).
+
+    ``failed`` needs an error message saying why, and counts an attempt; any other status clears
+    the message. Entering ``transcribing`` or ``processing`` from ``pending`` starts the processing
+    clock; ``completed`` stops it.
+
+    Args:
+        progress: the new stage's progress (0..1); None keeps the stored one.
+        claimed: True renews a worker's claim (a sign of life), False releases it, None keeps it.
+
+    Raises:
+        ValidationError: not a status, or ``failed`` without a message.
+        NotFound: no such video in this workspace.
+    """
     if status not in STATUSES:
         raise ValidationError(f"'{status}' is not a video status; use one of {', '.join(STATUSES)}.")
     if status == "failed" and not (error_message or "").strip():
         raise ValidationError("A failed video needs an error message that says why it failed.")
+    claim = {None: "claimed_at", True: "now()", False: "NULL"}[claimed]  # one of three fixed fragments
     _update_one(
         t,
         video_id,
-        "status = :status, error_message = :error, "
-        "processing_started_at = CASE WHEN :status = 'transcribing' THEN now() ELSE processing_started_at END, "
+        "status = :status, error_message = :error, progress = coalesce(CAST(:progress AS real), progress), "
+        f"claimed_at = {claim}, "
+        "attempts = attempts + CASE WHEN :status = 'failed' THEN 1 ELSE 0 END, "
+        "processing_started_at = CASE WHEN :status IN ('transcribing', 'processing') AND status = 'pending' "
+        "  THEN now() ELSE processing_started_at END, "
         "processing_completed_at = CASE WHEN :status = 'completed' THEN now() ELSE processing_completed_at END",
-        {"status": status, "error": error_message if status == "failed" else None},
+        {"status": status, "error": error_message if status == "failed" else None, "progress": progress},
     )
 
 

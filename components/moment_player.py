@@ -9,13 +9,14 @@ path would hold the whole file in memory.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import streamlit as st
 
 from chronos_data import uploads
 from chronos_data.courses import Lesson
 from chronos_data.errors import ChronosError
+from chronos_data.ingest.sources import embed_url, find_source, key_of
 from chronos_data.media_server import MediaServer
 from chronos_data.timecode import format_seconds
 from chronos_data.videos import Video
@@ -34,8 +35,7 @@ def render_moment_player(video: Video, start_seconds: int) -> None:
     if video.is_deleted:
         st.warning("This video is in the trash; restore it on the Videos page to play it.", icon=":material/delete:")
         return
-    source_id = video.youtube_video_id or video.embed_id or video.mux_playback_id
-    _play(video.source_type, source_id, media_url(video.storage_path), start_seconds)
+    _play(video.source_type, key_of(video), video.storage_path, start_seconds)
 
 
 def render_lesson_player(lesson: Lesson, start_seconds: int = 0) -> None:
@@ -44,28 +44,29 @@ def render_lesson_player(lesson: Lesson, start_seconds: int = 0) -> None:
         st.error("This lesson's video was deleted; restore it from the video library's trash or remove "
                  "the lesson.", icon=":material/broken_image:")
         return
-    _play(lesson.source_type, lesson.youtube_video_id or lesson.embed_id, media_url(lesson.storage_path),
-          start_seconds)
+    _play(lesson.source_type, key_of(lesson), lesson.storage_path, start_seconds)
 
 
-def _play(source_type: str, source_id: str | None, file_url: str | None, start_seconds: int) -> None:
+def _play(source_type: str, key: str | None, storage_path: str | None, start_seconds: int) -> None:
+    """Every platform plays here, as its registered source says (``chronos_data.ingest.sources``)."""
     start = max(0, int(start_seconds))
-    if source_type == "youtube" and source_id:
-        st.video(f"https://www.youtube.com/watch?v={source_id}", start_time=start)
-    elif source_type == "loom" and source_id:
-        st.iframe(f"https://www.loom.com/embed/{quote(source_id)}?t={start}", height=_HEIGHT)
-    elif source_type == "mux" and source_id:
-        # Mux's hosted player page; ``start-time`` is its documented embed parameter (seconds).
-        st.iframe(f"https://player.mux.com/{quote(source_id)}?start-time={start}", height=_HEIGHT)
-    elif source_type == "upload" and file_url is not None:
-        st.video(file_url, start_time=start)  # a URL: the browser fetches ranges; ``#t=`` starts it at the second
-    elif source_type == "upload":
-        st.info("This uploaded video's file is not in this workspace's data folder (a demo lecture or a restored "
-                f"backup keeps only its transcript), so it cannot play here; the moment is at "
-                f"{format_seconds(start)}.", icon=":material/videocam_off:")
-    else:
+    source = find_source(source_type)
+    if source is not None and source.player == "file":
+        if (file_url := media_url(storage_path)) is not None:
+            st.video(file_url, start_time=start)  # a URL: the browser fetches ranges; ``#t=`` starts it at the second
+        else:
+            st.info("This uploaded video's file is not in this workspace's data folder (a demo lecture or a restored "
+                    f"backup keeps only its transcript), so it cannot play here; the moment is at "
+                    f"{format_seconds(start)}.", icon=":material/videocam_off:")
+        return
+    url = embed_url(source_type, key, start)
+    if source is None or url is None:
         st.info(f"This video has no player link, so it cannot play here; the moment is at {format_seconds(start)}.",
                 icon=":material/videocam_off:")
+    elif source.player == "video":
+        st.video(url, start_time=start)
+    else:
+        st.iframe(url, height=_HEIGHT)
 
 
 def upload_file(storage_path: str | None) -> Path | None:

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from chronos_data.ingest.links import moment_url
+from chronos_data.ingest.sources import key_of, moment_url, source_for
 from chronos_data.timecode import format_seconds as format_timestamp
 from chronos_data.videos import Video
 from components.layout import inert, plural
 from components.moment_player import render_moment_player
 
-__all__ = ["STATUS_LABELS", "TranscriptPage", "format_timestamp", "render_transcript", "source_key", "status_label",
+__all__ = ["STATUS_LABELS", "TranscriptPage", "format_timestamp", "render_transcript", "status_label",
            "transcript_page"]
 
 STATUS_LABELS = {
@@ -41,13 +41,7 @@ def overall_progress(video: Video) -> float:
     return min(0.99, base + (0.5 * video.progress if video.status == "embedding" else 0.0))
 
 
-def source_key(video: Video) -> str | None:
-    return video.youtube_video_id or video.embed_id or video.mux_playback_id
-
-
 TRANSCRIPT_PAGE_LINES = 100  # a page of the transcript viewer: a few minutes of speech, quick to draw
-#: Sources whose own player is in the page (no link opens them at a second elsewhere).
-_IN_PAGE_ONLY = ("upload", "mux")
 
 
 @dataclass(frozen=True)
@@ -97,7 +91,7 @@ def render_transcript(video: Video, segments: list[tuple[float, float, str]]) ->
     where = f"line {first:,}" if first == last else f"lines {first:,}–{last:,}"
     what = f"{plural(shown.matching, 'line')} with '{query.strip()}'" if query.strip() else plural(len(segments), "line")
     st.caption(f"Page {shown.page} of {shown.pages}: {where} of {what}.")
-    in_page = video.source_type in _IN_PAGE_ONLY
+    in_page = not source_for(video.source_type).links_to_moments  # no page elsewhere opens it at a second
     # A scroll box only when the page is long; a short transcript shows whole.
     with st.container(height=420 if len(shown.lines) > 15 else "content", border=True):
         if in_page:
@@ -112,7 +106,7 @@ def render_transcript(video: Video, segments: list[tuple[float, float, str]]) ->
             lines = []
             for _index, start, text in shown.lines:
                 stamp = format_timestamp(start)
-                url = moment_url(video.source_type, source_key(video), start)
+                url = moment_url(video.source_type, key_of(video), start)
                 label = f"[`{stamp}`]({url})" if url else f"`{stamp}`"
                 lines.append(f"{label} {inert(text)}")
             st.markdown("  \n".join(lines))

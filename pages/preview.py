@@ -7,6 +7,7 @@ import streamlit as st
 
 from chronos_data import courses, students, watching
 from chronos_data.errors import ChronosError, ValidationError
+from chronos_data.ingest import sources
 from components import layout, state
 from components.analytics_data import viewing_recorded
 from components.moment_player import media_url, render_lesson_player
@@ -66,10 +67,11 @@ label = right.selectbox("Lesson", [name for name, _ in lessons], key="preview_le
 lesson = dict(lessons)[label]
 lesson_key = f"{course_id}:{lesson.id}"
 
-src = media_url(lesson.storage_path) if lesson.source_type == "upload" else None
-if lesson.source_type == "youtube" and lesson.youtube_video_id or src:
-    render_tracking_player(key=f"preview_player_{lesson.id}", token=lesson_key,
-                           youtube_id=lesson.youtube_video_id if not src else None, src=src,
+tracking = sources.source_for(lesson.source_type).tracking  # what the tracking player can drive, if anything
+src = media_url(lesson.storage_path) if tracking == "file" else None
+youtube_id = sources.key_of(lesson) if tracking == "youtube" else None
+if youtube_id or src:
+    render_tracking_player(key=f"preview_player_{lesson.id}", token=lesson_key, youtube_id=youtube_id, src=src,
                            on_event=partial(_record, lesson_key=lesson_key, lesson=lesson, course_id=course_id,
                                             student_id=student_id))
     if problem := st.session_state.pop(_PROBLEM, None):
@@ -78,7 +80,7 @@ else:
     # Loom and Mux players play as on the Assistant page (one player for every page); they do not
     # say what was watched, so nothing is recorded.
     render_lesson_player(lesson)
-    if not lesson.video_is_deleted and lesson.source_type in ("loom", "mux"):
+    if not lesson.video_is_deleted and tracking is None:
         st.caption("This player does not report what is watched, so this viewing is not recorded; "
                    "YouTube lessons and uploaded files are.")
 

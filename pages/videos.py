@@ -8,7 +8,7 @@ import streamlit as st
 
 from chronos_data import creators, uploads, videos
 from chronos_data.errors import ChronosError
-from chronos_data.ingest import imports, pipeline
+from chronos_data.ingest import imports, pipeline, sources
 from chronos_data.ingest.subtitles import SUBTITLE_EXTENSIONS
 from components import layout, state
 from components.video_library import (
@@ -130,7 +130,7 @@ def _subtitled_keys(source_type: str) -> dict[str, str]:
 
 
 def _add_subtitled(source_type: str) -> None:
-    label = {"loom": "Loom share link", "mux": "Mux playback link or id"}.get(source_type)
+    label = sources.source_for(source_type).link_label
     keys = _subtitled_keys(source_type)
     # Not cleared on submit: after a refusal the title, link and files stay for the next try.
     with st.form(f"videos_{source_type}_form"):
@@ -204,17 +204,19 @@ def _submit_subtitled(source_type: str, keys: dict[str, str]) -> None:
 
 def _add_videos(expanded: bool) -> None:
     with st.expander("Add videos", expanded=expanded, icon=":material/add_circle:"):
-        youtube, playlist, loom, mux, upload, bulk = st.tabs(
-            ["YouTube", "Playlist or channel", "Loom", "Mux", "Upload a file", "CSV of links"])
+        # A platform reached by a link whose transcript comes as a subtitle file (Loom, Mux, …) gets
+        # a tab of its own from the registry.
+        linked = [source for source in sources.all_sources() if source.hosts and not source.fetches_transcript]
+        youtube, playlist, *linked_tabs, upload, bulk = st.tabs(
+            ["YouTube", "Playlist or channel", *(source.label for source in linked), "Upload a file", "CSV of links"])
         with youtube:
             _add_youtube()
             _offer_reimport()
         with playlist:
             _add_playlist()
-        with loom:
-            _add_subtitled("loom")
-        with mux:
-            _add_subtitled("mux")
+        for source, tab in zip(linked, linked_tabs, strict=True):
+            with tab:
+                _add_subtitled(source.name)
         with upload:
             _add_subtitled("upload")
         with bulk:
@@ -398,7 +400,8 @@ def _offer_copy_choice(video_id) -> None:
 
 def _repair(video: videos.Video) -> None:
     """A failed video's two ways forward: other caption languages (YouTube), or its subtitle file."""
-    if video.source_type == "youtube":
+    source = sources.source_for(video.source_type)
+    if source.fetches_transcript:  # the platform's own captions: another language may exist
         with state.tenant() as t:
             chosen = pipeline.caption_options(t, video.id)
         with st.form(f"videos_recaption_{video.id}"):
@@ -422,7 +425,7 @@ def _repair(video: videos.Video) -> None:
                 _queued("Queued again with the new caption choice.")
     with st.form(f"videos_attach_{video.id}"):
         st.markdown("**Use the video's subtitle file instead**" + (
-            " (it keeps its YouTube thumbnail and links to each moment)" if video.source_type == "youtube" else ""))
+            f" (it keeps its {source.label} thumbnail and links to each moment)" if source.fetches_transcript else ""))
         subtitle = st.file_uploader("Subtitle file (.srt, .vtt, .sbv or plain text)", type=SUBTITLE_TYPES,
                                     key=f"videos_attach_file_{video.id}")
         minutes = st.number_input("Duration in minutes (used to time a plain-text transcript)", min_value=0.0,

@@ -13,7 +13,6 @@ from ..creators import get_creator
 from ..db import Tenant
 from ..errors import ChronosError, ValidationError
 from ..uploads import MEDIA_EXTENSIONS, keep_file, removed_on_error, store_upload
-from .links import parse_link
 from .pipeline import (
     DuplicateVideo,
     add_subtitled_video,
@@ -21,6 +20,7 @@ from .pipeline import (
     add_youtube_video,
     attach_subtitles,
 )
+from .sources import parse_link
 from .subtitles import SUBTITLE_EXTENSIONS
 
 __all__ = ["ImportRequest", "Queued", "list_playlist", "parse_csv", "queue_imports"]

@@ -57,7 +57,9 @@ from youtube_transcript_api.proxies import (
 )
 
 from chronos_data.errors import SourceError
+from chronos_data.ingest.caption_tracks import Track, choose_track, primary_language
 from chronos_data.ingest.segments import Segment, Transcript
+from chronos_data.ingest.sources.youtube import is_youtube_id, youtube_watch_url
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
@@ -80,7 +82,6 @@ OEMBED_URL = "https://www.youtube.com/oembed"
 
 # YouTube ids have been 11 characters of this alphabet since 2005; checking first turns a pasted
 # URL or a typo into a clear message instead of three wasted requests and a vague "unavailable".
-_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _WHITESPACE = re.compile(r"\s+")
 _AUTO_SUFFIX = " (auto-generated)"
 _HTTP_STATUS = re.compile(r"^(\d{3})\b")
@@ -289,11 +290,11 @@ def fetch_transcript(
         tracks = list(YouTubeTranscriptApi(proxy_config=proxy_config, http_client=session).list(video_id))
         if not tracks:  # a caption list with no tracks in it is "disabled" in all but name
             raise SourceError(_MESSAGES[TranscriptsDisabled])
-        chosen = _choose_track(tracks, wanted)
-        if chosen is None:
-            if not fallback:
-                raise SourceError(_missing_languages_message(tracks, wanted))
-            chosen = _original_language_track(tracks)
+        found = choose_track([Track(t.language_code, bool(t.is_generated), t) for t in tracks], wanted,
+                             fallback=fallback)
+        if found is None:
+            raise SourceError(_missing_languages_message(tracks, wanted))
+        chosen = found.item
         if translate_to:
             chosen = _translated(chosen, translate_to)
         fetched = chosen.fetch()
@@ -311,7 +312,7 @@ def fetch_transcript(
 def fetch_metadata(video_id: str, *, http_client: requests.Session | None = None) -> VideoMetadata:
     """Title, channel and thumbnail of a public or unlisted video, from YouTube's oEmbed."""
     _check_video_id(video_id)
-    watch_url = f"https://www.youtube.com/watch?v={video_id}"
+    watch_url = youtube_watch_url(video_id)
     with _session(http_client) as session, _translated_errors(video_id, proxy_in_use=False):
         response = session.get(OEMBED_URL, params={"url": watch_url, "format": "json"})
         status = response.status_code
@@ -338,49 +339,13 @@ def fetch_metadata(video_id: str, *, http_client: requests.Session | None = None
     )
 
 
-# --------------------------------------------------------------------------- choosing a track
-
-
-def _choose_track(tracks: list[LibraryTrack], wanted: Sequence[str]) -> LibraryTrack | None:
-    # Manual before generated across all wanted languages: unlike the library's own
-    # find_transcript (which tries manual then generated per language), a creator's
-    # hand-made captions in their second language beat speech recognition in their first.
-    for generated in (False, True):
-        pool = [track for track in tracks if track.is_generated == generated]
-        for code in wanted:
-            found = _find_language(pool, code)
-            if found is not None:
-                return found
-    return None
-
-
-def _find_language(pool: list[LibraryTrack], code: str) -> LibraryTrack | None:
-    code = code.strip().lower()
-    for track in pool:
-        if track.language_code.lower() == code:
-            return track
-    for track in pool:  # "en" matches "en-GB" / "en-US"; "pt-BR" matches "pt"
-        if _primary(track.language_code) == _primary(code):
-            return track
-    return None
-
-
-def _original_language_track(tracks: list[LibraryTrack]) -> LibraryTrack:
-    # YouTube runs speech recognition in the language spoken in the video, so its (first)
-    # generated track is the best guess at the original language; manual captions in that
-    # language beat it, as they do for the wanted languages. A video without a generated track
-    # has only uploaded captions, and the first of those is the creator's own.
-    generated = [track for track in tracks if track.is_generated]
-    if not generated:
-        return tracks[0]
-    manual = [track for track in tracks if not track.is_generated]
-    return _find_language(manual, generated[0].language_code) or generated[0]
+# --------------------------------------------------------------------------- translating a track
 
 
 def _translated(track: LibraryTrack, target: str) -> LibraryTrack:
     # A translation YouTube cannot make is refused: the creator asked for that language, and
     # storing the original as if it were the translation would hide the problem.
-    if _primary(track.language_code) == _primary(target):
+    if primary_language(track.language_code) == primary_language(target):
         return track
     name = _plain_name(track.language)
     if not track.is_translatable:
@@ -388,7 +353,7 @@ def _translated(track: LibraryTrack, target: str) -> LibraryTrack:
                           "import them as they are, or upload a subtitle file in the language you want.")
     offered = {language.language_code: language.language for language in track.translation_languages}
     exact = [code for code in offered if code.lower() == target.strip().lower()]
-    close = [code for code in offered if _primary(code) == _primary(target)]
+    close = [code for code in offered if primary_language(code) == primary_language(target)]
     code = (exact or close or [None])[0]
     if code is None:
         listed = ", ".join(f"{language} ({code})" for code, language in offered.items())
@@ -396,10 +361,6 @@ def _translated(track: LibraryTrack, target: str) -> LibraryTrack:
                           f"it translates them into: {listed} - choose one of those, or "
                           "clear “Translate to”.")
     return track.translate(code)
-
-
-def _primary(code: str) -> str:
-    return code.strip().lower().replace("_", "-").split("-")[0]
 
 
 def _track_info(track: LibraryTrack) -> TrackInfo:
@@ -435,7 +396,7 @@ def _optional_str(value: object) -> str | None:
 
 
 def _check_video_id(video_id: str) -> None:
-    if not isinstance(video_id, str) or not _VIDEO_ID.match(video_id):
+    if not is_youtube_id(video_id):
         raise SourceError(_invalid_id_message(video_id))
 
 

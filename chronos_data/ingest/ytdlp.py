@@ -35,7 +35,10 @@ from yt_dlp.networking.exceptions import HTTPError, ProxyError, RequestError, Tr
 from yt_dlp.utils import ExtractorError, UnsupportedError
 
 from chronos_data.errors import SourceError, ValidationError
+from chronos_data.ingest import caption_tracks
+from chronos_data.ingest.caption_tracks import Track
 from chronos_data.ingest.segments import Transcript
+from chronos_data.ingest.sources.youtube import is_youtube_id, youtube_watch_url
 from chronos_data.ingest.subtitles import parse_subtitles
 from chronos_data.ingest.youtube import DEFAULT_TIMEOUT_SECONDS
 
@@ -57,7 +60,6 @@ METHOD = "yt_dlp_subtitles"
 #: How many entries :func:`list_videos` reads by default.
 DEFAULT_LIMIT = 500
 
-_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 _YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com"}
 # A channel link without a tab: yt-dlp would then list Videos, Shorts and Live as separate nested
 # playlists (three times the requests); Chronos imports a channel's uploads, i.e. its Videos tab.
@@ -198,7 +200,7 @@ def _listed_videos(entries: Iterable[Any], limit: int) -> list[ListedVideo]:
         if len(videos) >= limit:
             break
         video_id = entry.get("id")
-        if not isinstance(video_id, str) or not _VIDEO_ID.match(video_id) or video_id in seen:
+        if not is_youtube_id(video_id) or video_id in seen:
             continue
         if entry.get("ie_key") not in (None, "Youtube"):
             continue  # a playlist or channel inside the listing (e.g. on a channel's home tab)
@@ -211,7 +213,7 @@ def _listed_videos(entries: Iterable[Any], limit: int) -> list[ListedVideo]:
             video_id=video_id,
             title=title or video_id,
             duration_seconds=round(duration) if isinstance(duration, int | float) and duration > 0 else None,
-            url=f"https://www.youtube.com/watch?v={video_id}",
+            url=youtube_watch_url(video_id),
         ))
     return videos
 
@@ -248,14 +250,14 @@ def fetch_subtitles(
 
     ``proxy_url`` and ``ydl_params`` as for :func:`list_videos`.
     """
-    if not isinstance(video_id, str) or not _VIDEO_ID.match(video_id):
+    if not is_youtube_id(video_id):
         raise SourceError(f"“{video_id}” is not a YouTube video id (it should be 11 letters, digits, - or _); "
                           "check the link you pasted.")
     wanted = (languages,) if isinstance(languages, str) else tuple(languages)
     params = _params(proxy_url, ydl_params, {})
     with _translated_errors("video", proxy_in_use=bool(proxy_url)), yt_dlp.YoutubeDL(params) as ydl:
         # process=False: only the extraction; format selection would add nothing but ways to fail.
-        info = ydl.extract_info(f"https://www.youtube.com/watch?v={video_id}", download=False, process=False)
+        info = ydl.extract_info(youtube_watch_url(video_id), download=False, process=False)
         chosen = choose_track(info if isinstance(info, dict) else {}, wanted)
         if chosen is None:
             raise SourceError("This video has no captions on YouTube (they are turned off or were never made), "
@@ -279,35 +281,17 @@ def fetch_subtitles(
 def choose_track(info: Mapping[str, Any], languages: Sequence[str]) -> ChosenTrack | None:
     """Which caption track of a yt-dlp video ``info`` to read, or None when it has none.
 
-    Uploaded tracks (``info["subtitles"]``) in any of ``languages`` (in the creator's order of
-    preference) beat speech recognition (``info["automatic_captions"]``) in any of them; a regional
-    track ("en-GB") counts for its language ("en"). When none of ``languages`` exists, the video's
-    original language is taken: that of the speech-recognition track yt-dlp marks ``-orig`` (else
-    of the first one), as an uploaded track when one exists in it, else the speech recognition;
-    without speech recognition, the first uploaded track - as youtube.py does. YouTube's machine
-    translations (every other entry of ``automatic_captions``) are never chosen.
+    Uploaded tracks are ``info["subtitles"]``, speech recognition ``info["automatic_captions"]``
+    (the one marked ``-orig`` is in the spoken language); the choice is ``caption_tracks.choose_track``'s,
+    as for the transcript API. YouTube's machine translations (every other entry of
+    ``automatic_captions``) are never chosen.
     """
-    manual = list(_tracks(info.get("subtitles"), generated=False))
-    generated = list(_tracks(info.get("automatic_captions"), generated=True))
-    for pool in (manual, generated):
-        for code in languages:
-            found = _find_language(pool, code)
-            if found is not None:
-                return found.track
-    spoken = ([t for t in generated if t.original] or generated)[:1]
-    if spoken:  # manual captions in the spoken language beat its speech recognition, as above
-        return (_find_language(manual, spoken[0].track.language) or spoken[0]).track
-    return manual[0].track if manual else None
+    tracks = [*_tracks(info.get("subtitles"), generated=False), *_tracks(info.get("automatic_captions"), generated=True)]
+    found = caption_tracks.choose_track(tracks, languages)
+    return found.item if found else None
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    key: str  # yt-dlp's key, e.g. "en", "en-GB", "en-nP7-2PuUl7o"
-    track: ChosenTrack
-    original: bool
-
-
-def _tracks(container: Any, *, generated: bool) -> Iterator[_Candidate]:
+def _tracks(container: Any, *, generated: bool) -> Iterator[Track[ChosenTrack]]:
     if not isinstance(container, Mapping):
         return
     keys = list(container)
@@ -324,8 +308,8 @@ def _tracks(container: Any, *, generated: bool) -> Iterator[_Candidate]:
         if generated and "tlang" in parse_qs(urlsplit(url).query):
             continue  # a machine translation, not captions of what is said
         language = _language_of(key)
-        yield _Candidate(key=key, original=generated and f"{key}-orig" in container,
-                         track=ChosenTrack(url=url, language=language, is_generated=generated, ext=ext))
+        yield Track(language, generated, ChosenTrack(url=url, language=language, is_generated=generated, ext=ext),
+                    aliases=(key,), original=generated and f"{key}-orig" in container)
 
 
 def _readable_format(formats: list[Any]) -> tuple[str, str] | None:
@@ -333,17 +317,6 @@ def _readable_format(formats: list[Any]) -> tuple[str, str] | None:
     for ext in _READABLE_FORMATS:
         if by_ext.get(ext):
             return str(by_ext[ext]), ext
-    return None
-
-
-def _find_language(pool: list[_Candidate], code: str) -> _Candidate | None:
-    wanted = code.strip().lower().replace("_", "-")
-    for candidate in pool:
-        if candidate.key.lower() == wanted or candidate.track.language.lower() == wanted:
-            return candidate
-    for candidate in pool:  # "en" matches "en-GB"; "pt-BR" matches "pt"
-        if _primary(candidate.track.language) == _primary(wanted):
-            return candidate
     return None
 
 
@@ -355,10 +328,6 @@ def _language_of(key: str) -> str:
             break
         kept.append(part)
     return "-".join(kept)
-
-
-def _primary(code: str) -> str:
-    return code.strip().lower().replace("_", "-").split("-")[0]
 
 
 # --------------------------------------------------------------------------- yt-dlp options

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import courses, videos
 from ..db import Tenant
-from ..ingest.links import moment_url
+from ..ingest.sources import key_of, moment_url
 from .model import KINDS, Insight, Kind
 from .version import data_version
 
@@ -67,7 +67,6 @@ def _with_links(t: Tenant, found: list[Insight]) -> list[Insight]:
         video = library.get(i.video_id)
         if video is None or i.second is None:
             return None
-        return moment_url(video.source_type, video.youtube_video_id or video.embed_id or video.mux_playback_id,
-                          i.second)
+        return moment_url(video.source_type, key_of(video), i.second)
 
     return [i if i.url is not None else replace(i, url=link(i)) for i in found]

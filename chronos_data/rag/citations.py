@@ -7,7 +7,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..ingest.links import moment_url
+from ..ingest.sources import moment_url
 from .retrieve import Source
 
 __all__ = ["Citation", "cited_numbers", "from_source"]

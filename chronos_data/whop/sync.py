@@ -35,7 +35,7 @@ from ..config import Settings
 from ..db import Tenant
 from ..errors import ValidationError
 from ..event_batch import EventRow, append_events
-from ..ingest.links import parse_link
+from ..ingest.sources import parse_link
 from . import crypto
 from .client import PAGE_SIZE, WhopError, calling_whop, whop_client
 

@@ -82,3 +82,20 @@ def test_a_large_upload_plays_in_the_tracking_player_from_the_media_server(works
     assert not at.exception
     assert not at.get("video")  # not Streamlit's player, which holds the file in memory
     assert not any("not recorded" in c.value for c in at.caption)
+
+
+def test_a_mux_lesson_plays_in_the_page_as_on_the_assistant(workspace, db):
+    """The lesson player (student preview and the course builder's preview) forgot Mux: it said
+    "no player link" while the Assistant played the same video."""
+    creator, _ = workspace
+    playback = "EcHgOK9coz5K4rjSwOkoE7Y7O01201YMIC200RI6lNxnhs"
+    with db.tenant(creator) as t:
+        video = pipeline.add_subtitled_video(t, source_type="mux", source=f"https://stream.mux.com/{playback}.m3u8",
+                                             subtitle_bytes=SRT, subtitle_filename="talk.srt", title="Talk")
+    _course_of(db, creator, video)
+    at = _preview()
+    assert not at.exception
+    assert not any("no player link" in i.value for i in at.info)
+    [frame] = at.get("iframe")
+    assert frame.proto.src == f"https://player.mux.com/{playback}?start-time=0"
+    assert any("viewing is not recorded" in c.value for c in at.caption)

@@ -350,7 +350,7 @@ YT_BLOCKED, YT_GERMAN = "blockedBBBB", "germanOnlyA"
 
 def test_a_blocked_youtube_video_completes_with_its_subtitle_file_and_keeps_its_youtube_links(
         db, workspace, embedder, youtube):
-    from chronos_data.ingest.links import moment_url
+    from chronos_data.ingest.sources import moment_url
 
     fake, sources, _ = youtube
     fake.scenario(YT_BLOCKED, "request_blocked")

@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chronos_data.errors import ValidationError
-from chronos_data.ingest.links import parse_link
+from chronos_data.ingest.sources import parse_link
 from tests.fuzz._support import FUZZ, assert_plain_message, examples
 
 YOUTUBE_ID = st.from_regex(r"[A-Za-z0-9_-]{11}", fullmatch=True)

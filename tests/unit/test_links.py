@@ -3,7 +3,7 @@
 import pytest
 
 from chronos_data.errors import ValidationError
-from chronos_data.ingest.links import parse_link, youtube_watch_url
+from chronos_data.ingest.sources import parse_link, youtube_watch_url
 
 ID = "dQw4w9WgXcQ"
 
