@@ -485,7 +485,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 def _restore(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from pathlib import Path
 
-    from . import backup, rollups
+    from . import backup
     from .errors import ValidationError
 
     if not Path(args.file).is_file():
@@ -494,22 +494,19 @@ def _restore(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     try:
         with db.engine.begin() as conn:
             creator_id = creators.ensure_creator(conn, args.as_creator or args.creator or settings.local_creator_email)
-        with db.tenant(creator_id) as t:
-            summary = backup.restore_workspace(t, Path(args.file), media=settings)
-            email = creators.get_creator(t).email
-        with db.tenant(creator_id) as t:  # committed first: see restore_workspace
-            rolled = rollups.rollup(t)
+        summary = backup.restore_backup(db, creator_id, Path(args.file), settings=settings)
     finally:
         db.dispose()
+    email = summary.workspace_email
     data = {"file": args.file, "workspace": email, "creator_id": str(creator_id), "source": summary.source_email,
             "exported_at": summary.exported_at, "schema_version": summary.schema_version, "rows": summary.rows,
-            "rolled_up_days": len(rolled.days), "seconds": round(summary.seconds, 2),
+            "rolled_up_days": summary.rolled_up_days, "seconds": round(summary.seconds, 2),
             "uploaded_media": summary.uploaded_media, "media_restored": summary.media_restored,
             "media_not_in_backup": summary.media_not_in_backup}
     lines = [f"restored {summary.total_rows:,} rows into {email} ({creator_id}) from the backup of "
              f"{summary.source_email} made {summary.exported_at}, in {summary.seconds:.1f} s"]
     lines += _table_rows(summary.rows)
-    lines.append(f"recomputed: {', '.join(summary.recomputed)} ({len(rolled.days)} days rolled up)")
+    lines.append(f"recomputed: {', '.join(summary.recomputed)} ({summary.rolled_up_days} days rolled up)")
     if summary.media_restored:
         lines.append(f"media files restored from the backup: {summary.media_restored}")
     if summary.media_not_in_backup:

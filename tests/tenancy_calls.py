@@ -853,13 +853,13 @@ CASES: dict[str, list[Case]] = {
     "workspace.has_rows": [own("videos", lambda c, f: f(c.t, "videos"))],
     "workspace.has_viewing": [own("viewing", lambda c, f: f(c.t))],
     # --- backup --------------------------------------------------------------------------------
-    "backup.export_workspace": [
+    "backup.export.export_workspace": [
         own("file", lambda c, f: _export(c, f), nothing=lambda r, c: r[0].total_rows == 0)],
-    "backup.ensure_empty": [
+    "backup.restore.ensure_empty": [
         refused("own_data", lambda c, f: f(c.t), ValidationError, needs_own=True),
         empty("others_data", lambda c, f: f(c.t), empty_only=True),
     ],
-    "backup.restore_workspace": [
+    "backup.restore.restore_workspace": [
         # A file naming B's learner (not in the file, so not given a fresh id) is refused whole.
         refused("b_student_in_file", lambda c, f: f(c.t, _backup(c, {"chat_sessions": [
             {"id": str(uuid.uuid4()), "student_id": str(c.b.student), "title": "intruder"}]})),
@@ -871,6 +871,18 @@ CASES: dict[str, list[Case]] = {
             "video_chunks": [{"id": str(c.b.chunk), "video_id": str(c.b.video), "chunk_index": 0,
                               "chunk_text": "copied"}]})),
             empty_only=True, check=lambda r, c: r.total_rows == 2),
+    ],
+    # The restore a user asks for (Settings page, CLI): the same refusals, then a rollup of its own days.
+    "backup.restore.restore_backup": [
+        refused("own_data", lambda c, f: f(c.db, c.creator, _backup(c, {})), ValidationError, needs_own=True,
+                database=True),
+        refused("b_student_in_file", lambda c, f: f(c.db, c.creator, _backup(c, {"chat_sessions": [
+            {"id": str(uuid.uuid4()), "student_id": str(c.b.student), "title": "intruder"}]})),
+            ValidationError, database=True),
+        new("b_ids_in_file", lambda c, f: f(c.db, c.creator, _backup(c, {
+            "videos": [{"id": str(c.b.video), "title": "Copied", "source_type": "loom", "embed_id": "x" * 32,
+                        "status": "completed"}]})),
+            empty_only=True, database=True, check=lambda r, c: r.total_rows == 1 and r.creator_id == c.creator),
     ],
     # --- insights: the content-gap inbox ---------------------------------------------------------
     "insights.gaps.content_gaps": [
