@@ -6,7 +6,7 @@ import io
 
 import streamlit as st
 
-from chronos_data import backup, creators, rollups
+from chronos_data import backup, creators
 from chronos_data.errors import ChronosError
 from components import state
 
@@ -51,10 +51,9 @@ def render_backup_panel() -> None:
         return
     with st.spinner("Restoring the backup…"):
         try:
-            with state.tenant() as t:
-                summary = backup.restore_workspace(t, upload, media=state.get_settings())
-            with state.tenant() as t:  # the daily metrics, once the rows are committed
-                rollups.rollup(t)
+            db = state.get_database()
+            summary = backup.restore_backup(db, state.current_creator_id(db), upload, settings=state.get_settings(),
+                                            read_only=not state.can_edit())
         except ChronosError as exc:
             st.error(str(exc), icon=":material/error:")
             return

@@ -583,55 +583,55 @@ CASES: dict[str, list[Case]] = {
     # --- creators ------------------------------------------------------------------------------
     "creators.get_creator": [own("self", lambda c, f: f(c.t), check=_is_callers, nothing=_is_callers)],
     # --- dashboards ----------------------------------------------------------------------------
-    "dashboards.Filters.params": [
+    "dashboards.filters.Filters.params": [
         own("self", lambda c, f: f(c.filters(course_id=c.b.course), c.t),
             check=lambda r, c: r["creator"] == c.creator, nothing=lambda r, c: r["creator"] == c.creator,
             scan=lambda r: {k: v for k, v in r.items() if k not in ("course", "videos")})],
-    "dashboards.kpis": [
+    "dashboards.viewing.kpis": [
         own("all", lambda c, f: f(c.t, c.filters())),
         # Active learners and questions are the workspace's own, whatever videos are chosen.
         own("b_course", lambda c, f: f(c.t, c.filters(course_id=c.b.course)), check=_no_video_kpis),
         own("b_videos", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,))), check=_no_video_kpis),
     ],
-    "dashboards.views_over_time": [
+    "dashboards.viewing.views_over_time": [
         own("all", lambda c, f: f(c.t, c.filters(), "week")),
         empty("b_videos", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,)), "day")),
     ],
-    "dashboards.retention_curve": [
+    "dashboards.viewing.retention_curve": [
         empty("b_video", lambda c, f: f(c.t, c.b.video, c.filters()), nothing=lambda r, c: _curve_is_flat(r, c),
               check=_curve_is_flat)],
-    "dashboards.typical_retention": [empty("b_video", lambda c, f: f(c.t, c.b.video, c.filters()))],
-    "dashboards.course_funnel": [empty("b_course", lambda c, f: f(c.t, c.b.course, c.filters()))],
-    "dashboards.engagement_heatmap": [
+    "dashboards.viewing.typical_retention": [empty("b_video", lambda c, f: f(c.t, c.b.video, c.filters()))],
+    "dashboards.viewing.course_funnel": [empty("b_course", lambda c, f: f(c.t, c.b.course, c.filters()))],
+    "dashboards.viewing.engagement_heatmap": [
         own("all", lambda c, f: f(c.t, c.filters())),
         empty("b_course", lambda c, f: f(c.t, c.filters(course_id=c.b.course))),
     ],
-    "dashboards.top_videos": [
+    "dashboards.viewing.top_videos": [
         own("all", lambda c, f: f(c.t, c.filters())),
         empty("b_videos", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,)))),
     ],
-    "dashboards.breakdown": [
+    "dashboards.viewing.breakdown": [
         own("device", lambda c, f: f(c.t, c.filters(), "device")),
         empty("b_videos", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,)), "referrer")),
     ],
-    "dashboards.student_progress": [
+    "dashboards.learning.student_progress": [
         empty("b_course_b_student", lambda c, f: f(c.t, c.b.course, c.b.student)),
         own("own_course_b_student", lambda c, f: f(c.t, c.me.course, c.b.student), check=_no_progress,
             needs_own=True),
     ],
-    "dashboards.at_risk_learners": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
-    "dashboards.costs": [own("all", lambda c, f: f(c.t, c.filters()))],
-    "dashboards.cost_lines": [own("all", lambda c, f: f(c.t, c.filters()))],
-    "dashboards.slice_videos": [
+    "dashboards.learning.at_risk_learners": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
+    "dashboards.costs.costs": [own("all", lambda c, f: f(c.t, c.filters()))],
+    "dashboards.costs.cost_lines": [own("all", lambda c, f: f(c.t, c.filters()))],
+    "dashboards.viewing.slice_videos": [
         own("heatmap_cell", lambda c, f: f(c.t, c.filters(), weekday=1, hour=12)),
         empty("b_videos_device", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,)), device="desktop")),
     ],
     # B's learner's address finds nobody (or the caller's own learner of that address, never B's).
-    "dashboards.find_learner": [own("b_student_email", lambda c, f: f(c.t, c.b.student_email),
+    "dashboards.learning.find_learner": [own("b_student_email", lambda c, f: f(c.t, c.b.student_email),
                                     check=lambda r, c: r != c.b.student, nothing=lambda r, c: r is None)],
-    "dashboards.data_as_of": [own("latest", lambda c, f: f(c.t))],
-    "dashboards.first_activity_day": [own("first", lambda c, f: f(c.t))],
-    "dashboards.lesson_stats": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
+    "dashboards.viewing.data_as_of": [own("latest", lambda c, f: f(c.t))],
+    "dashboards.viewing.first_activity_day": [own("first", lambda c, f: f(c.t))],
+    "dashboards.learning.lesson_stats": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
     # --- event_batch, event_import -------------------------------------------------------------
     "event_batch.append_events": [
         refused("b_video", lambda c, f: f(c.t, [_event(event_type="video_started", video_id=c.b.video)]),
@@ -841,13 +841,13 @@ CASES: dict[str, list[Case]] = {
     "workspace.has_rows": [own("videos", lambda c, f: f(c.t, "videos"))],
     "workspace.has_viewing": [own("viewing", lambda c, f: f(c.t))],
     # --- backup --------------------------------------------------------------------------------
-    "backup.export_workspace": [
+    "backup.export.export_workspace": [
         own("file", lambda c, f: _export(c, f), nothing=lambda r, c: r[0].total_rows == 0)],
-    "backup.ensure_empty": [
+    "backup.restore.ensure_empty": [
         refused("own_data", lambda c, f: f(c.t), ValidationError, needs_own=True),
         empty("others_data", lambda c, f: f(c.t), empty_only=True),
     ],
-    "backup.restore_workspace": [
+    "backup.restore.restore_workspace": [
         # A file naming B's learner (not in the file, so not given a fresh id) is refused whole.
         refused("b_student_in_file", lambda c, f: f(c.t, _backup(c, {"chat_sessions": [
             {"id": str(uuid.uuid4()), "student_id": str(c.b.student), "title": "intruder"}]})),
@@ -859,6 +859,18 @@ CASES: dict[str, list[Case]] = {
             "video_chunks": [{"id": str(c.b.chunk), "video_id": str(c.b.video), "chunk_index": 0,
                               "chunk_text": "copied"}]})),
             empty_only=True, check=lambda r, c: r.total_rows == 2),
+    ],
+    # The restore a user asks for (Settings page, CLI): the same refusals, then a rollup of its own days.
+    "backup.restore.restore_backup": [
+        refused("own_data", lambda c, f: f(c.db, c.creator, _backup(c, {})), ValidationError, needs_own=True,
+                database=True),
+        refused("b_student_in_file", lambda c, f: f(c.db, c.creator, _backup(c, {"chat_sessions": [
+            {"id": str(uuid.uuid4()), "student_id": str(c.b.student), "title": "intruder"}]})),
+            ValidationError, database=True),
+        new("b_ids_in_file", lambda c, f: f(c.db, c.creator, _backup(c, {
+            "videos": [{"id": str(c.b.video), "title": "Copied", "source_type": "loom", "embed_id": "x" * 32,
+                        "status": "completed"}]})),
+            empty_only=True, database=True, check=lambda r, c: r.total_rows == 1 and r.creator_id == c.creator),
     ],
     # --- insights: the content-gap inbox ---------------------------------------------------------
     "insights.gaps.content_gaps": [

@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from chronos_data import backup, cli, courses, creators, dashboards, rollups, students
+from chronos_data import backup, cli, courses, creators, dashboards, students
 from chronos_data.backup import BackupFileError, WorkspaceNotEmpty
 from chronos_data.demo import load_demo, remove_demo
+from chronos_data.errors import ValidationError
 from chronos_data.rag.search import hybrid_search
 from tests.bombs import gzip_bomb
 from tests.conftest import new_creator
@@ -96,10 +97,7 @@ def restored(db, demo, exported, cleanup):
     """The backup restored as a second creator on the same server."""
     target = new_creator(db, "restored")
     cleanup.append(target)
-    with db.tenant(target) as t:
-        summary = backup.restore_workspace(t, io.BytesIO(exported[0]))
-    with db.tenant(target) as t:
-        rollups.rollup(t)
+    summary = backup.restore_backup(db, target, io.BytesIO(exported[0]))
     return target, summary
 
 
@@ -325,6 +323,56 @@ def test_a_workspace_with_data_is_refused_and_keeps_what_it_had(db, exported, cl
         with db.tenant(creator) as t:
             backup.restore_workspace(t, exported[0])
     assert _counts(db, creator, _tenant_tables(db)) == before
+
+
+def test_restore_backup_returns_what_the_page_and_the_command_show(db, restored):
+    target, summary = restored
+    with db.tenant(target) as t:
+        email = creators.get_creator(t).email
+        rolled = t.conn.execute(sa.text("SELECT count(*) FROM rollup_days WHERE creator_id = :c"),
+                                {"c": target}).scalar_one()
+    assert summary.workspace_email == email and summary.source_email == EMAIL
+    # The restored days were rolled up once the rows were committed: no day is left for the next rollup.
+    assert summary.rolled_up_days >= summary.stale_days >= 44 and rolled >= summary.stale_days
+
+
+def _workspace_state(db, creator) -> tuple[dict[str, int], tuple]:
+    """Every workspace table's rows (derived and rollup ones too) and the creator's own row."""
+    with db.tenant(creator) as t:
+        profile = tuple(t.conn.execute(sa.text("SELECT name, settings, email FROM creators WHERE id = :c"),
+                                       {"c": creator}).one())
+    return _counts(db, creator, _tenant_tables(db)), profile
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda data: data[: len(data) // 2], "damaged or was cut short"),
+    (lambda data: _pack([*_lines(data)[:-1], {"end": True, "rows": {}}]), "do not add up"),
+], ids=["truncated", "miscounted"])
+def test_restore_backup_refuses_a_bad_file_and_leaves_the_database_unchanged(db, exported, cleanup, damage, message):
+    creator = new_creator(db, "use-case-damaged")
+    cleanup.append(creator)
+    before = _workspace_state(db, creator)
+    with pytest.raises(BackupFileError, match=message):
+        backup.restore_backup(db, creator, damage(exported[0]))
+    assert _workspace_state(db, creator) == before
+    _assert_empty(db, creator)
+
+
+def test_restore_backup_refuses_a_workspace_with_data_and_a_read_only_caller(db, exported, cleanup):
+    busy = new_creator(db, "use-case-busy")
+    cleanup.append(busy)
+    with db.tenant(busy) as t:
+        students.create_student(t, "ada@example.com", "Ada")
+    before = _workspace_state(db, busy)
+    with pytest.raises(WorkspaceNotEmpty, match="already holds data"):
+        backup.restore_backup(db, busy, exported[0])
+    assert _workspace_state(db, busy) == before
+
+    empty = new_creator(db, "use-case-read-only")
+    cleanup.append(empty)
+    with pytest.raises(ValidationError, match="read-only"):
+        backup.restore_backup(db, empty, exported[0], read_only=True)
+    _assert_empty(db, empty)
 
 
 def _truncated(data: bytes) -> bytes:
@@ -715,7 +763,7 @@ def test_a_forged_media_block_is_refused_and_writes_no_file(db, cleanup, data_se
 
 
 def test_a_media_file_over_the_plan_limit_is_refused(db, cleanup, data_settings, media_backup, monkeypatch):
-    monkeypatch.setitem(backup.UPLOAD_LIMIT_BYTES, "basic", 1024)
+    monkeypatch.setitem(creators.UPLOAD_LIMIT_BYTES, "basic", 1024)
     target = new_creator(db, "media-large")
     cleanup.append(target)
     with pytest.raises(BackupFileError, match="larger than this workspace's plan takes \\(1 KB\\)"):
@@ -752,7 +800,7 @@ def test_media_written_by_a_restore_that_fails_later_is_removed(db, cleanup, dat
     def fail(t):
         raise BackupFileError("The restore failed late on purpose.")
 
-    monkeypatch.setattr(backup, "_mark_days_stale", fail)
+    monkeypatch.setattr("chronos_data.backup.restore._mark_days_stale", fail)
     target = new_creator(db, "media-late")
     cleanup.append(target)
     with pytest.raises(BackupFileError, match="late on purpose"):

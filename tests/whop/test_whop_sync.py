@@ -18,8 +18,9 @@ from chronos_data.whop import client as whop_client_module
 from tests.conftest import new_creator
 from tests.fakes.whop import FakeWhop, WhopCourse, WhopLesson, WhopMember
 
-# The package re-exports the function sync under the module's name.
-whop_sync = importlib.import_module("chronos_data.whop.sync")
+# The members step's module (the package re-exports the function sync under the name of the module
+# that walks the steps, hence the import by name).
+whop_members_step = importlib.import_module("chronos_data.whop.sync_students")
 
 YOUTUBE = "dQw4w9WgXcQ"
 LOOM = "0123456789abcdef0123456789abcdef"
@@ -187,7 +188,7 @@ def test_a_key_revoked_after_connecting_stops_the_sync_with_a_clear_message(t, f
 
 
 def test_a_sync_cut_mid_pagination_resumes_from_its_cursor(t, monkeypatch, whop_settings, fake):
-    monkeypatch.setattr(whop_sync, "PAGE_SIZE", 2)
+    monkeypatch.setattr(whop_members_step, "PAGE_SIZE", 2)
     monkeypatch.setattr(whop_client_module, "MAX_RETRIES", 0)  # the cut is not waited out
     fake.members[:] = [WhopMember(f"user_{i}", f"m{i}@example.com", f"M {i}", f"mem_{i}") for i in range(7)]
     whop.connect(t, fake.key, fake.company, settings=whop_settings)

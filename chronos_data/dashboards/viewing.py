@@ -1,126 +1,21 @@
-"""What the Analytics page shows, as DataFrames: KPIs, trends, retention, funnels, breakdowns.
-
-Every number is one of ``metrics.METRICS`` (the help text, ``FORMULAS``, is theirs). Nothing here
-reads raw events or sessions of more than one learner: everything that can be summed reads the
-daily rollup ``viewing_days`` (per video, course context and day: counts, and the day's hour,
-reach, rewind, device and referrer histograms in ``shape``); distinct learners (unique viewers,
-active learners, the funnel) are unions of the rollups' learner bitmaps (``learners``), and the
-at-risk list reads each learner's course standing. So the page's queries take milliseconds at
-millions of events.
-
-Filters: a period of UTC days, and optionally a course and/or some videos. A course filter means
-viewing *in that course* (the course an event or session records) of the course's lessons, for
-every card, chart and table; the assistant's questions, which know no course, are filtered by
-the course's videos.
-"""
+"""What viewing shows: the KPI cards, trends, retention curves, the course funnel, the heatmap, the
+top videos and breakdowns (and a chart slice's videos), and how fresh the rollups are."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from . import learners, metrics
-from .db import Tenant
-from .errors import ValidationError
-
-__all__ = [
-    "AT_RISK_LIMIT",
-    "FORMULAS",
-    "GRANULARITIES",
-    "Filters",
-    "at_risk_learners",
-    "breakdown",
-    "costs",
-    "course_funnel",
-    "data_as_of",
-    "engagement_heatmap",
-    "first_activity_day",
-    "lesson_stats",
-    "kpis",
-    "retention_curve",
-    "student_progress",
-    "top_videos",
-    "typical_retention",
-    "views_over_time",
-]
+from .. import learners, metrics
+from ..db import Tenant
+from ..errors import ValidationError
+from .filters import _ASKED, _COMPLETION_RATE, _IN_FILTERS, _SCOPE, _VIEWING, Filters, _frame
 
 GRANULARITIES = ("day", "week", "month")
-#: Each metric's formula and what it counts, by the label the page shows (see ``metrics``).
-FORMULAS = metrics.help_text()
-_AT_RISK_INACTIVE_DAYS = 14
-#: Rows of the at-risk list: a creator nudges the most recently lapsed first, not ten thousand at once.
-AT_RISK_LIMIT = 500
-
-
-@dataclass(frozen=True)
-class Filters:
-    """A date range (inclusive, UTC days) and optionally one course and/or some videos."""
-
-    start: date
-    end: date
-    course_id: uuid.UUID | None = None
-    video_ids: tuple[uuid.UUID, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if self.end < self.start:
-            raise ValidationError("The end date is before the start date; pick a range that runs forwards.")
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def previous(self) -> Filters:
-        """The period of the same length just before this one."""
-        return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
-
-    def params(self, t: Tenant) -> dict:
-        return {"creator": t.creator_id, "start": self.start, "end": self.end,
-                "after": self.end + timedelta(days=1), "course": self.course_id,
-                "videos": list(self.video_ids) if self.video_ids is not None else None}
-
-
-# Videos in scope: all, one course's lessons, and/or chosen ones. Used as a CTE by every query.
-_SCOPE = """
-scope AS (
-  SELECT v.id, v.title, v.duration_seconds FROM videos v
-  WHERE v.creator_id = :creator
-    AND (CAST(:videos AS uuid[]) IS NULL OR v.id = ANY (CAST(:videos AS uuid[])))
-    AND (CAST(:course AS uuid) IS NULL OR v.id IN (
-          SELECT l.video_id FROM module_lessons l JOIN course_modules m ON m.id = l.module_id
-          WHERE l.creator_id = :creator AND m.course_id = CAST(:course AS uuid)))
-)"""
-# The rollup rows of the filters: the scope's viewing in the period, in the course when one is chosen.
-_VIEWING = f"""{_SCOPE},
-viewing AS (
-  SELECT d.* FROM viewing_days d JOIN scope ON scope.id = d.video_id
-  WHERE d.creator_id = :creator AND d.date BETWEEN :start AND :end
-    AND (CAST(:course AS uuid) IS NULL OR d.course_id = CAST(:course AS uuid))
-)"""
-# The assistant's answers of the period about the scope's videos (they know no course).
-_ASKED = """
-asked AS (
-  SELECT d.video_id, d.questions, d.cited_answers FROM viewing_days d JOIN scope ON scope.id = d.video_id
-  WHERE d.creator_id = :creator AND d.date BETWEEN :start AND :end AND d.course_id IS NULL
-)"""
-# The learner bitmaps of the filters (alias ``s``): the scope's videos, in the course when one is chosen.
-_IN_FILTERS = """s.creator_id = :creator AND s.video_id IN (SELECT id FROM scope)
-  AND (CAST(:course AS uuid) IS NULL OR s.course_id = CAST(:course AS uuid))"""
-# Completions ÷ views × 100, at most 100 (metrics "completion_rate"), over aggregated rows.
-# (least() of a number and NULL is the number: the cap goes inside the division.)
-_COMPLETION_RATE = "100.0 * least(sum({p}completions), sum({p}views)) / nullif(sum({p}views), 0)"
-# Timestamps of a UTC-day range: comparisons on the raw column keep its index usable.
-_IN_RANGE = """{col} >= CAST(:start AS timestamp) AT TIME ZONE 'UTC' AND {col} < CAST(:after AS timestamp) AT TIME ZONE 'UTC'"""
-
-
-def _frame(t: Tenant, sql: str, params: dict) -> pd.DataFrame:
-    result = t.conn.execute(sa.text(sql), params)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
 
 # The KPI cards, by label, and the metric each shows.
 _KPI_METRICS = {"Views": "views", "Unique viewers": "learners", "Watch time (hours)": "watch_time",
@@ -356,66 +251,6 @@ def breakdown(t: Tenant, f: Filters, by: str) -> pd.DataFrame:
     """, {**f.params(t), "key": key})
 
 
-def student_progress(t: Tenant, course_id: uuid.UUID, student_id: uuid.UUID) -> pd.DataFrame:
-    """One learner through one course: each lesson's best completion, watch time and last view."""
-    return _frame(t, """
-        SELECT row_number() OVER (ORDER BY m.display_order, l.lesson_order)::int AS position, m.title AS module,
-               coalesce(l.title, v.title) AS lesson, coalesce(max(s.percent_complete), 0)::int AS best_percent,
-               coalesce(sum(s.watch_time_seconds), 0)::int AS watch_seconds, coalesce(bool_or(s.completed), false)
-                 AS completed, max(s.session_start) AS last_watched, count(s.id)::int AS sessions
-        FROM module_lessons l JOIN course_modules m ON m.id = l.module_id AND m.creator_id = l.creator_id
-        JOIN videos v ON v.id = l.video_id AND v.creator_id = l.creator_id
-        LEFT JOIN video_watch_sessions s ON s.creator_id = l.creator_id AND s.video_id = l.video_id
-              AND s.student_id = :student
-        WHERE l.creator_id = :creator AND m.course_id = :course
-        GROUP BY m.display_order, l.lesson_order, m.title, l.title, v.title ORDER BY position
-    """, {"creator": t.creator_id, "course": course_id, "student": student_id})
-
-
-def at_risk_learners(t: Tenant, course_id: uuid.UUID, *, now: datetime | None = None,
-                     limit: int = AT_RISK_LIMIT) -> pd.DataFrame:
-    """Learners of a course who have not finished it and are inactive for 14 days or more, or
-    whose last lesson was left unfinished a week ago and not resumed: the most recently lapsed
-    first (the ones a nudge can still bring back), at most ``limit`` of them."""
-    return _frame(t, f"""
-        WITH lessons AS (
-          SELECT count(*) AS n FROM module_lessons l JOIN course_modules m ON m.id = l.module_id
-          WHERE l.creator_id = :creator AND m.course_id = :course
-        ),
-        clock AS (SELECT coalesce(CAST(:now AS timestamptz), now()) AS now)
-        SELECT p.student_id, st.email, p.last_seen, cardinality(p.completed_videos) AS lessons_completed,
-               lessons.n::int AS lessons, v.title AS last_lesson,
-               extract(day FROM clock.now - p.last_seen)::int AS inactive_days,
-               CASE WHEN clock.now - p.last_seen >= interval '{_AT_RISK_INACTIVE_DAYS} days'
-                    THEN 'inactive' ELSE 'stalled on a lesson' END AS reason
-        FROM course_learners p CROSS JOIN lessons CROSS JOIN clock
-        JOIN students st ON st.id = p.student_id AND st.creator_id = :creator
-        LEFT JOIN videos v ON v.id = p.last_video_id AND v.creator_id = :creator
-        WHERE p.creator_id = :creator AND p.course_id = :course AND p.last_seen <= clock.now - interval '7 days'
-          AND cardinality(p.completed_videos) < lessons.n
-          AND (p.last_seen <= clock.now - interval '{_AT_RISK_INACTIVE_DAYS} days'
-               OR NOT p.last_video_id = ANY (p.completed_videos))
-        ORDER BY p.last_seen DESC
-        LIMIT :limit
-    """, {"creator": t.creator_id, "course": course_id, "now": now, "limit": limit})
-
-
-def costs(t: Tenant, f: Filters) -> pd.DataFrame:
-    """Spending by kind: transcription by source and method (from import events), AI credits."""
-    return _frame(t, f"""
-        SELECT 'transcription' AS kind, coalesce(v.source_type, 'unknown') || ' · ' ||
-               coalesce(e.metadata ->> 'transcript_method', 'unknown') AS item,
-               count(*)::int AS count, round(sum(coalesce((e.metadata ->> 'cost')::numeric, 0)), 4)::float8 AS usd
-        FROM video_analytics_events e JOIN videos v ON v.id = e.video_id AND v.creator_id = e.creator_id
-        WHERE e.creator_id = :creator AND e.event_type = 'video_transcribed' AND {_IN_RANGE.format(col='e."timestamp"')}
-        GROUP BY 1, 2
-        UNION ALL
-        SELECT 'assistant', 'AI credits (1 per 1,000 model tokens)', coalesce(sum(u.ai_credits_used), 0)::int, NULL
-        FROM usage_metrics u WHERE u.creator_id = :creator AND u.date BETWEEN :start AND :end
-        ORDER BY 1, 2
-    """, f.params(t))
-
-
 def data_as_of(t: Tenant) -> datetime | None:
     """When the rollups were last computed (the dashboards' freshness)."""
     return t.conn.execute(
@@ -430,25 +265,6 @@ def first_activity_day(t: Tenant) -> date | None:
     return t.conn.execute(sa.text("SELECT min(date) FROM viewing_days WHERE creator_id = :c"),
                           {"c": t.creator_id}).scalar_one()
 
-
-def lesson_stats(t: Tenant, course_id: uuid.UUID) -> dict[tuple[uuid.UUID, uuid.UUID], dict]:
-    """For the course builder: each lesson's learners, completion and drop-off (the share of its
-    learners who did not start the next lesson), over all time, keyed by (module id, video id)."""
-    first = first_activity_day(t)
-    if first is None:
-        return {}
-    today = datetime.now(UTC).date()
-    funnel = course_funnel(t, course_id, Filters(min(first, today), today))
-    stats = {}
-    for index, row in funnel.iterrows():
-        following = funnel["started"].iloc[index + 1] if index + 1 < len(funnel) else None
-        drop = None if following is None or not row["started"] else max(0.0, 1 - following / row["started"]) * 100
-        stats[(row["module_id"], row["video_id"])] = {"learners": int(row["started"]),
-                                                      "completion_rate": row["completion_rate"], "drop_off": drop}
-    return stats
-
-
-# --- Analytics page drill-downs (issue 16): a chart slice's videos, cost lines, a learner by e-mail ---
 
 _SLICE_KEYS = {"device": "devices", "referrer": "referrers"}
 
@@ -477,33 +293,3 @@ def slice_videos(t: Tenant, f: Filters, *, weekday: int | None = None, hour: int
           AND (CAST(:hour AS int) IS NULL OR h.ord - 1 = :hour)
         GROUP BY 1, 2 HAVING sum(h.n::int) > 0 ORDER BY sessions DESC, title
     """, {**f.params(t), "weekday": weekday, "hour": hour})
-
-
-def cost_lines(t: Tenant, f: Filters) -> pd.DataFrame:
-    """Spending per month, kind, video and item (transcriptions per video; AI credits per month)."""
-    return _frame(t, f"""
-        SELECT date_trunc('month', e."timestamp" AT TIME ZONE 'UTC')::date AS month, 'transcription' AS kind,
-               v.title AS video, coalesce(v.source_type, 'unknown') || ' · ' ||
-               coalesce(e.metadata ->> 'transcript_method', 'unknown') AS item, count(*)::int AS count,
-               round(sum(coalesce((e.metadata ->> 'cost')::numeric, 0)), 4)::float8 AS usd
-        FROM video_analytics_events e JOIN videos v ON v.id = e.video_id AND v.creator_id = e.creator_id
-        WHERE e.creator_id = :creator AND e.event_type = 'video_transcribed' AND {_IN_RANGE.format(col='e."timestamp"')}
-        GROUP BY 1, 2, 3, 4
-        UNION ALL
-        SELECT date_trunc('month', u.date)::date, 'assistant', NULL, 'AI credits (1 per 1,000 model tokens)',
-               sum(u.ai_credits_used)::int, 0
-        FROM usage_metrics u WHERE u.creator_id = :creator AND u.date BETWEEN :start AND :end
-        GROUP BY 1 HAVING sum(u.ai_credits_used) > 0
-        ORDER BY 1, 2, 3, 4
-    """, f.params(t))
-
-
-def find_learner(t: Tenant, email: str) -> uuid.UUID | None:
-    """The id of the workspace's learner with this e-mail address (any case), or None."""
-    return t.conn.execute(
-        sa.text("SELECT id FROM students WHERE creator_id = :creator AND lower(email) = lower(:email) "
-                "ORDER BY created_at LIMIT 1"), {"creator": t.creator_id, "email": email.strip()},
-    ).scalar_one_or_none()
-
-
-__all__ += ["cost_lines", "find_learner", "slice_videos"]

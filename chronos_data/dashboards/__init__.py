@@ -1,0 +1,63 @@
+"""What the Analytics page shows, as DataFrames: KPIs, trends, retention, funnels, breakdowns.
+
+Every number is one of ``metrics.METRICS`` (the help text, ``FORMULAS``, is theirs). Nothing here
+reads raw events or sessions of more than one learner: everything that can be summed reads the
+daily rollup ``viewing_days`` (per video, course context and day: counts, and the day's hour,
+reach, rewind, device and referrer histograms in ``shape``); distinct learners (unique viewers,
+active learners, the funnel) are unions of the rollups' learner bitmaps (``learners``), and the
+at-risk list reads each learner's course standing. So the page's queries take milliseconds at
+millions of events.
+
+Filters: a period of UTC days, and optionally a course and/or some videos. A course filter means
+viewing *in that course* (the course an event or session records) of the course's lessons, for
+every card, chart and table; the assistant's questions, which know no course, are filtered by
+the course's videos.
+"""
+
+from __future__ import annotations
+
+from .. import metrics
+from .costs import cost_lines, costs
+from .filters import Filters
+from .learning import AT_RISK_LIMIT, at_risk_learners, find_learner, lesson_stats, student_progress
+from .viewing import (
+    GRANULARITIES,
+    breakdown,
+    course_funnel,
+    data_as_of,
+    engagement_heatmap,
+    first_activity_day,
+    kpis,
+    retention_curve,
+    slice_videos,
+    top_videos,
+    typical_retention,
+    views_over_time,
+)
+
+__all__ = [
+    "AT_RISK_LIMIT",
+    "FORMULAS",
+    "GRANULARITIES",
+    "Filters",
+    "at_risk_learners",
+    "breakdown",
+    "cost_lines",
+    "costs",
+    "course_funnel",
+    "data_as_of",
+    "engagement_heatmap",
+    "find_learner",
+    "first_activity_day",
+    "lesson_stats",
+    "kpis",
+    "retention_curve",
+    "slice_videos",
+    "student_progress",
+    "top_videos",
+    "typical_retention",
+    "views_over_time",
+]
+
+#: Each metric's formula and what it counts, by the label the page shows (see ``metrics``).
+FORMULAS = metrics.help_text()

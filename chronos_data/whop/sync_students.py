@@ -1,0 +1,140 @@
+"""The sync's member steps: Whop members become students (found by their Whop user id, or linked by
+e-mail), and memberships decide who is active; an ended membership is kept for the churn analytics."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from .client import PAGE_SIZE
+
+#: Membership statuses that give access: still paying, trialing, set to cancel at the period's end,
+#: or a finished one-time purchase. canceled, expired, unresolved and drafted do not.
+ACTIVE_STATUSES = frozenset({"trialing", "active", "past_due", "canceling", "completed"})
+
+
+class StudentSteps:
+    """The members and memberships steps of a sync (``sync._Run``), and the student writes that
+    completions share."""
+
+    # -- members → students ---------------------------------------------------------------------
+
+    def _members(self) -> None:
+        self._pages("reading members",
+                    lambda after: self.client.members.list(account_id=self.company, first=PAGE_SIZE, after=after),
+                    self._apply_members)
+
+    def _apply_members(self, members: list[Any]) -> None:
+        for m in members:
+            if m.access_level == "admin" or m.user is None:  # the company's team, not learners
+                continue
+            self._count("members")
+            name = m.display_name or m.user.name or m.user.username
+            found = self._student(m.user.id, m.email, name, m.last_accessed_at)
+            if found is None:
+                self._insert_student(m.user.id, m.email, name, m.last_accessed_at)
+
+    def _student(self, user_id: str, email: str | None, name: str | None, last: str | None) -> Any:
+        """Update the student with this Whop user id, or link the one with this e-mail; None if neither."""
+        params = {**self.params, "user": user_id, "email": email, "name": name, "last": _time(last)}
+        found = self.t.conn.execute(sa.text("""
+            UPDATE students s SET name = coalesce(:name, s.name),
+                   email = CASE WHEN s.email IS NULL AND CAST(:email AS text) IS NOT NULL AND NOT EXISTS (
+                                  SELECT 1 FROM students o WHERE o.creator_id = s.creator_id
+                                    AND lower(o.email) = lower(:email)) THEN :email ELSE s.email END,
+                   last_active_at = greatest(s.last_active_at, CAST(:last AS timestamptz))
+            WHERE s.creator_id = :creator AND s.whop_user_id = :user RETURNING s.id
+        """), params).scalar_one_or_none()
+        if found is None and email:
+            found = self.t.conn.execute(sa.text("""
+                UPDATE students s SET whop_user_id = :user, name = coalesce(s.name, :name),
+                       last_active_at = greatest(s.last_active_at, CAST(:last AS timestamptz))
+                WHERE s.creator_id = :creator AND s.whop_user_id IS NULL AND lower(s.email) = lower(:email)
+                RETURNING s.id
+            """), params).scalar_one_or_none()
+        return found
+
+    def _insert_student(self, user_id: str, email: str | None, name: str | None, last: str | None,
+                        *, active: bool = True, count: bool = True) -> Any:
+        params = {**self.params, "user": user_id, "email": email, "name": name, "last": _time(last),
+                  "active": active}
+        new = self.t.conn.execute(sa.text("""
+            INSERT INTO students (creator_id, whop_user_id, email, name, last_active_at, is_active)
+            VALUES (:creator, :user, :email, :name, :last, :active) ON CONFLICT DO NOTHING RETURNING id
+        """), params).scalar_one_or_none()
+        if new is None:  # the e-mail belongs to a student of another Whop user: keep theirs
+            new = self.t.conn.execute(sa.text("""
+                INSERT INTO students (creator_id, whop_user_id, name, last_active_at, is_active)
+                VALUES (:creator, :user, :name, :last, :active) ON CONFLICT DO NOTHING RETURNING id
+            """), params).scalar_one_or_none()
+        if new is not None and count:
+            self._count("new")
+        return new
+
+    # -- memberships → is_active ----------------------------------------------------------------
+
+    def _memberships(self) -> None:
+        self._pages("reading memberships",
+                    lambda after: self.client.memberships.list(account_id=self.company, first=PAGE_SIZE, after=after),
+                    self._apply_memberships)
+
+    def _apply_memberships(self, memberships: list[Any]) -> None:
+        for m in memberships:
+            if m.account is not None and m.account.id == self.company and m.account.title:
+                self.t.conn.execute(sa.text("UPDATE whop_connections SET company_title = :title "
+                                            "WHERE creator_id = :creator"), {**self.params, "title": m.account.title})
+            if not m.user_id:
+                continue  # unclaimed: nobody to attach it to
+            active = m.status in ACTIVE_STATUSES
+            params = {**self.params, "user": m.user_id, "membership": m.id, "active": active}
+            # An active membership wins; an ended one only ends the membership the student is known by,
+            # so an old cancelled membership never turns off a student who renewed with a new one.
+            was = self.t.conn.execute(sa.text("""
+                UPDATE students s SET whop_membership_id = :membership, is_active = :active
+                FROM (SELECT id, is_active FROM students WHERE creator_id = :creator AND whop_user_id = :user
+                      FOR UPDATE) old
+                WHERE s.id = old.id AND (CAST(:active AS boolean) OR s.whop_membership_id IS NULL
+                                         OR s.whop_membership_id = :membership OR NOT s.is_active)
+                RETURNING old.is_active
+            """), params).all()
+            if not was and not self.t.conn.execute(sa.text(
+                    "SELECT 1 FROM students WHERE creator_id = :creator AND whop_user_id = :user"), params).first():
+                # A membership whose member the members list did not show (yet): a student all the same.
+                if self._insert_student(m.user_id, None, None, None, active=active) is not None:
+                    self.t.conn.execute(sa.text("UPDATE students SET whop_membership_id = :membership "
+                                                "WHERE creator_id = :creator AND whop_user_id = :user"), params)
+                    self._count("members")
+                    if not active:
+                        self._count("cancelled")
+            elif was and was[0].is_active and not active:
+                self._count("cancelled")
+            if not active:
+                self._observe_end(m)
+
+    def _observe_end(self, m: Any) -> None:
+        """Keep the end of a membership as seen by a sync (its status, Whop's cancellation reason), as a
+        webhook delivery keeps it: once per membership and status, for the churn analytics."""
+        if not m.user_id:
+            return
+        detail = {"membership_id": m.id, "status": str(m.status), "cancellation_reason": m.cancellation_reason,
+                  "canceled_at": m.canceled_at}
+        self.t.conn.execute(sa.text("""
+            INSERT INTO whop_deliveries (creator_id, delivery_id, event_type, student_id, detail)
+            SELECT :creator, :delivery, 'membership.deactivated', s.id, CAST(:detail AS jsonb)
+            FROM students s WHERE s.creator_id = :creator AND s.whop_user_id = :user AND s.whop_membership_id = :membership
+            ON CONFLICT DO NOTHING
+        """), {**self.params, "delivery": f"sync:{m.id}:{m.status}", "user": m.user_id, "membership": m.id,
+               "detail": json.dumps(detail)})
+
+
+def _time(text: str | datetime | None) -> datetime | None:
+    """A time from Whop: some models parse it already, others keep the ISO text."""
+    if isinstance(text, datetime) or not text:
+        return text or None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
