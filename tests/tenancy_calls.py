@@ -432,6 +432,12 @@ def _b_moment_texts(c: Ctx) -> list[str]:
     return moment_texts([(float(a), float(b), str(text)) for a, b, text in segments or []], [])
 
 
+def _transcript():
+    from chronos_data.ingest.segments import Segment, Transcript
+
+    return Transcript([Segment(0.0, 2.0, "intruder transcript")])
+
+
 def _chunk(index: int):
     from chronos_data.chunks import NewChunk
 
@@ -653,32 +659,37 @@ CASES: dict[str, list[Case]] = {
     "ingest.imports.queue_imports": [
         own("b_storage_path", lambda c, f: f(c.t, c.settings, [_import_request(c.b.storage_path)]),
             check=_queued_none, nothing=_queued_none)],
-    "ingest.pipeline.add_youtube_video": [
+    "ingest.queueing.add_youtube_video": [
         # The same public YouTube video as B's queued one: a video of the caller's own, never B's row
         # (a DuplicateVideo naming B's video would give B's id away).
         new("b_youtube_id", lambda c, f: f(c.t, f"https://youtu.be/{c.b.pending_youtube_id}"),
             check=lambda r, c: r != c.b.pending_video)],
-    "ingest.pipeline.add_subtitled_video": [
+    "ingest.queueing.add_subtitled_video": [
         new("loom", lambda c, f: f(c.t, source_type="loom", source="https://www.loom.com/share/" + "ab" * 16,
                                    subtitle_bytes=_srt("hello"), subtitle_filename="x.srt", title="Intruder loom"))],
-    "ingest.pipeline.add_upload_to_transcribe": [
+    "ingest.queueing.add_upload_to_transcribe": [
         new("own_path", lambda c, f: f(c.t, storage_path=f"uploads/{c.creator}/0/own.mp4", title="Intruder upload",
                                        file_size_bytes=10))],
-    "ingest.pipeline.retry_video": [
+    "ingest.queueing.retry_video": [
         refused("b_video", lambda c, f: f(c.t, c.b.video), NotFound),
         refused("b_queued_video", lambda c, f: f(c.t, c.b.pending_video, refetch=True), NotFound),
         refused("b_queued_video_captions", lambda c, f: f(c.t, c.b.pending_video, captions=_captions()), NotFound),
     ],
-    "ingest.pipeline.attach_subtitles": [
+    "ingest.queueing.attach_subtitles": [
         refused("b_video", lambda c, f: f(c.t, c.b.video, subtitle_bytes=_srt("hello"), subtitle_filename="x.srt"),
                 NotFound),
         refused("b_queued_video", lambda c, f: f(c.t, c.b.pending_video, subtitle_bytes=_srt("hello"),
                                                  subtitle_filename="x.srt"), NotFound),
     ],
-    "ingest.pipeline.caption_options": [refused("b_queued_video", lambda c, f: f(c.t, c.b.pending_video), NotFound)],
+    "ingest.queueing.caption_options": [refused("b_queued_video", lambda c, f: f(c.t, c.b.pending_video), NotFound)],
     # B's queued video keeps its claim (nothing happens to another workspace's row).
-    "ingest.pipeline.release_claim": [empty("b_queued_video", lambda c, f: f(c.t, c.b.pending_video))],
-    "ingest.pipeline.requeue_for_embedding": [own("all", lambda c, f: f(c.t), commit=False)],
+    "ingest.lease.release_claim": [empty("b_queued_video", lambda c, f: f(c.t, c.b.pending_video))],
+    "ingest.lease.release": [
+        own("b_queued_video", lambda c, f: f(c.db, c.creator, c.b.pending_video), database=True)],
+    # An UPDATE filtered by the caller's workspace: B's video keeps its transcript.
+    "ingest.transcripts.store_transcript": [
+        own("b_video", lambda c, f: f(c.t, c.b.video, _transcript()))],
+    "ingest.queueing.requeue_for_embedding": [own("all", lambda c, f: f(c.t), commit=False)],
     "ingest.pipeline.process_video": [
         own("b_queued_video", lambda c, f: f(c.db, c.creator, c.b.pending_video, c.embedder), database=True,
             check=lambda r, c: r == "failed", nothing=lambda r, c: r == "failed"),
@@ -943,7 +954,12 @@ def _import_request(source: str):
 
 #: Functions that take a creator id but are the trusted entry points that name one, or that serve
 #: every workspace by design; each with the reason.
+_PLATFORM = ("reads no table: the creator id only names whose uploads folder a path must be in "
+             "(uploads.check_storage_path; another workspace's file: tests/unit/test_video_sources.py)")
 EXEMPT: dict[str, str] = {
+    **{f"ingest.sources.{name}": _PLATFORM for name in (
+        "registry.VideoSource.fetch_transcript", "registry.VideoSource.parse_source", "upload.Upload.fetch_transcript",
+        "upload.Upload.parse_source", "youtube.YouTube.fetch_transcript")},
     "db.Database.tenant": "the entry point that names the transaction's creator (what every case runs in)",
     "collector.writer.Writer.submit": "an entry point that names the transaction's creator, as db.Database.tenant: "
                                       "the collector takes it from write_key_owner for the request's key (a key "
