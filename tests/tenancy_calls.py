@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError
 import chronos_data
 from chronos_data.db import Database, Tenant
 from chronos_data.errors import NotFound, StaleEdit, ValidationError
+from chronos_data.lesson_moves import DraggedLayout, LessonStep, LessonToModule
 from chronos_data.whop.webhooks import WebhookRejected
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -707,9 +708,19 @@ CASES: dict[str, list[Case]] = {
     "ingest.worker.run_until_done": [
         own("b_queued_video", lambda c, f: f(c.db, c.creator, c.embedder, [c.b.pending_video], timeout=1.0),
             database=True)],
-    # --- learners, outlines --------------------------------------------------------------------
+    # --- learners, lesson moves, outlines ------------------------------------------------------
     "learners.bitmap_bits": [own("bits", lambda c, f: f(c.t), nothing=lambda r, c: r == 8)],
     "learners.roll_days": [own("today", lambda c, f: f(c.t, [c.today]))],
+    "lesson_moves.save_lesson_move": [
+        refused("b_course", lambda c, f: f(c.t, c.b.course, LessonStep(c.b.lesson, 1)), NotFound),
+        refused("own_course_b_lesson", lambda c, f: f(c.t, c.me.course, LessonStep(c.b.lesson, 1)), NotFound,
+                needs_own=True),
+        refused("own_lesson_to_b_module", lambda c, f: f(c.t, c.me.course, LessonToModule(c.me.lesson, c.b.module)),
+                NotFound, needs_own=True),
+        refused("own_course_b_module_dragged",
+                lambda c, f: f(c.t, c.me.course, DraggedLayout({c.b.module: [c.b.lesson]}, {})), NotFound,
+                needs_own=True),
+    ],
     "outlines.export_outline": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     "outlines.outline_markdown": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     "outlines.import_outline": [
