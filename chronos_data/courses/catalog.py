@@ -19,6 +19,9 @@ from ._fields import _optional_text, _set_clause, _thumbnail
 from ._locks import _apply_course_order, _check_revision, _clamp, _live_course_ids, _lock_course, _lock_course_list
 from .model import _COURSE_NOT_FOUND, COURSE_LIST_STALE, COURSE_STALE, Course
 
+__all__ = ["create_course", "delete_course", "duplicate_course", "get_course", "list_courses", "move_course",
+           "restore_course", "update_course"]
+
 _COURSE_SELECT = (
     "SELECT c.id, c.title, c.description, c.thumbnail_url, c.is_published, c.display_order, "
     "  c.published_at, c.created_at, c.is_deleted, c.revision, "

@@ -26,6 +26,8 @@ from ._locks import (
 )
 from .model import DUPLICATE_LESSON, MODULE_STALE, Lesson
 
+__all__ = ["add_lesson", "add_lessons", "list_lessons", "remove_lesson", "swap_lesson_video", "update_lesson"]
+
 _LESSON_COLUMNS = (
     "l.id, l.module_id, l.video_id, l.lesson_order, l.title, l.description, l.is_required, "
     "l.estimated_duration_minutes, v.title AS video_title, v.status AS video_status, "

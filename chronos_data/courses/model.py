@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+__all__ = ["Course", "CourseOutline", "Lesson", "Module", "ModuleOutline", "PublishProblem"]
+
 MODULE_STALE = (
     "This module was changed in another tab — here is the current version; nothing of yours was saved, "
     "so make your change again if it is still needed."

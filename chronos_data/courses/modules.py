@@ -25,6 +25,8 @@ from ._locks import (
 )
 from .model import _MODULE_NOT_FOUND, COURSE_STALE, MODULE_STALE, Module
 
+__all__ = ["create_module", "delete_module", "list_modules", "move_module", "update_module"]
+
 _MODULE_COLUMNS = "id, course_id, title, description, display_order, revision"
 
 

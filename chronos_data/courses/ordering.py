@@ -29,6 +29,8 @@ from .catalog import get_course
 from .model import DUPLICATE_LESSON, MODULE_STALE, CourseOutline
 from .outline import course_outline
 
+__all__ = ["arrange_lessons", "move_lesson", "move_lesson_to_module", "reorder_lessons"]
+
 
 def reorder_lessons(
     t: Tenant, module_id: uuid.UUID, lesson_ids: Sequence[uuid.UUID], *, expected_revision: int | None = None

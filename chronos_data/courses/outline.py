@@ -13,6 +13,8 @@ from .catalog import get_course
 from .lessons import _LESSON_COLUMNS
 from .model import CourseOutline, Lesson, Module, ModuleOutline
 
+__all__ = ["course_outline"]
+
 
 def course_outline(t: Tenant, course_id: uuid.UUID) -> CourseOutline:
     """A course with its modules and their lessons, in order, read in two queries. Raises NotFound."""

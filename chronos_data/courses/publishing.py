@@ -14,6 +14,8 @@ from .catalog import get_course
 from .model import CHECKLIST_STALE, COURSE_STALE, NO_LESSONS, PublishProblem
 from .outline import course_outline
 
+__all__ = ["publish_checklist", "publish_course", "unpublish_course"]
+
 
 def publish_checklist(t: Tenant, course_id: uuid.UUID) -> list[PublishProblem]:
     """What a student would trip over in a course (empty when it is ready). Raises NotFound."""
