@@ -18,7 +18,9 @@ import sqlalchemy as sa
 
 from . import courses
 from ._rows import unstorable
-from .courses import CourseOutline, Lesson, _NewLesson
+from .courses import CourseOutline, Lesson
+from .courses.lessons import _add_new_lessons, _NewLesson
+from .courses.model import _lesson_minutes
 from .db import Tenant
 from .errors import ValidationError
 from .ingest.sources import all_sources, is_youtube_id, key_of, moment_url, source_for
@@ -114,7 +116,7 @@ def outline_markdown(t: Tenant, course_id: uuid.UUID) -> str:
 
 def _lesson_line(lesson: Lesson, url: str | None) -> str:
     parts = [f"{lesson.lesson_order}. **{_md(lesson.title)}**"]
-    minutes = courses._lesson_minutes(lesson)
+    minutes = _lesson_minutes(lesson)
     parts.append(_minutes(minutes) if minutes else "length unknown")
     parts.append("required" if lesson.is_required else "optional")
     if url:
@@ -221,7 +223,7 @@ def import_outline(t: Tenant, data: dict[str, Any] | bytes | str) -> OutlineImpo
             used.add(video_id)
             title = None if lesson.legacy else lesson.title
             items.append(_NewLesson(video_id, title, lesson.description, lesson.is_required, lesson.minutes))
-        matched += len(courses._add_new_lessons(t, module_id, items))
+        matched += len(_add_new_lessons(t, module_id, items))
     return OutlineImport(course_id, matched, unmatched, course_title)
 
 

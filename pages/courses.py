@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 from streamlit_sortables import sort_items
 
-from chronos_data import courses, dashboards, outlines, videos
+from chronos_data import courses, dashboards, lesson_moves, outlines, videos
 from chronos_data.errors import ChronosError, StaleEdit
 from chronos_data.insights import concepts
 from components import layout, state
@@ -31,22 +31,17 @@ SORTABLE_STYLE = """
 """
 
 
-def _save(action, message: str | None = None, *, reorders: uuid.UUID | None = None,
-          select: bool = False) -> bool:
+def _save(action, message: str | None = None, *, select: bool = False) -> bool:
     """A widget callback: run one change in a transaction and leave a note for the next run.
 
     Callbacks receive the values the widget was DRAWN with (ids, revisions), so a click in a tab
     that shows an old version carries that old revision and is refused, instead of being bound to
     whatever the database holds by the time the page reruns. ``select``: the action returns a
-    course id, which becomes the course shown. ``reorders``: the course whose lesson order the
-    change moves; a term the new order uses before it is explained is named at once. Returns
-    whether the change was saved.
+    course id, which becomes the course shown. Returns whether the change was saved.
     """
     try:
         with state.tenant() as t:
-            before = {i.key for i in concepts.concept_order(t, reorders)} if reorders else set()
             result = action(t)
-            added = [i for i in concepts.concept_order(t, reorders) if i.key not in before] if reorders else []
     except StaleEdit as exc:
         st.session_state["courses_flash"] = ("warning", str(exc))
         return False
@@ -56,13 +51,20 @@ def _save(action, message: str | None = None, *, reorders: uuid.UUID | None = No
     else:
         if select:
             _select(result)
-        if added:
-            st.session_state["courses_flash"] = (
-                "warning", f"{message or 'Saved.'} In this order, {added[0].title[0].lower()}{added[0].title[1:]}: "
-                           "move it back, or explain the term earlier.")
-        elif message:
+        if message:
             st.session_state["courses_flash"] = ("success", message)
         return True
+
+
+def _move(course_id: uuid.UUID, move: lesson_moves.LessonMove, message: str | None = None) -> None:
+    """A widget callback: save a lesson move of the course shown; a term the new order uses before
+    the lesson that explains it is named at once."""
+    caused: list = []  # what the move caused, filled inside _save's transaction
+    if _save(lambda t: caused.extend(lesson_moves.save_lesson_move(t, course_id, move)), message) and caused:
+        title = caused[0].title
+        st.session_state["courses_flash"] = (
+            "warning", f"{message or 'Saved.'} In this order, {title[0].lower()}{title[1:]}: "
+                       "move it back, or explain the term earlier.")
 
 
 def _select(course_id: uuid.UUID) -> None:
@@ -322,13 +324,11 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
     # a glyph label was read as "upwards arrow", and ``help`` is a tooltip, not the button's name.
     number = lesson.lesson_order
     row.button(f"Move lesson {number} up", key=f"courses_up_{lesson.id}", icon=":material/arrow_upward:",
-              help="Move up", disabled=number == 1, on_click=_save,
-              args=(lambda t: courses.move_lesson(t, lesson.id, -1, expected_revision=revision),),
-              kwargs={"reorders": module.course_id})
+              help="Move up", disabled=number == 1, on_click=_move,
+              args=(module.course_id, lesson_moves.LessonStep(lesson.id, -1, revision)))
     row.button(f"Move lesson {number} down", key=f"courses_down_{lesson.id}", icon=":material/arrow_downward:",
-                help="Move down", disabled=number == last, on_click=_save,
-                args=(lambda t: courses.move_lesson(t, lesson.id, 1, expected_revision=revision),),
-                kwargs={"reorders": module.course_id})
+                help="Move down", disabled=number == last, on_click=_move,
+                args=(module.course_id, lesson_moves.LessonStep(lesson.id, 1, revision)))
     keys = {name: f"courses_lesson_{name}_{lesson.id}_{revision}"
             for name in ("title", "description", "required", "minutes")}
     with row.popover(f"Edit lesson {number}", key=f"courses_edit_{lesson.id}", icon=":material/edit:",
@@ -352,9 +352,8 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
         target_key = f"courses_target_{lesson.id}"
         st.selectbox("Module", [m.id for m in others], key=target_key,
                      format_func=lambda mid: next(m.title for m in others if m.id == mid))
-        st.button("Move", key=f"courses_move_{lesson.id}", on_click=_save, args=(
-            lambda t: courses.move_lesson_to_module(t, lesson.id, _typed(target_key), expected_revision=revision),
-            "Lesson moved."), kwargs={"reorders": module.course_id})
+        st.button("Move", key=f"courses_move_{lesson.id}", on_click=lambda: _move(
+            module.course_id, lesson_moves.LessonToModule(lesson.id, _typed(target_key), revision), "Lesson moved."))
     row.button(f"Remove lesson {number}", key=f"courses_remove_{lesson.id}", icon=":material/close:",
                   help="Remove this lesson (the video stays)",
                   on_click=_save, args=(lambda t: courses.remove_lesson(t, lesson.id, expected_revision=revision),
@@ -412,9 +411,7 @@ def _drag_list(outline: courses.CourseOutline) -> None:
                         custom_style=SORTABLE_STYLE)
     changes = dragged_changes(drawn.lessons, result, drawn.module_ids)
     if changes:
-        course_id = outline.course.id
-        _save(lambda t: courses.arrange_lessons(t, course_id, changes, drawn.revisions), "New order saved.",
-              reorders=course_id)
+        _move(outline.course.id, lesson_moves.DraggedLayout(changes, drawn.revisions), "New order saved.")
         st.session_state[name] = drawn.mark_stale()
         st.rerun()
 

@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError
 import chronos_data
 from chronos_data.db import Database, Tenant
 from chronos_data.errors import NotFound, StaleEdit, ValidationError
+from chronos_data.lesson_moves import DraggedLayout, LessonStep, LessonToModule
 from chronos_data.whop.webhooks import WebhookRejected
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -521,71 +522,71 @@ CASES: dict[str, list[Case]] = {
     ],
     "chunks.list_chunks": [empty("b_video", lambda c, f: f(c.t, c.b.video))],
     # --- courses -------------------------------------------------------------------------------
-    "courses.create_course": [new("own", lambda c, f: f(c.t, "Intruder course"))],
-    "courses.get_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
-    "courses.list_courses": [
+    "courses.catalog.create_course": [new("own", lambda c, f: f(c.t, "Intruder course"))],
+    "courses.catalog.get_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
+    "courses.catalog.list_courses": [
         own("live", lambda c, f: f(c.t)),
         own("with_trash", lambda c, f: f(c.t, include_deleted=True)),
         own("trash", lambda c, f: f(c.t, only_deleted=True)),
     ],
-    "courses.update_course": [
+    "courses.catalog.update_course": [
         refused("b_course", lambda c, f: f(c.t, c.b.course, title="pwned"), NotFound),
         refused("b_course_no_change", lambda c, f: f(c.t, c.b.course), NotFound),
     ],
-    "courses.move_course": [
+    "courses.catalog.move_course": [
         refused("b_course", lambda c, f: f(c.t, c.b.course, 1), NotFound),
         # The caller's own list with B's course put in it: refused as stale or not found, never moved.
         refused("b_course_in_order", lambda c, f: f(c.t, c.b.course, 1, expected_order=[c.b.course]),
                 NotFound, StaleEdit),
     ],
-    "courses.duplicate_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
-    "courses.delete_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
-    "courses.restore_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
-    "courses.publish_checklist": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
-    "courses.publish_course": [
+    "courses.catalog.duplicate_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
+    "courses.catalog.delete_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
+    "courses.catalog.restore_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
+    "courses.publishing.publish_checklist": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
+    "courses.publishing.publish_course": [
         refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound),
         refused("b_course_anyway", lambda c, f: f(c.t, c.b.course, expected_revision=1, accepted=()), NotFound),
     ],
-    "courses.unpublish_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
-    "courses.create_module": [refused("b_course", lambda c, f: f(c.t, c.b.course, "intruder"), NotFound)],
-    "courses.list_modules": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
-    "courses.update_module": [refused("b_module", lambda c, f: f(c.t, c.b.module, title="pwned"), NotFound)],
-    "courses.move_module": [refused("b_module", lambda c, f: f(c.t, c.b.module, 1), NotFound)],
-    "courses.delete_module": [refused("b_module", lambda c, f: f(c.t, c.b.module), NotFound)],
-    "courses.add_lesson": [
+    "courses.publishing.unpublish_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
+    "courses.modules.create_module": [refused("b_course", lambda c, f: f(c.t, c.b.course, "intruder"), NotFound)],
+    "courses.modules.list_modules": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
+    "courses.modules.update_module": [refused("b_module", lambda c, f: f(c.t, c.b.module, title="pwned"), NotFound)],
+    "courses.modules.move_module": [refused("b_module", lambda c, f: f(c.t, c.b.module, 1), NotFound)],
+    "courses.modules.delete_module": [refused("b_module", lambda c, f: f(c.t, c.b.module), NotFound)],
+    "courses.lessons.add_lesson": [
         refused("b_module_b_video", lambda c, f: f(c.t, c.b.module, c.b.video), NotFound),
         refused("own_module_b_video", lambda c, f: f(c.t, c.me.module, c.b.video), NotFound, needs_own=True),
         refused("b_module_own_video", lambda c, f: f(c.t, c.b.module, c.me.video), NotFound, needs_own=True),
     ],
-    "courses.add_lessons": [
+    "courses.lessons.add_lessons": [
         refused("b_module", lambda c, f: f(c.t, c.b.module, [c.b.video]), NotFound),
         refused("own_module_b_video", lambda c, f: f(c.t, c.me.module, [c.b.video]), NotFound, needs_own=True),
     ],
-    "courses.list_lessons": [empty("b_module", lambda c, f: f(c.t, c.b.module))],
-    "courses.update_lesson": [refused("b_lesson", lambda c, f: f(c.t, c.b.lesson, title="pwned"), NotFound)],
-    "courses.reorder_lessons": [
+    "courses.lessons.list_lessons": [empty("b_module", lambda c, f: f(c.t, c.b.module))],
+    "courses.lessons.update_lesson": [refused("b_lesson", lambda c, f: f(c.t, c.b.lesson, title="pwned"), NotFound)],
+    "courses.ordering.reorder_lessons": [
         refused("b_module", lambda c, f: f(c.t, c.b.module, [c.b.lesson]), NotFound),
         refused("own_module_with_b_lesson", lambda c, f: f(c.t, c.me.module, [*_lesson_ids(c), c.b.lesson]),
                 ValidationError, needs_own=True),
     ],
-    "courses.move_lesson": [refused("b_lesson", lambda c, f: f(c.t, c.b.lesson, 1), NotFound)],
-    "courses.move_lesson_to_module": [
+    "courses.ordering.move_lesson": [refused("b_lesson", lambda c, f: f(c.t, c.b.lesson, 1), NotFound)],
+    "courses.ordering.move_lesson_to_module": [
         refused("b_lesson", lambda c, f: f(c.t, c.b.lesson, c.b.module), NotFound),
         refused("b_lesson_to_own_module", lambda c, f: f(c.t, c.b.lesson, c.me.module), NotFound, needs_own=True),
         refused("own_lesson_to_b_module", lambda c, f: f(c.t, c.me.lesson, c.b.module, position=1), NotFound,
                 needs_own=True),
     ],
-    "courses.remove_lesson": [refused("b_lesson", lambda c, f: f(c.t, c.b.lesson), NotFound)],
-    "courses.swap_lesson_video": [
+    "courses.lessons.remove_lesson": [refused("b_lesson", lambda c, f: f(c.t, c.b.lesson), NotFound)],
+    "courses.lessons.swap_lesson_video": [
         refused("b_videos", lambda c, f: f(c.t, c.b.video, c.b.video), NotFound),
         refused("own_to_b_video", lambda c, f: f(c.t, c.me.video, c.b.video), NotFound, needs_own=True),
     ],
-    "courses.arrange_lessons": [
+    "courses.ordering.arrange_lessons": [
         refused("b_course", lambda c, f: f(c.t, c.b.course, {c.b.module: [c.b.lesson]}, {}), NotFound),
         refused("own_course_b_module", lambda c, f: f(c.t, c.me.course, {c.b.module: [c.b.lesson]}, {}),
                 NotFound, needs_own=True),
     ],
-    "courses.course_outline": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
+    "courses.outline.course_outline": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     # --- creators ------------------------------------------------------------------------------
     "creators.get_creator": [own("self", lambda c, f: f(c.t), check=_is_callers, nothing=_is_callers)],
     # --- dashboards ----------------------------------------------------------------------------
@@ -705,9 +706,19 @@ CASES: dict[str, list[Case]] = {
     "ingest.worker.run_until_done": [
         own("b_queued_video", lambda c, f: f(c.db, c.creator, c.embedder, [c.b.pending_video], timeout=1.0),
             database=True)],
-    # --- learners, outlines --------------------------------------------------------------------
+    # --- learners, lesson moves, outlines ------------------------------------------------------
     "learners.bitmap_bits": [own("bits", lambda c, f: f(c.t), nothing=lambda r, c: r == 8)],
     "learners.roll_days": [own("today", lambda c, f: f(c.t, [c.today]))],
+    "lesson_moves.save_lesson_move": [
+        refused("b_course", lambda c, f: f(c.t, c.b.course, LessonStep(c.b.lesson, 1)), NotFound),
+        refused("own_course_b_lesson", lambda c, f: f(c.t, c.me.course, LessonStep(c.b.lesson, 1)), NotFound,
+                needs_own=True),
+        refused("own_lesson_to_b_module", lambda c, f: f(c.t, c.me.course, LessonToModule(c.me.lesson, c.b.module)),
+                NotFound, needs_own=True),
+        refused("own_course_b_module_dragged",
+                lambda c, f: f(c.t, c.me.course, DraggedLayout({c.b.module: [c.b.lesson]}, {})), NotFound,
+                needs_own=True),
+    ],
     "outlines.export_outline": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     "outlines.outline_markdown": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     "outlines.import_outline": [
