@@ -852,6 +852,18 @@ CASES: dict[str, list[Case]] = {
     "workspace.row_counts": [own("all", lambda c, f: f(c.t))],
     "workspace.has_rows": [own("videos", lambda c, f: f(c.t, "videos"))],
     "workspace.has_viewing": [own("viewing", lambda c, f: f(c.t))],
+    "workspace.has_questions": [own("questions", lambda c, f: f(c.t))],
+    "workspace.has_transcripts": [own("transcripts", lambda c, f: f(c.t))],
+    # --- page_data: what each page reads on load ----------------------------------------------
+    "page_data.analytics_page": [own("all", lambda c, f: f(c.t), nothing=lambda r, c: (
+        not r.viewing and not r.courses and not r.videos and r.as_of is None))],
+    "page_data.kpis": [own("all", lambda c, f: f(c.t, c.filters()))],
+    "page_data.overview_page": [own("all", lambda c, f: f(c.t), nothing=lambda r, c: (
+        r.videos == r.courses == r.students == r.conversations == 0 and not r.viewing and r.as_of is None))],
+    "page_data.insights_page": [own("all", lambda c, f: f(c.t), nothing=lambda r, c: not r.courses
+                                    and not r.has_signal)],
+    "page_data.assistant_page": [own("all", lambda c, f: f(c.t))],
+    "page_data.question_log": [own("all", lambda c, f: f(c.t))],
     # --- backup --------------------------------------------------------------------------------
     "backup.export_workspace": [
         own("file", lambda c, f: _export(c, f), nothing=lambda r, c: r[0].total_rows == 0)],
