@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import streamlit as st
 
-from chronos_data import dashboards, event_import, page_data, periods, rollups
+from chronos_data import dashboards, event_import, page_data, periods, rollups, spending
 from chronos_data.errors import ChronosError
 from components import charts, figures, layout, state
 from components.analytics_data import Queries, refresh_rollups
@@ -396,13 +396,11 @@ def _costs(q: Queries, f: dashboards.Filters) -> None:
     if lines.empty:
         st.caption("No costs in this period.")
         return
-    paid = lines[lines["kind"] != "assistant"]
-    total, credits = float(paid["usd"].sum()), int(lines.loc[lines["kind"] == "assistant", "count"].sum())
+    spent = spending.spending(lines)
+    total, credits, monthly = spent.usd, spent.credits, spent.monthly
     first, second = st.columns(2)
     first.metric("Transcription (US$)", f"${total:,.4f}".rstrip("0").rstrip(".") if total else "$0")
     second.metric("AI credits", f"{credits:,}", help="One credit per 1,000 model tokens.")
-    lines = lines.assign(item=lines["item"].str.replace("_", " "))
-    monthly = lines.groupby(["month", "kind"], as_index=False)[["count", "usd"]].sum()
     if total:
         st.plotly_chart(figures.figure("cost_figure", monthly), key="analytics_costs_chart", width="stretch")
     else:
@@ -416,16 +414,15 @@ def _costs(q: Queries, f: dashboards.Filters) -> None:
                                     "kind": "Kind", "count": "Items", "usd": money})
     with by_kind:
         st.markdown("**Per kind**")
-        kinds = lines.groupby(["kind", "item"], as_index=False)[["count", "usd"]].sum()
+        kinds = spent.by_item
         st.dataframe(kinds.assign(kind=kinds["kind"].map(charts.human_label)), hide_index=True, width="stretch",
                      column_config={"kind": "Kind", "item": "What", "count": "Items", "usd": money})
     st.markdown("**Per video**")
-    per_video = paid.groupby("video", as_index=False)[["count", "usd"]].sum().sort_values("usd", ascending=False)
-    st.dataframe(per_video, hide_index=True, width="stretch",
+    st.dataframe(spent.per_video, hide_index=True, width="stretch",
                  column_config={"video": "Video", "count": "Transcriptions", "usd": money})
     st.caption("Transcription is free for captions and subtitle files; Whisper transcription is charged per "
                "minute. Assistant answers written by a model use AI credits.")
-    _download(lines, "costs", "analytics_costs_csv")
+    _download(spent.lines, "costs", "analytics_costs_csv")
 
 
 def _import_history() -> None:
