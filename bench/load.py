@@ -7,9 +7,9 @@ of other creators (multi-tenant). Then, for a fixed time:
 
 * simulated **dashboard users** load the Analytics page (70 %) or the Overview page (30 %) of a
   random workspace (half the main demo, half the others), calling exactly what those pages call
-  through ``chronos_data`` (the app.py sidebar's ``creators.get_creator``, ``has_viewing``, the
-  rollup refresh, the lists, every ``dashboards`` query of every tab, with random filters and
-  clicks), one transaction per call as the pages do, then think for 0.5-2 s. The rollup refresh
+  through ``chronos_data`` (the app.py sidebar's ``creators.get_creator``, the rollup refresh, the
+  page's load, ``page_data.analytics_page`` or ``overview_page``, every ``dashboards`` query of every
+  tab, with random filters and clicks), one transaction per call as the pages do, then think for 0.5-2 s. The rollup refresh
   is modelled as the app's ``st.cache_data`` makes it: once per workspace per 30-second window in
   the process, concurrent callers waiting for the one computing it. The query results cache is
   not modelled: every query reaches the database (the case of a user whose filters differ from
@@ -49,7 +49,7 @@ from typing import Any
 import psutil
 import sqlalchemy as sa
 
-from chronos_data import courses, creators, dashboards, rollups, videos, watching, workspace
+from chronos_data import creators, dashboards, page_data, periods, rollups, watching
 from chronos_data.analytics import DEVICE_TYPES, REFERRER_TYPES
 from chronos_data.config import Settings
 from chronos_data.db import Database, Tenant, open_database
@@ -74,7 +74,9 @@ _CACHED = frozenset({"kpis", "views_over_time", "engagement_heatmap", "top_video
 THINK_SECONDS = (0.5, 2.0)  # between page loads: a creator reads a chart, then changes a filter
 ANALYTICS_SHARE = 0.7  # of page loads; the rest open the Overview
 CLICK_SHARE = 0.2  # page loads that also click a bar, select a learner, a video, or add a comparison
-PRESETS = (7, 30, 30, 30, 90, 365, None)  # period choices; 30 days is the page's default
+# Period choices; 30 days is the page's default.
+PRESETS = ("Last 7 days", "Last 30 days", "Last 30 days", "Last 30 days", "Last 90 days", "Last 365 days",
+           periods.ALL_TIME)
 GRANULARITIES = ("day", "day", "week", "month")
 
 LIVE_THREADS = 4  # learners watching through chronos_data.watching
@@ -222,8 +224,9 @@ class Queries:
 
         def call(*args: Any) -> Any:
             self.rec.cache_keys.append((time.monotonic(), (name, self.creator, args, self.as_of)))
-            return _step(self.db, self.rec, self.creator, f"dashboards.{name}",
-                         lambda t: getattr(dashboards, name)(t, *args))
+            function = page_data.kpis if name == "kpis" else getattr(dashboards, name)  # as the app's Queries
+            return _step(self.db, self.rec, self.creator, f"{function.__module__.removeprefix('chronos_data.')}.{name}",
+                         lambda t: function(t, *args))
 
         return call
 
@@ -233,18 +236,13 @@ class Queries:
 def _analytics_page(db: Database, rec: Recorder, gate: RollupGate, creator: uuid.UUID, rng: random.Random) -> None:
     """pages/analytics.py, every tab (Streamlit runs all tabs' code on each run)."""
     _step(db, rec, creator, "creators.get_creator (app.py sidebar)", creators.get_creator)
-    viewing = _step(db, rec, creator, "workspace.has_viewing", workspace.has_viewing)
-    if viewing:
-        gate.refresh(db, rec, creator)
-    course_list, library, as_of = _step(
-        db, rec, creator, "courses.list_courses + videos.list_videos + dashboards.data_as_of",
-        lambda t: (courses.list_courses(t), videos.list_videos(t), dashboards.data_as_of(t)))
-    if not viewing:
+    gate.refresh(db, rec, creator)
+    page = _step(db, rec, creator, "page_data.analytics_page", page_data.analytics_page)
+    course_list, library, as_of = page.courses, page.videos, page.as_of
+    if not page.viewing:
         return
-    first_day = _step(db, rec, creator, "dashboards.first_activity_day", dashboards.first_activity_day)
     today = datetime.now(UTC).date()
-    days = rng.choice(PRESETS)
-    start = (first_day or today) if days is None else today - timedelta(days=days - 1)
+    start, today = periods.period_range(rng.choice(PRESETS), today, page.first_day)
     course_id = rng.choice(course_list).id if course_list and rng.random() < 0.3 else None
     f = dashboards.Filters(start, today, course_id, None)
     granularity = rng.choice(GRANULARITIES)
@@ -282,16 +280,10 @@ def _analytics_page(db: Database, rec: Recorder, gate: RollupGate, creator: uuid
 def _overview_page(db: Database, rec: Recorder, gate: RollupGate, creator: uuid.UUID, rng: random.Random) -> None:
     """pages/overview.py."""
     _step(db, rec, creator, "creators.get_creator (app.py sidebar)", creators.get_creator)
-    viewing = _step(db, rec, creator, "workspace.row_counts + workspace.has_viewing",
-                    lambda t: (workspace.row_counts(t, ("videos", "courses", "students", "chat_sessions")),
-                               workspace.has_viewing(t)))[1]
-    if not viewing:
-        return
     gate.refresh(db, rec, creator)
-    as_of = _step(db, rec, creator, "dashboards.data_as_of", dashboards.data_as_of)
-    if as_of is not None:
-        today = datetime.now(UTC).date()
-        Queries(db, rec, creator, as_of).kpis(dashboards.Filters(today - timedelta(days=29), today))
+    page = _step(db, rec, creator, "page_data.overview_page", page_data.overview_page)
+    if page.as_of is not None:
+        Queries(db, rec, creator, page.as_of).kpis(page.last_30_days)
 
 
 def _user(db: Database, workspaces: list[Workspace], gate: RollupGate, rec: Recorder, seed: int,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["COMPLETION_PERCENT", "METRICS", "Metric", "SESSION_CONTEXT", "VIEWINGS", "help_text"]
+__all__ = ["COMPLETION_PERCENT", "KPI_METRICS", "METRICS", "Metric", "SESSION_CONTEXT", "VIEWINGS", "help_text"]
 
 #: Seeds: a view completes once 90 % of the video has been watched.
 COMPLETION_PERCENT = 90
@@ -31,6 +31,8 @@ class Metric:
     label: str
     formula: str
     counts: str
+    #: "percent" for a share out of 100 (shown with a % sign), else "number"
+    unit: str = "number"
 
     @property
     def help(self) -> str:
@@ -54,7 +56,7 @@ METRICS: dict[str, Metric] = {
         "start day)."),
     "completion_rate": Metric(
         "Completion rate", "Completions ÷ views × 100 over the same period and filters (at most 100).",
-        "the completions and views above."),
+        "the completions and views above.", unit="percent"),
     "sessions": Metric(
         "Sessions", "Watch sessions started in the period.",
         "watch session rows (recorded by the player or imported), on their start day; a session is one view."),
@@ -63,14 +65,14 @@ METRICS: dict[str, Metric] = {
         "`watch_time_seconds` of watch session rows, on their start day."),
     "session_completion": Metric(
         "Sessions completed", f"Sessions that reached {COMPLETION_PERCENT} % ÷ sessions × 100 (devices, referrers).",
-        "watch session rows and their `completed` flag."),
+        "watch session rows and their `completed` flag.", unit="percent"),
     "rewatch_rate": Metric(
         "Rewatch %", "Sessions in which the learner went back and watched part of the video again ÷ sessions × 100. "
         "The retention chart's \"watched again\" bars are the same sessions, point by point, so no bar is higher "
-        "than the video's rewatch %.", "watch sessions with at least one rewind (`report_rewind`)."),
+        "than the video's rewatch %.", "watch sessions with at least one rewind (`report_rewind`).", unit="percent"),
     "repeat_views": Metric(
         "Repeat views %", "Views by a learner who had already completed the video ÷ views × 100.",
-        "`video_rewatched` events."),
+        "`video_rewatched` events.", unit="percent"),
     "retention": Metric(
         "Retention", "Share of the video's sessions that reached each point of it.",
         "watch sessions by how far they got (`percent_complete`)."),
@@ -89,6 +91,12 @@ METRICS: dict[str, Metric] = {
         "Engagement score", "Average watch time per session ÷ duration × 40 + completion rate × 40 + rewatch rate "
         "× 20 (0 to 100).", "the metrics above."),
 }
+
+
+#: The KPI cards (``dashboards.kpis`` rows, by name) and the metric each one shows.
+KPI_METRICS = {"Views": "views", "Unique viewers": "learners", "Watch time (hours)": "watch_time",
+               "Completion rate (%)": "completion_rate", "Active learners (daily)": "active_learners",
+               "AI questions": "questions"}
 
 
 def help_text() -> dict[str, str]:

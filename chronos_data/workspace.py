@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from . import migrations
 from .db import Database, Tenant
 
-__all__ = ["TENANT_TABLES", "DatabaseStatus", "database_status", "has_rows", "has_viewing", "row_counts"]
+__all__ = ["TENANT_TABLES", "DatabaseStatus", "database_status", "has_questions", "has_rows", "has_transcripts",
+           "has_viewing", "row_counts"]
 
 #: Every table holding one creator's rows, in the order a person reads them.
 TENANT_TABLES = (
@@ -67,6 +68,16 @@ def has_rows(t: Tenant, table: str) -> bool:
 def has_viewing(t: Tenant) -> bool:
     """Whether students have watched anything yet (events or sessions, recorded or imported)."""
     return has_rows(t, "video_analytics_events") or has_rows(t, "video_watch_sessions")
+
+
+def has_questions(t: Tenant) -> bool:
+    """Whether anyone has asked the assistant anything yet (in any conversation, trash included)."""
+    return has_rows(t, "chat_messages")
+
+
+def has_transcripts(t: Tenant) -> bool:
+    """Whether any video has searchable transcript chunks (the assistant has something to answer from)."""
+    return has_rows(t, "video_chunks")
 
 
 def _known(table: str) -> str:

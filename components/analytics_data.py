@@ -16,7 +16,7 @@ from typing import Any
 
 import streamlit as st
 
-from chronos_data import dashboards, rollups
+from chronos_data import dashboards, page_data, rollups
 from components import state
 
 __all__ = ["CACHE_SECONDS", "ROLLUP_SECONDS", "Queries", "refresh_rollups", "viewing_recorded"]
@@ -28,11 +28,15 @@ _CACHED = frozenset({"kpis", "views_over_time", "engagement_heatmap", "top_video
                      "at_risk_learners", "student_progress", "breakdown", "costs", "lesson_stats"})
 
 
+# The KPI cards come with each metric's unit (page_data.kpis); the rest as dashboards reads them.
+_FUNCTIONS = {**{name: getattr(dashboards, name) for name in _CACHED}, "kpis": page_data.kpis}
+
+
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=500)
 def _run(name: str, creator_id: uuid.UUID, args: tuple, as_of: str, options: tuple = ()) -> Any:
     # Dashboards only read: run them as the read-only role, for owners and analysts alike.
     with state.get_database().tenant(creator_id, read_only=True) as t:
-        return getattr(dashboards, name)(t, *args, **dict(options))
+        return _FUNCTIONS[name](t, *args, **dict(options))
 
 
 class Queries:

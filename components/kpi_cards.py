@@ -17,10 +17,10 @@ KPI_LABELS = {"Views": "Views", "Unique viewers": "Unique viewers", "Watch time 
 
 
 def render_kpi_cards(table: pd.DataFrame) -> None:
-    """One card per row of ``dashboards.kpis`` (metric, value, previous, help)."""
+    """One card per row of ``page_data.kpis`` (metric, value, previous, help, unit)."""
     for column, row in zip(st.columns(len(table)), table.itertuples(), strict=True):
         label = KPI_LABELS.get(row.metric, row.metric)
-        percent = "%" in row.metric
+        percent = row.unit == "percent"
         delta, colour = change_text(float(row.value), float(row.previous))
         column.metric(label, format_amount(float(row.value), percent=percent), delta, delta_color=colour,
                       delta_arrow="off" if delta == "±0%" else "auto",

@@ -1,12 +1,12 @@
 """Analytics: how students watch, where they stop, and what it costs."""
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import streamlit as st
 
-from chronos_data import courses, dashboards, event_import, periods, rollups, videos, workspace
+from chronos_data import dashboards, event_import, page_data, periods, rollups, spending
 from chronos_data.errors import ChronosError
 from components import charts, figures, layout, state
 from components.analytics_data import Queries, refresh_rollups
@@ -19,8 +19,6 @@ from components.whop_churn import render_whop_churn
 
 state.require_router()
 
-PRESETS = {"Last 7 days": 7, "Last 30 days": 30, "Last 90 days": 90, "Last 365 days": 365, "All time": None,
-           "Custom range": -1}
 TABS = ["Trends", "Retention", "Courses", "Videos", "Audience", "Costs"]
 _VIDEO_PICK, _LEARNER_PICK, _SLICE = "analytics_video_pick", "analytics_learner_pick", "analytics_slice"
 _URL = "query-params"  # filters, granularity and tab live in the URL: a reload or a shared link keeps the view
@@ -35,19 +33,18 @@ def _download(frame: pd.DataFrame, name: str, key: str) -> None:
 def _filters(course_list, library, first_day: date) -> tuple[dashboards.Filters, str]:
     today = datetime.now(UTC).date()
     # Before the first render of the Period box its value is only in the URL.
-    custom = st.session_state.get("analytics_period", st.query_params.get("analytics_period")) == "Custom range"
+    custom = st.session_state.get("analytics_period", st.query_params.get("analytics_period")) == periods.CUSTOM
     # A custom range adds a Dates field: two rows then, so every field keeps a readable width.
     columns = st.columns([1, 1.4, 1.2]) + st.columns(2) if custom else st.columns([1.1, 1.3, 1.3, 1.5])
     period, when, right, far = (columns[0], columns[2], columns[3], columns[4]) if custom else columns
-    preset = period.selectbox("Period", list(PRESETS), index=1, key="analytics_period", bind=_URL)
-    days = PRESETS[preset]
-    if days == -1:
+    choices = list(periods.PERIODS)
+    preset = period.selectbox("Period", choices, index=choices.index(periods.DEFAULT_PERIOD), key="analytics_period",
+                              bind=_URL)
+    picked = ()
+    if preset == periods.CUSTOM:
         picked = (columns[1] if custom else when).date_input(
-            "Dates", value=(today - timedelta(days=29), today), max_value=today, key="analytics_dates", bind=_URL)
-        start, end = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (today, today)
-    else:
-        start = first_day if days is None else today - timedelta(days=days - 1)
-        end = today
+            "Dates", value=periods.custom_default(today), max_value=today, key="analytics_dates", bind=_URL)
+    start, end = periods.period_range(preset, today, first_day, picked if isinstance(picked, tuple) else ())
     with when:
         granularity = st.segmented_control("Granularity", list(periods.GRANULARITIES), default="day",
                                            key="analytics_granularity", bind=_URL) or "day"
@@ -157,10 +154,9 @@ def _pick_heatmap(key: str, offset: int, zone: str) -> None:
         st.session_state.pop(_SLICE, None)
         return
     day, hour = charts.WEEKDAYS.index(points[0]["y"]) + 1, int(str(points[0]["x"])[:2])
-    # Back to the UTC weekday and hour the rollups count in.
-    slot = ((day - 1) * 24 + hour - round(offset / 60)) % (7 * 24)
+    weekday, utc_hour = periods.utc_weekday_hour(day, hour, offset)
     st.session_state[_SLICE] = {"chart": "heatmap", "label": f"{points[0]['y']} {hour:02d}:00–{hour:02d}:59 ({zone})",
-                                "query": {"weekday": slot // 24 + 1, "hour": slot % 24}}
+                                "query": {"weekday": weekday, "hour": utc_hour}}
 
 
 def _retention(q: Queries, f: dashboards.Filters, library) -> None:
@@ -400,13 +396,11 @@ def _costs(q: Queries, f: dashboards.Filters) -> None:
     if lines.empty:
         st.caption("No costs in this period.")
         return
-    paid = lines[lines["kind"] != "assistant"]
-    total, credits = float(paid["usd"].sum()), int(lines.loc[lines["kind"] == "assistant", "count"].sum())
+    spent = spending.spending(lines)
+    total, credits, monthly = spent.usd, spent.credits, spent.monthly
     first, second = st.columns(2)
     first.metric("Transcription (US$)", f"${total:,.4f}".rstrip("0").rstrip(".") if total else "$0")
     second.metric("AI credits", f"{credits:,}", help="One credit per 1,000 model tokens.")
-    lines = lines.assign(item=lines["item"].str.replace("_", " "))
-    monthly = lines.groupby(["month", "kind"], as_index=False)[["count", "usd"]].sum()
     if total:
         st.plotly_chart(figures.figure("cost_figure", monthly), key="analytics_costs_chart", width="stretch")
     else:
@@ -420,16 +414,15 @@ def _costs(q: Queries, f: dashboards.Filters) -> None:
                                     "kind": "Kind", "count": "Items", "usd": money})
     with by_kind:
         st.markdown("**Per kind**")
-        kinds = lines.groupby(["kind", "item"], as_index=False)[["count", "usd"]].sum()
+        kinds = spent.by_item
         st.dataframe(kinds.assign(kind=kinds["kind"].map(charts.human_label)), hide_index=True, width="stretch",
                      column_config={"kind": "Kind", "item": "What", "count": "Items", "usd": money})
     st.markdown("**Per video**")
-    per_video = paid.groupby("video", as_index=False)[["count", "usd"]].sum().sort_values("usd", ascending=False)
-    st.dataframe(per_video, hide_index=True, width="stretch",
+    st.dataframe(spent.per_video, hide_index=True, width="stretch",
                  column_config={"video": "Video", "count": "Transcriptions", "usd": money})
     st.caption("Transcription is free for captions and subtitle files; Whisper transcription is charged per "
                "minute. Assistant answers written by a model use AI credits.")
-    _download(lines, "costs", "analytics_costs_csv")
+    _download(spent.lines, "costs", "analytics_costs_csv")
 
 
 def _import_history() -> None:
@@ -457,16 +450,13 @@ def _import_history() -> None:
 
 st.title("Analytics")
 
+# Days not rolled up yet, and today (at most every ROLLUP_SECONDS): before the page reads "data as of".
+refresh_rollups(state.current_creator_id(state.get_database()))
 with state.tenant() as t:
-    viewing = workspace.has_viewing(t)
-if viewing:
-    refresh_rollups(state.current_creator_id(state.get_database()))  # days not rolled up yet, and today
-with state.tenant() as t:
-    course_list = courses.list_courses(t)
-    library = videos.list_videos(t)
-    as_of = dashboards.data_as_of(t)
+    page = page_data.analytics_page(t)
+course_list, library, as_of = page.courses, page.videos, page.as_of
 
-if not viewing:
+if not page.viewing:
     layout.render_empty_state(
         "No viewing data yet",
         "Charts of views, watch time, retention, completion funnels and engagement appear here once "
@@ -481,9 +471,7 @@ if not viewing:
     render_whop_churn()  # members and cancellations are news before anyone has watched
     st.stop()
 
-with state.tenant() as t:
-    first_day = dashboards.first_activity_day(t) or datetime.now(UTC).date()
-filters, granularity = _filters(course_list, library, first_day)
+filters, granularity = _filters(course_list, library, page.first_day)
 header, formulas = st.columns([4, 1], vertical_alignment="center")
 header.caption(f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} (UTC days), compared with the "
                f"{filters.days} days before · data as of {as_of:%d %b %Y %H:%M} UTC" if as_of else "")

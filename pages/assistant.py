@@ -2,10 +2,9 @@
 
 import uuid
 
-import pandas as pd
 import streamlit as st
 
-from chronos_data import chat, courses, videos, workspace
+from chronos_data import chat, page_data, videos
 from chronos_data.errors import ChronosError
 from chronos_data.rag import OFFLINE_MODEL, Citation, QuestionNotAnswered, Scope, model_label
 from components import layout, state
@@ -261,25 +260,14 @@ def _chat_tab(sessions, students, course_list, library) -> None:
 
 def _log_tab() -> None:
     with state.tenant() as t:
-        log = chat.question_log(t)
-    if not log:
+        log = page_data.question_log(t)
+    if not log.questions:
         st.caption("Every question asked in this workspace, yours and your students', appears here with its "
                    "sources, feedback and cost.")
         return
-    table = pd.DataFrame({
-        "Asked": [q.asked_at for q in log],
-        "Who": [q.student_email or "You" for q in log],
-        "Question": [q.question for q in log],
-        "Answered": ["yes" if q.found else ("no" if q.found is False else "pending") for q in log],
-        "Sources": [", ".join(q.sources) for q in log],
-        "Feedback": [{1: "👍", -1: "👎"}.get(q.feedback, "") for q in log],
-        "Model": [model_label(q.model) for q in log],
-        "Tokens": [q.token_count or 0 for q in log],
-        "Seconds": [round((q.latency_ms or 0) / 1000, 2) for q in log],
-    })
-    unanswered = int((table["Answered"] == "no").sum())
-    st.caption(f"{layout.plural(len(table), 'question')} · {unanswered} not found in your videos · "
-               f"{int(table['Tokens'].sum()):,} model tokens")
+    table = log.table
+    st.caption(f"{layout.plural(log.questions, 'question')} · {log.not_found} not found in your videos · "
+               f"{log.tokens:,} model tokens")
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"Asked": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")})
     st.download_button("Download CSV", table.to_csv(index=False).encode(), "chronos-questions.csv", "text/csv",
@@ -289,11 +277,9 @@ def _log_tab() -> None:
 st.title("Assistant")
 
 with state.tenant() as t:
-    has_transcripts = workspace.has_rows(t, "video_chunks")
-    sessions = chat.list_sessions(t, whose="mine")
-    students = chat.list_sessions(t, whose="students")
-    course_list = courses.list_courses(t)
-    library = videos.list_videos(t, statuses=["completed"])
+    page = page_data.assistant_page(t)
+has_transcripts, sessions, students = page.has_transcripts, page.sessions, page.student_sessions
+course_list, library = page.courses, page.videos
 
 if state.get_assistant().chat_model is None:
     st.caption(":material/cloud_off: **Offline mode**: answers are quoted from your videos, word for word. Set "

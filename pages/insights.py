@@ -4,9 +4,9 @@ import uuid
 
 import streamlit as st
 
-from chronos_data import courses, videos, workspace
+from chronos_data import page_data, videos
 from chronos_data.errors import ChronosError
-from chronos_data.insights import KINDS, Insight, data_version
+from chronos_data.insights import KINDS, Insight
 from components import layout, state
 from components.demo_loader import render_demo_loader
 from components.insights_data import confusion_frame, insights_table, question_tally, workspace_insights
@@ -122,11 +122,10 @@ if flash := st.session_state.pop("insights_flash", None):
     st.success(flash, icon=":material/check_circle:")
 
 with state.tenant() as t:
-    course_list = courses.list_courses(t)
-    has_signal = workspace.has_viewing(t) or workspace.has_rows(t, "chat_messages")
-    version = data_version(t)
+    page = page_data.insights_page(t)
+course_list, version = page.courses, page.version
 
-if not course_list and not has_signal:
+if not course_list and not page.has_signal:
     layout.render_empty_state(
         "Nothing to learn from yet",
         "Insights need a course with lessons, learners' viewing and questions to the assistant. Build a course, "

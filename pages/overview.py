@@ -1,10 +1,8 @@
 """Overview: the workspace at a glance and the next step to take."""
 
-from datetime import UTC, datetime, timedelta
-
 import streamlit as st
 
-from chronos_data import dashboards, workspace
+from chronos_data import page_data
 from components import layout, state
 from components.analytics_data import Queries, refresh_rollups
 from components.demo_loader import render_demo_loader
@@ -16,26 +14,19 @@ st.title("Overview")
 if flash := st.session_state.pop("overview_flash", None):
     st.success(flash, icon=":material/check_circle:")
 
+# Today's viewing rolled up first (at most every ROLLUP_SECONDS), so the cards include it.
+refresh_rollups(state.current_creator_id(state.get_database()))
 with state.tenant() as t:
-    counts = workspace.row_counts(t, ("videos", "courses", "students", "chat_sessions"))
-    viewing = workspace.has_viewing(t)
-as_of = None
-if viewing:
-    refresh_rollups(state.current_creator_id(state.get_database()))
-    with state.tenant() as t:
-        as_of = dashboards.data_as_of(t)
-if as_of is not None:
-    today = datetime.now(UTC).date()
-    queries = Queries(state.current_creator_id(state.get_database()), as_of)
-    last_30 = queries.kpis(dashboards.Filters(today - timedelta(days=29), today))
-else:
-    last_30 = None
+    page = page_data.overview_page(t)
+last_30 = None
+if page.as_of is not None:
+    last_30 = Queries(state.current_creator_id(state.get_database()), page.as_of).kpis(page.last_30_days)
 
 videos, courses, students, chats = st.columns(4)
-videos.metric("Videos", counts["videos"])
-courses.metric("Courses", counts["courses"])
-students.metric("Students", counts["students"])
-chats.metric("Assistant conversations", counts["chat_sessions"])
+videos.metric("Videos", page.videos)
+courses.metric("Courses", page.courses)
+students.metric("Students", page.students)
+chats.metric("Assistant conversations", page.conversations)
 
 if last_30 is not None:
     st.subheader("Last 30 days")
@@ -43,7 +34,7 @@ if last_30 is not None:
     render_kpi_cards(last_30)
     st.page_link("pages/analytics.py", label="Explore the analytics", icon=":material/monitoring:")
 
-if counts["videos"] == 0:
+if page.videos == 0:
     layout.render_empty_state(
         "Welcome to Chronos",
         "Chronos turns your course videos into a searchable library, courses, an assistant that "

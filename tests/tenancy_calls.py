@@ -862,6 +862,18 @@ CASES: dict[str, list[Case]] = {
     "workspace.row_counts": [own("all", lambda c, f: f(c.t))],
     "workspace.has_rows": [own("videos", lambda c, f: f(c.t, "videos"))],
     "workspace.has_viewing": [own("viewing", lambda c, f: f(c.t))],
+    "workspace.has_questions": [own("questions", lambda c, f: f(c.t))],
+    "workspace.has_transcripts": [own("transcripts", lambda c, f: f(c.t))],
+    # --- page_data: what each page reads on load ----------------------------------------------
+    "page_data.analytics_page": [own("all", lambda c, f: f(c.t), nothing=lambda r, c: (
+        not r.viewing and not r.courses and not r.videos and r.as_of is None))],
+    "page_data.kpis": [own("all", lambda c, f: f(c.t, c.filters()))],
+    "page_data.overview_page": [own("all", lambda c, f: f(c.t), nothing=lambda r, c: (
+        r.videos == r.courses == r.students == r.conversations == 0 and not r.viewing and r.as_of is None))],
+    "page_data.insights_page": [own("all", lambda c, f: f(c.t), nothing=lambda r, c: not r.courses
+                                    and not r.has_signal)],
+    "page_data.assistant_page": [own("all", lambda c, f: f(c.t))],
+    "page_data.question_log": [own("all", lambda c, f: f(c.t))],
     # --- backup --------------------------------------------------------------------------------
     "backup.export.export_workspace": [
         own("file", lambda c, f: _export(c, f), nothing=lambda r, c: r[0].total_rows == 0)],
@@ -902,6 +914,20 @@ CASES: dict[str, list[Case]] = {
     # B's key is only a name: the decision is the caller's own (rolled back, as it copies B's value).
     "insights.gaps.mark_gap": [new("b_key", lambda c, f: f(c.t, c.b.gap_key, "done"), commit=False)],
     "insights.gaps.reopen_gap": [refused("b_key", lambda c, f: f(c.t, c.b.gap_key), NotFound)],
+    # What the inbox reads: the caller's own questions, chunks, lessons and decisions only.
+    "insights.gap_data.asked_questions": [own("all", lambda c, f: f(c.t))],
+    "insights.gap_data.checked_model": [shared("model", lambda c, f: f(c.t, c.embedder))],
+    "insights.gap_data.nearest_chunks": [
+        own("all", lambda c, f: f(c.t, np.asarray([_vector(c)], dtype=np.float64), c.embedder.model,
+                                  c.embedder.dimensions, k=3))],
+    # B's words are not "known" to A: the flags say whether A's own transcripts hold them.
+    "insights.gap_data.content_words": [
+        own("b_marker", lambda c, f: f(c.t, [c.b.marker]), scan=lambda r: None,  # it repeats the word given
+            check=lambda r, c: not any(known for words in r.values() for _, _, known in words),
+            nothing=lambda r, c: not any(known for words in r.values() for _, _, known in words))],
+    "insights.gap_data.live_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
+    "insights.gap_data.video_lessons": [empty("b_video", lambda c, f: f(c.t, {c.b.video}))],
+    "insights.gap_data.gap_decisions": [own("all", lambda c, f: f(c.t))],
     # --- access (teammates) --------------------------------------------------------------------
     # --- insights ------------------------------------------------------------------------------
     "insights.all_insights": [own("all", lambda c, f: f(c.t, c.embedder)),
@@ -916,6 +942,13 @@ CASES: dict[str, list[Case]] = {
                                              empty("b_course", lambda c, f: f(c.t, c.b.course))],
     "insights.timeline.dropoff_insights": [own("all", lambda c, f: f(c.t)),
                                            empty("b_course", lambda c, f: f(c.t, c.b.course))],
+    # What the timeline insights read: B's videos and courses are not found (own curves carry no B viewing).
+    "insights.timeline_data.load_curves": [own("all", lambda c, f: f(c.t, None, None)),
+                                           own("b_course", lambda c, f: f(c.t, None, None, c.b.course))],
+    "insights.timeline_data.cited_questions": [empty("b_video", lambda c, f: f(c.t, [c.b.video], None, None))],
+    "insights.timeline_data.load_transcripts": [empty("b_video", lambda c, f: f(c.t, [c.b.video]))],
+    "insights.timeline_data.course_places": [own("all", lambda c, f: f(c.t, None)),
+                                             empty("b_course", lambda c, f: f(c.t, c.b.course))],
     "insights.concepts.concept_order": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     "insights.concepts.check_order": [
         refused("b_course", lambda c, f: f(c.t, c.b.course, [c.b.lesson]), NotFound),

@@ -17,10 +17,6 @@ from .filters import _ASKED, _COMPLETION_RATE, _IN_FILTERS, _SCOPE, _VIEWING, Fi
 
 GRANULARITIES = ("day", "week", "month")
 
-# The KPI cards, by label, and the metric each shows.
-_KPI_METRICS = {"Views": "views", "Unique viewers": "learners", "Watch time (hours)": "watch_time",
-                "Completion rate (%)": "completion_rate", "Active learners (daily)": "active_learners",
-                "AI questions": "questions"}
 
 
 def kpis(t: Tenant, f: Filters) -> pd.DataFrame:
@@ -31,7 +27,7 @@ def kpis(t: Tenant, f: Filters) -> pd.DataFrame:
     for name in now:
         change = None if not before[name] else (now[name] - before[name]) / before[name] * 100
         rows.append({"metric": name, "value": now[name], "previous": before[name], "change_percent": change,
-                     "help": metrics.METRICS[_KPI_METRICS[name]].help})
+                     "help": metrics.METRICS[metrics.KPI_METRICS[name]].help})
     return pd.DataFrame(rows)
 
 

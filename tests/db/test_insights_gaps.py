@@ -24,7 +24,8 @@ from chronos_data.db import Database, Tenant
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.errors import NotFound, ValidationError
 from chronos_data.ingest.worker import run_until_done
-from chronos_data.insights.gaps import _average_linkage, content_gaps, gap_key, mark_gap, reopen_gap
+from chronos_data.insights.gap_groups import average_linkage
+from chronos_data.insights.gaps import content_gaps, gap_key, mark_gap, reopen_gap
 from chronos_data.rag import AnswerError, Assistant
 from tests.conftest import import_lecture, new_creator
 from tests.rag_eval_set import LECTURES
@@ -286,7 +287,7 @@ def test_a_language_model_writes_the_label_and_key_words_stand_in_when_it_fails(
 def test_grouping_is_deterministic_and_keeps_different_subjects_apart(embedder):
     texts = list(KUBERNETES) + ["What is a monad in Haskell?", "How do I fix a flat bicycle tire?"]
     vectors = embedder.embed(texts).astype(np.float64)
-    groups = _average_linkage(vectors, 0.55)
+    groups = average_linkage(vectors, 0.55)
     assert groups == [[0, 1, 2, 3, 4], [5], [6]]
-    assert _average_linkage(vectors[::-1].copy(), 0.55) == [[0], [1], [2, 3, 4, 5, 6]]
-    assert _average_linkage(np.zeros((0, 384)), 0.55) == []
+    assert average_linkage(vectors[::-1].copy(), 0.55) == [[0], [1], [2, 3, 4, 5, 6]]
+    assert average_linkage(np.zeros((0, 384)), 0.55) == []

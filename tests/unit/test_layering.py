@@ -66,3 +66,25 @@ def test_pages_and_components_never_name_a_table():
     found = [hit for folder in ("pages", "components") for path in sorted((ROOT / folder).rglob("*.py"))
              for hit in _data_calls_naming_tables(path, tables)]
     assert found == []
+
+
+def _strings_and_calls(path: Path) -> tuple[set[str], set[str]]:
+    tree = ast.parse(path.read_text())
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    calls = {f"{n.func.value.id}.{n.func.attr}" for n in ast.walk(tree) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name)}
+    return strings, calls
+
+
+def test_pages_components_and_the_load_benchmark_name_no_table():
+    """A page asks chronos_data a question ("has_questions", "overview_page"), never for rows of a
+    table it names; the benchmark calls what the pages call."""
+    from chronos_data.workspace import TENANT_TABLES
+
+    # Tables of one word ("videos") are also ordinary words (a CSV's name); the calls below catch those.
+    named = {table for table in TENANT_TABLES if "_" in table}
+    paths = [*(ROOT / "pages").rglob("*.py"), *(ROOT / "components").rglob("*.py"), ROOT / "bench" / "load.py"]
+    for path in paths:
+        strings, calls = _strings_and_calls(path)
+        assert not strings & named, (path, strings & named)
+        assert not calls & {"workspace.has_rows", "workspace.row_counts"}, path

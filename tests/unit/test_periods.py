@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from chronos_data import periods
 from chronos_data.errors import ValidationError
 from chronos_data.periods import bucket, bucket_label, bucket_start
 
@@ -57,3 +58,49 @@ def test_labels_name_the_bucket():
 def test_an_unknown_granularity_is_refused():
     with pytest.raises(ValidationError, match="granularity"):
         bucket(date(2026, 1, 1), "year")
+
+
+# --- the named periods of the dashboards' Period box ----------------------------------------------
+
+_TODAY = date(2026, 3, 1)
+
+
+@pytest.mark.parametrize(("period", "expected"), [
+    ("Last 7 days", (date(2026, 2, 23), _TODAY)),  # today counts as one of the seven
+    ("Last 30 days", (date(2026, 1, 31), _TODAY)),
+    ("Last 365 days", (date(2025, 3, 2), _TODAY)),
+    ("All time", (date(2025, 11, 5), _TODAY)),
+])
+def test_a_named_period_ends_today_and_covers_its_days(period, expected):
+    assert periods.period_range(period, _TODAY, date(2025, 11, 5)) == expected
+    first, last = expected
+    if period != "All time":
+        assert (last - first).days + 1 == periods.PERIODS[period]
+
+
+def test_all_time_without_any_activity_is_today_alone():
+    assert periods.period_range("All time", _TODAY) == (_TODAY, _TODAY)
+    assert periods.period_range("All time", _TODAY, date(2027, 1, 1)) == (_TODAY, _TODAY)  # never after today
+
+
+def test_a_custom_range_is_the_picked_dates_and_today_while_none_is_picked():
+    assert periods.period_range("Custom range", _TODAY, None, (date(2026, 1, 2), date(2026, 1, 9))) == (
+        date(2026, 1, 2), date(2026, 1, 9))
+    assert periods.period_range("Custom range", _TODAY, None, (date(2026, 1, 2),)) == (date(2026, 1, 2),) * 2
+    assert periods.period_range("Custom range", _TODAY) == (_TODAY, _TODAY)
+    assert periods.custom_default(_TODAY) == periods.period_range(periods.DEFAULT_PERIOD, _TODAY)
+
+
+def test_an_unknown_period_is_refused():
+    with pytest.raises(ValidationError):
+        periods.period_range("Last fortnight", _TODAY)
+
+
+@pytest.mark.parametrize(("local", "offset", "utc"), [
+    ((1, 10), 0, (1, 10)),
+    ((1, 1), 120, (7, 23)),  # Monday 01:00 at UTC+2 is Sunday 23:00 UTC
+    ((7, 23), -300, (1, 4)),  # Sunday 23:00 at UTC-5 is Monday 04:00 UTC
+    ((3, 12), 330, (3, 6)),  # UTC+5:30 is taken at its rounded hour (+6)
+])
+def test_a_clicked_local_heatmap_cell_is_the_utc_slot_the_rollups_count_in(local, offset, utc):
+    assert periods.utc_weekday_hour(*local, offset) == utc

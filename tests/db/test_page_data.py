@@ -1,0 +1,47 @@
+"""What each page reads on load (``page_data``), against the real database: one call, everything
+the page draws before its filters, the same for the page, the CLI and the load benchmark."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from chronos_data import courses, dashboards, page_data
+
+TODAY = date(2026, 3, 1)
+
+
+def test_an_empty_workspace_loads_empty_pages(t):
+    analytics = page_data.analytics_page(t, today=TODAY)
+    assert (analytics.viewing, analytics.courses, analytics.videos, analytics.as_of) == (False, [], [], None)
+    assert analytics.first_day == TODAY  # "All time" is today alone
+
+    overview = page_data.overview_page(t, today=TODAY)
+    assert (overview.videos, overview.courses, overview.students, overview.conversations) == (0, 0, 0, 0)
+    assert not overview.viewing and overview.as_of is None
+    # The default period: the last 30 days, today included.
+    assert (overview.last_30_days.start, overview.last_30_days.end) == (date(2026, 1, 31), TODAY)
+
+    insights = page_data.insights_page(t)
+    assert insights.courses == [] and not insights.has_signal and insights.version
+
+    assistant = page_data.assistant_page(t)
+    assert not assistant.has_transcripts and assistant.sessions == assistant.student_sessions == []
+
+    log = page_data.question_log(t)
+    assert log.questions == 0 and log.table.empty
+
+
+def test_a_course_shows_on_every_page_that_lists_courses(t):
+    course = courses.create_course(t, "Git from scratch")
+    assert [c.id for c in page_data.analytics_page(t).courses] == [course]
+    assert [c.id for c in page_data.insights_page(t).courses] == [course]
+    assert [c.id for c in page_data.assistant_page(t).courses] == [course]
+    assert page_data.overview_page(t).courses == 1
+
+
+def test_each_kpi_says_whether_it_is_a_percentage(t):
+    table = page_data.kpis(t, dashboards.Filters(date(2026, 2, 1), TODAY))
+    units = dict(zip(table["metric"], table["unit"], strict=True))
+    assert units == {"Views": "number", "Unique viewers": "number", "Watch time (hours)": "number",
+                     "Completion rate (%)": "percent", "Active learners (daily)": "number", "AI questions": "number"}
+    assert list(table.columns[:4]) == list(dashboards.kpis(t, dashboards.Filters(date(2026, 2, 1), TODAY)).columns[:4])
