@@ -547,6 +547,10 @@ CASES: dict[str, list[Case]] = {
         refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound),
         refused("b_course_anyway", lambda c, f: f(c.t, c.b.course, expected_revision=1, accepted=()), NotFound),
     ],
+    "courses.publishing.publish_anyway": [
+        refused("b_course", lambda c, f: f(c.t, c.b.course, anyway=False), NotFound),
+        refused("b_course_anyway", lambda c, f: f(c.t, c.b.course, anyway=True, expected_revision=1), NotFound),
+    ],
     "courses.publishing.unpublish_course": [refused("b_course", lambda c, f: f(c.t, c.b.course), NotFound)],
     "courses.modules.create_module": [refused("b_course", lambda c, f: f(c.t, c.b.course, "intruder"), NotFound)],
     "courses.modules.list_modules": [empty("b_course", lambda c, f: f(c.t, c.b.course))],

@@ -91,7 +91,6 @@ def _import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 
 def _publish(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from .. import courses
-    from ..errors import ValidationError
 
     course_id = parse_course_id(args.course_id)
 
@@ -99,13 +98,7 @@ def _publish(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         if args.action == "unpublish":
             courses.unpublish_course(t, course_id)
             return []
-        problems = courses.publish_checklist(t, course_id)
-        if problems and not (args.anyway and not any(p.blocks for p in problems)):
-            advice = ("Add a lesson first." if any(p.blocks for p in problems)
-                      else "Fix them on the Courses page, or run again with --anyway.")
-            raise ValidationError("Before you publish: " + " ".join(f"{p.message}." for p in problems) + " " + advice)
-        courses.publish_course(t, course_id, accepted=problems)
-        return problems
+        return courses.publish_anyway(t, course_id, anyway=args.anyway)
 
     accepted = in_workspace(args, settings, act)
     published = args.action == "publish"

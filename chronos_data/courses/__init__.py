@@ -29,7 +29,7 @@ from .model import Course, CourseOutline, Lesson, Module, ModuleOutline, Publish
 from .modules import create_module, delete_module, list_modules, move_module, update_module
 from .ordering import arrange_lessons, move_lesson, move_lesson_to_module, reorder_lessons
 from .outline import course_outline
-from .publishing import publish_checklist, publish_course, unpublish_course
+from .publishing import publish_anyway, publish_checklist, publish_course, unpublish_course
 
 __all__ = [
     "Course",
@@ -55,6 +55,7 @@ __all__ = [
     "move_lesson",
     "move_lesson_to_module",
     "move_module",
+    "publish_anyway",
     "publish_checklist",
     "publish_course",
     "remove_lesson",

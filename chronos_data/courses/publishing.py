@@ -14,7 +14,7 @@ from .catalog import get_course
 from .model import CHECKLIST_STALE, COURSE_STALE, NO_LESSONS, PublishProblem
 from .outline import course_outline
 
-__all__ = ["publish_checklist", "publish_course", "unpublish_course"]
+__all__ = ["publish_anyway", "publish_checklist", "publish_course", "unpublish_course"]
 
 
 def publish_checklist(t: Tenant, course_id: uuid.UUID) -> list[PublishProblem]:
@@ -73,6 +73,26 @@ def publish_course(
         ),
         {"creator": t.creator_id, "course": course_id},
     )
+
+
+def publish_anyway(t: Tenant, course_id: uuid.UUID, *, anyway: bool,
+                   expected_revision: int | None = None) -> list[PublishProblem]:
+    """Publish a course, with the problems its checklist lists if ``anyway`` (the command line's
+    ``course publish --anyway``); returns the problems accepted (empty for a clean course).
+
+    Raises:
+        ValidationError: the course has no lessons (never published, even ``anyway``), or it has
+            problems and not ``anyway``; the message lists them and says what to do.
+        StaleEdit: the course changed since ``expected_revision``.
+        NotFound: the course is not in this workspace.
+    """
+    problems = publish_checklist(t, course_id)  # NotFound for a foreign id
+    if problems and not (anyway and not any(problem.blocks for problem in problems)):
+        advice = ("Add a lesson first." if any(problem.blocks for problem in problems)
+                  else "Fix them on the Courses page, or run again with --anyway.")
+        raise ValidationError("Before you publish: " + " ".join(f"{p.message}." for p in problems) + " " + advice)
+    publish_course(t, course_id, expected_revision=expected_revision, accepted=problems)
+    return problems
 
 
 def unpublish_course(t: Tenant, course_id: uuid.UUID, *, expected_revision: int | None = None) -> None:

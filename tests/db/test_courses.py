@@ -87,6 +87,42 @@ def test_a_course_with_problems_publishes_only_when_they_were_accepted(t):
     assert courses.get_course(t, course).is_published
 
 
+def test_publish_anyway_refuses_with_the_problems_listed_unless_anyway(t):
+    course, modules, _ = _course_with_lessons(t, 1)
+    courses.create_module(t, course, "Empty")
+    courses.add_lesson(t, modules[0], _video(t, "Busy", status="transcribing"))
+    with pytest.raises(ValidationError) as refused:
+        courses.publish_anyway(t, course, anyway=False)
+    assert str(refused.value).startswith("Before you publish: ")
+    assert str(refused.value).endswith(". Fix them on the Courses page, or run again with --anyway.")
+    assert "Empty" in str(refused.value) and "Busy" in str(refused.value)
+    assert not courses.get_course(t, course).is_published
+
+    accepted = courses.publish_anyway(t, course, anyway=True)
+
+    assert accepted == courses.publish_checklist(t, course) and len(accepted) == 2
+    assert courses.get_course(t, course).is_published
+
+
+def test_publish_anyway_publishes_a_clean_course_and_never_one_without_lessons(t):
+    clean, _, _ = _course_with_lessons(t, 1)
+    assert courses.publish_anyway(t, clean, anyway=False) == []
+    assert courses.get_course(t, clean).is_published
+    empty = courses.create_course(t, "Nothing yet")
+    with pytest.raises(ValidationError, match=r"^Before you publish: .* Add a lesson first\.$"):
+        courses.publish_anyway(t, empty, anyway=True)
+    assert not courses.get_course(t, empty).is_published
+
+
+def test_publish_anyway_from_a_stale_tab_is_refused(t):
+    course, _, _ = _course_with_lessons(t, 1)
+    drawn = courses.get_course(t, course).revision
+    courses.unpublish_course(t, course)  # another tab
+    with pytest.raises(StaleEdit, match="changed in another tab"):
+        courses.publish_anyway(t, course, anyway=True, expected_revision=drawn)
+    assert not courses.get_course(t, course).is_published
+
+
 def test_publish_and_unpublish_from_a_stale_tab_are_refused(t):
     course, _, _ = _course_with_lessons(t, 1)
     drawn = courses.get_course(t, course).revision
