@@ -6,9 +6,9 @@ import uuid
 
 import streamlit as st
 
-from chronos_data import creators, uploads, videos
+from chronos_data import uploads, videos
 from chronos_data.errors import ChronosError
-from chronos_data.ingest import imports, pipeline, sources
+from chronos_data.ingest import adding, imports, pipeline, sources
 from chronos_data.ingest.subtitles import SUBTITLE_EXTENSIONS
 from components import layout, state
 from components.video_library import (
@@ -130,20 +130,20 @@ def _subtitled_keys(source_type: str) -> dict[str, str]:
 
 
 def _add_subtitled(source_type: str) -> None:
-    label = sources.source_for(source_type).link_label
+    source = sources.source_for(source_type)
     keys = _subtitled_keys(source_type)
     # Not cleared on submit: after a refusal the title, link and files stay for the next try.
     with st.form(f"videos_{source_type}_form"):
         st.text_input("Title", key=keys["title"])
-        if label:
-            st.text_input(label, key=keys["link"])
-        if source_type == "upload":
+        if source.link_label:
+            st.text_input(source.link_label, key=keys["link"])
+        if source.needs_media:
             st.file_uploader("Audio or video file", key=keys["media"],
                              type=[ext.lstrip(".") for ext in uploads.MEDIA_EXTENSIONS],
                              help="Up to 2 GB here. Larger files (pro and enterprise plans): "
                                   "python -m chronos_data import FILE --subtitles FILE.srt")
         optional = " (optional: without one, OpenAI transcribes the audio)" if (
-            source_type == "upload" and state.get_settings().openai_api_key) else ""
+            source.can_transcribe(state.get_settings())) else ""
         st.file_uploader(f"Subtitle file (.srt, .vtt, .sbv or plain text){optional}", type=SUBTITLE_TYPES,
                          key=keys["subtitle"])
         st.number_input("Duration in minutes (used to time a plain-text transcript)", min_value=0.0,
@@ -152,42 +152,20 @@ def _add_subtitled(source_type: str) -> None:
     _show_refusal(source_type)
 
 
+#: The icon of a refusal for a missing file, by the file that is missing.
+_MISSING_ICONS = {"subtitle": ":material/subtitles:", "media": ":material/upload_file:"}
+
+
 def _submit_subtitled(source_type: str, keys: dict[str, str]) -> None:
     get = st.session_state.get
-    title, link, minutes = get(keys["title"]) or "", get(keys["link"]) or "", get(keys["minutes"]) or 0.0
-    media = get(keys["media"]) if source_type == "upload" else None
-    subtitle = get(keys["subtitle"])
-    can_transcribe = source_type == "upload" and bool(state.get_settings().openai_api_key)
-    if subtitle is None and not can_transcribe:
-        hint = " (or set OPENAI_API_KEY so Chronos can transcribe the audio)" if source_type == "upload" else ""
-        _refuse(source_type, f"Add the video's subtitle file{hint}: Chronos builds the searchable transcript "
-                             "from it.", ":material/subtitles:")
-        return
-    if source_type == "upload" and media is None:
-        _refuse(source_type, "Choose the audio or video file to upload.", ":material/upload_file:")
-        return
-
-    def add(t, source: str, size: int | None) -> None:
-        if subtitle is None:  # an upload OpenAI will transcribe
-            pipeline.add_upload_to_transcribe(t, storage_path=source, title=title or media.name, file_size_bytes=size)
-        else:
-            pipeline.add_subtitled_video(
-                t, source_type=source_type, source=source, subtitle_bytes=subtitle.getvalue(),
-                subtitle_filename=subtitle.name, title=title or (media.name if media else ""),
-                duration_seconds=int(minutes * 60) or None, file_size_bytes=size)
-
+    form = adding.VideoForm(source_type, title=get(keys["title"]) or "", link=get(keys["link"]) or "",
+                            media=get(keys["media"]), subtitle=get(keys["subtitle"]), minutes=get(keys["minutes"]) or 0.0)
+    db = state.get_database()
     try:
-        if source_type != "upload":
-            with state.tenant() as t:
-                add(t, link, None)
-        else:
-            settings = state.get_settings()
-            with state.tenant() as t:
-                creator_id, tier = t.creator_id, creators.get_creator(t).subscription_tier
-            # The file first, then the video row; a refused video or a failed commit removes the file.
-            stored = uploads.store_upload(settings, creator_id, media.name, media, media.size, tier)
-            with uploads.removed_on_error(settings, stored), state.tenant() as t:
-                add(t, stored, media.size)
+        adding.add_video(db, state.current_creator_id(db), state.get_settings(), form)
+    except adding.MissingFile as exc:
+        _refuse(source_type, str(exc), _MISSING_ICONS[exc.needed])
+        return
     except ChronosError as exc:
         if isinstance(exc, pipeline.DuplicateVideo):
             st.session_state["videos_selected"] = exc.video_id  # the copy already there is shown below
@@ -195,7 +173,7 @@ def _submit_subtitled(source_type: str, keys: dict[str, str]) -> None:
         return
     # Added: an empty form for the next video.
     st.session_state[keys["title"]] = ""
-    if source_type != "upload":
+    if sources.source_for(source_type).link_label:
         st.session_state[keys["link"]] = ""
     st.session_state[keys["minutes"]] = 0.0
     st.session_state[f"videos_{source_type}_added"] = st.session_state.get(f"videos_{source_type}_added", 0) + 1

@@ -284,6 +284,19 @@ _PLAYER_EVENT = {"kind": "progress", "viewing": "intruder", "position": 5, "watc
                  "played": [[0, 5]]}
 
 
+def _video_form(source_type: str, **fields: Any):
+    from chronos_data.ingest.adding import VideoForm
+
+    return VideoForm(source_type, **fields)
+
+
+def _chosen(name: str, data: bytes) -> io.BytesIO:
+    """A file chosen in a form (Streamlit's UploadedFile is a BytesIO with a name and a size)."""
+    chosen = io.BytesIO(data)
+    chosen.name, chosen.size = name, len(data)  # type: ignore[attr-defined]
+    return chosen
+
+
 def _player_viewing(viewing: str, session: uuid.UUID):
     from chronos_data.watching import PlayerViewing
 
@@ -675,6 +688,15 @@ CASES: dict[str, list[Case]] = {
     "ingest.queueing.add_upload_to_transcribe": [
         new("own_path", lambda c, f: f(c.t, storage_path=f"uploads/{c.creator}/0/own.mp4", title="Intruder upload",
                                        file_size_bytes=10))],
+    # The Videos page's Add: an upload is kept in the caller's own uploads folder, a link queued as the caller's.
+    "ingest.adding.add_video": [
+        new("upload", lambda c, f: f(c.db, c.creator, c.settings, _video_form(
+            "upload", title="Intruder upload", media=_chosen("own.mp4", b"\x00" * 64), subtitle=_chosen("x.srt", _srt("hello")))),
+            database=True),
+        new("loom", lambda c, f: f(c.db, c.creator, c.settings, _video_form(
+            "loom", title="Intruder loom", link="https://www.loom.com/share/" + uuid.uuid4().hex,
+            subtitle=_chosen("x.srt", _srt("hello")))), database=True),
+    ],
     "ingest.queueing.retry_video": [
         refused("b_video", lambda c, f: f(c.t, c.b.video), NotFound),
         refused("b_queued_video", lambda c, f: f(c.t, c.b.pending_video, refetch=True), NotFound),

@@ -66,6 +66,15 @@ def test_an_upload_is_a_stored_file_of_this_workspace_played_by_the_app():
     assert sources.moment_url("upload", path, 5) is None and sources.embed_url("upload", path, 5) is None
 
 
+def test_only_an_upload_needs_its_media_and_is_transcribed_where_the_app_has_an_openai_key():
+    from chronos_data.config import Settings
+
+    with_key, without_key = Settings.from_env({"OPENAI_API_KEY": "sk-test"}), Settings.from_env({})
+    assert UPLOAD.needs_media and UPLOAD.can_transcribe(with_key) and not UPLOAD.can_transcribe(without_key)
+    for linked in (YOUTUBE, LOOM, MUX):
+        assert not linked.needs_media and not linked.can_transcribe(with_key)
+
+
 def test_a_linked_source_refuses_another_platforms_link():
     with pytest.raises(ValidationError, match="not a Mux link"):
         MUX.parse_source(f"https://www.loom.com/share/{LOOM_ID}", uuid.uuid4())

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 
 from ...errors import ValidationError
 from ..segments import Transcript
+
+if TYPE_CHECKING:
+    from ...config import Settings
 
 __all__ = [
     "Link",
@@ -70,6 +73,16 @@ class VideoSource:
     fetches_transcript: ClassVar[bool] = False
     #: The title a video is added under until the platform tells its own (None: the creator names it).
     placeholder_title: ClassVar[str | None] = None
+    #: Whether adding one takes the audio or video file itself (an upload), not a link.
+    needs_media: ClassVar[bool] = False
+    #: Whether its media's audio can be transcribed (OpenAI), so that a subtitle file is optional
+    #: where the app has an OpenAI key (``can_transcribe``).
+    transcribes_media: ClassVar[bool] = False
+
+    def can_transcribe(self, settings: Settings) -> bool:
+        """Whether a video of this source added without a subtitle file gets its transcript from
+        OpenAI's transcription of its audio: it has media to transcribe and the app has a key."""
+        return self.transcribes_media and bool(settings.openai_api_key)
 
     def parse_id(self, text: str) -> Link | None:
         """A bare id (no link) this platform recognises, else None."""

@@ -21,6 +21,8 @@ class Upload(VideoSource):
     key_column = "storage_path"
     player = "file"  # the page resolves the stored file to a media-server URL (components.moment_player)
     tracking = "file"
+    needs_media = True
+    transcribes_media = True
 
     def parse_source(self, text: str, creator_id: Any) -> Link:
         """The stored file's path (``uploads.store_upload`` wrote it under the workspace's folder)."""
@@ -32,7 +34,7 @@ class Upload(VideoSource):
         from ..transcription import transcribe  # imported late: the OpenAI client loads only when needed
 
         settings = reach.settings
-        if settings is None or not settings.openai_api_key:
+        if settings is None or not self.can_transcribe(settings):
             raise ValidationError("This upload has no transcript; add its subtitle file, or set OPENAI_API_KEY so "
                                   "Chronos can transcribe the audio.")
         result = transcribe(stored_file(settings, key, creator_id), settings, on_progress=on_progress)
