@@ -20,7 +20,7 @@ from .pipeline import (
     add_youtube_video,
     attach_subtitles,
 )
-from .sources import parse_link
+from .sources import parse_link, source_for
 from .subtitles import SUBTITLE_EXTENSIONS
 
 __all__ = ["ImportRequest", "Queued", "list_playlist", "parse_csv", "queue_imports"]
@@ -173,7 +173,7 @@ def _queue_file(t: Tenant, settings: Settings, request: ImportRequest, path: Pat
         Path(request.subtitles) if request.subtitles else None)
     tier = get_creator(t).subscription_tier
     size = path.stat().st_size
-    if subtitle_path is None and settings.openai_api_key:
+    if subtitle_path is None and source_for("upload").can_transcribe(settings):
         with path.open("rb") as media:
             stored = store_upload(settings, t.creator_id, path.name, media, size, tier)
         with removed_on_error(settings, stored):  # a refused video keeps no file
