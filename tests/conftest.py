@@ -65,10 +65,14 @@ def fresh_url(pg_server: Server) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The local embedding model, loaded once for the session."""
-    from chronos_data.embeddings import LocalEmbedder
+    """The local embedding model, loaded once for the session, remembering what it embedded.
 
-    return LocalEmbedder()
+    The demo's lectures and the evaluation set are embedded by many tests; the model is
+    deterministic, so a text embedded once gives the same vector every time after.
+    """
+    from chronos_data.embeddings import CachedEmbedder, LocalEmbedder
+
+    return CachedEmbedder(LocalEmbedder(), max_bytes=512 * 1024 * 1024)
 
 
 def import_lecture(db: Database, creator: uuid.UUID, lecture, *, title: str | None = None,
