@@ -18,11 +18,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from chronos_data import courses, dashboards
+from chronos_data import courses
 from chronos_data.config import Settings
 from chronos_data.db import Database, open_database
 from chronos_data.demo import load_demo
 from chronos_data.embeddings import LocalEmbedder
+from chronos_data.viewing import dashboards
 
 from .machine import describe
 

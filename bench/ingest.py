@@ -11,7 +11,7 @@ temporary table (the client and the wire), COPY straight into the table as the s
 triggers off (its indexes, without row-level security or foreign-key checks), and the same with
 triggers on (+ the foreign-key checks).
 
-Live: simulated viewers calling ``chronos_data.watching`` as a player would: ``start_viewing``,
+Live: simulated viewers calling ``chronos_data.viewing.watching`` as a player would: ``start_viewing``,
 five ``report_progress`` calls crossing every milestone, ``end_viewing``; each call is its own
 transaction (``db.tenant``), from one thread and from several. The statements a viewer costs and
 the rate of empty and one-row transactions show what bounds it.
@@ -36,10 +36,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from chronos_data import analytics, creators, videos, watching
+from chronos_data import creators, videos
 from chronos_data.config import Settings
 from chronos_data.db import Database, open_database
-from chronos_data.event_batch import EventRow, append_events
+from chronos_data.viewing import analytics, watching
+from chronos_data.viewing.event_batch import EventRow, append_events
 
 from .machine import describe
 
@@ -183,14 +184,14 @@ def _bulk_section(db: Database, creator: uuid.UUID, sessions: Callable[[int], li
 
 def _live_section(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID], learner_ids: list[uuid.UUID],
                   repeat: int, viewers: int) -> str:
-    """Viewers calling ``chronos_data.watching``, one transaction per call, from 1 and 8 threads."""
+    """Viewers calling ``chronos_data.viewing.watching``, one transaction per call, from 1 and 8 threads."""
     statements = _statements_per_viewer(db, creator, video_ids, learner_ids)
     live = {threads: [_live(db, creator, video_ids, learner_ids, viewers, threads, seed)
                       for seed in range(repeat)] for threads in THREADS}
     empty = [_transactions(db, creator, 300, write=False) for _ in range(repeat)]
     one_row = [_transactions(db, creator, 300, write=True) for _ in range(repeat)]
     lines = [
-        f"### Live: viewers calling `chronos_data.watching`, each call its own transaction ({viewers} viewers per run)",
+        f"### Live: viewers calling `chronos_data.viewing.watching`, each call its own transaction ({viewers} viewers per run)",
         "",
         "| threads | events | median | events/s | calls/s | client CPU per event |",
         "|---:|---:|---:|---:|---:|---:|",

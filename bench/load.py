@@ -15,7 +15,7 @@ of other creators (multi-tenant). Then, for a fixed time:
   not modelled: every query reaches the database (the case of a user whose filters differ from
   everyone's, or of any user right after the rollup moved "data as of"); what that cache would
   have answered from memory is reported instead;
-* **simulated learners** watch lessons through ``chronos_data.watching`` (``start_viewing``,
+* **simulated learners** watch lessons through ``chronos_data.viewing.watching`` (``start_viewing``,
   ``report_progress``, ``report_rewind``, ``end_viewing``; one transaction per call, as the
   Student preview page records), and **a feed** stores buffered events with
   ``event_batch.append_events`` (batches of 50, each event with its own ``import_key``). About
@@ -49,14 +49,15 @@ from typing import Any
 import psutil
 import sqlalchemy as sa
 
-from chronos_data import creators, dashboards, page_data, periods, rollups, watching
-from chronos_data.analytics import DEVICE_TYPES, REFERRER_TYPES
+from chronos_data import creators, page_data, periods
 from chronos_data.config import Settings
 from chronos_data.db import Database, Tenant, open_database
 from chronos_data.demo import load_demo
 from chronos_data.embeddings import LocalEmbedder
-from chronos_data.event_batch import EventRow, append_events
 from chronos_data.insights import timeline
+from chronos_data.viewing import dashboards, rollups, watching
+from chronos_data.viewing.analytics import DEVICE_TYPES, REFERRER_TYPES
+from chronos_data.viewing.event_batch import EventRow, append_events
 
 from .machine import describe
 
@@ -79,7 +80,7 @@ PRESETS = ("Last 7 days", "Last 30 days", "Last 30 days", "Last 30 days", "Last 
            periods.ALL_TIME)
 GRANULARITIES = ("day", "day", "week", "month")
 
-LIVE_THREADS = 4  # learners watching through chronos_data.watching
+LIVE_THREADS = 4  # learners watching through chronos_data.viewing.watching
 FEED_THREADS = 2  # a buffered feed through event_batch.append_events
 FEED_BATCH = 50  # events per append_events call: a player's buffer flushed every few seconds
 FEED_PAUSE_SECONDS = 0.2
@@ -362,7 +363,7 @@ class _Player:
 
 
 def _watch(player: _Player, rng: random.Random, lesson: Lesson, learner: uuid.UUID, rewatch: bool) -> list[tuple]:
-    """A whole watch session through ``chronos_data.watching``; returns the events it must have
+    """A whole watch session through ``chronos_data.viewing.watching``; returns the events it must have
     stored once each: (session id, event type, milestone)."""
     session = player.send("watching.start_viewing", partial(
         watching.start_viewing, video_id=lesson.video_id, student_id=learner, course_id=lesson.course_id,
@@ -711,7 +712,7 @@ def _report(command: str, server: str, workspaces: list[Workspace], baseline: Ph
         f"{THINK_SECONDS[0]}-{THINK_SECONDS[1]} s. Every dashboard query reaches the database (the app's query "
         "cache is not modelled; the hit rate it would have had is below); the rollup refresh runs once per "
         f"workspace per {ROLLUP_SECONDS} s, as the app's cache makes it. Meanwhile {LIVE_THREADS} learner threads "
-        f"record viewing through `chronos_data.watching` (one transaction per call) and {FEED_THREADS} feed threads "
+        f"record viewing through `chronos_data.viewing.watching` (one transaction per call) and {FEED_THREADS} feed threads "
         f"store batches of {FEED_BATCH} events with `event_batch.append_events`; {RETRY_SHARE:.0%} of the calls "
         "and batches are sent again. Not modelled: Streamlit's own work on each run (widgets, figures, "
         "serialisation), which in the app shares this process and its interpreter lock with the queries.",

@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from . import chat, courses, dashboards, metrics, periods, videos, workspace
+from . import chat, courses, metrics, periods, videos, workspace
 from .db import Tenant
 from .insights.version import data_version
 from .rag.answer import model_label
+from .viewing import dashboards
 
 __all__ = ["AnalyticsPage", "AssistantPage", "InsightsPage", "OverviewPage", "QuestionLog", "analytics_page",
            "assistant_page", "insights_page", "kpis", "overview_page", "question_log", "question_table"]

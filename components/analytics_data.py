@@ -16,7 +16,8 @@ from typing import Any
 
 import streamlit as st
 
-from chronos_data import dashboards, page_data, rollups
+from chronos_data import page_data
+from chronos_data.viewing import dashboards, rollups
 from components import state
 
 __all__ = ["CACHE_SECONDS", "ROLLUP_SECONDS", "Queries", "refresh_rollups", "viewing_recorded"]

@@ -9,7 +9,7 @@ that viewing, merged (``[[start, end], ...]`` seconds; a jump forward plays noth
 and ``watched`` counts the seconds played in it. Each event carries the whole viewing so far, so
 one swallowed in a burst of reruns costs nothing but its kind; the latest is sent again until the
 page says it recorded it (``on_event``). The preview page records them with
-``chronos_data.watching.record_player_event``.
+``chronos_data.viewing.watching.record_player_event``.
 """
 
 from __future__ import annotations

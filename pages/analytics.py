@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import streamlit as st
 
-from chronos_data import dashboards, event_import, page_data, periods, rollups, spending
+from chronos_data import page_data, periods, spending
 from chronos_data.errors import ChronosError
+from chronos_data.viewing import dashboards, event_import, rollups
 from components import charts, figures, layout, state
 from components.analytics_data import Queries, refresh_rollups
 from components.demo_loader import render_demo_loader

@@ -9,9 +9,10 @@ from typing import Any
 import streamlit as st
 from streamlit_sortables import sort_items
 
-from chronos_data import courses, dashboards, lesson_moves, outlines, videos
+from chronos_data import courses, lesson_moves, outlines, videos
 from chronos_data.errors import ChronosError, StaleEdit
 from chronos_data.insights import concepts
+from chronos_data.viewing import dashboards
 from components import layout, state
 from components.analytics_data import Queries
 from components.course_builder import DrawnOrder, dragged_changes, format_minutes, render_preview

@@ -5,9 +5,10 @@ from functools import partial
 
 import streamlit as st
 
-from chronos_data import courses, students, watching
+from chronos_data import courses, students
 from chronos_data.errors import ChronosError, ValidationError
 from chronos_data.ingest import sources
+from chronos_data.viewing import watching
 from components import layout, state
 from components.analytics_data import viewing_recorded
 from components.moment_player import media_url, render_lesson_player

@@ -223,7 +223,7 @@ class Ctx:
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
 
     def filters(self, **kwargs: Any):
-        from chronos_data.dashboards import Filters
+        from chronos_data.viewing.dashboards import Filters
 
         return Filters(self.today - timedelta(days=400), self.today, **kwargs)
 
@@ -298,7 +298,7 @@ def _chosen(name: str, data: bytes) -> io.BytesIO:
 
 
 def _player_viewing(viewing: str, session: uuid.UUID):
-    from chronos_data.watching import PlayerViewing
+    from chronos_data.viewing.watching import PlayerViewing
 
     return PlayerViewing(viewing, session)
 
@@ -431,7 +431,7 @@ def _scope(**kw: Any):
 
 
 def _event(**kw: Any):
-    from chronos_data.event_batch import EventRow
+    from chronos_data.viewing.event_batch import EventRow
 
     return EventRow(**kw)
 
@@ -487,7 +487,7 @@ def _queued_none(result: Any, _c: Ctx) -> bool:
 
 CASES: dict[str, list[Case]] = {
     # --- analytics -----------------------------------------------------------------------------
-    "analytics.track_event": [
+    "viewing.analytics.track_event": [
         refused("b_video", lambda c, f: f(c.t, "video_started", c.b.video), DB_ERROR),
         refused("b_student", lambda c, f: f(c.t, "video_started", c.me.video, student_id=c.b.student),
                 DB_ERROR, needs_own=True),
@@ -607,57 +607,57 @@ CASES: dict[str, list[Case]] = {
     # --- creators ------------------------------------------------------------------------------
     "creators.get_creator": [own("self", lambda c, f: f(c.t), check=_is_callers, nothing=_is_callers)],
     # --- dashboards ----------------------------------------------------------------------------
-    "dashboards.filters.Filters.params": [
+    "viewing.dashboards.filters.Filters.params": [
         own("self", lambda c, f: f(c.filters(course_id=c.b.course), c.t),
             check=lambda r, c: r["creator"] == c.creator, nothing=lambda r, c: r["creator"] == c.creator,
             scan=lambda r: {k: v for k, v in r.items() if k not in ("course", "videos")})],
-    "dashboards.viewing.kpis": [
+    "viewing.dashboards.viewing.kpis": [
         own("all", lambda c, f: f(c.t, c.filters())),
         # Active learners and questions are the workspace's own, whatever videos are chosen.
         own("b_course", lambda c, f: f(c.t, c.filters(course_id=c.b.course)), check=_no_video_kpis),
         own("b_videos", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,))), check=_no_video_kpis),
     ],
-    "dashboards.viewing.views_over_time": [
+    "viewing.dashboards.viewing.views_over_time": [
         own("all", lambda c, f: f(c.t, c.filters(), "week")),
         empty("b_videos", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,)), "day")),
     ],
-    "dashboards.viewing.retention_curve": [
+    "viewing.dashboards.viewing.retention_curve": [
         empty("b_video", lambda c, f: f(c.t, c.b.video, c.filters()), nothing=lambda r, c: _curve_is_flat(r, c),
               check=_curve_is_flat)],
-    "dashboards.viewing.typical_retention": [empty("b_video", lambda c, f: f(c.t, c.b.video, c.filters()))],
-    "dashboards.viewing.course_funnel": [empty("b_course", lambda c, f: f(c.t, c.b.course, c.filters()))],
-    "dashboards.viewing.engagement_heatmap": [
+    "viewing.dashboards.viewing.typical_retention": [empty("b_video", lambda c, f: f(c.t, c.b.video, c.filters()))],
+    "viewing.dashboards.viewing.course_funnel": [empty("b_course", lambda c, f: f(c.t, c.b.course, c.filters()))],
+    "viewing.dashboards.viewing.engagement_heatmap": [
         own("all", lambda c, f: f(c.t, c.filters())),
         empty("b_course", lambda c, f: f(c.t, c.filters(course_id=c.b.course))),
     ],
-    "dashboards.viewing.top_videos": [
+    "viewing.dashboards.viewing.top_videos": [
         own("all", lambda c, f: f(c.t, c.filters())),
         empty("b_videos", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,)))),
     ],
-    "dashboards.viewing.breakdown": [
+    "viewing.dashboards.viewing.breakdown": [
         own("device", lambda c, f: f(c.t, c.filters(), "device")),
         empty("b_videos", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,)), "referrer")),
     ],
-    "dashboards.learning.student_progress": [
+    "viewing.dashboards.learning.student_progress": [
         empty("b_course_b_student", lambda c, f: f(c.t, c.b.course, c.b.student)),
         own("own_course_b_student", lambda c, f: f(c.t, c.me.course, c.b.student), check=_no_progress,
             needs_own=True),
     ],
-    "dashboards.learning.at_risk_learners": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
-    "dashboards.costs.costs": [own("all", lambda c, f: f(c.t, c.filters()))],
-    "dashboards.costs.cost_lines": [own("all", lambda c, f: f(c.t, c.filters()))],
-    "dashboards.viewing.slice_videos": [
+    "viewing.dashboards.learning.at_risk_learners": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
+    "viewing.dashboards.costs.costs": [own("all", lambda c, f: f(c.t, c.filters()))],
+    "viewing.dashboards.costs.cost_lines": [own("all", lambda c, f: f(c.t, c.filters()))],
+    "viewing.dashboards.viewing.slice_videos": [
         own("heatmap_cell", lambda c, f: f(c.t, c.filters(), weekday=1, hour=12)),
         empty("b_videos_device", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,)), device="desktop")),
     ],
     # B's learner's address finds nobody (or the caller's own learner of that address, never B's).
-    "dashboards.learning.find_learner": [own("b_student_email", lambda c, f: f(c.t, c.b.student_email),
+    "viewing.dashboards.learning.find_learner": [own("b_student_email", lambda c, f: f(c.t, c.b.student_email),
                                     check=lambda r, c: r != c.b.student, nothing=lambda r, c: r is None)],
-    "dashboards.viewing.data_as_of": [own("latest", lambda c, f: f(c.t))],
-    "dashboards.viewing.first_activity_day": [own("first", lambda c, f: f(c.t))],
-    "dashboards.learning.lesson_stats": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
+    "viewing.dashboards.viewing.data_as_of": [own("latest", lambda c, f: f(c.t))],
+    "viewing.dashboards.viewing.first_activity_day": [own("first", lambda c, f: f(c.t))],
+    "viewing.dashboards.learning.lesson_stats": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
     # --- event_batch, event_import -------------------------------------------------------------
-    "event_batch.append_events": [
+    "viewing.event_batch.append_events": [
         refused("b_video", lambda c, f: f(c.t, [_event(event_type="video_started", video_id=c.b.video)]),
                 ValidationError),
         refused("b_student", lambda c, f: f(c.t, [_event(event_type="video_started", video_id=c.me.video,
@@ -667,7 +667,7 @@ CASES: dict[str, list[Case]] = {
         refused("b_module", lambda c, f: f(c.t, [_event(event_type="video_started", video_id=c.me.video,
                                                         module_id=c.b.module)]), ValidationError, needs_own=True),
     ],
-    "event_import.import_events": [
+    "viewing.event_import.import_events": [
         own("b_video_by_id_and_title", lambda c, f: f(c.t, _csv(
             f"video_started,{c.b.video},someone@example.com,2026-01-05T10:00:00Z",
             f"video_started,{c.b.video_title},someone@example.com,2026-01-05T10:00:00Z"), "history.csv"),
@@ -733,8 +733,8 @@ CASES: dict[str, list[Case]] = {
         own("b_queued_video", lambda c, f: f(c.db, c.creator, c.embedder, [c.b.pending_video], timeout=1.0),
             database=True)],
     # --- learners, lesson moves, outlines ------------------------------------------------------
-    "learners.bitmap_bits": [own("bits", lambda c, f: f(c.t), nothing=lambda r, c: r == 8)],
-    "learners.roll_days": [own("today", lambda c, f: f(c.t, [c.today]))],
+    "viewing.learners.bitmap_bits": [own("bits", lambda c, f: f(c.t), nothing=lambda r, c: r == 8)],
+    "viewing.learners.roll_days": [own("today", lambda c, f: f(c.t, [c.today]))],
     "lesson_moves.save_lesson_move": [
         refused("b_course", lambda c, f: f(c.t, c.b.course, LessonStep(c.b.lesson, 1)), NotFound),
         refused("own_course_b_lesson", lambda c, f: f(c.t, c.me.course, LessonStep(c.b.lesson, 1)), NotFound,
@@ -807,9 +807,9 @@ CASES: dict[str, list[Case]] = {
             scan=lambda r: (r.text, r.citations, r.found, r.session_id)),
     ],
     # --- rollups -------------------------------------------------------------------------------
-    "rollups.pending_days": [own("all", lambda c, f: f(c.t), nothing=lambda r, c: r == [c.today])],
-    "rollups.mark_days_stale": [own("today", lambda c, f: f(c.t, [c.today]))],
-    "rollups.rollup": [
+    "viewing.rollups.pending_days": [own("all", lambda c, f: f(c.t), nothing=lambda r, c: r == [c.today])],
+    "viewing.rollups.mark_days_stale": [own("today", lambda c, f: f(c.t, [c.today]))],
+    "viewing.rollups.rollup": [
         own("pending", lambda c, f: f(c.t),
             nothing=lambda r, c: r.video_rows == 0 and r.usage_rows == 0 and r.days == [c.today])],
     # --- students ------------------------------------------------------------------------------
@@ -841,7 +841,7 @@ CASES: dict[str, list[Case]] = {
     "whop.webhooks.set_webhook_secret": [
         refused("blank", lambda c, f: f(c.t, "", settings=c.settings), ValidationError)],
     # --- usage ---------------------------------------------------------------------------------
-    "usage.add_usage": [own("today", lambda c, f: f(c.t, videos_uploaded=1))],
+    "viewing.usage.add_usage": [own("today", lambda c, f: f(c.t, videos_uploaded=1))],
     # --- videos --------------------------------------------------------------------------------
     "videos.create_video": [
         new("b_youtube_id", lambda c, f: f(c.t, title="Intruder", source_type="youtube",
@@ -862,19 +862,19 @@ CASES: dict[str, list[Case]] = {
     ],
     "videos.delete_trashed_copy": [refused("b_video", lambda c, f: f(c.t, c.b.video), NotFound)],
     # --- watching ------------------------------------------------------------------------------
-    "watching.start_viewing": [
+    "viewing.watching.start_viewing": [
         refused("b_video", lambda c, f: f(c.t, c.b.video, c.b.student), NotFound),
         refused("b_student", lambda c, f: f(c.t, c.me.video, c.b.student), NotFound, needs_own=True),
         refused("b_course", lambda c, f: f(c.t, c.me.video, c.me.student, course_id=c.b.course, module_id=c.b.module),
                 NotFound, needs_own=True),
     ],
-    "watching.report_progress": [
+    "viewing.watching.report_progress": [
         refused("b_session", lambda c, f: f(c.t, c.b.watch_session, position_seconds=600, watched_seconds=600),
                 NotFound)],
-    "watching.report_rewind": [
+    "viewing.watching.report_rewind": [
         refused("b_session", lambda c, f: f(c.t, c.b.watch_session, from_seconds=20, to_seconds=10), NotFound)],
-    "watching.end_viewing": [refused("b_session", lambda c, f: f(c.t, c.b.open_session), NotFound)],
-    "watching.record_player_event": [
+    "viewing.watching.end_viewing": [refused("b_session", lambda c, f: f(c.t, c.b.open_session), NotFound)],
+    "viewing.watching.record_player_event": [
         refused("b_video", lambda c, f: f(c.t, _PLAYER_EVENT, None, video_id=c.b.video, student_id=c.b.student),
                 NotFound),
         # B's session in the page state: left open, and the event opens a session of the caller's own.
@@ -882,8 +882,8 @@ CASES: dict[str, list[Case]] = {
                                         video_id=c.me.video, student_id=c.me.student), needs_own=True,
             check=lambda r, c: r.session_id != c.b.open_session),
     ],
-    "watching.session_summary": [refused("b_session", lambda c, f: f(c.t, c.b.watch_session), NotFound)],
-    "watching.video_progress": [empty("b_student", lambda c, f: f(c.t, c.b.student, c.b.video))],
+    "viewing.watching.session_summary": [refused("b_session", lambda c, f: f(c.t, c.b.watch_session), NotFound)],
+    "viewing.watching.video_progress": [empty("b_student", lambda c, f: f(c.t, c.b.student, c.b.video))],
     # --- workspace -----------------------------------------------------------------------------
     "workspace.row_counts": [own("all", lambda c, f: f(c.t))],
     "workspace.has_rows": [own("videos", lambda c, f: f(c.t, "videos"))],
@@ -984,7 +984,7 @@ CASES: dict[str, list[Case]] = {
     "insights.splits.video_by_course": [empty("b_video", lambda c, f: f(c.t, c.b.video, c.filters()))],
     "insights.splits.multi_course_videos": [own("all", lambda c, f: f(c.t)),
                                             empty("b_video", lambda c, f: f(c.t, c.b.video))],
-    "event_import.video_lookup": [own("all", lambda c, f: f(c.t))],
+    "viewing.event_import.video_lookup": [own("all", lambda c, f: f(c.t))],
     # --- collector write keys ---------------------------------------------------------------------
     # B's key names (the name of its key, and a name only B uses) are only names in A's workspace.
     "collector.keys.create_key": [new("b_name", lambda c, f: f(c.t, f"Site {c.b.marker}"), commit=False,

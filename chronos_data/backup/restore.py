@@ -20,12 +20,13 @@ from typing import BinaryIO
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, IntegrityError, InternalError, ProgrammingError
 
-from .. import creators, rollups
+from .. import creators
 from ..config import Settings
 from ..creators import UPLOAD_LIMIT_BYTES
 from ..db import Database, Tenant
 from ..errors import ValidationError
 from ..uploads import keep_file, new_storage_path, remove_upload
+from ..viewing import rollups
 from .catalog import _ident, _load_schema, _qualified, _Schema, _Table
 from .file_format import (
     _QUOTED_UUID,

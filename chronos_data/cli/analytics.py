@@ -61,8 +61,8 @@ def _insights(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 def _rollup(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from datetime import date
 
-    from .. import rollups
     from ..errors import ValidationError
+    from ..viewing import rollups
 
     try:
         since = date.fromisoformat(args.since) if args.since else None
@@ -78,7 +78,7 @@ def _rollup(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
 def _events_import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     from pathlib import Path
 
-    from ..event_import import import_events
+    from ..viewing.event_import import import_events
 
     data = read_input(args.file)
     report = in_workspace(args, settings, lambda t: import_events(t, data, Path(args.file).name))

@@ -1,11 +1,11 @@
 """The body of ``POST /v1/events``: a JSON array or JSON Lines of event rows, read and checked.
 
-A row is what ``events import`` reads (``chronos_data.event_import.check_row``: type, video,
+A row is what ``events import`` reads (``chronos_data.viewing.event_import.check_row``: type, video,
 student_email, timestamp, end, percent_complete, watch_time_seconds, device_type, referrer_type)
 plus ``id``, the sender's id for the event, which makes sending it again harmless.
 
 A row may also name ``session``, the player's id for one viewing: its rows then make a watch session
-the way the Chronos player's events do (``chronos_data.watching``): ``video_started`` opens it,
+the way the Chronos player's events do (``chronos_data.viewing.watching``): ``video_started`` opens it,
 ``video_progress`` reports the ranges played (``played``: ``[[start, end], ...]`` seconds, with the
 player's ``duration`` when the library does not know it), and milestones and completion are reckoned
 from what was played, not from where the playhead went. ``end`` closes the session.
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .. import played as played_ranges
 from .._rows import unstorable
 from ..errors import ValidationError
-from ..event_batch import EventRow
-from ..event_import import check_row, event_row
+from ..viewing import played as played_ranges
+from ..viewing.event_batch import EventRow
+from ..viewing.event_import import check_row, event_row
 
 __all__ = ["CLOCK_SKEW", "MAX_ROWS", "BodyError", "Checked", "SessionReport", "check_rows", "parse_body"]
 

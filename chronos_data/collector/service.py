@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from ..config import Settings
 from ..db import Database, open_database
 from ..errors import ChronosError
-from ..event_import import video_lookup
+from ..viewing.event_import import video_lookup
 from . import rows as body_rows
 from .keys import KeyOwner, key_owner
 from .writer import QueueFull, Writer

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from .. import watching
 from ..db import Database, Tenant
 from ..errors import ChronosError, ValidationError
-from ..event_batch import EventRow, append_events
+from ..viewing import watching
+from ..viewing.event_batch import EventRow, append_events
 from .rows import Checked, SessionReport
 
 __all__ = ["BATCH_ROWS", "FLUSH_SECONDS", "QUEUE_ROWS", "WRITERS", "QueueFull", "Stored", "Writer"]

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .._rows import require_text, to_record
-from ..analytics import track_event
 from ..db import Tenant
 from ..errors import NotFound, ValidationError
+from ..viewing.analytics import track_event
 from ._fields import _check_minutes, _optional_text, _set_clause, _storable
 from ._locks import (
     _apply_lesson_order,

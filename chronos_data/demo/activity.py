@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..watching import COMPLETION_PERCENT, MILESTONES
+from ..viewing.watching import COMPLETION_PERCENT, MILESTONES
 
 __all__ = ["Lesson", "Session", "simulate"]
 

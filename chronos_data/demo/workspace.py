@@ -20,13 +20,14 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from .. import courses, creators, rollups
+from .. import courses, creators
 from ..db import Database, Tenant
 from ..embeddings import Embedder
 from ..errors import ValidationError
-from ..event_batch import EventRow, append_events
 from ..ingest import pipeline
-from ..watching import COMPLETION_PERCENT
+from ..viewing import rollups
+from ..viewing.event_batch import EventRow, append_events
+from ..viewing.watching import COMPLETION_PERCENT
 from .activity import Lesson, Session, simulate
 from .lectures import LECTURES, to_srt
 

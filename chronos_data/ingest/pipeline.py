@@ -23,12 +23,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .. import analytics, chunks, usage, videos
+from .. import chunks, videos
 from ..config import Settings
 from ..db import Database, Tenant
 from ..embeddings import Embedder
 from ..errors import ChronosError, NotFound, ValidationError
 from ..rag.moment_vectors import moment_texts, store_moment_vectors
+from ..viewing import analytics, usage
 from .chunking import chunk_segments
 from .lease import LEASE, LeaseKeeper, release, release_claim
 from .queueing import (

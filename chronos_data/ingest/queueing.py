@@ -16,10 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from .. import analytics, usage, videos
+from .. import videos
 from .._rows import require_text
 from ..db import Tenant
 from ..errors import NotFound, ValidationError
+from ..viewing import analytics, usage
 from .segments import Transcript
 from .sources import VideoSource, all_sources, parse_link, source_for
 from .sources.youtube import YOUTUBE

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import poisson
 
-from ..watching import COMPLETION_PERCENT
+from ..viewing.watching import COMPLETION_PERCENT
 
 __all__ = ["HISTOGRAM", "Curve", "Question", "Region", "Timeline", "bucket_of", "bucket_width", "build_timeline",
            "dip_regions", "hazard", "histogram", "mean_elsewhere", "spike_regions", "unlikely"]

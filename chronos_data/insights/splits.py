@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from ..dashboards import Filters
 from ..db import Tenant
 from ..timecode import format_seconds
-from ..watching import MILESTONES
+from ..viewing.dashboards import Filters
+from ..viewing.watching import MILESTONES
 from .model import Insight
 
 __all__ = ["MAX_P_VALUE", "MIN_GAP_POINTS", "MIN_LEARNERS", "course_splits", "multi_course_videos",

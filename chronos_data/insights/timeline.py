@@ -66,8 +66,8 @@ from .passages import Passage, passage_at, passage_label
 from .timeline_data import Place, cited_questions, course_places, load_curves, load_transcripts
 
 if TYPE_CHECKING:
-    from ..dashboards import Filters
     from ..rag.llm import ChatModel
+    from ..viewing.dashboards import Filters
 
 __all__ = ["MAP_COLUMNS", "confusion_insights", "confusion_map", "dropoff_insights", "retention_moments"]
 

@@ -22,11 +22,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from .. import chat, creators, usage
+from .. import chat, creators
 from ..db import Database, Tenant
 from ..embeddings import CachedEmbedder, Embedder
 from ..errors import ChronosError, ValidationError
 from ..timecode import format_seconds
+from ..viewing import usage
 from .citations import Citation, cited_numbers, from_source
 from .extractive import REFUSAL, Moment, candidate_moments, content_words, extract_answer, word_weights
 from .language import language_note

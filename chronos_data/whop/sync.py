@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from ..config import Settings
 from ..db import Tenant
 from ..errors import ValidationError
-from ..event_batch import EventRow, append_events
+from ..viewing.event_batch import EventRow, append_events
 from . import crypto
 from .client import PAGE_SIZE, WhopError, calling_whop, whop_client
 from .sync_courses import VIDEO_LESSONS, CourseSteps

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from chronos_data import courses, dashboards, students
+from chronos_data import courses, students
 from chronos_data.demo import load_demo, remove_demo
+from chronos_data.viewing import dashboards
 from components import layout
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")

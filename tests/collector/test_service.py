@@ -206,7 +206,7 @@ def test_a_full_queue_gets_429_with_retry_after_and_nothing_is_lost(db):
 def test_a_viewing_through_the_collector_is_recorded_as_the_preview_player_records_it(collector, db, ws):
     """The same viewing (play, watch 0:00-1:00, jump to 9:00, watch to 9:20, leave) once from the
     Student preview's player and once through the collector: the same session and the same events."""
-    from chronos_data import watching
+    from chronos_data.viewing import watching
 
     with db.tenant(ws.creator) as t:
         student = t.conn.execute(sa.text("INSERT INTO students (creator_id, email) VALUES (:c, 'pre@example.com') "
@@ -263,7 +263,7 @@ def test_health_is_503_when_the_database_does_not_answer():
 
 
 def test_collected_events_show_on_analytics_after_the_next_rollup(collector, db):
-    from chronos_data import dashboards, rollups
+    from chronos_data.viewing import dashboards, rollups
 
     ws = make_workspace(db, "charts")
     day = (NOW - timedelta(days=2)).replace(hour=10)

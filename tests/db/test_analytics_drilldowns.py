@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from chronos_data import analytics, dashboards, rollups, students, videos, watching
+from chronos_data import students, videos
 from chronos_data.db import Tenant
+from chronos_data.viewing import analytics, dashboards, rollups, watching
 
 DAY = date(2026, 4, 6)  # a Monday
 

@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from chronos_data import backup, cli, courses, creators, dashboards, students
+from chronos_data import backup, cli, courses, creators, students
 from chronos_data.backup import BackupFileError, WorkspaceNotEmpty
 from chronos_data.demo import load_demo, remove_demo
 from chronos_data.errors import ValidationError
 from chronos_data.rag.search import hybrid_search
+from chronos_data.viewing import dashboards
 from tests.bombs import gzip_bomb
 from tests.conftest import new_creator
 

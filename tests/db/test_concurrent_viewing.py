@@ -14,14 +14,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from chronos_data import dashboards, rollups, students, videos, watching, workspace
+from chronos_data import students, videos, workspace
 from chronos_data.db import Database
-from chronos_data.event_batch import EventRow, append_events
+from chronos_data.viewing import dashboards, rollups, watching
+from chronos_data.viewing.event_batch import EventRow, append_events
 from tests.conftest import new_creator
 
 pytestmark = pytest.mark.timeout(120)  # a deadlock fails the test instead of hanging the run
 
-WATCHERS = 4  # threads recording through chronos_data.watching, one transaction per call
+WATCHERS = 4  # threads recording through chronos_data.viewing.watching, one transaction per call
 FEEDERS = 4  # threads storing batches through event_batch.append_events, in pairs
 SESSIONS = 16  # per watcher
 BATCHES, BATCH = 16, 35  # per feeder pair; events per batch (whole sessions of 7 events)

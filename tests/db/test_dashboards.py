@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from chronos_data import courses, dashboards, rollups, students, videos, watching
+from chronos_data import courses, students, videos
 from chronos_data.db import Tenant
 from chronos_data.insights import timeline
+from chronos_data.viewing import dashboards, rollups, watching
 
 DAY = date(2026, 4, 6)  # a Monday
 
@@ -157,7 +158,7 @@ def test_a_course_filter_counts_only_the_viewing_done_in_that_course(t, fixture)
 
 
 def test_an_imported_session_is_a_view_and_a_completion(t, fixture):
-    from chronos_data import event_import
+    from chronos_data.viewing import event_import
 
     csv = ("type,video,student_email,timestamp,percent_complete,watch_time_seconds\n"
            "session,Intro,eve@example.com,2026-04-06T16:00:00Z,95,95\n")

@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-from chronos_data import event_batch, rollups, students, videos
+from chronos_data import students, videos
 from chronos_data.errors import ValidationError
-from chronos_data.event_batch import EventRow, append_events
+from chronos_data.viewing import event_batch, rollups
+from chronos_data.viewing.event_batch import EventRow, append_events
 from tests.conftest import new_creator
 
 

@@ -8,9 +8,10 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from chronos_data import rollups, videos
+from chronos_data import videos
 from chronos_data.errors import ValidationError
-from chronos_data.event_import import import_events
+from chronos_data.viewing import rollups
+from chronos_data.viewing.event_import import import_events
 
 CSV = """type,video,student_email,timestamp,end,percent_complete,watch_time_seconds,device_type,referrer_type
 session,Loops,ana@example.com,2026-03-01T10:00:00Z,2026-03-01T10:09:00Z,95,540,desktop,course_page

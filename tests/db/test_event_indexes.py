@@ -9,8 +9,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from chronos_data import students, videos, watching
+from chronos_data import students, videos
 from chronos_data.db import Database
+from chronos_data.viewing import watching
 
 TABLE = "chronos.video_analytics_events"
 

@@ -17,9 +17,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from chronos_data import chat, chunks, courses, dashboards, students, videos, watching
+from chronos_data import chat, chunks, courses, students, videos
 from chronos_data.db import Database, Tenant
 from chronos_data.insights import splits
+from chronos_data.viewing import dashboards, watching
 from tests.conftest import new_creator
 
 DAY = datetime(2026, 4, 6, 10, tzinfo=UTC)

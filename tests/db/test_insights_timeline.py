@@ -19,12 +19,13 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from chronos_data import chat, courses, dashboards, rollups, students, videos, watching
+from chronos_data import chat, courses, students, videos
 from chronos_data.db import Tenant
 from chronos_data.insights import timeline
 from chronos_data.insights.keyphrases import key_phrases, topic_label
 from chronos_data.rag.citations import Citation
 from chronos_data.rag.llm import AnswerError
+from chronos_data.viewing import dashboards, rollups, watching
 from tests.conftest import new_creator
 
 DAY = date(2026, 4, 6)

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from chronos_data import courses, dashboards, rollups
+from chronos_data import courses
 from chronos_data.demo import load_demo
+from chronos_data.viewing import dashboards, rollups
 
 EMAIL = "demo-learner-sets@chronos.localhost"
 

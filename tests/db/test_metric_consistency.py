@@ -19,8 +19,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from chronos_data import courses, dashboards, event_import, rollups, videos
+from chronos_data import courses, videos
 from chronos_data.demo import load_demo, remove_demo
+from chronos_data.viewing import dashboards, event_import, rollups
 
 EMAIL = "demo-metric-consistency@chronos.localhost"
 COURSE = "Python and SQL foundations"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from chronos_data import courses, dashboards, page_data
+from chronos_data import courses, page_data
+from chronos_data.viewing import dashboards
 
 TODAY = date(2026, 3, 1)
 

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from pgvector import Vector
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from chronos_data import analytics, chat, chunks, courses, students, videos, watching
+from chronos_data import chat, chunks, courses, students, videos
 from chronos_data.db import Tenant
+from chronos_data.viewing import analytics, watching
 
 SEEDS_TABLES = {
     "creators", "students", "videos", "video_chunks", "courses", "course_modules", "module_lessons",

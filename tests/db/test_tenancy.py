@@ -8,10 +8,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from chronos_data import chat, chunks, courses, creators, students, videos, watching, workspace
+from chronos_data import chat, chunks, courses, creators, students, videos, workspace
 from chronos_data.db import Database
 from chronos_data.errors import NotFound
 from chronos_data.rag.search import hybrid_search
+from chronos_data.viewing import watching
 from tests.conftest import new_creator
 
 

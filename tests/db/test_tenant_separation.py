@@ -36,12 +36,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from chronos_data import chat, videos, watching
+from chronos_data import chat, videos
 from chronos_data.collector import keys
 from chronos_data.db import APP_ROLE, Database, Tenant
 from chronos_data.demo import load_demo, remove_demo
 from chronos_data.errors import ValidationError
 from chronos_data.insights.gaps import gap_key
+from chronos_data.viewing import watching
 from tests.conftest import new_creator
 from tests.tenancy_calls import (
     CASES,
@@ -886,7 +887,7 @@ def _end_a_transaction(world: World, ending: str) -> int:
                 except DBAPIError:
                     pass
             if ending == "temporary_table":
-                from chronos_data.event_batch import EventRow, append_events
+                from chronos_data.viewing.event_batch import EventRow, append_events
 
                 append_events(t, [EventRow("video_imported", world.a.video)])
     except (_Abort, DBAPIError):

@@ -11,9 +11,10 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-from chronos_data import rollups, students, videos, watching
+from chronos_data import students, videos
 from chronos_data.db import Tenant
 from chronos_data.errors import NotFound, ValidationError
+from chronos_data.viewing import rollups, watching
 
 
 def _video(t: Tenant, duration: int | None = 200) -> uuid.UUID:

@@ -19,10 +19,11 @@ import sqlalchemy as sa
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from chronos_data import rollups, videos
-from chronos_data.analytics import DEVICE_TYPES, EVENT_TYPES, REFERRER_TYPES
+from chronos_data import videos
 from chronos_data.errors import ValidationError
-from chronos_data.event_import import import_events
+from chronos_data.viewing import rollups
+from chronos_data.viewing.analytics import DEVICE_TYPES, EVENT_TYPES, REFERRER_TYPES
+from chronos_data.viewing.event_import import import_events
 from tests.fuzz._support import DB, INJECTIONS, examples, rolled_back
 
 YOUTUBE_ID = "dQw4w9WgXcQ"

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chronos_data.errors import ValidationError
-from chronos_data.played import merge_ranges, parse_ranges, percent_played, seconds_played
+from chronos_data.viewing.played import merge_ranges, parse_ranges, percent_played, seconds_played
 
 
 def test_overlapping_and_touching_ranges_merge_and_empty_ones_go():

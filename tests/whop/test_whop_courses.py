@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
-from chronos_data import courses, dashboards, rollups, videos, whop
-from chronos_data.event_batch import EventRow, append_events
+from chronos_data import courses, videos, whop
+from chronos_data.viewing import dashboards, rollups
+from chronos_data.viewing.event_batch import EventRow, append_events
 from chronos_data.whop import webhooks
 from tests.whop.test_whop_sync import _library
 from tests.whop.test_whop_webhooks import SECRET, _signed

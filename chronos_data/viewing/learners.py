@@ -21,8 +21,8 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from . import metrics
-from .db import Tenant
+from .. import metrics
+from ..db import Tenant
 
 __all__ = ["Cover", "bitmap_bits", "cover", "roll_days"]
 

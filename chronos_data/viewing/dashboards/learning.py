@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ...db import Tenant
 from .filters import Filters, _frame
 from .viewing import course_funnel, first_activity_day
 

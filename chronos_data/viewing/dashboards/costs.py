@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..db import Tenant
+from ...db import Tenant
 from .filters import _IN_RANGE, Filters, _frame
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .db import Tenant
+from ..db import Tenant
 
 __all__ = ["COUNTERS", "add_usage"]
 

@@ -25,8 +25,9 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from . import learners, metrics
-from .db import Tenant
+from .. import metrics
+from ..db import Tenant
+from . import learners
 
 __all__ = ["RollupResult", "mark_days_stale", "pending_days", "rollup"]
 

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from .. import learners, metrics
-from ..db import Tenant
-from ..errors import ValidationError
+from ... import metrics
+from ...db import Tenant
+from ...errors import ValidationError
+from .. import learners
 from .filters import _ASKED, _COMPLETION_RATE, _IN_FILTERS, _SCOPE, _VIEWING, Filters, _frame
 
 GRANULARITIES = ("day", "week", "month")

@@ -24,10 +24,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..db import Tenant
+from ..errors import ValidationError
 from . import rollups
 from .analytics import EVENT_TYPES
-from .db import Tenant
-from .errors import ValidationError
 
 __all__ = ["CHECK_ROWS", "EventRow", "append_events"]
 

@@ -8,7 +8,7 @@ all of it for one event of the Chronos player. Events follow the seeds: ``video_
 when a learner starts a video they completed before.
 
 How far a session got (``percent_complete``, milestones, completion) is the share of the video
-actually played: the union of the played ranges the player reports (``chronos_data.played``),
+actually played: the union of the played ranges the player reports (``chronos_data.viewing.played``),
 kept in the session's ``metadata -> 'played'``. A jump forward plays nothing in between.
 """
 
@@ -24,10 +24,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..db import Tenant
+from ..errors import NotFound, ValidationError
 from . import played as played_ranges
 from .analytics import check_session_context
-from .db import Tenant
-from .errors import NotFound, ValidationError
 
 __all__ = ["COMPLETION_PERCENT", "MILESTONES", "PlayerViewing", "Progress", "VideoProgress", "end_viewing",
            "record_player_event", "report_progress", "report_rewind", "session_summary", "start_viewing",

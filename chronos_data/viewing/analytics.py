@@ -1,6 +1,6 @@
 """The event vocabulary of the seeds (event, device and referrer types) and ``track_video_event``.
 
-Watch sessions are recorded through :mod:`chronos_data.watching`."""
+Watch sessions are recorded through :mod:`chronos_data.viewing.watching`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .db import Tenant
-from .errors import ValidationError
+from ..db import Tenant
+from ..errors import ValidationError
 
 __all__ = ["DEVICE_TYPES", "EVENT_TYPES", "REFERRER_TYPES", "check_session_context", "track_event"]
 

@@ -32,11 +32,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .._rows import unstorable
+from ..db import Tenant
+from ..errors import ValidationError
 from . import rollups
-from ._rows import unstorable
 from .analytics import DEVICE_TYPES, EVENT_TYPES, REFERRER_TYPES
-from .db import Tenant
-from .errors import ValidationError
 from .event_batch import EventRow, append_events
 
 __all__ = ["ImportReport", "MAX_ROWS", "check_row", "event_row", "import_events", "video_lookup"]

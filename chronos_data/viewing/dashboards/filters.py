@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from ..db import Tenant
-from ..errors import ValidationError
+from ...db import Tenant
+from ...errors import ValidationError
 
 
 @dataclass(frozen=True)

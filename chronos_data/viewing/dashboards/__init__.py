@@ -16,7 +16,7 @@ the course's videos.
 
 from __future__ import annotations
 
-from .. import metrics
+from ... import metrics
 from .costs import cost_lines, costs
 from .filters import Filters
 from .learning import AT_RISK_LIMIT, at_risk_learners, find_learner, lesson_stats, student_progress

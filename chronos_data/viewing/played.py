@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 __all__ = ["PlayedRange", "merge_ranges", "parse_ranges", "percent_played", "seconds_played"]
 
