@@ -43,7 +43,10 @@ class StreamlitApp:
         self._log = log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             *(["--server.address", address] if address else []), "--server.headless", "true", *(extra_args or [])],
+             *(["--server.address", address] if address else []), "--server.headless", "true",
+             # No source watcher: it would watch every file under the repository, the tests' PostgreSQL
+             # data folders in .pytest-tmp too (inotify overflowed, and the watcher cost CPU).
+             "--server.fileWatcherType", "none", *(extra_args or [])],
             cwd=ROOT, env={**chronos_env(data_dir), **(extra_env or {})}, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self.log_path = log

@@ -12,6 +12,7 @@ from datetime import datetime
 import pytest
 
 from tests.e2e.conftest import ROOT, SCREENSHOTS, StreamlitApp, chronos_env, running_app
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +58,11 @@ def test_load_the_demo_workspace_and_see_every_chart(autoplay_browser, app):
             _visible(page, ".js-plotly-plot, [data-testid=stAlert], [data-testid=stCaptionContainer]").first.wait_for(
                 timeout=30_000)
             _shot(page, f"analytics-{tab.lower()}.png")
-        assert page.locator(".js-plotly-plot").count() >= 5
+        # Every tab's charts are drawn once the run the last click started has finished.
+        page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=90_000)
+        wait_until(lambda: page.locator(".js-plotly-plot").count() >= 5, timeout=60, what="the charts of every tab",
+                   pause=lambda seconds: page.wait_for_timeout(seconds * 1000), poll=0.25,
+                   explain=lambda: f"{page.locator('.js-plotly-plot').count()} charts")
         assert page.locator('[data-testid="stException"]').count() == 0 and errors == []
         page.get_by_role("button", name="Back to my workspace").click()
         page.get_by_text("Local workspace").wait_for(timeout=30_000)
