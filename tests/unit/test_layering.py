@@ -38,11 +38,6 @@ def test_every_page_is_listed_in_the_router():
         assert f'"pages/{page.name}"' in router, page.name
 
 
-def _table_names() -> set[str]:
-    created = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?chronos\.(\w+)", re.IGNORECASE)
-    return {name for path in (ROOT / "sql").glob("*.sql") for name in created.findall(path.read_text())}
-
-
 def _data_calls_naming_tables(path: Path, tables: set[str]) -> list[str]:
     """Calls into chronos_data (``module.function(...)``) given a table's name as a string."""
     tree = ast.parse(path.read_text())
@@ -59,15 +54,6 @@ def _data_calls_naming_tables(path: Path, tables: set[str]) -> list[str]:
     return found
 
 
-def test_pages_and_components_never_name_a_table():
-    """What a page shows is asked for by what it means ("has transcripts"), never by a table."""
-    tables = _table_names()
-    assert {"videos", "video_chunks", "chat_messages"} <= tables  # the check reads the migrations
-    found = [hit for folder in ("pages", "components") for path in sorted((ROOT / folder).rglob("*.py"))
-             for hit in _data_calls_naming_tables(path, tables)]
-    assert found == []
-
-
 def _strings_and_calls(path: Path) -> tuple[set[str], set[str]]:
     tree = ast.parse(path.read_text())
     strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
@@ -80,11 +66,17 @@ def test_pages_components_and_the_load_benchmark_name_no_table():
     """A page asks chronos_data a question ("has_questions", "overview_page"), never for rows of a
     table it names; the benchmark calls what the pages call."""
     from chronos_data.workspace import TENANT_TABLES
+    from tests.tenancy_calls import parse_migrations
 
     # Tables of one word ("videos") are also ordinary words (a CSV's name); the calls below catch those.
     named = {table for table in TENANT_TABLES if "_" in table}
+    schema = parse_migrations()
+    every_table = {*schema.tenant_tables, *schema.other_tables}
+    assert {"videos", "video_chunks", "whop_lessons"} <= every_table  # read from sql/
     paths = [*(ROOT / "pages").rglob("*.py"), *(ROOT / "components").rglob("*.py"), ROOT / "bench" / "load.py"]
     for path in paths:
         strings, calls = _strings_and_calls(path)
         assert not strings & named, (path, strings & named)
         assert not calls & {"workspace.has_rows", "workspace.row_counts"}, path
+        # Any table of the migrations, one-word ones too, wherever a chronos_data call is given one.
+        assert _data_calls_naming_tables(path, every_table) == []
