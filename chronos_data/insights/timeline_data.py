@@ -50,7 +50,8 @@ def cited_questions(t: Tenant, video_ids: Sequence[uuid.UUID], start: date | Non
     """Each question (students' and the creator's) at each second its answer cited in these videos.
 
     The answer is the assistant message that cites; its question is the user message just before
-    it in the same conversation. Conversations in the trash are left out.
+    it in the same conversation. Conversations in the trash are left out. In the order they were
+    answered, so "the most asked, then as first asked" examples are the same on every run.
     """
     if not video_ids:
         return []
@@ -60,7 +61,8 @@ def cited_questions(t: Tenant, video_ids: Sequence[uuid.UUID], start: date | Non
         FROM chat_messages a
         JOIN chat_sessions s ON s.id = a.session_id AND s.creator_id = a.creator_id AND s.deleted_at IS NULL
         CROSS JOIN LATERAL jsonb_array_elements(
-          CASE WHEN jsonb_typeof(a.video_references) = 'array' THEN a.video_references ELSE '[]' END) r
+          CASE WHEN jsonb_typeof(a.video_references) = 'array' THEN a.video_references ELSE '[]' END)
+          WITH ORDINALITY AS refs(r, n)
         JOIN LATERAL (
           SELECT m.id, m.content FROM chat_messages m
           WHERE m.creator_id = a.creator_id AND m.session_id = a.session_id AND m.role = 'user'
@@ -73,6 +75,7 @@ def cited_questions(t: Tenant, video_ids: Sequence[uuid.UUID], start: date | Non
           AND (CAST(:start AS date) IS NULL OR a.created_at >= CAST(:start AS timestamp) AT TIME ZONE 'UTC')
           AND (CAST(:end AS date) IS NULL
                OR a.created_at < (CAST(:end AS timestamp) + interval '1 day') AT TIME ZONE 'UTC')
+        ORDER BY a.created_at, a.id, refs.n
     """), {"creator": t.creator_id, "videos": [str(v) for v in video_ids], "start": start, "end": end})
     return [Question(row.id, row.content, row.by_student, row.video_id, float(row.second), row.snippet)
             for row in rows]
