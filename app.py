@@ -54,7 +54,7 @@ pages = {
 
 def render_sidebar() -> None:
     """Which workspace is open; when signed in, the person's workspaces and the sign-out button."""
-    with state.tenant() as t:
+    with state.workspace() as t:
         creator = creators.get_creator(t)
     if not signed_in or state.in_demo_workspace():
         layout.render_workspace_badge(creator.email, single_user=not signed_in, demo=state.in_demo_workspace(),

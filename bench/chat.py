@@ -168,12 +168,12 @@ def _offline(db: Database, creator: uuid.UUID, embedder: LocalEmbedder, question
     for _ in range(repeat):
         for question in questions:
             timings[WARM].append(_timed(warm, creator, question.text))
-    with db.tenant(creator) as t:  # as after the migration, before any question
+    with db.workspace(creator) as t:  # as after the migration, before any question
         kept = t.conn.execute(sa.text("SELECT count(*) FROM moment_vectors")).scalar_one()
         t.conn.execute(sa.text("DELETE FROM moment_vectors"))
     for question in questions:  # once: the first round fills the table
         timings[LAZY].append(_timed(Assistant(db, embedder), creator, question.text))
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         filled = t.conn.execute(sa.text("SELECT count(*) FROM moment_vectors")).scalar_one()
     vectors.progress(f"moment vectors: {kept} stored at import, {filled} filled by {len(questions)} questions")
     return timings
@@ -233,7 +233,7 @@ def _plain_vector_query(db: Database, creator: uuid.UUID, question_vectors: np.n
     for round_ in range(repeat + 1):
         for vector in question_vectors:
             started = time.perf_counter()
-            with db.tenant(creator) as t:
+            with db.workspace(creator) as t:
                 t.conn.execute(sa.text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
                                        "set_config('hnsw.ef_search', '100', true)"))
                 t.conn.execute(sql, {"q": Vector(vector), "creator": creator}).all()
@@ -272,12 +272,12 @@ def _workspace(db: Database, embedder: LocalEmbedder) -> uuid.UUID:
                      {"id": creator})
     video_ids = []
     for lecture in LECTURES:
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             video_ids.append(pipeline.add_subtitled_video(
                 t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}",
                 subtitle_bytes=to_srt(lecture), subtitle_filename="lecture.srt", title=lecture.title))
     run_until_done(db, creator, embedder, video_ids, timeout=600)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         states = set(t.conn.execute(sa.text("SELECT status FROM videos")).scalars())
     assert states == {"completed"}, states
     return creator

@@ -106,7 +106,7 @@ def _measure(db: Database, embedder: LocalEmbedder, scale: int, repeat: int) -> 
     today = datetime.now(UTC).date()
     f = dashboards.Filters(today - timedelta(days=89), today)
     start = datetime.combine(f.start, datetime.min.time(), UTC)
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         course_id = courses.list_courses(t)[0].id
         video_id = dashboards.top_videos(t, f)["video_id"].iloc[0]
     raw = {"c": demo.creator_id, "start": start, "after": start + timedelta(days=90), "course": course_id}
@@ -119,7 +119,7 @@ def _measure(db: Database, embedder: LocalEmbedder, scale: int, repeat: int) -> 
         ("retention curve of the most viewed video", lambda t: dashboards.retention_curve(t, video_id, f)),
         ("typical retention band", lambda t: dashboards.typical_retention(t, video_id, f)),
         ("course funnel", lambda t: dashboards.course_funnel(t, course_id, f)),
-        ("at-risk learners", lambda t: dashboards.at_risk_learners(t, course_id)),
+        ("at-risk students", lambda t: dashboards.at_risk_students(t, course_id)),
         ("devices", lambda t: dashboards.breakdown(t, f, "device")),
         ("referrers", lambda t: dashboards.breakdown(t, f, "referrer")),
         ("costs", lambda t: dashboards.costs(t, f)),
@@ -138,7 +138,7 @@ def _measure(db: Database, embedder: LocalEmbedder, scale: int, repeat: int) -> 
              "views and watch time per day": "baseline: views per day from raw events",
              "top videos with sparklines and score": "baseline: top videos from raw events",
              "course funnel": "baseline: funnel from raw events",
-             "at-risk learners": "baseline: at-risk from raw events"}
+             "at-risk students": "baseline: at-risk from raw events"}
     for label, values in timings.items():
         p50, p95 = _percentile(values, 50), _percentile(values, 95)
         ratio = ""
@@ -148,7 +148,7 @@ def _measure(db: Database, embedder: LocalEmbedder, scale: int, repeat: int) -> 
     page = sum(_percentile(v, 50) for k, v in timings.items() if not k.startswith("baseline"))
     cold, warm = _page_runs(db, demo.email, repeat)
     return "\n".join([
-        f"### {demo.events:,} events ({demo.sessions:,} sessions, {demo.students:,} learners)",
+        f"### {demo.events:,} events ({demo.sessions:,} sessions, {demo.students:,} students)",
         "",
         f"Generated and loaded in {load_seconds:.0f} s ({demo.events / load_seconds:,.0f} events/s including "
         "the simulation, indexes and rollups).",
@@ -208,7 +208,7 @@ def _page_runs(db: Database, email: str, repeat: int) -> tuple[list[float], list
 def _time(db: Database, creator, query: Callable, repeat: int) -> list[float]:
     values = []
     for i in range(repeat + 1):
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             started = time.perf_counter()
             query(t)
             elapsed = (time.perf_counter() - started) * 1000

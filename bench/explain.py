@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from chronos_data import courses
 from chronos_data.config import Settings
-from chronos_data.db import Database, Tenant, open_database
+from chronos_data.db import Database, Workspace, open_database
 from chronos_data.demo import load_demo
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.viewing import dashboards
@@ -39,21 +39,21 @@ def _explain_all(db: Database, events: int) -> str:
         conn.execute(sa.text("ANALYZE"))
     today = datetime.now(UTC).date()
     f = dashboards.Filters(today - timedelta(days=89), today)
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         course_id = courses.list_courses(t)[0].id
-    queries: list[tuple[str, Callable[[Tenant], object]]] = [
-        ("course funnel (learner bitmaps)", lambda t: dashboards.course_funnel(t, course_id, f)),
+    queries: list[tuple[str, Callable[[Workspace], object]]] = [
+        ("course funnel (student bitmaps)", lambda t: dashboards.course_funnel(t, course_id, f)),
         ("KPI cards (rollups and bitmaps)", lambda t: dashboards.kpis(t, f)),
-        ("at-risk learners (course standing)", lambda t: dashboards.at_risk_learners(t, course_id)),
+        ("at-risk students (course standing)", lambda t: dashboards.at_risk_students(t, course_id)),
     ]
-    parts = [f"## Query plans at {demo.events:,} events ({demo.students:,} learners)", ""]
+    parts = [f"## Query plans at {demo.events:,} events ({demo.students:,} students)", ""]
     for label, query in queries:
         for number, plan in enumerate(_plans(db, demo.creator_id, query), start=1):
             parts += [f"### {label}, statement {number}", "", "```", plan, "```", ""]
     return "\n".join(parts)
 
 
-def _plans(db: Database, creator, query: Callable[[Tenant], object]) -> list[str]:
+def _plans(db: Database, creator, query: Callable[[Workspace], object]) -> list[str]:
     """Run ``query``, capture the statements it sends, and explain each with its parameters."""
     captured: list[tuple[str, object]] = []
 
@@ -61,7 +61,7 @@ def _plans(db: Database, creator, query: Callable[[Tenant], object]) -> list[str
         if not statement.lstrip().upper().startswith(("SELECT SET_CONFIG", "EXPLAIN")):
             captured.append((statement, parameters))
 
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         sa.event.listen(t.conn, "before_cursor_execute", capture)
         try:
             query(t)

@@ -73,7 +73,7 @@ def run(repeat: int = 3) -> str:
             end_to_end, moments, moment_count = [], [], 0
             for i in range(repeat):
                 # The command line's path for a subtitle file: kept in the workspace's uploads, then queued.
-                with db.tenant(creator) as t:
+                with db.workspace(creator) as t:
                     [queued] = imports.queue_imports(t, settings, [ImportRequest(str(subtitles), title=f"Hour {i}")])
                 assert queued.error is None, queued.error
                 video_id = queued.video_id
@@ -81,7 +81,7 @@ def run(repeat: int = 3) -> str:
                 status = pipeline.process_video(db, creator, video_id, embedder, moments=False)
                 end_to_end.append(time.perf_counter() - started)
                 assert status == "completed", status
-                with db.tenant(creator) as t:
+                with db.workspace(creator) as t:
                     assert len(chunks.list_chunks(t, video_id)) == len(pieces)
                 started = time.perf_counter()  # what process_video does next, once the video is searchable
                 moment_count = pipeline.embed_moments(db, creator, video_id, embedder)

@@ -1,4 +1,4 @@
-"""Event ingest: events per second into video_analytics_events, in bulk and as learners watch.
+"""Event ingest: events per second into video_analytics_events, in bulk and as students watch.
 
 Bulk: generated watch sessions (started, five milestones, completed, at random times of the last
 30 days) stored with ``event_batch.append_events`` in batches of 10,000, one transaction each:
@@ -13,7 +13,7 @@ triggers on (+ the foreign-key checks).
 
 Live: simulated viewers calling ``chronos_data.viewing.watching`` as a player would: ``start_viewing``,
 five ``report_progress`` calls crossing every milestone, ``end_viewing``; each call is its own
-transaction (``db.tenant``), from one thread and from several. The statements a viewer costs and
+transaction (``db.workspace``), from one thread and from several. The statements a viewer costs and
 the rate of empty and one-row transactions show what bounds it.
 
 Collector: ``python -m chronos_data serve`` started as its own process on the same database, fed by
@@ -52,7 +52,7 @@ SCALES = {  # bulk events, naive events, viewers per live run
     "quick": (20_000, 300, 64),
 }
 THREADS = (1, 8)  # live viewers' threads; the engine's pool holds 10 connections
-VIDEOS, LEARNERS = 20, 2_000
+VIDEOS, STUDENTS = 20, 2_000
 DURATION_SECONDS = 600
 REPORTS = (12, 30, 55, 80, 95)  # % of the video at each progress report: every milestone, then completion
 _COLUMNS = ("event_type", "video_id", "student_id", "course_id", "module_id", "metadata", "timestamp")
@@ -69,16 +69,16 @@ def run(repeat: int = 3, *, quick: bool = False) -> str:
         try:
             with db.owner() as conn:
                 server = conn.execute(sa.text("SHOW server_version")).scalar_one().split()[0]
-            creator, video_ids, learner_ids = _workspace(db)
+            creator, video_ids, student_ids = _workspace(db)
 
             def sessions(count: int) -> list[EventRow]:
-                return _sessions(rng, video_ids, learner_ids, count)
+                return _sessions(rng, video_ids, student_ids, count)
 
             bulk, base = _bulk_section(db, creator, sessions, repeat, bulk_events, naive_events)
             collected = collector(db, creator, video_ids, folder, quick=quick, repeat=repeat)
             sections = [
                 bulk,
-                _live_section(db, creator, video_ids, learner_ids, repeat, viewers),
+                _live_section(db, creator, video_ids, student_ids, repeat, viewers),
                 "\n".join(collector_lines(collected, base)),
             ]
         finally:
@@ -87,7 +87,7 @@ def run(repeat: int = 3, *, quick: bool = False) -> str:
         "## Ingest: events per second into video_analytics_events",
         "",
         f"Machine: {describe()}; PostgreSQL {server} (embedded, fsync on). One workspace: {VIDEOS} videos, "
-        f"{LEARNERS:,} learners; every event is new (fresh watch sessions) unless sent again. Median of {repeat} "
+        f"{STUDENTS:,} students; every event is new (fresh watch sessions) unless sent again. Median of {repeat} "
         "runs; other work on the machine shares its cores.",
         "",
         *sections,
@@ -182,11 +182,11 @@ def _bulk_section(db: Database, creator: uuid.UUID, sessions: Callable[[int], li
     ]), base
 
 
-def _live_section(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID], learner_ids: list[uuid.UUID],
+def _live_section(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID], student_ids: list[uuid.UUID],
                   repeat: int, viewers: int) -> str:
     """Viewers calling ``chronos_data.viewing.watching``, one transaction per call, from 1 and 8 threads."""
-    statements = _statements_per_viewer(db, creator, video_ids, learner_ids)
-    live = {threads: [_live(db, creator, video_ids, learner_ids, viewers, threads, seed)
+    statements = _statements_per_viewer(db, creator, video_ids, student_ids)
+    live = {threads: [_live(db, creator, video_ids, student_ids, viewers, threads, seed)
                       for seed in range(repeat)] for threads in THREADS}
     empty = [_transactions(db, creator, 300, write=False) for _ in range(repeat)]
     one_row = [_transactions(db, creator, 300, write=True) for _ in range(repeat)]
@@ -225,36 +225,36 @@ def _row(label: str, count: int, seconds: list[float], base: float) -> str:
 def _workspace(db: Database) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, f"bench-ingest-{uuid.uuid4().hex[:6]}@example.com")
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video_ids = []
         for i in range(VIDEOS):
             video = videos.create_video(t, title=f"Lesson {i + 1}", source_type="loom", source_id=uuid.uuid4().hex,
                                         duration_seconds=DURATION_SECONDS)
             videos.set_status(t, video, "completed")
             video_ids.append(video)
-        learners = list(t.conn.execute(
-            sa.text("INSERT INTO students (creator_id, email) SELECT :creator, 'learner' || n || '@example.com' "
+        students = list(t.conn.execute(
+            sa.text("INSERT INTO students (creator_id, email) SELECT :creator, 'student' || n || '@example.com' "
                     "FROM generate_series(1, :count) n RETURNING id"),
-            {"creator": creator, "count": LEARNERS}).scalars())
-    return creator, video_ids, learners
+            {"creator": creator, "count": STUDENTS}).scalars())
+    return creator, video_ids, students
 
 
-def _sessions(rng: random.Random, video_ids: list[uuid.UUID], learner_ids: list[uuid.UUID],
+def _sessions(rng: random.Random, video_ids: list[uuid.UUID], student_ids: list[uuid.UUID],
               count: int) -> list[EventRow]:
     """``count`` events of whole watch sessions, as a player's buffer would send them."""
     now = datetime.now(UTC)
     events: list[EventRow] = []
     while len(events) < count:
-        session, video, learner = str(uuid.uuid4()), rng.choice(video_ids), rng.choice(learner_ids)
+        session, video, student = str(uuid.uuid4()), rng.choice(video_ids), rng.choice(student_ids)
         start = now - timedelta(seconds=rng.randrange(30 * 86_400))
-        events.append(EventRow("video_started", video, start, learner,
+        events.append(EventRow("video_started", video, start, student,
                                metadata={"session_id": session, "device": "desktop", "referrer": "course_page"}))
         for milestone in watching.MILESTONES:
             seconds = DURATION_SECONDS * milestone // 100
-            events.append(EventRow("video_progress", video, start + timedelta(seconds=seconds), learner,
+            events.append(EventRow("video_progress", video, start + timedelta(seconds=seconds), student,
                                    metadata={"session_id": session, "milestone": milestone,
                                              "percent_complete": milestone, "watch_time_seconds": seconds}))
-        events.append(EventRow("video_completed", video, start + timedelta(seconds=DURATION_SECONDS), learner,
+        events.append(EventRow("video_completed", video, start + timedelta(seconds=DURATION_SECONDS), student,
                                metadata={"session_id": session, "percent_complete": 100,
                                          "watch_time_seconds": DURATION_SECONDS}))
     return events[:count]
@@ -269,7 +269,7 @@ def _timed(call: Callable[[], object]) -> float:
 def _naive(db: Database, creator: uuid.UUID, events: list[EventRow]) -> float:
     def send() -> None:
         for e in events:
-            with db.tenant(creator) as t:
+            with db.workspace(creator) as t:
                 analytics.track_event(t, e.event_type, e.video_id, student_id=e.student_id,
                                       metadata=dict(e.metadata or {}), timestamp=e.timestamp)
 
@@ -285,7 +285,7 @@ def _bulk(db: Database, creator: uuid.UUID, events: list[EventRow], *, connectio
     def send(batches: list[list[EventRow]]) -> None:
         nonlocal stored
         for batch in batches:
-            with db.tenant(creator) as t:
+            with db.workspace(creator) as t:
                 count = append_events(t, batch)
             with lock:
                 stored += count
@@ -342,14 +342,14 @@ def _copy_floor(db: Database, creator: uuid.UUID, events: list[EventRow], *, int
     return _timed(send)
 
 
-def _viewer(db: Database, creator: uuid.UUID, video: uuid.UUID, learner: uuid.UUID) -> None:
-    with db.tenant(creator) as t:
-        session = watching.start_viewing(t, video, learner, device_type="desktop", referrer_type="course_page")
+def _viewer(db: Database, creator: uuid.UUID, video: uuid.UUID, student: uuid.UUID) -> None:
+    with db.workspace(creator) as t:
+        session = watching.start_viewing(t, video, student, device_type="desktop", referrer_type="course_page")
     for percent in REPORTS:
         seconds = DURATION_SECONDS * percent / 100
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             watching.report_progress(t, session, position_seconds=seconds, watched_seconds=seconds)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         watching.end_viewing(t, session)
 
 
@@ -358,13 +358,13 @@ def _event_count(db: Database) -> int:
         return conn.execute(sa.text("SELECT count(*) FROM chronos.video_analytics_events")).scalar_one()
 
 
-def _live(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID], learner_ids: list[uuid.UUID],
+def _live(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID], student_ids: list[uuid.UUID],
           viewers: int, threads: int, seed: int) -> tuple[int, float, float]:
     """(events stored, wall seconds, this process's CPU seconds) for ``viewers`` viewers on ``threads``."""
     def watch(worker: int) -> None:
         rng = random.Random(seed * 1_000 + worker)
         for _ in range(viewers // threads):
-            _viewer(db, creator, rng.choice(video_ids), rng.choice(learner_ids))
+            _viewer(db, creator, rng.choice(video_ids), rng.choice(student_ids))
 
     before = _event_count(db)
     workers = [threading.Thread(target=watch, args=(i,)) for i in range(threads)]
@@ -378,7 +378,7 @@ def _live(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID], learner_
 
 
 def _statements_per_viewer(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID],
-                           learner_ids: list[uuid.UUID]) -> int:
+                           student_ids: list[uuid.UUID]) -> int:
     count = 0
 
     def counted(*_args: object) -> None:
@@ -387,7 +387,7 @@ def _statements_per_viewer(db: Database, creator: uuid.UUID, video_ids: list[uui
 
     sa.event.listen(db.engine, "before_cursor_execute", counted)
     try:
-        _viewer(db, creator, video_ids[0], learner_ids[-1])
+        _viewer(db, creator, video_ids[0], student_ids[-1])
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", counted)
     return count
@@ -396,7 +396,7 @@ def _statements_per_viewer(db: Database, creator: uuid.UUID, video_ids: list[uui
 def _transactions(db: Database, creator: uuid.UUID, count: int, *, write: bool) -> float:
     def send() -> None:
         for _ in range(count):
-            with db.tenant(creator) as t:
+            with db.workspace(creator) as t:
                 if write:  # a row of a long-gone day, so the rollups are not disturbed
                     t.conn.execute(sa.text("INSERT INTO rollup_days (creator_id, date) VALUES (:creator, '2000-01-01') "
                                            "ON CONFLICT (creator_id, date) DO UPDATE SET rolled_at = now()"),
@@ -430,7 +430,7 @@ def collector(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID], fold
 
     from chronos_data.collector import keys
 
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         key = keys.create_key(t, f"bench {uuid.uuid4().hex[:6]}").key
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -462,7 +462,7 @@ def collector(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID], fold
             for _ in range(total // COLLECTOR_BATCH):
                 lines = [json.dumps({"id": str(uuid.uuid4()), "type": "video_progress",
                                      "video": str(rng.choice(video_ids)),
-                                     "student_email": f"learner{rng.randint(1, LEARNERS)}@example.com",
+                                     "student_email": f"student{rng.randint(1, STUDENTS)}@example.com",
                                      "timestamp": (now - timedelta(seconds=rng.randint(60, 30 * 86400))).isoformat(),
                                      "percent_complete": rng.choice((10, 25, 50, 75, 90)),
                                      "watch_time_seconds": rng.randint(0, DURATION_SECONDS)})
@@ -506,7 +506,7 @@ def collector(db: Database, creator: uuid.UUID, video_ids: list[uuid.UUID], fold
             assert (stored, duplicates) == (0, total), (stored, duplicates)
             resent.append(seconds)
         server_cpu = (_cpu_of(server.pid) - server_cpu_before) / (2 * repeat)
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             held = t.conn.execute(sa.text(
                 "SELECT count(*), count(DISTINCT metadata ->> 'import_key') FROM video_analytics_events "
                 "WHERE creator_id = :c AND event_type = 'video_progress' AND metadata ? 'import_key'"),

@@ -3,7 +3,7 @@
 One process, one ``Database`` from ``open_database`` (one pooled app engine: 5 connections plus 5
 of overflow), shared by every thread, as one Streamlit process shares it between its browser
 sessions. Into a fresh embedded database go the demo workspace and a few smaller demo workspaces
-of other creators (multi-tenant). Then, for a fixed time:
+of other creators (many workspaces). Then, for a fixed time:
 
 * simulated **dashboard users** load the Analytics page (70 %) or the Overview page (30 %) of a
   random workspace (half the main demo, half the others), calling exactly what those pages call
@@ -15,7 +15,7 @@ of other creators (multi-tenant). Then, for a fixed time:
   not modelled: every query reaches the database (the case of a user whose filters differ from
   everyone's, or of any user right after the rollup moved "data as of"); what that cache would
   have answered from memory is reported instead;
-* **simulated learners** watch lessons through ``chronos_data.viewing.watching`` (``start_viewing``,
+* **simulated students** watch lessons through ``chronos_data.viewing.watching`` (``start_viewing``,
   ``report_progress``, ``report_rewind``, ``end_viewing``; one transaction per call, as the
   Student preview page records), and **a feed** stores buffered events with
   ``event_batch.append_events`` (batches of 50, each event with its own ``import_key``). About
@@ -51,7 +51,7 @@ import sqlalchemy as sa
 
 from chronos_data import creators, page_data, periods
 from chronos_data.config import Settings
-from chronos_data.db import Database, Tenant, open_database
+from chronos_data.db import Database, Workspace, open_database
 from chronos_data.demo import load_demo
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.insights import timeline
@@ -69,27 +69,27 @@ ROLLUP_SECONDS = 30  # analytics_data.ROLLUP_SECONDS: a page rolls up today at m
 CACHE_SECONDS = 600  # analytics_data.CACHE_SECONDS: the query cache's time to live
 CACHE_ENTRIES = 500  # analytics_data._run's max_entries
 _CACHED = frozenset({"kpis", "views_over_time", "engagement_heatmap", "top_videos", "retention_curve",
-                     "typical_retention", "course_funnel", "at_risk_learners", "student_progress", "breakdown",
+                     "typical_retention", "course_funnel", "at_risk_students", "student_progress", "breakdown",
                      "costs", "lesson_stats"})
 
 THINK_SECONDS = (0.5, 2.0)  # between page loads: a creator reads a chart, then changes a filter
 ANALYTICS_SHARE = 0.7  # of page loads; the rest open the Overview
-CLICK_SHARE = 0.2  # page loads that also click a bar, select a learner, a video, or add a comparison
+CLICK_SHARE = 0.2  # page loads that also click a bar, select a student, a video, or add a comparison
 # Period choices; 30 days is the page's default.
 PRESETS = ("Last 7 days", "Last 30 days", "Last 30 days", "Last 30 days", "Last 90 days", "Last 365 days",
            periods.ALL_TIME)
 GRANULARITIES = ("day", "day", "week", "month")
 
-LIVE_THREADS = 4  # learners watching through chronos_data.viewing.watching
+LIVE_THREADS = 4  # students watching through chronos_data.viewing.watching
 FEED_THREADS = 2  # a buffered feed through event_batch.append_events
 FEED_BATCH = 50  # events per append_events call: a player's buffer flushed every few seconds
 FEED_PAUSE_SECONDS = 0.2
-REPORT_PAUSE_SECONDS = (0.02, 0.1)  # between a learner's player calls (a player reports every few seconds;
-#                                     compressed so that four threads stand for many learners)
+REPORT_PAUSE_SECONDS = (0.02, 0.1)  # between a student's player calls (a player reports every few seconds;
+#                                     compressed so that four threads stand for many students)
 RETRY_SHARE = 0.1  # calls and batches sent again, as after a lost reply
 OVERLAP_SHARE = 0.2  # feed batches that also carry 5 events of the thread's previous batch
 REWIND_SHARE = 0.15
-STREAM_LEARNERS = 200  # fresh learners per workspace for the stream (no history: rewatches are predictable)
+STREAM_STUDENTS = 200  # fresh students per workspace for the stream (no history: rewatches are predictable)
 ATTEMPTS = 3  # a client retries a call that failed (an error, a pool timeout) this many times in all
 
 SCALES = {  # main demo, other workspaces (students, days), baseline seconds, default seconds
@@ -109,17 +109,17 @@ class Lesson:
 
 
 @dataclass
-class Workspace:
+class Sample:
     index: int
     creator_id: uuid.UUID
     label: str
     events: int
     students: int
     lessons: list[Lesson]
-    learners: list[uuid.UUID]  # the stream's learners
+    students: list[uuid.UUID]  # the stream's students
 
 
-def _workspaces(db: Database, quick: bool) -> list[Workspace]:
+def _workspaces(db: Database, quick: bool) -> list[Sample]:
     main, others, _, _ = SCALES["quick" if quick else "full"]
     embedder = LocalEmbedder()
     made = [load_demo(db, embedder, email="demo-load@chronos.localhost", **main)]
@@ -127,17 +127,17 @@ def _workspaces(db: Database, quick: bool) -> list[Workspace]:
              for number, size in enumerate(others, start=2)]
     result = []
     for index, demo in enumerate(made):
-        with db.tenant(demo.creator_id) as t:
+        with db.workspace(demo.creator_id) as t:
             lessons = [Lesson(*row) for row in t.conn.execute(sa.text(
                 "SELECT m.course_id, l.module_id, l.video_id, v.duration_seconds FROM module_lessons l "
                 "JOIN course_modules m ON m.id = l.module_id AND m.creator_id = l.creator_id "
                 "JOIN videos v ON v.id = l.video_id AND v.creator_id = l.creator_id "
                 "WHERE l.creator_id = :c ORDER BY m.course_id, l.module_id, l.lesson_order"), {"c": demo.creator_id})]
-            learners = list(t.conn.execute(sa.text(
+            students = list(t.conn.execute(sa.text(
                 "INSERT INTO students (creator_id, email) SELECT :c, 'stream' || n || '@load.example.com' "
-                "FROM generate_series(1, :n) n RETURNING id"), {"c": demo.creator_id, "n": STREAM_LEARNERS}).scalars())
-        result.append(Workspace(index, demo.creator_id, "main demo" if index == 0 else f"demo {index + 1}",
-                                demo.events, demo.students, lessons, learners))
+                "FROM generate_series(1, :n) n RETURNING id"), {"c": demo.creator_id, "n": STREAM_STUDENTS}).scalars())
+        result.append(Sample(index, demo.creator_id, "main demo" if index == 0 else f"demo {index + 1}",
+                                demo.events, demo.students, lessons, students))
     return result
 
 
@@ -176,10 +176,10 @@ class Recorder:
         self.errors[f"{type(exc).__name__}: {lines[0][:110] if lines else ''}"] += 1
 
 
-def _step(db: Database, rec: Recorder, creator: uuid.UUID, label: str, work: Callable[[Tenant], Any]) -> Any:
-    """One transaction, as a page opens one per call (``state.tenant()`` or ``Queries``)."""
+def _step(db: Database, rec: Recorder, creator: uuid.UUID, label: str, work: Callable[[Workspace], Any]) -> Any:
+    """One transaction, as a page opens one per call (``state.workspace()`` or ``Queries``)."""
     asked = time.perf_counter()
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         inside = time.perf_counter()
         result = work(t)
     done = time.perf_counter()
@@ -267,7 +267,7 @@ def _analytics_page(db: Database, rec: Recorder, gate: RollupGate, creator: uuid
     if course_list:  # Courses
         funnel_course = f.course_id or course_list[0].id
         q.course_funnel(funnel_course, f)
-        risk = q.at_risk_learners(funnel_course)
+        risk = q.at_risk_students(funnel_course)
         if not risk.empty and rng.random() < CLICK_SHARE:
             q.student_progress(funnel_course, risk.iloc[rng.randrange(len(risk))]["student_id"])
     top = q.top_videos(f)  # Videos
@@ -287,7 +287,7 @@ def _overview_page(db: Database, rec: Recorder, gate: RollupGate, creator: uuid.
         Queries(db, rec, creator, page.as_of).kpis(page.last_30_days)
 
 
-def _user(db: Database, workspaces: list[Workspace], gate: RollupGate, rec: Recorder, seed: int,
+def _user(db: Database, workspaces: list[Sample], gate: RollupGate, rec: Recorder, seed: int,
           stop: threading.Event) -> None:
     rng = random.Random(seed)
     stop.wait(rng.uniform(0, THINK_SECONDS[1]))  # users do not all arrive in the same millisecond
@@ -309,7 +309,7 @@ def _user(db: Database, workspaces: list[Workspace], gate: RollupGate, rec: Reco
 # --- the event stream -------------------------------------------------------------------------------
 
 class Stream:
-    """What the learners and the feed sent, to compare with what the database stored."""
+    """What the students and the feed sent, to compare with what the database stored."""
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
@@ -325,11 +325,11 @@ class Stream:
         self.feed_resent = 0
         self.feed_reported = 0  # what append_events said it stored
         self.retries: queue.Queue = queue.Queue()
-        # (learner, video) pairs each learner thread saw completed, kept across phases
+        # (student, video) pairs each student thread saw completed, kept across phases
         self.completed: dict[int, set[tuple[uuid.UUID, uuid.UUID]]] = defaultdict(set)
 
 
-def _attempt(db: Database, rec: Recorder, creator: uuid.UUID, label: str, work: Callable[[Tenant], Any]) -> Any:
+def _attempt(db: Database, rec: Recorder, creator: uuid.UUID, label: str, work: Callable[[Workspace], Any]) -> Any:
     """A client's call with its retries: an error rolls the transaction back, so sending it again is safe."""
     for attempt in range(ATTEMPTS):
         try:
@@ -349,7 +349,7 @@ class _Player:
         self.db, self.rec, self.creator = db, rec, creator
         self.calls = self.resent = 0
 
-    def send(self, label: str, work: Callable[[Tenant], Any], again: bool = False) -> Any:
+    def send(self, label: str, work: Callable[[Workspace], Any], again: bool = False) -> Any:
         result = _attempt(self.db, self.rec, self.creator, label, work)
         self.calls += 1
         if again:  # the reply was "lost": the player sends the same call once more
@@ -362,11 +362,11 @@ class _Player:
         return result
 
 
-def _watch(player: _Player, rng: random.Random, lesson: Lesson, learner: uuid.UUID, rewatch: bool) -> list[tuple]:
+def _watch(player: _Player, rng: random.Random, lesson: Lesson, student: uuid.UUID, rewatch: bool) -> list[tuple]:
     """A whole watch session through ``chronos_data.viewing.watching``; returns the events it must have
     stored once each: (session id, event type, milestone)."""
     session = player.send("watching.start_viewing", partial(
-        watching.start_viewing, video_id=lesson.video_id, student_id=learner, course_id=lesson.course_id,
+        watching.start_viewing, video_id=lesson.video_id, student_id=student, course_id=lesson.course_id,
         module_id=lesson.module_id, device_type=rng.choice(DEVICE_TYPES), referrer_type=rng.choice(REFERRER_TYPES)))
     sid = str(session)
     expected = [(sid, "video_started", ""), *([(sid, "video_rewatched", "")] if rewatch else [])]
@@ -396,24 +396,24 @@ def _watch(player: _Player, rng: random.Random, lesson: Lesson, learner: uuid.UU
     return expected
 
 
-def _watcher(db: Database, workspaces: list[Workspace], stream: Stream, rec: Recorder, worker: int,
+def _watcher(db: Database, workspaces: list[Sample], stream: Stream, rec: Recorder, worker: int,
              stop: threading.Event) -> None:
-    """A learner thread: watch sessions one after another, like the preview player, for its own
-    share of each workspace's stream learners (so whether a start is a rewatch is known here)."""
+    """A student thread: watch sessions one after another, like the preview player, for its own
+    share of each workspace's stream students (so whether a start is a rewatch is known here)."""
     rng = random.Random(1_000 * (len(stream.sessions) + 1) + worker)
     completed = stream.completed[worker]
     for number in itertools.count():
         if stop.is_set():
             return
         ws = workspaces[number % len(workspaces)]
-        learner, lesson = rng.choice(ws.learners[worker::LIVE_THREADS]), rng.choice(ws.lessons)
+        student, lesson = rng.choice(ws.students[worker::LIVE_THREADS]), rng.choice(ws.lessons)
         player = _Player(db, rec, ws.creator_id)
         try:
-            expected = _watch(player, rng, lesson, learner, (learner, lesson.video_id) in completed)
+            expected = _watch(player, rng, lesson, student, (student, lesson.video_id) in completed)
         except Exception:
             continue  # the start failed every attempt: no session
         if (expected[0][0], "video_completed", "") in expected:
-            completed.add((learner, lesson.video_id))
+            completed.add((student, lesson.video_id))
         with stream.lock:
             stream.sessions[expected[0][0]] = ws.creator_id
             stream.expected.update((key, ws.creator_id) for key in expected)
@@ -421,12 +421,12 @@ def _watcher(db: Database, workspaces: list[Workspace], stream: Stream, rec: Rec
             stream.live_resent += player.resent
 
 
-def _feed_batch(stream: Stream, ws: Workspace, rng: random.Random) -> list[EventRow]:
+def _feed_batch(stream: Stream, ws: Sample, rng: random.Random) -> list[EventRow]:
     """About ``FEED_BATCH`` events of a few watch sessions, each with its own import key."""
     events: list[EventRow] = []
     now = datetime.now(UTC)
     while len(events) < FEED_BATCH:
-        lesson, learner, session = rng.choice(ws.lessons), rng.choice(ws.learners), str(uuid.uuid4())
+        lesson, student, session = rng.choice(ws.lessons), rng.choice(ws.students), str(uuid.uuid4())
         reached = rng.choice(watching.MILESTONES)
         shape = [("video_started", None), *(("video_progress", m) for m in watching.MILESTONES if m <= reached)]
         if reached >= watching.COMPLETION_PERCENT and rng.random() < 0.8:
@@ -437,11 +437,11 @@ def _feed_batch(stream: Stream, ws: Workspace, rng: random.Random) -> list[Event
             if milestone is not None:
                 metadata |= {"milestone": milestone, "percent_complete": milestone}
             events.append(EventRow(event_type, lesson.video_id, now - timedelta(seconds=rng.randrange(600)),
-                                   learner, lesson.course_id, lesson.module_id, metadata))
+                                   student, lesson.course_id, lesson.module_id, metadata))
     return events
 
 
-def _feeder(db: Database, workspaces: list[Workspace], stream: Stream, rec: Recorder, worker: int,
+def _feeder(db: Database, workspaces: list[Sample], stream: Stream, rec: Recorder, worker: int,
             stop: threading.Event) -> None:
     """A buffered feed through ``event_batch.append_events``; some batches are sent again."""
     rng = random.Random(2_000 + worker)
@@ -533,7 +533,7 @@ def _event_count(db: Database) -> int:
         return conn.execute(sa.text("SELECT count(*) FROM chronos.video_analytics_events")).scalar_one()
 
 
-def _phase(db: Database, workspaces: list[Workspace], stream: Stream, gate: RollupGate, users: int,
+def _phase(db: Database, workspaces: list[Sample], stream: Stream, gate: RollupGate, users: int,
            seconds: float) -> Phase:
     stop = threading.Event()
     recorders = [Recorder() for _ in range(users + LIVE_THREADS + FEED_THREADS)]
@@ -622,7 +622,7 @@ def _check(db: Database, stream: Stream) -> Check:
         stored_sessions = dict(conn.execute(sa.text(
             "SELECT id::text, creator_id FROM chronos.video_watch_sessions WHERE id::text = ANY (:s)"),
             {"s": sessions}).all())
-        # Any row anywhere whose video or learner belongs to another workspace than the row itself.
+        # Any row anywhere whose video or student belongs to another workspace than the row itself.
         crossed = conn.execute(sa.text("""
             SELECT (SELECT count(*) FROM chronos.video_analytics_events e
                     JOIN chronos.videos v ON v.id = e.video_id LEFT JOIN chronos.students s ON s.id = e.student_id
@@ -689,7 +689,7 @@ def _cache_hits(keys: list[tuple[float, Any]]) -> tuple[int, int]:
     return hits, len(keys)
 
 
-def _report(command: str, server: str, workspaces: list[Workspace], baseline: Phase, load: Phase,
+def _report(command: str, server: str, workspaces: list[Sample], baseline: Phase, load: Phase,
             stream: Stream, check: Check, setup_seconds: float, pool: str) -> str:
     events_total = sum(ws.events for ws in workspaces)
     lines = [
@@ -702,16 +702,16 @@ def _report(command: str, server: str, workspaces: list[Workspace], baseline: Ph
         f"in the Streamlit app ({pool}).",
         "",
         f"Workspaces ({setup_seconds:.0f} s to build): "
-        + "; ".join(f"{ws.label}: {ws.events:,} events, {ws.students:,} learners, {len(ws.lessons)} lessons"
+        + "; ".join(f"{ws.label}: {ws.events:,} events, {ws.students:,} students, {len(ws.lessons)} lessons"
                     for ws in workspaces)
-        + f" ({events_total:,} events in all), plus {STREAM_LEARNERS} fresh learners each for the stream.",
+        + f" ({events_total:,} events in all), plus {STREAM_STUDENTS} fresh students each for the stream.",
         "",
         f"Each user loads the Analytics page ({ANALYTICS_SHARE:.0%}) or the Overview ({1 - ANALYTICS_SHARE:.0%}) of a "
         "random workspace (half of them the main demo) with random filters, calling what the page calls "
         "(one transaction per call), then thinks "
         f"{THINK_SECONDS[0]}-{THINK_SECONDS[1]} s. Every dashboard query reaches the database (the app's query "
         "cache is not modelled; the hit rate it would have had is below); the rollup refresh runs once per "
-        f"workspace per {ROLLUP_SECONDS} s, as the app's cache makes it. Meanwhile {LIVE_THREADS} learner threads "
+        f"workspace per {ROLLUP_SECONDS} s, as the app's cache makes it. Meanwhile {LIVE_THREADS} student threads "
         f"record viewing through `chronos_data.viewing.watching` (one transaction per call) and {FEED_THREADS} feed threads "
         f"store batches of {FEED_BATCH} events with `event_batch.append_events`; {RETRY_SHARE:.0%} of the calls "
         "and batches are sent again. Not modelled: Streamlit's own work on each run (widgets, figures, "
@@ -810,7 +810,7 @@ def _report(command: str, server: str, workspaces: list[Workspace], baseline: Ph
         f"{check.feed_unexpected} |",
         "",
         f"Rows stored in another creator's workspace than the one that sent them: {check.wrong_creator}; rows anywhere "
-        f"whose video or learner belongs to another workspace than the row: {check.crossed_rows}. "
+        f"whose video or student belongs to another workspace than the row: {check.crossed_rows}. "
         f"Exactly once: **{'yes' if check.passed else 'NO'}**.",
         "",
         "### CPU and errors",

@@ -133,7 +133,7 @@ def _timed_ask(assistant: Assistant, creator: uuid.UUID, title_by_video: dict[uu
 def _import_lecture(db: Database, creator: uuid.UUID, lecture: eval_set.Lecture) -> uuid.UUID:
     from chronos_data.ingest import pipeline
 
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return pipeline.add_subtitled_video(
             t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}",
             subtitle_bytes=eval_set.to_srt(lecture), subtitle_filename="lecture.srt", title=lecture.title)
@@ -183,7 +183,7 @@ def _passages(db: Database, creator: uuid.UUID, embedder: LocalEmbedder,
     """
     outcomes, seconds = [], []
     for question in QUESTIONS:
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             sources, _nearest = retrieve(t, question.text, embedder)
         moment = question.moment[0] if question.title is not None else 0.0
         outcomes.append(Outcome(question, tuple(

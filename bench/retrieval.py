@@ -36,7 +36,7 @@ import sqlalchemy as sa
 
 from chronos_data import creators
 from chronos_data.config import Settings
-from chronos_data.db import Database, Tenant, open_database
+from chronos_data.db import Database, Workspace, open_database
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import run_until_done
@@ -90,7 +90,7 @@ def run(repeat: int = 3, *, quick: bool = False, chunks: int | None = None) -> s
             started = time.perf_counter()
             video_by_title = _import_lectures(db, measured, embedder)
             import_seconds = time.perf_counter() - started
-            with db.tenant(measured) as t:
+            with db.workspace(measured) as t:
                 eval_chunks = t.conn.execute(sa.text("SELECT count(*) FROM video_chunks")).scalar_one()
             searcher = _Searcher(db, measured, embedder, question_vectors)
 
@@ -160,12 +160,12 @@ def run(repeat: int = 3, *, quick: bool = False, chunks: int | None = None) -> s
 def _import_lectures(db: Database, creator: uuid.UUID, embedder: LocalEmbedder) -> dict[str, uuid.UUID]:
     video_by_title = {}
     for lecture in LECTURES:
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             video_by_title[lecture.title] = pipeline.add_subtitled_video(
                 t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}",
                 subtitle_bytes=to_srt(lecture), subtitle_filename="lecture.srt", title=lecture.title)
     run_until_done(db, creator, embedder, video_by_title.values(), timeout=300)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         states = set(t.conn.execute(sa.text("SELECT status FROM videos")).scalars())
     assert states == {"completed"}, states
     return video_by_title
@@ -181,18 +181,18 @@ class _Searcher:
     vectors: np.ndarray
 
     @contextmanager
-    def tenant(self, settings: Sequence[str]) -> Iterator[Tenant]:
-        with self.db.tenant(self.creator) as t:
+    def workspace(self, settings: Sequence[str]) -> Iterator[Workspace]:
+        with self.db.workspace(self.creator) as t:
             for setting in settings:
                 t.conn.execute(sa.text(f"SET LOCAL {setting}"))
             yield t
 
-    def search(self, t: Tenant, i: int, **kwargs) -> list[Passage]:
+    def search(self, t: Workspace, i: int, **kwargs) -> list[Passage]:
         return hybrid_search(t, QUESTIONS[i].text, self.vectors[i], embedding_model=self.embedder.model,
                              dimensions=self.embedder.dimensions, **kwargs)
 
     def passages(self, i: int, settings: Sequence[str] = AS_THE_APP_RUNS, **kwargs) -> list[Passage]:
-        with self.tenant(settings) as t:
+        with self.workspace(settings) as t:
             return self.search(t, i, **kwargs)
 
     def latency(self, label: str, repeat: int, *, settings: Sequence[str] = AS_THE_APP_RUNS,
@@ -201,7 +201,7 @@ class _Searcher:
         timings = []
         for round_ in range(repeat + 1):
             for i in range(len(QUESTIONS)):
-                with self.tenant(settings) as t:
+                with self.workspace(settings) as t:
                     started = time.perf_counter()
                     self.search(t, i, limit=LIMIT, candidates=CANDIDATES, mode=mode)
                     elapsed = time.perf_counter() - started
@@ -220,7 +220,7 @@ class _Searcher:
         def capture(_conn, _cursor, statement, parameters, _context, _executemany) -> None:
             seen.append((statement, parameters))
 
-        with self.tenant(settings) as t:
+        with self.workspace(settings) as t:
             sa.event.listen(self.db.engine, "before_cursor_execute", capture)
             try:
                 self.search(t, 0, limit=LIMIT, candidates=CANDIDATES, mode=mode)
@@ -302,7 +302,7 @@ def _calibration(db: Database, creator: uuid.UUID, embedder: LocalEmbedder) -> l
 
     groups = {"labelled (answerable)": [q.text for q in QUESTIONS], "off-topic": list(OFF_TOPIC),
               "near-topic, not covered": list(NEAR_TOPIC)}
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         floor = relevance_floor(t, embedder.model)
         rows = [f"Relevance floor of {embedder.model}: **{floor}** (cosine similarity of the best passage).", "",
                 "| questions | n | best cosine: min | median | max | let through |", "|---|---:|---:|---:|---:|---:|"]

@@ -422,7 +422,7 @@ class _Search:
 
     @contextmanager
     def transaction(self, label: str) -> Iterator[sa.Connection]:
-        with self.db.tenant(self.corpus.creators[label]) as t:
+        with self.db.workspace(self.corpus.creators[label]) as t:
             t.conn.execute(self.configure, self.configure_params)
             yield t.conn
 
@@ -492,7 +492,7 @@ def app_settings(db: Database, corpus: Corpus) -> tuple[dict[str, str], str]:
     checks, same = 5, 0
     settings: dict[str, str] = {}
     for i in range(checks):
-        with db.tenant(corpus.creators[label]) as t:
+        with db.workspace(corpus.creators[label]) as t:
             passages = hybrid_search(t, "", corpus.queries[label][i], embedding_model=config.model,
                                      dimensions=config.dims, limit=K, candidates=K, mode="vector")
             settings = {name: t.conn.execute(sa.text("SELECT current_setting(:n, true)"), {"n": name}).scalar_one()

@@ -19,14 +19,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ._rows import require_text, to_record
-from .db import Tenant
+from .db import Workspace
 from .errors import NotFound, ValidationError
 
 __all__ = [
     "Identity",
     "Role",
     "Teammate",
-    "Workspace",
+    "Membership",
     "add_teammate",
     "list_teammates",
     "remove_teammate",
@@ -40,7 +40,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
-class Workspace:
+class Membership:
     """A workspace a signed-in person may open, and how."""
 
     creator_id: uuid.UUID
@@ -105,7 +105,7 @@ def identity_from_claims(claims: Mapping[str, object], verified_issuers: Collect
     return Identity(issuer, subject, _require_email(email), name)
 
 
-def sign_in(conn: Connection, identity: Identity) -> list[Workspace]:
+def sign_in(conn: Connection, identity: Identity) -> list[Membership]:
     """The workspaces ``identity`` may open, its own first (created on first sign-in).
 
     Its own workspace is the one its issuer and subject hold; on the first sign-in, a workspace of
@@ -129,10 +129,10 @@ def sign_in(conn: Connection, identity: Identity) -> list[Workspace]:
                 f"The workspace of {email} belongs to another sign-in account. Sign in with the account "
                 "that created it, or ask its owner to add you as a teammate.") from exc
         raise
-    return [Workspace(row.creator_id, row.creator_email, row.creator_name, row.role) for row in rows]
+    return [Membership(row.creator_id, row.creator_email, row.creator_name, row.role) for row in rows]
 
 
-def list_teammates(t: Tenant, *, include_removed: bool = False) -> list[Teammate]:
+def list_teammates(t: Workspace, *, include_removed: bool = False) -> list[Teammate]:
     """This workspace's teammates, newest first (removed ones too when asked, to offer undo)."""
     rows = t.conn.execute(
         sa.text("SELECT id, email, role, added_at, last_seen_at, removed_at FROM workspace_members "
@@ -142,7 +142,7 @@ def list_teammates(t: Tenant, *, include_removed: bool = False) -> list[Teammate
     return [to_record(Teammate, row) for row in rows]
 
 
-def add_teammate(t: Tenant, email: str) -> Teammate:
+def add_teammate(t: Workspace, email: str) -> Teammate:
     """Give ``email`` read-only analyst access (again, if it had been removed)."""
     email = _require_email(email)
     own = t.conn.execute(sa.text("SELECT email FROM creators WHERE id = :c"), {"c": t.creator_id}).scalar_one()
@@ -164,17 +164,17 @@ def add_teammate(t: Tenant, email: str) -> Teammate:
     return to_record(Teammate, row)
 
 
-def remove_teammate(t: Tenant, teammate_id: uuid.UUID) -> Teammate:
+def remove_teammate(t: Workspace, teammate_id: uuid.UUID) -> Teammate:
     """Take a teammate's access away (their next page load no longer shows the workspace)."""
     return _set_removed(t, teammate_id, removed=True)
 
 
-def restore_teammate(t: Tenant, teammate_id: uuid.UUID) -> Teammate:
+def restore_teammate(t: Workspace, teammate_id: uuid.UUID) -> Teammate:
     """Undo :func:`remove_teammate`."""
     return _set_removed(t, teammate_id, removed=False)
 
 
-def _set_removed(t: Tenant, teammate_id: uuid.UUID, *, removed: bool) -> Teammate:
+def _set_removed(t: Workspace, teammate_id: uuid.UUID, *, removed: bool) -> Teammate:
     row = t.conn.execute(
         sa.text("UPDATE workspace_members SET removed_at = CASE WHEN :removed THEN now() END "
                 "WHERE id = :id AND creator_id = :c "

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ._rows import require_text, to_record
-from .db import Tenant
+from .db import Workspace
 from .errors import LimitReached, NotFound, ValidationError
 
 __all__ = [
@@ -137,7 +137,7 @@ def auto_title(question: str) -> str:
 
 
 def create_session(
-    t: Tenant,
+    t: Workspace,
     title: str | None = None,
     *,
     student_id: uuid.UUID | None = None,
@@ -156,7 +156,7 @@ def create_session(
     ).scalar_one()
 
 
-def set_session_scope(t: Tenant, session_id: uuid.UUID, *, context_video_ids: list[uuid.UUID] | None = None,
+def set_session_scope(t: Workspace, session_id: uuid.UUID, *, context_video_ids: list[uuid.UUID] | None = None,
                       context_course_id: uuid.UUID | None = None) -> None:
     """What a conversation searches from now on: one course, chosen videos, or (neither) every video."""
     _update_own(t, session_id, "context_video_ids = CAST(:videos AS uuid[]), "
@@ -169,7 +169,7 @@ def _scope_metadata(course_id: uuid.UUID | None) -> dict[str, str]:
 
 
 def add_message(
-    t: Tenant,
+    t: Workspace,
     session_id: uuid.UUID,
     role: str,
     content: str,
@@ -226,7 +226,7 @@ WHERE s.creator_id = :creator
 """
 
 
-def list_sessions(t: Tenant, *, whose: str = "all", trash: bool = False) -> list[ChatSession]:
+def list_sessions(t: Workspace, *, whose: str = "all", trash: bool = False) -> list[ChatSession]:
     """Conversations, most recently active first.
 
     Args:
@@ -245,7 +245,7 @@ def list_sessions(t: Tenant, *, whose: str = "all", trash: bool = False) -> list
     return [to_record(ChatSession, row) for row in rows]
 
 
-def get_session(t: Tenant, session_id: uuid.UUID) -> ChatSession:
+def get_session(t: Workspace, session_id: uuid.UUID) -> ChatSession:
     """One conversation (live or in the trash); raises NotFound outside this workspace."""
     row = t.conn.execute(sa.text(_SESSION_SELECT + " AND s.id = :session"),
                          {"creator": t.creator_id, "session": session_id}).one_or_none()
@@ -254,18 +254,18 @@ def get_session(t: Tenant, session_id: uuid.UUID) -> ChatSession:
     return to_record(ChatSession, row)
 
 
-def rename_session(t: Tenant, session_id: uuid.UUID, title: str) -> None:
+def rename_session(t: Workspace, session_id: uuid.UUID, title: str) -> None:
     """Give one of the creator's own conversations a new title."""
     title = require_text(title, "title", max_length=200)
     _update_own(t, session_id, "title = :title", {"title": title})
 
 
-def delete_session(t: Tenant, session_id: uuid.UUID) -> None:
+def delete_session(t: Workspace, session_id: uuid.UUID) -> None:
     """Move a conversation to the trash (``restore_session`` brings it back)."""
     _update_own(t, session_id, "deleted_at = now()", {}, live=True)
 
 
-def restore_session(t: Tenant, session_id: uuid.UUID) -> None:
+def restore_session(t: Workspace, session_id: uuid.UUID) -> None:
     """Bring a conversation back from the trash."""
     restored = t.conn.execute(
         sa.text("UPDATE chat_sessions SET deleted_at = NULL WHERE creator_id = :creator AND id = :session"),
@@ -275,7 +275,7 @@ def restore_session(t: Tenant, session_id: uuid.UUID) -> None:
         raise NotFound("That conversation is not in this workspace.")
 
 
-def _update_own(t: Tenant, session_id: uuid.UUID, assignments: str, params: dict[str, Any], *,
+def _update_own(t: Workspace, session_id: uuid.UUID, assignments: str, params: dict[str, Any], *,
                 live: bool = False) -> None:
     session = get_session(t, session_id)
     if session.read_only:
@@ -288,7 +288,7 @@ def _update_own(t: Tenant, session_id: uuid.UUID, assignments: str, params: dict
     )
 
 
-def list_messages(t: Tenant, session_id: uuid.UUID) -> list[ChatMessage]:
+def list_messages(t: Workspace, session_id: uuid.UUID) -> list[ChatMessage]:
     """A conversation's messages, oldest first."""
     rows = t.conn.execute(
         sa.text(
@@ -301,7 +301,7 @@ def list_messages(t: Tenant, session_id: uuid.UUID) -> list[ChatMessage]:
     return [to_record(ChatMessage, row) for row in rows]
 
 
-def set_feedback(t: Tenant, message_id: uuid.UUID, feedback: int | None) -> None:
+def set_feedback(t: Workspace, message_id: uuid.UUID, feedback: int | None) -> None:
     """Thumbs up (1), down (-1) or none (None) on one of the assistant's answers."""
     if feedback not in (1, -1, None):
         raise ValidationError("Feedback is 1 (helpful), -1 (not helpful) or empty.")
@@ -314,7 +314,7 @@ def set_feedback(t: Tenant, message_id: uuid.UUID, feedback: int | None) -> None
         raise NotFound("That answer is not in this workspace.")
 
 
-def questions_today(t: Tenant) -> int:
+def questions_today(t: Workspace) -> int:
     """Questions asked in this workspace since midnight (the database's time zone)."""
     return int(t.conn.execute(
         sa.text("SELECT count(*) FROM chat_messages WHERE creator_id = :creator AND role = 'user' "
@@ -323,7 +323,7 @@ def questions_today(t: Tenant) -> int:
     ).scalar_one())
 
 
-def check_daily_cap(t: Tenant, tier: str) -> int | None:
+def check_daily_cap(t: Workspace, tier: str) -> int | None:
     """Raise LimitReached when today's questions reached the tier's cap; return what is left."""
     cap = DAILY_QUESTION_CAP.get(tier, DAILY_QUESTION_CAP["basic"])
     if cap is None:
@@ -335,7 +335,7 @@ def check_daily_cap(t: Tenant, tier: str) -> int | None:
     return cap - asked
 
 
-def question_log(t: Tenant, *, limit: int = 1_000, since: datetime | None = None) -> list[LoggedQuestion]:
+def question_log(t: Workspace, *, limit: int = 1_000, since: datetime | None = None) -> list[LoggedQuestion]:
     """Every question asked in the workspace (the creator's and students'), newest first, with the
     answer that followed it: sources, feedback, tokens and time."""
     rows = t.conn.execute(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from pgvector import Vector
 
 from ._rows import to_record
-from .db import Tenant
+from .db import Workspace
 
 __all__ = [
     "Chunk",
@@ -57,13 +57,13 @@ class Chunk:
     embedding_model: str | None
 
 
-def list_embedding_models(t: Tenant) -> list[EmbeddingModel]:
+def list_embedding_models(t: Workspace) -> list[EmbeddingModel]:
     """Every embedding model the schema knows, with its dimensions."""
     rows = t.conn.execute(sa.text("SELECT name, provider, dimensions FROM embedding_models ORDER BY name"))
     return [to_record(EmbeddingModel, row) for row in rows]
 
 
-def count_by_model(t: Tenant) -> dict[str, int]:
+def count_by_model(t: Workspace) -> dict[str, int]:
     """How many of the workspace's chunks each embedding model made (unembedded chunks under '')."""
     rows = t.conn.execute(
         sa.text("SELECT coalesce(embedding_model, ''), count(*) FROM video_chunks WHERE creator_id = :creator "
@@ -74,7 +74,7 @@ def count_by_model(t: Tenant) -> dict[str, int]:
 
 
 def insert_chunks(
-    t: Tenant, video_id: uuid.UUID, chunks: Sequence[NewChunk], *, embedding_model: str | None
+    t: Workspace, video_id: uuid.UUID, chunks: Sequence[NewChunk], *, embedding_model: str | None
 ) -> int:
     """Store ``chunks`` of one video in one statement; returns how many were written."""
     if not chunks:
@@ -105,7 +105,7 @@ def insert_chunks(
     return len(rows)
 
 
-def list_chunks(t: Tenant, video_id: uuid.UUID) -> list[Chunk]:
+def list_chunks(t: Workspace, video_id: uuid.UUID) -> list[Chunk]:
     """A video's chunks in transcript order."""
     rows = t.conn.execute(
         sa.text(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ._rows import require_text, to_record
-from .db import Tenant
+from .db import Workspace
 from .errors import NotFound
 
 __all__ = ["Creator", "ensure_creator", "get_creator", "TIERS", "UPLOAD_LIMIT_BYTES"]
@@ -43,7 +43,7 @@ def ensure_creator(conn: Connection, email: str, name: str | None = None) -> uui
     ).scalar_one()
 
 
-def get_creator(t: Tenant) -> Creator:
+def get_creator(t: Workspace) -> Creator:
     """The signed-in creator. Raises NotFound if the workspace was removed."""
     row = t.conn.execute(
         sa.text(

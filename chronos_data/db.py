@@ -30,7 +30,7 @@ __all__ = [
     "ANALYST_ROLE",
     "APP_ROLE",
     "Database",
-    "Tenant",
+    "Workspace",
     "create_engine",
     "is_connection_lost",
     "normalize_url",
@@ -50,10 +50,10 @@ _CONNECT_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
-class Tenant:
+class Workspace:
     """A connection inside one transaction that belongs to one creator.
 
-    Data functions take a Tenant first, filter by ``creator_id`` themselves, and never commit:
+    Data functions take a Workspace first, filter by ``creator_id`` themselves, and never commit:
     whoever opened the transaction owns it. Row-level security checks the same thing again.
     """
 
@@ -74,7 +74,7 @@ class Database:
     server: Any = field(default=None, repr=False)
 
     @contextmanager
-    def tenant(self, creator_id: uuid.UUID | str, *, read_only: bool = False) -> Iterator[Tenant]:
+    def workspace(self, creator_id: uuid.UUID | str, *, read_only: bool = False) -> Iterator[Workspace]:
         """Open a transaction for ``creator_id``: commit on success, roll back on error.
 
         ``read_only`` runs it as chronos_analyst, which may read the workspace and change nothing.
@@ -89,7 +89,7 @@ class Database:
                 if read_only:
                     # LOCAL: the pooled connection is chronos_app again once this transaction ends.
                     conn.execute(sa.text(f"SET LOCAL ROLE {ANALYST_ROLE}"))
-                yield Tenant(conn, creator, read_only)
+                yield Workspace(conn, creator, read_only)
         except OperationalError as exc:
             if _is_connection_lost(exc):
                 raise DatabaseUnavailable(

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from . import courses
-from .db import Tenant
+from .db import Workspace
 from .insights import Insight, concepts
 
 __all__ = ["DraggedLayout", "LessonMove", "LessonStep", "LessonToModule", "save_lesson_move"]
@@ -51,7 +51,7 @@ class DraggedLayout:
 LessonMove = LessonStep | LessonToModule | DraggedLayout
 
 
-def save_lesson_move(t: Tenant, course_id: uuid.UUID, move: LessonMove) -> list[Insight]:
+def save_lesson_move(t: Workspace, course_id: uuid.UUID, move: LessonMove) -> list[Insight]:
     """Save one lesson move of ``course_id``'s builder; returns the concept-order findings the new
     order has and the old one did not, most lessons apart first (empty when it causes none).
 

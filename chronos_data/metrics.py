@@ -1,17 +1,17 @@
 """What each analytics number means: one definition per metric, for every card, chart, table and CSV.
 
-Each metric names its formula and the rows it counts. The rollup (``rollups``, ``learners``) counts
-those rows per day, video and course context into ``viewing_days`` and ``learner_sets``; the
+Each metric names its formula and the rows it counts. The rollup (``rollups``, ``students``) counts
+those rows per day, video and course context into ``viewing_days`` and ``student_sets``; the
 dashboards (``dashboards``) only add those rollups up, and their help text (``dashboards.FORMULAS``)
 is the ``help`` of these definitions. The SQL pieces below are the definitions themselves, shared by
-the rollup of counts and the rollup of learner bitmaps so the two cannot drift apart.
+the rollup of counts and the rollup of student bitmaps so the two cannot drift apart.
 
 Course context: a view, completion or session belongs to the course it happened in, which the
 event records (``course_id``) and the watch session keeps in its metadata (``course_id``). With a
 course filter, every number counts only viewing in that course (of its current lessons); a video
 that is a lesson of two courses is counted in each course for the viewing done there. Viewing
 outside any course (a direct link, an imported row) counts only without a course filter. The
-assistant does not know which course a learner is in: its questions are filtered by video only.
+assistant does not know which course a student is in: its questions are filtered by video only.
 """
 
 from __future__ import annotations
@@ -44,12 +44,12 @@ METRICS: dict[str, Metric] = {
         "Views", "Times a video was started.",
         "`video_started` events, and watch sessions that have no `video_started` event (imported `session` "
         "rows); on the day of the event or of the session's start."),
-    "learners": Metric(
-        "Unique viewers", "Distinct learners with at least one view in the period.",
-        "the learners of the views above."),
-    "active_learners": Metric(
-        "Active learners (daily)", "Average, over the period's days, of the distinct learners with a view or a "
-        "completion that day.", "the learners of views and completions."),
+    "students": Metric(
+        "Unique viewers", "Distinct students with at least one view in the period.",
+        "the students of the views above."),
+    "active_students": Metric(
+        "Active students (daily)", "Average, over the period's days, of the distinct students with a view or a "
+        "completion that day.", "the students of views and completions."),
     "completions": Metric(
         "Completions", f"Views that reached {COMPLETION_PERCENT} % or more of the video, on the day they did.",
         "`video_completed` events, and completed watch sessions that have no `video_started` event (on their "
@@ -67,11 +67,11 @@ METRICS: dict[str, Metric] = {
         "Sessions completed", f"Sessions that reached {COMPLETION_PERCENT} % ÷ sessions × 100 (devices, referrers).",
         "watch session rows and their `completed` flag.", unit="percent"),
     "rewatch_rate": Metric(
-        "Rewatch %", "Sessions in which the learner went back and watched part of the video again ÷ sessions × 100. "
+        "Rewatch %", "Sessions in which the student went back and watched part of the video again ÷ sessions × 100. "
         "The retention chart's \"watched again\" bars are the same sessions, point by point, so no bar is higher "
         "than the video's rewatch %.", "watch sessions with at least one rewind (`report_rewind`).", unit="percent"),
     "repeat_views": Metric(
-        "Repeat views %", "Views by a learner who had already completed the video ÷ views × 100.",
+        "Repeat views %", "Views by a student who had already completed the video ÷ views × 100.",
         "`video_rewatched` events.", unit="percent"),
     "retention": Metric(
         "Retention", "Share of the video's sessions that reached each point of it.",
@@ -79,8 +79,8 @@ METRICS: dict[str, Metric] = {
     "drop_off": Metric(
         "Drop-off", "On the retention chart, a stretch of the video where more sessions end than the video's own "
         "rate and similar videos predict, beyond chance (the Insights page's test), marked with the share of "
-        "sessions that end there; in a course, the share of a lesson's learners who did not start the next lesson.",
-        "watch sessions by how far they got; for lessons, learners as above."),
+        "sessions that end there; in a course, the share of a lesson's students who did not start the next lesson.",
+        "watch sessions by how far they got; for lessons, students as above."),
     "questions": Metric(
         "AI questions", "Questions to the assistant (yours and your students'). With a course or video filter: "
         "the questions whose answer's first source is a video in scope.",
@@ -94,8 +94,8 @@ METRICS: dict[str, Metric] = {
 
 
 #: The KPI cards (``dashboards.kpis`` rows, by name) and the metric each one shows.
-KPI_METRICS = {"Views": "views", "Unique viewers": "learners", "Watch time (hours)": "watch_time",
-               "Completion rate (%)": "completion_rate", "Active learners (daily)": "active_learners",
+KPI_METRICS = {"Views": "views", "Unique viewers": "students", "Watch time (hours)": "watch_time",
+               "Completion rate (%)": "completion_rate", "Active students (daily)": "active_students",
                "AI questions": "questions"}
 
 
@@ -117,7 +117,7 @@ SESSION_CONTEXT = """
 
 #: CTEs ending in ``viewings``: every view (``video_started``), completion (``video_completed``) and
 #: repeat view (``video_rewatched``) of the days ``:days`` (between ``:first`` and ``:after``) of
-#: ``:creator``, with its video, learner, course, module, UTC day and time. Watch sessions without
+#: ``:creator``, with its video, student, course, module, UTC day and time. Watch sessions without
 #: a ``video_started`` event are views themselves (and completions when completed). A session's
 #: event is written at its start (``watching.start_viewing``); it is looked for a day either side.
 VIEWINGS = f"""

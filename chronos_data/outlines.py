@@ -21,7 +21,7 @@ from ._rows import unstorable
 from .courses import CourseOutline, Lesson
 from .courses.lessons import _add_new_lessons, _NewLesson
 from .courses.model import _lesson_minutes
-from .db import Tenant
+from .db import Workspace
 from .errors import ValidationError
 from .ingest.sources import all_sources, is_youtube_id, key_of, moment_url, source_for
 
@@ -53,7 +53,7 @@ class OutlineImport:
 # --------------------------------------------------------------------------------------------
 
 
-def export_outline(t: Tenant, course_id: uuid.UUID) -> dict[str, Any]:
+def export_outline(t: Workspace, course_id: uuid.UUID) -> dict[str, Any]:
     """The course as a JSON-able ``chronos.course/1`` outline. Raises NotFound."""
     outline = courses.course_outline(t, course_id)
     urls = _video_urls(t, outline)
@@ -86,7 +86,7 @@ def export_outline(t: Tenant, course_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
-def outline_markdown(t: Tenant, course_id: uuid.UUID) -> str:
+def outline_markdown(t: Workspace, course_id: uuid.UUID) -> str:
     """The course as a readable Markdown outline: title, description, one heading per module,
     numbered lessons with durations, required/optional marks and video links. Raises NotFound."""
     outline = courses.course_outline(t, course_id)
@@ -130,7 +130,7 @@ def _lesson_line(lesson: Lesson, url: str | None) -> str:
     return line
 
 
-def _video_urls(t: Tenant, outline: CourseOutline) -> dict[uuid.UUID, str]:
+def _video_urls(t: Workspace, outline: CourseOutline) -> dict[uuid.UUID, str]:
     """Each lesson video's link: its page on its platform (YouTube, Loom), else its stored URL."""
     video_ids = [lesson.video_id for entry in outline.modules for lesson in entry.lessons]
     if not video_ids:
@@ -189,7 +189,7 @@ class _ModuleSpec:
     lessons: list[_LessonSpec]
 
 
-def import_outline(t: Tenant, data: dict[str, Any] | bytes | str) -> OutlineImport:
+def import_outline(t: Workspace, data: dict[str, Any] | bytes | str) -> OutlineImport:
     """Create a draft course from an outline (a dict, or its JSON text or bytes); returns what
     was matched.
 
@@ -227,7 +227,7 @@ def import_outline(t: Tenant, data: dict[str, Any] | bytes | str) -> OutlineImpo
     return OutlineImport(course_id, matched, unmatched, course_title)
 
 
-def _untaken_title(t: Tenant, title: str) -> str:
+def _untaken_title(t: Workspace, title: str) -> str:
     taken = {course.title.strip().casefold() for course in courses.list_courses(t, include_deleted=True)}
     candidate, number = title, 1
     while candidate.strip().casefold() in taken:
@@ -383,7 +383,7 @@ def _as_uuid(text: str) -> uuid.UUID | None:
         return None
 
 
-def _match_video(t: Tenant, lesson: _LessonSpec) -> uuid.UUID | None:
+def _match_video(t: Workspace, lesson: _LessonSpec) -> uuid.UUID | None:
     """The workspace video a lesson names: by id (legacy), YouTube id, then title ignoring case.
     Videos in the trash are not matched; among equal titles a completed, newer video wins."""
     row = t.conn.execute(

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from . import chat, courses, metrics, periods, videos, workspace
-from .db import Tenant
+from .db import Workspace
 from .insights.version import data_version
 from .rag.answer import model_label
 from .viewing import dashboards
@@ -37,7 +37,7 @@ class AnalyticsPage:
     first_day: date  # where "All time" starts: the first day with activity, today when none
 
 
-def analytics_page(t: Tenant, *, today: date | None = None) -> AnalyticsPage:
+def analytics_page(t: Workspace, *, today: date | None = None) -> AnalyticsPage:
     """Everything the Analytics page needs before its filters: one transaction, not one per question."""
     today = today or _today()
     viewing = workspace.has_viewing(t)
@@ -46,7 +46,7 @@ def analytics_page(t: Tenant, *, today: date | None = None) -> AnalyticsPage:
                          min(first or today, today))
 
 
-def kpis(t: Tenant, f: dashboards.Filters) -> pd.DataFrame:
+def kpis(t: Workspace, f: dashboards.Filters) -> pd.DataFrame:
     """``dashboards.kpis`` with each row's ``unit`` ("percent" or "number"), so a card formats its
     value by what the metric is, not by how its label reads."""
     table = dashboards.kpis(t, f)
@@ -68,7 +68,7 @@ class OverviewPage:
     last_30_days: dashboards.Filters
 
 
-def overview_page(t: Tenant, *, today: date | None = None) -> OverviewPage:
+def overview_page(t: Workspace, *, today: date | None = None) -> OverviewPage:
     """The workspace at a glance (small tables counted; the event tables only probed)."""
     today = today or _today()
     counts = workspace.row_counts(t, ("videos", "courses", "students", "chat_sessions"))
@@ -88,7 +88,7 @@ class InsightsPage:
     version: str
 
 
-def insights_page(t: Tenant) -> InsightsPage:
+def insights_page(t: Workspace) -> InsightsPage:
     return InsightsPage(courses.list_courses(t), workspace.has_viewing(t) or workspace.has_questions(t),
                         data_version(t))
 
@@ -104,7 +104,7 @@ class AssistantPage:
     videos: list[videos.Video]  # the searchable ones (imported)
 
 
-def assistant_page(t: Tenant) -> AssistantPage:
+def assistant_page(t: Workspace) -> AssistantPage:
     return AssistantPage(workspace.has_transcripts(t), chat.list_sessions(t, whose="mine"),
                          chat.list_sessions(t, whose="students"), courses.list_courses(t),
                          videos.list_videos(t, statuses=["completed"]))
@@ -140,6 +140,6 @@ def question_table(log: list[chat.LoggedQuestion]) -> QuestionLog:
     return QuestionLog(table, len(log), sum(q.found is False for q in log), sum(q.token_count or 0 for q in log))
 
 
-def question_log(t: Tenant) -> QuestionLog:
+def question_log(t: Workspace) -> QuestionLog:
     """The Assistant page's question log (``chat.question_log``, newest first) as it is shown."""
     return question_table(chat.question_log(t))

@@ -122,6 +122,9 @@ def _cell(text: str | None) -> str:
 
 def schema_markdown(conn: Connection) -> str:
     """The Markdown of ``docs/schema.md`` for the database ``conn`` reaches."""
+    # Definitions print names relative to the search path, and pgvector may live in either schema:
+    # with both on the path, the app's connection and a plain one write the same file.
+    conn.execute(sa.text(f"SET LOCAL search_path = public, {SCHEMA}"))
     version = conn.execute(sa.text(
         f"SELECT max(filename) FROM {SCHEMA}.schema_migrations")).scalar_one()
     extensions = ", ".join(r.extname for r in _rows(

@@ -1,4 +1,4 @@
-"""Students: the learners of one creator."""
+"""Students: the students of one creator."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ._rows import require_text, to_record
-from .db import Tenant
+from .db import Workspace
 
 __all__ = ["PREVIEW_STUDENT_EMAIL", "Student", "create_student", "ensure_student", "list_students"]
 
-#: The learner a creator watches as in the student preview (their views count like a student's).
+#: The student a creator watches as in the student preview (their views count like a student's).
 PREVIEW_STUDENT_EMAIL = "preview-student@chronos.localhost"
 
 
@@ -27,7 +27,7 @@ class Student:
     is_active: bool
 
 
-def create_student(t: Tenant, email: str, name: str | None = None) -> uuid.UUID:
+def create_student(t: Workspace, email: str, name: str | None = None) -> uuid.UUID:
     """Add a student to the workspace; returns the new id."""
     email = require_text(email, "e-mail address", max_length=320)
     return t.conn.execute(
@@ -38,7 +38,7 @@ def create_student(t: Tenant, email: str, name: str | None = None) -> uuid.UUID:
     ).scalar_one()
 
 
-def list_students(t: Tenant, *, limit: int = 1000) -> list[Student]:
+def list_students(t: Workspace, *, limit: int = 1000) -> list[Student]:
     """The workspace's students, newest first."""
     rows = t.conn.execute(
         sa.text(
@@ -50,7 +50,7 @@ def list_students(t: Tenant, *, limit: int = 1000) -> list[Student]:
     return [to_record(Student, row) for row in rows]
 
 
-def ensure_student(t: Tenant, email: str, name: str | None = None) -> uuid.UUID:
+def ensure_student(t: Workspace, email: str, name: str | None = None) -> uuid.UUID:
     """The id of the workspace's student with ``email``, adding them if new."""
     email = require_text(email, "e-mail address", max_length=320)
     found = t.conn.execute(

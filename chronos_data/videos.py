@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from . import courses
 from ._rows import require_text, to_record
-from .db import Tenant
+from .db import Workspace
 from .errors import NotFound, ValidationError
 from .ingest.sources import all_sources, source_for
 
@@ -85,7 +85,7 @@ class VideoDetails:
 
 
 def create_video(
-    t: Tenant,
+    t: Workspace,
     *,
     title: str,
     source_type: str,
@@ -120,7 +120,7 @@ def create_video(
     ).scalar_one()
 
 
-def get_video(t: Tenant, video_id: uuid.UUID) -> Video:
+def get_video(t: Workspace, video_id: uuid.UUID) -> Video:
     """One video of the workspace, deleted or not. Raises NotFound."""
     row = t.conn.execute(
         sa.text(f"SELECT {_COLUMNS} FROM videos WHERE creator_id = :creator AND id = :id"),
@@ -132,7 +132,7 @@ def get_video(t: Tenant, video_id: uuid.UUID) -> Video:
 
 
 def list_videos(
-    t: Tenant,
+    t: Workspace,
     *,
     include_deleted: bool = False,
     only_deleted: bool = False,
@@ -160,7 +160,7 @@ def list_videos(
     return [to_record(Video, row) for row in rows]
 
 
-def video_details(t: Tenant, video_id: uuid.UUID) -> VideoDetails:
+def video_details(t: Workspace, video_id: uuid.UUID) -> VideoDetails:
     """A video with its timed transcript and chunk statistics. Raises NotFound."""
     video = get_video(t, video_id)
     row = t.conn.execute(
@@ -181,7 +181,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def set_status(t: Tenant, video_id: uuid.UUID, status: str, error_message: str | None = None, *,
+def set_status(t: Workspace, video_id: uuid.UUID, status: str, error_message: str | None = None, *,
                progress: float | None = None, claimed: bool | None = None) -> None:
     """Move a video along its pipeline (every status write of the import goes through here).
 
@@ -215,7 +215,7 @@ def set_status(t: Tenant, video_id: uuid.UUID, status: str, error_message: str |
     )
 
 
-def soft_delete_video(t: Tenant, video_id: uuid.UUID) -> None:
+def soft_delete_video(t: Workspace, video_id: uuid.UUID) -> None:
     """Move a video to the trash; lessons keep pointing at it, and it can be restored."""
     _update_one(t, video_id, "is_deleted = true", {})
 
@@ -236,7 +236,7 @@ class LiveCopyExists(ValidationError):
         self.live = live
 
 
-def restore_video(t: Tenant, video_id: uuid.UUID, *, replace_live_copy: bool = False) -> None:
+def restore_video(t: Workspace, video_id: uuid.UUID, *, replace_live_copy: bool = False) -> None:
     """Take a video out of the trash.
 
     Args:
@@ -259,7 +259,7 @@ def restore_video(t: Tenant, video_id: uuid.UUID, *, replace_live_copy: bool = F
     _update_one(t, video_id, "is_deleted = false", {})
 
 
-def delete_trashed_copy(t: Tenant, video_id: uuid.UUID) -> int:
+def delete_trashed_copy(t: Workspace, video_id: uuid.UUID) -> int:
     """Keep the library's copy of a YouTube video and delete its copy in the trash for good.
 
     The trashed copy's lessons are given to the library's copy (a module that already has it
@@ -281,7 +281,7 @@ def delete_trashed_copy(t: Tenant, video_id: uuid.UUID) -> int:
     return moved
 
 
-def _live_copy(t: Tenant, video: Video) -> Video | None:
+def _live_copy(t: Workspace, video: Video) -> Video | None:
     """The copy of the same YouTube video that is in the library (not in the trash), if any."""
     if not video.youtube_video_id:
         return None
@@ -293,7 +293,7 @@ def _live_copy(t: Tenant, video: Video) -> Video | None:
     return None if row is None else to_record(Video, row)
 
 
-def _update_one(t: Tenant, video_id: uuid.UUID, assignments: str, params: dict[str, Any]) -> None:
+def _update_one(t: Workspace, video_id: uuid.UUID, assignments: str, params: dict[str, Any]) -> None:
     result = t.conn.execute(
         sa.text(f"UPDATE videos SET {assignments} WHERE creator_id = :creator AND id = :id"),
         {**params, "creator": t.creator_id, "id": video_id},

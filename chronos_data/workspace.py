@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from . import migrations
-from .db import Database, Tenant
+from .db import Database, Workspace
 
-__all__ = ["TENANT_TABLES", "DatabaseStatus", "database_status", "has_questions", "has_rows", "has_transcripts",
+__all__ = ["WORKSPACE_TABLES", "DatabaseStatus", "database_status", "has_questions", "has_rows", "has_transcripts",
            "has_viewing", "row_counts"]
 
 #: Every table holding one creator's rows, in the order a person reads them.
-TENANT_TABLES = (
+WORKSPACE_TABLES = (
     "videos", "video_chunks", "courses", "course_modules", "module_lessons", "students",
     "chat_sessions", "chat_messages", "video_watch_sessions", "video_analytics_events",
     "video_analytics", "usage_metrics", "report_schedules",
@@ -50,7 +50,7 @@ def database_status(db: Database) -> DatabaseStatus:
     )
 
 
-def row_counts(t: Tenant, tables: tuple[str, ...] = TENANT_TABLES) -> dict[str, int]:
+def row_counts(t: Workspace, tables: tuple[str, ...] = WORKSPACE_TABLES) -> dict[str, int]:
     """Rows per table in this workspace. Counting millions of events takes seconds: pages ask
     for the small tables only and use ``has_rows`` for the big ones."""
     selects = " UNION ALL ".join(
@@ -59,29 +59,29 @@ def row_counts(t: Tenant, tables: tuple[str, ...] = TENANT_TABLES) -> dict[str, 
     return {name: int(count) for name, count in t.conn.execute(sa.text(selects), {"creator": t.creator_id})}
 
 
-def has_rows(t: Tenant, table: str) -> bool:
+def has_rows(t: Workspace, table: str) -> bool:
     """Whether this workspace has any row in ``table`` (one index probe, at any size)."""
     return t.conn.execute(sa.text(f"SELECT EXISTS (SELECT 1 FROM {_known(table)} WHERE creator_id = :creator)"),
                           {"creator": t.creator_id}).scalar_one()
 
 
-def has_viewing(t: Tenant) -> bool:
+def has_viewing(t: Workspace) -> bool:
     """Whether students have watched anything yet (events or sessions, recorded or imported)."""
     return has_rows(t, "video_analytics_events") or has_rows(t, "video_watch_sessions")
 
 
-def has_questions(t: Tenant) -> bool:
+def has_questions(t: Workspace) -> bool:
     """Whether anyone has asked the assistant anything yet (in any conversation, trash included)."""
     return has_rows(t, "chat_messages")
 
 
-def has_transcripts(t: Tenant) -> bool:
+def has_transcripts(t: Workspace) -> bool:
     """Whether any video has searchable transcript chunks (the assistant has something to answer from)."""
     return has_rows(t, "video_chunks")
 
 
 def _known(table: str) -> str:
     """Table names are put into SQL text: only the workspace's own tables pass."""
-    if table not in TENANT_TABLES:
+    if table not in WORKSPACE_TABLES:
         raise ValueError(f"{table!r} is not a workspace table")
     return table

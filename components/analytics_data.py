@@ -25,8 +25,8 @@ __all__ = ["CACHE_SECONDS", "ROLLUP_SECONDS", "Queries", "refresh_rollups", "vie
 CACHE_SECONDS = 600  # an upper bound; a rollup that changes anything invalidates sooner
 ROLLUP_SECONDS = 30
 _CACHED = frozenset({"kpis", "views_over_time", "engagement_heatmap", "top_videos", "retention_curve",
-                     "slice_videos", "cost_lines", "find_learner", "typical_retention", "course_funnel",
-                     "at_risk_learners", "student_progress", "breakdown", "costs", "lesson_stats"})
+                     "slice_videos", "cost_lines", "find_student", "typical_retention", "course_funnel",
+                     "at_risk_students", "student_progress", "breakdown", "costs", "lesson_stats"})
 
 
 # The KPI cards come with each metric's unit (page_data.kpis); the rest as dashboards reads them.
@@ -36,7 +36,7 @@ _FUNCTIONS = {**{name: getattr(dashboards, name) for name in _CACHED}, "kpis": p
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=500)
 def _run(name: str, creator_id: uuid.UUID, args: tuple, as_of: str, options: tuple = ()) -> Any:
     # Dashboards only read: run them as the read-only role, for owners and analysts alike.
-    with state.get_database().tenant(creator_id, read_only=True) as t:
+    with state.get_database().workspace(creator_id, read_only=True) as t:
         return _FUNCTIONS[name](t, *args, **dict(options))
 
 
@@ -65,5 +65,5 @@ def viewing_recorded() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=200)
 def _roll_up(creator_id: uuid.UUID, window: int) -> None:
-    with state.get_database().tenant(creator_id) as t:
+    with state.get_database().workspace(creator_id) as t:
         rollups.rollup(t)

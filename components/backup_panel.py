@@ -15,7 +15,7 @@ __all__ = ["render_backup_panel"]
 
 def _backup_bytes() -> bytes:
     out = io.BytesIO()
-    with state.tenant() as t:
+    with state.workspace() as t:
         backup.export_workspace(t, out)
     return out.getvalue()
 
@@ -23,7 +23,7 @@ def _backup_bytes() -> bytes:
 def render_backup_panel() -> None:
     """A download button for a backup of this workspace, and a restore when the workspace is empty."""
     st.subheader("Backup")
-    with state.tenant() as t:
+    with state.workspace() as t:
         email = creators.get_creator(t).email
         read_only = getattr(t, "read_only", False)
         try:

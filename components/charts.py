@@ -112,22 +112,22 @@ def retention_figure(curve: pd.DataFrame, *, title: str, band: pd.DataFrame | No
 
 
 def funnel_figure(frame: pd.DataFrame) -> go.Figure:
-    """Learners starting and completing each lesson of a course, in course order (click a lesson
+    """Students starting and completing each lesson of a course, in course order (click a lesson
     to filter the page to it: each bar carries its video's id)."""
     labels = [f"{p}. {lesson}" for p, lesson in zip(frame["position"], frame["lesson"], strict=True)]
     ids = frame["video_id"].astype(str)
     fig = go.Figure()
-    # Each bar carries its count: a lesson with few learners reads as a number, not as a sliver
+    # Each bar carries its count: a lesson with few students reads as a number, not as a sliver
     # (a completion imported from Whop has no start, so its lesson shows 0 started, 1 completed).
     fig.add_bar(y=labels, x=frame["started"], name="Started", orientation="h", marker_color=_ACCENT,
-                customdata=ids, hovertemplate="%{x:,} learners started<extra></extra>",
+                customdata=ids, hovertemplate="%{x:,} students started<extra></extra>",
                 texttemplate="%{x:,}", textposition="outside", cliponaxis=False)
     fig.add_bar(y=labels, x=frame["completed"], name="Completed (≥ 90 %)", orientation="h", marker_color=_SECOND,
                 customdata=ids, hovertemplate="%{x:,} completed<extra></extra>",
                 texttemplate="%{x:,}", textposition="outside", cliponaxis=False)
     top = float(frame["started"].max()) if len(frame) else 0
     fig.update_layout(barmode="group", yaxis={"autorange": "reversed"},
-                      xaxis={"title": "Learners", "tickmode": "linear", "tick0": 0, "dtick": count_step(top),
+                      xaxis={"title": "Students", "tickmode": "linear", "tick0": 0, "dtick": count_step(top),
                              "tickformat": ",d"},
                       hovermode="y unified")
     return _layout(fig, height=max(300, 48 * len(frame) + 90))

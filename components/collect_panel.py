@@ -22,10 +22,10 @@ def snippet_html(collector_url: str, key: str, video: str = "Lesson 1") -> str:
     """What a site pastes into the page that plays a lesson (an HTML5 video; YouTube in the README)."""
     return (
         f'<script src="{collector_url}/v1/collector.js" data-key="{key}"\n'
-        '        data-student="LEARNER@EXAMPLE.COM"></script>\n'
+        '        data-student="STUDENT@EXAMPLE.COM"></script>\n'
         f'<video src="lesson-1.mp4" controls data-chronos-video={json.dumps(video)}></video>\n'
         "<!-- A YouTube IFrame player: Chronos.trackYouTube(player, {video: \"YOUTUBE_ID\"}).\n"
-        "     The learner known after sign-in: Chronos.identify(\"learner@example.com\"). -->"
+        "     The student known after sign-in: Chronos.identify(\"student@example.com\"). -->"
     )
 
 
@@ -46,7 +46,7 @@ def render_collect_panel() -> None:
         st.warning("Copy this key now: Chronos keeps only its fingerprint and cannot show it again.",
                    icon=":material/key:")
         st.code(created, language=None)
-    with state.tenant() as t:
+    with state.workspace() as t:
         current = keys.list_keys(t)
     if not current:
         st.caption("No write keys yet. Create one for each site or player, so one can be revoked without the others.")
@@ -70,7 +70,7 @@ def _key_row(key: keys.WriteKey) -> None:
                      "a new key means pasting a new snippet.", icon=":material/warning:")
         yes, no = left.columns(2)
         if yes.button("Revoke it", key=f"collect_revoke_yes_{key.id}", type="primary"):
-            with state.tenant() as t:
+            with state.workspace() as t:
                 keys.revoke_key(t, key.name)
             st.session_state.pop(_CONFIRM, None)
             st.session_state[_FLASH] = f"Key revoked: {key.name} can no longer send events."
@@ -93,7 +93,7 @@ def _create_form() -> None:
                  "key that only a server uses.", height=80)
         if st.form_submit_button("Create key", key="collect_create_submit", icon=":material/key:"):
             try:
-                with state.tenant() as t:
+                with state.workspace() as t:
                     created = keys.create_key(t, name, [line for line in origins.splitlines() if line.strip()])
             except ChronosError as exc:
                 st.error(str(exc), icon=":material/error:")

@@ -14,7 +14,7 @@ __all__ = ["render_demo_loader"]
 def render_demo_loader(*, key: str) -> None:
     """A button that (re)creates the demo workspace and opens it in this browser session."""
     if not st.button("Load demo workspace", key=key, icon=":material/science:",
-                     help="Ten sample lectures, two courses, 300 learners and 90 days of viewing and questions, "
+                     help="Ten sample lectures, two courses, 300 students and 90 days of viewing and questions, "
                           "in a workspace of their own. Your own workspace is not touched."):
         return
     bar = st.progress(0.0, text="Preparing the demo workspace…")
@@ -27,6 +27,6 @@ def render_demo_loader(*, key: str) -> None:
         return
     state.use_demo_workspace(result.creator_id)
     st.session_state["overview_flash"] = (
-        f"Demo workspace ready: {result.students:,} learners, {result.sessions:,} watch sessions and "
+        f"Demo workspace ready: {result.students:,} students, {result.sessions:,} watch sessions and "
         f"{result.events:,} events in {result.seconds:.0f} s.")
     st.rerun()

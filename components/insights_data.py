@@ -29,7 +29,7 @@ def workspace_insights(creator_id: uuid.UUID, course_id: uuid.UUID | None, inclu
     """Every insight (``version``, ``insights.data_version``, is part of the key: a new question,
     a decision or new viewing recomputes)."""
     # Insights only read: the read-only role for everyone (and nothing per visitor in a shared cache).
-    with state.get_database().tenant(creator_id, read_only=True) as t:
+    with state.get_database().workspace(creator_id, read_only=True) as t:
         return all_insights(t, state.get_embedder(), course_id=course_id, chat_model=state.get_assistant().chat_model,
                             include_decided=include_decided)
 
@@ -37,7 +37,7 @@ def workspace_insights(creator_id: uuid.UUID, course_id: uuid.UUID | None, inclu
 @st.cache_data(ttl=_TTL_SECONDS, show_spinner=False, max_entries=50)
 def question_tally(creator_id: uuid.UUID, version: str) -> GapTally:
     """How many questions went unanswered or weakly answered (the content-gap tab's empty state)."""
-    with state.get_database().tenant(creator_id, read_only=True) as t:
+    with state.get_database().workspace(creator_id, read_only=True) as t:
         return gap_tally(t, state.get_embedder())
 
 
@@ -46,7 +46,7 @@ def moment_insights(creator_id: uuid.UUID, as_of: str, start: date | None = None
                     ) -> list[Insight]:
     """Only the confusion and drop-off findings of the days ``start``..``end`` (the Analytics page's
     retention panel, under a chart of those days)."""
-    with state.get_database().tenant(creator_id, read_only=True) as t:
+    with state.get_database().workspace(creator_id, read_only=True) as t:
         return all_insights(t, state.get_embedder(), kinds=("confusion", "dropoff"), start=start, end=end)
 
 
@@ -56,7 +56,7 @@ def retention_moments(creator_id: uuid.UUID, video_id: uuid.UUID, start: date, e
     """The retention chart's marks (0:30, dips, rewatch spikes), as the Insights page finds them."""
     from chronos_data.insights import timeline
 
-    with state.get_database().tenant(creator_id, read_only=True) as t:
+    with state.get_database().workspace(creator_id, read_only=True) as t:
         return timeline.retention_moments(t, video_id, start, end, course_id)
 
 
@@ -64,7 +64,7 @@ def retention_moments(creator_id: uuid.UUID, video_id: uuid.UUID, start: date, e
 def confusion_frame(creator_id: uuid.UUID, video_id: uuid.UUID) -> pd.DataFrame:
     from chronos_data.insights import timeline
 
-    with state.get_database().tenant(creator_id, read_only=True) as t:
+    with state.get_database().workspace(creator_id, read_only=True) as t:
         return timeline.confusion_map(t, video_id)
 
 

@@ -83,7 +83,7 @@ def _lesson_label(nearest: dict) -> str:
 
 def evidence_lines(insight: Insight) -> list[str]:
     """The numbers behind a finding as sentences a creator reads ("9 % of viewings (11 of 120) ended
-    here; about 5 were expected to"). Viewings are sessions; learners are people."""
+    here; about 5 were expected to"). Viewings are sessions; students are people."""
     ev = insight.evidence
     lines = {"confusion": _confusion_lines, "dropoff": _dropoff_lines, "content_gap": _gap_lines,
              "concept_order": _order_lines, "course_split": _split_lines}[insight.kind](ev)
@@ -187,14 +187,14 @@ def _split_lines(ev: dict[str, Any]) -> list[str | None]:
     better, worse = by_id.get(str(ev.get("better_course_id"))), by_id.get(str(ev.get("worse_course_id")))
     lines: list[str | None] = []
     if better and worse:
-        lines.append(f"In {better['course_title']}, {_rate(better)} of {plural(better['learners'], 'learner')} "
-                     f"completed it; in {worse['course_title']}, {_rate(worse)} of {worse['learners']:,}.")
+        lines.append(f"In {better['course_title']}, {_rate(better)} of {plural(better['students'], 'student')} "
+                     f"completed it; in {worse['course_title']}, {_rate(worse)} of {worse['students']:,}.")
     p_value = ev.get("p_value")
     if p_value is not None:
         lines.append(f"A gap of {ev.get('difference_points', 0):.0f} points this large {_chance(float(p_value))}.")
     low_high = ev.get("diverges_between_percent") or []
     if ev.get("diverges_at") and len(low_high) == 2:
-        lines.append(f"Their learners part ways around {ev['diverges_at']} ({low_high[0]:.0f}–{low_high[1]:.0f} % "
+        lines.append(f"Their students part ways around {ev['diverges_at']} ({low_high[0]:.0f}–{low_high[1]:.0f} % "
                      "into the video).")
     return lines
 

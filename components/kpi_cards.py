@@ -12,7 +12,7 @@ __all__ = ["KPI_LABELS", "render_kpi_cards"]
 
 # Short enough for six cards at 1280 px; the full name, formula and previous value are in each card's help.
 KPI_LABELS = {"Views": "Views", "Unique viewers": "Unique viewers", "Watch time (hours)": "Watch hours",
-              "Completion rate (%)": "Completion", "Active learners (daily)": "Active per day",
+              "Completion rate (%)": "Completion", "Active students (daily)": "Active per day",
               "AI questions": "AI questions"}
 
 

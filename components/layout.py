@@ -40,7 +40,7 @@ def render_workspace_badge(email: str, *, single_user: bool, demo: bool = False,
         st.caption("Active workspace")
         if demo:
             st.markdown(f"**Demo workspace**  \n{email_html(email)}", unsafe_allow_html=True)
-            st.caption("Sample lectures, learners and activity made by Chronos.")
+            st.caption("Sample lectures, students and activity made by Chronos.")
             st.button("Back to my workspace", key="app_leave_demo", icon=":material/logout:",
                       on_click=on_leave_demo)
         elif single_user:

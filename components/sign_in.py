@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chronos_data.access import Workspace
+from chronos_data.access import Membership
 from components import layout, state
 
 __all__ = ["render_sign_in_screen", "render_workspace_menu"]
@@ -22,7 +22,7 @@ def render_sign_in_screen() -> None:
         st.caption("Teammates a creator added as analysts see that creator's workspace read-only.")
 
 
-def render_workspace_menu(workspaces: list[Workspace], current: Workspace | None) -> None:
+def render_workspace_menu(workspaces: list[Membership], current: Membership | None) -> None:
     """Sidebar: who is signed in, which workspace is open (a choice when there are several), sign out.
 
     ``current`` is None while the person looks at the demo workspace.
@@ -43,5 +43,5 @@ def render_workspace_menu(workspaces: list[Workspace], current: Workspace | None
         st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=st.logout)
 
 
-def _label(workspace: Workspace) -> str:
+def _label(workspace: Membership) -> str:
     return "My workspace" if workspace.role == "owner" else f"{workspace.email} (analyst)"

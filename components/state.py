@@ -12,7 +12,7 @@ import streamlit as st
 
 from chronos_data import access, creators, uploads
 from chronos_data.config import Settings
-from chronos_data.db import Database, Tenant, open_database
+from chronos_data.db import Database, Workspace, open_database
 from chronos_data.demo import DEMO_EMAIL
 from chronos_data.embeddings import Embedder, embedder_for
 from chronos_data.errors import ChronosError, NotFound
@@ -42,7 +42,7 @@ __all__ = [
     "require_router",
     "sign_in_required",
     "signed_in_workspaces",
-    "tenant",
+    "workspace",
 ]
 
 _CREATOR_KEY = "chronos_creator_id"
@@ -141,7 +141,7 @@ def refuses_remote_visitor() -> bool:
             and not get_settings().trusted_network)
 
 
-def signed_in_workspaces() -> list[access.Workspace]:
+def signed_in_workspaces() -> list[access.Membership]:
     """The workspaces the signed-in person may open, their own first; looked up (and the sign-in
     recorded) once per browser session.
 
@@ -156,7 +156,7 @@ def signed_in_workspaces() -> list[access.Workspace]:
     return st.session_state[_WORKSPACES_KEY]
 
 
-def current_workspace() -> access.Workspace | None:
+def current_workspace() -> access.Membership | None:
     """The signed-in workspace in use (None in single-user mode or the demo workspace)."""
     if not sign_in_required() or in_demo_workspace():
         return None
@@ -223,7 +223,7 @@ def follow_workspace_url() -> None:
         return
     try:
         creator_id = uuid.UUID(wanted)
-        with get_database().tenant(creator_id, read_only=True) as t:
+        with get_database().workspace(creator_id, read_only=True) as t:
             email = creators.get_creator(t).email
     except (ValueError, NotFound):
         email = None
@@ -238,10 +238,10 @@ def in_demo_workspace() -> bool:
 
 
 @contextmanager
-def tenant() -> Iterator[Tenant]:
+def workspace() -> Iterator[Workspace]:
     """A transaction scoped to the signed-in creator; pages read and write only through it."""
     db = get_database()
-    with db.tenant(current_creator_id(db), read_only=not can_edit()) as t:
+    with db.workspace(current_creator_id(db), read_only=not can_edit()) as t:
         yield t
 
 

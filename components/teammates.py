@@ -22,7 +22,7 @@ def render_teammates() -> None:
         return
     if flash := st.session_state.pop(_FLASH, None):
         st.success(flash, icon=":material/check_circle:")
-    with state.tenant() as t:
+    with state.workspace() as t:
         mates = access.list_teammates(t, include_removed=True)
     current = [m for m in mates if m.removed_at is None]
     removed = [m for m in mates if m.removed_at is not None]
@@ -41,7 +41,7 @@ def render_teammates() -> None:
         email = st.text_input("Teammate's e-mail address", placeholder="analyst@example.com")
         if st.form_submit_button("Add as analyst", icon=":material/person_add:"):
             try:
-                with state.tenant() as t:
+                with state.workspace() as t:
                     access.add_teammate(t, email)
             except ChronosError as exc:
                 st.error(str(exc), icon=":material/error:")
@@ -56,7 +56,7 @@ def render_teammates() -> None:
 
 
 def _change(action, mate: access.Teammate, message: str) -> None:
-    with state.tenant() as t:
+    with state.workspace() as t:
         action(t, mate.id)
     st.session_state[_FLASH] = message
     st.rerun()

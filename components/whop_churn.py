@@ -13,21 +13,21 @@ __all__ = ["render_whop_churn"]
 
 
 def render_whop_churn() -> None:
-    with state.tenant() as t:
+    with state.workspace() as t:
         if whop.status(t) is None:
             return
         groups = churn.member_viewers(t)
         churned = churn.churned_members(t)
         by_lesson = churn.churn_by_lesson(t)
     st.subheader("Whop members")
-    st.dataframe(groups.rename(columns={"group": "Who", "learners": "Learners", "viewers": "Watched something",
+    st.dataframe(groups.rename(columns={"group": "Who", "students": "Students", "viewers": "Watched something",
                                         "completions": "Completions"}), hide_index=True, width="stretch")
     if churned.empty:
         st.caption("No Whop member has cancelled.")
         return
     st.markdown("**Members who cancelled**, with the last moment they watched and the reason Whop gave")
-    st.dataframe(churned[["learner", "story", "reason"]].rename(
-        columns={"learner": "Member", "story": "What happened", "reason": "Reason given"}),
+    st.dataframe(churned[["student", "story", "reason"]].rename(
+        columns={"student": "Member", "story": "What happened", "reason": "Reason given"}),
         hide_index=True, width="stretch")
     if not by_lesson.empty:
         st.markdown("**Last lesson watched before cancelling**: the share of all who cancelled")

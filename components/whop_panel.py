@@ -23,7 +23,7 @@ def render_whop() -> None:
     if flash := st.session_state.pop(_FLASH, None):
         kind, text = flash
         (st.success if kind == "success" else st.warning)(layout.inert(text), icon=":material/sync:")
-    with state.tenant() as t:
+    with state.workspace() as t:
         connection = whop.status(t)
         lessons = whop.list_lessons(t) if connection is not None else []
         library = {v.id: v.title for v in videos.list_videos(t)} if lessons else {}
@@ -47,7 +47,7 @@ def _render_connect() -> None:
         company = st.text_input("Company id", placeholder="biz_…", key="settings_whop_company")
         if st.form_submit_button("Connect", icon=":material/link:", key="settings_whop_connect_submit"):
             try:
-                with state.tenant() as t:
+                with state.workspace() as t:
                     found = whop.connect(t, key, company, settings=state.get_settings())
             except ChronosError as exc:
                 st.error(layout.inert(str(exc)), icon=":material/error:")
@@ -80,7 +80,7 @@ def _render_connection(connection: whop.WhopConnection) -> None:
                    icon=":material/link_off:")
         yes, no = st.columns([1, 1])
         if yes.button("Yes, disconnect", key="settings_whop_disconnect_confirm", type="primary"):
-            with state.tenant() as t:
+            with state.workspace() as t:
                 whop.disconnect(t)
             st.session_state.pop(_CONFIRM, None)
             st.session_state[_FLASH] = ("success", "Disconnected from Whop; the key is forgotten.")
@@ -97,14 +97,14 @@ def _render_webhook_secret(connection: whop.WhopConnection) -> None:
                    "the collector (`python -m chronos_data serve`), add a webhook with this address in Whop's "
                    "developer settings and paste the signing secret (ws_…) Whop shows for it. It is stored "
                    "encrypted and never shown again.")
-        with state.tenant() as t:
+        with state.workspace() as t:
             workspace = t.creator_id
         st.code(f"{state.get_settings().collector_url}/v1/webhooks/whop/{workspace}", language=None)
         with st.form("settings_whop_webhook", clear_on_submit=True, border=False):
             secret = st.text_input("Webhook signing secret", type="password", key="settings_whop_webhook_secret")
             if st.form_submit_button("Save secret", key="settings_whop_webhook_submit"):
                 try:
-                    with state.tenant() as t:
+                    with state.workspace() as t:
                         webhooks.set_webhook_secret(t, secret, settings=state.get_settings())
                 except ChronosError as exc:
                     st.error(layout.inert(str(exc)), icon=":material/error:")
@@ -121,7 +121,7 @@ def _sync() -> None:
         bar.progress(progress.fraction, text=f"Step {progress.step_number} of {len(steps)}: {progress.text}")
 
     try:
-        with state.tenant() as t:
+        with state.workspace() as t:
             summary = whop.sync(t, show, settings=state.get_settings())
     except ChronosError as exc:
         bar.empty()
@@ -157,7 +157,7 @@ def _render_mapping_edit(lessons: list[whop.LessonMapping], library: dict) -> No
     unmatched = [m for m in lessons if m.video_id is None and m.source and not m.chosen]
     if unmatched and st.button(f"Import {layout.plural(len(unmatched), 'unmatched lesson')}",
                                key="settings_whop_import", icon=":material/download:"):
-        with state.tenant() as t:
+        with state.workspace() as t:
             result = whop.import_unmatched_lessons(t)
         parts = [f"{layout.plural(len(result.queued), 'lesson')} queued for import and matched"]
         if result.needs_subtitles:
@@ -175,7 +175,7 @@ def _render_mapping_edit(lessons: list[whop.LessonMapping], library: dict) -> No
                                  format_func=lambda v: "no video" if v is None else library[v])
             if st.form_submit_button("Save match", key="settings_whop_match_save"):
                 try:
-                    with state.tenant() as t:
+                    with state.workspace() as t:
                         whop.set_lesson_video(t, lesson, video)
                 except ChronosError as exc:
                     st.error(layout.inert(str(exc)), icon=":material/error:")

@@ -21,7 +21,7 @@ from components.whop_churn import render_whop_churn
 state.require_router()
 
 TABS = ["Trends", "Retention", "Courses", "Videos", "Audience", "Costs"]
-_VIDEO_PICK, _LEARNER_PICK, _SLICE = "analytics_video_pick", "analytics_learner_pick", "analytics_slice"
+_VIDEO_PICK, _STUDENT_PICK, _SLICE = "analytics_video_pick", "analytics_student_pick", "analytics_slice"
 _URL = "query-params"  # filters, granularity and tab live in the URL: a reload or a shared link keeps the view
 
 
@@ -134,7 +134,7 @@ def _zone() -> tuple[int, str]:
 def _heatmap(q: Queries, f: dashboards.Filters) -> None:
     offset, zone = _zone()
     grid = charts.local_heatmap(q.engagement_heatmap(f), offset)
-    st.markdown(f"**When learners watch** (sessions by weekday and hour, {zone} time)")
+    st.markdown(f"**When students watch** (sessions by weekday and hour, {zone} time)")
     key = _chart_key("heatmap")
     st.plotly_chart(figures.figure("heatmap_figure", grid, zone), key=key, width="stretch",
                     on_select=lambda: _pick_heatmap(key, offset, zone), selection_mode="points")
@@ -201,7 +201,7 @@ def _moments(q: Queries, video_id, f: dashboards.Filters) -> dict:
 
 
 def _explained(q: Queries, video_id, f: dashboards.Filters) -> None:
-    """What is being said where learners leave, rewind and ask in the chosen days (from the Insights page)."""
+    """What is being said where students leave, rewind and ask in the chosen days (from the Insights page)."""
     moments = [i for i in moment_insights(q.creator_id, q.as_of, f.start, f.end) if i.video_id == video_id]
     if not moments:
         return
@@ -219,7 +219,7 @@ _VIDEO_COLUMNS = {
 _FUNNEL_COLUMNS = {"position": "#", "module": "Module", "lesson": "Lesson", "started": "Started",
                    "completed": "Completed",
                    "completion_rate": st.column_config.NumberColumn("Completion %", format="%.1f")}
-_RISK_COLUMNS = {"email": "Learner", "last_seen": st.column_config.DatetimeColumn("Last seen", format="D MMM YYYY"),
+_RISK_COLUMNS = {"email": "Student", "last_seen": st.column_config.DatetimeColumn("Last seen", format="D MMM YYYY"),
                  "lessons_completed": "Lessons done", "lessons": "Lessons", "last_lesson": "Last lesson",
                  "inactive_days": "Days inactive", "reason": "Why at risk"}
 _PROGRESS_COLUMNS = {"position": "#", "module": "Module", "lesson": "Lesson",
@@ -280,36 +280,36 @@ def _progress(q: Queries, course_id, student_id) -> None:
 
 
 def _at_risk(q: Queries, course_id, course_title: str) -> None:
-    st.markdown("**Learners at risk** (not finished; inactive 14 days, or stalled on an unfinished lesson for 7)")
-    risk = q.at_risk_learners(course_id)
+    st.markdown("**Students at risk** (not finished; inactive 14 days, or stalled on an unfinished lesson for 7)")
+    risk = q.at_risk_students(course_id)
     if risk.empty:
         st.caption("Nobody is at risk in this course.")
         return
     if len(risk) == dashboards.AT_RISK_LIMIT:
-        st.caption(f"The {dashboards.AT_RISK_LIMIT:,} most recently lapsed learners (the ones a nudge can still "
+        st.caption(f"The {dashboards.AT_RISK_LIMIT:,} most recently lapsed students (the ones a nudge can still "
                    "bring back); the CSV holds the same list.")
     picked, shown = render_pickable_table(risk, id_column="student_id", key=f"analytics_risk_{course_id}",
-                                          pick_key=_LEARNER_PICK, column_config=_RISK_COLUMNS)
+                                          pick_key=_STUDENT_PICK, column_config=_RISK_COLUMNS)
     _download(risk, "at-risk", "analytics_risk_csv")
     if picked is None:
-        st.caption("Select a learner to see their progress lesson by lesson.")
+        st.caption("Select a student to see their progress lesson by lesson.")
     elif not shown:
-        st.info("The learner you selected is not in this course's at-risk list; select another, or look them up "
+        st.info("The student you selected is not in this course's at-risk list; select another, or look them up "
                 "by e-mail below.", icon=":material/person_off:")
     else:
-        learner = risk.loc[risk["student_id"].astype(str) == str(picked)].iloc[0]
-        st.markdown(f"**{layout.inert(str(learner['email']))}** through *{layout.inert(course_title)}*")
+        student = risk.loc[risk["student_id"].astype(str) == str(picked)].iloc[0]
+        st.markdown(f"**{layout.inert(str(student['email']))}** through *{layout.inert(course_title)}*")
         _progress(q, course_id, picked)
 
 
 def _lookup(q: Queries, course_id, course_title: str) -> None:
-    email = st.text_input("Look up any learner by e-mail", key="analytics_learner_email",
-                          placeholder="learner@example.com", icon=":material/search:")
+    email = st.text_input("Look up any student by e-mail", key="analytics_student_email",
+                          placeholder="student@example.com", icon=":material/search:")
     if not email.strip():
         return
-    student_id = q.find_learner(email)
+    student_id = q.find_student(email)
     if student_id is None:
-        st.info(f"No learner with the address {layout.inert(email.strip())} in this workspace.",
+        st.info(f"No student with the address {layout.inert(email.strip())} in this workspace.",
                 icon=":material/person_off:")
         return
     st.markdown(f"**{layout.inert(email.strip())}** through *{layout.inert(course_title)}*")
@@ -355,7 +355,7 @@ def _videos(q: Queries, f: dashboards.Filters, library) -> None:
 
 def _audience(q: Queries, f: dashboards.Filters) -> None:
     left, right = st.columns(2)
-    for column, by, title in ((left, "device", "Devices"), (right, "referrer", "Where learners came from")):
+    for column, by, title in ((left, "device", "Devices"), (right, "referrer", "Where students came from")):
         frame = q.breakdown(f, by)
         with column:
             st.markdown(f"**{title}**")
@@ -435,14 +435,14 @@ def _import_history() -> None:
         if upload is None or not st.button("Import", key="analytics_import", icon=":material/upload:"):
             return
         try:
-            with state.tenant() as t:
+            with state.workspace() as t:
                 report = event_import.import_events(t, upload.getvalue(), upload.name)
                 rollups.rollup(t)
         except ChronosError as exc:
             st.error(str(exc), icon=":material/error:")
             return
         st.success(f"{report.kept:,} rows imported, {report.duplicates:,} already there, "
-                   f"{report.rejected_count:,} rejected; {layout.plural(report.students_added, 'new learner')}.",
+                   f"{report.rejected_count:,} rejected; {layout.plural(report.students_added, 'new student')}.",
                    icon=":material/check_circle:")
         if report.rejected:
             st.dataframe(pd.DataFrame(report.rejected, columns=["Line", "What is wrong"]), hide_index=True,
@@ -453,7 +453,7 @@ st.title("Analytics")
 
 # Days not rolled up yet, and today (at most every ROLLUP_SECONDS): before the page reads "data as of".
 refresh_rollups(state.current_creator_id(state.get_database()))
-with state.tenant() as t:
+with state.workspace() as t:
     page = page_data.analytics_page(t)
 course_list, library, as_of = page.courses, page.videos, page.as_of
 

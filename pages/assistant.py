@@ -55,7 +55,7 @@ def _history(sessions: list[chat.ChatSession], students: list[chat.ChatSession])
 
 
 def _trash() -> None:
-    with state.tenant() as t:
+    with state.workspace() as t:
         deleted = chat.list_sessions(t, trash=True)
     if not deleted:
         return
@@ -64,7 +64,7 @@ def _trash() -> None:
             left, right = st.columns([3, 2], vertical_alignment="center")
             left.caption(layout.inert(session.title) if session.title else "Untitled conversation")
             if right.button("Restore", key=f"assistant_restore_{session.id}"):
-                with state.tenant() as t:
+                with state.workspace() as t:
                     chat.restore_session(t, session.id)
                 _open(session.id)
                 st.rerun()
@@ -81,7 +81,7 @@ def _session_actions(session: chat.ChatSession) -> None:
                 title = st.text_input("Title", value=session.title or "", key=f"assistant_title_{session.id}")
                 if st.form_submit_button("Save"):
                     try:
-                        with state.tenant() as t:
+                        with state.workspace() as t:
                             chat.rename_session(t, session.id, title)
                         st.rerun()
                     except ChronosError as exc:
@@ -89,7 +89,7 @@ def _session_actions(session: chat.ChatSession) -> None:
         with st.popover("Delete", icon=":material/delete:"):
             st.markdown("Move this conversation to the trash? You can restore it from there.")
             if st.button("Move to trash", key=f"assistant_delete_{session.id}", type="primary"):
-                with state.tenant() as t:
+                with state.workspace() as t:
                     chat.delete_session(t, session.id)
                 _open(None)
                 st.session_state["assistant_flash"] = "Conversation moved to the trash (restore it below the list)."
@@ -173,7 +173,7 @@ def _footer(message: chat.ChatMessage, *, read_only: bool) -> None:
         value = st.feedback("thumbs", key=key)
     stored = None if value is None else (1 if value == 1 else -1)
     if stored != message.feedback:
-        with state.tenant() as t:
+        with state.workspace() as t:
             chat.set_feedback(t, message.id, stored)
 
 
@@ -202,7 +202,7 @@ def _player(message_id: uuid.UUID) -> None:
     if not playing or playing[0] != message_id:
         return
     _, video_id, second = playing
-    with state.tenant() as t:
+    with state.workspace() as t:
         try:
             video = videos.get_video(t, video_id)
         except ChronosError:
@@ -225,7 +225,7 @@ def _chat_tab(sessions, students, course_list, library) -> None:
         session, messages = None, []
         if session_id is not None:
             try:
-                with state.tenant() as t:
+                with state.workspace() as t:
                     session = chat.get_session(t, session_id)
                     messages = chat.list_messages(t, session_id)
             except ChronosError:
@@ -259,7 +259,7 @@ def _chat_tab(sessions, students, course_list, library) -> None:
 
 
 def _log_tab() -> None:
-    with state.tenant() as t:
+    with state.workspace() as t:
         log = page_data.question_log(t)
     if not log.questions:
         st.caption("Every question asked in this workspace, yours and your students', appears here with its "
@@ -276,7 +276,7 @@ def _log_tab() -> None:
 
 st.title("Assistant")
 
-with state.tenant() as t:
+with state.workspace() as t:
     page = page_data.assistant_page(t)
 has_transcripts, sessions, students = page.has_transcripts, page.sessions, page.student_sessions
 course_list, library = page.courses, page.videos

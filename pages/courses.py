@@ -41,7 +41,7 @@ def _save(action, message: str | None = None, *, select: bool = False) -> bool:
     course id, which becomes the course shown. Returns whether the change was saved.
     """
     try:
-        with state.tenant() as t:
+        with state.workspace() as t:
             result = action(t)
     except StaleEdit as exc:
         st.session_state["courses_flash"] = ("warning", str(exc))
@@ -79,7 +79,7 @@ def _typed(key: str) -> Any:
 
 def _concept_warnings(course_id: uuid.UUID) -> None:
     """Part of the pre-publish checklist: terms used before the lesson that explains them."""
-    with state.tenant() as t:
+    with state.workspace() as t:
         found = concepts.concept_order(t, course_id)
     for insight in found:
         st.warning(insight.title, icon=":material/swap_vert:")
@@ -241,7 +241,7 @@ def _course_actions(outline: courses.CourseOutline, checklist: list[courses.Publ
                    disabled=position == count, help="Move this course down in your course list", on_click=_save,
                    args=(lambda t: courses.move_course(t, course.id, position + 1, expected_order=drawn_order),))
     with row.popover("Export", icon=":material/download:"):
-        with state.tenant() as t:
+        with state.workspace() as t:
             data = outlines.export_outline(t, course.id)
             markdown = outlines.outline_markdown(t, course.id)
         st.download_button("Outline as JSON", json.dumps(data, indent=2), f"{course.title}.json",
@@ -282,7 +282,7 @@ def _details(course: courses.Course) -> None:
 
 def _library_picker(module: courses.Module, in_module: set[uuid.UUID]) -> None:
     ready_only = st.toggle("Only videos ready to watch", key=f"courses_pick_ready_{module.id}")
-    with state.tenant() as t:
+    with state.workspace() as t:
         library = [v for v in videos.list_videos(t, statuses=["completed"] if ready_only else None)
                    if v.id not in in_module]
     if not library:
@@ -315,8 +315,8 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
     optional = "" if lesson.is_required else " :gray-badge[optional]"
     text.markdown(f"**{lesson.lesson_order}.** {layout.inert(lesson.title)} · "
                   f"{format_minutes(lesson.estimated_duration_minutes)}{optional}{flag}")
-    if stats and stats["learners"]:
-        facts = [layout.plural(stats["learners"], "learner"), f"{stats['completion_rate'] or 0:.0f}% completed"]
+    if stats and stats["students"]:
+        facts = [layout.plural(stats["students"], "student"), f"{stats['completion_rate'] or 0:.0f}% completed"]
         if stats["drop_off"] is not None:
             facts.append(f"{stats['drop_off']:.0f}% stop before the next lesson")
         text.caption(" · ".join(facts))
@@ -377,7 +377,7 @@ def _build(outline: courses.CourseOutline) -> None:
         st.info("Add a first module, then put videos from your library in it as lessons.")
         return
     lessons = {m.module.id: m.lessons for m in outline.modules}
-    with state.tenant() as t:
+    with state.workspace() as t:
         as_of = dashboards.data_as_of(t)
     stats = Queries(state.current_creator_id(state.get_database()), as_of).lesson_stats(outline.course.id)
     if any(lessons.values()):
@@ -448,7 +448,7 @@ def _module_settings(module: courses.Module, number: int, count: int, course_rev
 
 
 def _trash() -> None:
-    with state.tenant() as t:
+    with state.workspace() as t:
         deleted = courses.list_courses(t, only_deleted=True)
     if not deleted:
         st.caption("The trash is empty.")
@@ -470,7 +470,7 @@ layout.render_icon_only_buttons(("courses_up_", "courses_down_", "courses_edit_"
 if unmatched := st.session_state.pop("courses_unmatched", None):
     st.warning("These lessons were left out because their videos are not in your library: "
                + ", ".join(f"'{title}'" for title in unmatched), icon=":material/link_off:")
-with state.tenant() as t:
+with state.workspace() as t:
     all_courses = courses.list_courses(t)
     has_videos = bool(videos.list_videos(t))
 
@@ -499,7 +499,7 @@ else:
     side, main = st.columns([1, 3])
     with side:
         selected = _course_list(all_courses)
-    with main, state.tenant() as t:
+    with main, state.workspace() as t:
         outline = courses.course_outline(t, selected)
     with main:
         course = outline.course

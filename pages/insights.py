@@ -28,9 +28,9 @@ _EMPTY_TEXT = {
 _WHY = {
     "confusion": "Questions students asked the assistant, placed at the passages its answers cited, on top of "
                  "the retention curve with rewatches and drop-offs: a moment that is rewatched, asked about "
-                 "and abandoned stands out. A viewing is one session of watching; one learner may have several.",
+                 "and abandoned stands out. A viewing is one session of watching; one student may have several.",
     "dropoff": "Each dip on a lesson's retention curve, with what is being said there. A viewing is one session "
-               "of watching; one learner may have several.",
+               "of watching; one student may have several.",
     "content_gap": "Questions the assistant could not answer, or answered weakly, grouped by similarity.",
     "concept_order": "Terms a lesson uses that are only explained in a later lesson of the course order.",
     "course_split": "A video used in several courses, its completion and retention compared by course.",
@@ -61,7 +61,7 @@ def _player(insight: Insight) -> None:
         return
     _, video_id, second = playing
     try:
-        with state.tenant() as t:
+        with state.workspace() as t:
             video = videos.get_video(t, video_id)
     except ChronosError:
         st.session_state.pop(_PLAY, None)
@@ -79,14 +79,14 @@ def _gap_actions(insight: Insight) -> None:
 
     if insight.evidence.get("state") in ("done", "dismissed"):
         if st.button("Reopen", key=f"insights_reopen_{insight.key}", icon=":material/undo:"):
-            with state.tenant() as t:
+            with state.workspace() as t:
                 gaps.reopen_gap(t, insight.key)
             st.rerun()
         return
     for label, value, icon in (("Done", "done", ":material/task_alt:"), ("Dismiss", "dismissed", ":material/close:")):
         if st.button(label, key=f"insights_{value}_{insight.key}", icon=icon):
             examples = insight.evidence.get("examples") or [None]
-            with state.tenant() as t:
+            with state.workspace() as t:
                 gaps.mark_gap(t, insight.key, value, title=insight.title, example=examples[0])
             st.session_state["insights_flash"] = (f"Suggestion marked {value}; it is hidden now "
                                                   "(show decided suggestions to reopen it).")
@@ -121,14 +121,14 @@ st.caption("Where students get confused and why they leave, from your transcript
 if flash := st.session_state.pop("insights_flash", None):
     st.success(flash, icon=":material/check_circle:")
 
-with state.tenant() as t:
+with state.workspace() as t:
     page = page_data.insights_page(t)
 course_list, version = page.courses, page.version
 
 if not course_list and not page.has_signal:
     layout.render_empty_state(
         "Nothing to learn from yet",
-        "Insights need a course with lessons, learners' viewing and questions to the assistant. Build a course, "
+        "Insights need a course with lessons, students' viewing and questions to the assistant. Build a course, "
         "share it, or look at the demo workspace to see every insight on sample data.",
         next_page="pages/courses.py", next_label="Build a course", icon=":material/school:")
     if not state.in_demo_workspace():

@@ -16,7 +16,7 @@ if flash := st.session_state.pop("overview_flash", None):
 
 # Today's viewing rolled up first (at most every ROLLUP_SECONDS), so the cards include it.
 refresh_rollups(state.current_creator_id(state.get_database()))
-with state.tenant() as t:
+with state.workspace() as t:
     page = page_data.overview_page(t)
 last_30 = None
 if page.as_of is not None:
@@ -49,6 +49,6 @@ if page.videos == 0:
     )
 if not state.in_demo_workspace():
     with st.container(border=True):
-        st.markdown("**Just looking around?** Open a demo workspace with sample lectures, courses, learners "
+        st.markdown("**Just looking around?** Open a demo workspace with sample lectures, courses, students "
                     "and three months of activity to see every chart and the assistant at work.")
         render_demo_loader(key="overview_demo")

@@ -1,4 +1,4 @@
-"""Student preview: watch a lesson as a learner would; the viewing is recorded like a student's."""
+"""Student preview: watch a lesson as a student would; the viewing is recorded like a student's."""
 
 import uuid
 from functools import partial
@@ -25,7 +25,7 @@ def _record(event: dict, *, lesson_key: str, lesson, course_id: uuid.UUID, stude
     """Record one player event; False when it should come again (the database was out of reach)."""
     latest = st.session_state.get(_VIEWING)
     try:
-        with state.tenant() as t:
+        with state.workspace() as t:
             viewing = watching.record_player_event(
                 t, event, latest[1] if latest else None, video_id=lesson.video_id, student_id=student_id,
                 course_id=course_id, module_id=lesson.module_id, device_type="desktop", referrer_type="course_page")
@@ -38,27 +38,27 @@ def _record(event: dict, *, lesson_key: str, lesson, course_id: uuid.UUID, stude
 
 
 st.title("Student preview")
-st.caption("Watch a lesson as your learners do. What you watch is recorded as the preview learner "
-           f"(`{students.PREVIEW_STUDENT_EMAIL}`) and appears in Analytics like any learner's viewing.")
+st.caption("Watch a lesson as your students do. What you watch is recorded as the preview student "
+           f"(`{students.PREVIEW_STUDENT_EMAIL}`) and appears in Analytics like any student's viewing.")
 
 if not state.can_edit():
-    layout.render_read_only_note("previewing lessons as a learner (the preview records viewing)")
+    layout.render_read_only_note("previewing lessons as a student (the preview records viewing)")
     st.stop()
 
-with state.tenant() as t:
+with state.workspace() as t:
     course_list = courses.list_courses(t)
 
 if not course_list:
-    layout.render_empty_state("No courses yet", "Build a course with lessons, then preview it here as a learner.",
+    layout.render_empty_state("No courses yet", "Build a course with lessons, then preview it here as a student.",
                               next_page="pages/courses.py", next_label="Build a course", icon=":material/school:")
     st.stop()
 
 titles = {c.id: c.title for c in course_list}
 left, right = st.columns(2)
 course_id = left.selectbox("Course", list(titles), format_func=titles.get, key="preview_course")
-with state.tenant() as t:
+with state.workspace() as t:
     outline = courses.course_outline(t, course_id)
-    student_id = students.ensure_student(t, students.PREVIEW_STUDENT_EMAIL, "Preview learner")
+    student_id = students.ensure_student(t, students.PREVIEW_STUDENT_EMAIL, "Preview student")
 lessons = [(f"{n}.{lesson.lesson_order} {lesson.title}", lesson)
            for n, module in enumerate(outline.modules, start=1) for lesson in module.lessons]
 if not lessons:
@@ -87,7 +87,7 @@ else:
 
 latest = st.session_state.get(_VIEWING)
 if latest and latest[0] == lesson_key:
-    with state.tenant() as t:
+    with state.workspace() as t:
         progress = watching.session_summary(t, latest[1].session_id)
     st.markdown(f"**This viewing:** {progress['percent_complete']}% reached · "
                 f"{format_timestamp(progress['watch_time_seconds'])} watched · milestones "

@@ -14,7 +14,7 @@ st.title("Settings")
 db = state.get_database()
 status = workspace.database_status(db)
 active = providers.active_providers(state.get_settings())
-with state.tenant() as t:
+with state.workspace() as t:
     creator = creators.get_creator(t)
     by_model = chunks.count_by_model(t)
     asked_today = chat.questions_today(t)
@@ -70,7 +70,7 @@ else:
                    "the assistant searches only the active model's vectors. Re-embed to include them.",
                    icon=":material/sync_problem:")
         if state.can_edit() and st.button("Re-embed all videos", key="settings_reembed", icon=":material/sync:"):
-            with state.tenant() as t:
+            with state.workspace() as t:
                 queued = pipeline.requeue_for_embedding(t)
             if worker := state.get_import_worker():
                 worker.wake()

@@ -78,7 +78,7 @@ def _submit_youtube() -> None:
     st.session_state.pop("videos_duplicate", None)
     get = st.session_state.get
     try:
-        with state.tenant() as t:
+        with state.workspace() as t:
             chosen = _chosen_captions()
             pipeline.add_youtube_video(t, get("videos_youtube_link") or "", languages=chosen.languages,
                                        translate_to=chosen.translate_to,
@@ -102,7 +102,7 @@ def _offer_reimport() -> None:
     if st.button("Re-import it now", key="videos_reimport",
                  help="Fetches its captions again, in the languages chosen above"):
         try:
-            with state.tenant() as t:
+            with state.workspace() as t:
                 pipeline.retry_video(t, video_id, captions=_chosen_captions())
         except ChronosError as exc:
             st.error(str(exc), icon=":material/error:")
@@ -232,7 +232,7 @@ def _add_playlist() -> None:
     chosen = [listing.videos[i] for i, row in enumerate(edited) if row["Import"]]
     if st.button(f"Import {layout.plural(len(chosen), 'selected video')}", key="videos_playlist_import", type="primary",
                  disabled=not chosen):
-        with state.tenant() as t:
+        with state.workspace() as t:
             results = imports.queue_imports(t, state.get_settings(), [
                 imports.ImportRequest(source=v.url, title=v.title) for v in chosen])
         refused = [r for r in results if r.video_id is None]
@@ -253,7 +253,7 @@ def _add_csv() -> None:
         st.error("Choose a CSV file with one video link per row.", icon=":material/upload_file:")
         return
     try:
-        with state.tenant() as t:
+        with state.workspace() as t:
             results = imports.queue_imports(t, state.get_settings(), imports.parse_csv(sheet.getvalue()))
     except ChronosError as exc:
         st.error(str(exc), icon=":material/error:")
@@ -283,7 +283,7 @@ def _filters() -> dict:
 
 @st.fragment(run_every=2)
 def _library(filters: dict) -> None:
-    with state.tenant() as t:
+    with state.workspace() as t:
         library = videos.list_videos(t, **filters)
     if not library:
         st.info("No videos match these filters." if any(filters.values())
@@ -325,7 +325,7 @@ def _failures(failed: list[videos.Video]) -> None:
             text, button = st.columns([6, 1])
             text.markdown(f"**{layout.inert(video.title)}**: {layout.inert(video.error_message or 'Import failed.')}")
             if button.button("Retry", key=f"videos_retry_{video.id}", icon=":material/refresh:"):
-                with state.tenant() as t:
+                with state.workspace() as t:
                     pipeline.retry_video(t, video.id, refetch=True)
                 _queued("Queued again.")
             if button.button("Fix", key=f"videos_fix_{video.id}", icon=":material/build:",
@@ -336,7 +336,7 @@ def _failures(failed: list[videos.Video]) -> None:
 
 def _restore(video_id, *, replace_live_copy: bool = False) -> None:
     try:
-        with state.tenant() as t:
+        with state.workspace() as t:
             videos.restore_video(t, video_id, replace_live_copy=replace_live_copy)
     except videos.LiveCopyExists as exc:
         # Kept until the creator chooses: the choice is drawn on the runs that follow.
@@ -361,7 +361,7 @@ def _offer_copy_choice(video_id) -> None:
                       help="This copy's transcript and viewing history are deleted; its lessons play the "
                            "library's copy."):
         try:
-            with state.tenant() as t:
+            with state.workspace() as t:
                 moved = videos.delete_trashed_copy(t, video_id)
         except ChronosError as exc:
             st.error(str(exc), icon=":material/error:")
@@ -380,7 +380,7 @@ def _repair(video: videos.Video) -> None:
     """A failed video's two ways forward: other caption languages (YouTube), or its subtitle file."""
     source = sources.source_for(video.source_type)
     if source.fetches_transcript:  # the platform's own captions: another language may exist
-        with state.tenant() as t:
+        with state.workspace() as t:
             chosen = pipeline.caption_options(t, video.id)
         with st.form(f"videos_recaption_{video.id}"):
             st.markdown("**Try other captions**")
@@ -394,7 +394,7 @@ def _repair(video: videos.Video) -> None:
             retried = st.form_submit_button("Retry with these captions", icon=":material/refresh:")
         if retried:
             try:
-                with state.tenant() as t:
+                with state.workspace() as t:
                     pipeline.retry_video(t, video.id, captions=pipeline.CaptionOptions(
                         tuple(code.strip() for code in languages.split(",")), translate.strip() or None, strict))
             except ChronosError as exc:
@@ -415,7 +415,7 @@ def _repair(video: videos.Video) -> None:
             st.error("Choose the video's subtitle file first.", icon=":material/subtitles:")
             return
         try:
-            with state.tenant() as t:
+            with state.workspace() as t:
                 pipeline.attach_subtitles(t, video.id, subtitle_bytes=subtitle.getvalue(),
                                           subtitle_filename=subtitle.name,
                                           duration_seconds=int(minutes * 60) or None)
@@ -431,7 +431,7 @@ def _details() -> None:
         st.caption("Select a video to see its transcript and actions.")
         return
     try:
-        with state.tenant() as t:
+        with state.workspace() as t:
             details = videos.video_details(t, video_id)
     except ChronosError:
         st.session_state.pop("videos_selected", None)
@@ -457,7 +457,7 @@ def _details() -> None:
     else:
         if actions[0].button("Retry" if video.status == "failed" else "Re-process", key="videos_retry",
                              icon=":material/refresh:", disabled=video.in_progress):
-            with state.tenant() as t:
+            with state.workspace() as t:
                 pipeline.retry_video(t, video.id, refetch=video.status == "failed")
             _queued("Queued again.")
         if actions[1].button("Move to trash", key="videos_delete", icon=":material/delete:"):
@@ -467,7 +467,7 @@ def _details() -> None:
                        "restore it.", icon=":material/warning:")
             yes, no = st.columns([1, 5])
             if yes.button("Move to trash", key="videos_delete_confirm", type="primary"):
-                with state.tenant() as t:
+                with state.workspace() as t:
                     videos.soft_delete_video(t, video.id)
                 st.session_state.pop("videos_confirm_delete", None)
                 st.session_state.pop("videos_selected", None)
@@ -486,7 +486,7 @@ def _open_linked_video() -> None:
     if not wanted:
         return
     try:
-        with state.tenant() as t:
+        with state.workspace() as t:
             video = videos.get_video(t, uuid.UUID(wanted))
     except (ValueError, ChronosError):
         return  # a mistyped or foreign id opens nothing
@@ -498,7 +498,7 @@ def _open_linked_video() -> None:
 
 
 _open_linked_video()
-with state.tenant() as t:
+with state.workspace() as t:
     has_videos = bool(videos.list_videos(t, include_deleted=True))
 
 if state.can_edit():

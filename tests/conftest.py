@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from chronos_data import creators
 from chronos_data.config import Settings
-from chronos_data.db import Database, Tenant, open_database
+from chronos_data.db import Database, Workspace, open_database
 from tests.pg import Server, start_session_server
 
 
@@ -81,7 +81,7 @@ def import_lecture(db: Database, creator: uuid.UUID, lecture, *, title: str | No
     from chronos_data.ingest import pipeline
     from tests.rag_eval_set import to_srt
 
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return pipeline.add_subtitled_video(
             t, source_type="loom", source=f"https://www.loom.com/share/{loom_id or uuid.uuid4().hex}",
             subtitle_bytes=to_srt(lecture), subtitle_filename="lecture.srt", title=title or lecture.title)
@@ -98,12 +98,12 @@ def creator_id(db: Database) -> uuid.UUID:
 
 
 @pytest.fixture
-def t(db: Database, creator_id: uuid.UUID) -> Iterator[Tenant]:
+def t(db: Database, creator_id: uuid.UUID) -> Iterator[Workspace]:
     """A creator-scoped transaction that is rolled back after the test."""
     with db.engine.connect() as conn:
         transaction = conn.begin()
         conn.execute(sa.text("SELECT set_config('chronos.creator_id', :c, true)"), {"c": str(creator_id)})
-        yield Tenant(conn, creator_id)
+        yield Workspace(conn, creator_id)
         transaction.rollback()
 
 

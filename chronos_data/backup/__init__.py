@@ -21,7 +21,7 @@ storage path is made anew in the restoring workspace's own uploads folder, where
 Reading is bounded (``ReadLimits``): a line, the decompressed size and the number of rows, so a
 small file that decompresses to gigabytes is refused after reading at most one bounded line.
 
-Restoring goes through the tenant's own connection (``chronos_app`` under row-level security),
+Restoring goes through the workspace's own connection (``chronos_app`` under row-level security),
 so a file can only ever write into the workspace the transaction names. The workspace must be
 empty. Every id gets a fresh uuid and every mention of it is rewritten (foreign keys, arrays,
 ids inside JSON such as an answer's citations or a session's metadata), so a backup can be

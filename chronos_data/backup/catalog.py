@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..workspace import TENANT_TABLES
+from ..workspace import WORKSPACE_TABLES
 from .file_format import _SCHEMA, ACCESS_TABLES, DERIVED_TABLES, SECRET_TABLES, BackupFileError
 
 _MIGRATION_NUMBER = re.compile(r"^(\d+)_")
@@ -93,7 +93,7 @@ def _load_schema(conn: Connection) -> _Schema:
 def _dependency_order(tables: dict[str, _Table]) -> list[str]:
     """Parents before children; among tables that may come next, the order a person reads them."""
     def rank(name: str) -> tuple[int, str]:
-        return (TENANT_TABLES.index(name) if name in TENANT_TABLES else len(TENANT_TABLES), name)
+        return (WORKSPACE_TABLES.index(name) if name in WORKSPACE_TABLES else len(WORKSPACE_TABLES), name)
 
     order: list[str] = []
     waiting = dict(tables)

@@ -16,7 +16,7 @@ from typing import IO, Any, BinaryIO
 import sqlalchemy as sa
 
 from ..config import Settings
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ValidationError
 from ..uploads import stored_file
 from .catalog import _load_schema, _qualified, _Schema
@@ -37,7 +37,7 @@ _WRITE_BYTES = 1024 * 1024
 _COMPRESS_LEVEL = 6  # the demo workspace: level 9 took 2.5 times as long for a file 5 % smaller
 
 
-def export_workspace(t: Tenant, out: BinaryIO | Path | str, *, media: Settings | None = None) -> ExportSummary:
+def export_workspace(t: Workspace, out: BinaryIO | Path | str, *, media: Settings | None = None) -> ExportSummary:
     """Write every row of the workspace to ``out`` (a path, or a binary file object) as a backup.
 
     The rows are read by one SQL statement, so they are one consistent snapshot even while the
@@ -77,7 +77,7 @@ def export_workspace(t: Tenant, out: BinaryIO | Path | str, *, media: Settings |
     return _export(t, out, started, media)
 
 
-def _export(t: Tenant, raw: IO[bytes], started: float, media: Settings | None) -> ExportSummary:
+def _export(t: Workspace, raw: IO[bytes], started: float, media: Settings | None) -> ExportSummary:
     schema = _load_schema(t.conn)
     names = schema.backed_up
     unreadable = [n for n in names if not schema.tables[n].can_select]
@@ -122,7 +122,7 @@ def _export(t: Tenant, raw: IO[bytes], started: float, media: Settings | None) -
                          time.perf_counter() - started, int(uploaded) - files, header["recomputed"], files, media_bytes)
 
 
-def _write_media(t: Tenant, settings: Settings, gz: IO[bytes]) -> tuple[int, int]:
+def _write_media(t: Workspace, settings: Settings, gz: IO[bytes]) -> tuple[int, int]:
     """Each uploaded video's file as a block of lines: ``{"media": id}``, ``{"part": base64}``…,
     ``{"media_end": id, "bytes": n, "sha256": hex}``; returns the files and bytes written. A video
     whose file is not this workspace's or not on disk is left out (it restores without media)."""
@@ -149,7 +149,7 @@ def _write_media(t: Tenant, settings: Settings, gz: IO[bytes]) -> tuple[int, int
     return files, total
 
 
-def _rows_in_order(t: Tenant, schema: _Schema, names: list[str]) -> Iterator[tuple[str, str]]:
+def _rows_in_order(t: Workspace, schema: _Schema, names: list[str]) -> Iterator[tuple[str, str]]:
     """(table, row as JSON text) for every row, tables in ``names`` order, from one snapshot."""
     if not names:
         return

@@ -18,11 +18,11 @@ FORMAT = "chronos.workspace-backup"
 FORMAT_VERSION = 2
 _MEDIA_VERSION = 2
 
-#: Recomputed by the rollup from the rows a backup keeps (rollups.py, learners.py): daily video
-#: metrics, which days are final, and the learner bitmaps. Bitmaps could not be copied anyway:
-#: learner numbers follow the order of student ids, and a restore gives every student a new id.
-DERIVED_TABLES = frozenset({"video_analytics", "viewing_days", "rollup_days", "learner_numbers", "learner_sets",
-                            "course_learners"})
+#: Recomputed by the rollup from the rows a backup keeps (rollups.py, students.py): daily video
+#: metrics, which days are final, and the student bitmaps. Bitmaps could not be copied anyway:
+#: student numbers follow the order of student ids, and a restore gives every student a new id.
+DERIVED_TABLES = frozenset({"video_analytics", "viewing_days", "rollup_days", "student_numbers", "student_sets",
+                            "course_students"})
 #: Who else may open a workspace is decided by its owner on the server, not carried by a file:
 #: restoring a copy next to the original must not hand the copy to the original's teammates, nor
 #: let the original's write keys send events into the copy.

@@ -21,7 +21,7 @@ from typing import IO, Any, BinaryIO
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from .catalog import _migration_number, _Schema
 from .file_format import (
     _MEDIA_FLOOR,
@@ -136,7 +136,7 @@ def _lines(source: _Source) -> Iterator[str]:
                                   ".jsonl.gz file that export made.") from exc
 
 
-def _read_plan(t: Tenant, schema: _Schema, source: _Source, media_limit: int) -> _Plan:
+def _read_plan(t: Workspace, schema: _Schema, source: _Source, media_limit: int) -> _Plan:
     """Read the whole file once: check it, count its rows, and record its ids in a temporary table
     (old id -> fresh id) that the second reading rewrites references with."""
     lines = _lines(source)
@@ -342,7 +342,7 @@ def _uuid_or_fail(value: Any, what: str) -> str:
     return value.lower()
 
 
-def _store_ids(t: Tenant, ids: list[str]) -> None:
+def _store_ids(t: Workspace, ids: list[str]) -> None:
     # A repeated id maps to one new id: a table whose key is also its parent's (one-to-one) keeps
     # matching it, and a row that really is in the file twice fails on the table's primary key.
     if ids:  # canonical uuids (checked): sent as one array literal

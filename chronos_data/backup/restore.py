@@ -23,7 +23,7 @@ from sqlalchemy.exc import DataError, IntegrityError, InternalError, Programming
 from .. import creators
 from ..config import Settings
 from ..creators import UPLOAD_LIMIT_BYTES
-from ..db import Database, Tenant
+from ..db import Database, Workspace
 from ..errors import ValidationError
 from ..uploads import keep_file, new_storage_path, remove_upload
 from ..viewing import rollups
@@ -53,7 +53,7 @@ _BATCH_BYTES = 8 * 1024 * 1024  # a batch of chunks with 1536-dimension vectors 
 _ROW_LINE = re.compile(r'\{"table": "([a-z_][a-z0-9_]*)", "row": (\{.*\})\}')
 
 
-def ensure_empty(t: Tenant, schema: _Schema | None = None) -> None:
+def ensure_empty(t: Workspace, schema: _Schema | None = None) -> None:
     """Raise WorkspaceNotEmpty unless the workspace holds no data (teammates and rollup state aside)."""
     schema = schema or _load_schema(t.conn)
     names = [n for n in schema.order if n not in ACCESS_TABLES and n != "rollup_days"]
@@ -67,7 +67,7 @@ def ensure_empty(t: Tenant, schema: _Schema | None = None) -> None:
             "(python -m chronos_data restore FILE --as-creator NEW_EMAIL).")
 
 
-def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes, limits: ReadLimits = READ_LIMITS, *,
+def restore_workspace(t: Workspace, source: BinaryIO | Path | str | bytes, limits: ReadLimits = READ_LIMITS, *,
                       media: Settings | None = None) -> RestoreSummary:
     """Restore a backup into this (empty) workspace, with fresh ids; all or nothing.
 
@@ -79,7 +79,7 @@ def restore_workspace(t: Tenant, source: BinaryIO | Path | str | bytes, limits: 
     The daily rollups are not part of a backup: the restored days are marked stale, and the
     next ``rollups.rollup`` recomputes them. Run it after this transaction commits, not inside
     it: measured with 100 k events, rolling up inside the restoring transaction once took 345 s
-    (the learner bitmaps' join, on the second restore into one server), after commit 3-4 s.
+    (the student bitmaps' join, on the second restore into one server), after commit 3-4 s.
 
     Args:
         source: the backup, as a path, bytes, or a binary file object (read twice: it is
@@ -148,10 +148,10 @@ def restore_backup(db: Database, creator_id: uuid.UUID, source: BinaryIO | Path 
     Raises:
         WorkspaceNotEmpty, BackupFileError: as ``restore_workspace``; the database is unchanged.
     """
-    with db.tenant(creator_id, read_only=read_only) as t:
+    with db.workspace(creator_id, read_only=read_only) as t:
         summary = restore_workspace(t, source, limits, media=settings)
         email = creators.get_creator(t).email
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         rolled = rollups.rollup(t)
     return dataclasses.replace(summary, workspace_email=email, rolled_up_days=len(rolled.days))
 
@@ -167,7 +167,7 @@ def _removed_unless_done(settings: Settings | None, written: list[str]) -> Itera
         raise
 
 
-def _restore_media(t: Tenant, plan: _Plan, source: _Source, settings: Settings, written: list[str]) -> dict[str, str]:
+def _restore_media(t: Workspace, plan: _Plan, source: _Source, settings: Settings, written: list[str]) -> dict[str, str]:
     """The third reading: each media file (checked by the first) written into this workspace's
     uploads, named as its video's file was; returns old video id -> new storage path."""
     names = dict(t.conn.execute(sa.text(
@@ -201,7 +201,7 @@ class _PartsReader:
         return base64.b64decode(line[len('{"part": "'):-2])
 
 
-def _check_targets(t: Tenant, schema: _Schema, plan: _Plan) -> None:
+def _check_targets(t: Workspace, schema: _Schema, plan: _Plan) -> None:
     """What the database must offer before a row is written: privileges and embedding models."""
     refused = [n for n, count in plan.counts.items() if count and not schema.tables[n].can_insert]
     if refused:
@@ -218,7 +218,7 @@ def _check_targets(t: Tenant, schema: _Schema, plan: _Plan) -> None:
                 "provider, dimensions)), or set the matching OpenAI model and restart.")
 
 
-def _insert_rows(t: Tenant, schema: _Schema, plan: _Plan, source: _Source) -> None:
+def _insert_rows(t: Workspace, schema: _Schema, plan: _Plan, source: _Source) -> None:
     """The second reading: each table's rows in batches, ids rewritten, creator set to this one."""
     statements = {name: _insert_sql(schema.tables[name], plan.columns[name]) for name in plan.columns}
     ids = _NewIds(t)
@@ -256,7 +256,7 @@ def _insert_sql(table: _Table, columns: tuple[str, ...]) -> sa.TextClause:
                    f"FROM jsonb_populate_recordset(CAST(NULL AS {_qualified(table.name)}), CAST(:rows AS jsonb))")
 
 
-def _insert_batch(t: Tenant, statement: sa.TextClause, rows: list[str], ids: _NewIds) -> None:
+def _insert_batch(t: Workspace, statement: sa.TextClause, rows: list[str], ids: _NewIds) -> None:
     t.conn.execute(statement, {"creator": t.creator_id, "rows": ids.rewrite("[" + ",".join(rows) + "]")})
 
 
@@ -267,7 +267,7 @@ class _NewIds:
 
     _CACHED = 200_000  # a workspace's videos and students are asked for once, not once per batch
 
-    def __init__(self, t: Tenant) -> None:
+    def __init__(self, t: Workspace) -> None:
         self.t = t
         self.known: dict[str, str] = {}
 
@@ -290,7 +290,7 @@ class _NewIds:
         return "".join(parts)
 
 
-def _restore_profile(t: Tenant, plan: _Plan) -> None:
+def _restore_profile(t: Workspace, plan: _Plan) -> None:
     """The workspace's name and settings, where the target has none yet (never its e-mail or plan:
     a file must not change who signs in or what they pay for)."""
     creator = _header_creator(plan.header)
@@ -305,7 +305,7 @@ def _restore_profile(t: Tenant, plan: _Plan) -> None:
                     "settings": text})
 
 
-def _new_upload_paths(t: Tenant, restored: dict[str, str]) -> list[str]:
+def _new_upload_paths(t: Workspace, restored: dict[str, str]) -> list[str]:
     """Give every restored video with a storage path a new one in this workspace's own uploads
     folder: the media file written from the backup (``restored``, by the video's old id), or a new
     place where nothing is yet; returns the titles of the uploaded videos left without media.
@@ -335,7 +335,7 @@ def _is_demo_path(storage_path: str) -> bool:
     return len(parts) == 2 and parts[0] == "demo" and "\\" not in storage_path and parts[1] not in {".", ".."}
 
 
-def _mark_days_stale(t: Tenant) -> list[date]:
+def _mark_days_stale(t: Workspace) -> list[date]:
     """Every day with restored activity, for the rollup to recompute: today too, as the live
     paths (``event_batch``) mark it, so a copy's rollup bookkeeping matches its original's."""
     days = list(t.conn.execute(sa.text("""

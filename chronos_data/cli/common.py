@@ -36,7 +36,7 @@ def in_workspace(args: argparse.Namespace, settings: Settings, action: Callable[
     """Open the database, run ``action`` in one transaction of the chosen workspace, close it."""
     db = open_database(settings)
     try:
-        with db.tenant(ensure_workspace(db, args, settings)) as t:
+        with db.workspace(ensure_workspace(db, args, settings)) as t:
             return action(t)
     finally:
         db.dispose()

@@ -42,7 +42,7 @@ def _list(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     db = open_database(settings)
     try:
         creator_id = ensure_workspace(db, args, settings)
-        with db.tenant(creator_id) as t:
+        with db.workspace(creator_id) as t:
             rows = [{"id": str(c.id), "title": c.title, "published": c.is_published, "lessons": c.lesson_count,
                      "minutes": c.total_minutes} for c in courses.list_courses(t)]
     finally:
@@ -62,7 +62,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     db = open_database(settings)
     try:
         creator_id = ensure_workspace(db, args, settings)
-        with db.tenant(creator_id) as t:
+        with db.workspace(creator_id) as t:
             if args.format == "md":
                 outline: Any = outlines.outline_markdown(t, course_id)
                 text = outline.rstrip("\n")

@@ -22,11 +22,11 @@ def add_status(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def add_demo(commands: Any, common: argparse.ArgumentParser) -> None:
     sub = command(commands, common, "demo", _demo,
-                  "create (or re-create) the demo workspace: lectures, courses, learners, activity")
+                  "create (or re-create) the demo workspace: lectures, courses, students, activity")
     sub.add_argument("--seed", type=int, default=7, help="same seed, same workspace (default: 7)")
-    sub.add_argument("--students", type=int, default=300, help="learners to simulate (default: 300)")
+    sub.add_argument("--students", type=int, default=300, help="students to simulate (default: 300)")
     sub.add_argument("--days", type=int, default=90, help="days of activity up to today (default: 90)")
-    sub.add_argument("--events", type=int, help="about this many events (more learners), for benchmarks")
+    sub.add_argument("--events", type=int, help="about this many events (more students), for benchmarks")
 
 
 def add_schema(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -69,7 +69,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     db = open_database(settings)
     try:
         creator_id = ensure_workspace(db, args, settings)
-        with db.tenant(creator_id) as t:
+        with db.workspace(creator_id) as t:
             counts = workspace.row_counts(t)
             email = creators.get_creator(t).email
         status = dataclasses.asdict(workspace.database_status(db))

@@ -58,14 +58,14 @@ def _import(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         creator_id = ensure_workspace(db, args, settings)
         requests = [ImportRequest(source=s, kind=args.source, title=args.title, languages=args.language,
                                   subtitles=args.subtitles) for s in args.sources]
-        with db.tenant(creator_id) as t:
+        with db.workspace(creator_id) as t:
             queued = queue_imports(t, settings, requests)
         waiting = [item.video_id for item in queued if item.video_id]
         if waiting:
             run_until_done(db, creator_id, embedder_for(settings), waiting, sources=Sources(settings=settings),
                            on_progress=_progress_printer(db, creator_id, waiting, args.json))
         results = []
-        with db.tenant(creator_id) as t:
+        with db.workspace(creator_id) as t:
             for item in queued:
                 if item.video_id is None:
                     results.append({"source": item.source, "id": None, "status": "refused", "error": item.error})
@@ -116,7 +116,7 @@ def _reembed(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     try:
         creator_id = ensure_workspace(db, args, settings)
         embedder = embedder_for(settings)
-        with db.tenant(creator_id) as t:
+        with db.workspace(creator_id) as t:
             video_ids = requeue_for_embedding(t)
         run_until_done(db, creator_id, embedder, video_ids, sources=Sources(settings=settings),
                        on_progress=_progress_printer(db, creator_id, video_ids, args.json))
@@ -139,7 +139,7 @@ def _progress_printer(db: Database, creator_id: uuid.UUID, video_ids: list[uuid.
     def show() -> None:
         if quiet or not video_ids:
             return
-        with db.tenant(creator_id) as t:
+        with db.workspace(creator_id) as t:
             done = t.conn.execute(sa.text("SELECT count(*) FROM videos WHERE creator_id = :c AND id = ANY(:ids) "
                                           "AND status IN ('completed', 'failed')"),
                                   {"c": creator_id, "ids": video_ids}).scalar_one()

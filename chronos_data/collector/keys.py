@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from .._rows import require_text, to_record
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ValidationError
 
 __all__ = ["KEY_PREFIX", "CreatedKey", "KeyOwner", "WriteKey", "create_key", "hash_key", "key_owner", "list_keys",
@@ -112,7 +112,7 @@ def _name(name: str) -> str:
     return text
 
 
-def create_key(t: Tenant, name: str, origins: Sequence[str] = ()) -> CreatedKey:
+def create_key(t: Workspace, name: str, origins: Sequence[str] = ()) -> CreatedKey:
     """Make a write key named ``name`` for this workspace; the returned ``key`` is shown once.
 
     Args:
@@ -145,7 +145,7 @@ def create_key(t: Tenant, name: str, origins: Sequence[str] = ()) -> CreatedKey:
     return CreatedKey(key, to_record(WriteKey, row))
 
 
-def list_keys(t: Tenant, *, include_revoked: bool = False) -> list[WriteKey]:
+def list_keys(t: Workspace, *, include_revoked: bool = False) -> list[WriteKey]:
     """This workspace's keys, newest first (revoked ones too when asked)."""
     rows = t.conn.execute(
         sa.text("SELECT id, name, key_prefix, origins, created_at, last_used_at, revoked_at FROM write_keys "
@@ -155,7 +155,7 @@ def list_keys(t: Tenant, *, include_revoked: bool = False) -> list[WriteKey]:
     return [to_record(WriteKey, row) for row in rows]
 
 
-def revoke_key(t: Tenant, name: str) -> bool:
+def revoke_key(t: Workspace, name: str) -> bool:
     """Revoke the live key named ``name`` (the collector refuses it within seconds: it remembers a key
     for at most ``collector.service.KEY_CACHE_SECONDS``); False when there is no such key."""
     revoked = t.conn.execute(

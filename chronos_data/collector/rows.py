@@ -71,7 +71,7 @@ class SessionReport:
 class Checked:
     """A body's rows: events to append, viewing reports, and the rows refused with their reason."""
 
-    events: list[tuple[int, str, EventRow]]  # (line, student e-mail, event without its learner yet)
+    events: list[tuple[int, str, EventRow]]  # (line, student e-mail, event without its student yet)
     sessions: list[SessionReport]
     rejected: list[tuple[int, str]]
 

@@ -93,7 +93,7 @@ class _Cache:
             hit = self._videos.get(creator_id)
         if hit is not None and now - hit[0] < (_VIDEO_RECHECK_SECONDS if fresh else VIDEO_CACHE_SECONDS):
             return hit[1]
-        with self._db.tenant(creator_id, read_only=True) as t:
+        with self._db.workspace(creator_id, read_only=True) as t:
             found = video_lookup(t)
         with self._lock:
             self._videos[creator_id] = (now, found)
@@ -213,7 +213,7 @@ def create_app(db: Database, *, writer: Writer | None = None, settings: Settings
         headers = dict(request.headers)
 
         def receive():
-            with db.tenant(workspace) as t:
+            with db.workspace(workspace) as t:
                 return receive_delivery(t, body, headers, settings=settings)
 
         try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from ..db import Database, Tenant
+from ..db import Database, Workspace
 from ..errors import ChronosError, ValidationError
 from ..viewing import watching
 from ..viewing.event_batch import EventRow, append_events
@@ -175,7 +175,7 @@ class Writer:
 
     def _commit(self, creator_id: uuid.UUID, jobs: list[_Job]) -> list[Stored]:
         results = [Stored(rejected=list(job.checked.rejected)) for job in jobs]
-        with self._db.tenant(creator_id) as t:
+        with self._db.workspace(creator_id) as t:
             emails = {email for job in jobs for _, email, _ in job.checked.events}
             emails |= {report.student_email for job in jobs for report in job.checked.sessions}
             students = _students(t, emails)
@@ -195,11 +195,11 @@ class Writer:
 
 def _refused(job: _Job) -> Stored:
     rows = [line for line, _, _ in job.checked.events] + [r.line for r in job.checked.sessions]
-    message = "not stored: a video or learner of this batch left the workspace while it was written; send again"
+    message = "not stored: a video or student of this batch left the workspace while it was written; send again"
     return Stored(rejected=sorted([*job.checked.rejected, *((line, message) for line in rows)]))
 
 
-def _append_counted(t: Tenant, events: list, sizes: list[int]) -> list[int]:
+def _append_counted(t: Workspace, events: list, sizes: list[int]) -> list[int]:
     """``append_events`` for each request's rows, in the one transaction: how many of each were new."""
     counts, start = [], 0
     for size in sizes:
@@ -208,9 +208,9 @@ def _append_counted(t: Tenant, events: list, sizes: list[int]) -> list[int]:
     return counts
 
 
-def _students(t: Tenant, emails: set[str]) -> dict[str, uuid.UUID]:
-    """The learners of ``emails`` (lower case), added to the workspace when new: two statements
-    for the whole batch, not one per learner."""
+def _students(t: Workspace, emails: set[str]) -> dict[str, uuid.UUID]:
+    """The students of ``emails`` (lower case), added to the workspace when new: two statements
+    for the whole batch, not one per student."""
     if not emails:
         return {}
     wanted = sorted(emails)
@@ -227,7 +227,7 @@ def _students(t: Tenant, emails: set[str]) -> dict[str, uuid.UUID]:
     return found
 
 
-def _apply_report(t: Tenant, report: SessionReport, student_id: uuid.UUID, result: Stored) -> None:
+def _apply_report(t: Workspace, report: SessionReport, student_id: uuid.UUID, result: Stored) -> None:
     """One viewing report made into the viewing's watch session as the Chronos player's events are
     (``watching``): opened once, played ranges merged, milestones reckoned from what was played.
     Counted as stored when it changed the session, a duplicate when it told nothing new."""

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import NotFound, StaleEdit
 from .model import _COURSE_NOT_FOUND, _LESSON_NOT_FOUND, _MODULE_NOT_FOUND, MODULE_STALE
 
 
-def _lock_course_list(t: Tenant) -> list[uuid.UUID]:
+def _lock_course_list(t: Workspace) -> list[uuid.UUID]:
     """Lock the workspace's live courses, so two reorders cannot interleave; returns their ids
     in display order."""
     return list(
@@ -32,7 +32,7 @@ def _lock_course_list(t: Tenant) -> list[uuid.UUID]:
     )
 
 
-def _live_course_ids(t: Tenant) -> list[uuid.UUID]:
+def _live_course_ids(t: Workspace) -> list[uuid.UUID]:
     return list(
         t.conn.execute(
             sa.text(
@@ -44,7 +44,7 @@ def _live_course_ids(t: Tenant) -> list[uuid.UUID]:
     )
 
 
-def _apply_course_order(t: Tenant, order: Sequence[uuid.UUID]) -> None:
+def _apply_course_order(t: Workspace, order: Sequence[uuid.UUID]) -> None:
     t.conn.execute(
         sa.text(
             "UPDATE courses c SET display_order = o.n "
@@ -55,7 +55,7 @@ def _apply_course_order(t: Tenant, order: Sequence[uuid.UUID]) -> None:
     )
 
 
-def _lock_course(t: Tenant, course_id: uuid.UUID) -> int:
+def _lock_course(t: Workspace, course_id: uuid.UUID) -> int:
     """Lock a course row for a change to its modules; returns its revision. Raises NotFound."""
     revision = t.conn.execute(
         sa.text("SELECT revision FROM courses WHERE creator_id = :creator AND id = :course FOR UPDATE"),
@@ -66,14 +66,14 @@ def _lock_course(t: Tenant, course_id: uuid.UUID) -> int:
     return revision
 
 
-def _bump_course(t: Tenant, course_id: uuid.UUID) -> None:
+def _bump_course(t: Workspace, course_id: uuid.UUID) -> None:
     t.conn.execute(
         sa.text("UPDATE courses SET revision = revision + 1 WHERE creator_id = :creator AND id = :course"),
         {"creator": t.creator_id, "course": course_id},
     )
 
 
-def _module_course(t: Tenant, module_id: uuid.UUID) -> uuid.UUID:
+def _module_course(t: Workspace, module_id: uuid.UUID) -> uuid.UUID:
     course_id = t.conn.execute(
         sa.text("SELECT course_id FROM course_modules WHERE creator_id = :creator AND id = :module"),
         {"creator": t.creator_id, "module": module_id},
@@ -83,7 +83,7 @@ def _module_course(t: Tenant, module_id: uuid.UUID) -> uuid.UUID:
     return course_id
 
 
-def _apply_module_order(t: Tenant, course_id: uuid.UUID, order: Sequence[uuid.UUID]) -> None:
+def _apply_module_order(t: Workspace, course_id: uuid.UUID, order: Sequence[uuid.UUID]) -> None:
     t.conn.execute(
         sa.text(
             "UPDATE course_modules m SET display_order = o.n "
@@ -94,7 +94,7 @@ def _apply_module_order(t: Tenant, course_id: uuid.UUID, order: Sequence[uuid.UU
     )
 
 
-def _lock_module(t: Tenant, module_id: uuid.UUID) -> tuple[uuid.UUID, int]:
+def _lock_module(t: Workspace, module_id: uuid.UUID) -> tuple[uuid.UUID, int]:
     """Lock a module row for a change to its lessons; returns (course id, revision). Raises NotFound."""
     row = t.conn.execute(
         sa.text("SELECT course_id, revision FROM course_modules WHERE creator_id = :creator AND id = :module FOR UPDATE"),
@@ -105,7 +105,7 @@ def _lock_module(t: Tenant, module_id: uuid.UUID) -> tuple[uuid.UUID, int]:
     return row.course_id, row.revision
 
 
-def _lesson_module(t: Tenant, lesson_id: uuid.UUID) -> uuid.UUID:
+def _lesson_module(t: Workspace, lesson_id: uuid.UUID) -> uuid.UUID:
     module_id = t.conn.execute(
         sa.text("SELECT module_id FROM module_lessons WHERE creator_id = :creator AND id = :lesson"),
         {"creator": t.creator_id, "lesson": lesson_id},
@@ -115,7 +115,7 @@ def _lesson_module(t: Tenant, lesson_id: uuid.UUID) -> uuid.UUID:
     return module_id
 
 
-def _lock_lesson_module(t: Tenant, lesson_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID, int]:
+def _lock_lesson_module(t: Workspace, lesson_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID, int]:
     """Lock the module that holds a lesson; returns (module id, course id, module revision).
 
     Raises NotFound, or StaleEdit when the lesson left the module while this waited for the lock.
@@ -132,14 +132,14 @@ def _check_revision(expected: int | None, stored: int, message: str) -> None:
         raise StaleEdit(message)
 
 
-def _bump_module(t: Tenant, module_id: uuid.UUID) -> None:
+def _bump_module(t: Workspace, module_id: uuid.UUID) -> None:
     t.conn.execute(
         sa.text("UPDATE course_modules SET revision = revision + 1 WHERE creator_id = :creator AND id = :module"),
         {"creator": t.creator_id, "module": module_id},
     )
 
 
-def _lesson_ids(t: Tenant, module_id: uuid.UUID) -> list[uuid.UUID]:
+def _lesson_ids(t: Workspace, module_id: uuid.UUID) -> list[uuid.UUID]:
     return list(
         t.conn.execute(
             sa.text(
@@ -151,7 +151,7 @@ def _lesson_ids(t: Tenant, module_id: uuid.UUID) -> list[uuid.UUID]:
     )
 
 
-def _apply_lesson_order(t: Tenant, module_id: uuid.UUID, order: Sequence[uuid.UUID]) -> None:
+def _apply_lesson_order(t: Workspace, module_id: uuid.UUID, order: Sequence[uuid.UUID]) -> None:
     """Number ``order`` 1..n in one UPDATE (the deferred UNIQUE lets positions pass through
     duplicates until commit)."""
     t.conn.execute(

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .._rows import require_text, to_record
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import NotFound, StaleEdit, ValidationError
 from ._fields import _optional_text, _set_clause, _thumbnail
 from ._locks import _apply_course_order, _check_revision, _clamp, _live_course_ids, _lock_course, _lock_course_list
@@ -40,7 +40,7 @@ _COURSE_SELECT = (
 )
 
 
-def create_course(t: Tenant, title: str, description: str | None = None) -> uuid.UUID:
+def create_course(t: Workspace, title: str, description: str | None = None) -> uuid.UUID:
     """A new draft course, placed after the workspace's other courses; returns its id."""
     title = require_text(title, "course title")
     _lock_course_list(t)  # two creates at once must not take the same place
@@ -54,7 +54,7 @@ def create_course(t: Tenant, title: str, description: str | None = None) -> uuid
     ).scalar_one()
 
 
-def get_course(t: Tenant, course_id: uuid.UUID) -> Course:
+def get_course(t: Workspace, course_id: uuid.UUID) -> Course:
     """One course of the workspace (deleted or not) with its counts. Raises NotFound."""
     row = t.conn.execute(
         sa.text(_COURSE_SELECT + "WHERE c.creator_id = :creator AND c.id = :course"),
@@ -65,7 +65,7 @@ def get_course(t: Tenant, course_id: uuid.UUID) -> Course:
     return to_record(Course, row)
 
 
-def list_courses(t: Tenant, *, include_deleted: bool = False, only_deleted: bool = False) -> list[Course]:
+def list_courses(t: Workspace, *, include_deleted: bool = False, only_deleted: bool = False) -> list[Course]:
     """The workspace's courses in display order, with counts; deleted ones only when asked
     (``only_deleted`` lists the trash)."""
     rows = t.conn.execute(
@@ -80,7 +80,7 @@ def list_courses(t: Tenant, *, include_deleted: bool = False, only_deleted: bool
 
 
 def update_course(
-    t: Tenant,
+    t: Workspace,
     course_id: uuid.UUID,
     *,
     title: str | None = None,
@@ -113,7 +113,7 @@ def update_course(
 
 
 def move_course(
-    t: Tenant, course_id: uuid.UUID, position: int, *, expected_order: Sequence[uuid.UUID] | None = None
+    t: Workspace, course_id: uuid.UUID, position: int, *, expected_order: Sequence[uuid.UUID] | None = None
 ) -> None:
     """Put a live course at 1-based ``position`` among the workspace's live courses (clamped to
     the ends).
@@ -135,7 +135,7 @@ def move_course(
     _apply_course_order(t, order)
 
 
-def duplicate_course(t: Tenant, course_id: uuid.UUID) -> uuid.UUID:
+def duplicate_course(t: Workspace, course_id: uuid.UUID) -> uuid.UUID:
     """Copy a course with its modules and lessons as a draft named "Copy of <title>", placed
     right after the original; returns the copy's id. Raises NotFound."""
     order = _lock_course_list(t)
@@ -174,7 +174,7 @@ def duplicate_course(t: Tenant, course_id: uuid.UUID) -> uuid.UUID:
     return new_id
 
 
-def delete_course(t: Tenant, course_id: uuid.UUID) -> None:
+def delete_course(t: Workspace, course_id: uuid.UUID) -> None:
     """Move a course to the trash: it is hidden from the list (and from students) with its
     modules and lessons intact, and keeps its published flag for when it is restored."""
     _lock_course_list(t)
@@ -187,7 +187,7 @@ def delete_course(t: Tenant, course_id: uuid.UUID) -> None:
     _apply_course_order(t, _live_course_ids(t))
 
 
-def restore_course(t: Tenant, course_id: uuid.UUID) -> None:
+def restore_course(t: Workspace, course_id: uuid.UUID) -> None:
     """Take a course out of the trash; it goes to the end of the list."""
     order = _lock_course_list(t)
     result = t.conn.execute(

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .._rows import require_text, to_record
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import NotFound, ValidationError
 from ..viewing.analytics import track_event
 from ._fields import _check_minutes, _optional_text, _set_clause, _storable
@@ -46,7 +46,7 @@ class _NewLesson:
 
 
 def add_lesson(
-    t: Tenant,
+    t: Workspace,
     module_id: uuid.UUID,
     video_id: uuid.UUID,
     *,
@@ -70,7 +70,7 @@ def add_lesson(
     return lesson_id
 
 
-def add_lessons(t: Tenant, module_id: uuid.UUID, video_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+def add_lessons(t: Workspace, module_id: uuid.UUID, video_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     """Append videos to a module as lessons, in the given order; returns the new lesson ids in
     that order. All or nothing.
 
@@ -81,7 +81,7 @@ def add_lessons(t: Tenant, module_id: uuid.UUID, video_ids: Sequence[uuid.UUID])
     return _add_new_lessons(t, module_id, [_NewLesson(video_id) for video_id in video_ids])
 
 
-def _add_new_lessons(t: Tenant, module_id: uuid.UUID, items: Sequence[_NewLesson]) -> list[uuid.UUID]:
+def _add_new_lessons(t: Workspace, module_id: uuid.UUID, items: Sequence[_NewLesson]) -> list[uuid.UUID]:
     """Lock the module, append ``items`` as lessons and bump its revision; returns their ids
     (shared with outline import, which sets titles, descriptions and durations too)."""
     course_id, _ = _lock_module(t, module_id)
@@ -93,7 +93,7 @@ def _add_new_lessons(t: Tenant, module_id: uuid.UUID, items: Sequence[_NewLesson
 
 
 def _append_lessons(
-    t: Tenant,
+    t: Workspace,
     module_id: uuid.UUID,
     course_id: uuid.UUID,
     items: Sequence[_NewLesson],
@@ -174,7 +174,7 @@ def _append_lessons(
     return [by_video[video_id] for video_id in video_ids]
 
 
-def list_lessons(t: Tenant, module_id: uuid.UUID) -> list[Lesson]:
+def list_lessons(t: Workspace, module_id: uuid.UUID) -> list[Lesson]:
     """A module's lessons in order with their videos' state; lessons whose video is in the trash
     are included (``health`` says so). Empty for a module outside the workspace."""
     rows = t.conn.execute(
@@ -189,7 +189,7 @@ def list_lessons(t: Tenant, module_id: uuid.UUID) -> list[Lesson]:
 
 
 def update_lesson(
-    t: Tenant,
+    t: Workspace,
     lesson_id: uuid.UUID,
     *,
     title: str | None = None,
@@ -227,7 +227,7 @@ def update_lesson(
     _bump_module(t, module_id)
 
 
-def remove_lesson(t: Tenant, lesson_id: uuid.UUID, *, expected_revision: int | None = None) -> None:
+def remove_lesson(t: Workspace, lesson_id: uuid.UUID, *, expected_revision: int | None = None) -> None:
     """Take a lesson out of its module (the video stays in the library); the lessons after it
     move up. Raises NotFound, StaleEdit (``expected_revision`` is the module's)."""
     module_id, _course_id, revision = _lock_lesson_module(t, lesson_id)
@@ -240,7 +240,7 @@ def remove_lesson(t: Tenant, lesson_id: uuid.UUID, *, expected_revision: int | N
     _bump_module(t, module_id)
 
 
-def swap_lesson_video(t: Tenant, old_video_id: uuid.UUID, new_video_id: uuid.UUID) -> int:
+def swap_lesson_video(t: Workspace, old_video_id: uuid.UUID, new_video_id: uuid.UUID) -> int:
     """Make every lesson that plays ``old_video_id`` play ``new_video_id`` instead (two copies of
     one video becoming one). A module that already has the new video keeps that lesson alone and
     closes the gap. Returns how many lessons were given the new video. Raises NotFound."""

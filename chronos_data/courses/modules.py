@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .._rows import require_text, to_record
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import NotFound, StaleEdit
 from ._fields import _optional_text, _set_clause
 from ._locks import (
@@ -30,7 +30,7 @@ __all__ = ["create_module", "delete_module", "list_modules", "move_module", "upd
 _MODULE_COLUMNS = "id, course_id, title, description, display_order, revision"
 
 
-def create_module(t: Tenant, course_id: uuid.UUID, title: str, description: str | None = None) -> uuid.UUID:
+def create_module(t: Workspace, course_id: uuid.UUID, title: str, description: str | None = None) -> uuid.UUID:
     """A module at the end of ``course_id``; returns its id. Raises NotFound."""
     title = require_text(title, "module title")
     _lock_course(t, course_id)
@@ -49,7 +49,7 @@ def create_module(t: Tenant, course_id: uuid.UUID, title: str, description: str 
     return module_id
 
 
-def list_modules(t: Tenant, course_id: uuid.UUID) -> list[Module]:
+def list_modules(t: Workspace, course_id: uuid.UUID) -> list[Module]:
     """A course's modules in order (empty for a course outside the workspace)."""
     rows = t.conn.execute(
         sa.text(
@@ -62,7 +62,7 @@ def list_modules(t: Tenant, course_id: uuid.UUID) -> list[Module]:
 
 
 def update_module(
-    t: Tenant,
+    t: Workspace,
     module_id: uuid.UUID,
     *,
     title: str | None = None,
@@ -88,7 +88,7 @@ def update_module(
     )
 
 
-def move_module(t: Tenant, module_id: uuid.UUID, position: int, *, expected_revision: int | None = None) -> None:
+def move_module(t: Workspace, module_id: uuid.UUID, position: int, *, expected_revision: int | None = None) -> None:
     """Put a module at 1-based ``position`` in its course (clamped to the ends).
 
     ``expected_revision`` is the COURSE's revision the caller saw. Raises NotFound, StaleEdit.
@@ -107,7 +107,7 @@ def move_module(t: Tenant, module_id: uuid.UUID, position: int, *, expected_revi
         _bump_course(t, course_id)
 
 
-def delete_module(t: Tenant, module_id: uuid.UUID, *, expected_revision: int | None = None) -> None:
+def delete_module(t: Workspace, module_id: uuid.UUID, *, expected_revision: int | None = None) -> None:
     """Delete a module and its lessons (the videos stay in the library); the course's other
     modules close the gap.
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import StaleEdit, ValidationError
 from ._locks import (
     _apply_lesson_order,
@@ -33,7 +33,7 @@ __all__ = ["arrange_lessons", "move_lesson", "move_lesson_to_module", "reorder_l
 
 
 def reorder_lessons(
-    t: Tenant, module_id: uuid.UUID, lesson_ids: Sequence[uuid.UUID], *, expected_revision: int | None = None
+    t: Workspace, module_id: uuid.UUID, lesson_ids: Sequence[uuid.UUID], *, expected_revision: int | None = None
 ) -> None:
     """Give a module's lessons a new order: ``lesson_ids`` lists all of them, first to last.
 
@@ -55,7 +55,7 @@ def reorder_lessons(
         _bump_module(t, module_id)
 
 
-def move_lesson(t: Tenant, lesson_id: uuid.UUID, offset: int, *, expected_revision: int | None = None) -> None:
+def move_lesson(t: Workspace, lesson_id: uuid.UUID, offset: int, *, expected_revision: int | None = None) -> None:
     """Move a lesson ``offset`` places (-1 up, +1 down), stopping at the first and last place.
 
     Raises NotFound, StaleEdit (``expected_revision`` is the module's).
@@ -73,7 +73,7 @@ def move_lesson(t: Tenant, lesson_id: uuid.UUID, offset: int, *, expected_revisi
 
 
 def move_lesson_to_module(
-    t: Tenant,
+    t: Workspace,
     lesson_id: uuid.UUID,
     target_module_id: uuid.UUID,
     *,
@@ -132,7 +132,7 @@ def move_lesson_to_module(
     _bump_module(t, target_module_id)
 
 
-def _move_within(t: Tenant, lesson_id: uuid.UUID, module_id: uuid.UUID, position: int) -> None:
+def _move_within(t: Workspace, lesson_id: uuid.UUID, module_id: uuid.UUID, position: int) -> None:
     _lock_module(t, module_id)
     order = _lesson_ids(t, module_id)
     if lesson_id not in order:
@@ -146,7 +146,7 @@ def _move_within(t: Tenant, lesson_id: uuid.UUID, module_id: uuid.UUID, position
 
 
 def arrange_lessons(
-    t: Tenant,
+    t: Workspace,
     course_id: uuid.UUID,
     layout: Mapping[uuid.UUID, Sequence[uuid.UUID]],
     expected_revisions: Mapping[uuid.UUID, int],

@@ -8,7 +8,7 @@ import uuid
 import sqlalchemy as sa
 
 from .._rows import to_record
-from ..db import Tenant
+from ..db import Workspace
 from .catalog import get_course
 from .lessons import _LESSON_COLUMNS
 from .model import CourseOutline, Lesson, Module, ModuleOutline
@@ -16,7 +16,7 @@ from .model import CourseOutline, Lesson, Module, ModuleOutline
 __all__ = ["course_outline"]
 
 
-def course_outline(t: Tenant, course_id: uuid.UUID) -> CourseOutline:
+def course_outline(t: Workspace, course_id: uuid.UUID) -> CourseOutline:
     """A course with its modules and their lessons, in order, read in two queries. Raises NotFound."""
     course = get_course(t, course_id)
     rows = t.conn.execute(

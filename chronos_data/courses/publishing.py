@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import StaleEdit, ValidationError
 from ._locks import _check_revision, _lock_course
 from .catalog import get_course
@@ -17,13 +17,13 @@ from .outline import course_outline
 __all__ = ["publish_anyway", "publish_checklist", "publish_course", "unpublish_course"]
 
 
-def publish_checklist(t: Tenant, course_id: uuid.UUID) -> list[PublishProblem]:
+def publish_checklist(t: Workspace, course_id: uuid.UUID) -> list[PublishProblem]:
     """What a student would trip over in a course (empty when it is ready). Raises NotFound."""
     return course_outline(t, course_id).checklist
 
 
 def publish_course(
-    t: Tenant,
+    t: Workspace,
     course_id: uuid.UUID,
     *,
     expected_revision: int | None = None,
@@ -75,7 +75,7 @@ def publish_course(
     )
 
 
-def publish_anyway(t: Tenant, course_id: uuid.UUID, *, anyway: bool,
+def publish_anyway(t: Workspace, course_id: uuid.UUID, *, anyway: bool,
                    expected_revision: int | None = None) -> list[PublishProblem]:
     """Publish a course, with the problems its checklist lists if ``anyway`` (the command line's
     ``course publish --anyway``); returns the problems accepted (empty for a clean course).
@@ -95,7 +95,7 @@ def publish_anyway(t: Tenant, course_id: uuid.UUID, *, anyway: bool,
     return problems
 
 
-def unpublish_course(t: Tenant, course_id: uuid.UUID, *, expected_revision: int | None = None) -> None:
+def unpublish_course(t: Workspace, course_id: uuid.UUID, *, expected_revision: int | None = None) -> None:
     """Make a course a draft again (``published_at`` is kept).
 
     Raises NotFound, StaleEdit (``expected_revision`` is the course's).

@@ -1,4 +1,4 @@
-"""The demo workspace: sample lectures, courses, learners and their activity, made by Chronos."""
+"""The demo workspace: sample lectures, courses, students and their activity, made by Chronos."""
 
 from .workspace import DEMO_EMAIL, DemoResult, load_demo, remove_demo
 

@@ -1,13 +1,13 @@
-"""Simulated learners: who watches which lesson when, how far, and what they rewatch.
+"""Simulated students: who watches which lesson when, how far, and what they rewatch.
 
 Pure Python over a seeded ``random.Random``: the same seed and inputs give the same activity.
 The shapes are the ones an analyst expects from a real course:
   * weekday and hour-of-day seasonality (lunch and evening peaks, quieter weekends);
   * drop-off along each video: an early bounce, a steady leak, and a steeper fall at the
     video's hard passage; about two thirds finish;
-  * fewer learners reach each later lesson (a funnel), diligent learners go further;
+  * fewer students reach each later lesson (a funnel), diligent students go further;
   * rewinds around the hard passage, and some completed lessons watched again;
-  * desktop, mobile and tablet, and where learners came from.
+  * desktop, mobile and tablet, and where students came from.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _REFERRERS = (("course_page", 0.68), ("direct_link", 0.14), ("search", 0.11), ("
 _EARLY_BOUNCE = 0.08  # leave within the first 30 seconds
 _FINISH = 0.66  # reach 90 % or more, before lesson-order and device effects
 _REWATCH = 0.12  # completed lessons watched again later
-_LAUNCH_WAVE = 0.35  # share of learners who enrol in the launch weeks
+_LAUNCH_WAVE = 0.35  # share of students who enrol in the launch weeks
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,10 @@ class Lesson:
     module_id: uuid.UUID
     video_id: uuid.UUID
     duration_seconds: int
-    hard_spot: float | None  # 0..1: where learners rewind and leave more (None: nowhere in particular)
+    hard_spot: float | None  # 0..1: where students rewind and leave more (None: nowhere in particular)
     #: Below 1: this lesson, in this course, is finished less often (and left more at its hard spot).
     finish_factor: float = 1.0
-    #: Above 1: more of the learners who do not finish leave at the hard passage, and more rewind over it.
+    #: Above 1: more of the students who do not finish leave at the hard passage, and more rewind over it.
     difficulty: float = 1.0
 
 
@@ -102,7 +102,7 @@ def _next_day(rng: random.Random, day: datetime, gap_days: float) -> datetime:
 
 
 def _stop_share(rng: random.Random, lesson: Lesson, order: int, device: str) -> float:
-    """Where in the video the learner stops, 0..1 (1: the end)."""
+    """Where in the video the student stops, 0..1 (1: the end)."""
     finish = (_FINISH - 0.02 * order - (0.08 if device == "mobile" else 0.0)) * lesson.finish_factor
     if rng.random() < finish:
         return rng.uniform(0.92, 1.0)
@@ -125,11 +125,11 @@ def simulate(
     span_days = max(1, (now - start).days)
     sessions: list[Session] = []
     for student in student_ids:
-        diligence = rng.betavariate(5, 2)  # how far this learner tends to get
+        diligence = rng.betavariate(5, 2)  # how far this student tends to get
         device = _pick(rng, _DEVICES)
         enrolled = [c for c in courses if rng.random() < 0.75] or [rng.choice(list(courses))]
         for lessons in enrolled:
-            # A launch brings a wave of learners early on; after it they keep arriving steadily.
+            # A launch brings a wave of students early on; after it they keep arriving steadily.
             offset = span_days * (0.3 * rng.betavariate(1.2, 3) if rng.random() < _LAUNCH_WAVE else rng.random())
             day = (start + timedelta(days=int(offset))).replace(hour=0, minute=0, second=0, microsecond=0)
             for order, lesson in enumerate(lessons):

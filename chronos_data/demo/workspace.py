@@ -1,7 +1,7 @@
-"""The demo workspace: a creator with ten lectures, two courses, learners and months of activity.
+"""The demo workspace: a creator with ten lectures, two courses, students and months of activity.
 
 A fresh install has no students; the demo is how anyone first sees the analytics. Everything is
-written by the project itself (the lectures, the learners, their viewing and their questions),
+written by the project itself (the lectures, the students, their viewing and their questions),
 deterministically for a given seed relative to the day it is loaded. Sessions are bulk-loaded
 with COPY into a temporary table, then inserted under row-level security; events go through the
 same batch path as any other feed (``event_batch.append_events``).
@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from .. import courses, creators
-from ..db import Database, Tenant
+from ..db import Database, Workspace
 from ..embeddings import Embedder
 from ..errors import ValidationError
 from ..ingest import pipeline
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 DEMO_EMAIL = "demo@chronos.localhost"
 SECONDS_PER_CAPTION = 24  # stretches the lectures' captions into 10-minute videos
-_EVENTS_PER_STUDENT = 38  # measured average of the simulation (1.64M events from 42,735 learners)
+_EVENTS_PER_STUDENT = 38  # measured average of the simulation (1.64M events from 42,735 students)
 _MAX_STUDENTS = 2_000_000
 
 # Two courses; "Git branches and merging" is a lesson of both (one video, many courses).
@@ -53,7 +53,7 @@ COURSES = {
         "Working as a team": ["Git branches and merging"],
     },
 }
-# Where in each lecture learners struggle (a share of the video): rewinds and drop-offs cluster there.
+# Where in each lecture students struggle (a share of the video): rewinds and drop-offs cluster there.
 # One lecture has none: the insights must find nothing there.
 HARD_SPOTS: dict[str, float | None] = {
     "Python lists in depth": 0.68, "Python tuples and immutability": None, "SQL joins explained": 0.55,
@@ -64,10 +64,10 @@ HARD_SPOTS: dict[str, float | None] = {
 # Planted for the insights (one video, many courses): the same lecture is finished far less often
 # in one course than in the other.
 SPLIT_FINISH = {("Shipping web apps", "Git branches and merging"): 0.5}
-# Planted for the insights (confusion map): learners ask about the passage at a lecture's hard spot,
+# Planted for the insights (confusion map): students ask about the passage at a lecture's hard spot,
 # the one they rewind over and leave at ("SQL joins explained" at 55 %: NOT IN and nulls).
 CONFUSING_PASSAGE = "SQL joins explained"
-#: Its hard passage is harder than the others': more learners leave and rewind there (every lecture but
+#: Its hard passage is harder than the others': more students leave and rewind there (every lecture but
 #: one has a hard passage; this one must stand out on every draw).
 CONFUSING_DIFFICULTY = 1.5
 CONFUSED_QUESTIONS = (
@@ -76,13 +76,13 @@ CONFUSED_QUESTIONS = (
     "How can a single null make NOT IN return nothing?",
     "Should I use NOT EXISTS instead of NOT IN when the subquery has nulls?",
 )
-# Planted for the insights (content gaps): several learners ask, in their own words, about a topic no
+# Planted for the insights (content gaps): several students ask, in their own words, about a topic no
 # lecture covers.
 UNCOVERED_QUESTIONS = (
     "How do I deploy my app to Kubernetes?", "What is Kubernetes used for?", "How do Kubernetes deployments work?",
     "Can you explain deploying to Kubernetes?", "What do I need to put my application on Kubernetes?",
 )
-# What learners ask the assistant: most are covered by a lecture, a few by none (content gaps).
+# What students ask the assistant: most are covered by a lecture, a few by none (content gaps).
 STUDENT_QUESTIONS = (
     "Why do all my function calls share the same default list?", "How do I copy a list of lists?",
     "Can a tuple be a dictionary key?", "How do I swap two variables?",
@@ -134,7 +134,7 @@ def load_demo(
     """Create (or re-create) the demo workspace and return what it holds.
 
     Args:
-        students: learners to simulate; ``events`` raises it to reach about that many events.
+        students: students to simulate; ``events`` raises it to reach about that many events.
         days: how far back the activity starts.
         events: a target number of events, for benchmarks (millions load in a minute or two).
         now: the moment the activity ends (tests load the same demo as of other days); the present by default.
@@ -152,7 +152,7 @@ def load_demo(
 
     progress(0.05, "Indexing the lecture transcripts")
     video_ids = _import_lectures(db, creator, embedder)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         course_lessons = _build_courses(t, video_ids)
         durations = dict(t.conn.execute(sa.text("SELECT id, duration_seconds FROM videos WHERE creator_id = :c"),
                                         {"c": creator}).all())
@@ -169,9 +169,9 @@ def load_demo(
     if events is not None and _owner_is_superuser(db):
         event_count = _bulk_load_activity(db, creator, sessions)
     else:
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             event_count = _copy_activity(t, sessions)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         _mark_last_active(t)
         questions = _ask_questions(t, rng, embedder, student_ids, now, days)
         progress(0.9, "Rolling up daily metrics")
@@ -185,7 +185,7 @@ def _import_lectures(db: Database, creator: uuid.UUID, embedder: Embedder) -> di
     ids = {}
     for lecture in LECTURES:
         slug = lecture.title.lower().replace(" ", "-")
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             ids[lecture.title] = pipeline.add_subtitled_video(
                 t, source_type="upload", source=f"demo/{slug}.mp4",
                 subtitle_bytes=to_srt(lecture, SECONDS_PER_CAPTION), subtitle_filename=f"{slug}.srt",
@@ -196,7 +196,7 @@ def _import_lectures(db: Database, creator: uuid.UUID, embedder: Embedder) -> di
     return ids
 
 
-def _build_courses(t: Tenant, video_ids: dict[str, uuid.UUID]) -> list[list[tuple]]:
+def _build_courses(t: Workspace, video_ids: dict[str, uuid.UUID]) -> list[list[tuple]]:
     built = []
     for title, modules in COURSES.items():
         course_id = courses.create_course(t, title, "A demo course made by Chronos from its own sample lectures.")
@@ -210,11 +210,11 @@ def _build_courses(t: Tenant, video_ids: dict[str, uuid.UUID]) -> list[list[tupl
     return built
 
 
-def _add_students(t: Tenant, count: int) -> list[uuid.UUID]:
+def _add_students(t: Workspace, count: int) -> list[uuid.UUID]:
     # Random ids, not seeded ones: two demo workspaces from one seed share a database.
     ids = [uuid.uuid4() for _ in range(count)]
     _copy(t, "students", ("id", "creator_id", "email", "name"),
-          ((sid, t.creator_id, f"learner{i + 1:06d}@demo.chronos.localhost", f"Learner {i + 1}")
+          ((sid, t.creator_id, f"student{i + 1:06d}@demo.chronos.localhost", f"Student {i + 1}")
            for i, sid in enumerate(ids)))
     return ids
 
@@ -241,7 +241,7 @@ def _event_rows(creator: uuid.UUID, sessions: list[Session], counter: list[int])
                    json.dumps(metadata), at)
 
 
-def _copy_activity(t: Tenant, sessions: list[Session]) -> int:
+def _copy_activity(t: Workspace, sessions: list[Session]) -> int:
     """Sessions through a staging table and events through the data module's batch path, both
     checked by row-level security and every constraint; returns the events stored."""
     _copy(t, "video_watch_sessions", _SESSION_COLUMNS, _session_rows(t.creator_id, sessions))
@@ -273,13 +273,13 @@ def _bulk_load_activity(db: Database, creator: uuid.UUID, sessions: list[Session
     return counter[0]
 
 
-def _mark_last_active(t: Tenant) -> None:
+def _mark_last_active(t: Workspace) -> None:
     t.conn.execute(sa.text("UPDATE students s SET last_active_at = a.last FROM (SELECT student_id, max(session_end) "
                            "AS last FROM video_watch_sessions WHERE creator_id = :c GROUP BY 1) a "
                            "WHERE s.creator_id = :c AND s.id = a.student_id"), {"c": t.creator_id})
 
 
-def _copy(t: Tenant, table: str, columns: tuple[str, ...], rows) -> None:
+def _copy(t: Workspace, table: str, columns: tuple[str, ...], rows) -> None:
     """COPY ``rows`` into ``table`` through a temporary table: COPY FROM refuses tables with
     row-level security, INSERT ... SELECT does not (and checks every row against the policy)."""
     names = ", ".join(f'"{c}"' for c in columns)
@@ -293,8 +293,8 @@ def _copy(t: Tenant, table: str, columns: tuple[str, ...], rows) -> None:
 
 
 def _times_asked(rng: random.Random, question: str) -> int:
-    """How many learners ask ``question``: each uncovered one once (a gap is many questions, not
-    one repeated), the planted confusing passage's by four to six learners each (so its moment is
+    """How many students ask ``question``: each uncovered one once (a gap is many questions, not
+    one repeated), the planted confusing passage's by four to six students each (so its moment is
     the most asked, whatever the draw: other lectures' hard passages draw up to a dozen
     questions too), any other one to four times."""
     if question in UNCOVERED_QUESTIONS:
@@ -304,7 +304,7 @@ def _times_asked(rng: random.Random, question: str) -> int:
     return rng.randint(1, 4)
 
 
-def _ask_questions(t: Tenant, rng: random.Random, embedder: Embedder, student_ids: list[uuid.UUID],
+def _ask_questions(t: Workspace, rng: random.Random, embedder: Embedder, student_ids: list[uuid.UUID],
                    now: datetime, days: int) -> int:
     """Students' conversations with the assistant, answered offline from the lectures as the
     Assistant page answers them: quoted sentences, each cited at the second it is spoken."""

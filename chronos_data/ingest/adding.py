@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 from ..config import Settings
 from ..creators import get_creator
-from ..db import Database, Tenant
+from ..db import Database, Workspace
 from ..errors import ValidationError
 from ..uploads import removed_on_error, store_upload
 from .queueing import add_subtitled_video, add_upload_to_transcribe
@@ -78,16 +78,16 @@ def add_video(db: Database, creator_id: uuid.UUID, settings: Settings, form: Vid
     if source.needs_media and media is None:
         raise MissingFile("Choose the audio or video file to upload.", "media")
     if media is None:
-        with db.tenant(creator_id) as t:
+        with db.workspace(creator_id) as t:
             return _queue(t, form, form.link, None)
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         tier = get_creator(t).subscription_tier
     stored = store_upload(settings, creator_id, media.name, media, media.size, tier)
-    with removed_on_error(settings, stored), db.tenant(creator_id) as t:
+    with removed_on_error(settings, stored), db.workspace(creator_id) as t:
         return _queue(t, form, stored, media)
 
 
-def _queue(t: Tenant, form: VideoForm, source: str, media: ChosenFile | None) -> uuid.UUID:
+def _queue(t: Workspace, form: VideoForm, source: str, media: ChosenFile | None) -> uuid.UUID:
     title = form.title or (media.name if media else "")
     if form.subtitle is None:  # an upload whose audio OpenAI will transcribe
         return add_upload_to_transcribe(t, storage_path=source, title=title, file_size_bytes=media.size if media else None)

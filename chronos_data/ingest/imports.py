@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..creators import get_creator
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ChronosError, ValidationError
 from ..uploads import MEDIA_EXTENSIONS, keep_file, removed_on_error, store_upload
 from .pipeline import (
@@ -76,7 +76,7 @@ def parse_csv(data: bytes, *, languages: str = "en") -> list[ImportRequest]:
     return requests
 
 
-def queue_imports(t: Tenant, settings: Settings, requests: list[ImportRequest]) -> list[Queued]:
+def queue_imports(t: Workspace, settings: Settings, requests: list[ImportRequest]) -> list[Queued]:
     """Queue every request that is valid; a bad one is reported and does not stop the others."""
     expanded: list[ImportRequest] = []
     queued: list[Queued] = []
@@ -129,7 +129,7 @@ def _listed(request: ImportRequest) -> list[ImportRequest]:
             for video in listing.videos]
 
 
-def _queue_one(t: Tenant, settings: Settings, request: ImportRequest) -> uuid.UUID:
+def _queue_one(t: Workspace, settings: Settings, request: ImportRequest) -> uuid.UUID:
     path = Path(request.source)
     languages = [code.strip() for code in request.languages.split(",")]
     if path.suffix.lower() in (*SUBTITLE_EXTENSIONS, *MEDIA_EXTENSIONS) and path.is_file():
@@ -146,7 +146,7 @@ def _queue_one(t: Tenant, settings: Settings, request: ImportRequest) -> uuid.UU
                                subtitle_filename=subtitles.name, title=request.title or f"{link.kind.title()} video")
 
 
-def _queue_youtube(t: Tenant, request: ImportRequest, languages: list[str]) -> uuid.UUID:
+def _queue_youtube(t: Workspace, request: ImportRequest, languages: list[str]) -> uuid.UUID:
     """A YouTube video; with a subtitle file, that file is its transcript (YouTube's captions are
     not asked for), also for the copy already in the library (one whose import failed, say)."""
     if not request.subtitles:
@@ -168,7 +168,7 @@ def _subtitle_file(request: ImportRequest) -> Path:
     return subtitles
 
 
-def _queue_file(t: Tenant, settings: Settings, request: ImportRequest, path: Path) -> uuid.UUID:
+def _queue_file(t: Workspace, settings: Settings, request: ImportRequest, path: Path) -> uuid.UUID:
     subtitle_path = path if path.suffix.lower() in SUBTITLE_EXTENSIONS else (
         Path(request.subtitles) if request.subtitles else None)
     tier = get_creator(t).subscription_tier

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from ..db import Database, Tenant
+from ..db import Database, Workspace
 from .queueing import STAGES
 
 __all__ = ["LEASE", "LeaseKeeper", "release", "release_claim"]
@@ -23,7 +23,7 @@ LEASE = timedelta(minutes=5)
 _RENEWALS_PER_LEASE = 3  # a live worker renews its lease this often per lease: one late renewal is harmless
 
 
-def release_claim(t: Tenant, video_id: uuid.UUID) -> None:
+def release_claim(t: Workspace, video_id: uuid.UUID) -> None:
     """Give up a worker's claim on a video still in the pipeline, so any worker may resume it at
     once instead of after the lease (a graceful stop; see ``ImportWorker.stop``)."""
     t.conn.execute(sa.text("UPDATE videos SET claimed_at = NULL WHERE creator_id = :c AND id = :v "
@@ -34,7 +34,7 @@ def release_claim(t: Tenant, video_id: uuid.UUID) -> None:
 def release(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID) -> None:
     """``release_claim`` in a transaction of its own, at shutdown: a failure only logs (the lease frees it)."""
     try:
-        with db.tenant(creator_id) as t:
+        with db.workspace(creator_id) as t:
             release_claim(t, video_id)
         log.info("released the claim on video %s for the next worker", video_id)
     except Exception as exc:  # the database may be gone first at shutdown: then the lease frees it
@@ -61,7 +61,7 @@ class LeaseKeeper:
     def _run(self) -> None:
         while not self._done.wait(self._every):
             try:
-                with self._db.tenant(self._creator_id) as t:
+                with self._db.workspace(self._creator_id) as t:
                     t.conn.execute(sa.text("UPDATE videos SET claimed_at = now() WHERE creator_id = :c AND id = :v "
                                            "AND status = ANY(:stages)"),
                                    {"c": self._creator_id, "v": self._video_id, "stages": list(STAGES)})

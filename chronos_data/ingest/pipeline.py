@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from .. import chunks, videos
 from ..config import Settings
-from ..db import Database, Tenant
+from ..db import Database, Workspace
 from ..embeddings import Embedder
 from ..errors import ChronosError, NotFound, ValidationError
 from ..rag.moment_vectors import moment_texts, store_moment_vectors
@@ -114,10 +114,10 @@ def process_video(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embe
             pieces = chunk_segments(transcript.segments)
             if not pieces:
                 raise ValidationError("The transcript has no words to search; upload a subtitle file with text.")
-            with db.tenant(creator_id) as t:
+            with db.workspace(creator_id) as t:
                 _set_stage(t, video_id, "embedding")
             vectors = _embed(db, creator_id, video_id, embedder, [p.text for p in pieces], stop)
-            with db.tenant(creator_id) as t:
+            with db.workspace(creator_id) as t:
                 _replace_chunks(t, video_id, pieces, vectors, embedder, transcript)
         if moments:  # searchable already; the assistant's moments follow
             _embed_moments_or_leave_them(db, creator_id, video_id, embedder, stop)
@@ -146,7 +146,7 @@ def embed_moments(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embe
         NotFound: the video is not in this workspace or has no chunks of ``embedder``'s model.
     """
     stop = stop or threading.Event()
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         segments = t.conn.execute(sa.text("SELECT transcript_segments FROM videos WHERE creator_id = :c AND id = :v"),
                                   {"c": creator_id, "v": video_id}).scalar_one_or_none()
         spans = t.conn.execute(sa.text("SELECT start_time_seconds, end_time_seconds FROM video_chunks "
@@ -161,7 +161,7 @@ def embed_moments(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embe
     for start in range(0, len(texts), _MOMENT_BATCH):
         _check(stop)
         vectors.extend(embedder.embed(texts[start:start + _MOMENT_BATCH]))
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         return store_moment_vectors(t, video_id, dict(zip(texts, vectors, strict=True)), embedder.model,
                                     replace=True)
 
@@ -187,7 +187,7 @@ def _check(stop: threading.Event) -> None:
 
 def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, sources: Sources,
                 stop: threading.Event) -> Transcript:
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         video = t.conn.execute(
             sa.text(f"SELECT source_type, {_key_columns()}, import_options, transcript_segments, "
                     "transcript_language, transcript_is_generated, transcript_method, title FROM videos "
@@ -217,7 +217,7 @@ def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, source
     transcript = source.fetch_transcript(key, video.import_options or {}, sources, creator_id=creator_id,
                                          on_progress=progress)
     metadata = source.fetch_metadata(key, sources)
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         store_transcript(t, video_id, transcript)
         if transcript.audio_seconds:  # transcribed from the audio: count the minutes
             usage.add_usage(t, transcription_minutes=math.ceil(transcript.audio_seconds / 60))
@@ -229,7 +229,7 @@ def _transcript(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, source
 def _save_metadata(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, source: VideoSource, metadata) -> None:
     if metadata is None:
         return
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         t.conn.execute(
             sa.text("UPDATE videos SET title = CASE WHEN title LIKE :placeholder THEN :title ELSE title END, "
                     "thumbnail_url = coalesce(:thumb, thumbnail_url), metadata = metadata || CAST(:meta AS jsonb) "
@@ -253,7 +253,7 @@ def _embed(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, embedder: E
     return np.vstack(parts)
 
 
-def _replace_chunks(t: Tenant, video_id: uuid.UUID, pieces, vectors, embedder: Embedder,
+def _replace_chunks(t: Workspace, video_id: uuid.UUID, pieces, vectors, embedder: Embedder,
                     transcript: Transcript) -> None:
     # Two workers finishing one video (one was presumed dead but was not) take turns here: the
     # second's DELETE then sees the first's chunks and replaces them, instead of colliding with them.
@@ -281,13 +281,13 @@ def _replace_chunks(t: Tenant, video_id: uuid.UUID, pieces, vectors, embedder: E
         usage.add_usage(t, ai_credits_used=credits)
 
 
-def _set_stage(t: Tenant, video_id: uuid.UUID, status: str) -> None:
+def _set_stage(t: Workspace, video_id: uuid.UUID, status: str) -> None:
     videos.set_status(t, video_id, status, progress=0, claimed=True)
 
 
 def _fail(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, message: str) -> None:
     try:
-        with db.tenant(creator_id) as t:
+        with db.workspace(creator_id) as t:
             videos.set_status(t, video_id, "failed", message, progress=0, claimed=False)
     except NotFound:  # deleted for good while it was imported: nothing is left to mark
         log.info("video %s was deleted during its import", video_id)
@@ -295,7 +295,7 @@ def _fail(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, message: str
 
 def _report_progress(db: Database, creator_id: uuid.UUID, video_id: uuid.UUID, fraction: float) -> None:
     """Progress within the current stage; it is also the worker's sign of life (the lease)."""
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         t.conn.execute(sa.text("UPDATE videos SET progress = :p, claimed_at = now() WHERE creator_id = :c AND id = :v"),
                        {"p": fraction, "c": creator_id, "v": video_id})
 

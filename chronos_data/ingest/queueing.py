@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import videos
 from .._rows import require_text
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import NotFound, ValidationError
 from ..viewing import analytics, usage
 from .segments import Transcript
@@ -81,7 +81,7 @@ def _options_json(options: CaptionOptions) -> dict[str, Any]:
 
 
 def add_youtube_video(
-    t: Tenant,
+    t: Workspace,
     link: str,
     *,
     languages: Sequence[str] = ("en",),
@@ -124,7 +124,7 @@ def add_youtube_video(
 
 
 def add_subtitled_video(
-    t: Tenant,
+    t: Workspace,
     *,
     source_type: str,
     source: str,
@@ -164,7 +164,7 @@ def add_subtitled_video(
     return video_id
 
 
-def add_upload_to_transcribe(t: Tenant, *, storage_path: str, title: str, file_size_bytes: int | None) -> uuid.UUID:
+def add_upload_to_transcribe(t: Workspace, *, storage_path: str, title: str, file_size_bytes: int | None) -> uuid.UUID:
     """Queue an uploaded audio or video file whose transcript OpenAI will make; returns its id."""
     if not (title or "").strip():
         raise ValidationError("The title is empty; give the video a title.")
@@ -177,7 +177,7 @@ def add_upload_to_transcribe(t: Tenant, *, storage_path: str, title: str, file_s
     return video_id
 
 
-def retry_video(t: Tenant, video_id: uuid.UUID, *, refetch: bool = False,
+def retry_video(t: Workspace, video_id: uuid.UUID, *, refetch: bool = False,
                 captions: CaptionOptions | None = None) -> None:
     """Put a video back in the queue (a failed one, or any one to re-process).
 
@@ -214,7 +214,7 @@ def retry_video(t: Tenant, video_id: uuid.UUID, *, refetch: bool = False,
     videos.set_status(t, video_id, "pending", progress=0, claimed=False)
 
 
-def caption_options(t: Tenant, video_id: uuid.UUID) -> CaptionOptions:
+def caption_options(t: Workspace, video_id: uuid.UUID) -> CaptionOptions:
     """The caption choice a YouTube video was added (or last retried) with, to draw a Retry form.
 
     Raises:
@@ -231,7 +231,7 @@ def caption_options(t: Tenant, video_id: uuid.UUID) -> CaptionOptions:
                           bool(stored.get("only_these_languages")))
 
 
-def attach_subtitles(t: Tenant, video_id: uuid.UUID, *, subtitle_bytes: bytes, subtitle_filename: str,
+def attach_subtitles(t: Workspace, video_id: uuid.UUID, *, subtitle_bytes: bytes, subtitle_filename: str,
                      duration_seconds: int | None = None) -> None:
     """Give a video its transcript as a subtitle file and queue it (e.g. a YouTube video whose
     captions YouTube refused: blocked, proof-of-origin token, captions off).
@@ -263,7 +263,7 @@ def attach_subtitles(t: Tenant, video_id: uuid.UUID, *, subtitle_bytes: bytes, s
     videos.set_status(t, video_id, "pending", progress=0, claimed=False)
 
 
-def requeue_for_embedding(t: Tenant) -> list[uuid.UUID]:
+def requeue_for_embedding(t: Workspace) -> list[uuid.UUID]:
     """Queue every live video that has a transcript, to embed it again (e.g. after the provider
     changed); returns their ids."""
     ids = t.conn.execute(
@@ -276,7 +276,7 @@ def requeue_for_embedding(t: Tenant) -> list[uuid.UUID]:
     return list(ids)
 
 
-def _insert_video(t: Tenant, source: VideoSource, *, title: str, key: str, url: str | None,
+def _insert_video(t: Workspace, source: VideoSource, *, title: str, key: str, url: str | None,
                   options: dict[str, Any], duration: int | None = None, size: int | None = None) -> uuid.UUID:
     values: dict[str, Any] = {
         "creator_id": t.creator_id, "title": require_text(title, "video title"), "url": url, "source_type": source.name,

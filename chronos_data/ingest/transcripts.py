@@ -9,7 +9,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from .segments import Transcript
 
 __all__ = ["store_transcript", "stored_segments"]
@@ -20,7 +20,7 @@ def stored_segments(transcript: Transcript) -> list[tuple[float, float, str]]:
     return [(round(s.start, 3), round(s.end, 3), s.text) for s in transcript.segments]
 
 
-def store_transcript(t: Tenant, video_id: uuid.UUID, transcript: Transcript) -> None:
+def store_transcript(t: Workspace, video_id: uuid.UUID, transcript: Transcript) -> None:
     """Keep ``transcript`` as the video's (its length too, when the video's is not known yet)."""
     segments = [list(segment) for segment in stored_segments(transcript)]
     duration = math.ceil(transcript.segments[-1].end) if transcript.segments else None

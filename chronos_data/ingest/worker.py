@@ -73,7 +73,7 @@ def drain(db: Database, embedder: Embedder, sources: Sources | None = None,
 
 
 def _finished(db: Database, creator_id: uuid.UUID, video_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         rows = t.conn.execute(sa.text("SELECT id FROM videos WHERE creator_id = :c AND id = ANY(:ids) AND "
                                       "(status IN ('completed', 'failed') OR is_deleted)"),
                               {"c": creator_id, "ids": list(video_ids)})
@@ -124,7 +124,7 @@ class ImportWorker:
             log.warning("import worker still busy with video %s after %s s; releasing it", current[1],
                         self.STOP_TIMEOUT if timeout is None else timeout)
             try:
-                with self._db.tenant(current[0]) as t:
+                with self._db.workspace(current[0]) as t:
                     release_claim(t, current[1])
             except Exception as exc:
                 log.warning("could not release the claim on video %s: %s", current[1], exc)

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from .. import courses, videos
-from ..db import Tenant
+from ..db import Workspace
 from ..ingest.sources import key_of, moment_url
 from .model import KINDS, Insight, Kind
 from .version import data_version
@@ -21,7 +21,7 @@ from .version import data_version
 __all__ = ["KINDS", "Insight", "Kind", "all_insights", "data_version"]
 
 
-def all_insights(t: Tenant, embedder: Any, *, course_id: uuid.UUID | None = None, chat_model: Any = None,
+def all_insights(t: Workspace, embedder: Any, *, course_id: uuid.UUID | None = None, chat_model: Any = None,
                  kinds: Iterable[Kind] = KINDS, include_decided: bool = False, start: date | None = None,
                  end: date | None = None) -> list[Insight]:
     """Every insight of the workspace (or of one course), grouped by kind, most urgent first.
@@ -57,7 +57,7 @@ def _in_course(insight: Insight, course_id: uuid.UUID) -> bool:
                                                   if isinstance(c, dict))
 
 
-def _with_links(t: Tenant, found: list[Insight]) -> list[Insight]:
+def _with_links(t: Workspace, found: list[Insight]) -> list[Insight]:
     """Each moment's link outside Chronos (YouTube or Loom at the second), where its video has one."""
     if not any(i.video_id is not None and i.second is not None for i in found):
         return found

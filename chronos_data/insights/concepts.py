@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import courses
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ValidationError
 from ..timecode import format_seconds
 from .model import Insight
@@ -109,7 +109,7 @@ def _insight(course: courses.Course, lessons: Sequence[LessonTranscript], proble
 # --------------------------------------------------------------------------------------------
 
 
-def _outline_sentences(t: Tenant, outline: courses.CourseOutline) -> dict[uuid.UUID, tuple[Sentence, ...]]:
+def _outline_sentences(t: Workspace, outline: courses.CourseOutline) -> dict[uuid.UUID, tuple[Sentence, ...]]:
     return _video_sentences(t, list({lesson.video_id for entry in outline.modules for lesson in entry.lessons
                                      if not lesson.video_is_deleted}))
 
@@ -129,7 +129,7 @@ def _in_order(outline: courses.CourseOutline, sentences: dict[uuid.UUID, tuple[S
     return result
 
 
-def _video_sentences(t: Tenant, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Sentence, ...]]:
+def _video_sentences(t: Workspace, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Sentence, ...]]:
     """Sentences from each video's timed captions (exact seconds), else from its stored chunks."""
     if not video_ids:
         return {}
@@ -158,11 +158,11 @@ def _video_sentences(t: Tenant, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, t
     return found
 
 
-def _video_titles(t: Tenant, outline: courses.CourseOutline) -> dict[uuid.UUID, str]:
+def _video_titles(t: Workspace, outline: courses.CourseOutline) -> dict[uuid.UUID, str]:
     return {lesson.video_id: lesson.video_title for entry in outline.modules for lesson in entry.lessons}
 
 
-def concept_order(t: Tenant, course_id: uuid.UUID) -> list[Insight]:
+def concept_order(t: Workspace, course_id: uuid.UUID) -> list[Insight]:
     """Terms a lesson of the course uses before the lesson that explains them, in course order.
 
     Returns one ``concept_order`` insight per term (its first use; ``evidence`` holds the use and
@@ -176,7 +176,7 @@ def concept_order(t: Tenant, course_id: uuid.UUID) -> list[Insight]:
     return sorted(found, key=lambda i: -i.score)
 
 
-def check_order(t: Tenant, course_id: uuid.UUID, proposed_lesson_order: Sequence[uuid.UUID], *,
+def check_order(t: Workspace, course_id: uuid.UUID, proposed_lesson_order: Sequence[uuid.UUID], *,
                 only_new: bool = False) -> list[Insight]:
     """The concept-order findings of a proposed lesson order, before it is saved.
 

@@ -22,7 +22,7 @@ __all__ = ["HISTOGRAM", "Curve", "Question", "Region", "Timeline", "bucket_of", 
            "dip_regions", "hazard", "histogram", "mean_elsewhere", "spike_regions", "unlikely"]
 
 
-#: A bucket is at least this long: a question's cited second and a learner's stop rarely fall
+#: A bucket is at least this long: a question's cited second and a student's stop rarely fall
 #: in the same finer slot, and the rollups only know whole percents.
 BUCKET_MIN_SECONDS = 10
 #: At most this many buckets per video (2 % each): a curve that reads at a glance.
@@ -35,10 +35,10 @@ INTRO_MAX_PERCENT = 25
 END_PERCENT = COMPLETION_PERCENT
 #: Fewer sessions than this make a curve of anecdotes: nothing is flagged on it.
 MIN_SESSIONS = 10
-#: A finding needs at least this many learners beyond the expected (fewer happen by chance on a
+#: A finding needs at least this many students beyond the expected (fewer happen by chance on a
 #: curve of a few dozen sessions) ...
 MIN_EXCESS_SESSIONS = 5
-#: ... and this share of the video's learners: lost at a dip, rewinding at a spike.
+#: ... and this share of the video's students: lost at a dip, rewinding at a spike.
 MIN_DIP_SHARE = 0.03
 MIN_SPIKE_SHARE = 0.05
 #: A bucket joins a candidate region at this Poisson z-score (a loose first pass) ...
@@ -47,7 +47,7 @@ Z_BUCKET = 2.0
 #: exact Poisson tail of the region, Bonferroni-shared by the video's buckets. A z-score of 3 per
 #: region flagged the demo's clean lecture in 9 of 60 draws (small counts have heavy tails and a
 #: video has dozens of buckets); this flags it in 2 of 600, and every hard passage is still found
-#: (as a dip, or as a rewatch spike where too few learners leave there to tell).
+#: (as a dip, or as a rewatch spike where too few students leave there to tell).
 FALSE_ALARMS_PER_VIDEO = 0.005
 #: A bucket's own typical rate is the video's mean over its other buckets, leaving out this many
 #: on each side: a dip (spread over a few buckets) must not raise the bar it is measured by.
@@ -56,11 +56,11 @@ LEAVE_OUT_BUCKETS = 3
 MIN_PEERS = 3
 #: A confusing moment is asked about by at least this many questions.
 MIN_QUESTIONS = 2
-#: Scores are multiplied by n / (n + this): a moment seen by 10 learners weighs less than one seen by 300.
+#: Scores are multiplied by n / (n + this): a moment seen by 10 students weighs less than one seen by 300.
 CONFIDENCE_SESSIONS = 20
 #: Findings kept per video and kind, most urgent first.
 MAX_PER_VIDEO = 3
-#: A rewatch spike and a dip this close are one moment (learners rewind, then give up a little later).
+#: A rewatch spike and a dip this close are one moment (students rewind, then give up a little later).
 COINCIDE_SECONDS = 30
 HISTOGRAM = 101  # the rollups' histograms: one count per percent, 0..100
 
@@ -183,7 +183,7 @@ def peer_shape(curve: Curve, curves: dict[uuid.UUID, Curve], bucket: np.ndarray,
     double this one's length (the peers ``dashboards.typical_retention`` compares with) lose there,
     as the median over them, at least 1; ones with fewer than MIN_PEERS peers.
 
-    Only the shape is taken from peers: a video that keeps its learners better than the others
+    Only the shape is taken from peers: a video that keeps its students better than the others
     overall must still show its own dips. Each peer's rate is pooled over three of this video's
     buckets: per-percent rates of a few hundred sessions are mostly noise.
     """
@@ -219,7 +219,7 @@ def build_timeline(curve: Curve, curves: dict[uuid.UUID, Curve], questions: Sequ
     inside = (np.arange(HISTOGRAM) >= intro) & (np.arange(HISTOGRAM) < END_PERCENT)
 
     # Expected stopping per percent: the video's own usual stopping elsewhere (per percent, or per
-    # learner still watching, whichever is more), raised where its peers all lose more than usual.
+    # student still watching, whichever is more), raised where its peers all lose more than usual.
     rate = np.bincount(bucket[inside], weights=reached[inside], minlength=count)
     span = np.bincount(bucket[inside], minlength=count).astype(float)
     used = span > 0
@@ -276,11 +276,11 @@ def latest_peak(values: np.ndarray, first: int, last: int) -> int:
 
 def dip_regions(excess: np.ndarray, expected: np.ndarray, left: np.ndarray, allowed: np.ndarray, *,
                  min_excess: float) -> list[Region]:
-    """Runs of buckets losing more learners than expected, unlikely by chance; kept when the run's
+    """Runs of buckets losing more students than expected, unlikely by chance; kept when the run's
     total excess is large enough and its Poisson tail within the false-alarm budget.
 
     A bucket joins a run when it and its two neighbours together lose more than expected with a z
-    of Z_BUCKET: learners leave over a stretch after a hard passage, not all in one bucket. The run
+    of Z_BUCKET: students leave over a stretch after a hard passage, not all in one bucket. The run
     is then trimmed to the buckets that lost more than expected themselves.
     """
     window = np.convolve(np.where(allowed, excess, 0.0), np.ones(3), mode="same")
@@ -311,8 +311,8 @@ def unlikely(observed: float, expected: float, *, tests: int) -> bool:
 def spike_regions(excess: np.ndarray, base: np.ndarray, rewatch: np.ndarray, *, min_excess: float
                    ) -> list[Region]:
     """Runs of buckets rewound over by more sessions than the video's usual, unlikely by chance.
-    A rewound span is the same learners in each of its buckets, so a run is measured at its peak
-    (the later one on a tie: a rewatched span ends where learners jumped back from)."""
+    A rewound span is the same students in each of its buckets, so a run is measured at its peak
+    (the later one on a tie: a rewatched span ends where students jumped back from)."""
     found = []
     for first, last in runs(excess >= Z_BUCKET * np.sqrt(base + 1)):
         peak = latest_peak(excess, first, last)

@@ -1,6 +1,6 @@
 """What the content-gap inbox reads from the database: the questions and what followed them, the
 chunks nearest some vectors, which words the transcripts hold, the lessons of videos and the
-creator's decisions. Every read is scoped to the tenant's creator."""
+creator's decisions. Every read is scoped to the workspace's creator."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from ..embeddings import Embedder
 from ..errors import NotFound, ValidationError
 from .gap_groups import WORD, Asked, Chunk, normalise, search_text
@@ -28,7 +28,7 @@ MAX_QUESTIONS = 2_000
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9._:/-]+$")  # inlined into SQL (see rag/search.py): harmless characters only
 
 
-def asked_questions(t: Tenant) -> list[Asked]:
+def asked_questions(t: Workspace) -> list[Asked]:
     """The workspace's most recent questions in live conversations, oldest first, each with the
     message that followed it (its answer, when that is the assistant's)."""
     rows = t.conn.execute(sa.text("""
@@ -54,7 +54,7 @@ def asked_questions(t: Tenant) -> list[Asked]:
     return asked
 
 
-def checked_model(t: Tenant, embedder: Embedder) -> tuple[str, int]:
+def checked_model(t: Workspace, embedder: Embedder) -> tuple[str, int]:
     """The embedder's model name and dimensions, checked against its registration (both are
     inlined into SQL so the planner can use the model's partial HNSW index)."""
     name = embedder.model
@@ -67,7 +67,7 @@ def checked_model(t: Tenant, embedder: Embedder) -> tuple[str, int]:
     return name, int(registered)
 
 
-def nearest_chunks(t: Tenant, vectors: np.ndarray, model: str, dims: int, *, k: int) -> list[list[Chunk]]:
+def nearest_chunks(t: Workspace, vectors: np.ndarray, model: str, dims: int, *, k: int) -> list[list[Chunk]]:
     """For each vector, the ``k`` nearest chunks of the workspace's searchable videos, nearest first."""
     if len(vectors) == 0:
         return []
@@ -97,7 +97,7 @@ def nearest_chunks(t: Tenant, vectors: np.ndarray, model: str, dims: int, *, k: 
     return found
 
 
-def content_words(t: Tenant, texts: Sequence[str]) -> dict[str, list[tuple[str, str, bool]]]:
+def content_words(t: Workspace, texts: Sequence[str]) -> dict[str, list[tuple[str, str, bool]]]:
     """Per normalised text, its content words in order: (word as typed, its 'english' lexeme,
     whether any transcript of the workspace contains it). Stop words (no lexeme) are left out;
     "deploy", "deploying" and "deployments" are one word (lexeme "deploy")."""
@@ -131,7 +131,7 @@ def content_words(t: Tenant, texts: Sequence[str]) -> dict[str, list[tuple[str, 
     return result
 
 
-def live_course(t: Tenant, course_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+def live_course(t: Workspace, course_id: uuid.UUID) -> tuple[uuid.UUID, str]:
     title = t.conn.execute(sa.text("SELECT title FROM courses WHERE creator_id = :creator AND id = :course "
                                    "AND NOT is_deleted"), {"creator": t.creator_id, "course": course_id}
                            ).scalar_one_or_none()
@@ -140,7 +140,7 @@ def live_course(t: Tenant, course_id: uuid.UUID) -> tuple[uuid.UUID, str]:
     return course_id, title
 
 
-def video_lessons(t: Tenant, video_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+def video_lessons(t: Workspace, video_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """Each video's title and its lessons in live courses, in course order (course, module, lesson),
     with the lesson's number in its course."""
     if not video_ids:
@@ -170,7 +170,7 @@ def video_lessons(t: Tenant, video_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[
     return lessons
 
 
-def gap_decisions(t: Tenant) -> dict[str, tuple[str, datetime]]:
+def gap_decisions(t: Workspace) -> dict[str, tuple[str, datetime]]:
     """Each decided suggestion's key: its state and when it was decided."""
     rows = t.conn.execute(sa.text("SELECT key, state, decided_at FROM content_gap_states WHERE creator_id = :creator"),
                           {"creator": t.creator_id})

@@ -49,7 +49,7 @@ MIN_QUESTIONS = 2
 _NEAREST_VIDEOS = 3
 _LABEL_WORDS = 3
 _LABEL_SHARE = 0.75  # of the questions using the label's most shared word
-# A word as learners type it: "reset --hard", "If-None-Match", "C#", "list.sort" stay whole.
+# A word as students type it: "reset --hard", "If-None-Match", "C#", "list.sort" stay whole.
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9+#'._-]*")
 # Words that say how a question is asked, not what about; a label made of them says nothing.
 _GENERIC = frozenset({

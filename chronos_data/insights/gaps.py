@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from ..embeddings import Embedder
 from ..errors import NotFound, ValidationError
 from ..rag.retrieve import relevance_floor
@@ -107,7 +107,7 @@ _LABEL_SYSTEM = ("You name what a group of students' questions asks about, for a
 
 
 def content_gaps(
-    t: Tenant,
+    t: Workspace,
     embedder: Embedder,
     course_id: uuid.UUID | None = None,
     *,
@@ -170,7 +170,7 @@ class GapTally:
     decided: int = 0
 
 
-def gap_tally(t: Tenant, embedder: Embedder) -> GapTally:
+def gap_tally(t: Workspace, embedder: Embedder) -> GapTally:
     """Counts of the workspace's unanswered and weakly answered questions, and of the suggestions
     they form (the same rules as :func:`content_gaps`)."""
     asked = asked_questions(t)
@@ -200,7 +200,7 @@ class _Scored:
     gaps: list[int]
 
 
-def _scored(t: Tenant, embedder: Embedder, asked: list[Asked] | None = None) -> _Scored | None:
+def _scored(t: Workspace, embedder: Embedder, asked: list[Asked] | None = None) -> _Scored | None:
     """The questions re-scored against the transcripts now; None when none of them is a gap."""
     units = units_of(asked_questions(t) if asked is None else asked)
     if not units:
@@ -235,7 +235,7 @@ def _suggested(scored: _Scored) -> list[list[int]]:
     return [g for g in groups if sum(len(scored.units[i].asked) for i in g) >= MIN_QUESTIONS]
 
 
-def mark_gap(t: Tenant, key: str, state: str, *, title: str | None = None, example: str | None = None) -> None:
+def mark_gap(t: Workspace, key: str, state: str, *, title: str | None = None, example: str | None = None) -> None:
     """Record the creator's decision on a suggestion: "done" (a lesson now covers it) or "dismissed".
 
     ``title`` and ``example`` keep what the suggestion said, for listing the decision later.
@@ -255,7 +255,7 @@ def mark_gap(t: Tenant, key: str, state: str, *, title: str | None = None, examp
     )
 
 
-def reopen_gap(t: Tenant, key: str) -> None:
+def reopen_gap(t: Workspace, key: str) -> None:
     """Undo a decision: the suggestion shows in the inbox again (if its questions still form one)."""
     key = _checked_key(key)
     removed = t.conn.execute(
@@ -268,7 +268,7 @@ def reopen_gap(t: Tenant, key: str) -> None:
 
 # --- the questions -------------------------------------------------------------------------------
 
-def _thresholds(t: Tenant, model: str) -> tuple[float | None, float | None]:
+def _thresholds(t: Workspace, model: str) -> tuple[float | None, float | None]:
     """(LOW_RELEVANCE for this model, its relevance floor); (None, None) for a model without a floor."""
     floor = relevance_floor(t, model)
     return (None, None) if floor is None else (low_relevance(float(floor)), float(floor))

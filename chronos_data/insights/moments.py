@@ -38,14 +38,14 @@ def most_asked_moment(curves: dict[uuid.UUID, Curve], questions: Sequence[Questi
 
 
 def confusion_scores(tl: Timeline, most_asked: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """Per bucket, with its neighbours (learners rewind before a moment and leave just after it):
+    """Per bucket, with its neighbours (students rewind before a moment and leave just after it):
     the mean of three shares, each between 0 and 1:
 
       questions  the questions whose answers cite this moment, as a share of ``most_asked``, the
                  most cited at any moment of the videos compared (a share of the video's own
                  questions made two questions on a rarely asked video outrank twelve on another);
-      rewinds    share of its learners who rewind over it beyond the video's usual;
-      drop-off   share of its learners who leave here beyond the expected;
+      rewinds    share of its students who rewind over it beyond the video's usual;
+      drop-off   share of its students who leave here beyond the expected;
 
     times the share of the three signals that are clearly present (two questions; a rewatch spike
     or a dip as ``dropoff_insights`` finds them), times n / (n + 20) for n sessions. 0..1.
@@ -119,8 +119,8 @@ def moment_second(tl: Timeline, region: Region) -> int:
     """The second a finding names. Where students ask about the region (at least MIN_QUESTIONS
     questions whose answers cite it or a bucket next to it), the second those answers cite most,
     so a drop-off, a rewatch spike and a confusion finding of one moment name the same second.
-    Else, for a dip, the start of its buckets weighted by the learners lost beyond the expected in
-    each (steadier than the single largest bucket when learners leave over a stretch); for a
+    Else, for a dip, the start of its buckets weighted by the students lost beyond the expected in
+    each (steadier than the single largest bucket when students leave over a stretch); for a
     rewatch spike, the start of its peak bucket."""
     near = range(max(0, region.first - 1), min(len(tl.starts), region.last + 2))
     asked = {q.id: q for b in near for q in tl.questions[b]}

@@ -1,9 +1,9 @@
 """One video, many courses: how the same lesson video does in each course that uses it.
 
-Viewing events carry the course (and module) the learner watched in, so a video that is a lesson
-of several courses can be measured per course: views, learners, completion, how much of it is
+Viewing events carry the course (and module) the student watched in, so a video that is a lesson
+of several courses can be measured per course: views, students, completion, how much of it is
 watched, how far sessions get (coarse retention) and the questions asked about it. A finding is
-raised when its completion differs between two courses by enough, over enough learners, that it
+raised when its completion differs between two courses by enough, over enough students, that it
 is unlikely to be chance: the video works in one course and not in another (its place in the
 course, what the lessons before it prepared, who takes the course).
 """
@@ -18,27 +18,27 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from ..timecode import format_seconds
 from ..viewing.dashboards import Filters
 from ..viewing.watching import MILESTONES
 from .model import Insight
 
-__all__ = ["MAX_P_VALUE", "MIN_GAP_POINTS", "MIN_LEARNERS", "course_splits", "multi_course_videos",
+__all__ = ["MAX_P_VALUE", "MIN_GAP_POINTS", "MIN_STUDENTS", "course_splits", "multi_course_videos",
            "video_by_course"]
 
-#: Learners a course needs on the video before its completion is compared: below this, one or
-#: two learners swing the rate by ten points or more.
-MIN_LEARNERS = 10
+#: Students a course needs on the video before its completion is compared: below this, one or
+#: two students swing the rate by ten points or more.
+MIN_STUDENTS = 10
 #: Percentage points of completion between two courses that are worth a creator's time.
 MIN_GAP_POINTS = 15.0
 #: Two-sided p-value of the two-proportion z-test below which the gap is not taken for chance;
 #: strict (1 %) because every shared video of the workspace is tested.
 MAX_P_VALUE = 0.01
 _REACHED = tuple(f"reached_{m}" for m in MILESTONES)
-_COLUMNS = ["video_id", "course_id", "course_title", "lesson", "position", "lessons", "views", "learners",
-            "completed_learners", "completion_rate", "avg_watch_share", *_REACHED, "questions",
-            "questions_per_learner"]
+_COLUMNS = ["video_id", "course_id", "course_title", "lesson", "position", "lessons", "views", "students",
+            "completed_students", "completion_rate", "avg_watch_share", *_REACHED, "questions",
+            "questions_per_student"]
 # All time, when no date range is given (timestamptz spans both).
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(9999, 1, 1, tzinfo=UTC)
@@ -64,13 +64,13 @@ WITH placed AS (
   GROUP BY o.video_id, o.course_id, c.title, c.display_order
 ),
 viewing AS (
-  -- Learners are students (or, for anonymous viewing, sessions); retention counts sessions.
+  -- Students are students (or, for anonymous viewing, sessions); retention counts sessions.
   SELECT e.video_id, e.course_id,
          count(*) FILTER (WHERE e.event_type = 'video_started') AS views,
          count(DISTINCT coalesce(e.student_id::text, e.metadata ->> 'session_id'))
-           FILTER (WHERE e.event_type = 'video_started') AS learners,
+           FILTER (WHERE e.event_type = 'video_started') AS students,
          count(DISTINCT coalesce(e.student_id::text, e.metadata ->> 'session_id'))
-           FILTER (WHERE e.event_type = 'video_completed') AS completed_learners,
+           FILTER (WHERE e.event_type = 'video_completed') AS completed_students,
          {", ".join(f"count(*) FILTER (WHERE e.event_type = 'video_progress' AND e.metadata ->> 'milestone' = '{m}') "
                     f"AS reached_{m}" for m in MILESTONES)}
   FROM video_analytics_events e
@@ -105,7 +105,7 @@ asked AS (
   WHERE q.creator_id = :creator AND q.role = 'user' AND q.created_at >= :start AND q.created_at < :after
 ),
 attributed AS (
-  -- Its course: the one the question was scoped to, else the one the asking learner watched the
+  -- Its course: the one the question was scoped to, else the one the asking student watched the
   -- video in (the last time before asking, else the first time after).
   SELECT a.video_id, coalesce(p.course_id::text, w.course_id::text) AS course
   FROM asked a
@@ -119,8 +119,8 @@ attributed AS (
   ) w ON a.student_id IS NOT NULL
 )
 SELECT p.video_id, p.course_id, p.course_title, p.lesson, p.position, p.lessons,
-       coalesce(v.views, 0)::int AS views, coalesce(v.learners, 0)::int AS learners,
-       least(coalesce(v.completed_learners, 0), coalesce(v.learners, 0))::int AS completed_learners,
+       coalesce(v.views, 0)::int AS views, coalesce(v.students, 0)::int AS students,
+       least(coalesce(v.completed_students, 0), coalesce(v.students, 0))::int AS completed_students,
        w.share::float8 AS avg_watch_share,
        {", ".join(f"coalesce(v.reached_{m}, 0)::int AS reached_{m}" for m in MILESTONES)},
        (SELECT count(*) FROM attributed q WHERE q.video_id = p.video_id::text AND q.course = p.course_id::text)::int
@@ -138,7 +138,7 @@ def _bounds(f: Filters | None) -> tuple[datetime, datetime]:
     return (datetime.combine(f.start, time(), UTC), datetime.combine(f.end + timedelta(days=1), time(), UTC))
 
 
-def _split_frame(t: Tenant, video_ids: list[uuid.UUID], f: Filters | None) -> pd.DataFrame:
+def _split_frame(t: Workspace, video_ids: list[uuid.UUID], f: Filters | None) -> pd.DataFrame:
     if not video_ids:
         return pd.DataFrame(columns=_COLUMNS)
     start, after = _bounds(f)
@@ -148,26 +148,26 @@ def _split_frame(t: Tenant, video_ids: list[uuid.UUID], f: Filters | None) -> pd
     frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     if frame.empty:
         return pd.DataFrame(columns=_COLUMNS)
-    learners = frame["learners"].where(frame["learners"] > 0)
+    students = frame["students"].where(frame["students"] > 0)
     views = frame["views"].where(frame["views"] > 0)
-    frame["completion_rate"] = (100.0 * frame["completed_learners"] / learners).round(1)
+    frame["completion_rate"] = (100.0 * frame["completed_students"] / students).round(1)
     for column in _REACHED:
         frame[column] = (frame[column] / views).clip(upper=1.0).astype(float)
     frame["avg_watch_share"] = frame["avg_watch_share"].astype(float)
-    frame["questions_per_learner"] = (frame["questions"] / learners).astype(float)
+    frame["questions_per_student"] = (frame["questions"] / students).astype(float)
     return frame[_COLUMNS].reset_index(drop=True)
 
 
-def video_by_course(t: Tenant, video_id: uuid.UUID, f: Filters | None = None) -> pd.DataFrame:
+def video_by_course(t: Workspace, video_id: uuid.UUID, f: Filters | None = None) -> pd.DataFrame:
     """One row per live course that has the video as a lesson, in the workspace's course order.
 
     Columns: ``course_id``, ``course_title``, ``lesson`` (its title there), ``position`` and
     ``lessons`` (its place in the course), ``views`` (sessions started in that course),
-    ``learners`` and ``completed_learners`` (distinct learners), ``completion_rate`` (% of its
-    learners who completed it, NaN without learners), ``avg_watch_share`` (watch time over the
+    ``students`` and ``completed_students`` (distinct students), ``completion_rate`` (% of its
+    students who completed it, NaN without students), ``avg_watch_share`` (watch time over the
     video's length, 0–1), ``reached_10`` … ``reached_90`` (share of sessions that got that far),
-    ``questions`` (asked about the video by learners of that course, or in its scope) and
-    ``questions_per_learner``.
+    ``questions`` (asked about the video by students of that course, or in its scope) and
+    ``questions_per_student``.
 
     ``f`` limits it to a date range (its course and video choices do not apply: the split is over
     every course); None means all time. Empty for a video of another workspace.
@@ -175,7 +175,7 @@ def video_by_course(t: Tenant, video_id: uuid.UUID, f: Filters | None = None) ->
     return _split_frame(t, [video_id], f).drop(columns=["video_id"])
 
 
-def multi_course_videos(t: Tenant, video_id: uuid.UUID | None = None) -> list[uuid.UUID]:
+def multi_course_videos(t: Workspace, video_id: uuid.UUID | None = None) -> list[uuid.UUID]:
     """Videos of the workspace (not in the trash) that are lessons of two live courses or more."""
     return list(t.conn.execute(
         sa.text("SELECT l.video_id FROM module_lessons l "
@@ -209,7 +209,7 @@ def _divergence(better: pd.Series, worse: pd.Series) -> tuple[int, int]:
     return points[k], points[k + 1]
 
 
-def _passage_at(t: Tenant, video_id: uuid.UUID, second: float) -> str | None:
+def _passage_at(t: Workspace, video_id: uuid.UUID, second: float) -> str | None:
     """What is said at ``second``: the caption spoken then, else the chunk that holds it."""
     row = t.conn.execute(
         sa.text("SELECT s ->> 2 FROM videos v, jsonb_array_elements(coalesce(v.transcript_segments, '[]')) s "
@@ -232,22 +232,22 @@ def _course_json(row: pd.Series) -> dict[str, Any]:
 
     return {"course_id": str(row["course_id"]), "course_title": row["course_title"], "lesson": row["lesson"],
             "position": int(row["position"]), "lessons": int(row["lessons"]), "views": int(row["views"]),
-            "learners": int(row["learners"]), "completed_learners": int(row["completed_learners"]),
+            "students": int(row["students"]), "completed_students": int(row["completed_students"]),
             "completion_rate": number(row["completion_rate"]), "avg_watch_share": number(row["avg_watch_share"]),
             **{c: number(row[c]) for c in _REACHED}, "questions": int(row["questions"]),
-            "questions_per_learner": number(row["questions_per_learner"])}
+            "questions_per_student": number(row["questions_per_student"])}
 
 
-def _split_insight(t: Tenant, video_id: uuid.UUID, title: str, duration: int | None,
+def _split_insight(t: Workspace, video_id: uuid.UUID, title: str, duration: int | None,
                    rows: pd.DataFrame) -> Insight | None:
-    eligible = rows[rows["learners"] >= MIN_LEARNERS]
+    eligible = rows[rows["students"] >= MIN_STUDENTS]
     if len(eligible) < 2:
         return None
-    ordered = eligible.sort_values(["completion_rate", "learners"], ascending=[False, False])
+    ordered = eligible.sort_values(["completion_rate", "students"], ascending=[False, False])
     better, worse = ordered.iloc[0], ordered.iloc[-1]
     gap = float(better["completion_rate"] - worse["completion_rate"])
-    z, p_value = _z_test(int(better["completed_learners"]), int(better["learners"]),
-                         int(worse["completed_learners"]), int(worse["learners"]))
+    z, p_value = _z_test(int(better["completed_students"]), int(better["students"]),
+                         int(worse["completed_students"]), int(worse["students"]))
     if gap < MIN_GAP_POINTS or p_value > MAX_P_VALUE:
         return None
     low, high = _divergence(better, worse)
@@ -269,12 +269,12 @@ def _split_insight(t: Tenant, video_id: uuid.UUID, title: str, duration: int | N
             "better_course_id": str(better["course_id"]),
             "worse_course_id": str(worse["course_id"]),
             "difference_points": round(gap, 1),
-            "learners_better": int(better["learners"]),
-            "learners_worse": int(worse["learners"]),
+            "students_better": int(better["students"]),
+            "students_worse": int(worse["students"]),
             "z": round(z, 2),
             "p_value": float(f"{p_value:.3g}"),
-            "test": "two-proportion z-test on learners' completion",
-            "min_learners": MIN_LEARNERS,
+            "test": "two-proportion z-test on students' completion",
+            "min_students": MIN_STUDENTS,
             "diverges_between_percent": [low, high],
             "diverges_at": format_seconds(second) if second is not None else None,
         },
@@ -282,15 +282,15 @@ def _split_insight(t: Tenant, video_id: uuid.UUID, title: str, duration: int | N
     )
 
 
-def course_splits(t: Tenant, video_id: uuid.UUID | None = None) -> list[Insight]:
+def course_splits(t: Workspace, video_id: uuid.UUID | None = None) -> list[Insight]:
     """Videos that are completed much less in one course than in another (all time).
 
     Every video used as a lesson in two live courses or more (or only ``video_id``) is measured
     per course; a ``course_split`` insight is raised when the best and the worst course, each
-    with at least ``MIN_LEARNERS`` learners on it, differ by ``MIN_GAP_POINTS`` points of
+    with at least ``MIN_STUDENTS`` students on it, differ by ``MIN_GAP_POINTS`` points of
     completion or more and a two-proportion z-test puts the gap below ``MAX_P_VALUE``. The
     insight points at the worse course's lesson and at the stretch of the video where its
-    learners fall behind; ``evidence["courses"]`` holds every course's numbers. Largest gap first.
+    students fall behind; ``evidence["courses"]`` holds every course's numbers. Largest gap first.
     """
     videos = multi_course_videos(t, video_id)
     if not videos:

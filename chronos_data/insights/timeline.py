@@ -1,4 +1,4 @@
-"""Moments on a video's timeline: where learners ask, rewind and leave, and what is said there.
+"""Moments on a video's timeline: where students ask, rewind and leave, and what is said there.
 
 Two insights read the same per-moment picture of each video (``confusion_map``):
 
@@ -15,11 +15,11 @@ video_references``); the timed transcript (``videos.transcript_segments``, else 
 
 What counts as a dip: leaving beyond what is expected at that point of the video (a robust
 residual). The expected loss at each percent is the video's own usual rate measured elsewhere in
-it (per percent, or per learner still watching: whichever is more), raised where its peers (the
+it (per percent, or per student still watching: whichever is more), raised where its peers (the
 creator's other videos of half to double its length, as ``dashboards.typical_retention``
 chooses them) all lose more than their own average. Leaving in the first half-minute (the intro
 bounce) and after the completion mark (the end) is never a dip, and a dip must be both large (a
-share of the learners, and a few of them) and unlikely to be chance (the exact Poisson tail of
+share of the students, and a few of them) and unlikely to be chance (the exact Poisson tail of
 what left there given what was expected, with a false-alarm budget shared by all of the video's
 buckets), so a clean video yields nothing. Rewatch spikes are measured the same way against the video's usual
 rewinding.
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..db import Tenant
+from ..db import Workspace
 from ..timecode import format_seconds
 from .curves import (
     COINCIDE_SECONDS,
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 __all__ = ["MAP_COLUMNS", "confusion_insights", "confusion_map", "dropoff_insights", "retention_moments"]
 
 
-def confusion_map(t: Tenant, video_id: uuid.UUID, f: Filters | None = None) -> pd.DataFrame:
+def confusion_map(t: Workspace, video_id: uuid.UUID, f: Filters | None = None) -> pd.DataFrame:
     """Per time bucket of a video: retention, leaving, rewinds and the questions asked there.
 
     Buckets are whole percents of the video, at least 10 s long and at most 50 of them. Columns
@@ -105,7 +105,7 @@ class _Scope:
     course_id: uuid.UUID | None
 
 
-def _scope(t: Tenant, course_id: uuid.UUID | None, start: date | None = None, end: date | None = None) -> _Scope:
+def _scope(t: Workspace, course_id: uuid.UUID | None, start: date | None = None, end: date | None = None) -> _Scope:
     places = course_places(t, course_id)
     curves = load_curves(t, start, end)
     if course_id is None:
@@ -143,9 +143,9 @@ def _percent(share: float) -> str:
     return f"{round(100 * share)} %"
 
 
-def confusion_insights(t: Tenant, course_id: uuid.UUID | None = None, *, start: date | None = None,
+def confusion_insights(t: Workspace, course_id: uuid.UUID | None = None, *, start: date | None = None,
                        end: date | None = None) -> list[Insight]:
-    """Moments that students ask the assistant about and that learners also rewind over or leave
+    """Moments that students ask the assistant about and that students also rewind over or leave
     at, most confusing first (kind "confusion"; at most three per video).
 
     A moment needs at least two questions whose answers cite it, and rewinds or drop-off beyond
@@ -197,7 +197,7 @@ def confusion_insights(t: Tenant, course_id: uuid.UUID | None = None, *, start: 
         if detail["present"]["drop-off"]:
             parts.append(f"{_percent(leaving / n)} end there")
         about = f" (“{label}”)" if label else ""
-        title = f"Learners are confused in {where} at {format_seconds(second)}{about}: " + ", ".join(parts)
+        title = f"Students are confused in {where} at {format_seconds(second)}{about}: " + ", ".join(parts)
         examples = example_questions(list(asked.values()))
         evidence = {
             "questions": len(asked), "student_questions": sum(q.by_student for q in asked.values()),
@@ -220,16 +220,16 @@ def confusion_insights(t: Tenant, course_id: uuid.UUID | None = None, *, start: 
     return insights
 
 
-def dropoff_insights(t: Tenant, course_id: uuid.UUID | None = None, *, chat_model: ChatModel | None = None,
+def dropoff_insights(t: Workspace, course_id: uuid.UUID | None = None, *, chat_model: ChatModel | None = None,
                      start: date | None = None, end: date | None = None) -> list[Insight]:
     """Each significant dip of each lesson's retention curve, and each rewatch spike that no dip
-    explains, labelled with what is said there (kind "dropoff"), most learners lost first.
+    explains, labelled with what is said there (kind "dropoff"), most students lost first.
 
     Title: "32 % of viewings of lesson 4 end at 06:10, while explaining <label>" (the share of the
     video's sessions that stopped within the dip, the lesson's number in course order); the label
     is the passage's key phrases, or the one line ``chat_model`` writes when given (key phrases
     again if it fails). A rewatch spike within 30 s of a dip is reported with it. ``score`` (0..1):
-    the share of learners lost beyond the expected (plus half the share rewinding beyond the usual),
+    the share of students lost beyond the expected (plus half the share rewinding beyond the usual),
     times n / (n + 20).
     """
     scope = _scope(t, course_id, start, end)
@@ -292,15 +292,15 @@ def dropoff_insights(t: Tenant, course_id: uuid.UUID | None = None, *, chat_mode
     return insights
 
 
-def retention_moments(t: Tenant, video_id: uuid.UUID, start: date | None = None, end: date | None = None,
+def retention_moments(t: Workspace, video_id: uuid.UUID, start: date | None = None, end: date | None = None,
                       course_id: uuid.UUID | None = None) -> dict[str, Any]:
     """What the Analytics page marks on one video's retention chart for the days ``start``..``end``
     (all time when None) and, with ``course_id``, the viewing in that course: the share still
-    watching at 0:30, and where learners leave and rewind as the drop-off insight finds and places
+    watching at 0:30, and where students leave and rewind as the drop-off insight finds and places
     them, so the chart and the Insights page name the same seconds.
 
     Returns ``{"at_30s": share or None, "drops": [{"second", "percent", "lost"}], "spikes":
-    [{"second", "percent", "rewatching"}]}``, most learners first; ``lost`` is the share of the
+    [{"second", "percent", "rewatching"}]}``, most students first; ``lost`` is the share of the
     video's sessions that ended within the dip, ``rewatching`` the share that rewound over the
     spike's peak. No dips or spikes below MIN_SESSIONS sessions; nothing at all for a video of
     another workspace, of unknown length or not watched.

@@ -1,6 +1,6 @@
 """What the timeline insights read from the database: each video's summed histograms, the
 questions placed at the seconds their answers cite, the timed transcripts and each video's place
-in the course order. Every read is scoped to the tenant's creator."""
+in the course order. Every read is scoped to the workspace's creator."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from .curves import Curve, Question, histogram
 from .passages import Transcript
 
 __all__ = ["Place", "cited_questions", "course_places", "load_curves", "load_transcripts"]
 
 
-def load_curves(t: Tenant, start: date | None, end: date | None, course_id: uuid.UUID | None = None
+def load_curves(t: Workspace, start: date | None, end: date | None, course_id: uuid.UUID | None = None
                  ) -> dict[uuid.UUID, Curve]:
     """Every live video of known length with its histograms summed over the period (the sums are
     taken here: unpacking the jsonb arrays in SQL costs more, see dashboards.typical_retention);
@@ -45,7 +45,7 @@ def load_curves(t: Tenant, start: date | None, end: date | None, course_id: uuid
     return curves
 
 
-def cited_questions(t: Tenant, video_ids: Sequence[uuid.UUID], start: date | None, end: date | None
+def cited_questions(t: Workspace, video_ids: Sequence[uuid.UUID], start: date | None, end: date | None
                ) -> list[Question]:
     """Each question (students' and the creator's) at each second its answer cited in these videos.
 
@@ -81,7 +81,7 @@ def cited_questions(t: Tenant, video_ids: Sequence[uuid.UUID], start: date | Non
             for row in rows]
 
 
-def load_transcripts(t: Tenant, video_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Transcript]:
+def load_transcripts(t: Workspace, video_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Transcript]:
     """Each of these videos' timed captions, else its search chunks; only videos of this workspace."""
     if not video_ids:
         return {}
@@ -122,7 +122,7 @@ class Place:
                 "lesson": self.lesson_title}
 
 
-def course_places(t: Tenant, course_id: uuid.UUID | None) -> dict[uuid.UUID, list[Place]]:
+def course_places(t: Workspace, course_id: uuid.UUID | None) -> dict[uuid.UUID, list[Place]]:
     """Each video's lessons: in ``course_id``, or in every live course (first course first).
 
     Lessons are numbered through the whole course, modules in order, as the course outline lists them.

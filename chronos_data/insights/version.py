@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 
 __all__ = ["data_version"]
 
@@ -27,6 +27,6 @@ SELECT concat_ws(' | ',
 """)
 
 
-def data_version(t: Tenant) -> str:
+def data_version(t: Workspace) -> str:
     """A string that changes whenever anything an insight reads changes in this workspace."""
     return t.conn.execute(_VERSION, {"c": t.creator_id}).scalar_one()

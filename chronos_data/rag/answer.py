@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .. import chat, creators
-from ..db import Database, Tenant
+from ..db import Database, Workspace
 from ..embeddings import CachedEmbedder, Embedder
 from ..errors import ChronosError, ValidationError
 from ..timecode import format_seconds
@@ -297,7 +297,7 @@ class Assistant:
         """
         started = time.perf_counter()
         question = chat.clean_question(question)
-        with self.db.tenant(creator_id) as t:
+        with self.db.workspace(creator_id) as t:
             chat.check_daily_cap(t, creators.get_creator(t).subscription_tier)
             if session_id is None:
                 scope = scope or Scope()
@@ -325,7 +325,7 @@ class Assistant:
             vector = self.embedder.embed([query])[0]
         except ChronosError as exc:  # the question stays stored in its conversation, to ask again
             raise QuestionNotAnswered(str(exc), session_id, question_id) from exc
-        with self.db.tenant(creator_id) as t:
+        with self.db.workspace(creator_id) as t:
             # Offline, with a calibration for the model, the quoting refuses from the moments it
             # scores (extractive.REFUSAL); the passage floor would refuse answerable questions whose
             # answer is one sentence of a minute of other talk.
@@ -350,7 +350,7 @@ class Assistant:
         video imported before the table) are embedded now and stored for the next question.
         """
         video_ids = [s.video_id for s in run.sources]
-        with self.db.tenant(run.creator_id) as t:
+        with self.db.workspace(run.creator_id) as t:
             segments = _segments(t, video_ids)
             frequencies, passages = document_frequencies(t, content_words(run.query), self.embedder.model)
             candidates = candidate_moments(run.sources, segments)
@@ -370,7 +370,7 @@ class Assistant:
         texts = list(dict.fromkeys(p for parts in by_video.values() for p in parts))
         known.update(zip(texts, self.moment_embedder.embed(texts), strict=True))
         try:
-            with self.db.tenant(creator_id) as t:
+            with self.db.workspace(creator_id) as t:
                 for video_id, parts in by_video.items():
                     store_moment_vectors(t, video_id, {p: known[p] for p in dict.fromkeys(parts)},
                                          self.embedder.model)
@@ -385,7 +385,7 @@ class Assistant:
             near = run.nearest[0]
             lines.append(f"The closest passage is in “{near.title}” at {format_seconds(near.start_seconds)}, "
                          "but it does not seem to answer this.")
-        with self.db.tenant(run.creator_id) as t:
+        with self.db.workspace(run.creator_id) as t:
             in_scope = scope_video_ids(t, run.scope)
             titles = _ready_titles(t, in_scope)
             spoken = _transcript_language(t, in_scope)
@@ -409,7 +409,7 @@ class Assistant:
         tokens = usage_box.total_tokens if model != OFFLINE_MODEL else 0
         if model != OFFLINE_MODEL and tokens == 0:
             tokens = math.ceil(len(text) / 4)  # the server did not report usage: about 4 characters a token
-        with self.db.tenant(run.creator_id) as t:
+        with self.db.workspace(run.creator_id) as t:
             message_id = chat.add_message(
                 t, run.session_id, "assistant", text, video_references=[c.to_json() for c in run.citations],
                 token_count=tokens, model=model, latency_ms=latency_ms,
@@ -434,13 +434,13 @@ def _scope_json(scope: Scope) -> dict[str, Any]:
             "video_ids": [str(v) for v in scope.video_ids] if scope.video_ids is not None else None}
 
 
-def _segments(t: Tenant, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[float, float, str]]]:
+def _segments(t: Workspace, video_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[float, float, str]]]:
     rows = t.conn.execute(sa.text("SELECT id, transcript_segments FROM videos WHERE creator_id = :creator "
                                   "AND id = ANY(:ids)"), {"creator": t.creator_id, "ids": list(set(video_ids))})
     return {row.id: [(float(a), float(b), str(c)) for a, b, c in (row.transcript_segments or [])] for row in rows}
 
 
-def _ready_titles(t: Tenant, video_ids: list[uuid.UUID] | None, limit: int = 5) -> list[str]:
+def _ready_titles(t: Workspace, video_ids: list[uuid.UUID] | None, limit: int = 5) -> list[str]:
     """The newest searchable videos' titles, among ``video_ids`` (None: all the workspace's)."""
     return [row[0] for row in t.conn.execute(
         sa.text("SELECT title FROM videos WHERE creator_id = :creator AND status = 'completed' AND NOT is_deleted "
@@ -448,7 +448,7 @@ def _ready_titles(t: Tenant, video_ids: list[uuid.UUID] | None, limit: int = 5) 
                 "ORDER BY created_at DESC LIMIT :limit"), {"creator": t.creator_id, "ids": video_ids, "limit": limit})]
 
 
-def _transcript_language(t: Tenant, video_ids: list[uuid.UUID] | None) -> str:
+def _transcript_language(t: Workspace, video_ids: list[uuid.UUID] | None) -> str:
     """The language most of the searched transcripts are in; English when none says (subtitle files)."""
     return t.conn.execute(
         sa.text("SELECT transcript_language FROM videos WHERE creator_id = :creator AND status = 'completed' "
@@ -458,7 +458,7 @@ def _transcript_language(t: Tenant, video_ids: list[uuid.UUID] | None) -> str:
         {"creator": t.creator_id, "ids": video_ids}).scalar_one_or_none() or "en"
 
 
-def _count_interactions(t: Tenant, video_ids: set[uuid.UUID]) -> None:
+def _count_interactions(t: Workspace, video_ids: set[uuid.UUID]) -> None:
     """One AI interaction today for each video the answer cited (the seeds' ai_interactions)."""
     if not video_ids:
         return

@@ -27,7 +27,7 @@ __all__ = ["REFUSAL", "ExtractiveAnswer", "Moment", "WordWeights", "candidate_mo
 MAX_SENTENCES = 3  # quotes per answer: enough to answer, short enough to read
 _MAX_CANDIDATES = 200  # moments scored per question (bounded work on long passages)
 # Weight of the IDF-weighted share of the question's words a moment contains. Small embedding models
-# blur rare exact terms (ETag, reflog, SameSite) that a learner types and the speaker said verbatim.
+# blur rare exact terms (ETag, reflog, SameSite) that a student types and the speaker said verbatim.
 # bench rag, development set, all questions hit@1 / hit@5 / MRR: 0.1 → 0.93 / 0.98 / 0.95,
 # 0.2 → 0.94 / 0.98 / 0.95, 0.3 → 0.94 / 0.99 / 0.96 (three quotes).
 _WORD_WEIGHT = 0.3
@@ -251,7 +251,7 @@ def _unsaid_bound(weights: WordWeights) -> float:
 def unanswered_share(weights: WordWeights, best_moments: Sequence[str], embedder: Embedder) -> float:
     """The share of the question's IDF weight on words no passage says and nothing near the answer
     means: each of ``weights.absent`` whose vector is not within ``_NEAR_WORD`` of a word of
-    ``best_moments`` that the question does not say itself (a learner's "tally" is the speaker's
+    ``best_moments`` that the question does not say itself (a student's "tally" is the speaker's
     "counter"; "webhook" is nobody's)."""
     total = sum(weights.idf.values())
     if not weights.absent or not total:
@@ -295,7 +295,7 @@ def extract_answer(
 
     Every moment (a sentence, or a few cues of unpunctuated captions) is scored by the cosine of its
     embedding with the question plus ``_WORD_WEIGHT`` times the share of the question's IDF weight it
-    contains; [1] is the best. Quotes are numbered by relevance, not in speaking order: a learner
+    contains; [1] is the best. Quotes are numbered by relevance, not in speaking order: a student
     reads [1] first and opens it first, so it must be the moment that answers. Each citation opens
     at the quoted words' first second and ends at their last.
 

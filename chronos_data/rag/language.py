@@ -16,7 +16,7 @@ from langdetect import DetectorFactory, LangDetectException, detect_langs
 
 __all__ = ["LANGUAGE_NAMES", "language_note", "question_language"]
 
-#: English names of the languages a learner is likely to ask in (langdetect's codes).
+#: English names of the languages a student is likely to ask in (langdetect's codes).
 LANGUAGE_NAMES = {
     "ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French", "hi": "Hindi",
     "it": "Italian", "ja": "Japanese", "ko": "Korean", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese",
@@ -26,7 +26,7 @@ LANGUAGE_NAMES = {
 _ENGLISH = frozenset("the is are what how why which does should would could when where who of and with "
                      "you your this that can".split())
 _WORD = re.compile(r"[^\W\d_]+")
-# Little words of the languages a learner most often asks in, which English keywords do not use.
+# Little words of the languages a student most often asks in, which English keywords do not use.
 _LITTLE_WORDS = {
     "es": frozenset("el la los las una es que del para como por mi se qué cómo está son".split()),
     "fr": frozenset("le la les une est des du que qui mon ma pour dans avec comment quoi ce qu".split()),

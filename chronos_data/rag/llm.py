@@ -53,7 +53,7 @@ def chat_model_for(settings: Settings) -> ChatModel | None:
 #: Seconds to open a connection: a server that is up accepts in milliseconds.
 _CONNECT_TIMEOUT = 5.0
 #: Query rewriting is optional (the question is searched as typed when it fails), so it gets one
-#: retry and a short wait instead of holding the learner's answer for minutes.
+#: retry and a short wait instead of holding the student's answer for minutes.
 _REWRITE_RETRIES = 1
 _REWRITE_TIMEOUT = 15.0
 

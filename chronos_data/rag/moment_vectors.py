@@ -2,7 +2,7 @@
 
 The offline answer (``extractive``) scores every moment of the passages a question found by the
 embedding of its text pieces (a sentence, or the cues of an auto-caption window). Embedding them
-while the learner waits made the first question on a lesson slow; the import pipeline now
+while the student waits made the first question on a lesson slow; the import pipeline now
 embeds them once (``moment_texts`` + ``store_moment_vectors``) and a question reads them
 (``read_moment_vectors``). A video imported before the table existed gets its rows from the
 first question that quotes it. Rows are named by the md5 of the text, so a question finds a
@@ -19,7 +19,7 @@ import numpy as np
 import sqlalchemy as sa
 from pgvector import Vector
 
-from ..db import Tenant
+from ..db import Workspace
 from .extractive import moments
 
 __all__ = ["moment_texts", "read_moment_vectors", "store_moment_vectors"]
@@ -50,7 +50,7 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def read_moment_vectors(t: Tenant, video_ids: Sequence[uuid.UUID], texts: Sequence[str],
+def read_moment_vectors(t: Workspace, video_ids: Sequence[uuid.UUID], texts: Sequence[str],
                         embedding_model: str) -> dict[str, np.ndarray]:
     """The stored vectors of ``texts`` among ``video_ids``' moments (text -> vector); a text not
     stored for any of them is missing from the result."""
@@ -69,7 +69,7 @@ def read_moment_vectors(t: Tenant, video_ids: Sequence[uuid.UUID], texts: Sequen
             for row in rows}
 
 
-def store_moment_vectors(t: Tenant, video_id: uuid.UUID, vectors: Mapping[str, np.ndarray], embedding_model: str,
+def store_moment_vectors(t: Workspace, video_id: uuid.UUID, vectors: Mapping[str, np.ndarray], embedding_model: str,
                          *, replace: bool = False) -> int:
     """Keep ``vectors`` (text -> vector) as ``video_id``'s moments (a text already kept stays as
     it is); returns how many were given.

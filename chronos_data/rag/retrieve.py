@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from ..embeddings import Embedder
 from ..errors import NotFound, ValidationError
 from .search import Passage, hybrid_search
@@ -35,7 +35,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Passages given to the answer: enough to cover a question that spans two moments, few enough
-#: that a model reads them all and a learner can check every citation.
+#: that a model reads them all and a student can check every citation.
 MAX_PASSAGES = 5
 SEARCH_LIMIT = 12  # chunks ranked before merging: neighbours and duplicates fold into fewer passages
 _DUPLICATE_OVERLAP = 0.8  # share of words two passages may have in common before one is dropped
@@ -68,7 +68,7 @@ class Source:
     source_key: str | None = None
 
 
-def scope_video_ids(t: Tenant, scope: Scope) -> list[uuid.UUID] | None:
+def scope_video_ids(t: Workspace, scope: Scope) -> list[uuid.UUID] | None:
     """The videos a scope allows (None: all the workspace's videos)."""
     if scope.course_id is None:
         return list(scope.video_ids) if scope.video_ids is not None else None
@@ -89,14 +89,14 @@ def scope_video_ids(t: Tenant, scope: Scope) -> list[uuid.UUID] | None:
     return in_course
 
 
-def relevance_floor(t: Tenant, embedding_model: str) -> float | None:
+def relevance_floor(t: Workspace, embedding_model: str) -> float | None:
     """The cosine similarity under which ``embedding_model``'s passages do not answer a question."""
     return t.conn.execute(sa.text("SELECT relevance_floor FROM embedding_models WHERE name = :name"),
                           {"name": embedding_model}).scalar_one_or_none()
 
 
 def retrieve(
-    t: Tenant,
+    t: Workspace,
     query: str,
     embedder: Embedder,
     *,
@@ -134,7 +134,7 @@ def retrieve(
     return _sources(t, merged)[:max_passages], []
 
 
-def document_frequencies(t: Tenant, words: Sequence[str], embedding_model: str) -> tuple[dict[str, int], int]:
+def document_frequencies(t: Workspace, words: Sequence[str], embedding_model: str) -> tuple[dict[str, int], int]:
     """How many of the workspace's passages (``embedding_model``'s chunks of its completed videos)
     hold each word, and how many passages there are: the IDF of a keyword score over the creator's
     own videos. Each word is stemmed by PostgreSQL's English configuration, as the search is; a word
@@ -227,7 +227,7 @@ def _without_duplicates(passages: list[Passage]) -> list[Passage]:
     return kept
 
 
-def _sources(t: Tenant, passages: list[Passage]) -> list[Source]:
+def _sources(t: Workspace, passages: list[Passage]) -> list[Source]:
     if not passages:
         return []
     videos = {row.id: row for row in t.conn.execute(

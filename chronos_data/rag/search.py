@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from pgvector import Vector
 
 from .._rows import to_record
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ValidationError
 
 __all__ = ["SEARCH_MODES", "Passage", "hybrid_search"]
@@ -114,7 +114,7 @@ LIMIT :limit
 
 
 def hybrid_search(
-    t: Tenant,
+    t: Workspace,
     query: str,
     query_embedding: Sequence[float],
     *,
@@ -127,7 +127,7 @@ def hybrid_search(
 ) -> list[Passage]:
     """The workspace's passages that best answer ``query``, best first.
 
-    Only chunks of the tenant's completed, non-deleted videos are searched (filtered here and
+    Only chunks of the workspace's completed, non-deleted videos are searched (filtered here and
     again by row-level security), and only vectors made by ``embedding_model``.
 
     Args:
@@ -180,7 +180,7 @@ def hybrid_search(
     return [to_record(Passage, row) for row in rows]
 
 
-def _checked_dimensions(t: Tenant, embedding_model: str, dimensions: int) -> int:
+def _checked_dimensions(t: Workspace, embedding_model: str, dimensions: int) -> int:
     """The registered dimensions of ``embedding_model``; raises unless it is safe to inline."""
     if not isinstance(embedding_model, str) or not _MODEL_NAME.fullmatch(embedding_model):
         raise ValidationError(f"{embedding_model!r} is not a valid embedding model name.")

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ValidationError
 
 __all__ = ["DEVICE_TYPES", "EVENT_TYPES", "REFERRER_TYPES", "check_session_context", "track_event"]
@@ -25,7 +25,7 @@ REFERRER_TYPES = ("course_page", "direct_link", "search", "chat_reference")
 
 
 def track_event(
-    t: Tenant,
+    t: Workspace,
     event_type: str,
     video_id: uuid.UUID,
     *,

@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ValidationError
 from . import rollups
 from .analytics import EVENT_TYPES
@@ -46,7 +46,7 @@ _COPY_TYPES = ("text", "uuid", "uuid", "uuid", "uuid", "text", "timestamptz")
 # One encoder for every row: json.dumps with any option builds a new encoder per call.
 _JSON = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
 # What each id column must name in this workspace, and how an error calls it.
-_OWNED = (("video_id", "videos", "video"), ("student_id", "students", "learner"),
+_OWNED = (("video_id", "videos", "video"), ("student_id", "students", "student"),
           ("course_id", "courses", "course"), ("module_id", "course_modules", "course module"))
 
 
@@ -68,7 +68,7 @@ class EventRow:
     metadata: Mapping[str, Any] | None = None
 
 
-def append_events(t: Tenant, events: Iterable[EventRow]) -> int:
+def append_events(t: Workspace, events: Iterable[EventRow]) -> int:
     """Store ``events`` in ``t``'s workspace, skipping rows the table already holds once.
 
     Days that receive rows are marked for the next rollup (an event of a day already rolled up
@@ -79,7 +79,7 @@ def append_events(t: Tenant, events: Iterable[EventRow]) -> int:
 
     Raises:
         ValidationError: a row is not an event this workspace can hold (an unknown event type, a
-            video, learner, course or module of another workspace, metadata that is not JSON);
+            video, student, course or module of another workspace, metadata that is not JSON);
             the message names the row (counted from 1) and nothing is stored.
     """
     known: dict[str, set[uuid.UUID]] = {column: set() for column, _, _ in _OWNED}
@@ -177,7 +177,7 @@ def _row(number: int, event: EventRow) -> tuple:
     return (event.event_type, ids[0], ids[1], ids[2], ids[3], text, at)
 
 
-def _check_owned(t: Tenant, rows: list[tuple], first: int, known: dict[str, set[uuid.UUID]]) -> None:
+def _check_owned(t: Workspace, rows: list[tuple], first: int, known: dict[str, set[uuid.UUID]]) -> None:
     """Refuse ids that are not this workspace's, naming the first row that uses one (before any
     foreign key would abort the transaction)."""
     for position, (column, table, noun) in enumerate(_OWNED, start=1):

@@ -9,7 +9,7 @@ Columns (CSV header or JSON keys):
   type              an event type (video_started, video_progress, video_completed, video_rewatched, ...)
                     or "session" for a whole watch session
   video             the video: its Chronos id, its YouTube id, or its exact title
-  student_email     the learner (added to the workspace if new)
+  student_email     the student (added to the workspace if new)
   timestamp         ISO 8601, e.g. 2026-03-01T14:05:00Z (events; a session's start) -- no zone means UTC
   end               a session's end (optional)
   percent_complete  0-100 (optional); watch_time_seconds >= 0 (optional)
@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .._rows import unstorable
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ValidationError
 from . import rollups
 from .analytics import DEVICE_TYPES, EVENT_TYPES, REFERRER_TYPES
@@ -64,7 +64,7 @@ class ImportReport:
             self.rejected.append((line, message))
 
 
-def import_events(t: Tenant, data: bytes, filename: str) -> ImportReport:
+def import_events(t: Workspace, data: bytes, filename: str) -> ImportReport:
     """Import a CSV (``.csv``) or JSON Lines (``.jsonl``/``.ndjson``) file of events and sessions."""
     rows = _read(data, filename)
     report = ImportReport()
@@ -239,7 +239,7 @@ def _content_key(record: dict[str, Any]) -> str:
     return hashlib.sha256(key_source.encode()).hexdigest()[:32]
 
 
-def video_lookup(t: Tenant) -> dict[str, uuid.UUID]:
+def video_lookup(t: Workspace) -> dict[str, uuid.UUID]:
     """The workspace's videos by id, YouTube id and title (lower case), for ``check_row``."""
     lookup: dict[str, uuid.UUID] = {}
     for row in t.conn.execute(sa.text("SELECT id, youtube_video_id, title FROM videos WHERE creator_id = :c "
@@ -251,7 +251,7 @@ def video_lookup(t: Tenant) -> dict[str, uuid.UUID]:
     return lookup
 
 
-def _student(t: Tenant, email: str) -> tuple[uuid.UUID, bool]:
+def _student(t: Workspace, email: str) -> tuple[uuid.UUID, bool]:
     found = t.conn.execute(sa.text("SELECT id FROM students WHERE creator_id = :c AND lower(email) = :e LIMIT 1"),
                            {"c": t.creator_id, "e": email}).scalar_one_or_none()
     if found is not None:
@@ -260,7 +260,7 @@ def _student(t: Tenant, email: str) -> tuple[uuid.UUID, bool]:
                           {"c": t.creator_id, "e": email}).scalar_one(), True
 
 
-def _insert_session(t: Tenant, r: dict[str, Any]) -> bool:
+def _insert_session(t: Workspace, r: dict[str, Any]) -> bool:
     return t.conn.execute(
         sa.text("""INSERT INTO video_watch_sessions (creator_id, video_id, student_id, session_start, session_end,
                      watch_time_seconds, percent_complete, device_type, referrer_type, metadata)

@@ -14,8 +14,8 @@ What each number counts is defined once, in ``metrics``; the rollup counts it pe
                    read its shape; the assistant bumps ``ai_interactions`` as it answers).
   usage_metrics    active students, questions and model credits of the workspace.
 
-Distinct learners over any period, and each learner's standing per course, are kept as well
-(``learners``), so no dashboard has to read raw events.
+Distinct students over any period, and each student's standing per course, are kept as well
+(``students``), so no dashboard has to read raw events.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from .. import metrics
-from ..db import Tenant
-from . import learners
+from ..db import Workspace
+from . import student_sets
 
 __all__ = ["RollupResult", "mark_days_stale", "pending_days", "rollup"]
 
@@ -39,7 +39,7 @@ class RollupResult:
     usage_rows: int
 
 
-def pending_days(t: Tenant, *, since: date | None = None) -> list[date]:
+def pending_days(t: Workspace, *, since: date | None = None) -> list[date]:
     """Days to roll up, oldest first: stale days, days with activity that are not final (looked
     for from ``since``, or after the last final day), and today."""
     rows = t.conn.execute(
@@ -75,7 +75,7 @@ def pending_days(t: Tenant, *, since: date | None = None) -> list[date]:
 _LOCK_KEY = "hashtextextended('chronos.rollup:' || :c, 0)"
 
 
-def mark_days_stale(t: Tenant, days: list[date]) -> None:
+def mark_days_stale(t: Workspace, days: list[date]) -> None:
     """These days received new rows (an import): the next run recomputes them.
 
     Holds the rollup lock shared until the caller commits: a rollup running meanwhile would not
@@ -88,10 +88,10 @@ def mark_days_stale(t: Tenant, days: list[date]) -> None:
         {"creator": t.creator_id, "days": list(days)})
 
 
-def rollup(t: Tenant, *, since: date | None = None, days: list[date] | None = None) -> RollupResult:
+def rollup(t: Workspace, *, since: date | None = None, days: list[date] | None = None) -> RollupResult:
     """Roll up ``days`` (default: every pending day since ``since``) into ``viewing_days``,
-    ``video_analytics``, ``usage_metrics`` and the learner bitmaps; idempotent."""
-    # One rollup per workspace at a time (learner numbers must stay dense and unique), and none
+    ``video_analytics``, ``usage_metrics`` and the student bitmaps; idempotent."""
+    # One rollup per workspace at a time (student numbers must stay dense and unique), and none
     # while an import that marked days stale is uncommitted (see mark_days_stale).
     t.conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})"), {"c": str(t.creator_id)})
     todo = sorted(set(days)) if days is not None else pending_days(t, since=since)
@@ -105,7 +105,7 @@ def rollup(t: Tenant, *, since: date | None = None, days: list[date] | None = No
     t.conn.execute(sa.text(_VIEWING_ROLLUP), params)
     video_rows = t.conn.execute(sa.text(_VIDEO_ROLLUP), params).rowcount
     usage_rows = t.conn.execute(sa.text(_USAGE_ROLLUP), params).rowcount
-    learners.roll_days(t, todo)
+    student_sets.roll_days(t, todo)
     t.conn.execute(
         sa.text("INSERT INTO rollup_days (creator_id, date) SELECT :creator, d FROM unnest(CAST(:days AS date[])) d "
                 "WHERE d < (now() AT TIME ZONE 'UTC')::date "
@@ -146,7 +146,7 @@ watching AS MATERIALIZED (
 ),
 -- MATERIALIZED: each histogram is computed once and hash-joined. Inlined, the planner joined
 -- them by nested loops that re-aggregated the whole CTE for every (video, day) row: quadratic,
--- 7.7 s for a 30-day demo of 100 learners, 0.2 s materialized.
+-- 7.7 s for a 30-day demo of 100 students, 0.2 s materialized.
 -- The shape of the day's viewing, so dashboards never rescan sessions: sessions per hour (UTC),
 -- how far each got (a histogram over 0..100 %), how many rewound over each percent, and sessions,
 -- watch seconds and completions per device and per referrer.
@@ -295,7 +295,7 @@ WHERE (video_analytics.views, video_analytics.unique_viewers, video_analytics.to
 
 # usage_metrics: the counters computed from rows (active students, questions, model credits) are
 # recomputed; the ones counted as work happens (uploads, storage, transcription) are kept.
-# Active students are metrics' "active_learners" of one day: the learners of its views and
+# Active students are metrics' "active_students" of one day: the students of its views and
 # completions (the KPI reads them here when no filter applies, instead of a day of bitmaps).
 _USAGE_ROLLUP = f"""
 WITH days AS (SELECT unnest(CAST(:days AS date[])) AS day),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 
 __all__ = ["COUNTERS", "add_usage"]
 
@@ -12,7 +12,7 @@ COUNTERS = ("videos_uploaded", "total_video_duration_seconds", "ai_credits_used"
             "chat_messages_sent", "storage_used_bytes")
 
 
-def add_usage(t: Tenant, **increments: int) -> None:
+def add_usage(t: Workspace, **increments: int) -> None:
     """Add to today's counters, e.g. ``add_usage(t, videos_uploaded=1)``; unknown names are refused."""
     unknown = set(increments) - set(COUNTERS)
     if unknown:

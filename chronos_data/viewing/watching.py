@@ -1,11 +1,11 @@
 """The student side of viewing: a watch session, its progress milestones, rewatches.
 
-A player calls ``start_viewing`` when a learner presses play, ``report_progress`` as the video
+A player calls ``start_viewing`` when a student presses play, ``report_progress`` as the video
 plays (as often as it likes: each milestone is written once per session), ``report_rewind``
-when the learner jumps back, and ``end_viewing`` when they leave; ``record_player_event`` does
+when the student jumps back, and ``end_viewing`` when they leave; ``record_player_event`` does
 all of it for one event of the Chronos player. Events follow the seeds: ``video_started``,
 ``video_progress`` at 10/25/50/75/90 %, ``video_completed`` at 90 % or more, ``video_rewatched``
-when a learner starts a video they completed before.
+when a student starts a video they completed before.
 
 How far a session got (``percent_complete``, milestones, completion) is the share of the video
 actually played: the union of the played ranges the player reports (``chronos_data.viewing.played``),
@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import NotFound, ValidationError
 from . import played as played_ranges
 from .analytics import check_session_context
@@ -36,7 +36,7 @@ __all__ = ["COMPLETION_PERCENT", "MILESTONES", "PlayerViewing", "Progress", "Vid
 MILESTONES = (10, 25, 50, 75, 90)
 #: Seeds: a video counts as completed once 90 % of it has been watched.
 COMPLETION_PERCENT = 90
-_MAX_REWINDS = 200  # rewinds kept per session: enough for a confused learner, bounded for a buggy player
+_MAX_REWINDS = 200  # rewinds kept per session: enough for a confused student, bounded for a buggy player
 _MAX_RANGES = 500  # separate played ranges per session: one per jump forward; bounds a buggy player's row
 _PLAYER_KINDS = frozenset({"play", "progress", "pause", "seek", "ended"})
 
@@ -50,7 +50,7 @@ class Progress:
     completed_now: bool
 
 
-def _event(t: Tenant, event_type: str, session: Any, metadata: dict[str, Any], at: datetime | None) -> bool:
+def _event(t: Workspace, event_type: str, session: Any, metadata: dict[str, Any], at: datetime | None) -> bool:
     """Write one once-per-session event; False when it was already written."""
     inserted = t.conn.execute(
         sa.text("""
@@ -69,7 +69,7 @@ def _event(t: Tenant, event_type: str, session: Any, metadata: dict[str, Any], a
     return inserted is not None
 
 
-def _events(t: Tenant, session: Any, events: list[tuple[str, dict[str, Any]]],
+def _events(t: Workspace, session: Any, events: list[tuple[str, dict[str, Any]]],
             at: datetime | None) -> set[tuple[str, str | None]]:
     """Write once-per-session events in one statement; returns the (type, milestone) of those written
     (the others were already there)."""
@@ -92,9 +92,9 @@ def _events(t: Tenant, session: Any, events: list[tuple[str, dict[str, Any]]],
     return {(kind, milestone) for kind, milestone in rows}
 
 
-def _require_own(t: Tenant, video_id: uuid.UUID, student_id: uuid.UUID, course_id: uuid.UUID | None,
+def _require_own(t: Workspace, video_id: uuid.UUID, student_id: uuid.UUID, course_id: uuid.UUID | None,
                  module_id: uuid.UUID | None) -> None:
-    """Refuse, in words, a video, learner, course or module that is not this workspace's (the
+    """Refuse, in words, a video, student, course or module that is not this workspace's (the
     database's foreign keys would refuse it too, as an IntegrityError no one can act on)."""
     found = t.conn.execute(
         sa.text("SELECT EXISTS (SELECT 1 FROM videos WHERE id = :video AND creator_id = :c) AS video, "
@@ -105,14 +105,14 @@ def _require_own(t: Tenant, video_id: uuid.UUID, student_id: uuid.UUID, course_i
                 "AND creator_id = :c)) AS module"),
         {"video": video_id, "student": student_id, "course": course_id, "module": module_id, "c": t.creator_id},
     ).one()
-    for missing, what in ((not found.video, "video"), (not found.student, "learner"), (not found.course, "course"),
+    for missing, what in ((not found.video, "video"), (not found.student, "student"), (not found.course, "course"),
                           (not found.module, "module")):
         if missing:
             raise NotFound(f"That {what} is not in this workspace.")
 
 
 def start_viewing(
-    t: Tenant,
+    t: Workspace,
     video_id: uuid.UUID,
     student_id: uuid.UUID,
     *,
@@ -122,7 +122,7 @@ def start_viewing(
     referrer_type: str | None = None,
     at: datetime | None = None,
 ) -> uuid.UUID:
-    """Open a watch session and record ``video_started`` (and ``video_rewatched`` for a learner who
+    """Open a watch session and record ``video_started`` (and ``video_rewatched`` for a student who
     completed this video before); returns the session's id."""
     check_session_context(device_type, referrer_type)
     _require_own(t, video_id, student_id, course_id, module_id)
@@ -159,7 +159,7 @@ def start_viewing(
 
 
 def report_progress(
-    t: Tenant,
+    t: Workspace,
     session_id: uuid.UUID,
     *,
     position_seconds: float,
@@ -168,14 +168,14 @@ def report_progress(
     played: Sequence[Sequence[float]] | None = None,
     at: datetime | None = None,
 ) -> Progress:
-    """Record what a learner played so far and how long they watched in total.
+    """Record what a student played so far and how long they watched in total.
 
     Args:
         position_seconds: where the playhead is.
         watched_seconds: seconds of playing in this session (a second played twice counts twice).
         duration_seconds: the player's duration, used when the library does not know the video's.
         played: the ranges played so far, ``[(start, end), ...]`` seconds; merged with those
-            reported before. Without them the learner is taken to have played from the start
+            reported before. Without them the student is taken to have played from the start
             to ``position_seconds`` (a player that reports only its position).
 
     Completion only grows within a session: played ranges are never taken back.
@@ -263,7 +263,7 @@ def _player_event(event: Mapping[str, Any]) -> _PlayerEvent:
 
 
 def record_player_event(
-    t: Tenant,
+    t: Workspace,
     event: Mapping[str, Any],
     viewing: PlayerViewing | None,
     *,
@@ -327,7 +327,7 @@ def record_player_event(
     return viewing
 
 
-def report_rewind(t: Tenant, session_id: uuid.UUID, *, from_seconds: float, to_seconds: float) -> None:
+def report_rewind(t: Workspace, session_id: uuid.UUID, *, from_seconds: float, to_seconds: float) -> None:
     """A jump back from ``from_seconds`` to ``to_seconds``: that span is watched again (the
     retention chart's rewatch overlay)."""
     if not 0 <= to_seconds < from_seconds:
@@ -347,7 +347,7 @@ def report_rewind(t: Tenant, session_id: uuid.UUID, *, from_seconds: float, to_s
         _session(t, session_id)  # raises NotFound for a session of another workspace
 
 
-def end_viewing(t: Tenant, session_id: uuid.UUID, at: datetime | None = None) -> None:
+def end_viewing(t: Workspace, session_id: uuid.UUID, at: datetime | None = None) -> None:
     """Close a session (idempotent: a second end keeps the first end time)."""
     updated = t.conn.execute(
         sa.text("UPDATE video_watch_sessions SET session_end = greatest(coalesce(CAST(:at AS timestamptz), now()), "
@@ -358,7 +358,7 @@ def end_viewing(t: Tenant, session_id: uuid.UUID, at: datetime | None = None) ->
         _session(t, session_id)
 
 
-def session_summary(t: Tenant, session_id: uuid.UUID) -> dict[str, Any]:
+def session_summary(t: Workspace, session_id: uuid.UUID) -> dict[str, Any]:
     """A session's completion, watch time, milestones written and whether it completed."""
     row = t.conn.execute(
         sa.text("""SELECT s.percent_complete, s.watch_time_seconds, s.completed,
@@ -378,17 +378,17 @@ def session_summary(t: Tenant, session_id: uuid.UUID) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class VideoProgress:
-    """One learner on one video, over all their sessions (the seeds' helper functions)."""
+    """One student on one video, over all their sessions (the seeds' helper functions)."""
 
     total_watch_time_seconds: int
     highest_completion: int
     completed: bool
 
 
-def video_progress(t: Tenant, student_id: uuid.UUID, video_id: uuid.UUID) -> VideoProgress:
-    """A learner's total watch time, best completion and completion flag on one video."""
+def video_progress(t: Workspace, student_id: uuid.UUID, video_id: uuid.UUID) -> VideoProgress:
+    """A student's total watch time, best completion and completion flag on one video."""
     # The seeds' helpers filter by student and video only; asking them about this workspace's own
-    # learner and video keeps the creator filter here too, not in row-level security alone.
+    # student and video keeps the creator filter here too, not in row-level security alone.
     row = t.conn.execute(
         sa.text(
             "SELECT get_student_total_watch_time(s.id, v.id), get_student_highest_completion(s.id, v.id), "
@@ -398,7 +398,7 @@ def video_progress(t: Tenant, student_id: uuid.UUID, video_id: uuid.UUID) -> Vid
         ),
         {"creator": t.creator_id, "student": student_id, "video": video_id},
     ).one_or_none()
-    if row is None:  # not this workspace's learner or video
+    if row is None:  # not this workspace's student or video
         return VideoProgress(0, 0, False)
     return VideoProgress(int(row[0]), int(row[1]), bool(row[2]))
 
@@ -415,7 +415,7 @@ class _Session:
     percent_complete: int
 
 
-def _session(t: Tenant, session_id: uuid.UUID, course_id: uuid.UUID | None = None,
+def _session(t: Workspace, session_id: uuid.UUID, course_id: uuid.UUID | None = None,
              module_id: uuid.UUID | None = None, *, lock: bool = False) -> _Session:
     # lock: the played ranges are read, merged and written back; two reports at once would
     # otherwise each write their own union and lose the other's ranges.

@@ -11,13 +11,13 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 
 __all__ = ["churn_by_lesson", "churned_members", "member_viewers"]
 
 _CHURNED = """
 WITH churned AS (
-  SELECT s.id AS student_id, coalesce(s.name, s.email, s.whop_user_id) AS learner,
+  SELECT s.id AS student_id, coalesce(s.name, s.email, s.whop_user_id) AS student,
          d.detail->>'cancellation_reason' AS reason,
          coalesce(CAST(d.detail->>'canceled_at' AS timestamptz), d.received_at) AS cancelled_at
   FROM students s
@@ -39,8 +39,8 @@ last_watch AS (
 """
 
 
-def member_viewers(t: Tenant) -> pd.DataFrame:
-    """Learners, viewers and completions of active Whop members, cancelled ones, and everyone else."""
+def member_viewers(t: Workspace) -> pd.DataFrame:
+    """Students, viewers and completions of active Whop members, cancelled ones, and everyone else."""
     return pd.DataFrame(t.conn.execute(sa.text("""
         WITH grouped AS (
           SELECT s.id, CASE WHEN s.whop_user_id IS NULL THEN 'Not Whop members'
@@ -55,31 +55,31 @@ def member_viewers(t: Tenant) -> pd.DataFrame:
           UNION ALL
           SELECT DISTINCT student_id, 0 FROM video_watch_sessions WHERE creator_id = :creator
         )
-        SELECT g.who AS "group", count(DISTINCT g.id) AS learners, count(DISTINCT v.student_id) AS viewers,
+        SELECT g.who AS "group", count(DISTINCT g.id) AS students, count(DISTINCT v.student_id) AS viewers,
                coalesce(sum(v.completions), 0)::int AS completions
         FROM grouped g LEFT JOIN viewing v ON v.student_id = g.id
         GROUP BY g.who ORDER BY g.who
-    """), {"creator": t.creator_id}).mappings().all(), columns=["group", "learners", "viewers", "completions"])
+    """), {"creator": t.creator_id}).mappings().all(), columns=["group", "students", "viewers", "completions"])
 
 
-def churned_members(t: Tenant) -> pd.DataFrame:
+def churned_members(t: Workspace) -> pd.DataFrame:
     """Each member who cancelled: when, Whop's reason, the last video and second they watched, the
     days between, and the sentence saying it ("cancelled 3 days after stopping at 04:12 of …")."""
     rows = t.conn.execute(sa.text(_CHURNED + """
-        SELECT c.student_id, c.learner, c.cancelled_at, c.reason, l.video_id, v.title AS video_title, l.second,
+        SELECT c.student_id, c.student, c.cancelled_at, c.reason, l.video_id, v.title AS video_title, l.second,
                l.watched_at
         FROM churned c
         LEFT JOIN last_watch l ON l.student_id = c.student_id
         LEFT JOIN videos v ON v.id = l.video_id AND v.creator_id = :creator
-        ORDER BY c.cancelled_at DESC NULLS LAST, c.learner
+        ORDER BY c.cancelled_at DESC NULLS LAST, c.student
     """), {"creator": t.creator_id}).mappings().all()
-    frame = pd.DataFrame(rows, columns=["student_id", "learner", "cancelled_at", "reason", "video_id", "video_title",
+    frame = pd.DataFrame(rows, columns=["student_id", "student", "cancelled_at", "reason", "video_id", "video_title",
                                         "second", "watched_at"])
     frame["story"] = [_story(r) for r in frame.itertuples()]
     return frame
 
 
-def churn_by_lesson(t: Tenant) -> pd.DataFrame:
+def churn_by_lesson(t: Workspace) -> pd.DataFrame:
     """Per video: how many cancelled members watched it last, and their share of all who cancelled."""
     rows = t.conn.execute(sa.text(_CHURNED + """
         SELECT l.video_id, v.title AS video_title, count(*) AS churners,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ..config import Settings
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ValidationError
 from . import crypto
 from .client import call, whop_client
@@ -43,7 +43,7 @@ class WhopConnection:
     webhook_ready: bool = False
 
 
-def connect(t: Tenant, api_key: str, company_id: str, *, settings: Settings | None = None) -> WhopConnection:
+def connect(t: Workspace, api_key: str, company_id: str, *, settings: Settings | None = None) -> WhopConnection:
     """Check ``api_key`` against Whop with one call (listing one member of ``company_id``), then
     store it encrypted as this workspace's Whop connection (replacing an earlier one).
 
@@ -92,7 +92,7 @@ def connect(t: Tenant, api_key: str, company_id: str, *, settings: Settings | No
     return found
 
 
-def status(t: Tenant) -> WhopConnection | None:
+def status(t: Workspace) -> WhopConnection | None:
     """This workspace's Whop connection, or None when it has none."""
     row = t.conn.execute(sa.text("""
         SELECT company_id, company_title, connected_at, last_synced_at, last_summary, last_error,
@@ -107,7 +107,7 @@ def status(t: Tenant) -> WhopConnection | None:
                           row.resumable, row.webhook_ready)
 
 
-def disconnect(t: Tenant) -> bool:
+def disconnect(t: Workspace) -> bool:
     """Forget the Whop connection and its key. Students, their history and the lesson mapping stay.
 
     Returns:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ChronosError, NotFound
 from ..ingest.pipeline import DuplicateVideo, add_youtube_video
 
@@ -25,7 +25,7 @@ class LessonImports:
     failed: list[str]  # "title: why"
 
 
-def set_lesson_video(t: Tenant, whop_lesson_id: str, video_id: uuid.UUID | None) -> None:
+def set_lesson_video(t: Workspace, whop_lesson_id: str, video_id: uuid.UUID | None) -> None:
     """Match a Whop lesson to ``video_id`` (None: to no video); later syncs keep this choice, and
     the next one adds a newly matched video to the lesson's Chronos course.
 
@@ -54,7 +54,7 @@ def set_lesson_video(t: Tenant, whop_lesson_id: str, video_id: uuid.UUID | None)
                        params)
 
 
-def import_unmatched_lessons(t: Tenant) -> LessonImports:
+def import_unmatched_lessons(t: Workspace) -> LessonImports:
     """Queue the unmatched YouTube lessons' videos for import and match each lesson to its new video.
 
     Loom and Mux lessons are listed instead: Chronos imports those with a subtitle file.

@@ -32,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..config import Settings
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ValidationError
 from ..viewing.event_batch import EventRow, append_events
 from . import crypto
@@ -121,7 +121,7 @@ class _State:
     courses_seen: list[str] = field(default_factory=list)
 
 
-def sync(t: Tenant, progress: Callable[[SyncProgress], None] | None = None, *,
+def sync(t: Workspace, progress: Callable[[SyncProgress], None] | None = None, *,
          settings: Settings | None = None) -> SyncSummary:
     """Bring the connected Whop company's members, courses and completions into the workspace.
 
@@ -168,7 +168,7 @@ def sync_steps() -> tuple[str, ...]:
     return STEPS
 
 
-def list_lessons(t: Tenant) -> list[LessonMapping]:
+def list_lessons(t: Workspace) -> list[LessonMapping]:
     """The Whop lessons the last sync saw, in Whop's order, each with its matched video."""
     rows = t.conn.execute(sa.text("""
         SELECT l.whop_course_id, l.course_title, l.whop_chapter_id, l.chapter_title, l.whop_lesson_id, l.title,
@@ -193,7 +193,7 @@ def _source(r: Any) -> str | None:
     return None
 
 
-def _writer(t: Tenant, company: str) -> _Run:
+def _writer(t: Workspace, company: str) -> _Run:
     """The sync's writes without a Whop client: webhooks apply memberships and completions exactly
     as a sync does (``apply_memberships``, ``store_completions``)."""
     return _Run(t, None, "", company, _State(), lambda p: None)
@@ -202,7 +202,7 @@ def _writer(t: Tenant, company: str) -> _Run:
 class _Run(StudentSteps, CourseSteps):
     """One sync's walk through the steps, saving its place after every page."""
 
-    def __init__(self, t: Tenant, client: Any, api_key: str, company: str, state: _State,
+    def __init__(self, t: Workspace, client: Any, api_key: str, company: str, state: _State,
                  progress: Callable[[SyncProgress], None]) -> None:
         self.t, self.client, self.api_key, self.company = t, client, api_key, company
         self.state, self.progress = state, progress

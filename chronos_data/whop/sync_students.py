@@ -29,7 +29,7 @@ class StudentSteps:
 
     def _apply_members(self, members: list[Any]) -> None:
         for m in members:
-            if m.access_level == "admin" or m.user is None:  # the company's team, not learners
+            if m.access_level == "admin" or m.user is None:  # the company's team, not students
                 continue
             self._count("members")
             name = m.display_name or m.user.name or m.user.username

@@ -33,7 +33,7 @@ from whop_sdk.lib.verify_webhook import WebhookVerificationError, unwrap
 from whop_sdk.types import CourseLessonInteraction, Membership
 
 from ..config import Settings
-from ..db import Tenant
+from ..db import Workspace
 from ..errors import ChronosError, ValidationError
 from . import crypto
 from .sync import _writer as writer
@@ -74,7 +74,7 @@ def verify_delivery(secret: str, body: bytes, headers: Mapping[str, str]) -> dic
         raise WebhookRejected(f"The Whop webhook was refused: {exc}") from None
 
 
-def set_webhook_secret(t: Tenant, secret: str, *, settings: Settings | None = None) -> None:
+def set_webhook_secret(t: Workspace, secret: str, *, settings: Settings | None = None) -> None:
     """Store the signing secret Whop showed for this workspace's webhook (encrypted, like the key).
 
     Raises:
@@ -91,7 +91,7 @@ def set_webhook_secret(t: Tenant, secret: str, *, settings: Settings | None = No
         raise ValidationError("This workspace is not connected to Whop; connect it before setting up the webhook.")
 
 
-def receive_delivery(t: Tenant, body: bytes, headers: Mapping[str, str], *,
+def receive_delivery(t: Workspace, body: bytes, headers: Mapping[str, str], *,
                      settings: Settings | None = None) -> DeliveryResult:
     """Verify a Whop webhook delivery with this workspace's secret and apply it once.
 
@@ -135,7 +135,7 @@ def receive_delivery(t: Tenant, body: bytes, headers: Mapping[str, str], *,
     return DeliveryResult(delivery, kind, False, effect)
 
 
-def _apply(t: Tenant, company: str, kind: str, data: dict[str, Any]) -> tuple[str, Any, dict[str, Any]]:
+def _apply(t: Workspace, company: str, kind: str, data: dict[str, Any]) -> tuple[str, Any, dict[str, Any]]:
     """What the delivery did, the student it changed (or None) and what to keep of it."""
     try:
         if kind in MEMBERSHIP_EVENTS:
@@ -151,7 +151,7 @@ def _apply(t: Tenant, company: str, kind: str, data: dict[str, Any]) -> tuple[st
     return "recorded", None, {}
 
 
-def _membership(t: Tenant, company: str, membership: Membership) -> tuple[str, Any, dict[str, Any]]:
+def _membership(t: Workspace, company: str, membership: Membership) -> tuple[str, Any, dict[str, Any]]:
     detail = {"membership_id": membership.id, "status": str(membership.status),
               "cancellation_reason": membership.cancellation_reason, "canceled_at": membership.canceled_at}
     if not membership.user_id:

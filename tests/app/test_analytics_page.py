@@ -85,20 +85,20 @@ def test_overview_summarises_the_last_30_days(app_env, monkeypatch, demo):
     assert {label: analytics[label] for label in overview} == overview
 
 
-def test_the_course_builder_shows_each_lessons_learners_and_drop_off(app_env, monkeypatch, demo):
+def test_the_course_builder_shows_each_lessons_students_and_drop_off(app_env, monkeypatch, demo):
     monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", EMAIL)
     at = AppTest.from_file(APP, default_timeout=90).run()
     at = at.switch_page("pages/courses.py").run()
     assert not at.exception
     captions = [c.value for c in at.caption if "completed" in c.value]
-    assert captions and all("learner" in c for c in captions)
+    assert captions and all("student" in c for c in captions)
     assert any("stop before the next lesson" in c for c in captions)
 
 
 # --- Selections by id, drill-downs, look-ups, costs (issue 16) ---
 
 def _top(db, demo, days: int):
-    with db.tenant(demo.creator_id, read_only=True) as t:
+    with db.workspace(demo.creator_id, read_only=True) as t:
         today = datetime.now(UTC).date()
         return dashboards.top_videos(t, dashboards.Filters(today - timedelta(days=days - 1), today))
 
@@ -143,24 +143,24 @@ def test_kpis_have_short_labels_and_no_green_zero(analytics):
     assert {str(m.delta) for m in at.metric[:5]} <= {"new", "None"}
 
 
-def test_any_learner_can_be_looked_up_by_email(analytics, db, demo):
-    with db.tenant(demo.creator_id, read_only=True) as t:
+def test_any_student_can_be_looked_up_by_email(analytics, db, demo):
+    with db.workspace(demo.creator_id, read_only=True) as t:
         course = courses.list_courses(t)[0]
-        at_risk = set(dashboards.at_risk_learners(t, course.id)["email"])
-        learner = next(s.email for s in students.list_students(t) if s.email not in at_risk
+        at_risk = set(dashboards.at_risk_students(t, course.id)["email"])
+        student = next(s.email for s in students.list_students(t) if s.email not in at_risk
                        and "preview" not in s.email)
     at = analytics.selectbox(key="analytics_course").set_value(str(course.id)).run()
-    at.text_input(key="analytics_learner_email").input(learner.upper()).run()
+    at.text_input(key="analytics_student_email").input(student.upper()).run()
     assert not at.exception
     assert any(m.value.endswith(f"through *{layout.inert(course.title)}*") for m in at.markdown)
     progress = [d.value for d in at.dataframe if "best_percent" in d.value.columns]
     assert progress and len(progress[0]) == len(_funnel(db, demo, course.id))
-    at.text_input(key="analytics_learner_email").input("nobody@example.com").run()
-    assert any("No learner with the address" in i.value for i in at.info)
+    at.text_input(key="analytics_student_email").input("nobody@example.com").run()
+    assert any("No student with the address" in i.value for i in at.info)
 
 
 def _funnel(db, demo, course_id):
-    with db.tenant(demo.creator_id, read_only=True) as t:
+    with db.workspace(demo.creator_id, read_only=True) as t:
         today = datetime.now(UTC).date()
         return dashboards.course_funnel(t, course_id, dashboards.Filters(today - timedelta(days=29), today))
 
@@ -179,7 +179,7 @@ def test_a_chart_slice_filters_and_clears(analytics):
 
 
 def test_a_funnel_lesson_filters_the_whole_page(analytics, db, demo):
-    with db.tenant(demo.creator_id, read_only=True) as t:
+    with db.workspace(demo.creator_id, read_only=True) as t:
         course = courses.list_courses(t)[0]
     at = analytics.selectbox(key="analytics_course").set_value(str(course.id)).run()
     views_course = _kpi(at, "Views")
@@ -203,20 +203,20 @@ def test_costs_add_up_per_month_kind_and_video(analytics):
     assert per_video["count"].sum() >= 1
 
 
-def test_a_picked_learner_is_kept_by_id_in_the_at_risk_list(analytics, db, demo):
-    with db.tenant(demo.creator_id, read_only=True) as t:
+def test_a_picked_student_is_kept_by_id_in_the_at_risk_list(analytics, db, demo):
+    with db.workspace(demo.creator_id, read_only=True) as t:
         course = courses.list_courses(t)[0]
-        risk = dashboards.at_risk_learners(t, course.id)
+        risk = dashboards.at_risk_students(t, course.id)
     assert len(risk) >= 2
     at = analytics.selectbox(key="analytics_course").set_value(str(course.id)).run()
-    at.session_state["analytics_learner_pick"] = risk.iloc[-1]["student_id"]  # the last row, not the first
+    at.session_state["analytics_student_pick"] = risk.iloc[-1]["student_id"]  # the last row, not the first
     at.run()
     assert not at.exception
     shown = [m.value for m in at.markdown if m.value.endswith(f"through *{layout.inert(course.title)}*")]
     assert shown == [f"**{layout.inert(risk.iloc[-1]['email'])}** through *{layout.inert(course.title)}*"]
 
-    # an id the list does not hold (a learner no longer at risk): said so, nobody else shown instead
-    at.session_state["analytics_learner_pick"] = demo.creator_id
+    # an id the list does not hold (a student no longer at risk): said so, nobody else shown instead
+    at.session_state["analytics_student_pick"] = demo.creator_id
     at.run()
     assert not at.exception
     assert any("not in this course's at-risk list" in i.value for i in at.info)
@@ -224,7 +224,7 @@ def test_a_picked_learner_is_kept_by_id_in_the_at_risk_list(analytics, db, demo)
 
 def _page_transactions(at: AppTest, page: str) -> list[int]:
     """Rerun ``at`` and list the lines where the page script itself opened a transaction (a
-    ``with state.tenant()`` of its own; cached queries and components are theirs, not the page's)."""
+    ``with state.workspace()`` of its own; cached queries and components are theirs, not the page's)."""
     opened: list[int] = []
 
     def begin(_conn) -> None:

@@ -26,7 +26,7 @@ def workspace(app_env, monkeypatch, db):
     monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", email)
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video_id = pipeline.add_subtitled_video(
             t, source_type="loom", source=f"https://www.loom.com/share/{LOOM_ID}", subtitle_bytes=to_srt(TUPLES),
             subtitle_filename="tuples.srt", title=TUPLES.title)
@@ -71,22 +71,22 @@ def test_a_follow_up_continues_the_conversation(workspace, db):
     at.chat_input(key="assistant_question").set_value("and can it return several values?").run()
     assert not at.exception
     session_id = _only_session(db, workspace)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         messages = chat.list_messages(t, session_id)
     assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
     assert messages[3].metadata["query"] == "How do I swap two variables? and can it return several values?"
 
 
 def test_a_students_conversation_is_shown_read_only(workspace, db):
-    with db.tenant(workspace) as t:
-        student = students.create_student(t, "learner@example.com")
+    with db.workspace(workspace) as t:
+        student = students.create_student(t, "student@example.com")
         session = chat.create_session(t, "Dictionary keys", student_id=student)
         chat.add_message(t, session, "user", "Why can't a list be a key?")
     at = _assistant()
     at.segmented_control(key="assistant_whose").set_value("Students").run()
     at.button(key=f"assistant_open_{session}").click().run()
     assert not at.exception
-    assert any("learner@example.com" in i.value and "read it" in i.value for i in at.info)
+    assert any("student@example.com" in i.value and "read it" in i.value for i in at.info)
     assert "Why can't a list be a key?" in shown(_markdown(at))
     assert len(at.chat_input) == 0  # no asking in a student's conversation
 
@@ -94,14 +94,14 @@ def test_a_students_conversation_is_shown_read_only(workspace, db):
 def _video_id(db, creator) -> uuid.UUID:
     from chronos_data import videos
 
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         (video,) = videos.list_videos(t)
     return video.id
 
 
 def test_reopening_a_conversation_restores_the_scope_it_searches(workspace, db):
     video = _video_id(db, workspace)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         course = courses.create_course(t, "Python <b>basics</b>")
         courses.add_lessons(t, courses.create_module(t, course, "Tuples"), [video])
         in_course = chat.create_session(t, "Keys in a course", context_course_id=course)
@@ -133,7 +133,7 @@ def test_a_question_asked_in_a_scope_is_kept_with_its_conversation(workspace, db
     at.multiselect(key="assistant_scope_videos").set_value([video]).run()
     at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
     assert not at.exception
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         session = chat.get_session(t, _only_session(db, workspace))
     assert session.context_video_ids == [video] and session.context_course_id is None
 
@@ -151,7 +151,7 @@ def test_any_question_gets_an_answer_or_a_one_line_reason(workspace, db, questio
         assert len(at.error) == 1 and reason in at.error[0].value and "\n" not in at.error[0].value
         return
     assert not at.error
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         messages = chat.list_messages(t, _only_session(db, workspace))
     assert [m.role for m in messages] == ["user", "assistant"] and messages[1].content
     assert len(messages[0].content) <= chat.MAX_QUESTION_CHARS
@@ -163,11 +163,11 @@ def test_an_empty_question_does_nothing(workspace, db):
     at = _assistant()
     at.chat_input(key="assistant_question").set_value("").run()
     assert not at.exception and not at.error
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert chat.list_sessions(t, whose="mine") == []
 
 
 def _only_session(db, creator) -> uuid.UUID:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         (session,) = chat.list_sessions(t, whose="mine")
     return session.id

@@ -36,7 +36,7 @@ def _codes(at: AppTest) -> list[str]:
 def _keys(db, email: str) -> list[keys.WriteKey]:
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return keys.list_keys(t, include_revoked=True)
 
 

@@ -58,7 +58,7 @@ def _selected(at: AppTest, t) -> str:
 
 
 def _modules(db, workspace, title: str) -> list[str]:
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         course = next(c for c in courses.list_courses(t) if c.title == title)
         return [m.title for m in courses.list_modules(t, course.id)]
 
@@ -69,7 +69,7 @@ def test_a_new_course_becomes_the_one_edited_and_its_modules_land_in_it(workspac
     _add_module(at, "A1")
     at = _create(at, "Marketing 101")
     assert _edited(at) == "Marketing 101"
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert _selected(at, t) == "Marketing 101"
     _add_module(at, "Week 1")
     assert _modules(db, workspace, "Marketing 101") == ["Week 1"]
@@ -79,13 +79,13 @@ def test_a_new_course_becomes_the_one_edited_and_its_modules_land_in_it(workspac
 def test_a_duplicate_becomes_the_selection(workspace, db):
     at = _create(_courses_page(), "Course A")
     at = _create(at, "Course B")
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         first = next(c.id for c in courses.list_courses(t) if c.title == "Course A")
     at.radio(key="courses_list").set_value(first).run()
     assert _edited(at) == "Course A"
     at.button(key="courses_duplicate").click().run()
     assert _edited(at) == "Copy of Course A"
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert _selected(at, t) == "Copy of Course A"
     _add_module(at, "Copied week")
     assert _modules(db, workspace, "Copy of Course A") == ["Copied week"]
@@ -95,11 +95,11 @@ def test_a_duplicate_becomes_the_selection(workspace, db):
 def test_two_copies_with_the_same_label_are_told_apart(workspace, db):
     at = _create(_courses_page(), "Course A")
     at.button(key="courses_duplicate").click().run()
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         first = next(c.id for c in courses.list_courses(t) if c.title == "Course A")
     at.radio(key="courses_list").set_value(first).run()
     at.button(key="courses_duplicate").click().run()
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         copies = [c.id for c in courses.list_courses(t) if c.title == "Copy of Course A"]
     radio = at.radio(key="courses_list")
     assert len(copies) == 2 and len(set(radio.options)) == 3
@@ -115,7 +115,7 @@ def test_an_imported_outline_becomes_the_selection(workspace, db):
     at.button(key="courses_import_button").click().run()
     assert not at.exception
     assert _edited(at) == "Imported course"
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert _selected(at, t) == "Imported course"
     _add_module(at, "Week 2")
     assert _modules(db, workspace, "Imported course") == ["Intro", "Week 2"]
@@ -127,7 +127,7 @@ def test_an_imported_outline_becomes_the_selection(workspace, db):
 
 
 def test_after_unpublish_the_list_still_selects_the_course_edited(workspace, db):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.create_video(t, title="Decorators", source_type="youtube", source_id="dQw4w9WgXcQ",
                                     duration_seconds=300)
         first = courses.create_course(t, "First")
@@ -149,7 +149,7 @@ def test_after_unpublish_the_list_still_selects_the_course_edited(workspace, db)
 
 
 def _course_with_three_lessons(db, workspace) -> tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]:
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         course = courses.create_course(t, "Python basics")
         module = courses.create_module(t, course, "Week 1")
         lessons = [courses.add_lesson(t, module, videos.create_video(
@@ -159,7 +159,7 @@ def _course_with_three_lessons(db, workspace) -> tuple[uuid.UUID, uuid.UUID, lis
 
 
 def _order(db, workspace, module) -> list[uuid.UUID]:
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         return [lesson.id for lesson in courses.list_lessons(t, module)]
 
 
@@ -198,7 +198,7 @@ def test_a_lesson_edit_from_a_stale_tab_does_not_overwrite_a_rename(workspace, d
     _by_key_prefix(tab_b.button, f"FormSubmitter:courses_lesson_form_{variables}").click().run()
     assert not tab_b.exception
     assert _refused(tab_b) and not any("Lesson saved" in s.value for s in tab_b.success)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         saved = courses.list_lessons(t, module)[0]
     assert (saved.title, saved.estimated_duration_minutes) == ("Names and values", 5)
     # The form shows the current version, not the old title tab B had.
@@ -227,12 +227,12 @@ def test_a_drag_from_a_stale_tab_is_refused_not_dropped_in_silence(workspace, db
 
 
 def _published(db, workspace, course) -> bool:
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         return courses.get_course(t, course).is_published
 
 
 def test_publishing_a_course_with_problems_shows_the_checklist_and_asks_first(workspace, db):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         course = courses.create_course(t, "Python basics")
         module = courses.create_module(t, course, "Week 1")
         courses.create_module(t, course, "Week 2")
@@ -260,7 +260,7 @@ def test_publishing_a_course_with_problems_shows_the_checklist_and_asks_first(wo
 
 
 def test_a_checklist_fix_removes_the_broken_lesson(workspace, db):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         course = courses.create_course(t, "Python basics")
         module = courses.create_module(t, course, "Week 1")
         gone = videos.create_video(t, title="Gone", source_type="youtube", source_id="ccccccccccc",
@@ -279,7 +279,7 @@ def test_a_checklist_fix_removes_the_broken_lesson(workspace, db):
 
 
 def test_publish_from_a_stale_tab_is_refused(workspace, db):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         course = courses.create_course(t, "Python basics")
         video = videos.create_video(t, title="Variables", source_type="youtube", source_id="eeeeeeeeeee",
                                     duration_seconds=300)
@@ -296,7 +296,7 @@ def test_publish_from_a_stale_tab_is_refused(workspace, db):
 
 
 def test_a_course_move_from_a_stale_tab_is_refused(workspace, db):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         a, b, c = (courses.create_course(t, name) for name in ("Course A", "Course B", "Course C"))
     tab_a, tab_b = _courses_page(), _courses_page()
     for tab in (tab_a, tab_b):
@@ -307,7 +307,7 @@ def test_a_course_move_from_a_stale_tab_is_refused(workspace, db):
     assert not tab_b.exception
     assert any("course list was changed in another tab — here is the current version" in w.value
                for w in tab_b.warning)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert [x.id for x in courses.list_courses(t)] == [b, a, c]
 
 
@@ -341,6 +341,6 @@ def test_a_refused_new_course_keeps_what_was_typed_and_a_created_one_clears_the_
     assert _edited(at) == "Marketing 101"
     assert at.text_input(key="courses_new_title").value == ""
     assert at.text_area(key="courses_new_description").value == ""
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         [course] = courses.list_courses(t)
     assert course.description == "Ads, funnels and email."

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from chronos_data import chat, creators, students, uploads
-from chronos_data.db import Database, Tenant
+from chronos_data.db import Database, Workspace
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import run_until_done
 from tests.rag_eval_set import LECTURES, to_srt
@@ -30,14 +30,14 @@ FAKE_MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(64)  # the media server serves th
 
 
 @dataclass(frozen=True)
-class Workspace:
+class Sample:
     creator: uuid.UUID
     email: str
     video: uuid.UUID
-    learners: list[uuid.UUID]
+    students: list[uuid.UUID]
 
 
-def _plant(t: Tenant, student: uuid.UUID, question: str, *, found: bool) -> None:
+def _plant(t: Workspace, student: uuid.UUID, question: str, *, found: bool) -> None:
     """A student's question and an answer stored the way the assistant stores them."""
     session = chat.create_session(t, chat.auto_title(question), student_id=student)
     chat.add_message(t, session, "user", question, metadata={"scope": {}})
@@ -56,16 +56,16 @@ def workspace(db: Database, embedder, settings, data_dir):
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, email)
     stored = uploads.keep_file(replace(settings, data_dir=data_dir), creator, "tuples.mp4", BytesIO(FAKE_MP4))
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video = pipeline.add_subtitled_video(t, source_type="upload", source=stored, subtitle_bytes=to_srt(TUPLES),
                                              subtitle_filename="tuples.srt", title=TUPLES.title)
     run_until_done(db, creator, embedder, [video], timeout=120)
-    with db.tenant(creator) as t:
-        learners = [students.create_student(t, f"learner{i}@example.com") for i in range(3)]
-        for student, question in zip(learners[:2], KUBERNETES[:2], strict=True):
+    with db.workspace(creator) as t:
+        enrolled = [students.create_student(t, f"student{i}@example.com") for i in range(3)]
+        for student, question in zip(enrolled[:2], KUBERNETES[:2], strict=True):
             _plant(t, student, question, found=False)
-        _plant(t, learners[2], LONE, found=False)
-    yield Workspace(creator, email, video, learners)
+        _plant(t, enrolled[2], LONE, found=False)
+    yield Sample(creator, email, video, enrolled)
     with db.owner() as conn:
         conn.execute(sa.text("DELETE FROM chronos.creators WHERE id = :id"), {"id": creator})
 
@@ -75,7 +75,7 @@ def page(app_env, monkeypatch, workspace, data_dir, db):
     monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", workspace.email)
     monkeypatch.setenv("CHRONOS_DATA_DIR", str(data_dir))
     yield workspace
-    with db.tenant(workspace.creator) as t:  # every test starts from the open suggestion
+    with db.workspace(workspace.creator) as t:  # every test starts from the open suggestion
         t.conn.execute(sa.text("DELETE FROM content_gap_states WHERE creator_id = :c"), {"c": workspace.creator})
 
 
@@ -132,13 +132,13 @@ def test_done_keeps_the_kind_says_when_and_the_empty_state_tells_why(page):
 def test_a_new_question_shows_on_the_next_page_load(page, db):
     at = _insights(insights_kind="content_gap")
     assert "2 questions from 2 students" in _gap_card_text(at), _gap_card_text(at)
-    with db.tenant(page.creator) as t:
-        _plant(t, page.learners[2], KUBERNETES[2], found=False)
+    with db.workspace(page.creator) as t:
+        _plant(t, page.students[2], KUBERNETES[2], found=False)
     try:
         at = _insights(insights_kind="content_gap")
         assert "3 questions from 3 students" in _gap_card_text(at), _gap_card_text(at)
     finally:
-        with db.tenant(page.creator) as t:
+        with db.workspace(page.creator) as t:
             t.conn.execute(sa.text("DELETE FROM chat_sessions WHERE creator_id = :c AND title = :title"),
                            {"c": page.creator, "title": chat.auto_title(KUBERNETES[2])})
 
@@ -153,7 +153,7 @@ def test_cards_say_their_numbers_in_words_and_the_csv_keeps_them(page):
 
 def test_the_empty_state_counts_unanswered_questions_too_lone_for_a_suggestion(page, db):
     """The defect: "Every question so far was answered" while questions had gone unanswered."""
-    with db.tenant(page.creator) as t:
+    with db.workspace(page.creator) as t:
         t.conn.execute(sa.text("DELETE FROM chat_sessions WHERE creator_id = :c AND title = :title"),
                        {"c": page.creator, "title": chat.auto_title(KUBERNETES[1])})
     try:
@@ -162,8 +162,8 @@ def test_the_empty_state_counts_unanswered_questions_too_lone_for_a_suggestion(p
         assert empty.value.startswith("2 questions found no answer in any lesson, but no subject was asked about "
                                       "often enough to suggest a lesson")
     finally:
-        with db.tenant(page.creator) as t:
-            _plant(t, page.learners[1], KUBERNETES[1], found=False)
+        with db.workspace(page.creator) as t:
+            _plant(t, page.students[1], KUBERNETES[1], found=False)
 
 
 def _play(source_type: str, source_id: str, second: int) -> None:

@@ -67,7 +67,7 @@ def test_settings_shows_database_schema_and_offline_providers_without_secrets(wo
 def test_library_and_overview_show_the_workspace_s_videos(workspace_email, db):
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, workspace_email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         videos.create_video(t, title="Lists and loops", source_type="youtube", source_id="dQw4w9WgXcQ",
                             duration_seconds=754)
         courses.create_course(t, "Python in a week")
@@ -95,7 +95,7 @@ def test_settings_offers_to_re_embed_chunks_of_another_model(workspace_email, db
 
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, workspace_email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video = pipeline.add_subtitled_video(
             t, source_type="loom", source="https://www.loom.com/share/0123456789abcdef0123456789abcdef",
             subtitle_bytes=b"1\n00:00:00,000 --> 00:00:02,000\nHello.\n", subtitle_filename="a.srt", title="Hi")
@@ -107,7 +107,7 @@ def test_settings_offers_to_re_embed_chunks_of_another_model(workspace_email, db
     assert any("embedded with another model" in w.value for w in at.warning)
     at.button(key="settings_reembed").click().run()
     assert not at.exception and any("1 video queued" in s.value for s in at.success)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         assert videos.get_video(t, video).status == "pending"
 
 
@@ -116,7 +116,7 @@ def test_the_course_builder_renders_a_course_with_modules_lessons_and_problems(w
 
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, workspace_email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video = videos.create_video(t, title="Decorators", source_type="youtube", source_id="dQw4w9WgXcQ",
                                     duration_seconds=300)
         course = course_api.create_course(t, "Advanced Python")

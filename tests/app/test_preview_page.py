@@ -35,14 +35,14 @@ def _uploaded_lesson(workspace, db, settings, *, size: int | None = None) -> Non
     if size is not None:
         with open(data_dir / stored, "r+b") as f:
             f.truncate(size)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video = pipeline.add_subtitled_video(t, source_type="upload", source=stored, subtitle_bytes=SRT,
                                              subtitle_filename="lecture.srt", title="Lecture")
     _course_of(db, creator, video)
 
 
 def _course_of(db, creator, video) -> None:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         videos.set_status(t, video, "completed")
         course = courses.create_course(t, "Course")
         courses.add_lesson(t, courses.create_module(t, course, "Week 1"), video)
@@ -62,7 +62,7 @@ def test_an_uploaded_lesson_plays(workspace, db, settings):
 
 def test_a_loom_lesson_plays_in_the_page_as_on_the_assistant(workspace, db):
     creator, _ = workspace
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video = pipeline.add_subtitled_video(
             t, source_type="loom", source="https://www.loom.com/share/0123456789abcdef0123456789abcdef",
             subtitle_bytes=SRT, subtitle_filename="talk.srt", title="Talk")
@@ -89,7 +89,7 @@ def test_a_mux_lesson_plays_in_the_page_as_on_the_assistant(workspace, db):
     "no player link" while the Assistant played the same video."""
     creator, _ = workspace
     playback = "EcHgOK9coz5K4rjSwOkoE7Y7O01201YMIC200RI6lNxnhs"
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video = pipeline.add_subtitled_video(t, source_type="mux", source=f"https://stream.mux.com/{playback}.m3u8",
                                              subtitle_bytes=SRT, subtitle_filename="talk.srt", title="Talk")
     _course_of(db, creator, video)

@@ -29,7 +29,7 @@ def workspace(app_env, monkeypatch, db):
 
 def test_a_link_to_one_video_opens_its_details_even_in_the_trash(workspace, db):
     """The Courses page's checklist links to ?video=<id>: the page opens on that video."""
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         videos.create_video(t, title="Other", source_type="youtube", source_id="aaaaaaaaaaa")
         gone = videos.create_video(t, title="Gone lesson", source_type="youtube", source_id="bbbbbbbbbbb")
         videos.soft_delete_video(t, gone)
@@ -44,7 +44,7 @@ def test_a_link_to_one_video_opens_its_details_even_in_the_trash(workspace, db):
 
 def _long_transcript(db, workspace, *, source_type: str, lines: int = 250) -> uuid.UUID:
     """A video with a stored transcript of ``lines`` lines, line i at second 10 * i."""
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         if source_type == "mux":
             video = pipeline.add_subtitled_video(t, source_type="mux", source="https://stream.mux.com/a1B2c3D4e5F6g7H8i9J0k1L2.m3u8",
                                                  subtitle_bytes=SRT, subtitle_filename="talk.srt", title="Long talk")
@@ -97,7 +97,7 @@ def test_a_mux_timestamp_opens_the_player_in_the_page_at_that_second(workspace, 
 
 
 def test_the_same_loom_link_twice_is_refused_and_points_at_the_copy_in_the_library(workspace, db):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         first = pipeline.add_subtitled_video(t, source_type="loom", source=LOOM, subtitle_bytes=SRT,
                                              subtitle_filename="talk.srt", title="Kick-off")
     at = AppTest.from_file(APP, default_timeout=60).run()
@@ -109,5 +109,5 @@ def test_the_same_loom_link_twice_is_refused_and_points_at_the_copy_in_the_libra
     assert not at.exception
     assert any("'Kick-off' is already in your library with this Loom link" in e.value for e in at.error)
     assert at.subheader[0].value == "Kick-off"  # the copy already there is opened
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert [v.id for v in videos.list_videos(t)] == [first]

@@ -37,24 +37,24 @@ def test_an_invalid_youtube_link_is_explained_and_nothing_is_added(workspace, db
     at.button[0].click().run()  # the YouTube form's submit button comes first
     assert not at.exception
     assert any("not a YouTube, Loom or Mux link" in e.value for e in at.error)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert videos.list_videos(t, include_deleted=True) == []
 
 
 def test_a_duplicate_youtube_video_is_refused_with_a_re_import_offer(workspace, db):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         pipeline.add_youtube_video(t, "dQw4w9WgXcQ", title="Original")
     at = _videos_page()
     at.text_input(key="videos_youtube_link").input("https://youtu.be/dQw4w9WgXcQ")
     at.button[0].click().run()
     assert any("'Original' is already in your library" in w.value for w in at.warning)
     assert at.button(key="videos_reimport")
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert len(videos.list_videos(t)) == 1
 
 
 def test_the_library_lists_processed_videos_and_the_trash(workspace, db):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video_id = pipeline.add_subtitled_video(
             t, source_type="loom", source="https://www.loom.com/share/0123456789abcdef0123456789abcdef",
             subtitle_bytes=SRT, subtitle_filename="gen.srt", title="Generators")
@@ -72,7 +72,7 @@ def test_the_library_lists_processed_videos_and_the_trash(workspace, db):
                for m in at.markdown), "the transcript is shown"
     assert at.button(key="videos_retry").label == "Re-process"
 
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         videos.soft_delete_video(t, video_id)
     at = _videos_page()
     assert any("in the trash" in i.value for i in at.info)
@@ -86,7 +86,7 @@ def test_a_playlist_is_listed_and_its_videos_imported_as_one_batch(workspace, db
     with FakeYouTubeSite() as site, route_ytdlp_to(site):
         site.add_playlist("PLchronos01", "Python in a week", [
             FakeVideo("aaaaaaaaaa1", "Day 1: lists", 600), FakeVideo("aaaaaaaaaa2", "Day 2: dicts", 720)])
-        with db.tenant(workspace) as t:  # one of them is already in the library
+        with db.workspace(workspace) as t:  # one of them is already in the library
             pipeline.add_youtube_video(t, "aaaaaaaaaa2", title="Day 2: dicts")
         at = _videos_page()
         at.text_input(key="videos_playlist_link").input("https://www.youtube.com/playlist?list=PLchronos01")
@@ -99,14 +99,14 @@ def test_a_playlist_is_listed_and_its_videos_imported_as_one_batch(workspace, db
 
     assert not at.exception
     assert any("already in your library" in w.value for w in at.warning)  # the duplicate is reported
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         titles = sorted(v.title for v in videos.list_videos(t))
     assert titles == ["Day 1: lists", "Day 2: dicts"]
 
 
 def _restore_conflict(db, workspace) -> tuple[AppTest, uuid.UUID, uuid.UUID]:
     """The same YouTube video added again after its first copy went to the trash; that copy shown."""
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         old = pipeline.add_youtube_video(t, "https://youtu.be/dQw4w9WgXcQ", title="First import")
         videos.soft_delete_video(t, old)
         new = pipeline.add_youtube_video(t, "https://youtu.be/dQw4w9WgXcQ", title="Added again")
@@ -126,7 +126,7 @@ def test_restoring_over_a_live_copy_offers_to_replace_it(workspace, db):
     at.button(key="videos_restore_replace").click().run()
     assert not at.exception
     assert any("Restored" in s.value for s in at.success)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert [v.id for v in videos.list_videos(t)] == [old]
         assert videos.get_video(t, new).is_deleted
 
@@ -136,7 +136,7 @@ def test_restoring_over_a_live_copy_offers_to_delete_the_trashed_one_for_good(wo
     at.button(key="videos_delete_for_good").click().run()
     assert not at.exception
     assert any("Deleted for good" in s.value for s in at.success)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert [v.id for v in videos.list_videos(t, include_deleted=True)] == [new]
 
 
@@ -164,7 +164,7 @@ def test_a_refused_loom_form_keeps_the_title_link_and_file(workspace, db):
     at.text_input(key="videos_loom_link").input("https://www.loom.com/share/0123456789abcdef0123456789abcdef")
     _submit(at, "videos_loom_form")
     assert not at.error
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert [v.title for v in videos.list_videos(t)] == ["Kick-off"]
     # Added: the form is empty for the next video.
     assert at.text_input(key="videos_loom_title").value == ""
@@ -172,7 +172,7 @@ def test_a_refused_loom_form_keeps_the_title_link_and_file(workspace, db):
 
 
 def test_an_already_in_your_library_warning_goes_when_another_link_is_tried(workspace, db):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         pipeline.add_youtube_video(t, "dQw4w9WgXcQ", title="Original")
     at = _videos_page()
     at.text_input(key="videos_youtube_link").input("https://youtu.be/dQw4w9WgXcQ")
@@ -194,11 +194,11 @@ def _failed_youtube_video(db, workspace, video_id: str, scenario: str, **options
 
     with FakeYouTube() as fake:
         fake.scenario(video_id, scenario, **({"tracks": [("de", False)]} if scenario == "ok" else {}))
-        with db.tenant(workspace) as t:
+        with db.workspace(workspace) as t:
             created = pipeline.add_youtube_video(t, video_id, **options)
         run_until_done(db, workspace, LocalEmbedder(), [created], sources=pipeline.Sources(
             youtube_session=fake.session(), proxy=ProxySettings(), ytdlp_fallback=False))
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert videos.get_video(t, created).status == "failed"
     return created
 
@@ -211,7 +211,7 @@ def test_a_blocked_youtube_video_takes_its_subtitle_file_from_its_detail_panel(w
     assert any("blocking caption requests" in e.value for e in at.error)
     at.file_uploader(key=f"videos_attach_file_{video_id}").upload("lesson.srt", SRT, "application/x-subrip")
     _submit(at, f"videos_attach_{video_id}")
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.get_video(t, video_id)
         assert (video.status, video.error_message, video.transcript_method) == ("pending", None, "subtitle_file")
         assert (video.source_type, video.youtube_video_id) == ("youtube", "blockedPAGE")
@@ -228,13 +228,13 @@ def test_retry_of_a_failed_youtube_video_takes_other_languages_and_strictness(wo
     at.text_input(key=f"videos_recaption_languages_{video_id}").input("de, en")
     at.checkbox(key=f"videos_recaption_strict_{video_id}").uncheck()
     _submit(at, f"videos_recaption_{video_id}")
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert videos.get_video(t, video_id).status == "pending"
         assert pipeline.caption_options(t, video_id) == pipeline.CaptionOptions(("de", "en"), None, False)
 
 
 def test_re_import_it_now_uses_the_languages_chosen_in_the_form(workspace, db):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video_id = pipeline.add_youtube_video(t, "dQw4w9WgXcQ", title="Original", languages=["en"])
     at = _videos_page()
     at.text_input(key="videos_youtube_link").input("https://youtu.be/dQw4w9WgXcQ")
@@ -244,5 +244,5 @@ def test_re_import_it_now_uses_the_languages_chosen_in_the_form(workspace, db):
     _submit(at, "videos_youtube_form")
     at.button(key="videos_reimport").click().run()
     assert not at.exception
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert pipeline.caption_options(t, video_id) == pipeline.CaptionOptions(("fr", "de"), "es", True)

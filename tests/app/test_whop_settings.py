@@ -45,7 +45,7 @@ def test_connect_sync_see_the_mapping_and_disconnect(fake, db):
 
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, os.environ["CHRONOS_LOCAL_EMAIL"])
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         videos.create_video(t, title="Commits video", source_type="youtube", source_id=YOUTUBE)
 
     at = _connect(_settings(), fake.key, fake.company)
@@ -73,7 +73,7 @@ def test_connect_sync_see_the_mapping_and_disconnect(fake, db):
                                          "file on the Videos page: Branches; Rebase") for s in at.success)
 
     # Match a lesson by hand, chosen by id.
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video = next(v.id for v in videos.list_videos(t) if v.title == "Commits video")
     at.selectbox(key="settings_whop_match_lesson").select("lesn_other")
     at.selectbox(key="settings_whop_match_video").select(video)
@@ -96,7 +96,7 @@ def test_connect_sync_see_the_mapping_and_disconnect(fake, db):
     at = at.button(key="settings_whop_disconnect_confirm").click().run()
     assert not at.exception
     assert any("Disconnected from Whop" in shown(s.value) for s in at.success)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         assert t.conn.execute(sa.text("SELECT count(*) FROM whop_connections WHERE creator_id = :c"),
                               {"c": creator}).scalar_one() == 0
         assert t.conn.execute(sa.text("SELECT count(*) FROM students WHERE creator_id = :c"),
@@ -118,11 +118,11 @@ def test_analytics_shows_whop_members_and_who_cancelled_after_what(fake, db):
 
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, os.environ["CHRONOS_LOCAL_EMAIL"])
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video = videos.create_video(t, title="Commits video", source_type="youtube", source_id=YOUTUBE)
     at = _connect(_settings(), fake.key, fake.company)
     at = at.button(key="settings_whop_sync").click().run()
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         t.conn.execute(sa.text("""
             INSERT INTO video_watch_sessions (creator_id, student_id, video_id, session_start, session_end, metadata)
             SELECT :c, id, :v, '2026-10-30T09:00:00Z', '2026-10-30T09:05:00Z', '{"played": [[0, 65]]}'

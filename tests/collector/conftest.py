@@ -113,7 +113,7 @@ def make_workspace(db: Database, label: str, origins: tuple[str, ...] = ()) -> W
     creator = new_creator(db, label)
     youtube_id = ("C" + uuid.uuid4().hex)[:11]
     title = f"Loops {label} {uuid.uuid4().hex[:6]}"
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video = videos.create_video(t, title=title, source_type="youtube", source_id=youtube_id,
                                     duration_seconds=600)
         key = keys.create_key(t, "Site", origins).key

@@ -58,7 +58,7 @@ def test_a_bad_name_is_refused(t, name):
 
 def test_the_lookup_finds_the_workspace_of_a_live_key_only(db):
     creator = new_creator(db, "keys")
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         live = keys.create_key(t, "Live", ["https://a.example.com"]).key
         gone = keys.create_key(t, "Gone").key
         keys.revoke_key(t, "Gone")
@@ -68,7 +68,7 @@ def test_the_lookup_finds_the_workspace_of_a_live_key_only(db):
         assert keys.key_owner(conn, gone) is None
         assert keys.key_owner(conn, "chr_live_" + "A" * 43) is None
         assert keys.key_owner(conn, "not a key") is None
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         assert keys.list_keys(t)[0].last_used_at is not None
 
 

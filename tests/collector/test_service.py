@@ -28,7 +28,7 @@ def jsonl(*rows_) -> str:
 
 
 def count_events(db, creator) -> int:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return t.conn.execute(sa.text("SELECT count(*) FROM video_analytics_events WHERE creator_id = :c"),
                               {"c": creator}).scalar_one()
 
@@ -49,9 +49,9 @@ def test_a_json_lines_batch_is_stored_once_and_a_resend_stores_nothing(collector
     again = collector.post(ws.key, batch)
     assert again.json() == {"stored": 0, "duplicates": 3, "rejected": []}
     assert count_events(db, ws.creator) == 3
-    with db.tenant(ws.creator) as t:
-        learners = t.conn.execute(sa.text("SELECT lower(email) FROM students ORDER BY 1")).scalars().all()
-        assert learners == ["ana@example.com", "bo@example.com"]
+    with db.workspace(ws.creator) as t:
+        students = t.conn.execute(sa.text("SELECT lower(email) FROM students ORDER BY 1")).scalars().all()
+        assert students == ["ana@example.com", "bo@example.com"]
         # The day is marked for the rollup, as the batch path does.
         assert t.conn.execute(sa.text("SELECT stale FROM rollup_days WHERE date = :d"),
                               {"d": (NOW - timedelta(minutes=5)).date()}).scalar_one() is True
@@ -85,7 +85,7 @@ def test_a_missing_unknown_or_revoked_key_gets_401(collector, db, ws):
     line = jsonl(event(ws))
     assert collector.post(None, line).status_code == 401
     assert collector.post("chr_live_" + "x" * 43, line).status_code == 401
-    with db.tenant(ws.creator) as t:
+    with db.workspace(ws.creator) as t:
         late = keys.create_key(t, "Revoked soon").key
         keys.revoke_key(t, "Revoked soon")
     answer = collector.post(late, line)
@@ -104,7 +104,7 @@ def test_a_key_writes_only_into_its_own_workspace(collector, db, ws):
     assert collector.post(other.key, jsonl(event(other, id=ids[0]), event(other, id=ids[1]))).json()["stored"] == 2
     assert collector.post(ws.key, jsonl(event(ws, id=ids[0]), event(ws, id=ids[1]))).json()["stored"] == 2
     assert count_events(db, ws.creator) == 2 and count_events(db, other.creator) == 2
-    with db.tenant(other.creator) as t:
+    with db.workspace(other.creator) as t:
         assert t.conn.execute(sa.text("SELECT count(*) FROM video_analytics_events WHERE video_id = :v"),
                               {"v": ws.video}).scalar_one() == 0
 
@@ -167,7 +167,7 @@ def test_a_viewing_makes_one_watch_session_with_milestones_from_what_was_played(
                        watch_time_seconds=600, end=(at + timedelta(minutes=12)).isoformat(),
                        timestamp=(at + timedelta(minutes=11)).isoformat()))
     assert collector.post(ws.key, more).json()["stored"] == 1
-    with db.tenant(ws.creator) as t:
+    with db.workspace(ws.creator) as t:
         session = t.conn.execute(sa.text(
             "SELECT id, percent_complete, watch_time_seconds, device_type, session_end, completed, session_start "
             "FROM video_watch_sessions")).one()
@@ -208,7 +208,7 @@ def test_a_viewing_through_the_collector_is_recorded_as_the_preview_player_recor
     Student preview's player and once through the collector: the same session and the same events."""
     from chronos_data.viewing import watching
 
-    with db.tenant(ws.creator) as t:
+    with db.workspace(ws.creator) as t:
         student = t.conn.execute(sa.text("INSERT INTO students (creator_id, email) VALUES (:c, 'pre@example.com') "
                                          "RETURNING id"), {"c": ws.creator}).scalar_one()
         viewing = None
@@ -226,7 +226,7 @@ def test_a_viewing_through_the_collector_is_recorded_as_the_preview_player_recor
         event(ws, session=session, student_email="col@example.com", type="video_progress",
               played=[[0, 60], [540, 560]], duration=600, watch_time_seconds=80)))
     assert collected.json()["stored"] == 3
-    with db.tenant(ws.creator) as t:
+    with db.workspace(ws.creator) as t:
         shown = t.conn.execute(sa.text(
             "SELECT st.email, s.percent_complete, s.watch_time_seconds, s.completed, s.metadata -> 'played' AS played, "
             "  array(SELECT e.event_type || coalesce(':' || (e.metadata ->> 'milestone'), '') FROM video_analytics_events e "
@@ -240,7 +240,7 @@ def test_a_viewing_through_the_collector_is_recorded_as_the_preview_player_recor
 def test_a_key_revoked_while_in_use_is_refused_within_the_cache_time(collector, db):
     ws = make_workspace(db, "revoke")
     assert collector.post(ws.key, jsonl(event(ws))).status_code == 200
-    with db.tenant(ws.creator) as t:
+    with db.workspace(ws.creator) as t:
         assert keys.revoke_key(t, "Site")
     # KEY_CACHE_SECONDS is 10
     answer = wait_until(lambda: (r := collector.post(ws.key, jsonl(event(ws)))).status_code != 200 and r,
@@ -271,7 +271,7 @@ def test_collected_events_show_on_analytics_after_the_next_rollup(collector, db)
                   event(ws, type="video_completed", student_email="s0@example.com",
                         timestamp=(day + timedelta(minutes=9)).isoformat()))
     assert collector.post(ws.key, batch).json()["stored"] == 4
-    with db.tenant(ws.creator) as t:
+    with db.workspace(ws.creator) as t:
         rollups.rollup(t)
         frame = dashboards.views_over_time(t, dashboards.Filters(day.date(), day.date()))
     assert frame["views"].tolist() == [3]

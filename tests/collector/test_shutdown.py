@@ -39,5 +39,5 @@ def test_sigterm_writes_the_queued_events_before_exiting(db, database_url, tmp_p
         assert answer.status_code == 200 and answer.json()["stored"] == 10_000
         # uvicorn ends by re-raising the signal it drained for, as a process stopped by SIGTERM does.
         assert process.wait(60) in (0, -signal.SIGTERM)
-    with db.tenant(ws.creator) as t:
+    with db.workspace(ws.creator) as t:
         assert t.conn.execute(sa.text("SELECT count(*) FROM video_analytics_events")).scalar_one() == 10_000

@@ -31,7 +31,7 @@ def hooked(db, settings):
         for label, fake, secret in (("route-a", fake_a, SECRETS[0]), ("route-b", fake_b, SECRETS[1])):
             creator = new_creator(db, label)
             s = dataclasses.replace(settings, whop_base_url=fake.api_url)
-            with db.tenant(creator) as t:
+            with db.workspace(creator) as t:
                 whop.connect(t, fake.key, fake.company, settings=s)
                 whop.sync(t, settings=s)
                 webhooks.set_webhook_secret(t, secret, settings=s)
@@ -42,7 +42,7 @@ def hooked(db, settings):
 
 def _state(db, creator: uuid.UUID) -> tuple[bool, int]:
     """(user_0 active?, webhook deliveries stored)."""
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         active = t.conn.execute(sa.text("SELECT is_active FROM students WHERE creator_id = :c AND whop_user_id = "
                                         "'user_0'"), {"c": creator}).scalar_one()
         stored = t.conn.execute(sa.text("SELECT count(*) FROM whop_deliveries WHERE creator_id = :c "

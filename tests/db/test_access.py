@@ -19,7 +19,7 @@ def _email(label: str) -> str:
 _ISSUER = "https://idp.example.com"
 
 
-def _sign_in(db, email: str, name: str | None = None, *, subject: str | None = None) -> list[access.Workspace]:
+def _sign_in(db, email: str, name: str | None = None, *, subject: str | None = None) -> list[access.Membership]:
     """Sign in as the person the provider knows by ``subject`` (default: one per address)."""
     identity = access.Identity(_ISSUER, subject or f"user-{email.lower()}", email, name)
     with db.engine.begin() as conn:
@@ -30,58 +30,58 @@ def test_first_sign_in_creates_the_workspace_and_records_the_time(db):
     email = _email("new")
     [own] = _sign_in(db, email, "Ada Lovelace")
     assert own.role == "owner" and own.email == email and not own.read_only
-    with db.tenant(own.creator_id) as t:
+    with db.workspace(own.creator_id) as t:
         first = creators.get_creator(t)
     assert first.name == "Ada Lovelace" and first.last_login_at is not None
 
     [again] = _sign_in(db, email.upper())
     assert again.creator_id == own.creator_id
-    with db.tenant(own.creator_id) as t:
+    with db.workspace(own.creator_id) as t:
         assert creators.get_creator(t).last_login_at > first.last_login_at
 
 
 def test_a_teammate_sees_the_owner_s_workspace_after_their_own(db):
     owner_email, analyst_email = _email("owner"), _email("analyst")
     [owner] = _sign_in(db, owner_email)
-    with db.tenant(owner.creator_id) as t:
+    with db.workspace(owner.creator_id) as t:
         added = access.add_teammate(t, analyst_email.upper())
     assert added.role == "analyst" and added.last_seen_at is None
 
     own, shared = _sign_in(db, analyst_email)
     assert own.role == "owner" and own.email == analyst_email
     assert (shared.creator_id, shared.role, shared.read_only) == (owner.creator_id, "analyst", True)
-    with db.tenant(owner.creator_id) as t:
+    with db.workspace(owner.creator_id) as t:
         [seen] = access.list_teammates(t)
     assert seen.last_seen_at is not None
 
 
 def test_an_analyst_reads_the_workspace_and_postgres_refuses_every_change(db):
     [owner] = _sign_in(db, _email("owner"))
-    with db.tenant(owner.creator_id) as t:
+    with db.workspace(owner.creator_id) as t:
         course_id = courses.create_course(t, "Statistics 101")
-    with db.tenant(owner.creator_id, read_only=True) as t:
+    with db.workspace(owner.creator_id, read_only=True) as t:
         assert [c.title for c in courses.list_courses(t)] == ["Statistics 101"]
         assert workspace.row_counts(t, ("courses",)) == {"courses": 1}
 
     with pytest.raises(ReadOnlyAccess, match="read-only"):
-        with db.tenant(owner.creator_id, read_only=True) as t:
+        with db.workspace(owner.creator_id, read_only=True) as t:
             courses.create_course(t, "Sneaky course")
     with pytest.raises(ReadOnlyAccess):
-        with db.tenant(owner.creator_id, read_only=True) as t:
+        with db.workspace(owner.creator_id, read_only=True) as t:
             t.conn.execute(sa.text("UPDATE courses SET title = 'changed' WHERE id = :id"), {"id": course_id})
     with pytest.raises(ReadOnlyAccess):
-        with db.tenant(owner.creator_id, read_only=True) as t:
+        with db.workspace(owner.creator_id, read_only=True) as t:
             t.conn.execute(sa.text("DELETE FROM courses WHERE id = :id"), {"id": course_id})
-    with db.tenant(owner.creator_id) as t:
+    with db.workspace(owner.creator_id) as t:
         assert [(c.id, c.title) for c in courses.list_courses(t)] == [(course_id, "Statistics 101")]
 
 
 def test_the_analyst_role_ends_with_its_transaction(db):
     [owner] = _sign_in(db, _email("owner"))
     for _ in range(12):  # more than the pool holds: every pooled connection is reused
-        with db.tenant(owner.creator_id, read_only=True) as t:
+        with db.workspace(owner.creator_id, read_only=True) as t:
             assert t.conn.execute(sa.text("SELECT current_user")).scalar_one() == "chronos_analyst"
-        with db.tenant(owner.creator_id) as t:
+        with db.workspace(owner.creator_id) as t:
             assert t.conn.execute(sa.text("SELECT current_user")).scalar_one() == "chronos_app"
 
 
@@ -104,14 +104,14 @@ def test_the_analyst_role_may_read_every_table_the_app_reads_and_write_none(db):
 def test_removing_a_teammate_takes_access_away_and_can_be_undone(db):
     [owner] = _sign_in(db, _email("owner"))
     analyst_email = _email("analyst")
-    with db.tenant(owner.creator_id) as t:
+    with db.workspace(owner.creator_id) as t:
         mate = access.add_teammate(t, analyst_email)
         access.remove_teammate(t, mate.id)
         assert access.list_teammates(t) == []
         assert [m.email for m in access.list_teammates(t, include_removed=True)] == [analyst_email]
     assert [w.role for w in _sign_in(db, analyst_email)] == ["owner"]
 
-    with db.tenant(owner.creator_id) as t:
+    with db.workspace(owner.creator_id) as t:
         access.restore_teammate(t, mate.id)
     assert [w.creator_id for w in _sign_in(db, analyst_email)][1] == owner.creator_id
 
@@ -119,27 +119,27 @@ def test_removing_a_teammate_takes_access_away_and_can_be_undone(db):
 def test_teammates_are_per_workspace(db):
     [a] = _sign_in(db, _email("a"))
     [b] = _sign_in(db, _email("b"))
-    with db.tenant(a.creator_id) as t:
+    with db.workspace(a.creator_id) as t:
         mate = access.add_teammate(t, _email("mate"))
-    with db.tenant(b.creator_id) as t:
+    with db.workspace(b.creator_id) as t:
         assert access.list_teammates(t, include_removed=True) == []
         with pytest.raises(NotFound):
             access.remove_teammate(t, mate.id)
-    with db.tenant(a.creator_id) as t:
+    with db.workspace(a.creator_id) as t:
         assert [m.removed_at for m in access.list_teammates(t)] == [None]
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "not-an-email", "two@@example.com", "x@y", "a b@example.com"])
 def test_teammate_addresses_are_validated(db, bad):
     [owner] = _sign_in(db, _email("owner"))
-    with db.tenant(owner.creator_id) as t, pytest.raises(ValidationError):
+    with db.workspace(owner.creator_id) as t, pytest.raises(ValidationError):
         access.add_teammate(t, bad)
 
 
 def test_the_owner_cannot_add_their_own_address(db):
     email = _email("owner")
     [owner] = _sign_in(db, email)
-    with db.tenant(owner.creator_id) as t, pytest.raises(ValidationError, match="own address"):
+    with db.workspace(owner.creator_id) as t, pytest.raises(ValidationError, match="own address"):
         access.add_teammate(t, email.title())
 
 

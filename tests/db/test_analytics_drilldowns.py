@@ -1,5 +1,5 @@
 """The Analytics page's drill-downs against a hand-sized fixture: a chart slice's videos, cost lines, a
-learner found by e-mail (each number says how)."""
+student found by e-mail (each number says how)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chronos_data import students, videos
-from chronos_data.db import Tenant
+from chronos_data.db import Workspace
 from chronos_data.viewing import analytics, dashboards, rollups, watching
 
 DAY = date(2026, 4, 6)  # a Monday
@@ -20,7 +20,7 @@ def _at(hour: int) -> datetime:
 
 
 @pytest.fixture
-def viewing(t: Tenant):
+def viewing(t: Workspace):
     """Two videos. Intro: Ana on desktop at 09:00, Ben on mobile at 10:00 (referred by search).
     Outro: Ana on desktop at 10:00."""
     intro, outro = (videos.create_video(t, title=title, source_type="loom", source_id=uuid.uuid4().hex,
@@ -71,9 +71,9 @@ def test_a_slice_follows_the_video_filter(t, viewing):
     assert list(dashboards.slice_videos(t, only_outro, weekday=1, hour=10)["title"]) == ["Outro"]
 
 
-def test_a_learner_is_found_by_email_in_any_case(t, viewing):
-    assert dashboards.find_learner(t, " ana@example.COM ") == viewing["ana"]
-    assert dashboards.find_learner(t, "nobody@example.com") is None
+def test_a_student_is_found_by_email_in_any_case(t, viewing):
+    assert dashboards.find_student(t, " ana@example.COM ") == viewing["ana"]
+    assert dashboards.find_student(t, "nobody@example.com") is None
 
 
 def test_cost_lines_add_up_to_the_costs_table(t, viewing):

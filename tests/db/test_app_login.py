@@ -74,7 +74,7 @@ def test_an_operator_login_that_may_only_become_chronos_app(tmp_path, cluster):
     try:
         with db.engine.begin() as conn:
             creator = creators.ensure_creator(conn, f"web-{uuid.uuid4().hex[:8]}@example.com")
-        with db.tenant(creator, read_only=True) as t:  # analysts: SET LOCAL ROLE chronos_analyst
+        with db.workspace(creator, read_only=True) as t:  # analysts: SET LOCAL ROLE chronos_analyst
             assert _login(t.conn) == (name, "chronos_analyst")
         with db.engine.begin() as conn:
             conn.execute(sa.text("RESET ROLE"))

@@ -85,7 +85,7 @@ def test_offline_answer_quotes_the_transcript_and_cites_the_second(db, workspace
 
 def test_answers_and_their_sources_are_stored_with_the_conversation(db, workspace, offline):
     answer = offline.ask(workspace.creator, "How do I make JavaScript bundles cacheable forever but still ship updates?")
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         messages = chat.list_messages(t, answer.session_id)
         session = chat.get_session(t, answer.session_id)
         interactions = t.conn.execute(
@@ -119,7 +119,7 @@ def test_a_follow_up_is_searched_with_the_question_it_follows(db, workspace, off
 
 
 def test_scope_limits_answers_to_a_course_or_chosen_videos(db, workspace, offline):
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         course = courses.create_course(t, "Web basics")
         module = courses.create_module(t, course, "HTTP")
         courses.add_lessons(t, module, [workspace.video["HTTP caching headers"]])
@@ -141,7 +141,7 @@ def test_one_creator_never_sees_another_creators_passages_or_conversations(db, w
     assert {c.video_id for c in theirs.citations} == {workspace.neighbour_video}
     with pytest.raises(NotFound):
         offline.ask(workspace.neighbour, "and Lax?", session_id=mine.session_id)
-    with db.tenant(workspace.neighbour) as t:
+    with db.workspace(workspace.neighbour) as t:
         assert mine.session_id not in {s.id for s in chat.list_sessions(t)}
         assert chat.list_messages(t, mine.session_id) == []
         assert all(q.session_id != mine.session_id for q in chat.question_log(t))
@@ -151,11 +151,11 @@ def test_one_creator_never_sees_another_creators_passages_or_conversations(db, w
     ("", "empty"), ("   \n\t ", "empty"), ("x" * 2_001, "2,001 characters"),
 ])
 def test_unusable_questions_are_refused_before_anything_is_stored(db, workspace, offline, question, message):
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         before = chat.questions_today(t)
     with pytest.raises(ValidationError, match=message):
         offline.ask(workspace.creator, question)
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         assert chat.questions_today(t) == before
 
 
@@ -164,7 +164,7 @@ def test_unusable_questions_are_refused_before_anything_is_stored(db, workspace,
 ])
 def test_hostile_questions_are_stored_as_text_and_answered(db, workspace, offline, question):
     answer = offline.ask(workspace.creator, question)
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         stored = chat.list_messages(t, answer.session_id)[0].content
     assert "\x00" not in stored and "\x1b" not in stored
     assert stored == " ".join(re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", question).split())
@@ -178,7 +178,7 @@ def test_the_daily_question_cap_stops_the_next_question_with_a_clear_message(db,
     assistant.ask(creator, "What is a list?")
     with pytest.raises(LimitReached, match="2 questions for today"):
         assistant.ask(creator, "What is a cookie?")
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         assert chat.questions_today(t) == 2
         sent = t.conn.execute(sa.text("SELECT chat_messages_sent FROM usage_metrics WHERE creator_id = :c "
                                       "AND date = current_date"), {"c": creator}).scalar_one()
@@ -187,7 +187,7 @@ def test_the_daily_question_cap_stops_the_next_question_with_a_clear_message(db,
 
 def test_conversations_can_be_renamed_trashed_restored_and_rated(db, workspace, offline):
     answer = offline.ask(workspace.creator, "Why is pop cheap?")
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         chat.rename_session(t, answer.session_id, "Lists: pop")
         chat.set_feedback(t, answer.message_id, -1)
         assert chat.get_session(t, answer.session_id).title == "Lists: pop"
@@ -196,7 +196,7 @@ def test_conversations_can_be_renamed_trashed_restored_and_rated(db, workspace, 
         assert answer.session_id in {s.id for s in chat.list_sessions(t, trash=True)}
     with pytest.raises(NotFound, match="trash"):
         offline.ask(workspace.creator, "and append?", session_id=answer.session_id)
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         chat.restore_session(t, answer.session_id)
         logged = next(q for q in chat.question_log(t) if q.question_id == answer.question_id)
         with pytest.raises(ValidationError):
@@ -207,8 +207,8 @@ def test_conversations_can_be_renamed_trashed_restored_and_rated(db, workspace, 
 
 
 def test_students_conversations_are_readable_but_not_writable(db, workspace, offline):
-    with db.tenant(workspace.creator) as t:
-        student = students.create_student(t, f"learner-{uuid.uuid4().hex[:6]}@example.com")
+    with db.workspace(workspace.creator) as t:
+        student = students.create_student(t, f"student-{uuid.uuid4().hex[:6]}@example.com")
         session = chat.create_session(t, "Cookies?", student_id=student)
         chat.add_message(t, session, "user", "How do cookies keep me logged in?")
         listed = chat.list_sessions(t, whose="students")
@@ -217,7 +217,7 @@ def test_students_conversations_are_readable_but_not_writable(db, workspace, off
         with pytest.raises(ValidationError, match="student"):
             chat.rename_session(t, session, "Mine now")
         logged = next(q for q in chat.question_log(t) if q.session_id == session)
-        assert logged.student_email.startswith("learner-") and logged.answer is None
+        assert logged.student_email.startswith("student-") and logged.answer is None
     with pytest.raises(ValidationError, match="student"):
         offline.ask(workspace.creator, "and sessions?", session_id=session)
 
@@ -235,7 +235,7 @@ def test_generated_answer_streams_with_citations_tokens_and_credits(db, embedder
     request = fake.requests[-1]["body"]
     assert request["stream"] is True and request["messages"][0]["content"].startswith("You are the teaching")
     assert "Question: Can a tuple be used as a key in a dictionary?" in request["messages"][1]["content"]
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         stored = chat.list_messages(t, answer.session_id)[-1]
     assert stored.token_count == answer.token_count and stored.metadata["completion_tokens"] > 0
 
@@ -255,7 +255,7 @@ def test_a_rejected_key_falls_back_to_a_quoted_answer_and_says_why(db, embedder,
         answer = _generating(db, embedder, fake, key="sk-rejected").ask(workspace.creator, "What is a tuple?")
     assert answer.model == OFFLINE_MODEL and answer.found and answer.citations
     assert "rejected the API key" in answer.notice
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         assert chat.list_messages(t, answer.session_id)[0].content == "What is a tuple?"  # the question is kept
 
 

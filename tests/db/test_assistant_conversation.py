@@ -36,7 +36,7 @@ def workspace(db: Database, embedder: LocalEmbedder) -> Workspace:
     video = {title: import_lecture(db, creator, next(lec for lec in LECTURES if lec.title == title))
              for title in TITLES}
     run_until_done(db, creator, embedder, list(video.values()), timeout=120)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         email = t.conn.execute(sa.text("SELECT email FROM creators WHERE id = :c"), {"c": creator}).scalar_one()
     return Workspace(creator, email, video)
 
@@ -79,13 +79,13 @@ def test_an_elliptical_follow_up_stays_on_the_conversations_topic(workspace, off
 
 
 def test_the_scope_is_kept_with_the_conversation_and_follow_ups_search_it(db, workspace, offline):
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         course = courses.create_course(t, "Data and Python")
         module = courses.create_module(t, course, "Basics")
         courses.add_lessons(t, module, [workspace.video["SQL joins explained"],
                                         workspace.video["Python tuples and immutability"]])
     first = offline.ask(workspace.creator, "What is a left join?", scope=Scope(course_id=course))
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         session = chat.get_session(t, first.session_id)
     assert session.context_course_id == course and session.context_video_ids == []
     # A follow-up without a scope searches the conversation's: git's lesson is outside the course.
@@ -95,13 +95,13 @@ def test_the_scope_is_kept_with_the_conversation_and_follow_ups_search_it(db, wo
     chosen = (workspace.video["HTTP caching headers"],)
     offline.ask(workspace.creator, "What does Cache-Control max-age mean?", session_id=first.session_id,
                 scope=Scope(video_ids=chosen))
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         session = chat.get_session(t, first.session_id)
     assert session.context_course_id is None and session.context_video_ids == list(chosen)
 
 
 def test_a_refusal_in_a_scope_lists_only_the_videos_inside_it(db, workspace, offline):
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         course = courses.create_course(t, "Git only")
         module = courses.create_module(t, course, "Undo")
         courses.add_lessons(t, module, [workspace.video["Undoing mistakes in git"]])
@@ -147,7 +147,7 @@ def test_the_language_note_is_only_for_questions_in_another_language(workspace, 
 def test_sql_looking_questions_are_text(db, workspace, offline):
     answer = offline.ask(workspace.creator, "'; DROP TABLE videos; --")
     assert answer.text and answer.model == OFFLINE_MODEL
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         assert t.conn.execute(sa.text("SELECT count(*) FROM videos WHERE creator_id = :c"),
                               {"c": workspace.creator}).scalar_one() == len(TITLES)
 

@@ -47,7 +47,7 @@ def cleanup(db):
 def demo(db, embedder):
     result = load_demo(db, embedder, seed=11, students=80, days=45, email=EMAIL)
     # What the demo does not make: ids in a uuid[] and a text[] column, and in a schedule's filters.
-    with db.tenant(result.creator_id) as t:
+    with db.workspace(result.creator_id) as t:
         params = {"c": result.creator_id}
         t.conn.execute(sa.text(
             "INSERT INTO chat_sessions (creator_id, title, context_video_ids) SELECT :c, 'Mine', array_agg(id) "
@@ -88,7 +88,7 @@ def demo(db, embedder):
 def exported(db, demo):
     """The demo workspace's backup (bytes) and the export's summary."""
     out = io.BytesIO()
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         summary = backup.export_workspace(t, out)
     return out.getvalue(), summary
 
@@ -110,7 +110,7 @@ def _pack(lines: list[dict]) -> bytes:
     return gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode())
 
 
-def _tenant_tables(db) -> dict[str, set[str]]:
+def _workspace_tables(db) -> dict[str, set[str]]:
     """Every table of the workspace (a creator_id column) and the tables it references, from the catalog."""
     with db.engine.connect() as conn:
         tables = set(conn.execute(sa.text(
@@ -129,7 +129,7 @@ def _tenant_tables(db) -> dict[str, set[str]]:
 
 
 def _counts(db, creator, tables) -> dict[str, int]:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return {name: t.conn.execute(sa.text(f'SELECT count(*) FROM chronos."{name}" WHERE creator_id = :c'),
                                      {"c": creator}).scalar_one() for name in sorted(tables)}
 
@@ -137,7 +137,7 @@ def _counts(db, creator, tables) -> dict[str, int]:
 def _ids(db, creator, tables) -> set[str]:
     """Every primary-key id of the workspace's tables that have an ``id`` column."""
     found: set[str] = set()
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         for name in tables:
             has_id = t.conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE "
                                             "table_schema = 'chronos' AND table_name = :t AND column_name = 'id')"),
@@ -149,7 +149,7 @@ def _ids(db, creator, tables) -> set[str]:
 
 
 def _assert_empty(db, creator) -> None:
-    counts = _counts(db, creator, _tenant_tables(db))
+    counts = _counts(db, creator, _workspace_tables(db))
     assert not any(counts.values()), counts
 
 
@@ -157,7 +157,7 @@ def test_the_backup_holds_every_workspace_table_in_foreign_key_order(exported, d
     data, summary = exported
     lines = _lines(data)
     header, rows, end = lines[0], lines[1:-1], lines[-1]
-    parents = _tenant_tables(db)
+    parents = _workspace_tables(db)
     expected = set(parents) - backup.DERIVED_TABLES - backup.ACCESS_TABLES - backup.SECRET_TABLES
     assert header["format"] == backup.FORMAT and header["creator"]["email"] == EMAIL
     assert {t["name"] for t in header["tables"]} == expected
@@ -178,25 +178,25 @@ def test_the_backup_holds_every_workspace_table_in_foreign_key_order(exported, d
 
 def test_the_copy_has_as_many_rows_in_every_table(db, demo, restored):
     target, summary = restored
-    tables = _tenant_tables(db)
+    tables = _workspace_tables(db)
     original, copy = _counts(db, demo.creator_id, tables), _counts(db, target, tables)
     # Credentials for other services stay behind: the copy connects to Whop anew.
     assert original["whop_connections"] == 1 and copy["whop_connections"] == 0
     assert {k: v for k, v in copy.items() if k not in backup.SECRET_TABLES} == \
         {k: v for k, v in original.items() if k not in backup.SECRET_TABLES}
     # Derived tables too: the restore rolled the activity up again instead of copying them.
-    assert copy["video_analytics"] > 0 and copy["learner_sets"] > 0 and copy["course_learners"] > 0
+    assert copy["video_analytics"] > 0 and copy["student_sets"] > 0 and copy["course_students"] > 0
     assert summary.stale_days >= 44 and summary.total_rows == sum(summary.rows.values())
 
 
 def test_every_id_is_new_and_no_row_of_the_copy_mentions_the_original(db, demo, restored, exported):
     target, _ = restored
-    tables = _tenant_tables(db)
+    tables = _workspace_tables(db)
     original_ids, copy_ids = _ids(db, demo.creator_id, tables), _ids(db, target, tables)
     assert len(copy_ids) == len(original_ids) and not copy_ids & original_ids
     # A backup of the copy mentions none of the original's ids (foreign keys, arrays, JSON alike).
     out = io.BytesIO()
-    with db.tenant(target) as t:
+    with db.workspace(target) as t:
         backup.export_workspace(t, out)
     mentioned = set(UUID.findall(gzip.decompress(out.getvalue()).decode()))
     assert not mentioned & (original_ids | {str(demo.creator_id)})
@@ -205,7 +205,7 @@ def test_every_id_is_new_and_no_row_of_the_copy_mentions_the_original(db, demo, 
 
 def test_references_point_at_the_restored_rows(db, demo, restored):
     target, _ = restored
-    with db.tenant(target) as t:
+    with db.workspace(target) as t:
         q = lambda sql: t.conn.execute(sa.text(sql), {"c": target}).all()  # noqa: E731
         video_ids = {r[0] for r in q("SELECT id FROM videos WHERE creator_id = :c")}
         assert {r[0] for r in q("SELECT video_id FROM module_lessons WHERE creator_id = :c")} <= video_ids
@@ -242,7 +242,7 @@ def test_references_point_at_the_restored_rows(db, demo, restored):
         copy_outline = q(outline)
         copy_citations = q("SELECT m.content, v.title FROM chat_messages m, jsonb_array_elements(m.video_references) r "
                            "JOIN videos v ON v.id = CAST(r ->> 'video_id' AS uuid) WHERE m.creator_id = :c ORDER BY 1, 2")
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         assert t.conn.execute(sa.text(outline), {"c": demo.creator_id}).all() == copy_outline
         assert t.conn.execute(sa.text(
             "SELECT m.content, v.title FROM chat_messages m, jsonb_array_elements(m.video_references) r "
@@ -251,7 +251,7 @@ def test_references_point_at_the_restored_rows(db, demo, restored):
 
 
 def _chunks(db, creator):
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return t.conn.execute(sa.text(
             "SELECT v.title, c.chunk_index, c.chunk_text, c.embedding_model, CAST(c.embedding AS text), "
             "CAST(c.search_text AS text), c.start_time_seconds FROM video_chunks c JOIN videos v ON v.id = c.video_id "
@@ -271,7 +271,7 @@ def test_search_and_dashboards_give_the_same_answers_on_the_copy(db, embedder, d
     period = dashboards.Filters(today - timedelta(days=44), today)
 
     def answers(creator):
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             found = hybrid_search(t, question, vector, embedding_model=embedder.model, dimensions=embedder.dimensions)
             titles = dict(t.conn.execute(sa.text("SELECT id, title FROM videos WHERE creator_id = :c"),
                                          {"c": creator}).all())
@@ -283,7 +283,7 @@ def test_search_and_dashboards_give_the_same_answers_on_the_copy(db, embedder, d
                 "views": dashboards.views_over_time(t, period, "week"),
                 "top": dashboards.top_videos(t, period).drop(columns=["video_id"]),
                 "funnel": dashboards.course_funnel(t, course.id, period).drop(columns=["video_id", "module_id"]),
-                "at_risk": dashboards.at_risk_learners(t, course.id).drop(columns=["student_id"]),
+                "at_risk": dashboards.at_risk_students(t, course.id).drop(columns=["student_id"]),
             }
 
     original, copy = answers(demo.creator_id), answers(restored[0])
@@ -295,7 +295,7 @@ def test_search_and_dashboards_give_the_same_answers_on_the_copy(db, embedder, d
 
 def test_the_original_is_untouched(db, demo, exported, restored):
     again = io.BytesIO()
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         backup.export_workspace(t, again)
     before, after = _lines(exported[0]), _lines(again.getvalue())
     key = lambda line: json.dumps(line, sort_keys=True)  # noqa: E731
@@ -304,10 +304,10 @@ def test_the_original_is_untouched(db, demo, exported, restored):
 
 def test_the_original_creator_cannot_read_the_copy(db, demo, restored):
     target, _ = restored
-    with db.tenant(target) as t:
+    with db.workspace(target) as t:
         copied_videos = list(t.conn.execute(sa.text("SELECT id FROM videos WHERE creator_id = :c"),
                                             {"c": target}).scalars())
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         # Asked for the copy's rows by creator and by id: row-level security shows nothing.
         assert t.conn.execute(sa.text("SELECT count(*) FROM videos WHERE creator_id = :c OR id = ANY(:ids)"),
                               {"c": target, "ids": copied_videos}).scalar_one() == 0
@@ -317,18 +317,18 @@ def test_the_original_creator_cannot_read_the_copy(db, demo, restored):
 def test_a_workspace_with_data_is_refused_and_keeps_what_it_had(db, exported, cleanup):
     creator = new_creator(db, "busy")
     cleanup.append(creator)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         students.create_student(t, "ada@example.com", "Ada")
-    before = _counts(db, creator, _tenant_tables(db))
+    before = _counts(db, creator, _workspace_tables(db))
     with pytest.raises(WorkspaceNotEmpty, match="already holds data \\(students\\).*--as-creator"):
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             backup.restore_workspace(t, exported[0])
-    assert _counts(db, creator, _tenant_tables(db)) == before
+    assert _counts(db, creator, _workspace_tables(db)) == before
 
 
 def test_restore_backup_returns_what_the_page_and_the_command_show(db, restored):
     target, summary = restored
-    with db.tenant(target) as t:
+    with db.workspace(target) as t:
         email = creators.get_creator(t).email
         rolled = t.conn.execute(sa.text("SELECT count(*) FROM rollup_days WHERE creator_id = :c"),
                                 {"c": target}).scalar_one()
@@ -339,10 +339,10 @@ def test_restore_backup_returns_what_the_page_and_the_command_show(db, restored)
 
 def _workspace_state(db, creator) -> tuple[dict[str, int], tuple]:
     """Every workspace table's rows (derived and rollup ones too) and the creator's own row."""
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         profile = tuple(t.conn.execute(sa.text("SELECT name, settings, email FROM creators WHERE id = :c"),
                                        {"c": creator}).one())
-    return _counts(db, creator, _tenant_tables(db)), profile
+    return _counts(db, creator, _workspace_tables(db)), profile
 
 
 @pytest.mark.parametrize(("damage", "message"), [
@@ -362,7 +362,7 @@ def test_restore_backup_refuses_a_bad_file_and_leaves_the_database_unchanged(db,
 def test_restore_backup_refuses_a_workspace_with_data_and_a_read_only_caller(db, exported, cleanup):
     busy = new_creator(db, "use-case-busy")
     cleanup.append(busy)
-    with db.tenant(busy) as t:
+    with db.workspace(busy) as t:
         students.create_student(t, "ada@example.com", "Ada")
     before = _workspace_state(db, busy)
     with pytest.raises(WorkspaceNotEmpty, match="already holds data"):
@@ -443,7 +443,7 @@ def test_a_wrong_or_damaged_file_is_refused_and_writes_nothing(db, exported, cle
     creator = new_creator(db, "damaged")
     cleanup.append(creator)
     with pytest.raises(BackupFileError, match=message):
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             backup.restore_workspace(t, damage(exported[0]))
     _assert_empty(db, creator)
 
@@ -480,7 +480,7 @@ def _restore_into_new(db, cleanup, data: bytes, **kw):
     cleanup.append(creator)
 
     def restore():
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             backup.restore_workspace(t, io.BytesIO(data), **kw)
 
     error, peak = _peak_bytes(restore)
@@ -542,7 +542,7 @@ def test_a_row_the_database_rejects_undoes_every_row_before_it(db, exported, cle
 
     creator = new_creator(db, "rejected")
     cleanup.append(creator)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         with pytest.raises(BackupFileError, match="does not fit this database.*nothing was written"):
             backup.restore_workspace(t, _edited(bad_event)(exported[0]))
         # Undone inside the caller's transaction too, which goes on and commits.
@@ -556,10 +556,10 @@ def test_a_decompressed_backup_restores_too(db, exported, cleanup, tmp_path):
     cleanup.append(creator)
     plain = tmp_path / "backup.jsonl"
     plain.write_bytes(gzip.decompress(exported[0]))
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         summary = backup.restore_workspace(t, plain)
     assert summary.rows == exported[1].rows
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         stale = t.conn.execute(sa.text("SELECT count(*) FROM rollup_days WHERE creator_id = :c AND stale"),
                                {"c": creator}).scalar_one()
     assert stale == summary.stale_days >= 44  # the next rollup recomputes every restored day
@@ -609,7 +609,7 @@ def test_settings_page_offers_a_backup_and_a_restore_only_into_an_empty_workspac
 
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         students.create_student(t, "grace@example.com", "Grace")
     at.run()
     assert not at.exception
@@ -628,7 +628,7 @@ def _uploader(db, settings, cleanup, label: str, content: bytes):
         creator = creators.ensure_creator(conn, email)
     cleanup.append(creator)
     path = uploads.keep_file(settings, creator, "lecture.mp4", io.BytesIO(content))
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         pipeline.add_subtitled_video(t, source_type="upload", source=path, title=f"{label} lecture",
                                      subtitle_bytes=b"1\n00:00:00,000 --> 00:00:04,000\nHello there.\n",
                                      subtitle_filename="lecture.srt", file_size_bytes=len(content))
@@ -667,7 +667,7 @@ def test_an_uploaded_video_restored_as_another_creator_comes_back_without_media(
     with db.engine.begin() as conn:
         cleanup.append(creators.ensure_creator(conn, f"again-{copy_email}"))
 
-    with db.tenant(copy) as t:
+    with db.workspace(copy) as t:
         [video] = videos.list_videos(t)
     # A new place in the copy's own folder, with nothing in it yet: the file is uploaded again there.
     assert video.storage_path.startswith(f"uploads/{copy}/") and video.storage_path.endswith("/lecture.mp4")
@@ -696,7 +696,7 @@ def test_a_backup_with_media_restored_as_another_creator_plays_its_own_copy(db, 
     cleanup.append(copy)
     assert report["media_restored"] == 1 and report["media_not_in_backup"] == []
 
-    with db.tenant(copy) as t:
+    with db.workspace(copy) as t:
         [video] = videos.list_videos(t)
     assert video.storage_path.startswith(f"uploads/{copy}/") and video.storage_path.endswith("/lecture.mp4")
     assert uploads.stored_file(data_settings, video.storage_path, copy).read_bytes() == content
@@ -713,7 +713,7 @@ def media_backup(db, cleanup, data_settings):
     """A backup with one uploaded video and its media file, as text lines."""
     creator, _, _ = _uploader(db, data_settings, cleanup, "media", b"the lecture's bytes" * 1000)
     out = io.BytesIO()
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         backup.export_workspace(t, out, media=data_settings)
     return gzip.decompress(out.getvalue()).decode().splitlines(keepends=True)
 
@@ -757,7 +757,7 @@ def test_a_forged_media_block_is_refused_and_writes_no_file(db, cleanup, data_se
     target = new_creator(db, "media-forged")
     cleanup.append(target)
     with pytest.raises(BackupFileError, match=message):
-        with db.tenant(target) as t:
+        with db.workspace(target) as t:
             backup.restore_workspace(t, gzip.compress("".join(media_backup).encode()), media=data_settings)
     _assert_empty(db, target)
     assert _files_of(data_settings, target) == []
@@ -768,7 +768,7 @@ def test_a_media_file_over_the_plan_limit_is_refused(db, cleanup, data_settings,
     target = new_creator(db, "media-large")
     cleanup.append(target)
     with pytest.raises(BackupFileError, match="larger than this workspace's plan takes \\(1 KB\\)"):
-        with db.tenant(target) as t:
+        with db.workspace(target) as t:
             backup.restore_workspace(t, gzip.compress("".join(media_backup).encode()), media=data_settings)
     _assert_empty(db, target)
 
@@ -787,7 +787,7 @@ def test_a_media_bomb_is_refused_before_a_file_is_written(db, cleanup, data_sett
     cleanup.append(target)
 
     def restore():
-        with db.tenant(target) as t:
+        with db.workspace(target) as t:
             backup.restore_workspace(t, bomb, media=data_settings)
 
     error, peak = _peak_bytes(restore)
@@ -805,7 +805,7 @@ def test_media_written_by_a_restore_that_fails_later_is_removed(db, cleanup, dat
     target = new_creator(db, "media-late")
     cleanup.append(target)
     with pytest.raises(BackupFileError, match="late on purpose"):
-        with db.tenant(target) as t:
+        with db.workspace(target) as t:
             backup.restore_workspace(t, gzip.compress("".join(media_backup).encode()), media=data_settings)
     _assert_empty(db, target)
     assert _files_of(data_settings, target) == []
@@ -821,7 +821,7 @@ def test_a_forged_header_naming_another_workspace_copies_none_of_its_files(db, c
     bravo, _, bravo_path = _uploader(db, data_settings, cleanup, "bravo", b"bravo's private lecture")
     mallory, mallory_email, _ = _uploader(db, data_settings, cleanup, "mallory", b"mallory's own lecture")
     out = io.BytesIO()
-    with db.tenant(mallory) as t:
+    with db.workspace(mallory) as t:
         backup.export_workspace(t, out)
     lines = _lines(out.getvalue())
     lines[0]["creator"]["id"] = str(bravo)
@@ -836,7 +836,7 @@ def test_a_forged_header_naming_another_workspace_copies_none_of_its_files(db, c
     target = uuid.UUID(json.loads(capsys.readouterr().out)["creator_id"])
     cleanup.append(target)
     assert _files_of(data_settings, target) == []  # no file copied from anywhere
-    with db.tenant(target) as t:
+    with db.workspace(target) as t:
         [video] = videos.list_videos(t)
     assert video.storage_path.startswith(f"uploads/{target}/") and video.storage_path != bravo_path
     played = uploads.stored_file(data_settings, video.storage_path, target)
@@ -850,7 +850,7 @@ def test_a_forged_storage_path_into_another_workspace_is_replaced_by_one_of_its_
     bravo, _, bravo_path = _uploader(db, data_settings, cleanup, "bravo", b"bravo's private lecture")
     mallory, _, _ = _uploader(db, data_settings, cleanup, "mallory", b"mallory's own lecture")
     out = io.BytesIO()
-    with db.tenant(mallory) as t:
+    with db.workspace(mallory) as t:
         backup.export_workspace(t, out)
     lines = _lines(out.getvalue())  # an honest header: Mallory's own id
     forged = [bravo_path, f"uploads/{bravo}/../{bravo}/x/lecture.mp4", "/etc/passwd", "demo/../uploads/x.mp4"]
@@ -864,9 +864,9 @@ def test_a_forged_storage_path_into_another_workspace_is_replaced_by_one_of_its_
 
     target = new_creator(db, "mallory-two")
     cleanup.append(target)
-    with db.tenant(target) as t:
+    with db.workspace(target) as t:
         summary = backup.restore_workspace(t, _pack(lines))
-    with db.tenant(target) as t:
+    with db.workspace(target) as t:
         paths = [v.storage_path for v in videos.list_videos(t)]
     assert len(paths) == len(forged)
     for path in paths:

@@ -18,10 +18,10 @@ def test_a_pool_with_no_free_connection_reports_a_busy_database(db, creator_id):
         with tiny.connect():  # the only connection, held
             # Said the same to the page (which retries) and the command line (which does not).
             with pytest.raises(DatabaseUnavailable, match="too busy to answer right now; try again") as error:
-                with busy.tenant(creator_id):
+                with busy.workspace(creator_id):
                     pass
         assert is_connection_lost(error.value)  # the app's retry loop handles it
-        with busy.tenant(creator_id) as t:  # free again
+        with busy.workspace(creator_id) as t:  # free again
             assert t.conn.execute(sa.text("SELECT 1")).scalar_one() == 1
     finally:
         tiny.dispose()

@@ -82,11 +82,11 @@ def test_a_worker_process_empties_the_import_queue(env, db, tmp_path, capsys, mo
     lesson = tmp_path / "loops.srt"
     lesson.write_bytes(SRT)
     creator = new_creator(db)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         [queued] = queue_imports(t, Settings.from_env(), [ImportRequest(source=str(lesson), title="Loops")])
     assert cli.main(["worker", "--until-idle", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["processed"] >= 1
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         assert videos.get_video(t, queued.video_id).status == "completed"
     assert cli.main(["worker", "--until-idle", "--json"]) == 0  # nothing left: a no-op
     assert json.loads(capsys.readouterr().out)["processed"] == 0
@@ -113,11 +113,11 @@ def test_import_of_a_youtube_link_with_subtitles_uses_the_file_for_a_failed_and_
         # The command's own worker reaches YouTube (for the title) through the module's session.
         real_session = youtube.TimeoutSession
         monkeypatch.setattr(youtube, "TimeoutSession", lambda *a, **kw: fake.install(real_session(*a, **kw)))
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             failed = pipeline.add_youtube_video(t, blocked)
         run_until_done(db, creator, LocalEmbedder(), [failed], sources=pipeline.Sources(
             youtube_session=fake.session(), proxy=youtube.ProxySettings(), ytdlp_fallback=False))
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             assert "proof-of-origin token" in videos.get_video(t, failed).error_message
 
         fake.clear()
@@ -129,7 +129,7 @@ def test_import_of_a_youtube_link_with_subtitles_uses_the_file_for_a_failed_and_
         assert len(fake.requests_to("/oembed")) == 2
     assert [v["status"] for v in report["videos"]] == ["completed", "completed"]
     assert report["videos"][0]["id"] == str(failed)  # the failed copy, not a second one
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         for video_id, key in ((failed, blocked), (uuid.UUID(report["videos"][1]["id"]), fresh)):
             video = videos.get_video(t, video_id)
             assert (video.source_type, video.youtube_video_id, video.transcript_method) == \

@@ -27,20 +27,20 @@ FEEDERS = 4  # threads storing batches through event_batch.append_events, in pai
 SESSIONS = 16  # per watcher
 BATCHES, BATCH = 16, 35  # per feeder pair; events per batch (whole sessions of 7 events)
 READERS, ROUNDS = 2, 12  # dashboard readers, page loads each
-VIDEOS, LEARNERS, DURATION = 3, 8, 300
+VIDEOS, STUDENTS, DURATION = 3, 8, 300
 
 
 class Workspace:
     def __init__(self, db: Database, label: str) -> None:
         self.creator = new_creator(db, label)
-        with db.tenant(self.creator) as t:
+        with db.workspace(self.creator) as t:
             self.videos = []
             for i in range(VIDEOS):
                 video = videos.create_video(t, title=f"{label} lesson {i + 1}", source_type="loom",
                                             source_id=uuid.uuid4().hex, duration_seconds=DURATION)
                 videos.set_status(t, video, "completed")
                 self.videos.append(video)
-            self.learners = [students.create_student(t, f"learner{i}@{label}.example.com") for i in range(LEARNERS)]
+            self.students = [students.create_student(t, f"student{i}@{label}.example.com") for i in range(STUDENTS)]
 
 
 class Sent:
@@ -57,17 +57,17 @@ class Sent:
 
 def _watcher(db: Database, spaces: list[Workspace], sent: Sent, number: int) -> None:
     """Whole sessions through ``watching``, alternating workspaces; every third progress report and
-    every end sent twice. This thread's learners are its own, so it knows which starts are rewatches."""
+    every end sent twice. This thread's students are its own, so it knows which starts are rewatches."""
     rng = random.Random(number)
     completed: set[tuple[uuid.UUID, uuid.UUID]] = set()
     for n in range(SESSIONS):
         space = spaces[(number + n) % len(spaces)]
-        learner, video = rng.choice(space.learners[number::WATCHERS]), rng.choice(space.videos)
-        with db.tenant(space.creator) as t:
-            session = watching.start_viewing(t, video, learner, device_type="mobile", referrer_type="course_page")
+        student, video = rng.choice(space.students[number::WATCHERS]), rng.choice(space.videos)
+        with db.workspace(space.creator) as t:
+            session = watching.start_viewing(t, video, student, device_type="mobile", referrer_type="course_page")
         sid = str(session)
         expected = [(sid, "video_started", "")]
-        if (learner, video) in completed:
+        if (student, video) in completed:
             expected.append((sid, "video_rewatched", ""))
         stop_at = DURATION if n % 3 == 0 else rng.uniform(10, DURATION)
         position, reports = 0.0, 0
@@ -75,16 +75,16 @@ def _watcher(db: Database, spaces: list[Workspace], sent: Sent, number: int) -> 
             position = min(stop_at, position + rng.uniform(20, 70))
             reports += 1
             for _ in range(2 if reports % 3 == 0 else 1):
-                with db.tenant(space.creator) as t:
+                with db.workspace(space.creator) as t:
                     watching.report_progress(t, session, position_seconds=position, watched_seconds=position)
         for _ in range(2):
-            with db.tenant(space.creator) as t:
+            with db.workspace(space.creator) as t:
                 watching.end_viewing(t, session)
         percent = min(100, int(position * 100 // DURATION))
         expected += [(sid, "video_progress", str(m)) for m in watching.MILESTONES if m <= percent]
         if percent >= watching.COMPLETION_PERCENT:
             expected.append((sid, "video_completed", ""))
-            completed.add((learner, video))
+            completed.add((student, video))
         with sent.lock:
             sent.sessions[sid] = space.creator
             sent.live.update((key, space.creator) for key in expected)
@@ -96,14 +96,14 @@ def _plan(spaces: list[Workspace], run: str, rng: random.Random) -> list[tuple[W
     for k in range(BATCHES):
         space, events = spaces[k % len(spaces)], []
         while len(events) < BATCH:
-            session, video, learner = str(uuid.uuid4()), rng.choice(space.videos), rng.choice(space.learners)
+            session, video, student = str(uuid.uuid4()), rng.choice(space.videos), rng.choice(space.students)
             shape = [("video_started", None), *(("video_progress", m) for m in watching.MILESTONES),
                      ("video_completed", None)]
             for event_type, milestone in shape:
                 metadata = {"import_key": uuid.uuid4().hex, "test_run": run, "session_id": session}
                 if milestone is not None:
                     metadata["milestone"] = milestone
-                events.append(EventRow(event_type, video, None, learner, metadata=metadata))
+                events.append(EventRow(event_type, video, None, student, metadata=metadata))
         if k == 1:
             events.append(events[0])  # a duplicate inside one batch
         batches.append((space, events))
@@ -124,7 +124,7 @@ def _feeder(db: Database, plan: list[tuple[Workspace, list[EventRow]]], barrier:
         else:
             continue
         for batch in sends:
-            with db.tenant(space.creator) as t:
+            with db.workspace(space.creator) as t:
                 stored = append_events(t, batch)
             with sent.lock:
                 sent.submitted += len(batch)
@@ -139,12 +139,12 @@ def _reader(db: Database, spaces: list[Workspace], sent: Sent, number: int, chec
     f = dashboards.Filters(today - timedelta(days=29), today)
     for n in range(ROUNDS):
         space, other = spaces[(number + n) % len(spaces)], spaces[(number + n + 1) % len(spaces)]
-        with db.tenant(space.creator) as t:
+        with db.workspace(space.creator) as t:
             viewing = workspace.has_viewing(t)
         if viewing and n % 3 == 0:
-            with db.tenant(space.creator) as t:
+            with db.workspace(space.creator) as t:
                 rollups.rollup(t)
-        with db.tenant(space.creator) as t:
+        with db.workspace(space.creator) as t:
             dashboards.kpis(t, f)
             dashboards.views_over_time(t, f, "day")
             dashboards.breakdown(t, f, "device")
@@ -222,7 +222,7 @@ def test_events_from_many_threads_are_stored_exactly_once_in_their_own_workspace
     assert crossed == 0
 
     for space in spaces:
-        with db.tenant(space.creator) as t:  # row-level security: a workspace sees its own rows only
+        with db.workspace(space.creator) as t:  # row-level security: a workspace sees its own rows only
             visible = t.conn.execute(sa.text(
                 "SELECT count(*) FILTER (WHERE metadata ->> 'test_run' = :run), count(DISTINCT creator_id) "
                 "FROM video_analytics_events"), {"run": run}).one()
@@ -237,15 +237,15 @@ def test_events_from_many_threads_are_stored_exactly_once_in_their_own_workspace
 def test_a_rollup_during_an_uncommitted_import_of_a_past_day_does_not_finalise_it_without_those_events(db):
     space = Workspace(db, "race")
     day = (datetime.now(UTC) - timedelta(days=3)).replace(hour=12, minute=0, second=0, microsecond=0)
-    first = [EventRow("video_started", space.videos[0], day, space.learners[i]) for i in range(3)]
-    late = [EventRow("video_started", space.videos[0], day + timedelta(minutes=5), space.learners[i])
+    first = [EventRow("video_started", space.videos[0], day, space.students[i]) for i in range(3)]
+    late = [EventRow("video_started", space.videos[0], day + timedelta(minutes=5), space.students[i])
             for i in range(3, 7)]
-    with db.tenant(space.creator) as t:
+    with db.workspace(space.creator) as t:
         append_events(t, first)
         rollups.rollup(t)  # the day is now final with 3 views
 
     rolled = threading.Event()
-    with db.tenant(space.creator) as importing:
+    with db.workspace(space.creator) as importing:
         append_events(importing, late)  # marks the day stale, and is not committed yet
         roller = threading.Thread(target=lambda: (_roll(db, space.creator), rolled.set()))
         roller.start()
@@ -254,7 +254,7 @@ def test_a_rollup_during_an_uncommitted_import_of_a_past_day_does_not_finalise_i
     roller.join(timeout=60)
     assert rolled.is_set()
 
-    with db.tenant(space.creator) as t:
+    with db.workspace(space.creator) as t:
         rollups.rollup(t)
         views = t.conn.execute(sa.text("SELECT coalesce(sum(views), 0) FROM video_analytics WHERE creator_id = :c "
                                        "AND date = :d"), {"c": space.creator, "d": day.date()}).scalar_one()
@@ -262,7 +262,7 @@ def test_a_rollup_during_an_uncommitted_import_of_a_past_day_does_not_finalise_i
 
 
 def _roll(db: Database, creator: uuid.UUID) -> None:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         rollups.rollup(t)
 
 
@@ -270,16 +270,16 @@ def test_two_reports_of_one_session_at_once_keep_both_played_ranges(db):
     # Played ranges are read, merged and written back: a report that read them while another was
     # uncommitted would write a union without the other's ranges (a jump's two halves, one lost).
     space = Workspace(db, "ranges")
-    with db.tenant(space.creator) as t:
-        session = watching.start_viewing(t, space.videos[0], space.learners[0])
+    with db.workspace(space.creator) as t:
+        session = watching.start_viewing(t, space.videos[0], space.students[0])
     done = threading.Event()
 
     def second_report() -> None:
-        with db.tenant(space.creator) as t:
+        with db.workspace(space.creator) as t:
             watching.report_progress(t, session, position_seconds=250, watched_seconds=90, played=[[200, 250]])
         done.set()
 
-    with db.tenant(space.creator) as first:
+    with db.workspace(space.creator) as first:
         watching.report_progress(first, session, position_seconds=40, watched_seconds=40, played=[[0, 40]])
         reporter = threading.Thread(target=second_report)
         reporter.start()
@@ -292,7 +292,7 @@ def test_two_reports_of_one_session_at_once_keep_both_played_ranges(db):
                 watcher.rollback()
     reporter.join(timeout=60)
     assert done.is_set()
-    with db.tenant(space.creator) as t:
+    with db.workspace(space.creator) as t:
         played, percent = t.conn.execute(sa.text(
             "SELECT metadata -> 'played', percent_complete FROM video_watch_sessions WHERE id = :s"),
             {"s": session}).one()
@@ -301,17 +301,17 @@ def test_two_reports_of_one_session_at_once_keep_both_played_ranges(db):
 
 def test_two_first_events_of_one_viewing_at_once_open_one_session(db):
     space = Workspace(db, "viewing")
-    video, learner = space.videos[0], space.learners[0]
+    video, student = space.videos[0], space.students[0]
     event = {"kind": "play", "viewing": "replay-1", "position": 0, "watched": 0, "duration": DURATION, "played": []}
     results: list[watching.PlayerViewing] = []
 
     def second_event() -> None:
-        with db.tenant(space.creator) as t:
+        with db.workspace(space.creator) as t:
             results.append(watching.record_player_event(t, {**event, "kind": "progress", "played": [[0, 1]]}, None,
-                                                        video_id=video, student_id=learner))
+                                                        video_id=video, student_id=student))
 
-    with db.tenant(space.creator) as first:
-        mine = watching.record_player_event(first, event, None, video_id=video, student_id=learner)
+    with db.workspace(space.creator) as first:
+        mine = watching.record_player_event(first, event, None, video_id=video, student_id=student)
         recorder = threading.Thread(target=second_event)
         recorder.start()
         # The second waits for the first's session; poll until Postgres says it waits.
@@ -323,7 +323,7 @@ def test_two_first_events_of_one_viewing_at_once_open_one_session(db):
                 watcher.rollback()
     recorder.join(timeout=60)
     assert results == [mine]
-    with db.tenant(space.creator) as t:
+    with db.workspace(space.creator) as t:
         count = t.conn.execute(sa.text("SELECT count(*) FROM video_watch_sessions WHERE video_id = :v"),
                                {"v": video}).scalar_one()
     assert count == 1

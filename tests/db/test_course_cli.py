@@ -21,7 +21,7 @@ def workspace(db, env):
     email = f"cli-course-{uuid.uuid4().hex[:6]}@example.com"
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         course = courses.create_course(t, "Shell basics")
         module = courses.create_module(t, course, "Week 1")
         for title, youtube_id, seconds in (("Pipes", "PPPPPPPPPPP", 300), ("Globs", "GGGGGGGGGGG", 90)):
@@ -106,7 +106,7 @@ def test_one_lesson_is_counted_in_the_singular(db, env, tmp_path, capsys):
     email = f"cli-one-{uuid.uuid4().hex[:6]}@example.com"
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         course = courses.create_course(t, "One lesson")
         video = videos.create_video(t, title="Pipes", source_type="youtube", source_id="PPPPPPPPPPP",
                                     duration_seconds=300)
@@ -142,7 +142,7 @@ def test_a_course_without_lessons_is_never_published_even_anyway(db, workspace, 
     email, _ = workspace
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         empty = courses.create_course(t, "Nothing yet")
     assert cli.main(["course", "publish", str(empty), "--anyway", "--creator", email]) == 1
     assert "Add a lesson first" in capsys.readouterr().err
@@ -152,5 +152,5 @@ def test_a_course_without_lessons_is_never_published_even_anyway(db, workspace, 
 def _published(db, email: str, course: uuid.UUID) -> bool:
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return next(c.is_published for c in courses.list_courses(t) if c.id == course)

@@ -10,14 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chronos_data import courses, videos
-from chronos_data.db import Database, Tenant
+from chronos_data.db import Database, Workspace
 from chronos_data.errors import ValidationError
 
 VIDEOS = 5
 STEPS = 25
 
 
-def _check(t: Tenant, model: dict[uuid.UUID, list[uuid.UUID]], course_ids: list[uuid.UUID],
+def _check(t: Workspace, model: dict[uuid.UUID, list[uuid.UUID]], course_ids: list[uuid.UUID],
            module_course: dict[uuid.UUID, uuid.UUID]) -> None:
     # The deferred UNIQUE(module_id, lesson_order) is checked now rather than at a commit that
     # never comes (the example is rolled back).
@@ -36,7 +36,7 @@ def _check(t: Tenant, model: dict[uuid.UUID, list[uuid.UUID]], course_ids: list[
     assert total == sum(len(v) for v in model.values())  # no lesson left behind in a deleted module
 
 
-def _revision(t: Tenant, module_id: uuid.UUID) -> int:
+def _revision(t: Workspace, module_id: uuid.UUID) -> int:
     return t.conn.execute(sa.text("SELECT revision FROM course_modules WHERE id = :m"), {"m": module_id}).scalar_one()
 
 
@@ -47,13 +47,13 @@ def test_any_sequence_of_edits_keeps_positions_1_to_n_and_matches_the_model(db: 
         transaction = conn.begin()
         try:
             conn.execute(sa.text("SELECT set_config('chronos.creator_id', :c, true)"), {"c": str(creator_id)})
-            t = Tenant(conn, creator_id)
+            t = Workspace(conn, creator_id)
             _run(t, data)
         finally:
             transaction.rollback()
 
 
-def _run(t: Tenant, data: st.DataObject) -> None:
+def _run(t: Workspace, data: st.DataObject) -> None:
     course_a, course_b = courses.create_course(t, "A"), courses.create_course(t, "B")
     module_course = {courses.create_module(t, course_a, "A1"): course_a,
                      courses.create_module(t, course_a, "A2"): course_a,

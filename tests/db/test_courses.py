@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 
 from chronos_data import courses, videos
-from chronos_data.db import Database, Tenant
+from chronos_data.db import Database, Workspace
 from chronos_data.errors import NotFound, StaleEdit, ValidationError
 from tests.conftest import new_creator
 
 
-def _video(t: Tenant, title: str = "Intro", *, status: str = "completed", minutes: int | None = 5) -> uuid.UUID:
+def _video(t: Workspace, title: str = "Intro", *, status: str = "completed", minutes: int | None = 5) -> uuid.UUID:
     source_id = uuid.uuid4().hex[:11]
     video = videos.create_video(t, title=title, source_type="youtube", source_id=source_id,
                                 duration_seconds=None if minutes is None else minutes * 60)
@@ -24,7 +24,7 @@ def _video(t: Tenant, title: str = "Intro", *, status: str = "completed", minute
     return video
 
 
-def _course_with_lessons(t: Tenant, *lesson_counts: int) -> tuple[uuid.UUID, list[uuid.UUID], list[list[uuid.UUID]]]:
+def _course_with_lessons(t: Workspace, *lesson_counts: int) -> tuple[uuid.UUID, list[uuid.UUID], list[list[uuid.UUID]]]:
     course = courses.create_course(t, "Python basics", "Learn Python")
     modules, lessons = [], []
     for m, count in enumerate(lesson_counts, start=1):
@@ -34,11 +34,11 @@ def _course_with_lessons(t: Tenant, *lesson_counts: int) -> tuple[uuid.UUID, lis
     return course, modules, lessons
 
 
-def _titles(t: Tenant, module: uuid.UUID) -> list[str]:
+def _titles(t: Workspace, module: uuid.UUID) -> list[str]:
     return [lesson.title for lesson in courses.list_lessons(t, module)]
 
 
-def _orders(t: Tenant, module: uuid.UUID) -> list[int]:
+def _orders(t: Workspace, module: uuid.UUID) -> list[int]:
     return [lesson.lesson_order for lesson in courses.list_lessons(t, module)]
 
 
@@ -327,7 +327,7 @@ def test_update_lesson_validates_title_and_minutes(t):
             courses.update_lesson(t, lesson, estimated_duration_minutes=bad)
 
 
-def _module_of(t: Tenant, lesson_id: uuid.UUID) -> uuid.UUID:
+def _module_of(t: Workspace, lesson_id: uuid.UUID) -> uuid.UUID:
     return t.conn.execute(sa.text("SELECT module_id FROM module_lessons WHERE id = :l"), {"l": lesson_id}).scalar_one()
 
 
@@ -439,14 +439,14 @@ def test_concurrent_edits_wait_for_the_module_lock(db: Database):
     once the first commits it sees the new revision and is refused as stale."""
     creator = new_creator(db, "locks")
     try:
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             course, modules, lessons = _course_with_lessons(t, 2)
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             seen = courses.list_modules(t, course)[0].revision
         with db.engine.connect() as other:
             other.execute(sa.text("SET lock_timeout = '300ms'"))
             other.commit()
-            with db.tenant(creator) as t:
+            with db.workspace(creator) as t:
                 courses.move_lesson(t, lessons[0][0], +1, expected_revision=seen)
                 with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
                     _in_transaction(other, creator, lambda o: courses.move_lesson(o, lessons[0][1], +1,
@@ -454,7 +454,7 @@ def test_concurrent_edits_wait_for_the_module_lock(db: Database):
             with pytest.raises(StaleEdit):
                 _in_transaction(other, creator, lambda o: courses.move_lesson(o, lessons[0][1], +1,
                                                                               expected_revision=seen))
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             assert [x.id for x in courses.list_lessons(t, modules[0])] == [lessons[0][1], lessons[0][0]]
     finally:
         _drop(db, creator)
@@ -464,7 +464,7 @@ def _in_transaction(conn, creator: uuid.UUID, action) -> None:
     try:
         with conn.begin():
             conn.execute(sa.text("SELECT set_config('chronos.creator_id', :c, true)"), {"c": str(creator)})
-            action(Tenant(conn, creator))
+            action(Workspace(conn, creator))
     finally:
         if conn.in_transaction():
             conn.rollback()
@@ -518,16 +518,16 @@ def test_course_outline_reads_in_two_queries(db, t):
     assert [len(m.lessons) for m in outline.modules] == [2, 2, 1, 0]
 
 
-# --- tenancy -----------------------------------------------------------------------------------
+# --- workspaces -----------------------------------------------------------------------------------
 
 
 def test_another_creator_s_ids_are_not_found(db):
     owner, intruder = new_creator(db, "owner"), new_creator(db, "intruder")
     try:
-        with db.tenant(owner) as t:  # committed, so only the creator filter and RLS hide it
+        with db.workspace(owner) as t:  # committed, so only the creator filter and RLS hide it
             course, modules, lessons = _course_with_lessons(t, 2)
             video = courses.list_lessons(t, modules[0])[0].video_id
-        with db.tenant(intruder) as t:
+        with db.workspace(intruder) as t:
             for call in (
                 lambda: courses.get_course(t, course),
                 lambda: courses.course_outline(t, course),
@@ -552,7 +552,7 @@ def test_another_creator_s_ids_are_not_found(db):
             with pytest.raises(NotFound):
                 courses.add_lessons(t, own, [video])
             assert courses.list_courses(t)[0].title == "Mine" and len(courses.list_courses(t)) == 1
-        with db.tenant(owner) as t:
+        with db.workspace(owner) as t:
             assert [x.id for x in courses.list_lessons(t, modules[0])] == lessons[0]
             assert courses.get_course(t, course).title == "Python basics"
     finally:

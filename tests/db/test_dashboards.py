@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chronos_data import courses, students, videos
-from chronos_data.db import Tenant
+from chronos_data.db import Workspace
 from chronos_data.insights import timeline
 from chronos_data.viewing import dashboards, rollups, watching
 
@@ -20,8 +20,8 @@ def at(hour: int, day: int = 6) -> datetime:
 
 
 @pytest.fixture
-def fixture(t: Tenant):
-    """One course, two 100-second lessons; three learners.
+def fixture(t: Workspace):
+    """One course, two 100-second lessons; three students.
 
     Lesson 1: Ana watches to 100 %, Ben to 50 % (rewinding 40 s -> 60 s), Cem to 20 %.
     Lesson 2: Ana watches to 95 %. Ana later restarts lesson 1 (a rewatch) and stops at 30 %.
@@ -86,7 +86,7 @@ def test_completion_views_and_engagement_score_follow_the_seeds(t, fixture):
     assert kpis["Completion rate (%)"] == pytest.approx(40.0)  # 2 completions of 5 views
 
 
-def test_the_funnel_counts_learners_per_lesson_in_course_order(t, fixture):
+def test_the_funnel_counts_students_per_lesson_in_course_order(t, fixture):
     funnel = dashboards.course_funnel(t, fixture["course"], _one_day())
     assert list(funnel["lesson"]) == ["Intro", "Next steps"]
     assert list(funnel["started"]) == [3, 1] and list(funnel["completed"]) == [1, 1]
@@ -108,11 +108,11 @@ def test_filters_narrow_every_view(t, fixture):
     assert previous.set_index("metric").at["Views", "previous"] == 5  # the day before is the 6th
 
 
-def test_at_risk_lists_unfinished_learners_who_went_quiet(t, fixture):
-    risk = dashboards.at_risk_learners(t, fixture["course"], now=datetime(2026, 4, 25, tzinfo=UTC))
+def test_at_risk_lists_unfinished_students_who_went_quiet(t, fixture):
+    risk = dashboards.at_risk_students(t, fixture["course"], now=datetime(2026, 4, 25, tzinfo=UTC))
     assert sorted(risk["email"]) == ["ben@example.com", "cem@example.com"]  # Ana finished both lessons
     assert set(risk["reason"]) == {"inactive"}
-    assert dashboards.at_risk_learners(t, fixture["course"], now=datetime(2026, 4, 7, tzinfo=UTC)).empty
+    assert dashboards.at_risk_students(t, fixture["course"], now=datetime(2026, 4, 7, tzinfo=UTC)).empty
 
 
 def test_a_reversed_range_is_refused_in_words():
@@ -148,7 +148,7 @@ def test_a_course_filter_counts_only_the_viewing_done_in_that_course(t, fixture)
     assert first["Views"] == 5 and first["Unique viewers"] == 3  # as before Dan: his view was elsewhere
     second = dashboards.kpis(t, _one_day(course_id=other)).set_index("metric")["value"]
     assert second["Views"] == 1 and second["Unique viewers"] == 1 and second["Completion rate (%)"] == 100
-    assert second["Active learners (daily)"] == 1 and second["Watch time (hours)"] == pytest.approx(100 / 3600)
+    assert second["Active students (daily)"] == 1 and second["Watch time (hours)"] == pytest.approx(100 / 3600)
     assert dashboards.top_videos(t, _one_day(course_id=other)).set_index("title").at["Intro", "views"] == 1
     assert list(dashboards.course_funnel(t, other, _one_day())["started"]) == [1]
     assert dashboards.breakdown(t, _one_day(course_id=other), "device")["sessions"].tolist() == [1]

@@ -20,7 +20,7 @@ def demo(db, embedder):
 
 
 def _scalar(db, creator, sql: str):
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return t.conn.execute(sa.text(sql), {"c": creator}).scalar_one()
 
 
@@ -52,9 +52,9 @@ def test_viewing_has_daily_and_weekly_seasonality(db, demo):
     assert weekday > weekend
 
 
-def test_fewer_learners_reach_later_lessons_and_most_finish_what_they_start(db, demo):
+def test_fewer_students_reach_later_lessons_and_most_finish_what_they_start(db, demo):
     _, workspace = demo
-    with db.tenant(workspace.creator_id) as t:
+    with db.workspace(workspace.creator_id) as t:
         starts = t.conn.execute(sa.text("""
             SELECT m.display_order, l.lesson_order, count(DISTINCT e.student_id)
             FROM video_analytics_events e
@@ -66,8 +66,8 @@ def test_fewer_learners_reach_later_lessons_and_most_finish_what_they_start(db, 
         completion = t.conn.execute(sa.text(
             "SELECT avg(completed::int) FROM video_watch_sessions WHERE creator_id = :c"),
             {"c": workspace.creator_id}).scalar_one()
-    learners = [row[2] for row in starts]
-    assert len(learners) == 6 and learners[0] > learners[-1] * 1.5
+    students = [row[2] for row in starts]
+    assert len(students) == 6 and students[0] > students[-1] * 1.5
     assert 0.5 < float(completion) < 0.8
 
 

@@ -85,7 +85,7 @@ def test_days_already_rolled_up_are_marked_for_the_next_rollup(t):
     (lambda video: EventRow("video_started", "not-an-id"), "Event 2: video_id 'not-an-id' is not an id"),
     (lambda video: EventRow("video_started", uuid.uuid4()), "Event 2: video .* is not in this workspace"),
     (lambda video: EventRow("video_started", video, student_id=uuid.uuid4()),
-     "Event 2: learner .* is not in this workspace"),
+     "Event 2: student .* is not in this workspace"),
     (lambda video: EventRow("video_started", video, metadata={"at": AT}), "Event 2: metadata cannot be stored as JSON"),
     (lambda video: EventRow("video_started", video, timestamp="yesterday"),
      "Event 2: timestamp 'yesterday' is not a date"),
@@ -101,11 +101,11 @@ def test_a_bad_row_refuses_the_whole_batch_and_the_transaction_goes_on(t, bad, m
 
 def test_another_workspaces_video_is_refused(db, t):
     other = new_creator(db, "other")
-    with db.tenant(other) as theirs:
+    with db.workspace(other) as theirs:
         their_video = _video(theirs, "Theirs")
     with pytest.raises(ValidationError, match=f"Event 1: video {their_video} is not in this workspace"):
         append_events(t, [EventRow("video_started", their_video, AT)])
-    with db.tenant(other) as theirs:
+    with db.workspace(other) as theirs:
         assert _count(theirs, their_video) == 0
 
 
@@ -115,7 +115,7 @@ def test_a_long_batch_is_checked_slice_by_slice_and_numbered_across_slices(t, mo
     student = students.create_student(t, "a@example.com")
     assert append_events(t, _session(video, student, AT)) == 7
     late = [*_session(video, student, AT), EventRow("video_started", video, student_id=uuid.uuid4())]
-    with pytest.raises(ValidationError, match="Event 8: learner"):
+    with pytest.raises(ValidationError, match="Event 8: student"):
         append_events(t, late)
     assert _count(t, video) == 7
 

@@ -1,5 +1,5 @@
 """The indexes of video_analytics_events: each is paid on every stored event, so none may be
-redundant, and every foreign key's action (a deleted video, learner, course or module) must
+redundant, and every foreign key's action (a deleted video, student, course or module) must
 still find its events through an index, never by reading the whole table."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_the_single_column_copies_of_composite_indexes_are_gone(db):
 
 def test_every_foreign_key_action_finds_its_events_through_an_index(db):
     keys = _foreign_keys(db)
-    assert len(keys) == 5  # creator, video, learner, course, module
+    assert len(keys) == 5  # creator, video, student, course, module
     for name, columns in keys:
         # The lookup PostgreSQL runs for ON DELETE CASCADE / SET NULL, planned as the generic plan
         # its cached statement uses; with sequential scans priced out, any usable index is taken.
@@ -63,16 +63,16 @@ def test_every_foreign_key_action_finds_its_events_through_an_index(db):
         assert any(own in condition for condition in conditions), (name, plan)
 
 
-@pytest.mark.parametrize("kind", ["video", "learner"])
-def test_deleting_a_video_or_a_learner_deletes_their_events(t, kind):
+@pytest.mark.parametrize("kind", ["video", "student"])
+def test_deleting_a_video_or_a_student_deletes_their_events(t, kind):
     video = videos.create_video(t, title="Loops", source_type="loom", source_id="x1", duration_seconds=100)
     videos.set_status(t, video, "completed")
-    learner = students.create_student(t, "gone@example.com")
-    session = watching.start_viewing(t, video, learner)
+    student = students.create_student(t, "gone@example.com")
+    session = watching.start_viewing(t, video, student)
     watching.report_progress(t, session, position_seconds=100, watched_seconds=100)
     assert t.conn.execute(sa.text("SELECT count(*) FROM video_analytics_events WHERE video_id = :v"),
                           {"v": video}).scalar_one() == 7
-    table, row = ("videos", video) if kind == "video" else ("students", learner)
+    table, row = ("videos", video) if kind == "video" else ("students", student)
     t.conn.execute(sa.text(f"DELETE FROM {table} WHERE id = :id"), {"id": row})
     assert t.conn.execute(sa.text("SELECT count(*) FROM video_analytics_events WHERE video_id = :v"),
                           {"v": video}).scalar_one() == 0

@@ -45,24 +45,24 @@ def workspace(db: Database) -> uuid.UUID:
 
 
 def _status(db: Database, creator: uuid.UUID, video_id: uuid.UUID) -> str:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return videos.get_video(t, video_id).status
 
 
 def _add_loom(db: Database, creator: uuid.UUID, srt: bytes = SRT, title: str = "Lists", link: str = LOOM) -> uuid.UUID:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return pipeline.add_subtitled_video(t, source_type="loom", source=link, subtitle_bytes=srt,
                                             subtitle_filename="lesson.srt", title=title)
 
 
 def test_a_subtitled_video_becomes_searchable_with_timestamps(db, workspace, embedder):
     video_id = _add_loom(db, workspace)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert videos.get_video(t, video_id).status == "pending"
 
     run_until_done(db, workspace, embedder, [video_id])
 
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.get_video(t, video_id)
         assert (video.status, video.error_message, video.transcript_method) == ("completed", None, "subtitle_file")
         assert video.embed_id == "0123456789abcdef0123456789abcdef" and video.duration_seconds == 68
@@ -86,7 +86,7 @@ def test_a_subtitled_video_becomes_searchable_with_timestamps(db, workspace, emb
 def test_a_bad_subtitle_file_is_refused_before_anything_is_written(db, workspace):
     with pytest.raises(ValidationError, match="empty"):
         _add_loom(db, workspace, srt=b"")
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert videos.list_videos(t, include_deleted=True) == []
 
 
@@ -111,7 +111,7 @@ def test_a_crash_mid_import_never_leaves_half_a_transcript_and_retry_recovers(db
     video_id = _add_loom(db, workspace, srt=long_srt)
     # First a clean import, so there are old chunks that must survive a failed re-process untouched.
     run_until_done(db, workspace, embedder, [video_id])
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         before = [(c.chunk_index, c.chunk_text) for c in chunks.list_chunks(t, video_id)]
         pipeline.retry_video(t, video_id)
     assert len(before) > 64  # more than one embedding batch
@@ -120,13 +120,13 @@ def test_a_crash_mid_import_never_leaves_half_a_transcript_and_retry_recovers(db
     assert claimed == (workspace, video_id)
     assert pipeline.process_video(db, workspace, video_id, _BrokenEmbedder(embedder)) == "failed"
 
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.get_video(t, video_id)
         assert video.status == "failed" and "unexpectedly" in video.error_message and video.attempts == 1
         assert [(c.chunk_index, c.chunk_text) for c in chunks.list_chunks(t, video_id)] == before
         pipeline.retry_video(t, video_id)
     run_until_done(db, workspace, embedder, [video_id])
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert videos.get_video(t, video_id).status == "completed"
         assert len(chunks.list_chunks(t, video_id)) == len(before)
 
@@ -185,7 +185,7 @@ def test_the_background_worker_processes_what_the_page_queues(fresh_url, embedde
                    what="the worker to finish the video")
     finally:
         worker.stop()
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert videos.get_video(t, video_id).status == "completed"
     db.dispose()
 
@@ -193,7 +193,7 @@ def test_the_background_worker_processes_what_the_page_queues(fresh_url, embedde
 def test_library_filters_and_search(db, workspace, embedder):
     video_id = _add_loom(db, workspace)
     run_until_done(db, workspace, embedder, [video_id])
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert [v.id for v in videos.list_videos(t, query="dictionaries")] == [video_id]  # transcript text
         assert [v.id for v in videos.list_videos(t, query="LISTS")] == [video_id]  # title, any case
         assert videos.list_videos(t, query="100%_") == []
@@ -227,10 +227,10 @@ def youtube():
 
 def test_a_youtube_link_becomes_a_titled_searchable_video(db, workspace, embedder, youtube):
     fake, sources, _ = youtube
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video_id = pipeline.add_youtube_video(t, f"https://youtu.be/{YT_OK}?t=42", languages=["en"])
     run_until_done(db, workspace, embedder, [video_id], sources=sources)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.get_video(t, video_id)
         assert video.status == "completed", video.error_message
         assert video.transcript_method == "youtube_captions" and video.transcript_language.startswith("en")
@@ -240,34 +240,34 @@ def test_a_youtube_link_becomes_a_titled_searchable_video(db, workspace, embedde
 
 def test_captions_disabled_fails_with_advice_and_can_be_retried(db, workspace, embedder, youtube):
     fake, sources, _ = youtube
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video_id = pipeline.add_youtube_video(t, YT_DISABLED)
     run_until_done(db, workspace, embedder, [video_id], sources=sources)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.get_video(t, video_id)
         assert video.status == "failed" and "subtitle file" in video.error_message
         assert chunks.list_chunks(t, video_id) == []
     fake.scenario(YT_DISABLED, "ok")  # the creator turned captions on
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         pipeline.retry_video(t, video_id, refetch=True)
     run_until_done(db, workspace, embedder, [video_id], sources=sources)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert videos.get_video(t, video_id).status == "completed"
 
 
 def test_transient_youtube_errors_are_retried_with_backoff_then_reported(db, workspace, embedder, youtube):
     _, sources, sleeps = youtube
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video_id = pipeline.add_youtube_video(t, YT_FLAKY)
     run_until_done(db, workspace, embedder, [video_id], sources=sources)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.get_video(t, video_id)
     assert video.status == "failed" and video.error_message
     assert sleeps == [2.0, 4.0]  # three attempts, exponential backoff between them
 
 
 def test_the_same_youtube_video_twice_is_refused_and_names_the_existing_one(db, workspace):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         first = pipeline.add_youtube_video(t, YT_OK)
         with pytest.raises(pipeline.DuplicateVideo) as duplicate:
             pipeline.add_youtube_video(t, f"https://www.youtube.com/watch?v={YT_OK}&list=PL1")
@@ -294,12 +294,12 @@ def test_an_upload_without_subtitles_is_transcribed_by_openai_and_costed(db, wor
     with FakeOpenAI() as api:
         settings = Settings.from_env({"CHRONOS_DATA_DIR": str(tmp_path / "data"), "OPENAI_API_KEY": "sk-good",
                                       "OPENAI_BASE_URL": api.base_url})
-        with db.tenant(workspace) as t, audio.open("rb") as media:
+        with db.workspace(workspace) as t, audio.open("rb") as media:
             path = store_upload(settings, workspace, audio.name, media, audio.stat().st_size, "basic")
             video_id = pipeline.add_upload_to_transcribe(t, storage_path=path, title="Lecture",
                                                          file_size_bytes=audio.stat().st_size)
         run_until_done(db, workspace, embedder, [video_id], sources=pipeline.Sources(settings=settings))
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.get_video(t, video_id)
         assert (video.status, video.transcript_method, video.error_message) == ("completed", "whisper", None)
         assert videos.video_details(t, video_id).cost_usd == pytest.approx(9 / 60 * 0.006, abs=1e-4)
@@ -312,11 +312,11 @@ def test_an_upload_without_subtitles_or_key_fails_saying_what_to_do(db, workspac
     from chronos_data.config import Settings
 
     settings = Settings.from_env({"CHRONOS_DATA_DIR": str(tmp_path)})
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video_id = pipeline.add_upload_to_transcribe(t, storage_path=f"uploads/{workspace}/x/lecture.mp3", title="Lecture",
                                                      file_size_bytes=10)
     run_until_done(db, workspace, embedder, [video_id], sources=pipeline.Sources(settings=settings))
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.get_video(t, video_id)
     assert video.status == "failed" and "OPENAI_API_KEY" in video.error_message
 
@@ -334,10 +334,10 @@ def test_when_youtube_blocks_the_transcript_api_yt_dlp_subtitles_are_used(db, wo
                                  (3.0, 7.0, "That is how decorators keep their state.")))])
         sources = pipeline.Sources(youtube_session=api.session(), proxy=ProxySettings(), sleep=lambda _: None,
                                    ytdlp_params={"cachedir": False, "js_runtimes": {}})
-        with db.tenant(workspace) as t:
+        with db.workspace(workspace) as t:
             video_id = pipeline.add_youtube_video(t, video)
         run_until_done(db, workspace, embedder, [video_id], sources=sources)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         stored = videos.get_video(t, video_id)
         assert (stored.status, stored.transcript_method) == ("completed", "yt_dlp_subtitles"), stored.error_message
         assert videos.video_details(t, video_id).segments[1][2] == "That is how decorators keep their state."
@@ -354,10 +354,10 @@ def test_a_blocked_youtube_video_completes_with_its_subtitle_file_and_keeps_its_
 
     fake, sources, _ = youtube
     fake.scenario(YT_BLOCKED, "request_blocked")
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video_id = pipeline.add_youtube_video(t, YT_BLOCKED)
     run_until_done(db, workspace, embedder, [video_id], sources=sources)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         failed = videos.get_video(t, video_id)
         assert failed.status == "failed" and "subtitle file" in failed.error_message
         with pytest.raises(ValidationError, match="empty"):  # a bad file changes nothing
@@ -365,7 +365,7 @@ def test_a_blocked_youtube_video_completes_with_its_subtitle_file_and_keeps_its_
         assert videos.get_video(t, video_id).status == "failed"
         pipeline.attach_subtitles(t, video_id, subtitle_bytes=SRT, subtitle_filename="lesson.srt")
     run_until_done(db, workspace, embedder, [video_id], sources=sources)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.get_video(t, video_id)
         assert (video.status, video.error_message) == ("completed", None)
         assert (video.source_type, video.youtube_video_id, video.transcript_method) == \
@@ -383,26 +383,26 @@ def test_a_blocked_youtube_video_completes_with_its_subtitle_file_and_keeps_its_
 
 
 def test_a_subtitle_file_is_refused_while_the_video_is_being_imported(db, workspace):
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video_id = pipeline.add_youtube_video(t, YT_BLOCKED)
     assert claim_next(db, creator_id=workspace) == (workspace, video_id)
-    with db.tenant(workspace) as t, pytest.raises(ValidationError, match="being imported right now"):
+    with db.workspace(workspace) as t, pytest.raises(ValidationError, match="being imported right now"):
         pipeline.attach_subtitles(t, video_id, subtitle_bytes=SRT, subtitle_filename="lesson.srt")
 
 
 def test_retry_with_other_caption_languages_and_strictness_uses_them(db, workspace, embedder, youtube):
     fake, sources, _ = youtube
     fake.scenario(YT_GERMAN, "ok", tracks=[("de", False)])
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video_id = pipeline.add_youtube_video(t, YT_GERMAN, languages=["en"], only_these_languages=True)
     run_until_done(db, workspace, embedder, [video_id], sources=sources)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert "only in: German (de)" in videos.get_video(t, video_id).error_message
         assert pipeline.caption_options(t, video_id) == pipeline.CaptionOptions(("en",), None, True)
         pipeline.retry_video(t, video_id, captions=pipeline.CaptionOptions(("de",), None, True))
         assert pipeline.caption_options(t, video_id) == pipeline.CaptionOptions(("de",), None, True)
     run_until_done(db, workspace, embedder, [video_id], sources=sources)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.get_video(t, video_id)
         assert (video.status, video.transcript_language) == ("completed", "de"), video.error_message
         with pytest.raises(ValidationError, match="'english' is not a language code"):
@@ -411,10 +411,10 @@ def test_retry_with_other_caption_languages_and_strictness_uses_them(db, workspa
 
 def test_an_unknown_translation_language_fails_with_a_clear_message(db, workspace, embedder, youtube):
     fake, sources, _ = youtube
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video_id = pipeline.add_youtube_video(t, YT_OK, translate_to="xx")
     run_until_done(db, workspace, embedder, [video_id], sources=sources)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         video = videos.get_video(t, video_id)
     assert video.status == "failed" and video.transcript_method is None  # no English stored as if it were "xx"
     assert "cannot translate" in video.error_message and "“xx”" in video.error_message
@@ -433,10 +433,10 @@ def test_the_yt_dlp_fallback_does_not_store_untranslated_captions_as_a_translati
             "en", "English", vtt((0.0, 3.0, "A closure remembers the variables around it.")))])
         sources = pipeline.Sources(youtube_session=api.session(), proxy=ProxySettings(), sleep=lambda _: None,
                                    ytdlp_params={"cachedir": False, "js_runtimes": {}})
-        with db.tenant(workspace) as t:
+        with db.workspace(workspace) as t:
             video_id = pipeline.add_youtube_video(t, video, translate_to="fr")
         run_until_done(db, workspace, embedder, [video_id], sources=sources)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         stored = videos.get_video(t, video_id)
     assert (stored.status, stored.transcript_method) == ("failed", None)
     assert "blocking caption requests" in stored.error_message

@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 from chronos_data import chunks, courses, videos
-from chronos_data.db import Database, Tenant
+from chronos_data.db import Database, Workspace
 from chronos_data.errors import NotFound, ValidationError
 from chronos_data.ingest import pipeline
 from chronos_data.insights import concepts
@@ -59,12 +59,12 @@ def _srt(captions: list[str], seconds: int = 10) -> bytes:
                      for i, text in enumerate(captions)).encode()
 
 
-def _captioned(t: Tenant, title: str, captions: list[str]) -> uuid.UUID:
+def _captioned(t: Workspace, title: str, captions: list[str]) -> uuid.UUID:
     return pipeline.add_subtitled_video(t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}",
                                         subtitle_bytes=_srt(captions), subtitle_filename="lesson.srt", title=title)
 
 
-def _chunked(t: Tenant) -> uuid.UUID:
+def _chunked(t: Workspace) -> uuid.UUID:
     """"Loops" as the import pipeline stores it: two chunks, the second repeating USE."""
     video = videos.create_video(t, title="Loops", source_type="loom", source_id=uuid.uuid4().hex,
                                 duration_seconds=100)
@@ -76,7 +76,7 @@ def _chunked(t: Tenant) -> uuid.UUID:
     return video
 
 
-def _course(t: Tenant, title: str, modules: list[list[uuid.UUID]]) -> tuple[uuid.UUID, list[list[uuid.UUID]]]:
+def _course(t: Workspace, title: str, modules: list[list[uuid.UUID]]) -> tuple[uuid.UUID, list[list[uuid.UUID]]]:
     course = courses.create_course(t, title)
     lessons = []
     for number, video_ids in enumerate(modules, start=1):
@@ -86,7 +86,7 @@ def _course(t: Tenant, title: str, modules: list[list[uuid.UUID]]) -> tuple[uuid
 
 
 @pytest.fixture
-def lectures(t: Tenant) -> dict[str, uuid.UUID]:
+def lectures(t: Workspace) -> dict[str, uuid.UUID]:
     return {"loops": _chunked(t), "functions": _captioned(t, "Functions", FUNCTIONS),
             "comprehensions": _captioned(t, "Comprehensions", COMPREHENSIONS)}
 
@@ -173,7 +173,7 @@ def test_a_lesson_whose_video_is_in_the_trash_is_left_out(t, lectures):
 def test_another_workspace_sees_nothing(db: Database, t, lectures):
     course, [[loops, functions], _] = _course(
         t, "Python basics", [[lectures["loops"], lectures["functions"]], [lectures["comprehensions"]]])
-    other = Tenant(t.conn, new_creator(db, "other"))
+    other = Workspace(t.conn, new_creator(db, "other"))
     with pytest.raises(NotFound):
         concepts.concept_order(other, course)
     with pytest.raises(NotFound):

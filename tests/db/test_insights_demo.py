@@ -28,7 +28,7 @@ def demo(db, embedder):
 
 @pytest.fixture(scope="module")
 def found(db, embedder, demo):
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         return all_insights(t, embedder)
 
 
@@ -73,7 +73,7 @@ def check_course_split(found):
 
 
 def _confusing_duration(db, creator_id):
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         return next(v.duration_seconds for v in videos.list_videos(t) if v.title == CONFUSING_PASSAGE)
 
 
@@ -113,7 +113,7 @@ def test_every_planted_pattern_is_found_on_other_draws_and_days(db, embedder, se
     email = f"demo-draw{seed}@chronos.localhost"
     result = load_demo(db, embedder, seed=seed, now=now, email=email)
     try:
-        with db.tenant(result.creator_id) as t:
+        with db.workspace(result.creator_id) as t:
             found = all_insights(t, embedder)
         check_confusion(found, _confusing_duration(db, result.creator_id))
         check_dropoffs(found)
@@ -129,14 +129,14 @@ def test_one_moment_is_named_at_one_second_by_every_finding_and_the_retention_ch
     [dip] = [i for i in _of(found, "dropoff") if i.video_id == confusion.video_id
              and abs(i.second - confusion.second) <= 30]
     assert dip.second == confusion.second
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         moments = timeline.retention_moments(t, confusion.video_id)
     assert confusion.second in [d["second"] for d in moments["drops"]]
     assert all(0 < d["lost"] < 1 for d in moments["drops"])
 
 
 def test_moments_of_a_period_count_only_its_viewing_and_questions(db, demo):
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         everything = timeline.confusion_insights(t)
         recent = timeline.confusion_insights(t, start=date.today() - timedelta(days=6), end=date.today())
         before_any = timeline.dropoff_insights(t, start=date(2000, 1, 1), end=date(2000, 1, 31))
@@ -147,7 +147,7 @@ def test_moments_of_a_period_count_only_its_viewing_and_questions(db, demo):
 
 
 def test_one_course_keeps_only_its_own_findings(db, embedder, demo):
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         web = next(c.id for c in courses.list_courses(t) if c.title == "Shipping web apps")
         scoped = all_insights(t, embedder, course_id=web)
     assert not _of(scoped, "concept_order")
@@ -188,7 +188,7 @@ def test_the_insights_page_shows_every_kind_and_plays_the_moment(app_env, monkey
 def test_the_analytics_retention_tab_says_what_is_said_at_the_dips(app_env, monkeypatch, db, demo):
     from streamlit.testing.v1 import AppTest
 
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         confusing = next(v.id for v in videos.list_videos(t) if v.title == CONFUSING_PASSAGE)
 
     monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", EMAIL)
@@ -205,7 +205,7 @@ def test_the_course_builder_warns_before_publishing_and_after_a_reorder_that_cau
                                                                                           demo):
     from streamlit.testing.v1 import AppTest
 
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         course = next(c for c in courses.list_courses(t) if c.title == "Python and SQL foundations")
         lessons = {lesson.title: lesson for m in courses.course_outline(t, course.id).modules for lesson in m.lessons}
     git = lessons["Git branches and merging"]

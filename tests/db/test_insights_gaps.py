@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from chronos_data import backup, chat, courses, students
-from chronos_data.db import Database, Tenant
+from chronos_data.db import Database, Workspace
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.errors import NotFound, ValidationError
 from chronos_data.ingest.worker import run_until_done
@@ -56,7 +56,7 @@ LONE = "How do I bake sourdough bread?"  # unanswered, asked once: no suggestion
 
 
 @dataclass(frozen=True)
-class Workspace:
+class Sample:
     creator: uuid.UUID
     neighbour: uuid.UUID
     python_course: uuid.UUID
@@ -66,26 +66,26 @@ class Workspace:
 
 
 @contextmanager
-def rolled_back(db: Database, creator: uuid.UUID) -> Iterator[Tenant]:
+def rolled_back(db: Database, creator: uuid.UUID) -> Iterator[Workspace]:
     """A creator's transaction that leaves nothing behind."""
     with db.engine.connect() as conn:
         tx = conn.begin()
         conn.execute(sa.text("SELECT set_config('chronos.creator_id', :c, true)"), {"c": str(creator)})
         try:
-            yield Tenant(conn, creator)
+            yield Workspace(conn, creator)
         finally:
             tx.rollback()
 
 
 def _ask_as(db: Database, assistant: Assistant, creator: uuid.UUID, student: uuid.UUID, question: str):
     answer = assistant.ask(creator, question)
-    with db.tenant(creator) as t:  # a student's conversation, as the student app would own it
+    with db.workspace(creator) as t:  # a student's conversation, as the student app would own it
         t.conn.execute(sa.text("UPDATE chat_sessions SET student_id = :s WHERE creator_id = :c AND id = :id"),
                        {"s": student, "c": creator, "id": answer.session_id})
     return answer
 
 
-def _plant(t: Tenant, student: uuid.UUID, question: str, *, found: bool) -> uuid.UUID:
+def _plant(t: Workspace, student: uuid.UUID, question: str, *, found: bool) -> uuid.UUID:
     """A student's question and an answer stored the way the assistant stores them."""
     session = chat.create_session(t, chat.auto_title(question), student_id=student)
     question_id = chat.add_message(t, session, "user", question, metadata={"scope": {}})
@@ -95,39 +95,39 @@ def _plant(t: Tenant, student: uuid.UUID, question: str, *, found: bool) -> uuid
 
 
 @pytest.fixture(scope="module")
-def workspace(db: Database, embedder: LocalEmbedder) -> Iterator[Workspace]:
+def workspace(db: Database, embedder: LocalEmbedder) -> Iterator[Sample]:
     creator = new_creator(db, "gaps")
     neighbour = new_creator(db, "gaps-neighbour")
     by_title = {lecture.title: lecture for lecture in LECTURES}
     video = {title: import_lecture(db, creator, by_title[title]) for title in PYTHON + WEB}
     run_until_done(db, creator, embedder, list(video.values()), timeout=120)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         python_course = courses.create_course(t, "Python basics")
         courses.add_lessons(t, courses.create_module(t, python_course, "Data structures"),
                             [video[title] for title in PYTHON])
         web_course = courses.create_course(t, "Web basics")
         courses.add_lessons(t, courses.create_module(t, web_course, "HTTP"), [video[title] for title in WEB])
-        learners = [students.create_student(t, f"learner{i}-{uuid.uuid4().hex[:6]}@example.com") for i in range(6)]
+        enrolled = [students.create_student(t, f"student{i}-{uuid.uuid4().hex[:6]}@example.com") for i in range(6)]
     assistant = Assistant(db, embedder)
     for i, question in enumerate(KUBERNETES):
-        answer = _ask_as(db, assistant, creator, learners[min(i, 3)], question)
+        answer = _ask_as(db, assistant, creator, enrolled[min(i, 3)], question)
         assert not answer.found, question  # the premise: the assistant could not answer it
     for i, (question, times) in enumerate(COVERED):
         for n in range(times):
-            answer = _ask_as(db, assistant, creator, learners[(i + n) % len(learners)], question)
+            answer = _ask_as(db, assistant, creator, enrolled[(i + n) % len(enrolled)], question)
             assert answer.found, question  # the premise: answered from the lectures
-    assert not _ask_as(db, assistant, creator, learners[5], LONE).found
-    with db.tenant(creator) as t:
+    assert not _ask_as(db, assistant, creator, enrolled[5], LONE).found
+    with db.workspace(creator) as t:
         for i, question in enumerate(REACT):
-            _plant(t, learners[4 + i], question, found=True)
-    yield Workspace(creator, neighbour, python_course, web_course, video,
+            _plant(t, enrolled[4 + i], question, found=True)
+    yield Sample(creator, neighbour, python_course, web_course, video,
                     {title: title for title in PYTHON + WEB})
     with db.owner() as conn:
         conn.execute(sa.text("DELETE FROM chronos.creators WHERE id = ANY(:ids)"), {"ids": [creator, neighbour]})
 
 
 def _gaps(db: Database, creator: uuid.UUID, embedder, **kwargs):
-    with db.tenant(creator, read_only=True) as t:
+    with db.workspace(creator, read_only=True) as t:
         return content_gaps(t, embedder, **kwargs)
 
 
@@ -216,23 +216,23 @@ def test_another_workspace_sees_nothing_and_cannot_change_yours(db, workspace, e
     assert _gaps(db, workspace.neighbour, embedder) == []
     with pytest.raises(NotFound, match="course"):
         _gaps(db, workspace.neighbour, embedder, course_id=workspace.python_course)
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         mark_gap(t, key, "done")
     try:
-        with db.tenant(workspace.neighbour) as t:
+        with db.workspace(workspace.neighbour) as t:
             with pytest.raises(NotFound):
                 reopen_gap(t, key)  # cannot undo the creator's decision
             mark_gap(t, key, "dismissed")  # a decision of the neighbour's own, on nothing of theirs
-        with db.tenant(workspace.creator) as t:
+        with db.workspace(workspace.creator) as t:
             states = t.conn.execute(sa.text("SELECT creator_id, state FROM content_gap_states WHERE key = :k"),
                                     {"k": key}).all()
         assert states == [(workspace.creator, "done")]
         decided = [g for g in _gaps(db, workspace.creator, embedder, include_decided=True) if g.key == key]
         assert decided[0].evidence["state"] == "done"
-        with db.tenant(workspace.neighbour) as t:
+        with db.workspace(workspace.neighbour) as t:
             reopen_gap(t, key)
     finally:
-        with db.tenant(workspace.creator) as t:
+        with db.workspace(workspace.creator) as t:
             reopen_gap(t, key)
 
 
@@ -245,7 +245,7 @@ def test_a_decision_survives_a_backup_restored_with_fresh_ids(db, workspace, emb
     assert summary.rows["content_gap_states"] == 1
     copy = new_creator(db, "gaps-restored")
     try:
-        with db.tenant(copy) as t:
+        with db.workspace(copy) as t:
             backup.restore_workspace(t, out.getvalue())
         gaps = _gaps(db, copy, embedder, include_decided=True)
         restored = [g for g in gaps if g.key == key]

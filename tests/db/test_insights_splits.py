@@ -3,11 +3,11 @@
 Two courses share two 600-second videos, all viewing on one day through the player's functions:
 
 * "Lists in depth" is lesson 2 of Python Basics and lesson 1 of Data Science Bootcamp. In Python
-  Basics 16 of 20 learners finish it (the others leave at 60 %); in the bootcamp 6 of 20 do, the
-  others leave at 40 %: between 25 % and 50 % of the video (02:30) the bootcamp loses its learners.
-  One bootcamp learner asks about it, and the creator asks once with Python Basics as the scope.
+  Basics 16 of 20 students finish it (the others leave at 60 %); in the bootcamp 6 of 20 do, the
+  others leave at 40 %: between 25 % and 50 % of the video (02:30) the bootcamp loses its students.
+  One bootcamp student asks about it, and the creator asks once with Python Basics as the scope.
 * "Loops" is in both courses and completed alike (11 of 15 and 10 of 15): nothing to flag.
-* "Sets" is in both, 9 of 9 against 1 of 9: a large gap, but too few learners to matter.
+* "Sets" is in both, 9 of 9 against 1 of 9: a large gap, but too few students to matter.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from chronos_data import chat, chunks, courses, students, videos
-from chronos_data.db import Database, Tenant
+from chronos_data.db import Database, Workspace
 from chronos_data.insights import splits
 from chronos_data.viewing import dashboards, watching
 from tests.conftest import new_creator
@@ -28,7 +28,7 @@ DURATION = 600
 DIVERGING = "Copying a list of lists needs a deep copy, or both names share the inner lists."
 
 
-def _video(t: Tenant, title: str) -> uuid.UUID:
+def _video(t: Workspace, title: str) -> uuid.UUID:
     video = videos.create_video(t, title=title, source_type="loom", source_id=uuid.uuid4().hex,
                                 duration_seconds=DURATION)
     videos.set_status(t, video, "completed")
@@ -39,10 +39,10 @@ def _video(t: Tenant, title: str) -> uuid.UUID:
     return video
 
 
-def _watch(t: Tenant, video: uuid.UUID, course: uuid.UUID, module: uuid.UUID, learners: list[uuid.UUID],
+def _watch(t: Workspace, video: uuid.UUID, course: uuid.UUID, module: uuid.UUID, enrolled: list[uuid.UUID],
            finishing: int, leave_at: float) -> None:
-    """Each learner watches once in ``course``: the first ``finishing`` to 95 %, the others to ``leave_at``."""
-    for n, student in enumerate(learners):
+    """Each student watches once in ``course``: the first ``finishing`` to 95 %, the others to ``leave_at``."""
+    for n, student in enumerate(enrolled):
         share = 0.95 if n < finishing else leave_at
         session = watching.start_viewing(t, video, student, course_id=course, module_id=module,
                                          at=DAY + timedelta(minutes=n))
@@ -51,7 +51,7 @@ def _watch(t: Tenant, video: uuid.UUID, course: uuid.UUID, module: uuid.UUID, le
 
 
 @pytest.fixture
-def workspace(t: Tenant) -> dict[str, uuid.UUID]:
+def workspace(t: Workspace) -> dict[str, uuid.UUID]:
     lists, loops, sets = _video(t, "Lists in depth"), _video(t, "Loops"), _video(t, "Sets")
     intro = _video(t, "Welcome")
     basics = courses.create_course(t, "Python Basics")
@@ -62,7 +62,7 @@ def workspace(t: Tenant) -> dict[str, uuid.UUID]:
     courses.add_lessons(t, bootcamp_module, [lists, loops, sets])
     courses.create_course(t, "Unrelated")  # a course without these videos is not a column of the split
 
-    people = [students.create_student(t, f"learner{n}@example.com") for n in range(40)]
+    people = [students.create_student(t, f"student{n}@example.com") for n in range(40)]
     in_basics, in_bootcamp = people[:20], people[20:]
     _watch(t, lists, basics, basics_module, in_basics, 16, 0.6)
     _watch(t, lists, bootcamp, bootcamp_module, in_bootcamp, 6, 0.4)
@@ -93,9 +93,9 @@ def test_one_video_is_measured_in_each_course_that_uses_it(t, workspace):
     assert (basics["course_id"], basics["lesson"], basics["position"], basics["lessons"]) == (
         workspace["basics"], "Lists in depth", 2, 4)
     assert (bootcamp["position"], bootcamp["lessons"]) == (1, 3)
-    assert (basics["views"], basics["learners"], basics["completed_learners"], basics["completion_rate"]) == (
+    assert (basics["views"], basics["students"], basics["completed_students"], basics["completion_rate"]) == (
         20, 20, 16, 80.0)
-    assert (bootcamp["views"], bootcamp["learners"], bootcamp["completed_learners"], bootcamp["completion_rate"]) == (
+    assert (bootcamp["views"], bootcamp["students"], bootcamp["completed_students"], bootcamp["completion_rate"]) == (
         20, 20, 6, 30.0)
     # Retention in coarse steps: everyone passes 25 %; at 50 % all of Python Basics, 6 of 20 of the bootcamp.
     assert (basics["reached_25"], basics["reached_50"], basics["reached_75"], basics["reached_90"]) == (
@@ -103,14 +103,14 @@ def test_one_video_is_measured_in_each_course_that_uses_it(t, workspace):
     assert (bootcamp["reached_25"], bootcamp["reached_50"], bootcamp["reached_90"]) == (1.0, 0.3, 0.3)
     assert basics["avg_watch_share"] == pytest.approx((16 * 0.95 + 4 * 0.6) / 20)
     assert bootcamp["avg_watch_share"] == pytest.approx((6 * 0.95 + 14 * 0.4) / 20)
-    # The learner's question goes to the course they watched in; the creator's to its scope.
+    # The student's question goes to the course they watched in; the creator's to its scope.
     assert (basics["questions"], bootcamp["questions"]) == (1, 1)
-    assert bootcamp["questions_per_learner"] == pytest.approx(0.05)
+    assert bootcamp["questions_per_student"] == pytest.approx(0.05)
 
 
 def test_a_date_range_limits_the_split(t, workspace):
     before = dashboards.Filters(date(2026, 3, 1), date(2026, 3, 31))
-    assert splits.video_by_course(t, workspace["lists"], before)[["views", "learners", "questions"]].sum().sum() == 0
+    assert splits.video_by_course(t, workspace["lists"], before)[["views", "students", "questions"]].sum().sum() == 0
     that_day = dashboards.Filters(DAY.date(), DAY.date())
     assert list(splits.video_by_course(t, workspace["lists"], that_day)["views"]) == [20, 20]
 
@@ -128,7 +128,7 @@ def test_a_video_completed_much_less_in_one_course_is_found(t, workspace):
     evidence = finding.evidence
     assert evidence["diverges_between_percent"] == [25, 50]
     assert evidence["difference_points"] == 50.0
-    assert (evidence["learners_better"], evidence["learners_worse"], evidence["min_learners"]) == (20, 20, 10)
+    assert (evidence["students_better"], evidence["students_worse"], evidence["min_students"]) == (20, 20, 10)
     assert evidence["z"] == pytest.approx(3.18, abs=0.01) and evidence["p_value"] < splits.MAX_P_VALUE
     assert [c["course_title"] for c in evidence["courses"]] == ["Python Basics", "Data Science Bootcamp"]
     assert evidence["courses"][1]["course_id"] == str(workspace["bootcamp"])
@@ -138,8 +138,8 @@ def test_a_video_completed_much_less_in_one_course_is_found(t, workspace):
     assert splits.course_splits(t, workspace["lists"]) == [finding]
 
 
-def test_alike_courses_and_too_few_learners_are_not_flagged(t, workspace):
-    # "Loops": 73 % against 67 %. "Sets": 100 % against 11 %, but nine learners a course.
+def test_alike_courses_and_too_few_students_are_not_flagged(t, workspace):
+    # "Loops": 73 % against 67 %. "Sets": 100 % against 11 %, but nine students a course.
     assert splits.course_splits(t, workspace["loops"]) == []
     assert splits.course_splits(t, workspace["sets"]) == []
     assert list(splits.video_by_course(t, workspace["sets"])["completion_rate"]) == [100.0, pytest.approx(11.1)]
@@ -156,7 +156,7 @@ def test_a_course_in_the_trash_is_left_out(t, workspace):
 
 
 def test_another_workspace_sees_nothing(db: Database, t, workspace):
-    other = Tenant(t.conn, new_creator(db, "other"))
+    other = Workspace(t.conn, new_creator(db, "other"))
     assert splits.course_splits(other) == []
     assert splits.course_splits(other, workspace["lists"]) == []
     assert splits.video_by_course(other, workspace["lists"]).empty

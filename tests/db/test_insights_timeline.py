@@ -1,8 +1,8 @@
 """Confusion map and drop-offs explained by the transcript, on a workspace with planted patterns.
 
-Two 300-second lessons of one course, 40 learners each, all on one day (buckets are 12 s: 4 %):
+Two 300-second lessons of one course, 40 students each, all on one day (buckets are 12 s: 4 %):
 
-* lesson 2, "Defaults and scope": at 02:30 the passage on mutable default arguments. 12 learners
+* lesson 2, "Defaults and scope": at 02:30 the passage on mutable default arguments. 12 students
   leave at 157..166 s, 10 rewind from 165 s to 145 s, and five questions (four students', one the
   creator's) are answered citing 150 s. A lone question cites 60 s. The rest is an ordinary curve.
 * lesson 1, "Clean lesson": the intro bounce, a steady leak, 22 finish, two ordinary rewinds,
@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from chronos_data import chat, courses, students, videos
-from chronos_data.db import Tenant
+from chronos_data.db import Workspace
 from chronos_data.insights import timeline
 from chronos_data.insights.keyphrases import key_phrases, topic_label
 from chronos_data.rag.citations import Citation
@@ -75,7 +75,7 @@ def _at(minute: int) -> datetime:
     return datetime(2026, 4, 6, 9, tzinfo=UTC) + timedelta(minutes=minute)
 
 
-def _video(t: Tenant, title: str, segments: list[str] | None) -> uuid.UUID:
+def _video(t: Workspace, title: str, segments: list[str] | None) -> uuid.UUID:
     video = videos.create_video(t, title=title, source_type="loom", source_id=uuid.uuid4().hex,
                                 duration_seconds=DURATION)
     videos.set_status(t, video, "completed")
@@ -87,7 +87,7 @@ def _video(t: Tenant, title: str, segments: list[str] | None) -> uuid.UUID:
     return video
 
 
-def _ask(t: Tenant, question: str, video: uuid.UUID, seconds: list[int], student: uuid.UUID | None) -> None:
+def _ask(t: Workspace, question: str, video: uuid.UUID, seconds: list[int], student: uuid.UUID | None) -> None:
     session = chat.create_session(t, question[:40], student_id=student)
     chat.add_message(t, session, "user", question)
     cites = [Citation(number=i, video_id=video, title="lesson", source_type="loom", youtube_video_id=None,
@@ -97,13 +97,13 @@ def _ask(t: Tenant, question: str, video: uuid.UUID, seconds: list[int], student
 
 
 @pytest.fixture
-def workspace(t: Tenant):
+def workspace(t: Workspace):
     planted = _video(t, "Defaults and scope", LESSON)
     clean = _video(t, "Clean lesson", [f"Clean caption number {i} about loops and lists." for i in range(30)])
     course = courses.create_course(t, "Python functions")
     module = courses.create_module(t, course, "Basics")
     courses.add_lessons(t, module, [clean, planted])  # the planted video is lesson 2
-    learners = [students.create_student(t, f"learner{i}@example.com") for i in range(40)]
+    enrolled = [students.create_student(t, f"student{i}@example.com") for i in range(40)]
 
     def watch(video, student, stop, minute, rewind=None):
         session = watching.start_viewing(t, video, student, course_id=course, module_id=module, at=_at(minute))
@@ -115,27 +115,27 @@ def workspace(t: Tenant):
     stops = [10, 15, 20, 25] + list(range(157, 167)) + [166, 166] + [50, 80, 110, 200, 230, 260] + \
         [290 + i % 11 for i in range(18)]
     rewinders = {14, 15} | set(range(22, 30))  # two who leave at 166 s, eight who finish
-    for i, (student, stop) in enumerate(zip(learners, stops, strict=True)):
+    for i, (student, stop) in enumerate(zip(enrolled, stops, strict=True)):
         watch(planted, student, stop, i, rewind=(165, 145) if i in rewinders else None)
     # Clean: 4 bounce, a steady leak of 14, 22 finish; two ordinary rewinds.
     stops = [5, 12, 18, 26] + [40, 55, 70, 85, 100, 115, 130, 145, 175, 190, 205, 220, 235, 250] + \
         [290 + i % 11 for i in range(22)]
-    for i, (student, stop) in enumerate(zip(learners, stops, strict=True)):
+    for i, (student, stop) in enumerate(zip(enrolled, stops, strict=True)):
         rewind = (100, 80) if i == 30 else (200, 185) if i == 31 else None
         watch(clean, student, stop, 60 + i, rewind=rewind)
 
-    for student, text in zip(learners[:4], CONFUSED_TEXTS, strict=True):
+    for student, text in zip(enrolled[:4], CONFUSED_TEXTS, strict=True):
         # One answer cites the moment twice (150 s and 152 s): still one question there.
         _ask(t, text, planted, [PLANTED, 152] if text == CONFUSED_TEXTS[0] else [PLANTED], student)
     _ask(t, CREATOR_TEXT, planted, [PLANTED], None)
-    _ask(t, "What does the def keyword do?", planted, [60], learners[5])
-    _ask(t, "How does a for loop over a list work?", clean, [100], learners[6])
-    _ask(t, "Can I loop over a list backwards?", clean, [100], learners[7])
+    _ask(t, "What does the def keyword do?", planted, [60], enrolled[5])
+    _ask(t, "How does a for loop over a list work?", clean, [100], enrolled[6])
+    _ask(t, "Can I loop over a list backwards?", clean, [100], enrolled[7])
     # Asked on the day they watched (created_at keeps each answer after its question).
     t.conn.execute(sa.text("UPDATE chat_messages SET created_at = created_at - (now() - CAST(:day AS timestamptz)) "
                            "WHERE creator_id = :c"), {"day": _at(600), "c": t.creator_id})
     rollups.rollup(t, days=[DAY])
-    return {"planted": planted, "clean": clean, "course": course, "learners": learners}
+    return {"planted": planted, "clean": clean, "course": course, "students": enrolled}
 
 
 def test_the_map_places_questions_rewinds_and_drop_off_on_the_planted_moment(t, workspace):
@@ -166,7 +166,7 @@ def test_the_confusing_moment_is_found_with_its_passage_questions_and_counts(t, 
     assert insight.kind == "confusion" and abs(insight.second - PLANTED) <= BUCKET and insight.second == PLANTED
     assert PLANTED_SENTENCE in insight.passage
     assert insight.course_id == workspace["course"] and insight.lesson == "Defaults and scope"
-    assert insight.title.startswith("Learners are confused in lesson 2 at 02:30")
+    assert insight.title.startswith("Students are confused in lesson 2 at 02:30")
     evidence = insight.evidence
     assert (evidence["questions"], evidence["student_questions"], evidence["creator_questions"]) == (5, 4, 1)
     assert evidence["video_questions"] == 6
@@ -228,14 +228,14 @@ def test_a_configured_model_writes_the_label_and_a_failing_one_falls_back(t, wor
 def test_another_workspace_sees_nothing(db, t, workspace):
     # The same connection: row-level security would still show this workspace's rows, so only the
     # functions' own creator filter hides them.
-    other = Tenant(t.conn, new_creator(db, "other"))
+    other = Workspace(t.conn, new_creator(db, "other"))
     assert timeline.confusion_insights(other) == [] and timeline.dropoff_insights(other) == []
     assert timeline.confusion_map(other, workspace["planted"]).empty
     assert timeline.confusion_insights(other, workspace["course"]) == []
     assert timeline.dropoff_insights(t, uuid.uuid4()) == []  # a course that does not exist
 
 
-def test_the_clean_lesson_is_never_flagged_even_with_many_learners(t, workspace):
+def test_the_clean_lesson_is_never_flagged_even_with_many_students(t, workspace):
     # Scale the clean lesson's day tenfold (the rollup row is what the insights read): chance
     # clumps grow with it, a real dip would too, but an ordinary curve stays ordinary.
     t.conn.execute(sa.text("""

@@ -38,7 +38,7 @@ def _ago(days: float) -> datetime:
 @pytest.fixture(scope="module")
 def demo(db, embedder):
     result = load_demo(db, embedder, seed=5, students=150, days=100, email=EMAIL)
-    with db.tenant(result.creator_id) as t:
+    with db.workspace(result.creator_id) as t:
         videos.set_status(t, videos.create_video(t, title=UNSTARTED, source_type="loom", source_id=uuid.uuid4().hex,
                                                  duration_seconds=600), "completed")
         # Another platform's history: whole sessions (no events) and a lone completion.
@@ -76,7 +76,7 @@ def _day(series: pd.Series) -> pd.Series:
 @pytest.fixture(scope="module")
 def raw(db, demo):
     """The raw rows, read once: events, sessions (with the course they happened in), questions."""
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         def read(sql: str) -> pd.DataFrame:
             result = t.conn.execute(sa.text(sql), {"c": t.creator_id})
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -161,7 +161,7 @@ def _expected_kpis(raw, f: dashboards.Filters) -> dict[str, float]:
     s = _scoped(raw, raw["sessions"], f)
     views = int((v["kind"] == "video_started").sum())
     completions = int((v["kind"] == "video_completed").sum())
-    learners = v[v["kind"].isin(["video_started", "video_completed"]) & v["student_id"].notna()]
+    students = v[v["kind"].isin(["video_started", "video_completed"]) & v["student_id"].notna()]
     msgs = raw["messages"]
     msgs = msgs[msgs["day"].between(f.start, f.end)]
     if f.course_id is None and f.video_ids is None:
@@ -171,10 +171,10 @@ def _expected_kpis(raw, f: dashboards.Filters) -> dict[str, float]:
         questions = int(((msgs["role"] == "assistant") & msgs["first_source"].isin(scope)).sum())
     return {
         "Views": views,
-        "Unique viewers": learners.loc[learners["kind"] == "video_started", "student_id"].nunique(),
+        "Unique viewers": students.loc[students["kind"] == "video_started", "student_id"].nunique(),
         "Watch time (hours)": s["watch"].sum() / 3600,
         "Completion rate (%)": _completion(completions, views),
-        "Active learners (daily)": learners.groupby("day")["student_id"].nunique().sum() / f.days,
+        "Active students (daily)": students.groupby("day")["student_id"].nunique().sum() / f.days,
         "AI questions": questions,
     }
 
@@ -185,7 +185,7 @@ CASES = [(p, w) for p in PERIODS for w in FILTERS]
 @pytest.mark.parametrize(("period", "which"), CASES)
 def test_kpis_equal_the_raw_rows(db, demo, raw, period, which):
     f = _filters(raw, period, which)
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         shown = dashboards.kpis(t, f).set_index("metric")["value"].to_dict()
     expected = _expected_kpis(raw, f)
     assert shown == pytest.approx(expected, abs=1e-6)
@@ -195,7 +195,7 @@ def test_kpis_equal_the_raw_rows(db, demo, raw, period, which):
 @pytest.mark.parametrize(("period", "which"), CASES)
 def test_trend_per_day_equals_the_raw_rows(db, demo, raw, period, which):
     f = _filters(raw, period, which)
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         trend = dashboards.views_over_time(t, f, "day").set_index("period")
     v = _scoped(raw, raw["viewings"], f)
     s = _scoped(raw, raw["sessions"], f)
@@ -213,7 +213,7 @@ def test_trend_per_day_equals_the_raw_rows(db, demo, raw, period, which):
 @pytest.mark.parametrize(("period", "which"), CASES)
 def test_videos_table_equals_the_raw_rows(db, demo, raw, period, which):
     f = _filters(raw, period, which)
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         top = dashboards.top_videos(t, f).set_index("video_id")
     assert set(top.index) == _scope_videos(raw, f)
     v = _scoped(raw, raw["viewings"], f)
@@ -244,7 +244,7 @@ def test_videos_table_equals_the_raw_rows(db, demo, raw, period, which):
 def test_audience_heatmap_and_retention_equal_the_raw_sessions(db, demo, raw, period, which):
     f = _filters(raw, period, which)
     video = raw["library"][SHARED_VIDEO]
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         devices = dashboards.breakdown(t, f, "device").set_index("device")
         heat = dashboards.engagement_heatmap(t, f).set_index(["weekday", "hour"])["sessions"].to_dict()
         curve = dashboards.retention_curve(t, video.id, f).set_index("percent")
@@ -268,7 +268,7 @@ def test_audience_heatmap_and_retention_equal_the_raw_sessions(db, demo, raw, pe
 @pytest.mark.parametrize("period", PERIODS)
 def test_the_funnel_agrees_with_the_kpis_of_each_lesson_in_the_course(db, demo, raw, period):
     f = _filters(raw, period, "course")
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         funnel = dashboards.course_funnel(t, raw["course"], f)
         top = dashboards.top_videos(t, f).set_index("video_id")
         lesson_kpis = {video: dashboards.kpis(t, dashboards.Filters(f.start, f.end, course_id=raw["course"],
@@ -279,7 +279,7 @@ def test_the_funnel_agrees_with_the_kpis_of_each_lesson_in_the_course(db, demo, 
         mine = v[(v["video_id"] == row.video_id) & (v["module_id"] == row.module_id)]
         assert row.started == mine.loc[mine["kind"] == "video_started", "student_id"].nunique(), row.lesson
         assert row.completed == mine.loc[mine["kind"] == "video_completed", "student_id"].nunique(), row.lesson
-        # The same course, the same lesson: the funnel's learners are the lesson's unique viewers,
+        # The same course, the same lesson: the funnel's students are the lesson's unique viewers,
         # and its views are the videos table's.
         assert lesson_kpis[row.video_id]["Unique viewers"] == row.started, row.lesson
         assert lesson_kpis[row.video_id]["Views"] == top.at[row.video_id, "views"], row.lesson
@@ -289,7 +289,7 @@ def test_the_funnel_agrees_with_the_kpis_of_each_lesson_in_the_course(db, demo, 
 def test_imported_sessions_and_lone_completions_count_everywhere(db, demo, raw):
     """The rows the fixture planted are in the numbers (a regression guard for issue 16, item 5)."""
     today = datetime.now(UTC).date()
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         top = dashboards.top_videos(t, dashboards.Filters(today - timedelta(days=6), today)).set_index("title")
         funnel = dashboards.course_funnel(t, raw["course"], dashboards.Filters(today - timedelta(days=6), today))
     assert top.at[UNSTARTED, "views"] == 0 and top.at[UNSTARTED, "completion_rate"] == 0.0
@@ -301,7 +301,7 @@ def test_imported_sessions_and_lone_completions_count_everywhere(db, demo, raw):
 
 def test_a_completion_on_a_day_without_a_start_counts_in_the_kpis(db, demo, raw):
     day = _ago(1).date()
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         only = dashboards.Filters(day, day, video_ids=(raw["library"][UNSTARTED].id,))
         everything = dashboards.kpis(t, dashboards.Filters(day, day)).set_index("metric")["value"]
         unstarted = dashboards.kpis(t, only).set_index("metric")["value"]
@@ -312,16 +312,16 @@ def test_a_completion_on_a_day_without_a_start_counts_in_the_kpis(db, demo, raw)
 
 
 def test_every_help_text_names_what_it_counts():
-    for label in ("Views", "Unique viewers", "Watch time", "Completion rate", "Active learners (daily)",
+    for label in ("Views", "Unique viewers", "Watch time", "Completion rate", "Active students (daily)",
                   "AI questions", "Rewatch %", "Repeat views %", "Retention", "Engagement score"):
         assert "Counts" in dashboards.FORMULAS[label]
 
 
 def test_days_rolled_before_the_new_rollup_are_rebuilt_by_the_next_run(db, demo, raw):
     """Migration 021 marks every rolled day stale; the next rollup rebuilds ``viewing_days`` (and the
-    learner bitmaps) from the raw rows, with the same numbers as a fresh workspace."""
+    student bitmaps) from the raw rows, with the same numbers as a fresh workspace."""
     f = _filters(raw, 90, "course")
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         before = dashboards.kpis(t, f)
         t.conn.execute(sa.text("DELETE FROM viewing_days WHERE creator_id = :c"), {"c": t.creator_id})
         t.conn.execute(sa.text("UPDATE rollup_days SET stale = true WHERE creator_id = :c"), {"c": t.creator_id})

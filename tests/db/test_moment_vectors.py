@@ -52,13 +52,13 @@ def _imported(db: Database, embedder: LocalEmbedder, label: str) -> tuple[uuid.U
 
 
 def _stored(db: Database, creator: uuid.UUID, video: uuid.UUID | None = None) -> int:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return t.conn.execute(sa.text("SELECT count(*) FROM moment_vectors WHERE CAST(:v AS uuid) IS NULL "
                                       "OR video_id = :v"), {"v": video}).scalar_one()
 
 
 def _video_texts(db: Database, creator: uuid.UUID, video: uuid.UUID) -> set[str]:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         segments = t.conn.execute(sa.text("SELECT transcript_segments FROM videos WHERE id = :v"),
                                   {"v": video}).scalar_one()
         spans = t.conn.execute(sa.text("SELECT start_time_seconds, end_time_seconds FROM video_chunks "
@@ -75,7 +75,7 @@ def test_the_import_stores_a_vector_for_every_piece_a_question_can_quote(db, emb
     creator, video = imported
     texts = _video_texts(db, creator, video)
     assert texts and _stored(db, creator, video) == len(texts)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         stored = read_moment_vectors(t, [video], sorted(texts), embedder.model)
     some = sorted(texts)[:3]
     assert np.allclose(np.vstack([stored[text] for text in some]), embedder.embed(some), atol=1e-5)
@@ -93,7 +93,7 @@ def test_a_question_embeds_no_moment_of_an_imported_video(db, embedder, imported
 
 def test_a_video_imported_before_the_table_gets_its_vectors_from_the_first_question(db, embedder):
     creator, video = _imported(db, embedder, "moments-old")
-    with db.tenant(creator) as t:  # as a video imported before sql/026 is
+    with db.workspace(creator) as t:  # as a video imported before sql/026 is
         t.conn.execute(sa.text("DELETE FROM moment_vectors"))
     first = Assistant(db, embedder)
     first.moment_embedder = Recording(embedder)
@@ -108,7 +108,7 @@ def test_a_video_imported_before_the_table_gets_its_vectors_from_the_first_quest
 
 def test_embedding_a_video_again_replaces_its_vectors(db, embedder):
     creator, video = _imported(db, embedder, "moments-again")
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         store_moment_vectors(t, video, {"a sentence the captions no longer say": embedder.embed(["x"])[0]},
                              embedder.model)
         pipeline.requeue_for_embedding(t)
@@ -134,7 +134,7 @@ def test_a_video_whose_moments_failed_is_still_searchable_and_its_question_embed
     creator = new_creator(db, "moments-failed")
     video = import_lecture(db, creator, LECTURE)
     run_until_done(db, creator, FailsAfterChunks(embedder), [video], timeout=120)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         assert t.conn.execute(sa.text("SELECT status FROM videos WHERE id = :v"), {"v": video}).scalar_one() \
             == "completed"
     assert _stored(db, creator, video) == 0
@@ -145,19 +145,19 @@ def test_a_video_whose_moments_failed_is_still_searchable_and_its_question_embed
 def test_the_vectors_go_with_their_video(db, embedder):
     creator, video = _imported(db, embedder, "moments-deleted")
     assert _stored(db, creator, video) > 0
-    with db.tenant(creator) as t:  # a video deleted for good (videos.delete_trashed_copy deletes so)
+    with db.workspace(creator) as t:  # a video deleted for good (videos.delete_trashed_copy deletes so)
         t.conn.execute(sa.text("DELETE FROM videos WHERE id = :v"), {"v": video})
     assert _stored(db, creator, video) == 0
 
 
 def test_a_backup_carries_the_vectors(db, embedder, imported):
     creator, video = imported
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         file = io.BytesIO()
         backup.export_workspace(t, file)
     restored = new_creator(db, "moments-restored")
     file.seek(0)
-    with db.tenant(restored) as t:
+    with db.workspace(restored) as t:
         backup.restore_workspace(t, file)
         [copy] = t.conn.execute(sa.text("SELECT id FROM videos")).scalars().all()
     assert _stored(db, restored, copy) == _stored(db, creator, video) > 0
@@ -174,5 +174,5 @@ def test_vectors_of_a_video_deleted_while_the_question_ran_are_not_kept_and_the_
     known: dict = {}
     Assistant(db, embedder)._fill(creator, [gone], known)
     assert set(known) == {gone.text}
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         assert read_moment_vectors(t, [gone.video_id], [gone.text], embedder.model) == {}

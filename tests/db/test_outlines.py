@@ -9,19 +9,19 @@ import pytest
 import sqlalchemy as sa
 
 from chronos_data import courses, outlines, videos
-from chronos_data.db import Database, Tenant
+from chronos_data.db import Database, Workspace
 from chronos_data.errors import ValidationError
 from tests.conftest import new_creator
 
 
-def _yt(t: Tenant, title: str, youtube_id: str, minutes: int | None = 4) -> uuid.UUID:
+def _yt(t: Workspace, title: str, youtube_id: str, minutes: int | None = 4) -> uuid.UUID:
     video = videos.create_video(t, title=title, source_type="youtube", source_id=youtube_id,
                                 duration_seconds=None if minutes is None else minutes * 60)
     videos.set_status(t, video, "completed")
     return video
 
 
-def _sample_course(t: Tenant) -> uuid.UUID:
+def _sample_course(t: Workspace) -> uuid.UUID:
     course = courses.create_course(t, "Python *basics*", "From zero to loops")
     week1 = courses.create_module(t, course, "Week 1", "Getting started")
     week2 = courses.create_module(t, course, "Week 2")
@@ -69,7 +69,7 @@ def test_round_trip_into_another_workspace_matches_by_youtube_id_then_title(db: 
     exported = outlines.export_outline(t, _sample_course(t))
     other = new_creator(db, "importer")
     try:
-        with db.tenant(other) as theirs:
+        with db.workspace(other) as theirs:
             same_id = _yt(theirs, "A different title", "AAAAAAAAAAA")  # matched by YouTube id
             by_title = videos.create_video(theirs, title="variables", source_type="loom",
                                            source_id="0123456789abcdef0123456789abcdef")  # by title, any case
@@ -99,7 +99,7 @@ def test_an_outline_never_reaches_another_workspace_s_videos(db: Database, t):
     _yt(t, "Mine only", "GGGGGGGGGGG")
     other = new_creator(db, "outsider")
     try:
-        with db.tenant(other) as theirs:
+        with db.workspace(other) as theirs:
             result = outlines.import_outline(theirs, {"title": "T", "modules": [{"title": "M", "lessons": [
                 {"title": "Mine only", "video": {"youtube_video_id": "GGGGGGGGGGG", "title": "Mine only"}}]}]})
             assert (result.matched, result.unmatched) == (0, ["Mine only"])

@@ -44,5 +44,5 @@ def test_each_kpi_says_whether_it_is_a_percentage(t):
     table = page_data.kpis(t, dashboards.Filters(date(2026, 2, 1), TODAY))
     units = dict(zip(table["metric"], table["unit"], strict=True))
     assert units == {"Views": "number", "Unique viewers": "number", "Watch time (hours)": "number",
-                     "Completion rate (%)": "percent", "Active learners (daily)": "number", "AI questions": "number"}
+                     "Completion rate (%)": "percent", "Active students (daily)": "number", "AI questions": "number"}
     assert list(table.columns[:4]) == list(dashboards.kpis(t, dashboards.Filters(date(2026, 2, 1), TODAY)).columns[:4])

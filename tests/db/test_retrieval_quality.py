@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from chronos_data import videos
-from chronos_data.db import Database, Tenant
+from chronos_data.db import Database, Workspace
 from chronos_data.embeddings import LocalEmbedder
 from chronos_data.errors import ValidationError
 from chronos_data.ingest.worker import run_until_done
@@ -30,7 +30,7 @@ RANKED = 10  # passages retrieved per question; MRR counts the first hit within 
 
 
 @dataclass(frozen=True)
-class Workspace:
+class Sample:
     creator: uuid.UUID
     video_by_title: dict[str, uuid.UUID]
     hidden_videos: dict[str, uuid.UUID]  # "deleted", "processing": same text as a searchable lecture
@@ -43,7 +43,7 @@ def _import(db: Database, creator: uuid.UUID, lecture: Lecture, title: str | Non
 
 
 @pytest.fixture(scope="module")
-def workspace(db: Database, embedder: LocalEmbedder) -> Workspace:
+def workspace(db: Database, embedder: LocalEmbedder) -> Sample:
     creator = new_creator(db, "retrieval")
     video_by_title = {lecture.title: _import(db, creator, lecture) for lecture in LECTURES}
     cookies = next(lecture for lecture in LECTURES if lecture.title == "HTTP cookies and sessions")
@@ -52,14 +52,14 @@ def workspace(db: Database, embedder: LocalEmbedder) -> Workspace:
     other_video = _import(db, other_creator, cookies)
     run_until_done(db, creator, embedder, [*video_by_title.values(), *hidden.values()], timeout=120)
     run_until_done(db, other_creator, embedder, [other_video], timeout=120)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         assert {v.status for v in videos.list_videos(t)} == {"completed"}
         videos.soft_delete_video(t, hidden["deleted"])
         videos.set_status(t, hidden["processing"], "processing")  # as when a re-import is under way
-    return Workspace(creator, video_by_title, hidden, other_creator, other_video)
+    return Sample(creator, video_by_title, hidden, other_creator, other_video)
 
 
-def _search(t: Tenant, embedder: LocalEmbedder, query: str, **kwargs) -> list[Passage]:
+def _search(t: Workspace, embedder: LocalEmbedder, query: str, **kwargs) -> list[Passage]:
     return hybrid_search(t, query, embedder.embed([query])[0], embedding_model=embedder.model,
                          dimensions=embedder.dimensions, **kwargs)
 
@@ -73,7 +73,7 @@ def _is_hit(passage: Passage, question: Question, video_by_title: dict[str, uuid
 def test_hybrid_search_beats_either_list_alone(db, workspace, embedder):
     vectors = embedder.embed([q.text for q in QUESTIONS])
     first_hit: dict[str, list[int | None]] = {mode: [] for mode in SEARCH_MODES}
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         for question, vector in zip(QUESTIONS, vectors, strict=True):
             for mode in SEARCH_MODES:
                 passages = hybrid_search(t, question.text, vector, embedding_model=embedder.model,
@@ -104,7 +104,7 @@ def test_hybrid_search_beats_either_list_alone(db, workspace, embedder):
 def test_the_relevance_floor_keeps_every_labelled_question_and_refuses_off_topic_ones(db, workspace, embedder):
     from chronos_data.rag import retrieve
 
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         answered = {q.text: retrieve(t, q.text, embedder)[0] for q in QUESTIONS}
         refused = {text: retrieve(t, text, embedder) for text in OFF_TOPIC}
     assert [text for text, found in answered.items() if not found] == []
@@ -114,7 +114,7 @@ def test_the_relevance_floor_keeps_every_labelled_question_and_refuses_off_topic
 
 
 def test_passages_carry_both_ranks_and_the_fused_score(db, workspace, embedder):
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         passages = _search(t, embedder, "ETag If-None-Match revalidation", limit=3)
     top = passages[0]
     assert top.video_id == workspace.video_by_title["HTTP caching headers"]
@@ -127,24 +127,24 @@ def test_passages_carry_both_ranks_and_the_fused_score(db, workspace, embedder):
 @pytest.mark.parametrize("mode", SEARCH_MODES)
 def test_another_creators_chunks_are_never_returned(db, workspace, embedder, mode):
     question = "What is the difference between SameSite Strict and Lax?"
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         mine = _search(t, embedder, question, limit=50, candidates=200, mode=mode)
-    with db.tenant(workspace.other_creator) as t:
+    with db.workspace(workspace.other_creator) as t:
         theirs = _search(t, embedder, question, limit=50, candidates=200, mode=mode)
     assert mine and {p.video_id for p in mine} <= set(workspace.video_by_title.values())
     assert theirs and {p.video_id for p in theirs} == {workspace.other_video}
 
 
 def test_row_level_security_hides_other_chunks_even_if_the_filter_names_them(db, workspace, embedder):
-    # The transaction belongs to one creator while the Tenant claims the other: the explicit
+    # The transaction belongs to one creator while the Workspace claims the other: the explicit
     # filter asks for the neighbour's rows, row-level security refuses them.
-    with db.tenant(workspace.creator) as t:
-        spoofed = Tenant(t.conn, workspace.other_creator)
+    with db.workspace(workspace.creator) as t:
+        spoofed = Workspace(t.conn, workspace.other_creator)
         assert _search(spoofed, embedder, "SameSite cookies", limit=50) == []
 
 
 def test_deleted_and_in_progress_videos_are_not_searched(db, workspace, embedder):
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         hidden_chunks = t.conn.execute(sa.text("SELECT count(*) FROM video_chunks WHERE video_id = ANY(:v)"),
                                        {"v": list(workspace.hidden_videos.values())}).scalar_one()
         assert hidden_chunks > 0  # they have chunks; only their status keeps them out
@@ -158,7 +158,7 @@ def test_deleted_and_in_progress_videos_are_not_searched(db, workspace, embedder
 def test_video_ids_limits_the_search(db, workspace, embedder):
     wanted = [workspace.video_by_title["Python tuples and immutability"],
               workspace.video_by_title["SQL joins explained"]]
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         for mode in SEARCH_MODES:
             passages = _search(t, embedder, "How do I reverse a list?", limit=50, video_ids=wanted, mode=mode)
             assert {p.video_id for p in passages} <= set(wanted), mode
@@ -166,7 +166,7 @@ def test_video_ids_limits_the_search(db, workspace, embedder):
 
 
 def test_keyword_search_with_no_matching_word_returns_nothing(db, workspace, embedder):
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         assert _search(t, embedder, "xylophone quokka", mode="keyword") == []
         assert _search(t, embedder, "the and of", mode="keyword") == []  # stop words only
         assert _search(t, embedder, "", mode="keyword") == []
@@ -177,7 +177,7 @@ def test_keyword_search_with_no_matching_word_returns_nothing(db, workspace, emb
     "'; DROP TABLE video_chunks; --", '"unterminated quote', "-- -- --", "\\", "émigré naïve café",
 ])
 def test_any_query_text_is_safe(db, workspace, embedder, query):
-    with db.tenant(workspace.creator) as t:
+    with db.workspace(workspace.creator) as t:
         for mode in SEARCH_MODES:
             _search(t, embedder, query, mode=mode)
         assert t.conn.execute(sa.text("SELECT count(*) FROM video_chunks")).scalar_one() > 0

@@ -11,7 +11,7 @@ from pgvector import Vector
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from chronos_data import chat, chunks, courses, students, videos
-from chronos_data.db import Tenant
+from chronos_data.db import Workspace
 from chronos_data.viewing import analytics, watching
 
 SEEDS_TABLES = {
@@ -52,7 +52,7 @@ SEEDS_FUNCTIONS = {
 UPDATED_AT_TABLES = SEEDS_TABLES - {"video_chunks", "chat_messages", "video_analytics_events"}
 
 
-def _names(t: Tenant, sql: str) -> set[str]:
+def _names(t: Workspace, sql: str) -> set[str]:
     return set(t.conn.execute(sa.text(sql)).scalars())
 
 
@@ -86,7 +86,7 @@ def test_hot_tenant_indexes_lead_with_creator_id(t):
         assert "(creator_id" in definition, name
 
 
-def _video(t: Tenant, title: str = "Intro", **kwargs) -> uuid.UUID:
+def _video(t: Workspace, title: str = "Intro", **kwargs) -> uuid.UUID:
     kwargs.setdefault("source_type", "youtube")
     kwargs.setdefault("source_id", "dQw4w9WgXcQ")
     return videos.create_video(t, title=title, **kwargs)
@@ -212,7 +212,7 @@ def test_updated_at_trigger_stamps_every_update(t, table):
     assert stamped.scalar_one() is True
 
 
-def _row_in(t: Tenant, table: str) -> uuid.UUID:
+def _row_in(t: Workspace, table: str) -> uuid.UUID:
     video = _video(t)
     student = students.create_student(t, f"{uuid.uuid4().hex[:6]}@example.com")
     course = courses.create_course(t, "C")
@@ -268,7 +268,7 @@ def _unit(dims: int, hot: int) -> list[float]:
     return vector
 
 
-def _search(t: Tenant, query: list[float], *, model: str, count: int = 5, threshold: float = 0.0,
+def _search(t: Workspace, query: list[float], *, model: str, count: int = 5, threshold: float = 0.0,
             video_ids: list[uuid.UUID] | None = None) -> list:
     """The seeds' ``search_video_chunks`` as written (the app ranks with ``rag.search``)."""
     return t.conn.execute(

@@ -45,7 +45,7 @@ def _files(root: Path) -> list[Path]:
 
 
 def _video(db: Database, creator: uuid.UUID, video_id: uuid.UUID) -> videos.Video:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return videos.get_video(t, video_id)
 
 

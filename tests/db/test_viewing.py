@@ -12,19 +12,19 @@ import pytest
 import sqlalchemy as sa
 
 from chronos_data import students, videos
-from chronos_data.db import Tenant
+from chronos_data.db import Workspace
 from chronos_data.errors import NotFound, ValidationError
 from chronos_data.viewing import rollups, watching
 
 
-def _video(t: Tenant, duration: int | None = 200) -> uuid.UUID:
+def _video(t: Workspace, duration: int | None = 200) -> uuid.UUID:
     video_id = videos.create_video(t, title="Loops", source_type="loom", source_id=uuid.uuid4().hex,
                                    duration_seconds=duration)
     videos.set_status(t, video_id, "completed")
     return video_id
 
 
-def _events(t: Tenant, video_id: uuid.UUID) -> list[tuple[str, str | None]]:
+def _events(t: Workspace, video_id: uuid.UUID) -> list[tuple[str, str | None]]:
     rows = t.conn.execute(sa.text("SELECT event_type, metadata ->> 'milestone' FROM video_analytics_events "
                                   "WHERE video_id = :v ORDER BY \"timestamp\", event_type, 2"), {"v": video_id})
     return [tuple(row) for row in rows]
@@ -148,7 +148,7 @@ def _event(kind: str, viewing: str, position: float, played: list[list[float]], 
             "played": played, "seq": 1, **extra}
 
 
-def _player(t: Tenant, video: uuid.UUID, student: uuid.UUID):
+def _player(t: Workspace, video: uuid.UUID, student: uuid.UUID):
     """Feeds player events to record_player_event as the preview page does, keeping what it returns."""
     latest: list[watching.PlayerViewing | None] = [None]
 
@@ -160,7 +160,7 @@ def _player(t: Tenant, video: uuid.UUID, student: uuid.UUID):
     return send
 
 
-def _session_row(t: Tenant, session: uuid.UUID):
+def _session_row(t: Workspace, session: uuid.UUID):
     return t.conn.execute(sa.text("SELECT percent_complete, watch_time_seconds, completed, session_end IS NOT NULL "
                                   "AS ended, metadata -> 'played' AS played FROM video_watch_sessions WHERE id = :s"),
                           {"s": session}).one()
@@ -228,13 +228,13 @@ def test_a_session_of_another_workspace_in_the_page_state_is_left_alone(t, db):
     from tests.conftest import new_creator
 
     other = new_creator(db, "other-preview")
-    with db.tenant(other) as o:
+    with db.workspace(other) as o:
         theirs = watching.start_viewing(o, _video(o), students.create_student(o, "x@example.com"))
     video = _video(t)
     mine = watching.record_player_event(t, _event("play", "v9", 0, []), watching.PlayerViewing("v8", theirs),
                                         video_id=video, student_id=students.create_student(t, "y@example.com"))
     assert mine.session_id != theirs
-    with db.tenant(other) as o:
+    with db.workspace(other) as o:
         assert not _session_row(o, theirs).ended
 
 

@@ -30,13 +30,13 @@ def app(tmp_path_factory, database_url):
 
 @pytest.fixture(scope="module")
 def backup_file(db, tmp_path_factory):
-    """A backup of another workspace holding two learners."""
+    """A backup of another workspace holding two students."""
     source = new_creator(db, "restore-browser-source")
-    with db.tenant(source) as t:
+    with db.workspace(source) as t:
         students.create_student(t, "ada@example.com", "Ada")
         students.create_student(t, "grace@example.com", "Grace")
     out = io.BytesIO()
-    with db.tenant(source) as t:
+    with db.workspace(source) as t:
         backup.export_workspace(t, out)
     folder = tmp_path_factory.mktemp("backups")
     good, damaged = folder / "good.jsonl.gz", folder / "damaged.jsonl.gz"
@@ -55,10 +55,10 @@ def page(browser):
     context.close()
 
 
-def _learners(db) -> list[str]:
+def _students(db) -> list[str]:
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, EMAIL)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return sorted(s.email for s in students.list_students(t))
 
 
@@ -74,12 +74,12 @@ def test_a_damaged_file_is_refused_then_a_good_one_is_restored(page, app, db, ba
     good, damaged = backup_file
     _restore(page, app, damaged)
     page.get_by_text("cut short").wait_for(timeout=60_000)
-    assert _learners(db) == []
+    assert _students(db) == []
 
     _restore(page, app, good)
     page.get_by_text("Restored the backup of").wait_for(timeout=60_000)
     assert page.get_by_text("2 students").count() >= 1
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "settings-restored.png"), full_page=True)
-    assert _learners(db) == ["ada@example.com", "grace@example.com"]
+    assert _students(db) == ["ada@example.com", "grace@example.com"]
     assert page.get_by_text("Traceback").count() == 0

@@ -63,7 +63,7 @@ def _workspace(db, origins: list[str]) -> tuple[uuid.UUID, uuid.UUID, str]:
     """A committed workspace with the lesson's video and a write key; (creator, video, key)."""
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, f"site-{uuid.uuid4().hex[:8]}@example.com")
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video = videos.create_video(t, title="Pattern lesson", source_type="upload", source_id=f"p-{uuid.uuid4().hex}",
                                     duration_seconds=CLIP_SECONDS)
         key = keys.create_key(t, "School site", origins).key
@@ -71,7 +71,7 @@ def _workspace(db, origins: list[str]) -> tuple[uuid.UUID, uuid.UUID, str]:
 
 
 def _viewings(db, creator: uuid.UUID, video: uuid.UUID) -> list[sa.Row]:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return t.conn.execute(sa.text(
             "SELECT s.percent_complete, s.completed, s.watch_time_seconds, st.email FROM video_watch_sessions s "
             "JOIN students st ON st.id = s.student_id WHERE s.creator_id = :c AND s.video_id = :v"),

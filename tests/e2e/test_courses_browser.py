@@ -37,7 +37,7 @@ def library(app):
     ids = []
     for i, title in enumerate(LESSONS):
         srt = f"1\n00:00:00,000 --> 00:09:00,000\nAll about {title.lower()}.\n".encode()
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             ids.append(pipeline.add_subtitled_video(
                 t, source_type="loom", source=f"https://www.loom.com/share/{i:032x}", subtitle_bytes=srt,
                 subtitle_filename="l.srt", title=title))
@@ -102,7 +102,7 @@ def test_build_reorder_preview_publish_delete_and_restore(browser, app, library)
         variables = frame.get_by_text("Variables ·")
         _drag(page, loops, variables)
         page.get_by_text("New order saved.").wait_for(timeout=30_000)
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             [outline_module, _] = courses.course_outline(t, courses.list_courses(t)[0].id).modules
         assert [lesson.title for lesson in outline_module.lessons] == ["Loops", "Variables"]
 
@@ -134,7 +134,7 @@ def test_build_reorder_preview_publish_delete_and_restore(browser, app, library)
         _click(page, "Restore")
         page.get_by_text("Course restored.").wait_for(timeout=30_000)
         expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             [course] = courses.list_courses(t)
             outline = courses.course_outline(t, course.id)
         assert course.is_published and [len(m.lessons) for m in outline.modules] == [2, 1]
@@ -160,14 +160,14 @@ STALE = "changed in another tab — here is the current version"
 
 def test_two_tabs_a_stale_move_and_a_stale_drag_are_refused(browser, app, library):
     db, creator = library
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         by_title = {v.title: v.id for v in videos.list_videos(t)}
         course = courses.create_course(t, "Two tabs")
         module = courses.create_module(t, course, "Stale week")
         courses.add_lessons(t, module, [by_title[title] for title in LESSONS])
 
     def order() -> list[str]:
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             return [lesson.title for lesson in courses.list_lessons(t, module)]
 
     def open_course():

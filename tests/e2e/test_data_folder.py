@@ -55,7 +55,7 @@ HOLD_A_COURSE = textwrap.dedent("""
     db = open_database(Settings.from_env())
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, Settings.from_env().local_creator_email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         courses.create_course(t, "Survives a crash")
     with db.engine.connect() as conn:
         print(conn.execute(sa.text("SELECT session_user")).scalar(), flush=True)

@@ -61,13 +61,13 @@ def _creator(db) -> uuid.UUID:
 
 
 def _titles(db, creator) -> list[str]:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return [c.title for c in courses.list_courses(t)]
 
 
 def test_a_stopped_server_is_reported_plainly_and_the_same_engine_recovers(db, cluster):
     creator = _creator(db)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         courses.create_course(t, "Saved before the restart")
 
     cluster.stop("fast")
@@ -85,7 +85,7 @@ def test_a_stopped_server_is_reported_plainly_and_the_same_engine_recovers(db, c
 def test_a_transaction_cut_by_a_crash_leaves_nothing_behind(db, cluster):
     creator = _creator(db)
     with pytest.raises(DatabaseUnavailable):
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             courses.create_course(t, "Never committed")
             cluster.stop("immediate")  # the server dies before COMMIT
     cluster.restart()
@@ -130,7 +130,7 @@ def test_an_embedded_server_killed_under_the_app_is_started_again(tmp_path):
     db = open_database(Settings(database_url=None, data_dir=data_dir, openai_api_key=None, openai_base_url=None))
     try:
         creator = _creator(db)
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             courses.create_course(t, "Kept through a crash")
         postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
         os.kill(postmaster, signal.SIGKILL)

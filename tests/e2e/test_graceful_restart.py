@@ -25,13 +25,13 @@ def test_a_gracefully_stopped_app_leaves_its_import_to_the_restarted_one(browser
                         openai_base_url=None)
     db = open_database(settings)
     creator = new_creator(db, "restart")
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video_id = pipeline.add_subtitled_video(
             t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}",
             subtitle_bytes=_long_srt(5000), subtitle_filename="lecture.srt", title="A long lecture")
 
     def video():
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             return t.conn.execute(sa.text("SELECT status, claimed_at, progress FROM videos WHERE creator_id = :c "
                                           "AND id = :v"), {"c": creator, "v": video_id}).one()
 

@@ -55,7 +55,7 @@ def test_each_youtube_failure_is_explained_in_the_library(browser, app):
             ids = []
             for scenario, (video_id, _) in FAILURES.items():
                 youtube.scenario(video_id, scenario)
-                with db.tenant(creator) as t:
+                with db.workspace(creator) as t:
                     ids.append(pipeline.add_youtube_video(t, video_id, title=f"Lesson {scenario}",
                                                           only_these_languages=scenario == "no_english"))
             sources = pipeline.Sources(youtube_session=youtube.session(), proxy=ProxySettings(), sleep=lambda _: None,
@@ -100,7 +100,7 @@ def _upload_with_a_rejected_openai_key(db, creator, data_dir) -> None:
     with FakeOpenAI() as api:
         settings = Settings.from_env({"CHRONOS_DATA_DIR": str(data_dir), "OPENAI_API_KEY": "sk-rejected",
                                       "OPENAI_BASE_URL": api.base_url})
-        with db.tenant(creator) as t, audio.open("rb") as media:
+        with db.workspace(creator) as t, audio.open("rb") as media:
             path = store_upload(settings, creator, audio.name, media, audio.stat().st_size, "basic")
             video_id = pipeline.add_upload_to_transcribe(t, storage_path=path, title="Lesson whisper",
                                                          file_size_bytes=audio.stat().st_size)

@@ -41,7 +41,7 @@ def test_every_insight_shows_its_planted_pattern_and_opens_its_moment(browser, a
         _kind(page, "Confusion map").wait_for(timeout=90_000)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         expected = {
-            "Confusion map": "Learners are confused in lesson 3",
+            "Confusion map": "Students are confused in lesson 3",
             "Drop-offs": "while explaining",
             "Content gaps": "Students keep asking about Kubernetes",
             "Concept order": "uses 'detached HEAD'",

@@ -65,15 +65,15 @@ def _app_in(root: Path, ffmpeg: str):
 
 @pytest.fixture(scope="module")
 def sessions(app):
-    """Reads the preview learner's watch sessions, oldest first, from the app's database."""
+    """Reads the preview student's watch sessions, oldest first, from the app's database."""
     settings = Settings.from_env({"CHRONOS_DATA_DIR": str(app.data_dir)})
     db = open_database(settings)
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, settings.local_creator_email)
 
     def read() -> list[dict]:
-        with db.tenant(creator) as t:
-            learner = students.ensure_student(t, students.PREVIEW_STUDENT_EMAIL, "Preview learner")
+        with db.workspace(creator) as t:
+            student = students.ensure_student(t, students.PREVIEW_STUDENT_EMAIL, "Preview student")
             rows = t.conn.execute(sa.text("""
                 SELECT s.id, s.percent_complete, s.watch_time_seconds, s.completed, s.session_end IS NOT NULL AS ended,
                        s.metadata -> 'rewinds' AS rewinds,
@@ -82,7 +82,7 @@ def sessions(app):
                 FROM video_watch_sessions s
                 LEFT JOIN video_analytics_events e ON e.creator_id = s.creator_id
                      AND e.metadata ->> 'session_id' = s.id::text
-                WHERE s.student_id = :learner GROUP BY s.id ORDER BY s.session_start"""), {"learner": learner})
+                WHERE s.student_id = :student GROUP BY s.id ORDER BY s.session_start"""), {"student": student})
             return [dict(row._mapping) for row in rows]
 
     yield read

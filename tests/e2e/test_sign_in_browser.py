@@ -94,7 +94,7 @@ def test_an_analyst_teammate_sees_the_owner_s_workspace_read_only(page, app, db)
     analyst_email = f"analyst-{uuid.uuid4().hex[:8]}@example.com"
     with db.engine.begin() as conn:
         [owner] = access.sign_in(conn, _identity(owner_email))
-    with db.tenant(owner.creator_id) as t:
+    with db.workspace(owner.creator_id) as t:
         courses.create_course(t, "Owner's statistics course")
         access.add_teammate(t, analyst_email)
 
@@ -139,7 +139,7 @@ def test_another_account_typing_a_creator_s_address_is_refused(page, app, provid
     email = f"bravo-{uuid.uuid4().hex[:8]}@example.com"
     with db.engine.begin() as conn:
         [bravo] = access.sign_in(conn, _identity(email))
-    with db.tenant(bravo.creator_id) as t:
+    with db.workspace(bravo.creator_id) as t:
         courses.create_course(t, "Bravo's private course")
     page.goto(app.url)
     page.get_by_role("button", name="Sign in").click(timeout=60_000)

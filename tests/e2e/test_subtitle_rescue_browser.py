@@ -41,7 +41,7 @@ def test_a_refused_youtube_video_is_completed_with_its_subtitle_file(browser, tm
             with db.engine.begin() as conn:
                 creator = creators.ensure_creator(conn, settings.local_creator_email)
             youtube.scenario(VIDEO, "po_token_required")
-            with db.tenant(creator) as t:
+            with db.workspace(creator) as t:
                 video_id = pipeline.add_youtube_video(t, VIDEO)
             run_until_done(db, creator, LocalEmbedder(), [video_id], sources=sources)
 
@@ -55,10 +55,10 @@ def test_a_refused_youtube_video_is_completed_with_its_subtitle_file(browser, tm
             form.get_by_role("button", name="Import with this subtitle file").click()
 
             expect(page.get_by_role("button", name="Fix", exact=True)).to_have_count(0, timeout=30_000)  # no longer failed
-            with db.tenant(creator) as t:
+            with db.workspace(creator) as t:
                 assert videos.get_video(t, video_id).transcript_method == "subtitle_file"
             run_until_done(db, creator, LocalEmbedder(), [video_id], sources=sources)
-            with db.tenant(creator) as t:
+            with db.workspace(creator) as t:
                 video = videos.get_video(t, video_id)
             assert (video.status, video.youtube_video_id) == ("completed", VIDEO)
 

@@ -50,12 +50,12 @@ def _seed(data_dir, pixel: _Pixel) -> None:
         with db.engine.begin() as conn:
             creator = creators.ensure_creator(conn, Settings.from_env({}).local_creator_email)
         lecture = LECTURES[0]
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             video = pipeline.add_subtitled_video(
                 t, source_type="loom", source="https://www.loom.com/share/0123456789abcdef0123456789abcdef",
                 subtitle_bytes=to_srt(lecture), subtitle_filename="l.srt", title=_payload(pixel, "video"))
         run_until_done(db, creator, embedder, [video], timeout=180)
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             course = courses.create_course(t, _payload(pixel, "course"), _payload(pixel, "description"))
             module = courses.create_module(t, course, _payload(pixel, "module"))
             courses.add_lesson(t, module, video, title=_payload(pixel, "lesson"))

@@ -43,7 +43,7 @@ def test_connect_sync_and_receive_webhooks_from_a_whop_company(browser, tmp_path
             try:
                 with db.engine.begin() as conn:
                     creator = creators.ensure_creator(conn, settings.local_creator_email)
-                with db.tenant(creator) as t:
+                with db.workspace(creator) as t:
                     videos.create_video(t, title="Commits", source_type="youtube", source_id=YOUTUBE)
             finally:
                 db.dispose()
@@ -84,7 +84,7 @@ def test_connect_sync_and_receive_webhooks_from_a_whop_company(browser, tmp_path
             try:
                 with db.engine.begin() as conn:
                     creator = creators.ensure_creator(conn, Settings.from_env(chronos_env(app.data_dir)).local_creator_email)
-                with db.tenant(creator) as t:
+                with db.workspace(creator) as t:
                     reasons = set(churn.churned_members(t)["reason"])
             finally:
                 db.dispose()

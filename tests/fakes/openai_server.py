@@ -344,7 +344,7 @@ def _first_sentence(text: str) -> str:
 
 
 def _rewritten_query(prompt: str) -> str:
-    """The follow-up question, prefixed with the learner's last turn of the conversation."""
+    """The follow-up question, prefixed with the student's last turn of the conversation."""
     history, _, question = prompt.partition("Follow-up question:")
     history = history.partition("Conversation so far:")[2]
     user_turns = [line.strip().removeprefix("user:").strip() for line in history.splitlines()

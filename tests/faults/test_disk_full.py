@@ -30,7 +30,7 @@ MEDIA = os.urandom(3 * 1024 * 1024)  # bytes are bytes to the disk; nothing deco
 
 
 def _video_rows(db, creator) -> int:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return t.conn.execute(sa.text("SELECT count(*) FROM videos WHERE creator_id = :c"), {"c": creator}).scalar_one()
 
 

@@ -56,13 +56,13 @@ def test_settings_and_errors_name_the_endpoint_without_its_password(tmp_path, ca
 def test_a_failed_transcription_stores_its_reason_without_the_password(db, creator_id, tmp_path):
     settings = _unreachable(tmp_path)
     media = _tone(tmp_path / "talk.wav", 3)
-    with db.tenant(creator_id) as t, media.open("rb") as stream:
+    with db.workspace(creator_id) as t, media.open("rb") as stream:
         path = store_upload(settings, creator_id, media.name, stream, media.stat().st_size, "basic")
         video_id = pipeline.add_upload_to_transcribe(t, storage_path=path, title="Talk",
                                                      file_size_bytes=media.stat().st_size)
     sources = pipeline.Sources(settings=settings)
     assert claim_next(db, sources.lease, creator_id=creator_id) == (creator_id, video_id)
     assert pipeline.process_video(db, creator_id, video_id, OpenAIEmbedder(settings, max_retries=0), sources) == "failed"
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         message = videos.get_video(t, video_id).error_message
     assert "cannot be reached" in message and "127.0.0.1" in message and SECRET not in message

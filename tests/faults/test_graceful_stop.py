@@ -58,7 +58,7 @@ def queue(fresh_url: str, tmp_path: Path) -> Iterator[tuple[Database, Settings]]
 
 def _add_long_video(db: Database, captions: int) -> tuple[uuid.UUID, uuid.UUID]:
     creator = new_creator(db, "graceful")
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video_id = pipeline.add_subtitled_video(t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}",
                                                 subtitle_bytes=_long_srt(captions), subtitle_filename="lecture.srt",
                                                 title="A long lecture")
@@ -66,7 +66,7 @@ def _add_long_video(db: Database, captions: int) -> tuple[uuid.UUID, uuid.UUID]:
 
 
 def _video(db: Database, creator: uuid.UUID, video_id: uuid.UUID):
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return t.conn.execute(sa.text("SELECT status, error_message, claimed_at, progress FROM videos "
                                       "WHERE creator_id = :c AND id = :v"), {"c": creator, "v": video_id}).one()
 

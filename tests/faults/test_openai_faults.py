@@ -135,7 +135,7 @@ def _assistant(db, api, **chat_options) -> Assistant:
 
 
 def _stored(db, creator, session_id) -> list[tuple[str, str]]:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return [(m.role, m.content) for m in chat.list_messages(t, session_id)]
 
 
@@ -197,7 +197,7 @@ def test_when_the_model_and_the_embeddings_both_fail_mid_answer_the_moments_are_
 
 def test_when_the_model_and_the_embeddings_both_fail_without_stored_moments_the_sources_are_listed(db, api,
                                                                                                  online_workspace):
-    with db.tenant(online_workspace) as t:  # as for a video imported before sql/026
+    with db.workspace(online_workspace) as t:  # as for a video imported before sql/026
         t.conn.execute(sa.text("DELETE FROM moment_vectors WHERE creator_id = :c"), {"c": online_workspace})
     assistant = _assistant(db, api, max_retries=1, timeout=1.0)
     run = assistant.start(online_workspace, QUESTION)
@@ -235,7 +235,7 @@ def test_a_failed_transcription_leaves_the_import_failed_with_its_reason_and_a_r
                                                                                                 tmp_path):
     settings = _settings(api, tmp_path / "data")
     audio = _tone(tmp_path / "lecture.wav", 6)
-    with db.tenant(creator_id) as t, audio.open("rb") as media:
+    with db.workspace(creator_id) as t, audio.open("rb") as media:
         path = store_upload(settings, creator_id, audio.name, media, audio.stat().st_size, "basic")
         video_id = pipeline.add_upload_to_transcribe(t, storage_path=path, title="Lecture",
                                                      file_size_bytes=audio.stat().st_size)
@@ -246,7 +246,7 @@ def test_a_failed_transcription_leaves_the_import_failed_with_its_reason_and_a_r
     started = time.monotonic()
     assert pipeline.process_video(db, creator_id, video_id, embedder, sources) == "failed"
     failed_after = time.monotonic() - started
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         video = videos.get_video(t, video_id)
         assert (video.status, video.attempts, video.progress) == ("failed", 1, 0)
         assert video.error_message == ("The transcription service is rate-limiting this key, even after retries; "
@@ -256,7 +256,7 @@ def test_a_failed_transcription_leaves_the_import_failed_with_its_reason_and_a_r
     gaps = _gaps(api.requests_to("/audio/transcriptions"))
 
     run_until_done(db, creator_id, embedder, [video_id], sources=sources, timeout=60)
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         video = videos.get_video(t, video_id)
     assert (video.status, video.error_message) == ("completed", None)
     assert len(api.requests_to("/audio/transcriptions")) == 5  # 4 refused, then the retry's one
@@ -304,7 +304,7 @@ def test_the_assistant_page_says_plainly_when_the_search_fails_and_keeps_the_que
     assert not at.exception
     assert [e.value for e in at.error] == ["The embedding service is rate-limiting this key, even after retries; "
                                            "wait a few minutes and try again."]
-    with db.tenant(online_page) as t:
+    with db.workspace(online_page) as t:
         (session,) = chat.list_sessions(t, whose="mine")
         assert [(m.role, m.content) for m in chat.list_messages(t, session.id)] == [("user", QUESTION)]
     at.run()  # the next rerun opens the conversation that keeps the question

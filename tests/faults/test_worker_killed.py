@@ -74,7 +74,7 @@ def _worker(settings: Settings, model: str) -> subprocess.Popen[str]:
 
 
 def _chunk_models(db: Database, creator: uuid.UUID, video_id: uuid.UUID) -> dict[str, int]:
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         rows = t.conn.execute(sa.text("SELECT embedding_model, count(*) AS n FROM video_chunks "
                                       "WHERE creator_id = :c AND video_id = :v GROUP BY 1"),
                               {"c": creator, "v": video_id})
@@ -82,7 +82,7 @@ def _chunk_models(db: Database, creator: uuid.UUID, video_id: uuid.UUID) -> dict
 
 
 def _video(db: Database, creator: uuid.UUID, video_id: uuid.UUID):
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         return t.conn.execute(sa.text("SELECT status, error_message, claimed_at, now() - claimed_at AS age, "
                                       "progress FROM videos WHERE creator_id = :c AND id = :v"),
                               {"c": creator, "v": video_id}).one()
@@ -91,7 +91,7 @@ def _video(db: Database, creator: uuid.UUID, video_id: uuid.UUID):
 def test_a_worker_killed_mid_video_leaves_no_half_written_chunks_and_the_next_one_resumes(queue):
     db, settings, api = queue
     creator = new_creator(db, "killed")
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video_id = pipeline.add_subtitled_video(t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}",
                                                 subtitle_bytes=_long_srt(), subtitle_filename="lecture.srt",
                                                 title="A long lecture")
@@ -100,7 +100,7 @@ def test_a_worker_killed_mid_video_leaves_no_half_written_chunks_and_the_next_on
                    sources=pipeline.Sources(settings=settings), timeout=120)
     old = _chunk_models(db, creator, video_id)
     assert list(old) == [OLD_MODEL] and old[OLD_MODEL] > 2 * 64
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         pipeline.retry_video(t, video_id)  # re-embed with the new model, in a worker process
 
     seen: set[tuple[tuple[str, int], ...]] = set()
@@ -152,7 +152,7 @@ def test_a_worker_killed_mid_video_leaves_no_half_written_chunks_and_the_next_on
     new = _chunk_models(db, creator, video_id)
     assert (final.status, final.error_message, final.claimed_at) == ("completed", None, None)
     assert list(new) == [NEW_MODEL]
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         indexes = t.conn.execute(sa.text("SELECT chunk_index FROM video_chunks WHERE creator_id = :c AND video_id = :v "
                                          "ORDER BY 1"), {"c": creator, "v": video_id}).scalars().all()
     assert indexes == list(range(new[NEW_MODEL]))  # every chunk, once
@@ -184,7 +184,7 @@ class _SlowEmbedder:
 def test_a_live_worker_keeps_its_video_when_one_call_outlasts_the_lease(db, settings):
     lease = timedelta(seconds=1)
     creator = new_creator(db, "slow")
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video_id = pipeline.add_subtitled_video(
             t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}",
             subtitle_bytes=b"1\n00:00:00,000 --> 00:00:04,000\nLoops repeat work until a condition changes.\n",

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from chronos_data.db import Tenant
+from chronos_data.db import Workspace
 
 #: Every fuzz test derives its settings from this: no per-example deadline (the machine is slow
 #: and shared), and examples replayed from the local database first.
@@ -71,7 +71,7 @@ def assert_plain_message(error: BaseException) -> None:
 
 
 @contextmanager
-def rolled_back(t: Tenant) -> Iterator[None]:
+def rolled_back(t: Workspace) -> Iterator[None]:
     """Run one hypothesis example in a savepoint of the test's transaction, and undo it."""
     savepoint = t.conn.begin_nested()
     try:

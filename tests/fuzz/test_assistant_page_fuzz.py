@@ -43,7 +43,7 @@ def workspace(app_env, monkeypatch, db):
     monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", email)
     with db.engine.begin() as conn:
         creator = creators.ensure_creator(conn, email)
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         video_id = pipeline.add_subtitled_video(
             t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}", subtitle_bytes=SRT,
             subtitle_filename="xss.srt", title=TITLE)
@@ -64,7 +64,7 @@ def test_a_hostile_question_and_answer_show_as_text_not_html(workspace, db):
     at.chat_input(key="assistant_question").set_value(QUESTION).run()
     assert not at.exception and not at.error
 
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         [session] = chat.list_sessions(t, whose="mine")
         question, answer = chat.list_messages(t, session.id)
     stored = " ".join(QUESTION.replace("\x00", " ").split())

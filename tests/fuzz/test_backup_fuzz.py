@@ -36,7 +36,7 @@ def source(db, settings) -> bytes:
     backup, over several lines of it) and students."""
     creator = new_creator(db, "fuzz-backup")
     stored = uploads.keep_file(settings, creator, "fuzz.webm", io.BytesIO(b"\x1aE\xdf\xa3" * (1024**2 + 7)))
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         pipeline.add_subtitled_video(t, source_type="upload", source=stored, title="Stored",
                                      subtitle_bytes=b"1\n00:00:01,000 --> 00:00:02,000\nStored.\n",
                                      subtitle_filename="stored.srt")
@@ -47,7 +47,7 @@ def source(db, settings) -> bytes:
         for i, name in enumerate(INJECTIONS[:6]):
             students.create_student(t, f"s{i}@example.com", name)
     out = io.BytesIO()
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         backup.export_workspace(t, out, media=settings)
     with db.owner() as conn:
         conn.execute(sa.text("DELETE FROM chronos.creators WHERE id = :c"), {"c": creator})

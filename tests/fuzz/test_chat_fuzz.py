@@ -53,7 +53,7 @@ def workspace(db: Database, embedder) -> uuid.UUID:
 def test_a_question_is_answered_and_kept_as_cleaned_text_or_refused_storing_nothing(db, embedder, workspace,
                                                                                       question):
     assistant = Assistant(db, embedder)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         asked = chat.questions_today(t)
         sessions = len(chat.list_sessions(t))
     cleaned = " ".join(_CONTROL.sub(" ", question).split())
@@ -63,18 +63,18 @@ def test_a_question_is_answered_and_kept_as_cleaned_text_or_refused_storing_noth
         assert_plain_message(error)
         # empty, overlong, or without a letter or digit ("🙂", "?!"): nothing a transcript could say
         assert not cleaned or len(cleaned) > chat.MAX_QUESTION_CHARS or not any(ch.isalnum() for ch in cleaned)
-        with db.tenant(workspace) as t:
+        with db.workspace(workspace) as t:
             assert (chat.questions_today(t), len(chat.list_sessions(t))) == (asked, sessions)
         return
     assert answer.text.strip()
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         messages = chat.list_messages(t, answer.session_id)
         assert [(m.role, m.content) for m in messages] == [("user", cleaned), ("assistant", answer.text)]
         assert chat.get_session(t, answer.session_id).title == chat.auto_title(cleaned)
         assert chat.question_log(t, limit=1)[0].question == cleaned
     # A follow-up keeps the first question in the conversation's history.
     follow_up = assistant.ask(workspace, "and why?", session_id=answer.session_id)
-    with db.tenant(workspace) as t:
+    with db.workspace(workspace) as t:
         assert [m.content for m in chat.list_messages(t, answer.session_id)][::2] == [cleaned, "and why?"]
     assert follow_up.session_id == answer.session_id
 

@@ -62,7 +62,7 @@ def _iso(moment: datetime, zone, style: int) -> str:
 
 @st.composite
 def good_rows(draw, names: dict[str, list[str]]) -> list[dict[str, str]]:
-    """Rows that are all valid and all different events (kind, video, learner and instant)."""
+    """Rows that are all valid and all different events (kind, video, student and instant)."""
     rows, seen = [], set()
     for _ in range(draw(st.integers(1, 12))):
         kind = draw(st.sampled_from([*EVENT_TYPES, "session", "Session"]))

@@ -8,8 +8,8 @@ import pytest
 
 from tests.fakes.openai_server import FakeOpenAI
 
-ANSWER_SYSTEM = "You are the teaching assistant of an online course. You answer a learner's question ..."
-REWRITE_SYSTEM = "You rewrite a learner's follow-up question into one stand-alone search query ..."
+ANSWER_SYSTEM = "You are the teaching assistant of an online course. You answer a student's question ..."
+REWRITE_SYSTEM = "You rewrite a student's follow-up question into one stand-alone search query ..."
 PASSAGES = (
     "Passages:\n\n"
     "[1] Python lists (01:23–02:10)\n"

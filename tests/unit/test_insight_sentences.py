@@ -15,7 +15,7 @@ VIDEO = uuid.uuid4()
 
 CONFUSION = Insight(
     kind="confusion", score=0.4, video_id=VIDEO, video_title="SQL joins explained", second=305.0,
-    title="Learners are confused in lesson 3 at 05:05: 6 questions cite it, 15 % of viewings rewind over it",
+    title="Students are confused in lesson 3 at 05:05: 6 questions cite it, 15 % of viewings rewind over it",
     evidence={"questions": 6, "student_questions": 5, "creator_questions": 1, "video_questions": 9,
               "example_questions": ["Why does NOT IN return nothing?"], "rewatch_sessions": 18, "rewatch_share": 0.15,
               "left_sessions": 11, "left_share": 0.0917, "expected_left": 4.7, "sessions": 120,
@@ -30,8 +30,8 @@ DIP = Insight(
 SPLIT = Insight(
     kind="course_split", score=30.0, video_id=VIDEO, second=150.0,
     title="'Git branches' is completed by 80 % in Basics but 30 % in Bootcamp",
-    evidence={"courses": [{"course_id": "a", "course_title": "Basics", "learners": 20, "completion_rate": 80.0},
-                          {"course_id": "b", "course_title": "Bootcamp", "learners": 20, "completion_rate": 30.0}],
+    evidence={"courses": [{"course_id": "a", "course_title": "Basics", "students": 20, "completion_rate": 80.0},
+                          {"course_id": "b", "course_title": "Bootcamp", "students": 20, "completion_rate": 30.0}],
               "better_course_id": "a", "worse_course_id": "b", "difference_points": 50.0, "z": 3.2,
               "p_value": 0.0014, "diverges_between_percent": [25, 50], "diverges_at": "02:30"},
     key="course_split:x:b:a")
@@ -54,9 +54,9 @@ def test_moment_cards_count_viewings_in_sentences_without_raw_keys():
 
 def test_a_course_split_says_its_test_in_words():
     assert evidence_lines(SPLIT) == [
-        "In Basics, 80 % of 20 learners completed it; in Bootcamp, 30 % of 20.",
+        "In Basics, 80 % of 20 students completed it; in Bootcamp, 30 % of 20.",
         "A gap of 50 points this large would come from chance less than 1 in 100 times.",
-        "Their learners part ways around 02:30 (25–50 % into the video).",
+        "Their students part ways around 02:30 (25–50 % into the video).",
     ]
 
 

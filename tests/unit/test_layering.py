@@ -65,13 +65,13 @@ def _strings_and_calls(path: Path) -> tuple[set[str], set[str]]:
 def test_pages_components_and_the_load_benchmark_name_no_table():
     """A page asks chronos_data a question ("has_questions", "overview_page"), never for rows of a
     table it names; the benchmark calls what the pages call."""
-    from chronos_data.workspace import TENANT_TABLES
-    from tests.tenancy_calls import parse_migrations
+    from chronos_data.workspace import WORKSPACE_TABLES
+    from tests.workspace_calls import parse_migrations
 
     # Tables of one word ("videos") are also ordinary words (a CSV's name); the calls below catch those.
-    named = {table for table in TENANT_TABLES if "_" in table}
+    named = {table for table in WORKSPACE_TABLES if "_" in table}
     schema = parse_migrations()
-    every_table = {*schema.tenant_tables, *schema.other_tables}
+    every_table = {*schema.workspace_tables, *schema.other_tables}
     assert {"videos", "video_chunks", "whop_lessons"} <= every_table  # read from sql/
     paths = [*(ROOT / "pages").rglob("*.py"), *(ROOT / "components").rglob("*.py"), ROOT / "bench" / "load.py"]
     for path in paths:

@@ -71,7 +71,7 @@ def test_a_clean_curve_has_no_dip_and_no_spike():
     assert tl.dips == [] and tl.spikes == []
 
 
-def test_learners_leaving_at_one_passage_make_one_dip_there():
+def test_students_leaving_at_one_passage_make_one_dip_there():
     tl = _timeline(_curve({50: 40, 51: 40}))
     [dip] = tl.dips
     assert (dip.kind, dip.first, dip.last) == ("dip", 25, 25)  # percents 50-51 of 2 % buckets
@@ -131,7 +131,7 @@ def _dip(excess: float) -> curves.Region:
     return curves.Region("dip", 25, 25, 25, excess + 10, 10.0, excess)
 
 
-def test_a_dips_score_is_its_share_of_learners_lost_weighed_by_how_many_watched():
+def test_a_dips_score_is_its_share_of_students_lost_weighed_by_how_many_watched():
     tl = _timeline(_curve())
     # The same 10 % lost: a curve of 1,000 sessions is surer than one of 50.
     assert moments.dropoff_score(tl, _dip(100), None, n=1000) == pytest.approx(0.1 * 1000 / 1020)

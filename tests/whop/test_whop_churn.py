@@ -38,9 +38,9 @@ def test_members_next_to_other_viewers(t, synced):
     students.create_student(t, "walk-in@example.com")
     _watch(t, "user_1", library["yt"], "2026-11-10T09:00:00Z", [[0, 30]])
     groups = churn.member_viewers(t).set_index("group")
-    assert groups.loc["Active Whop members"].to_dict() == {"learners": 2, "viewers": 2, "completions": 2}
-    assert groups.loc["Cancelled Whop members"].to_dict() == {"learners": 1, "viewers": 0, "completions": 0}
-    assert groups.loc["Not Whop members"].to_dict() == {"learners": 1, "viewers": 0, "completions": 0}
+    assert groups.loc["Active Whop members"].to_dict() == {"students": 2, "viewers": 2, "completions": 2}
+    assert groups.loc["Cancelled Whop members"].to_dict() == {"students": 1, "viewers": 0, "completions": 0}
+    assert groups.loc["Not Whop members"].to_dict() == {"students": 1, "viewers": 0, "completions": 0}
 
 
 def test_a_member_who_cancelled_without_watching_says_so(t, synced):

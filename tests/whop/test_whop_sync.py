@@ -214,18 +214,18 @@ def test_one_workspace_sync_never_writes_into_another(db, settings):
                    courses=[]) as fake_b):
         settings_a = dataclasses.replace(settings, whop_base_url=fake_a.api_url)
         settings_b = dataclasses.replace(settings, whop_base_url=fake_b.api_url)
-        with db.tenant(a) as t:
+        with db.workspace(a) as t:
             whop.connect(t, fake_a.key, fake_a.company, settings=settings_a)
-        with db.tenant(b) as t:
+        with db.workspace(b) as t:
             whop.connect(t, fake_b.key, fake_b.company, settings=settings_b)
             whop.sync(t, settings=settings_b)
-        with db.tenant(a) as t:
+        with db.workspace(a) as t:
             assert _count(t, "SELECT count(*) FROM students WHERE creator_id = :c") == 0
             assert whop.status(t).last_synced_at is None
             # A's company cannot be connected to B as well.
-        with db.tenant(b) as t, pytest.raises(ValidationError, match="already connected to another"):
+        with db.workspace(b) as t, pytest.raises(ValidationError, match="already connected to another"):
             whop.connect(t, fake_a.key, fake_a.company, settings=settings_a)
-        with db.tenant(b) as t:
+        with db.workspace(b) as t:
             assert [s.email for s in students.list_students(t)] == ["b@example.com"]
             assert whop.disconnect(t) and whop.status(t) is None
 

@@ -146,16 +146,16 @@ def test_a_delivery_for_workspace_a_never_writes_into_workspace_b(db, settings):
         secrets = {a: "ws_" + "a" * 48, b: "ws_" + "b" * 48}
         for creator, fake in ((a, fake_a), (b, fake_b)):
             s = dataclasses.replace(settings, whop_base_url=fake.api_url)
-            with db.tenant(creator) as t:
+            with db.workspace(creator) as t:
                 whop.connect(t, fake.key, fake.company, settings=s)
                 whop.sync(t, settings=s)
                 webhooks.set_webhook_secret(t, secrets[creator], settings=s)
         body, headers = _signed(secrets[a], _membership_event(fake_a, "user_0", "canceled"))
-        with db.tenant(b) as t, pytest.raises(webhooks.WebhookRejected):
+        with db.workspace(b) as t, pytest.raises(webhooks.WebhookRejected):
             webhooks.receive_delivery(t, body, headers, settings=settings)
-        with db.tenant(b) as t:
+        with db.workspace(b) as t:
             assert _deliveries(t) == 0 and _student(t, "user_0").is_active
-        with db.tenant(a) as t:
+        with db.workspace(a) as t:
             assert webhooks.receive_delivery(t, body, headers, settings=settings).effect == "student inactive"
 
 

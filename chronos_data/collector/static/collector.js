@@ -1,15 +1,15 @@
-/* Chronos viewing collector: sends what a learner really watched to Chronos, in batches.
+/* Chronos viewing collector: sends what a student really watched to Chronos, in batches.
 
    On the page that plays your lessons:
 
-     <script src="https://YOUR-COLLECTOR/v1/collector.js" data-key="chr_..." data-student="learner@example.com"></script>
+     <script src="https://YOUR-COLLECTOR/v1/collector.js" data-key="chr_..." data-student="student@example.com"></script>
      <video src="lesson-1.mp4" controls data-chronos-video="Lesson 1"></video>
 
    data-chronos-video names the Chronos video: its id, its YouTube id or its exact title. Videos
-   added later, and a learner known only after sign-in, are told with
+   added later, and a student known only after sign-in, are told with
      Chronos.track(videoElement, {video: "Lesson 1"})
      Chronos.trackYouTube(youtubePlayer, {video: "dQw4w9WgXcQ"})   // a YT.Player of the IFrame API
-     Chronos.identify("learner@example.com")
+     Chronos.identify("student@example.com")
 
    A viewing runs from a play to the end (a play after the end starts another). Each report
    carries the ranges played so far ([[start, end], ...] seconds; a jump forward plays nothing in

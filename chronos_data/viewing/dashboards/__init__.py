@@ -1,11 +1,11 @@
 """What the Analytics page shows, as DataFrames: KPIs, trends, retention, funnels, breakdowns.
 
 Every number is one of ``metrics.METRICS`` (the help text, ``FORMULAS``, is theirs). Nothing here
-reads raw events or sessions of more than one learner: everything that can be summed reads the
+reads raw events or sessions of more than one student: everything that can be summed reads the
 daily rollup ``viewing_days`` (per video, course context and day: counts, and the day's hour,
-reach, rewind, device and referrer histograms in ``shape``); distinct learners (unique viewers,
-active learners, the funnel) are unions of the rollups' learner bitmaps (``learners``), and the
-at-risk list reads each learner's course standing. So the page's queries take milliseconds at
+reach, rewind, device and referrer histograms in ``shape``); distinct students (unique viewers,
+active students, the funnel) are unions of the rollups' student bitmaps (``students``), and the
+at-risk list reads each student's course standing. So the page's queries take milliseconds at
 millions of events.
 
 Filters: a period of UTC days, and optionally a course and/or some videos. A course filter means
@@ -19,7 +19,7 @@ from __future__ import annotations
 from ... import metrics
 from .costs import cost_lines, costs
 from .filters import Filters
-from .learning import AT_RISK_LIMIT, at_risk_learners, find_learner, lesson_stats, student_progress
+from .learning import AT_RISK_LIMIT, at_risk_students, find_student, lesson_stats, student_progress
 from .viewing import (
     GRANULARITIES,
     breakdown,
@@ -40,14 +40,14 @@ __all__ = [
     "FORMULAS",
     "GRANULARITIES",
     "Filters",
-    "at_risk_learners",
+    "at_risk_students",
     "breakdown",
     "cost_lines",
     "costs",
     "course_funnel",
     "data_as_of",
     "engagement_heatmap",
-    "find_learner",
+    "find_student",
     "first_activity_day",
     "lesson_stats",
     "kpis",

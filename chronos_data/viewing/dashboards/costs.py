@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...db import Tenant
+from ...db import Workspace
 from .filters import _IN_RANGE, Filters, _frame
 
 
-def costs(t: Tenant, f: Filters) -> pd.DataFrame:
+def costs(t: Workspace, f: Filters) -> pd.DataFrame:
     """Spending by kind: transcription by source and method (from import events), AI credits."""
     return _frame(t, f"""
         SELECT 'transcription' AS kind, coalesce(v.source_type, 'unknown') || ' · ' ||
@@ -24,7 +24,7 @@ def costs(t: Tenant, f: Filters) -> pd.DataFrame:
     """, f.params(t))
 
 
-def cost_lines(t: Tenant, f: Filters) -> pd.DataFrame:
+def cost_lines(t: Workspace, f: Filters) -> pd.DataFrame:
     """Spending per month, kind, video and item (transcriptions per video; AI credits per month)."""
     return _frame(t, f"""
         SELECT date_trunc('month', e."timestamp" AT TIME ZONE 'UTC')::date AS month, 'transcription' AS kind,

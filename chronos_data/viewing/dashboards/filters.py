@@ -1,5 +1,5 @@
 """The Analytics page's filters, and the SQL every one of its queries starts from: the videos in
-scope, their rollup rows in the period, the assistant's answers about them, the learner bitmaps."""
+scope, their rollup rows in the period, the assistant's answers about them, the student bitmaps."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from ...db import Tenant
+from ...db import Workspace
 from ...errors import ValidationError
 
 
@@ -35,7 +35,7 @@ class Filters:
         """The period of the same length just before this one."""
         return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
 
-    def params(self, t: Tenant) -> dict:
+    def params(self, t: Workspace) -> dict:
         return {"creator": t.creator_id, "start": self.start, "end": self.end,
                 "after": self.end + timedelta(days=1), "course": self.course_id,
                 "videos": list(self.video_ids) if self.video_ids is not None else None}
@@ -64,7 +64,7 @@ asked AS (
   SELECT d.video_id, d.questions, d.cited_answers FROM viewing_days d JOIN scope ON scope.id = d.video_id
   WHERE d.creator_id = :creator AND d.date BETWEEN :start AND :end AND d.course_id IS NULL
 )"""
-# The learner bitmaps of the filters (alias ``s``): the scope's videos, in the course when one is chosen.
+# The student bitmaps of the filters (alias ``s``): the scope's videos, in the course when one is chosen.
 _IN_FILTERS = """s.creator_id = :creator AND s.video_id IN (SELECT id FROM scope)
   AND (CAST(:course AS uuid) IS NULL OR s.course_id = CAST(:course AS uuid))"""
 # Completions ÷ views × 100, at most 100 (metrics "completion_rate"), over aggregated rows.
@@ -74,6 +74,6 @@ _COMPLETION_RATE = "100.0 * least(sum({p}completions), sum({p}views)) / nullif(s
 _IN_RANGE = """{col} >= CAST(:start AS timestamp) AT TIME ZONE 'UTC' AND {col} < CAST(:after AS timestamp) AT TIME ZONE 'UTC'"""
 
 
-def _frame(t: Tenant, sql: str, params: dict) -> pd.DataFrame:
+def _frame(t: Workspace, sql: str, params: dict) -> pd.DataFrame:
     result = t.conn.execute(sa.text(sql), params)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

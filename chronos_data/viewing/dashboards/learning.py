@@ -1,5 +1,5 @@
-"""Learners in a course: one learner's progress, who is at risk of leaving, each lesson's learners and
-drop-off, and a learner found by e-mail."""
+"""Students in a course: one student's progress, who is at risk of leaving, each lesson's students and
+drop-off, and a student found by e-mail."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import sqlalchemy as sa
 
-from ...db import Tenant
+from ...db import Workspace
 from .filters import Filters, _frame
 from .viewing import course_funnel, first_activity_day
 
@@ -18,8 +18,8 @@ _AT_RISK_INACTIVE_DAYS = 14
 AT_RISK_LIMIT = 500
 
 
-def student_progress(t: Tenant, course_id: uuid.UUID, student_id: uuid.UUID) -> pd.DataFrame:
-    """One learner through one course: each lesson's best completion, watch time and last view."""
+def student_progress(t: Workspace, course_id: uuid.UUID, student_id: uuid.UUID) -> pd.DataFrame:
+    """One student through one course: each lesson's best completion, watch time and last view."""
     return _frame(t, """
         SELECT row_number() OVER (ORDER BY m.display_order, l.lesson_order)::int AS position, m.title AS module,
                coalesce(l.title, v.title) AS lesson, coalesce(max(s.percent_complete), 0)::int AS best_percent,
@@ -34,9 +34,9 @@ def student_progress(t: Tenant, course_id: uuid.UUID, student_id: uuid.UUID) -> 
     """, {"creator": t.creator_id, "course": course_id, "student": student_id})
 
 
-def at_risk_learners(t: Tenant, course_id: uuid.UUID, *, now: datetime | None = None,
+def at_risk_students(t: Workspace, course_id: uuid.UUID, *, now: datetime | None = None,
                      limit: int = AT_RISK_LIMIT) -> pd.DataFrame:
-    """Learners of a course who have not finished it and are inactive for 14 days or more, or
+    """Students of a course who have not finished it and are inactive for 14 days or more, or
     whose last lesson was left unfinished a week ago and not resumed: the most recently lapsed
     first (the ones a nudge can still bring back), at most ``limit`` of them."""
     return _frame(t, f"""
@@ -50,7 +50,7 @@ def at_risk_learners(t: Tenant, course_id: uuid.UUID, *, now: datetime | None = 
                extract(day FROM clock.now - p.last_seen)::int AS inactive_days,
                CASE WHEN clock.now - p.last_seen >= interval '{_AT_RISK_INACTIVE_DAYS} days'
                     THEN 'inactive' ELSE 'stalled on a lesson' END AS reason
-        FROM course_learners p CROSS JOIN lessons CROSS JOIN clock
+        FROM course_students p CROSS JOIN lessons CROSS JOIN clock
         JOIN students st ON st.id = p.student_id AND st.creator_id = :creator
         LEFT JOIN videos v ON v.id = p.last_video_id AND v.creator_id = :creator
         WHERE p.creator_id = :creator AND p.course_id = :course AND p.last_seen <= clock.now - interval '7 days'
@@ -62,9 +62,9 @@ def at_risk_learners(t: Tenant, course_id: uuid.UUID, *, now: datetime | None = 
     """, {"creator": t.creator_id, "course": course_id, "now": now, "limit": limit})
 
 
-def lesson_stats(t: Tenant, course_id: uuid.UUID) -> dict[tuple[uuid.UUID, uuid.UUID], dict]:
-    """For the course builder: each lesson's learners, completion and drop-off (the share of its
-    learners who did not start the next lesson), over all time, keyed by (module id, video id)."""
+def lesson_stats(t: Workspace, course_id: uuid.UUID) -> dict[tuple[uuid.UUID, uuid.UUID], dict]:
+    """For the course builder: each lesson's students, completion and drop-off (the share of its
+    students who did not start the next lesson), over all time, keyed by (module id, video id)."""
     first = first_activity_day(t)
     if first is None:
         return {}
@@ -74,13 +74,13 @@ def lesson_stats(t: Tenant, course_id: uuid.UUID) -> dict[tuple[uuid.UUID, uuid.
     for index, row in funnel.iterrows():
         following = funnel["started"].iloc[index + 1] if index + 1 < len(funnel) else None
         drop = None if following is None or not row["started"] else max(0.0, 1 - following / row["started"]) * 100
-        stats[(row["module_id"], row["video_id"])] = {"learners": int(row["started"]),
+        stats[(row["module_id"], row["video_id"])] = {"students": int(row["started"]),
                                                       "completion_rate": row["completion_rate"], "drop_off": drop}
     return stats
 
 
-def find_learner(t: Tenant, email: str) -> uuid.UUID | None:
-    """The id of the workspace's learner with this e-mail address (any case), or None."""
+def find_student(t: Workspace, email: str) -> uuid.UUID | None:
+    """The id of the workspace's student with this e-mail address (any case), or None."""
     return t.conn.execute(
         sa.text("SELECT id FROM students WHERE creator_id = :creator AND lower(email) = lower(:email) "
                 "ORDER BY created_at LIMIT 1"), {"creator": t.creator_id, "email": email.strip()},

@@ -11,16 +11,16 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ... import metrics
-from ...db import Tenant
+from ...db import Workspace
 from ...errors import ValidationError
-from .. import learners
+from .. import student_sets
 from .filters import _ASKED, _COMPLETION_RATE, _IN_FILTERS, _SCOPE, _VIEWING, Filters, _frame
 
 GRANULARITIES = ("day", "week", "month")
 
 
 
-def kpis(t: Tenant, f: Filters) -> pd.DataFrame:
+def kpis(t: Workspace, f: Filters) -> pd.DataFrame:
     """One row per KPI: value in the period, value in the previous period, the change (%), and
     its definition (``help``)."""
     now, before = _kpi_values(t, f), _kpi_values(t, f.previous())
@@ -32,8 +32,8 @@ def kpis(t: Tenant, f: Filters) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _kpi_values(t: Tenant, f: Filters) -> dict[str, float]:
-    bits = learners.bitmap_bits(t)
+def _kpi_values(t: Workspace, f: Filters) -> dict[str, float]:
+    bits = student_sets.bitmap_bits(t)
     row = t.conn.execute(sa.text(f"""
         WITH {_VIEWING}, {_ASKED},
         rolled AS (
@@ -43,7 +43,7 @@ def _kpi_values(t: Tenant, f: Filters) -> dict[str, float]:
         ),
         viewers AS (
           SELECT coalesce(bit_count(bit_or(CAST(s.started AS bit({bits})))), 0) AS unique_viewers
-          FROM learner_sets s WHERE {_IN_FILTERS} AND {learners.IN_COVER}
+          FROM student_sets s WHERE {_IN_FILTERS} AND {student_sets.IN_COVER}
         ),
         -- Without a filter, the workspace's daily counts (the same definition, kept by the
         -- rollup); with one, each day's union of the scope's bitmaps.
@@ -57,7 +57,7 @@ def _kpi_values(t: Tenant, f: Filters) -> dict[str, float]:
           SELECT coalesce(sum(x.n), 0) AS active, (SELECT coalesce(sum(questions), 0) FROM asked) AS questions
           FROM (SELECT bit_count(bit_or(CAST(s.started AS bit({bits}))) | bit_or(CAST(s.completed AS bit({bits}))))
                   AS n
-                FROM learner_sets s
+                FROM student_sets s
                 WHERE {_IN_FILTERS} AND s.grain = 'day' AND s.period BETWEEN :start AND :end
                   AND (CAST(:course AS uuid) IS NOT NULL OR CAST(:videos AS uuid[]) IS NOT NULL)
                 GROUP BY s.period) x
@@ -72,13 +72,13 @@ def _kpi_values(t: Tenant, f: Filters) -> dict[str, float]:
         SELECT rolled.views, viewers.unique_viewers, rolled.watch, rolled.completion, active.active,
                active.questions
         FROM rolled, viewers, active
-    """), {**f.params(t), **learners.cover(f.start, f.end).params(), "days": f.days}).one()
+    """), {**f.params(t), **student_sets.cover(f.start, f.end).params(), "days": f.days}).one()
     return {"Views": float(row.views), "Unique viewers": float(row.unique_viewers),
             "Watch time (hours)": float(row.watch) / 3600, "Completion rate (%)": float(row.completion),
-            "Active learners (daily)": float(row.active), "AI questions": float(row.questions)}
+            "Active students (daily)": float(row.active), "AI questions": float(row.questions)}
 
 
-def views_over_time(t: Tenant, f: Filters, granularity: str = "day") -> pd.DataFrame:
+def views_over_time(t: Workspace, f: Filters, granularity: str = "day") -> pd.DataFrame:
     """Views, watch hours and completion rate per day, week or month (from the rollups)."""
     if granularity not in GRANULARITIES:
         raise ValidationError(f"'{granularity}' is not a granularity; use day, week or month.")
@@ -98,7 +98,7 @@ def views_over_time(t: Tenant, f: Filters, granularity: str = "day") -> pd.DataF
     return frame
 
 
-def retention_curve(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
+def retention_curve(t: Workspace, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
     """Per percent of the video (0–100): the share of sessions still watching there, and the share
     that watched that point again (rewound over it)."""
     # From the rollups' per-day histograms of how far sessions got and where they rewound: summed
@@ -134,7 +134,7 @@ def retention_curve(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
     """, {**f.params(t), "video": video_id})
 
 
-def typical_retention(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
+def typical_retention(t: Workspace, video_id: uuid.UUID, f: Filters) -> pd.DataFrame:
     """The creator's usual retention for videos of similar length (half to double this one's):
     the 25th and 75th percentile of their curves at each percent (from the rollups)."""
     # The histograms are summed and the percentiles taken here: unpacking ~100 jsonb numbers per
@@ -156,9 +156,9 @@ def typical_retention(t: Tenant, video_id: uuid.UUID, f: Filters) -> pd.DataFram
     return pd.DataFrame({"percent": np.arange(len(low)), "low": low, "high": high, "videos": len(curves)})
 
 
-def course_funnel(t: Tenant, course_id: uuid.UUID, f: Filters) -> pd.DataFrame:
-    """Lessons in course order: learners who started each (in this course) and completed it."""
-    bits = learners.bitmap_bits(t)
+def course_funnel(t: Workspace, course_id: uuid.UUID, f: Filters) -> pd.DataFrame:
+    """Lessons in course order: students who started each (in this course) and completed it."""
+    bits = student_sets.bitmap_bits(t)
     return _frame(t, f"""
         WITH lessons AS (
           SELECT row_number() OVER (ORDER BY m.display_order, l.lesson_order) AS position, m.title AS module,
@@ -170,8 +170,8 @@ def course_funnel(t: Tenant, course_id: uuid.UUID, f: Filters) -> pd.DataFrame:
         reached AS (
           SELECT s.module_id, s.video_id, bit_count(bit_or(CAST(s.started AS bit({bits})))) AS started,
                  bit_count(bit_or(CAST(s.completed AS bit({bits})))) AS completed
-          FROM learner_sets s
-          WHERE s.creator_id = :creator AND s.course_id = :course AND {learners.IN_COVER}
+          FROM student_sets s
+          WHERE s.creator_id = :creator AND s.course_id = :course AND {student_sets.IN_COVER}
           GROUP BY 1, 2
         )
         SELECT l.position::int, l.module, l.lesson, l.video_id, l.module_id, coalesce(r.started, 0)::int AS started,
@@ -179,10 +179,10 @@ def course_funnel(t: Tenant, course_id: uuid.UUID, f: Filters) -> pd.DataFrame:
                round(100.0 * coalesce(r.completed, 0) / nullif(r.started, 0), 1)::float8 AS completion_rate
         FROM lessons l LEFT JOIN reached r ON r.module_id = l.module_id AND r.video_id = l.video_id
         ORDER BY l.position
-    """, {**f.params(t), **learners.cover(f.start, f.end).params(), "course": course_id})
+    """, {**f.params(t), **student_sets.cover(f.start, f.end).params(), "course": course_id})
 
 
-def engagement_heatmap(t: Tenant, f: Filters) -> pd.DataFrame:
+def engagement_heatmap(t: Workspace, f: Filters) -> pd.DataFrame:
     """Sessions by weekday (1 = Monday) and hour of day (UTC), from the rollups' hourly counts."""
     return _frame(t, f"""
         WITH {_VIEWING}
@@ -193,7 +193,7 @@ def engagement_heatmap(t: Tenant, f: Filters) -> pd.DataFrame:
     """, f.params(t))
 
 
-def top_videos(t: Tenant, f: Filters) -> pd.DataFrame:
+def top_videos(t: Workspace, f: Filters) -> pd.DataFrame:
     """Per video: views, watch hours, completion, rewatch and repeat-view rates, the assistant's
     answers citing it, engagement score, daily views."""
     frame = _frame(t, f"""
@@ -230,7 +230,7 @@ def top_videos(t: Tenant, f: Filters) -> pd.DataFrame:
     return frame
 
 
-def breakdown(t: Tenant, f: Filters, by: str) -> pd.DataFrame:
+def breakdown(t: Workspace, f: Filters, by: str) -> pd.DataFrame:
     """Sessions, watch hours and the share of sessions completed, by device or by referrer (from
     the rollups)."""
     key = {"device": "devices", "referrer": "referrers"}.get(by)
@@ -248,7 +248,7 @@ def breakdown(t: Tenant, f: Filters, by: str) -> pd.DataFrame:
     """, {**f.params(t), "key": key})
 
 
-def data_as_of(t: Tenant) -> datetime | None:
+def data_as_of(t: Workspace) -> datetime | None:
     """When the rollups were last computed (the dashboards' freshness)."""
     return t.conn.execute(
         sa.text("SELECT max(updated_at) FROM (SELECT max(updated_at) AS updated_at FROM video_analytics "
@@ -257,7 +257,7 @@ def data_as_of(t: Tenant) -> datetime | None:
     ).scalar_one()
 
 
-def first_activity_day(t: Tenant) -> date | None:
+def first_activity_day(t: Workspace) -> date | None:
     """The first day with rolled-up activity (where "All time" starts)."""
     return t.conn.execute(sa.text("SELECT min(date) FROM viewing_days WHERE creator_id = :c"),
                           {"c": t.creator_id}).scalar_one()
@@ -266,7 +266,7 @@ def first_activity_day(t: Tenant) -> date | None:
 _SLICE_KEYS = {"device": "devices", "referrer": "referrers"}
 
 
-def slice_videos(t: Tenant, f: Filters, *, weekday: int | None = None, hour: int | None = None,
+def slice_videos(t: Workspace, f: Filters, *, weekday: int | None = None, hour: int | None = None,
                  device: str | None = None, referrer: str | None = None) -> pd.DataFrame:
     """Sessions and watch hours per video within one slice of a chart: a weekday (1 = Monday) and/or
     UTC hour of the heatmap, or one device or referrer of the breakdowns (from the rollups)."""

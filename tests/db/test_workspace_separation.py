@@ -1,4 +1,4 @@
-"""Tenant separation, proven (issue 8).
+"""Workspace separation, proven (issue 8).
 
 Two creators, A and B, each with a full workspace (the demo workspace, plus the rows it does not
 make). For every table and every data-module function this shows that A cannot read, change or
@@ -7,10 +7,10 @@ every function of chronos_data (with B's ids), through the security-definer func
 pooled connections. B's workspace is fingerprinted (per table: row count and md5 of the rows)
 when the fixture is built; every case checks it is unchanged.
 
-Tables, views and security-definer functions are discovered (tests/tenancy_calls.py reads the
+Tables, views and security-definer functions are discovered (tests/workspace_calls.py reads the
 migration files for the test ids; ``test_the_discovered_schema_matches_the_catalogue`` compares
 them with the live catalogue), and so are the data functions: a new table or function is a new
-test id, and a new data function without a separation case in ``tenancy_calls.CASES`` fails.
+test id, and a new data function without a separation case in ``workspace_calls.CASES`` fails.
 
 Each data function is run three ways: as A with B's ids (committed, as the app does), in an empty
 workspace (which has nothing of its own, so anything it gets back is someone else's), and on a
@@ -38,13 +38,13 @@ from sqlalchemy.exc import DBAPIError
 
 from chronos_data import chat, videos
 from chronos_data.collector import keys
-from chronos_data.db import APP_ROLE, Database, Tenant
+from chronos_data.db import APP_ROLE, Database, Workspace
 from chronos_data.demo import load_demo, remove_demo
 from chronos_data.errors import ValidationError
 from chronos_data.insights.gaps import gap_key
 from chronos_data.viewing import watching
 from tests.conftest import new_creator
-from tests.tenancy_calls import (
+from tests.workspace_calls import (
     CASES,
     EXEMPT,
     Case,
@@ -60,10 +60,10 @@ from tests.tenancy_calls import (
 
 SCHEMA = parse_migrations()
 #: Every table holding a creator's rows, and the creators table itself (keyed by id).
-TABLES = (*SCHEMA.tenant_tables, "creators")
+TABLES = (*SCHEMA.workspace_tables, "creators")
 #: Tables without creator_id that are not the creators table: shared reference data only.
 SHARED_TABLES = {"embedding_models", "schema_migrations"}
-HAS_ANALYST = "read_only" in inspect.signature(Database.tenant).parameters
+HAS_ANALYST = "read_only" in inspect.signature(Database.workspace).parameters
 ANALYST_ROLE = "chronos_analyst"
 SESSION_KINDS = ("app", "analyst") if HAS_ANALYST else ("app",)
 QUEUED = ("pending", "uploading", "transcribing", "processing", "embedding")
@@ -154,7 +154,7 @@ def owner_as(db: Database, creator: uuid.UUID | None) -> Iterator[Connection]:
 
 
 @contextmanager
-def app_tx(db: Database, creator: uuid.UUID | None, *, read_only: bool = False) -> Iterator[Tenant]:
+def app_tx(db: Database, creator: uuid.UUID | None, *, read_only: bool = False) -> Iterator[Workspace]:
     """An app transaction for ``creator`` (None: none named) that is rolled back afterwards."""
     with db.engine.connect() as conn:
         tx = conn.begin()
@@ -163,7 +163,7 @@ def app_tx(db: Database, creator: uuid.UUID | None, *, read_only: bool = False) 
                 conn.execute(sa.text("SELECT set_config('chronos.creator_id', :c, true)"), {"c": str(creator)})
             if read_only:
                 conn.execute(sa.text(f"SET LOCAL ROLE {ANALYST_ROLE}"))
-            yield Tenant(conn, creator)
+            yield Workspace(conn, creator)
         finally:
             tx.rollback()
 
@@ -196,7 +196,7 @@ def _complete(db: Database, creator: uuid.UUID, marker: str, *, queue_video: boo
     teammate, an open watch session, a queued video), mark the workspace's texts with ``marker``,
     and return its representative ids."""
     youtube_id = ("Q" + uuid.uuid4().hex)[:11]
-    with db.tenant(creator) as t:
+    with db.workspace(creator) as t:
         c = t.conn
         video, module, course, lesson = c.execute(sa.text(
             "SELECT l.video_id, l.module_id, m.course_id, l.id FROM module_lessons l "
@@ -278,7 +278,7 @@ def _table_info(conn: Connection, table: str, a: uuid.UUID, b: uuid.UUID) -> Tab
         "SELECT attname, atttypid::regtype::text, attgenerated <> '' FROM pg_attribute "
         "WHERE attrelid = CAST(:rel AS regclass) AND attnum > 0 AND NOT attisdropped ORDER BY attnum"),
         {"rel": rel}).all()
-    # The primary key, or (learner_sets has none) the first unique key: what names one row.
+    # The primary key, or (student_sets has none) the first unique key: what names one row.
     index = conn.execute(sa.text(
         "SELECT indexrelid FROM pg_index WHERE indrelid = CAST(:rel AS regclass) AND indisunique AND indexprs IS NULL "
         "ORDER BY indisprimary DESC, indexrelid LIMIT 1"), {"rel": rel}).scalar_one()
@@ -371,19 +371,19 @@ def world(db: Database, settings, embedder) -> Iterator[World]:
 
 def test_the_discovered_schema_matches_the_catalogue(db: Database) -> None:
     with owner_as(db, None) as conn:
-        tenant = set(conn.execute(sa.text(
+        workspace = set(conn.execute(sa.text(
             "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'creator_id' "
             "WHERE c.relnamespace = 'chronos'::regnamespace AND c.relkind IN ('r', 'p') AND NOT a.attisdropped"
         )).scalars())
         others = set(conn.execute(sa.text(
             "SELECT relname FROM pg_class WHERE relnamespace = 'chronos'::regnamespace AND relkind IN ('r', 'p')"
-        )).scalars()) - tenant
+        )).scalars()) - workspace
         views = set(conn.execute(sa.text(
             "SELECT relname FROM pg_class WHERE relnamespace = 'chronos'::regnamespace AND relkind IN ('v', 'm')"
         )).scalars())
         definers = set(conn.execute(sa.text(
             "SELECT proname FROM pg_proc WHERE pronamespace = 'chronos'::regnamespace AND prosecdef")).scalars())
-    assert tenant == set(SCHEMA.tenant_tables)
+    assert workspace == set(SCHEMA.workspace_tables)
     assert views == set(SCHEMA.views)
     assert definers == set(SCHEMA.definer_functions)
     # A table without creator_id is the creators table or shared reference data: nothing else.
@@ -586,7 +586,7 @@ def test_raw_sql_as_a_reads_none_of_b(world: World, table: str, kind: str) -> No
         probes["locking B's rows"] = f"SELECT count(*) FROM (SELECT 1 FROM chronos.{table} x WHERE x.{key} = :b " \
                                      f"FOR UPDATE) s"
     options = {"read_only": True} if kind == "analyst" else {}
-    with world.db.tenant(a, **options) as t:
+    with world.db.workspace(a, **options) as t:
         params = {"a": a, "b": b, "row": info.b_row}
         seen = {label: _outcome(t.conn, sql, params) for label, sql in probes.items()}
         total = t.conn.execute(sa.text(f"SELECT count(*) FROM chronos.{table}")).scalar_one()
@@ -623,7 +623,7 @@ def test_raw_sql_as_a_through_the_views_and_functions_finds_nothing_of_b(world: 
                          "1000, -1, ARRAY[CAST(:v AS uuid)])",
         "chunks with B's words": "SELECT count(*) FROM video_chunks WHERE search_text @@ plainto_tsquery('english', :m)",
     }
-    with world.db.tenant(world.a.creator) as t:
+    with world.db.workspace(world.a.creator) as t:
         seen = {label: t.conn.execute(sa.text(sql), {"s": b.student, "v": b.video, "m": b.marker}).scalar_one()
                 for label, sql in probes.items()}
         event = _outcome(t.conn, "SELECT track_video_event('video_started', :v, :b)", {"v": b.video, "b": b.creator})
@@ -645,7 +645,7 @@ def test_raw_sql_as_a_changes_and_deletes_none_of_b(world: World, table: str) ->
         "delete B's row by key": f"DELETE FROM chronos.{table} x USING {row} r WHERE {same} RETURNING x.{key}",
         "delete everyone's": f"DELETE FROM chronos.{table} x WHERE x.{key} IS DISTINCT FROM :a RETURNING x.{key}",
     }
-    with world.db.tenant(world.a.creator) as t:  # committed, as the app would
+    with world.db.workspace(world.a.creator) as t:  # committed, as the app would
         seen = {label: _outcome(t.conn, sql, {"a": world.a.creator, "b": world.b.creator, "row": info.b_row})
                 for label, sql in statements.items()}
     reached = {label: out for label, out in seen.items() if out not in ([], "42501")}
@@ -677,7 +677,7 @@ def test_raw_sql_as_a_cannot_hand_its_own_row_to_b(world: World, table: str) -> 
     info = world.tables[table]
     sql = (f"UPDATE chronos.{table} x SET {info.key} = :b FROM {_row_source(info)} r "
            f"WHERE {_same_row(info)} RETURNING x.{info.key}")
-    with world.db.tenant(world.a.creator) as t:
+    with world.db.workspace(world.a.creator) as t:
         outcome = _outcome(t.conn, sql, {"b": world.b.creator, "row": info.a_row})
     assert outcome == "42501", f"A's row moved to B: {outcome}"
     b_unchanged(world)
@@ -692,8 +692,8 @@ def test_every_data_function_has_a_separation_case() -> None:
     discovered = {f.name for f in data_functions()}
     missing = sorted(discovered - set(CASES) - set(EXEMPT))
     stale = sorted((set(CASES) | set(EXEMPT)) - discovered)
-    assert not missing, f"data functions with no case in tests/tenancy_calls.CASES: {missing}"
-    assert not stale, f"cases for functions that no longer exist (or take no Tenant): {stale}"
+    assert not missing, f"data functions with no case in tests/workspace_calls.CASES: {missing}"
+    assert not stale, f"cases for functions that no longer exist (or take no Workspace): {stale}"
 
 
 _PRESENT = {f.name for f in data_functions()}
@@ -711,7 +711,7 @@ def _tidy(world: World, creator: uuid.UUID, since) -> None:
     """After a case of A: videos it queued go to the trash (nothing may import them: no network
     in tests), and conversations it started are deleted (the assistant's cases keep the question
     and scope they were given, B's secret word and ids, which A's later reads would rightly return)."""
-    with world.db.tenant(creator) as t:
+    with world.db.workspace(creator) as t:
         t.conn.execute(sa.text("UPDATE videos SET is_deleted = true WHERE creator_id = :c AND NOT is_deleted "
                                "AND status = ANY(:q)"), {"c": creator, "q": list(QUEUED)})
         t.conn.execute(sa.text("DELETE FROM chat_sessions WHERE creator_id = :c AND created_at >= :since"),
@@ -722,10 +722,10 @@ def _call(world: World, ctx: Ctx, case: Case, fn, conn: Connection | None = None
     if case.database:
         return case.call(ctx, fn)
     if conn is not None:  # the caller's own connection (the owner's, below)
-        ctx.t = Tenant(conn, ctx.creator)
+        ctx.t = Workspace(conn, ctx.creator)
         return case.call(ctx, fn)
     if case.commit:
-        with world.db.tenant(ctx.creator) as t:
+        with world.db.workspace(ctx.creator) as t:
             ctx.t = t
             return case.call(ctx, fn)
     with app_tx(world.db, ctx.creator) as t:
@@ -873,7 +873,7 @@ def _end_a_transaction(world: World, ending: str) -> int:
     db, a = world.db, world.a.creator
     read_only = {"read_only": True} if ending.startswith("analyst") else {}
     try:
-        with db.tenant(a, **read_only) as t:
+        with db.workspace(a, **read_only) as t:
             pid = t.conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
             assert t.conn.execute(sa.text("SELECT count(*) FROM videos")).scalar_one() > 0
             if ending.endswith("exception"):
@@ -917,7 +917,7 @@ SESSION_STATE = {
 @pytest.mark.parametrize("state", sorted(SESSION_STATE))
 def test_session_state_left_on_a_pooled_connection_does_not_reach_the_next_transaction(
         world: World, state: str) -> None:
-    with world.db.tenant(world.a.creator) as t:
+    with world.db.workspace(world.a.creator) as t:
         pid = t.conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
         t.conn.exec_driver_sql(SESSION_STATE[state].format(a=world.a.creator))
     with same_connection(world.db, pid) as conn:
@@ -944,7 +944,7 @@ def test_concurrent_transactions_of_two_creators_never_see_each_other(world: Wor
             me = (a, b)[(worker + i) % 2]
             read_only = HAS_ANALYST and i % 7 == 3
             try:
-                with db.tenant(me, **({"read_only": True} if read_only else {})) as t:
+                with db.workspace(me, **({"read_only": True} if read_only else {})) as t:
                     pid, current, user, owners = t.conn.execute(check).one()
                     with lock:
                         served[pid].add(me)
@@ -1006,7 +1006,7 @@ def test_sql_on_the_app_connection_cannot_reset_its_role_to_the_owner_under_data
     "row-level security guards against queries that forget their creator filter, not against SQL that "
     "names another creator on the app's connection. Documented in the report."))
 def test_sql_on_the_app_connection_cannot_name_another_creator(world: World) -> None:
-    with world.db.tenant(world.a.creator) as t:
+    with world.db.workspace(world.a.creator) as t:
         t.conn.execute(sa.text("SELECT set_config('chronos.creator_id', :b, true)"), {"b": str(world.b.creator)})
         visible = _b_rows_visible(t.conn, world.b.creator)
         t.conn.execute(sa.text("SELECT set_config('chronos.creator_id', :a, true)"), {"a": str(world.a.creator)})

@@ -1,4 +1,4 @@
-"""Distinct learners from the rollup's bitmaps equal distinct learners counted from the events."""
+"""Distinct students from the rollup's bitmaps equal distinct students counted from the events."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +9,7 @@ from chronos_data import courses
 from chronos_data.demo import load_demo
 from chronos_data.viewing import dashboards, rollups
 
-EMAIL = "demo-learner-sets@chronos.localhost"
+EMAIL = "demo-student-sets@chronos.localhost"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def _ranges():
 def test_unique_viewers_and_the_funnel_match_the_events(db, demo, span):
     start, end = _ranges()[span]
     f = dashboards.Filters(start, end)
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         kpi = dashboards.kpis(t, f).set_index("metric")["value"]
         assert kpi["Unique viewers"] == _raw_unique_viewers(t, f)
         for course in courses.list_courses(t):
@@ -66,7 +66,7 @@ def test_scoped_unique_viewers_match_the_events_in_that_course(db, demo):
     """A course filter counts viewing in the course (the events' course), not every viewing of
     its videos: a lesson shared with another course is counted there for the viewing done there."""
     today = datetime.now(UTC).date()
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         course = courses.list_courses(t)[0]
         f = dashboards.Filters(today - timedelta(days=40), today, course_id=course.id)
         kpi = dashboards.kpis(t, f).set_index("metric")["value"]
@@ -83,9 +83,9 @@ def test_scoped_unique_viewers_match_the_events_in_that_course(db, demo):
 
 def test_the_at_risk_list_matches_the_events_and_respects_its_limit(db, demo):
     now = datetime.now(UTC)
-    with db.tenant(demo.creator_id) as t:
+    with db.workspace(demo.creator_id) as t:
         course = courses.list_courses(t)[0]
-        risk = dashboards.at_risk_learners(t, course.id, now=now)
+        risk = dashboards.at_risk_students(t, course.id, now=now)
         lapsed = t.conn.execute(sa.text("""
             SELECT count(*) FROM (
               SELECT student_id, max("timestamp") AS last_seen,
@@ -100,24 +100,24 @@ def test_the_at_risk_list_matches_the_events_and_respects_its_limit(db, demo):
         """), {"c": t.creator_id, "course": course.id, "now": now}).scalar_one()
         assert (risk["reason"] == "inactive").sum() == lapsed > 0
         assert list(risk["last_seen"]) == sorted(risk["last_seen"], reverse=True)
-        assert len(dashboards.at_risk_learners(t, course.id, now=now, limit=3)) == 3
+        assert len(dashboards.at_risk_students(t, course.id, now=now, limit=3)) == 3
 
 
-def test_rolling_the_same_days_again_changes_no_learner_count(db, demo):
-    with db.tenant(demo.creator_id) as t:
+def test_rolling_the_same_days_again_changes_no_student_count(db, demo):
+    with db.workspace(demo.creator_id) as t:
         before = t.conn.execute(sa.text(
             "SELECT md5(string_agg(grain || period || video_id || started::text || completed::text, ',' "
-            "ORDER BY grain, period, video_id, course_id, module_id)) FROM learner_sets")).scalar_one()
+            "ORDER BY grain, period, video_id, course_id, module_id)) FROM student_sets")).scalar_one()
         days = [r[0] for r in t.conn.execute(sa.text("SELECT date FROM rollup_days ORDER BY date DESC LIMIT 10"))]
         rollups.rollup(t, days=days)
         after = t.conn.execute(sa.text(
             "SELECT md5(string_agg(grain || period || video_id || started::text || completed::text, ',' "
-            "ORDER BY grain, period, video_id, course_id, module_id)) FROM learner_sets")).scalar_one()
+            "ORDER BY grain, period, video_id, course_id, module_id)) FROM student_sets")).scalar_one()
     assert before == after
 
 
 def test_another_workspace_sees_none_of_the_bitmaps(db, demo, creator_id):
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         assert t.conn.execute(sa.text(
-            "SELECT (SELECT count(*) FROM learner_sets) + (SELECT count(*) FROM learner_numbers)"
-            " + (SELECT count(*) FROM course_learners)")).scalar_one() == 0
+            "SELECT (SELECT count(*) FROM student_sets) + (SELECT count(*) FROM student_numbers)"
+            " + (SELECT count(*) FROM course_students)")).scalar_one() == 0

@@ -21,7 +21,7 @@ def two_workspaces(db: Database):
     """Creator A with one row in every table; creator B with nothing. Committed, then removed."""
     a, b = new_creator(db, "alice"), new_creator(db, "bob")
     ids: dict[str, uuid.UUID] = {}
-    with db.tenant(a) as t:
+    with db.workspace(a) as t:
         ids["video"] = videos.create_video(t, title="A's video", source_type="youtube", source_id="AAAAAAAAAAA")
         videos.set_status(t, ids["video"], "completed")
         ids["student"] = students.create_student(t, "s@a.example")
@@ -46,14 +46,14 @@ def two_workspaces(db: Database):
 
 def test_creator_a_has_a_row_in_every_tenant_table(db, two_workspaces):
     a, _, _ = two_workspaces
-    with db.tenant(a) as t:
+    with db.workspace(a) as t:
         assert all(count >= 1 for count in workspace.row_counts(t).values())
 
 
 def test_raw_sql_as_creator_b_sees_none_of_a_s_rows(db, two_workspaces):
     a, b, _ = two_workspaces
-    with db.tenant(b) as t:
-        for table in workspace.TENANT_TABLES:
+    with db.workspace(b) as t:
+        for table in workspace.WORKSPACE_TABLES:
             # No creator filter in the SQL: row-level security alone must hide A's rows.
             assert t.conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 0, table
         assert t.conn.execute(sa.text("SELECT id FROM creators")).scalars().all() == [b]
@@ -61,11 +61,11 @@ def test_raw_sql_as_creator_b_sees_none_of_a_s_rows(db, two_workspaces):
 
 def test_raw_sql_as_creator_b_cannot_change_or_delete_a_s_rows(db, two_workspaces):
     a, b, ids = two_workspaces
-    with db.tenant(b) as t:
+    with db.workspace(b) as t:
         assert t.conn.execute(sa.text("UPDATE videos SET title = 'pwned'")).rowcount == 0
         assert t.conn.execute(sa.text("DELETE FROM courses")).rowcount == 0
         assert t.conn.execute(sa.text("UPDATE creators SET name = 'pwned' WHERE id = :a"), {"a": a}).rowcount == 0
-    with db.tenant(a) as t:
+    with db.workspace(a) as t:
         assert videos.get_video(t, ids["video"]).title == "A's video"
         assert len(courses.list_courses(t)) == 1
 
@@ -73,14 +73,14 @@ def test_raw_sql_as_creator_b_cannot_change_or_delete_a_s_rows(db, two_workspace
 def test_creator_b_cannot_write_rows_into_a_s_workspace(db, two_workspaces):
     a, b, ids = two_workspaces
     with pytest.raises(DBAPIError, match="row-level security"):
-        with db.tenant(b) as t:
+        with db.workspace(b) as t:
             t.conn.execute(sa.text(
                 "INSERT INTO videos (creator_id, title, youtube_video_id) VALUES (:a, 'x', 'BBBBBBBBBBB')"), {"a": a})
 
 
 def test_creator_b_cannot_point_a_lesson_at_a_s_video(db, two_workspaces):
     _, b, ids = two_workspaces
-    with db.tenant(b) as t:
+    with db.workspace(b) as t:
         module = courses.create_module(t, courses.create_course(t, "B's course"), "M")
         with pytest.raises(NotFound):
             courses.add_lesson(t, module, ids["video"])
@@ -93,7 +93,7 @@ def test_creator_b_cannot_point_a_lesson_at_a_s_video(db, two_workspaces):
 
 def test_module_functions_as_b_find_nothing_of_a(db, two_workspaces):
     _, b, ids = two_workspaces
-    with db.tenant(b) as t:
+    with db.workspace(b) as t:
         assert videos.list_videos(t, include_deleted=True) == []
         assert courses.list_courses(t) == [] and courses.list_modules(t, ids["course"]) == []
         assert courses.list_lessons(t, ids["module"]) == []
@@ -117,12 +117,12 @@ def test_module_functions_as_b_find_nothing_of_a(db, two_workspaces):
 
 def test_a_transaction_without_a_creator_sees_nothing(db, two_workspaces):
     with db.engine.begin() as conn:
-        for table in (*workspace.TENANT_TABLES, "creators"):
+        for table in (*workspace.WORKSPACE_TABLES, "creators"):
             assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 0, table
 
 
 def test_the_creator_setting_does_not_outlive_its_transaction_on_a_pooled_connection(db, creator_id):
-    with db.tenant(creator_id) as t:
+    with db.workspace(creator_id) as t:
         pid = t.conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
     held = []
     try:
@@ -163,7 +163,7 @@ def test_events_are_immutable_and_watch_history_cannot_be_deleted(db, two_worksp
                 "DELETE FROM video_analytics_events",
                 "DELETE FROM video_watch_sessions"):
         with pytest.raises(ProgrammingError, match="permission denied"):
-            with db.tenant(a) as t:
+            with db.workspace(a) as t:
                 t.conn.execute(sa.text(sql))
 
 
@@ -173,5 +173,5 @@ def test_signing_in_twice_with_differently_cased_email_reaches_one_workspace(db)
         first = creators.ensure_creator(conn, email)
         second = creators.ensure_creator(conn, email.lower())
     assert first == second
-    with db.tenant(first) as t:
+    with db.workspace(first) as t:
         assert creators.get_creator(t).last_login_at is not None

@@ -1,7 +1,7 @@
-"""Tenant separation, the catalogue: what the schema and the data module offer, and how to call
+"""Workspace separation, the catalogue: what the schema and the data module offer, and how to call
 each data function from one workspace with another workspace's ids.
 
-Used by tests/db/test_tenant_separation.py. Everything here is found, not listed by hand, so a new
+Used by tests/db/test_workspace_separation.py. Everything here is found, not listed by hand, so a new
 table, view, security-definer function or data function shows up as a test id of its own; only
 the *expectation* for a new data function has to be written down in ``CASES`` (a function without
 one fails ``test_every_data_function_has_a_separation_case``).
@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 import chronos_data
-from chronos_data.db import Database, Tenant
+from chronos_data.db import Database, Workspace
 from chronos_data.errors import NotFound, StaleEdit, ValidationError
 from chronos_data.lesson_moves import DraggedLayout, LessonStep, LessonToModule
 from chronos_data.whop.webhooks import WebhookRejected
@@ -50,7 +50,7 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 @dataclass(frozen=True)
 class SchemaObjects:
-    tenant_tables: tuple[str, ...]  # tables of schema chronos with a creator_id column
+    workspace_tables: tuple[str, ...]  # tables of schema chronos with a creator_id column
     other_tables: tuple[str, ...]  # the rest (creators, shared reference data)
     views: tuple[str, ...]  # views and materialized views of schema chronos
     definer_functions: tuple[str, ...]  # SECURITY DEFINER functions of schema chronos
@@ -106,7 +106,7 @@ def parse_migrations(directory: Path = SQL_DIR) -> SchemaObjects:
             else:  # an invoker function, or a dropped one
                 definers.discard(name)
     return SchemaObjects(
-        tenant_tables=tuple(sorted(n for n, has in tables.items() if has)),
+        workspace_tables=tuple(sorted(n for n, has in tables.items() if has)),
         other_tables=tuple(sorted(n for n, has in tables.items() if not has)),
         views=tuple(sorted(views)),
         definer_functions=tuple(sorted(definers)),
@@ -136,7 +136,7 @@ def _modules() -> Iterator[Any]:
 
 
 def data_functions() -> list[DataFunction]:
-    """Every public function of chronos_data whose first parameter is a Tenant, every public one
+    """Every public function of chronos_data whose first parameter is a Workspace, every public one
     that takes a Database and a creator id, and every public method that takes either."""
     found: dict[str, DataFunction] = {}
     for module in _modules():
@@ -146,7 +146,7 @@ def data_functions() -> list[DataFunction]:
                 continue
             if inspect.isfunction(obj):
                 params = list(inspect.signature(obj).parameters.values())
-                if params and (_is(params[0].annotation, Tenant) or (
+                if params and (_is(params[0].annotation, Workspace) or (
                         _is(params[0].annotation, Database) and any(p.name == "creator_id" for p in params))):
                     found[f"{prefix}.{name}"] = DataFunction(f"{prefix}.{name}", obj)
             elif inspect.isclass(obj):
@@ -154,7 +154,7 @@ def data_functions() -> list[DataFunction]:
                     if method_name.startswith("_") or not inspect.isfunction(method):
                         continue
                     params = list(inspect.signature(method).parameters.values())[1:]
-                    if any(_is(p.annotation, Tenant) or p.name == "creator_id" for p in params):
+                    if any(_is(p.annotation, Workspace) or p.name == "creator_id" for p in params):
                         qualified = f"{prefix}.{name}.{method_name}"
                         found[qualified] = DataFunction(qualified, method)
     return sorted(found.values(), key=lambda f: f.name)
@@ -213,7 +213,7 @@ class Ctx:
     """What a case's call gets: the caller's transaction (None for Database-level functions),
     the caller's own ids (None for an empty workspace) and B's ids."""
 
-    t: Tenant | None
+    t: Workspace | None
     creator: uuid.UUID
     me: Ids | None
     b: Ids
@@ -440,7 +440,7 @@ def _b_moment_texts(c: Ctx) -> list[str]:
     """Texts of B's video's moments (read with the owner's rights, as only a test may)."""
     from chronos_data.rag.moment_vectors import moment_texts
 
-    with c.db.tenant(c.b.creator) as t:
+    with c.db.workspace(c.b.creator) as t:
         segments = t.conn.execute(sa.text("SELECT transcript_segments FROM videos WHERE id = :v"),
                                   {"v": c.b.video}).scalar_one()
     return moment_texts([(float(a), float(b), str(text)) for a, b, text in segments or []], [])
@@ -613,7 +613,7 @@ CASES: dict[str, list[Case]] = {
             scan=lambda r: {k: v for k, v in r.items() if k not in ("course", "videos")})],
     "viewing.dashboards.viewing.kpis": [
         own("all", lambda c, f: f(c.t, c.filters())),
-        # Active learners and questions are the workspace's own, whatever videos are chosen.
+        # Active students and questions are the workspace's own, whatever videos are chosen.
         own("b_course", lambda c, f: f(c.t, c.filters(course_id=c.b.course)), check=_no_video_kpis),
         own("b_videos", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,))), check=_no_video_kpis),
     ],
@@ -643,15 +643,15 @@ CASES: dict[str, list[Case]] = {
         own("own_course_b_student", lambda c, f: f(c.t, c.me.course, c.b.student), check=_no_progress,
             needs_own=True),
     ],
-    "viewing.dashboards.learning.at_risk_learners": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
+    "viewing.dashboards.learning.at_risk_students": [empty("b_course", lambda c, f: f(c.t, c.b.course))],
     "viewing.dashboards.costs.costs": [own("all", lambda c, f: f(c.t, c.filters()))],
     "viewing.dashboards.costs.cost_lines": [own("all", lambda c, f: f(c.t, c.filters()))],
     "viewing.dashboards.viewing.slice_videos": [
         own("heatmap_cell", lambda c, f: f(c.t, c.filters(), weekday=1, hour=12)),
         empty("b_videos_device", lambda c, f: f(c.t, c.filters(video_ids=(c.b.video,)), device="desktop")),
     ],
-    # B's learner's address finds nobody (or the caller's own learner of that address, never B's).
-    "viewing.dashboards.learning.find_learner": [own("b_student_email", lambda c, f: f(c.t, c.b.student_email),
+    # B's student's address finds nobody (or the caller's own student of that address, never B's).
+    "viewing.dashboards.learning.find_student": [own("b_student_email", lambda c, f: f(c.t, c.b.student_email),
                                     check=lambda r, c: r != c.b.student, nothing=lambda r, c: r is None)],
     "viewing.dashboards.viewing.data_as_of": [own("latest", lambda c, f: f(c.t))],
     "viewing.dashboards.viewing.first_activity_day": [own("first", lambda c, f: f(c.t))],
@@ -732,9 +732,9 @@ CASES: dict[str, list[Case]] = {
     "ingest.worker.run_until_done": [
         own("b_queued_video", lambda c, f: f(c.db, c.creator, c.embedder, [c.b.pending_video], timeout=1.0),
             database=True)],
-    # --- learners, lesson moves, outlines ------------------------------------------------------
-    "viewing.learners.bitmap_bits": [own("bits", lambda c, f: f(c.t), nothing=lambda r, c: r == 8)],
-    "viewing.learners.roll_days": [own("today", lambda c, f: f(c.t, [c.today]))],
+    # --- students, lesson moves, outlines ------------------------------------------------------
+    "viewing.student_sets.bitmap_bits": [own("bits", lambda c, f: f(c.t), nothing=lambda r, c: r == 8)],
+    "viewing.student_sets.roll_days": [own("today", lambda c, f: f(c.t, [c.today]))],
     "lesson_moves.save_lesson_move": [
         refused("b_course", lambda c, f: f(c.t, c.b.course, LessonStep(c.b.lesson, 1)), NotFound),
         refused("own_course_b_lesson", lambda c, f: f(c.t, c.me.course, LessonStep(c.b.lesson, 1)), NotFound,
@@ -908,7 +908,7 @@ CASES: dict[str, list[Case]] = {
         empty("others_data", lambda c, f: f(c.t), empty_only=True),
     ],
     "backup.restore.restore_workspace": [
-        # A file naming B's learner (not in the file, so not given a fresh id) is refused whole.
+        # A file naming B's student (not in the file, so not given a fresh id) is refused whole.
         refused("b_student_in_file", lambda c, f: f(c.t, _backup(c, {"chat_sessions": [
             {"id": str(uuid.uuid4()), "student_id": str(c.b.student), "title": "intruder"}]})),
             ValidationError),
@@ -1030,8 +1030,8 @@ EXEMPT: dict[str, str] = {
     **{f"ingest.sources.{name}": _PLATFORM for name in (
         "registry.VideoSource.fetch_transcript", "registry.VideoSource.parse_source", "upload.Upload.fetch_transcript",
         "upload.Upload.parse_source", "youtube.YouTube.fetch_transcript")},
-    "db.Database.tenant": "the entry point that names the transaction's creator (what every case runs in)",
-    "collector.writer.Writer.submit": "an entry point that names the transaction's creator, as db.Database.tenant: "
+    "db.Database.workspace": "the entry point that names the transaction's creator (what every case runs in)",
+    "collector.writer.Writer.submit": "an entry point that names the transaction's creator, as db.Database.workspace: "
                                       "the collector takes it from write_key_owner for the request's key (a key "
                                       "of another workspace writes nothing into this one: "
                                       "tests/collector/test_service.py)",

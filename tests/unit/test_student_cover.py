@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chronos_data.viewing.learners import cover
+from chronos_data.viewing.student_sets import cover
 
 
 def _days_of(c) -> list[date]:
