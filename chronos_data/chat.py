@@ -185,7 +185,7 @@ def add_message(
         raise ValidationError(f"'{role}' is not a chat role; use one of {', '.join(ROLES)}.")
     touched = t.conn.execute(
         sa.text(
-            "UPDATE chat_sessions SET last_message_at = now() "
+            "UPDATE chat_sessions SET last_message_at = clock_timestamp() "
             "WHERE creator_id = :creator AND id = :session AND deleted_at IS NULL"
         ),
         {"creator": t.creator_id, "session": session_id},

@@ -43,7 +43,7 @@ def list_students(t: Workspace, *, limit: int = 1000) -> list[Student]:
     rows = t.conn.execute(
         sa.text(
             "SELECT id, email, name, created_at, last_active_at, is_active FROM students "
-            "WHERE creator_id = :creator ORDER BY created_at DESC LIMIT :limit"
+            "WHERE creator_id = :creator ORDER BY created_at DESC, email LIMIT :limit"
         ),
         {"creator": t.creator_id, "limit": limit},
     )

@@ -151,7 +151,7 @@ def list_videos(
             "AND (cardinality(CAST(:statuses AS text[])) = 0 OR status = ANY(CAST(:statuses AS text[]))) "
             "AND (cardinality(CAST(:sources AS text[])) = 0 OR source_type = ANY(CAST(:sources AS text[]))) "
             "AND (CAST(:query AS text) IS NULL OR title ILIKE :pattern OR transcript ILIKE :pattern) "
-            "ORDER BY created_at DESC"
+            "ORDER BY created_at DESC, title, id"
         ),
         {"creator": t.creator_id, "include_deleted": include_deleted, "only_deleted": only_deleted,
          "statuses": wanted, "sources": list(source_types or []), "query": (query or "").strip() or None,

@@ -445,7 +445,7 @@ def _ready_titles(t: Workspace, video_ids: list[uuid.UUID] | None, limit: int = 
     return [row[0] for row in t.conn.execute(
         sa.text("SELECT title FROM videos WHERE creator_id = :creator AND status = 'completed' AND NOT is_deleted "
                 "AND (CAST(:ids AS uuid[]) IS NULL OR id = ANY(CAST(:ids AS uuid[]))) "
-                "ORDER BY created_at DESC LIMIT :limit"), {"creator": t.creator_id, "ids": video_ids, "limit": limit})]
+                "ORDER BY created_at DESC, title LIMIT :limit"), {"creator": t.creator_id, "ids": video_ids, "limit": limit})]
 
 
 def _transcript_language(t: Workspace, video_ids: list[uuid.UUID] | None) -> str:

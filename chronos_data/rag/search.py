@@ -76,9 +76,10 @@ keyword AS (
          -- Any query word may match (below), so a long chunk collects matches of common words
          -- by size alone; normalization 2 divides by the chunk's length. Measured on the
          -- evaluation set (bench retrieval): hybrid MRR 0.826 with it, 0.805 with 1 (log length).
-         -- word_count and chunk_index break the remaining ties repeatably.
+         -- word_count, chunk_index and the text break the remaining ties repeatably (ids are
+         -- random: a restored copy would order its ties differently).
          row_number() OVER (ORDER BY ts_rank_cd(c.search_text, q.query, 2) DESC, c.word_count,
-                                     c.chunk_index, c.id) AS rank
+                                     c.chunk_index, c.chunk_text, c.id) AS rank
   FROM video_chunks c
   JOIN videos v ON v.id = c.video_id AND v.creator_id = c.creator_id,
        -- websearch_to_tsquery ANDs the words, so a typed question ("what is the difference
@@ -108,7 +109,8 @@ SELECT c.id AS chunk_id, c.video_id, c.chunk_index, c.chunk_text AS text,
        f.semantic_rank::int AS semantic_rank, f.keyword_rank::int AS keyword_rank
 FROM fused f
 JOIN video_chunks c ON c.id = f.id
-ORDER BY f.score DESC, least(f.semantic_rank, f.keyword_rank), f.cosine_similarity DESC NULLS LAST, c.id
+ORDER BY f.score DESC, least(f.semantic_rank, f.keyword_rank), f.cosine_similarity DESC NULLS LAST, c.chunk_index,
+         c.chunk_text, c.id
 LIMIT :limit
 """
 

@@ -21,7 +21,8 @@ AT_RISK_LIMIT = 500
 def student_progress(t: Workspace, course_id: uuid.UUID, student_id: uuid.UUID) -> pd.DataFrame:
     """One student through one course: each lesson's best completion, watch time and last view."""
     return _frame(t, """
-        SELECT row_number() OVER (ORDER BY m.display_order, l.lesson_order)::int AS position, m.title AS module,
+        SELECT row_number() OVER (ORDER BY m.display_order, m.created_at, m.id, l.lesson_order, l.created_at,
+                                  l.id)::int AS position, m.title AS module,
                coalesce(l.title, v.title) AS lesson, coalesce(max(s.percent_complete), 0)::int AS best_percent,
                coalesce(sum(s.watch_time_seconds), 0)::int AS watch_seconds, coalesce(bool_or(s.completed), false)
                  AS completed, max(s.session_start) AS last_watched, count(s.id)::int AS sessions
@@ -30,7 +31,8 @@ def student_progress(t: Workspace, course_id: uuid.UUID, student_id: uuid.UUID) 
         LEFT JOIN video_watch_sessions s ON s.creator_id = l.creator_id AND s.video_id = l.video_id
               AND s.student_id = :student
         WHERE l.creator_id = :creator AND m.course_id = :course
-        GROUP BY m.display_order, l.lesson_order, m.title, l.title, v.title ORDER BY position
+        GROUP BY m.display_order, m.created_at, m.id, l.lesson_order, l.created_at, l.id, m.title, l.title, v.title
+        ORDER BY position
     """, {"creator": t.creator_id, "course": course_id, "student": student_id})
 
 
@@ -57,7 +59,7 @@ def at_risk_students(t: Workspace, course_id: uuid.UUID, *, now: datetime | None
           AND cardinality(p.completed_videos) < lessons.n
           AND (p.last_seen <= clock.now - interval '{_AT_RISK_INACTIVE_DAYS} days'
                OR NOT p.last_video_id = ANY (p.completed_videos))
-        ORDER BY p.last_seen DESC
+        ORDER BY p.last_seen DESC, st.email, p.student_id
         LIMIT :limit
     """, {"creator": t.creator_id, "course": course_id, "now": now, "limit": limit})
 

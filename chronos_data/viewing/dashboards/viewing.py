@@ -161,7 +161,8 @@ def course_funnel(t: Workspace, course_id: uuid.UUID, f: Filters) -> pd.DataFram
     bits = student_sets.bitmap_bits(t)
     return _frame(t, f"""
         WITH lessons AS (
-          SELECT row_number() OVER (ORDER BY m.display_order, l.lesson_order) AS position, m.title AS module,
+          SELECT row_number() OVER (ORDER BY m.display_order, m.created_at, m.id, l.lesson_order, l.created_at, l.id) AS position,
+                 m.title AS module,
                  coalesce(l.title, v.title) AS lesson, l.video_id, l.module_id
           FROM module_lessons l JOIN course_modules m ON m.id = l.module_id AND m.creator_id = l.creator_id
           JOIN videos v ON v.id = l.video_id AND v.creator_id = l.creator_id
