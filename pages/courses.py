@@ -9,7 +9,8 @@ from typing import Any
 import streamlit as st
 from streamlit_sortables import sort_items
 
-from chronos_data import courses, lesson_moves, outlines, videos
+from chronos_data import courses, outlines, videos
+from chronos_data.courses import moves as lesson_moves
 from chronos_data.errors import ChronosError, StaleEdit
 from chronos_data.insights import concepts
 from chronos_data.viewing import dashboards

@@ -364,7 +364,7 @@ _LESSON_BY_TITLE = {lesson.title: lesson for lesson in LESSONS}
 
 @dataclass(frozen=True)
 class Question:
-    """A learner's question; ``title`` is None when no lesson answers it."""
+    """A student's question; ``title`` is None when no lesson answers it."""
 
     text: str
     title: str | None = None
@@ -676,7 +676,7 @@ def import_lessons(db, creator: uuid.UUID, embedder, *, timeout: float = 600) ->
 
     title_by_video = {}
     for lesson in LESSONS:
-        with db.tenant(creator) as t:
+        with db.workspace(creator) as t:
             video_id = pipeline.add_subtitled_video(
                 t, source_type="loom", source=f"https://www.loom.com/share/{uuid.uuid4().hex}",
                 subtitle_bytes=to_srt(lesson), subtitle_filename="lesson.srt", title=lesson.title)

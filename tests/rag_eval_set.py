@@ -2,7 +2,7 @@
 
 The lectures (chronos_data/demo/lectures.py) come in pairs of close distractors, so finding the
 right video is not enough by topic alone. Questions reword the lecture rather than copy it; some
-name a rare exact term (ETag, reflog, SameSite, EXPLAIN ANALYZE) the way learners do. Each caption
+name a rare exact term (ETag, reflog, SameSite, EXPLAIN ANALYZE) the way students do. Each caption
 lasts CAPTION_SECONDS; a question's window is (start, end) in seconds.
 """
 

@@ -36,9 +36,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 import chronos_data
+from chronos_data.courses.moves import DraggedLayout, LessonStep, LessonToModule
 from chronos_data.db import Database, Workspace
 from chronos_data.errors import NotFound, StaleEdit, ValidationError
-from chronos_data.lesson_moves import DraggedLayout, LessonStep, LessonToModule
 from chronos_data.whop.webhooks import WebhookRejected
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -735,7 +735,7 @@ CASES: dict[str, list[Case]] = {
     # --- students, lesson moves, outlines ------------------------------------------------------
     "viewing.student_sets.bitmap_bits": [own("bits", lambda c, f: f(c.t), nothing=lambda r, c: r == 8)],
     "viewing.student_sets.roll_days": [own("today", lambda c, f: f(c.t, [c.today]))],
-    "lesson_moves.save_lesson_move": [
+    "courses.moves.save_lesson_move": [
         refused("b_course", lambda c, f: f(c.t, c.b.course, LessonStep(c.b.lesson, 1)), NotFound),
         refused("own_course_b_lesson", lambda c, f: f(c.t, c.me.course, LessonStep(c.b.lesson, 1)), NotFound,
                 needs_own=True),

@@ -11,7 +11,9 @@ showed) gets :class:`StaleEdit` instead of a change made over an order it never 
 
 The package, by seam: ``catalog`` (courses, the course list, copies, the trash), ``modules``,
 ``lessons``, ``ordering`` (lesson order and drag and drop), ``outline`` (a course read whole),
-``publishing`` (the checklist, publish and unpublish), ``model`` (the records returned).
+``publishing`` (the checklist, publish and unpublish), ``model`` (the records returned), and
+``moves`` (a lesson move saved with the concept-order problems it causes; imported as
+``chronos_data.courses.moves``, since it reads the insights, which read courses).
 """
 
 from .catalog import (

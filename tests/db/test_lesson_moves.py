@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from chronos_data import courses
+from chronos_data.courses.moves import DraggedLayout, LessonStep, LessonToModule, save_lesson_move
 from chronos_data.errors import StaleEdit
-from chronos_data.lesson_moves import DraggedLayout, LessonStep, LessonToModule, save_lesson_move
 from tests.db.test_insights_concepts import COMPREHENSIONS, FUNCTIONS, _captioned, _chunked, _course
 
 

@@ -75,7 +75,7 @@ def test_vector_indexes_are_hnsw_with_the_cosine_operator_class(t):
     assert all("USING hnsw" in d and "vector_cosine_ops" in d and "WHERE (embedding_model" in d for d in rows)
 
 
-def test_hot_tenant_indexes_lead_with_creator_id(t):
+def test_hot_workspace_indexes_lead_with_creator_id(t):
     defs = t.conn.execute(sa.text(
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'chronos' AND tablename IN "
         "('video_chunks', 'video_analytics_events', 'video_watch_sessions') AND indexdef LIKE '%btree%'"

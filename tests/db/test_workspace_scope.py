@@ -44,7 +44,7 @@ def two_workspaces(db: Database):
         conn.execute(sa.text("DELETE FROM chronos.creators WHERE id IN (:a, :b)"), {"a": a, "b": b})
 
 
-def test_creator_a_has_a_row_in_every_tenant_table(db, two_workspaces):
+def test_creator_a_has_a_row_in_every_workspace_table(db, two_workspaces):
     a, _, _ = two_workspaces
     with db.workspace(a) as t:
         assert all(count >= 1 for count in workspace.row_counts(t).values())

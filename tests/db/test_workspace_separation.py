@@ -400,7 +400,7 @@ def test_both_workspaces_have_rows_in_the_table(world: World, table: str) -> Non
 
 
 @pytest.mark.parametrize("table", TABLES)
-def test_the_table_has_forced_row_level_security_with_tenant_policies(db: Database, table: str) -> None:
+def test_the_table_has_forced_row_level_security_with_workspace_policies(db: Database, table: str) -> None:
     with owner_as(db, None) as conn:
         enabled, forced = conn.execute(sa.text(
             "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = CAST(:rel AS regclass)"),

@@ -7,7 +7,7 @@ import pytest
 from chronos_data.access import Identity, identity_from_claims
 from chronos_data.errors import ValidationError
 
-ENTRA = "https://login.microsoftonline.com/workspace-id/v2.0"
+ENTRA = "https://login.microsoftonline.com/tenant-id/v2.0"
 CLAIMS = {"iss": "https://accounts.google.com", "sub": "1234", "email": "ada@example.com", "name": "Ada"}
 
 

@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from . import courses
-from .db import Workspace
-from .insights import Insight, concepts
+from .. import courses
+from ..db import Workspace
+from ..insights import Insight, concepts
 
 __all__ = ["DraggedLayout", "LessonMove", "LessonStep", "LessonToModule", "save_lesson_move"]
 
