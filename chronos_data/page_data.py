@@ -7,19 +7,23 @@ Charts and tables that a filter changes are read by their own (cached) ``dashboa
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pandas as pd
 
-from . import chat, courses, metrics, periods, videos, workspace
+from . import chat, courses, metrics, outlines, periods, videos, workspace
 from .db import Workspace
+from .insights import Insight, concepts
 from .insights.version import data_version
 from .rag.answer import model_label
 from .viewing import dashboards
 
-__all__ = ["AnalyticsPage", "AssistantPage", "InsightsPage", "OverviewPage", "QuestionLog", "analytics_page",
-           "assistant_page", "insights_page", "kpis", "overview_page", "question_log", "question_table"]
+__all__ = ["AnalyticsPage", "AssistantPage", "CoursesPage", "InsightsPage", "OverviewPage", "QuestionLog",
+           "analytics_page", "assistant_page", "courses_page", "insights_page", "kpis", "overview_page",
+           "question_log", "question_table"]
 
 
 def _today() -> date:
@@ -108,6 +112,34 @@ def assistant_page(t: Workspace) -> AssistantPage:
     return AssistantPage(workspace.has_transcripts(t), chat.list_sessions(t, whose="mine"),
                          chat.list_sessions(t, whose="students"), courses.list_courses(t),
                          videos.list_videos(t, statuses=["completed"]))
+
+
+@dataclass(frozen=True)
+class CoursesPage:
+    """The course builder: the course list, the course it edits, and what editing it needs."""
+
+    courses: list[courses.Course]
+    outline: courses.CourseOutline | None  # the course asked for, else the first; None: no course, or the trash
+    concept_problems: list[Insight]  # terms the course uses before the lesson that explains them
+    library: list[videos.Video]  # the live videos a lesson can be made from
+    trash: list[courses.Course]  # the deleted courses, read only when the trash is shown
+    as_of: datetime | None  # when the viewing rollups last changed (the lesson numbers' cache key)
+    export_json: dict[str, Any] | None = None  # the course's outline, as the Export downloads give it
+    export_markdown: str | None = None
+
+
+def courses_page(t: Workspace, selected: uuid.UUID | None, *, show_trash: bool = False) -> CoursesPage:
+    """Kept by id: a course deleted in another tab falls back to the first, never to a row position."""
+    listed = courses.list_courses(t)
+    library = videos.list_videos(t)
+    if show_trash:
+        return CoursesPage(listed, None, [], library, courses.list_courses(t, only_deleted=True), None)
+    if not listed:
+        return CoursesPage(listed, None, [], library, [], None)
+    chosen = selected if selected in {c.id for c in listed} else listed[0].id
+    return CoursesPage(listed, courses.course_outline(t, chosen), concepts.concept_order(t, chosen), library, [],
+                       dashboards.data_as_of(t), outlines.export_outline(t, chosen),
+                       outlines.outline_markdown(t, chosen))
 
 
 @dataclass(frozen=True)

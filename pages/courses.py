@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
 from streamlit_sortables import sort_items
 
-from chronos_data import courses, outlines, videos
+from chronos_data import courses, outlines, page_data
 from chronos_data.courses import moves as lesson_moves
 from chronos_data.errors import ChronosError, StaleEdit
-from chronos_data.insights import concepts
-from chronos_data.viewing import dashboards
+from chronos_data.insights import Insight
+from chronos_data.videos import Video
 from components import layout, state
 from components.analytics_data import Queries
 from components.course_builder import DrawnOrder, dragged_changes, format_minutes, render_preview
@@ -78,10 +79,8 @@ def _typed(key: str) -> Any:
     return st.session_state.get(key)
 
 
-def _concept_warnings(course_id: uuid.UUID) -> None:
+def _concept_warnings(found: list[Insight]) -> None:
     """Part of the pre-publish checklist: terms used before the lesson that explains them."""
-    with state.workspace() as t:
-        found = concepts.concept_order(t, course_id)
     for insight in found:
         st.warning(insight.title, icon=":material/swap_vert:")
         with st.expander("The two passages", expanded=False):
@@ -127,14 +126,9 @@ def _pick_course() -> None:
     _select(st.session_state["courses_list"])
 
 
-def _course_list(all_courses: list[courses.Course]) -> uuid.UUID | None:
-    """The list of courses; the one it shows as selected is the one the page edits."""
-    if not all_courses:
-        return None
+def _course_list(all_courses: list[courses.Course], selected: uuid.UUID) -> None:
+    """The list of courses, showing as selected the course the page edits (``selected``)."""
     ids = [c.id for c in all_courses]
-    selected = st.session_state.get("courses_selected")
-    if selected not in ids:
-        selected = ids[0]
     _select(selected)
     # Set on every run: the radio remembers its choice by label, and a label changes when the
     # course is published or gains a lesson; a new, copied or imported course is chosen here too.
@@ -147,7 +141,6 @@ def _course_list(all_courses: list[courses.Course]) -> uuid.UUID | None:
         repeats = sum(1 for shown in labels.values() if shown == label or shown.startswith(f"{label} ("))
         labels[c.id] = f"{label} ({repeats + 1})" if repeats else label
     st.radio("Your courses", ids, format_func=labels.get, key="courses_list", on_change=_pick_course)
-    return selected
 
 
 def _publish(course: courses.Course, checklist: list[courses.PublishProblem]) -> None:
@@ -217,9 +210,9 @@ _VIDEO_FIX = {"video_deleted": "Restore the video", "video_failed": "See why, re
               "video_processing": "Watch its progress"}
 
 
-def _course_actions(outline: courses.CourseOutline, checklist: list[courses.PublishProblem],
+def _course_actions(page: page_data.CoursesPage, checklist: list[courses.PublishProblem],
                     drawn_order: list[uuid.UUID]) -> None:
-    course = outline.course
+    course = page.outline.course
     position, count = drawn_order.index(course.id) + 1, len(drawn_order)
     # A row that sizes each button to its label and wraps: six equal columns cut them to "Unp…".
     row = st.container(horizontal=True, gap="small")
@@ -242,12 +235,9 @@ def _course_actions(outline: courses.CourseOutline, checklist: list[courses.Publ
                    disabled=position == count, help="Move this course down in your course list", on_click=_save,
                    args=(lambda t: courses.move_course(t, course.id, position + 1, expected_order=drawn_order),))
     with row.popover("Export", icon=":material/download:"):
-        with state.workspace() as t:
-            data = outlines.export_outline(t, course.id)
-            markdown = outlines.outline_markdown(t, course.id)
-        st.download_button("Outline as JSON", json.dumps(data, indent=2), f"{course.title}.json",
+        st.download_button("Outline as JSON", json.dumps(page.export_json, indent=2), f"{course.title}.json",
                            "application/json", key="courses_export_json")
-        st.download_button("Outline as Markdown", markdown, f"{course.title}.md", "text/markdown",
+        st.download_button("Outline as Markdown", page.export_markdown or "", f"{course.title}.md", "text/markdown",
                            key="courses_export_md")
     if row.button("Delete", key="courses_delete", icon=":material/delete:"):
         st.session_state["courses_confirm_delete"] = course.id
@@ -281,11 +271,9 @@ def _details(course: courses.Course) -> None:
             "Saved."))
 
 
-def _library_picker(module: courses.Module, in_module: set[uuid.UUID]) -> None:
+def _library_picker(module: courses.Module, in_module: set[uuid.UUID], videos: list[Video]) -> None:
     ready_only = st.toggle("Only videos ready to watch", key=f"courses_pick_ready_{module.id}")
-    with state.workspace() as t:
-        library = [v for v in videos.list_videos(t, statuses=["completed"] if ready_only else None)
-                   if v.id not in in_module]
+    library = [v for v in videos if v.id not in in_module and (v.status == "completed" or not ready_only)]
     if not library:
         st.caption("Every video of your library is in this module already, or the library is empty.")
         return
@@ -362,7 +350,7 @@ def _lesson_row(lesson: courses.Lesson, module: courses.Module, modules: list[co
                                         "Lesson removed."))
 
 
-def _build(outline: courses.CourseOutline) -> None:
+def _build(outline: courses.CourseOutline, library: list[Video], as_of: datetime | None) -> None:
     modules = [m.module for m in outline.modules]
     course_id = outline.course.id
     def add_module() -> None:
@@ -378,8 +366,6 @@ def _build(outline: courses.CourseOutline) -> None:
         st.info("Add a first module, then put videos from your library in it as lessons.")
         return
     lessons = {m.module.id: m.lessons for m in outline.modules}
-    with state.workspace() as t:
-        as_of = dashboards.data_as_of(t)
     stats = Queries(state.current_creator_id(state.get_database()), as_of).lesson_stats(outline.course.id)
     if any(lessons.values()):
         st.caption("Drag lessons to reorder them or to move them between modules.")
@@ -390,7 +376,7 @@ def _build(outline: courses.CourseOutline) -> None:
                          expanded=True):
             for lesson in entry.lessons:
                 _lesson_row(lesson, module, modules, len(entry.lessons), stats.get((module.id, lesson.video_id)))
-            _library_picker(module, {lesson.video_id for lesson in entry.lessons})
+            _library_picker(module, {lesson.video_id for lesson in entry.lessons}, library)
             _module_settings(module, number, len(modules), outline.course.revision)
 
 
@@ -448,9 +434,7 @@ def _module_settings(module: courses.Module, number: int, count: int, course_rev
                             "Module deleted."))
 
 
-def _trash() -> None:
-    with state.workspace() as t:
-        deleted = courses.list_courses(t, only_deleted=True)
+def _trash(deleted: list[courses.Course]) -> None:
     if not deleted:
         st.caption("The trash is empty.")
     for course in deleted:
@@ -471,12 +455,12 @@ layout.render_icon_only_buttons(("courses_up_", "courses_down_", "courses_edit_"
 if unmatched := st.session_state.pop("courses_unmatched", None):
     st.warning("These lessons were left out because their videos are not in your library: "
                + ", ".join(f"'{title}'" for title in unmatched), icon=":material/link_off:")
-with state.workspace() as t:
-    all_courses = courses.list_courses(t)
-    has_videos = bool(videos.list_videos(t))
-
 if st.session_state.pop("courses_leave_trash", False):
     st.session_state["courses_show_trash"] = False  # set before the toggle is drawn
+with state.workspace() as t:
+    page = page_data.courses_page(t, st.session_state.get("courses_selected"),
+                                  show_trash=st.session_state.get("courses_show_trash", False))
+all_courses = page.courses
 if not state.can_edit():
     layout.render_read_only_note("building and publishing courses")
 with st.container(horizontal=True, vertical_alignment="center"):
@@ -485,9 +469,9 @@ with st.container(horizontal=True, vertical_alignment="center"):
     show_trash = st.toggle("Show trash", key="courses_show_trash")
 
 if show_trash:
-    _trash()
-elif not all_courses:
-    if has_videos:
+    _trash(page.trash)
+elif page.outline is None:
+    if page.library:
         layout.render_empty_state("No courses yet", "Create a course with **New course**, add modules, then "
                                   "put videos from your library in them as lessons.")
     else:
@@ -499,9 +483,8 @@ elif not all_courses:
 else:
     side, main = st.columns([1, 3])
     with side:
-        selected = _course_list(all_courses)
-    with main, state.workspace() as t:
-        outline = courses.course_outline(t, selected)
+        _course_list(all_courses, page.outline.course.id)
+    outline = page.outline
     with main:
         course = outline.course
         status = ":green-badge[Published]" if course.is_published else ":gray-badge[Draft]"
@@ -510,13 +493,13 @@ else:
                     f"{layout.plural(course.lesson_count, 'lesson')} · {format_minutes(outline.total_minutes)}")
         checklist = outline.checklist
         _checklist(outline, checklist)
-        _concept_warnings(course.id)
+        _concept_warnings(page.concept_problems)
         if state.can_edit():
-            _course_actions(outline, checklist, [c.id for c in all_courses])
+            _course_actions(page, checklist, [c.id for c in all_courses])
             _details(course)
             build, preview = st.tabs(["Build", "Preview"])
             with build:
-                _build(outline)
+                _build(outline, page.library, page.as_of)
             with preview:
                 render_preview(outline)
         else:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import traceback
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from chronos_data import courses, students
 from chronos_data.demo import load_demo, remove_demo
 from chronos_data.viewing import dashboards
 from components import layout
+from tests.app.transactions import page_transactions
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 EMAIL = "demo-apptest@chronos.localhost"
@@ -222,31 +221,11 @@ def test_a_picked_student_is_kept_by_id_in_the_at_risk_list(analytics, db, demo)
     assert any("not in this course's at-risk list" in i.value for i in at.info)
 
 
-def _page_transactions(at: AppTest, page: str) -> list[int]:
-    """Rerun ``at`` and list the lines where the page script itself opened a transaction (a
-    ``with state.workspace()`` of its own; cached queries and components are theirs, not the page's)."""
-    opened: list[int] = []
-
-    def begin(_conn) -> None:
-        stack = traceback.extract_stack()
-        mine = [n for n, frame in enumerate(stack) if frame.filename.endswith(page)]
-        if mine and stack[mine[-1] + 1].filename.endswith("contextlib.py"):
-            opened.append(stack[mine[-1]].lineno)
-
-    sa.event.listen(sa.engine.Engine, "begin", begin)
-    try:
-        at.run()
-    finally:
-        sa.event.remove(sa.engine.Engine, "begin", begin)
-    assert not at.exception
-    return opened
-
-
 def test_the_analytics_page_reads_what_it_draws_in_one_transaction(analytics):
-    assert len(_page_transactions(analytics, "pages/analytics.py")) == 1
+    assert len(page_transactions(analytics, "pages/analytics.py")) == 1
 
 
 def test_the_overview_reads_what_it_draws_in_one_transaction(app_env, monkeypatch, demo):
     monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", EMAIL)
     at = AppTest.from_file(APP, default_timeout=90).run()
-    assert len(_page_transactions(at, "pages/overview.py")) == 1
+    assert len(page_transactions(at, "pages/overview.py")) == 1

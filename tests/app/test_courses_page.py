@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from chronos_data import courses, creators, videos
 from tests.app.shown import shown
+from tests.app.transactions import page_transactions
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 STALE = "changed in another tab"
@@ -344,3 +345,10 @@ def test_a_refused_new_course_keeps_what_was_typed_and_a_created_one_clears_the_
     with db.workspace(workspace) as t:
         [course] = courses.list_courses(t)
     assert course.description == "Ads, funnels and email."
+
+
+def test_the_course_builder_reads_what_it_draws_in_one_transaction(workspace, db):
+    _course_with_three_lessons(db, workspace)
+    at = _courses_page()
+    assert at.subheader and not at.exception  # the course is drawn, with its lessons and picker
+    assert len(page_transactions(at, "pages/courses.py")) == 1
