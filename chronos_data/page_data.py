@@ -16,14 +16,15 @@ import pandas as pd
 
 from . import chat, courses, metrics, outlines, periods, videos, workspace
 from .db import Workspace
+from .errors import NotFound
 from .insights import Insight, concepts
 from .insights.version import data_version
 from .rag.answer import model_label
 from .viewing import dashboards
 
 __all__ = ["AnalyticsPage", "AssistantPage", "CoursesPage", "InsightsPage", "OverviewPage", "QuestionLog",
-           "analytics_page", "assistant_page", "courses_page", "insights_page", "kpis", "overview_page",
-           "question_log", "question_table"]
+           "VideosPage", "analytics_page", "assistant_page", "courses_page", "insights_page", "kpis",
+           "overview_page", "question_log", "question_table", "videos_page"]
 
 
 def _today() -> date:
@@ -140,6 +141,34 @@ def courses_page(t: Workspace, selected: uuid.UUID | None, *, show_trash: bool =
     return CoursesPage(listed, courses.course_outline(t, chosen), concepts.concept_order(t, chosen), library, [],
                        dashboards.data_as_of(t), outlines.export_outline(t, chosen),
                        outlines.outline_markdown(t, chosen))
+
+
+@dataclass(frozen=True)
+class VideosPage:
+    """The video library's frame (its list refreshes on its own while imports run)."""
+
+    has_videos: bool  # any video, the trash included
+    details: videos.VideoDetails | None  # the video shown in detail; None when none is, or it is gone
+    linked: videos.Video | None = None  # the video a ?video= link named, when it is this workspace's
+
+
+def videos_page(t: Workspace, selected: uuid.UUID | None, linked: str | None = None) -> VideosPage:
+    """``linked`` is the raw id of a link to one video (from the Courses page); a valid one is shown
+    instead of ``selected``. A mistyped id or another workspace's video is ignored."""
+    found = None
+    if linked:
+        try:
+            found = videos.get_video(t, uuid.UUID(linked))
+        except (ValueError, NotFound):
+            found = None
+    shown = found.id if found else selected
+    details = None
+    if shown:
+        try:
+            details = videos.video_details(t, shown)
+        except NotFound:
+            details = None
+    return VideosPage(workspace.has_rows(t, "videos"), details, found)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import streamlit as st
 
-from chronos_data import uploads, videos
+from chronos_data import page_data, uploads, videos
 from chronos_data.errors import ChronosError
 from chronos_data.ingest import adding, imports, pipeline, sources
 from chronos_data.ingest.subtitles import SUBTITLE_EXTENSIONS
@@ -425,16 +423,10 @@ def _repair(video: videos.Video) -> None:
             _queued("Subtitle file attached: the video is being indexed.")
 
 
-def _details() -> None:
-    video_id = st.session_state.get("videos_selected")
-    if not video_id:
-        st.caption("Select a video to see its transcript and actions.")
-        return
-    try:
-        with state.workspace() as t:
-            details = videos.video_details(t, video_id)
-    except ChronosError:
-        st.session_state.pop("videos_selected", None)
+def _details(details: videos.VideoDetails | None) -> None:
+    if details is None:
+        if st.session_state.pop("videos_selected", None) is None:  # else: it was deleted meanwhile
+            st.caption("Select a video to see its transcript and actions.")
         return
     video = details.video
     st.subheader(video.title)
@@ -478,18 +470,10 @@ def _details() -> None:
     render_transcript(video, details.segments)
 
 
-def _open_linked_video() -> None:
+def _open_linked_video(video: videos.Video) -> None:
     """A link to one video (?video=<id>, from the Courses page's checklist) opens its details, with the
-    trash shown when it is there and no filter hiding it; the parameter is then dropped, so picking
-    another row is not undone."""
-    wanted = st.query_params.pop("video", None)
-    if not wanted:
-        return
-    try:
-        with state.workspace() as t:
-            video = videos.get_video(t, uuid.UUID(wanted))
-    except (ValueError, ChronosError):
-        return  # a mistyped or foreign id opens nothing
+    trash shown when it is there and no filter hiding it. The parameter is dropped (below), so picking
+    another row is not undone; a mistyped or foreign id opens nothing."""
     st.session_state["videos_selected"] = video.id
     st.session_state["videos_show_trash"] = video.is_deleted
     for key in ("videos_filter_status", "videos_filter_source"):
@@ -497,9 +481,11 @@ def _open_linked_video() -> None:
     st.session_state["videos_filter_query"] = ""
 
 
-_open_linked_video()
 with state.workspace() as t:
-    has_videos = bool(videos.list_videos(t, include_deleted=True))
+    page = page_data.videos_page(t, st.session_state.get("videos_selected"), st.query_params.pop("video", None))
+if page.linked:
+    _open_linked_video(page.linked)
+has_videos = page.has_videos
 
 if state.can_edit():
     _add_videos(expanded=not has_videos)
@@ -514,4 +500,4 @@ if not has_videos:
     )
 else:
     _library(_filters())
-    _details()
+    _details(page.details)

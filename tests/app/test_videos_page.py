@@ -13,6 +13,7 @@ from chronos_data.embeddings import LocalEmbedder
 from chronos_data.ingest import pipeline
 from chronos_data.ingest.worker import run_until_done
 from tests.app.shown import shown
+from tests.app.transactions import page_transactions
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 SRT = b"1\n00:00:02,000 --> 00:00:06,000\nGenerators yield values lazily.\n"
@@ -246,3 +247,16 @@ def test_re_import_it_now_uses_the_languages_chosen_in_the_form(workspace, db):
     assert not at.exception
     with db.workspace(workspace) as t:
         assert pipeline.caption_options(t, video_id) == pipeline.CaptionOptions(("fr", "de"), "es", True)
+
+
+def test_the_page_reads_its_frame_in_one_transaction_and_the_library_in_another(workspace, db):
+    with db.workspace(workspace) as t:
+        video_id = pipeline.add_subtitled_video(
+            t, source_type="loom", source="https://www.loom.com/share/0123456789abcdef0123456789abcdef",
+            subtitle_bytes=SRT, subtitle_filename="gen.srt", title="Generators")
+    at = _videos_page()
+    at.session_state["videos_selected"] = video_id
+    # One for what the page draws (whether the library is empty, the selected video's details), one
+    # for the list, which refreshes on its own every two seconds while imports run.
+    assert len(page_transactions(at, "pages/videos.py")) == 2
+    assert at.button(key="videos_retry") and not at.exception
