@@ -89,6 +89,13 @@ def custom_default(today: date) -> tuple[date, date]:
     return period_range(DEFAULT_PERIOD, today)
 
 
+def local_weekday_hour(weekday: int, hour: int, offset_minutes: int) -> tuple[int, int]:
+    """A UTC weekday (1 = Monday) and hour as the weekday and hour ``offset_minutes`` east of UTC
+    (a zone off by half an hour is taken at its rounded hour); ``utc_weekday_hour`` undoes it."""
+    slot = ((weekday - 1) * 24 + hour + round(offset_minutes / 60)) % (7 * 24)
+    return slot // 24 + 1, slot % 24
+
+
 def utc_weekday_hour(weekday: int, hour: int, offset_minutes: int) -> tuple[int, int]:
     """A local weekday (1 = Monday) and hour, ``offset_minutes`` east of UTC, as the UTC weekday
     and hour the rollups count in (a zone off by half an hour is taken at its rounded hour)."""

@@ -11,7 +11,7 @@ from chronos_data.periods import bucket_label
 from chronos_data.timecode import format_seconds
 
 __all__ = ["WEEKDAYS", "breakdown_figure", "cost_figure", "count_step", "funnel_figure", "heatmap_figure", "human_label",
-           "local_heatmap", "retention_figure", "trend_figure"]
+           "heatmap_grid", "retention_figure", "trend_figure"]
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _ACCENT, _SECOND, _MUTED = "#4f46e5", "#f59e0b", "rgba(79, 70, 229, 0.15)"
@@ -133,20 +133,18 @@ def funnel_figure(frame: pd.DataFrame) -> go.Figure:
     return _layout(fig, height=max(300, 48 * len(frame) + 90))
 
 
-def local_heatmap(frame: pd.DataFrame, offset_minutes: int = 0) -> pd.DataFrame:
-    """Sessions by weekday (1 = Monday) and hour moved from UTC by ``offset_minutes`` (east positive),
-    every one of the 7 × 24 cells present; half-hour zones round to the nearest hour."""
-    shift = round(offset_minutes / 60)
+def heatmap_grid(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sessions by weekday (1 = Monday) and hour with every one of the 7 × 24 cells present (0 where
+    nobody watched), so the heatmap draws whole weeks."""
     grid = pd.DataFrame({"weekday": [d for d in range(1, 8) for _ in range(24)],
                          "hour": [h for _ in range(7) for h in range(24)], "sessions": 0})
     for row in frame.itertuples():
-        slot = ((int(row.weekday) - 1) * 24 + int(row.hour) + shift) % (7 * 24)
-        grid.at[slot, "sessions"] += int(row.sessions)
+        grid.at[(int(row.weekday) - 1) * 24 + int(row.hour), "sessions"] += int(row.sessions)
     return grid
 
 
 def heatmap_figure(frame: pd.DataFrame, zone: str = "UTC") -> go.Figure:
-    """Sessions by weekday and hour in ``zone`` (``frame`` from ``local_heatmap``); click a cell to filter.
+    """Sessions by weekday and hour in ``zone`` (``frame`` from ``heatmap_grid``); click a cell to filter.
 
     Drawn as square markers rather than a ``go.Heatmap``: plotly selects points of scatter traces
     only, so only these cells can be clicked through Streamlit's ``on_select``.

@@ -133,7 +133,7 @@ def _zone() -> tuple[int, str]:
 
 def _heatmap(q: Queries, f: dashboards.Filters) -> None:
     offset, zone = _zone()
-    grid = charts.local_heatmap(q.engagement_heatmap(f), offset)
+    grid = charts.heatmap_grid(q.engagement_heatmap(f, offset))
     st.markdown(f"**When students watch** (sessions by weekday and hour, {zone} time)")
     key = _chart_key("heatmap")
     st.plotly_chart(figures.figure("heatmap_figure", grid, zone), key=key, width="stretch",

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from chronos_data import students, videos
+from chronos_data import periods, students, videos
 from chronos_data.db import Workspace
 from chronos_data.viewing import analytics, dashboards, rollups, watching
 
@@ -64,6 +64,11 @@ def test_a_heatmap_cell_lists_the_videos_watched_in_that_hour(t, viewing):
     assert dashboards.slice_videos(t, _day(), weekday=2, hour=10).empty  # a Tuesday: nothing
     cells = dashboards.engagement_heatmap(t, _day()).set_index(["weekday", "hour"])["sessions"].to_dict()
     assert cells == {(1, 9): 1, (1, 10): 2}
+    # In New York (UTC-5) the same sessions were Monday 04:00 and 05:00; a click there maps back.
+    local = dashboards.engagement_heatmap(t, _day(), -300).set_index(["weekday", "hour"])["sessions"].to_dict()
+    assert local == {(1, 4): 1, (1, 5): 2}
+    weekday, hour = periods.utc_weekday_hour(1, 4, -300)
+    assert list(dashboards.slice_videos(t, _day(), weekday=weekday, hour=hour)["title"]) == ["Intro"]
 
 
 def test_a_slice_follows_the_video_filter(t, viewing):

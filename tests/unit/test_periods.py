@@ -104,3 +104,13 @@ def test_an_unknown_period_is_refused():
 ])
 def test_a_clicked_local_heatmap_cell_is_the_utc_slot_the_rollups_count_in(local, offset, utc):
     assert periods.utc_weekday_hour(*local, offset) == utc
+
+
+@pytest.mark.parametrize(("utc", "offset", "local"), [
+    ((7, 23), 120, (1, 1)),  # Sunday 23:00 UTC is Monday 01:00 at UTC+2, across midnight and the week
+    ((1, 4), -300, (7, 23)),
+    ((3, 6), 330, (3, 12)),
+])
+def test_the_heatmap_shows_a_utc_hour_at_the_local_hour_a_click_maps_back(utc, offset, local):
+    assert periods.local_weekday_hour(*utc, offset) == local
+    assert periods.utc_weekday_hour(*local, offset) == utc

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from ... import metrics
+from ... import metrics, periods
 from ...db import Workspace
 from ...errors import ValidationError
 from .. import student_sets
@@ -183,15 +183,23 @@ def course_funnel(t: Workspace, course_id: uuid.UUID, f: Filters) -> pd.DataFram
     """, {**f.params(t), **student_sets.cover(f.start, f.end).params(), "course": course_id})
 
 
-def engagement_heatmap(t: Workspace, f: Filters) -> pd.DataFrame:
-    """Sessions by weekday (1 = Monday) and hour of day (UTC), from the rollups' hourly counts."""
-    return _frame(t, f"""
+def engagement_heatmap(t: Workspace, f: Filters, offset_minutes: int = 0) -> pd.DataFrame:
+    """Sessions by weekday (1 = Monday) and hour of day, from the rollups' hourly counts (kept in
+    UTC), in the zone ``offset_minutes`` east of UTC (``periods.local_weekday_hour``); only hours
+    with sessions."""
+    frame = _frame(t, f"""
         WITH {_VIEWING}
         SELECT extract(isodow FROM a.date)::int AS weekday, (h.ord - 1)::int AS hour, sum(h.n::int)::int AS sessions
         FROM viewing a, jsonb_array_elements_text(a.shape -> 'hours') WITH ORDINALITY h(n, ord)
         WHERE a.shape ? 'hours'
         GROUP BY 1, 2 HAVING sum(h.n::int) > 0 ORDER BY 1, 2
     """, f.params(t))
+    if not offset_minutes or frame.empty:
+        return frame
+    local = [periods.local_weekday_hour(int(d), int(h), offset_minutes)
+             for d, h in zip(frame["weekday"], frame["hour"], strict=True)]
+    frame = frame.assign(weekday=[d for d, _ in local], hour=[h for _, h in local])
+    return frame.sort_values(["weekday", "hour"], ignore_index=True)  # a shift moves every hour: no two meet
 
 
 def top_videos(t: Workspace, f: Filters) -> pd.DataFrame:
