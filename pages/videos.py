@@ -160,7 +160,7 @@ def _submit_subtitled(source_type: str, keys: dict[str, str]) -> None:
                             media=get(keys["media"]), subtitle=get(keys["subtitle"]), minutes=get(keys["minutes"]) or 0.0)
     db = state.get_database()
     try:
-        adding.add_video(db, state.current_creator_id(db), state.get_settings(), form)
+        adding.add_video(db, state.current_creator_id(db), state.get_settings(), form, read_only=not state.can_edit())
     except adding.MissingFile as exc:
         _refuse(source_type, str(exc), _MISSING_ICONS[exc.needed])
         return

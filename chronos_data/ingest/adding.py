@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 from ..config import Settings
 from ..creators import get_creator
 from ..db import Database, Workspace
-from ..errors import ValidationError
+from ..errors import ReadOnlyAccess, ValidationError
 from ..uploads import removed_on_error, store_upload
 from .queueing import add_subtitled_video, add_upload_to_transcribe
 from .sources import source_for
@@ -56,8 +56,10 @@ class MissingFile(ValidationError):
         self.needed = needed
 
 
-def add_video(db: Database, creator_id: uuid.UUID, settings: Settings, form: VideoForm) -> uuid.UUID:
-    """Queue the video a form describes; returns its id.
+def add_video(db: Database, creator_id: uuid.UUID, settings: Settings, form: VideoForm, *,
+              read_only: bool = False) -> uuid.UUID:
+    """Queue the video a form describes; returns its id. ``read_only`` is an analyst teammate's
+    access, as the page's transactions run it: refused before any file is kept.
 
     An uploaded file is kept first (outside any transaction: a copy of gigabytes must not hold
     one open), then the video is queued in a transaction of its own; a refused video or a failed
@@ -68,7 +70,10 @@ def add_video(db: Database, creator_id: uuid.UUID, settings: Settings, form: Vid
         ValidationError: the link, the subtitle file, the title or the media file is refused
             (type, size for the plan, a full disk); nothing is kept.
         DuplicateVideo: the library already has this link (``video_id`` is that copy).
+        ReadOnlyAccess: ``read_only``; nothing is kept.
     """
+    if read_only:
+        raise ReadOnlyAccess("You have read-only (analyst) access to this workspace; ask its owner to add videos.")
     source = source_for(form.source_type)
     if form.subtitle is None and not source.can_transcribe(settings):
         hint = " (or set OPENAI_API_KEY so Chronos can transcribe the audio)" if source.transcribes_media else ""

@@ -12,7 +12,7 @@ import pytest
 
 from chronos_data import videos
 from chronos_data.db import Database
-from chronos_data.errors import ValidationError
+from chronos_data.errors import ReadOnlyAccess, ValidationError
 from chronos_data.ingest import adding, pipeline
 from tests.conftest import new_creator
 
@@ -94,6 +94,15 @@ def test_a_missing_media_file_or_a_linked_videos_missing_subtitles_are_named(db,
     with pytest.raises(pipeline.DuplicateVideo) as again:
         adding.add_video(db, workspace, here, dataclasses.replace(loom, subtitle=_Chosen("talk.srt", SRT)))
     assert again.value.video_id == video.id
+
+
+def test_an_analyst_adding_a_video_is_refused_and_nothing_is_kept(db, workspace, settings, tmp_path):
+    form = adding.VideoForm("upload", media=_Chosen("lecture.mp4", MEDIA), subtitle=_Chosen("lecture.srt", SRT))
+    with pytest.raises(ReadOnlyAccess, match="read-only"):
+        adding.add_video(db, workspace, _settings(settings, tmp_path), form, read_only=True)
+    assert _files(tmp_path / "data") == []
+    with db.workspace(workspace) as t:
+        assert videos.list_videos(t, include_deleted=True) == []
 
 
 def test_an_upload_whose_video_is_refused_keeps_no_file(db, workspace, settings, tmp_path):
