@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 from tests.e2e.conftest import ROOT, chronos_env
@@ -77,7 +76,6 @@ def test_data_survives_a_killed_app_and_the_app_logs_in_as_the_restricted_role(t
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=30)
 
-    time.sleep(0.5)
     after_crash = _cli(data_dir, "status", "--json")
     assert after_crash.returncode == 0, after_crash.stderr
     assert json.loads(after_crash.stdout)["workspace"]["rows"]["courses"] == 1

@@ -24,6 +24,7 @@ from chronos_data.db import open_database
 from chronos_data.errors import DatabaseUnavailable
 from tests.e2e.conftest import SCREENSHOTS, running_app
 from tests.pg import TcpCluster
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -135,16 +136,19 @@ def test_an_embedded_server_killed_under_the_app_is_started_again(tmp_path):
         postmaster = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
         os.kill(postmaster, signal.SIGKILL)
 
-        for _attempt in range(120):  # the app's retry loop, without its waiting
+        attempts = 0
+
+        def answered() -> list[str] | None:
+            nonlocal attempts
+            attempts += 1
             try:
-                titles = _titles(db, creator)
-                break
+                return _titles(db, creator)
             except DatabaseUnavailable:
                 db.recover()  # a no-op until the killed server is gone, then one restart
-                time.sleep(0.25)
-        else:
-            pytest.fail("the embedded server was not started again")
-        print(f"embedded server answered again after {_attempt + 1} attempts")
+                return None
+
+        titles = wait_until(answered, timeout=60, poll=0.25, what="the embedded server to be started again")
+        print(f"embedded server answered again after {attempts} attempts")
         assert titles == ["Kept through a crash"]
     finally:
         db.dispose()
