@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.pg import free_port
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHRONOS_CHROMIUM", "/usr/bin/chromium")
@@ -52,17 +52,17 @@ class StreamlitApp:
         self.log_path = log
 
     def wait_until_healthy(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def healthy() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"streamlit exited early:\n{self.log_path.read_text()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
+                    return response.status == 200
             except OSError:
-                time.sleep(0.3)
-        raise TimeoutError(f"streamlit did not become healthy:\n{self.log_path.read_text()}")
+                return False
+
+        wait_until(healthy, timeout=timeout, poll=0.3, what="streamlit's health check",
+                   explain=lambda: "its log:\n" + self.log_path.read_text())
 
     def stop(self) -> None:
         if self.process.poll() is None:
