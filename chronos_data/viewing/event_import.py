@@ -215,6 +215,8 @@ def check_row(row: dict[str, Any], videos: dict[str, uuid.UUID], *, skew: timede
     video_id = videos.get(video_key) or videos.get(video_key.lower())
     if video_id is None:
         raise ValidationError(f"no video '{video_key}' in this workspace")
+    if video_id == SHARED_TITLE:
+        raise ValidationError(f"more than one video is titled '{video_key}': name it by its id or YouTube id")
     email = (_text(row, "student_email") or "").lower()
     if "@" not in email or len(email) > 320:
         raise ValidationError(f"student_email '{email or '(empty)'}' is not an e-mail address")
@@ -239,12 +241,18 @@ def _content_key(record: dict[str, Any]) -> str:
     return hashlib.sha256(key_source.encode()).hexdigest()[:32]
 
 
+#: A title two live videos share: a row naming it is refused rather than given to either.
+SHARED_TITLE = uuid.UUID(int=0)
+
+
 def video_lookup(t: Workspace) -> dict[str, uuid.UUID]:
-    """The workspace's videos by id, YouTube id and title (lower case), for ``check_row``."""
+    """The workspace's videos by id, YouTube id and title (lower case), for ``check_row``; a title
+    of more than one video maps to ``SHARED_TITLE``."""
     lookup: dict[str, uuid.UUID] = {}
     for row in t.conn.execute(sa.text("SELECT id, youtube_video_id, title FROM videos WHERE creator_id = :c "
                                       "AND NOT is_deleted"), {"c": t.creator_id}):
-        lookup.setdefault(row.title.lower(), row.id)
+        title = row.title.lower()
+        lookup[title] = SHARED_TITLE if title in lookup else row.id
         if row.youtube_video_id:
             lookup[row.youtube_video_id] = row.id
         lookup[str(row.id)] = row.id

@@ -54,6 +54,18 @@ def test_good_rows_are_kept_and_bad_ones_reported_by_line(t, loops):
     assert tuple(session) == (540, True)
 
 
+def test_a_title_two_videos_share_is_refused_and_the_id_still_works(t, loops):
+    twin = videos.create_video(t, title="loops", source_type="loom", source_id=uuid.uuid4().hex, duration_seconds=60)
+    rows = (f"type,video,student_email,timestamp\nvideo_started,Loops,ana@example.com,2026-03-01T10:00:00Z\n"
+            f"video_started,{twin},ana@example.com,2026-03-01T10:00:00Z\n")
+    report = import_events(t, rows.encode(), "export.csv")
+    assert report.rejected == [(2, "more than one video is titled 'Loops': name it by its id or YouTube id")]
+    assert report.kept == 1
+    kept = t.conn.execute(sa.text("SELECT video_id FROM video_analytics_events WHERE creator_id = :c"),
+                          {"c": t.creator_id}).scalars().all()
+    assert kept == [twin]  # never the other 'Loops'
+
+
 def test_importing_the_same_file_again_adds_nothing(t, loops):
     import_events(t, CSV.encode(), "export.csv")
     again = import_events(t, CSV.encode(), "export.csv")
