@@ -136,7 +136,7 @@ def list_teammates(t: Workspace, *, include_removed: bool = False) -> list[Teamm
     """This workspace's teammates, newest first (removed ones too when asked, to offer undo)."""
     rows = t.conn.execute(
         sa.text("SELECT id, email, role, added_at, last_seen_at, removed_at FROM workspace_members "
-                "WHERE creator_id = :c AND (:all OR removed_at IS NULL) ORDER BY added_at DESC"),
+                "WHERE creator_id = :c AND (:all OR removed_at IS NULL) ORDER BY added_at DESC, email"),
         {"c": t.creator_id, "all": include_removed},
     )
     return [to_record(Teammate, row) for row in rows]

@@ -67,7 +67,7 @@ def count_by_model(t: Workspace) -> dict[str, int]:
     """How many of the workspace's chunks each embedding model made (unembedded chunks under '')."""
     rows = t.conn.execute(
         sa.text("SELECT coalesce(embedding_model, ''), count(*) FROM video_chunks WHERE creator_id = :creator "
-                "GROUP BY 1 ORDER BY 2 DESC"),
+                "GROUP BY 1 ORDER BY 2 DESC, 1"),
         {"creator": t.creator_id},
     )
     return {model: int(count) for model, count in rows}

@@ -149,7 +149,7 @@ def list_keys(t: Workspace, *, include_revoked: bool = False) -> list[WriteKey]:
     """This workspace's keys, newest first (revoked ones too when asked)."""
     rows = t.conn.execute(
         sa.text("SELECT id, name, key_prefix, origins, created_at, last_used_at, revoked_at FROM write_keys "
-                "WHERE creator_id = :c AND (:all OR revoked_at IS NULL) ORDER BY created_at DESC, name"),
+                "WHERE creator_id = :c AND (:all OR revoked_at IS NULL) ORDER BY created_at DESC, name, id"),
         {"c": t.creator_id, "all": include_revoked},
     )
     return [to_record(WriteKey, row) for row in rows]

@@ -51,7 +51,8 @@ WITH placed AS (
          max(o.lessons)::int AS lessons
   FROM (
     SELECT l.video_id, m.course_id, l.title,
-           row_number() OVER (PARTITION BY m.course_id ORDER BY m.display_order, l.lesson_order, l.id) AS position,
+           row_number() OVER (PARTITION BY m.course_id ORDER BY m.display_order, m.created_at, m.id, l.lesson_order,
+                                                l.created_at, l.id) AS position,
            count(*) OVER (PARTITION BY m.course_id) AS lessons
     FROM module_lessons l JOIN course_modules m ON m.id = l.module_id AND m.creator_id = l.creator_id
     WHERE l.creator_id = :creator AND m.course_id IN (
@@ -114,7 +115,7 @@ attributed AS (
     SELECT e.course_id FROM video_analytics_events e
     WHERE e.creator_id = :creator AND e.student_id = a.student_id AND e.video_id = CAST(a.video_id AS uuid)
       AND e.course_id IS NOT NULL
-    ORDER BY e."timestamp" > a.created_at, abs(extract(epoch FROM e."timestamp" - a.created_at))
+    ORDER BY e."timestamp" > a.created_at, abs(extract(epoch FROM e."timestamp" - a.created_at)), e.course_id
     LIMIT 1
   ) w ON a.student_id IS NOT NULL
 )
@@ -128,7 +129,7 @@ SELECT p.video_id, p.course_id, p.course_title, p.lesson, p.position, p.lessons,
 FROM placed p
 LEFT JOIN viewing v ON v.video_id = p.video_id AND v.course_id = p.course_id
 LEFT JOIN watched w ON w.video_id = p.video_id AND w.course = p.course_id::text
-ORDER BY p.video_id, p.display_order, p.course_id
+ORDER BY p.video_id, p.display_order, p.course_title, p.course_id
 """
 
 
@@ -305,5 +306,5 @@ def course_splits(t: Workspace, video_id: uuid.UUID | None = None) -> list[Insig
         insight = _split_insight(t, vid, title, duration, rows)
         if insight is not None:
             found.append(insight)
-    return sorted(found, key=lambda i: -i.score)
+    return sorted(found, key=lambda i: (-i.score, i.title))
 

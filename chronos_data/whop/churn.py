@@ -24,7 +24,7 @@ WITH churned AS (
   LEFT JOIN LATERAL (
     SELECT x.detail, x.received_at FROM whop_deliveries x
     WHERE x.creator_id = s.creator_id AND x.student_id = s.id AND x.event_type = 'membership.deactivated'
-    ORDER BY x.received_at DESC LIMIT 1) d ON true
+    ORDER BY x.received_at DESC, x.delivery_id LIMIT 1) d ON true
   WHERE s.creator_id = :creator AND s.whop_user_id IS NOT NULL AND NOT s.is_active
 ),
 last_watch AS (

@@ -253,7 +253,7 @@ def breakdown(t: Workspace, f: Filters, by: str) -> pd.DataFrame:
                  AS sessions_completed
         FROM viewing a, jsonb_each(a.shape -> :key) x
         WHERE a.shape ? :key
-        GROUP BY 1 ORDER BY sessions DESC
+        GROUP BY 1 ORDER BY sessions DESC, 1
     """, {**f.params(t), "key": key})
 
 
