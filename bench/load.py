@@ -109,17 +109,17 @@ class Lesson:
 
 
 @dataclass
-class Sample:
+class LoadedWorkspace:
     index: int
     creator_id: uuid.UUID
     label: str
     events: int
     students: int
     lessons: list[Lesson]
-    students: list[uuid.UUID]  # the stream's students
+    stream_students: list[uuid.UUID]  # fresh students for the stream
 
 
-def _workspaces(db: Database, quick: bool) -> list[Sample]:
+def _workspaces(db: Database, quick: bool) -> list[LoadedWorkspace]:
     main, others, _, _ = SCALES["quick" if quick else "full"]
     embedder = LocalEmbedder()
     made = [load_demo(db, embedder, email="demo-load@chronos.localhost", **main)]
@@ -136,7 +136,7 @@ def _workspaces(db: Database, quick: bool) -> list[Sample]:
             students = list(t.conn.execute(sa.text(
                 "INSERT INTO students (creator_id, email) SELECT :c, 'stream' || n || '@load.example.com' "
                 "FROM generate_series(1, :n) n RETURNING id"), {"c": demo.creator_id, "n": STREAM_STUDENTS}).scalars())
-        result.append(Sample(index, demo.creator_id, "main demo" if index == 0 else f"demo {index + 1}",
+        result.append(LoadedWorkspace(index, demo.creator_id, "main demo" if index == 0 else f"demo {index + 1}",
                                 demo.events, demo.students, lessons, students))
     return result
 
@@ -287,7 +287,7 @@ def _overview_page(db: Database, rec: Recorder, gate: RollupGate, creator: uuid.
         Queries(db, rec, creator, page.as_of).kpis(page.last_30_days)
 
 
-def _user(db: Database, workspaces: list[Sample], gate: RollupGate, rec: Recorder, seed: int,
+def _user(db: Database, workspaces: list[LoadedWorkspace], gate: RollupGate, rec: Recorder, seed: int,
           stop: threading.Event) -> None:
     rng = random.Random(seed)
     stop.wait(rng.uniform(0, THINK_SECONDS[1]))  # users do not all arrive in the same millisecond
@@ -396,7 +396,7 @@ def _watch(player: _Player, rng: random.Random, lesson: Lesson, student: uuid.UU
     return expected
 
 
-def _watcher(db: Database, workspaces: list[Sample], stream: Stream, rec: Recorder, worker: int,
+def _watcher(db: Database, workspaces: list[LoadedWorkspace], stream: Stream, rec: Recorder, worker: int,
              stop: threading.Event) -> None:
     """A student thread: watch sessions one after another, like the preview player, for its own
     share of each workspace's stream students (so whether a start is a rewatch is known here)."""
@@ -406,7 +406,7 @@ def _watcher(db: Database, workspaces: list[Sample], stream: Stream, rec: Record
         if stop.is_set():
             return
         ws = workspaces[number % len(workspaces)]
-        student, lesson = rng.choice(ws.students[worker::LIVE_THREADS]), rng.choice(ws.lessons)
+        student, lesson = rng.choice(ws.stream_students[worker::LIVE_THREADS]), rng.choice(ws.lessons)
         player = _Player(db, rec, ws.creator_id)
         try:
             expected = _watch(player, rng, lesson, student, (student, lesson.video_id) in completed)
@@ -421,12 +421,12 @@ def _watcher(db: Database, workspaces: list[Sample], stream: Stream, rec: Record
             stream.live_resent += player.resent
 
 
-def _feed_batch(stream: Stream, ws: Sample, rng: random.Random) -> list[EventRow]:
+def _feed_batch(stream: Stream, ws: LoadedWorkspace, rng: random.Random) -> list[EventRow]:
     """About ``FEED_BATCH`` events of a few watch sessions, each with its own import key."""
     events: list[EventRow] = []
     now = datetime.now(UTC)
     while len(events) < FEED_BATCH:
-        lesson, student, session = rng.choice(ws.lessons), rng.choice(ws.students), str(uuid.uuid4())
+        lesson, student, session = rng.choice(ws.lessons), rng.choice(ws.stream_students), str(uuid.uuid4())
         reached = rng.choice(watching.MILESTONES)
         shape = [("video_started", None), *(("video_progress", m) for m in watching.MILESTONES if m <= reached)]
         if reached >= watching.COMPLETION_PERCENT and rng.random() < 0.8:
@@ -441,7 +441,7 @@ def _feed_batch(stream: Stream, ws: Sample, rng: random.Random) -> list[EventRow
     return events
 
 
-def _feeder(db: Database, workspaces: list[Sample], stream: Stream, rec: Recorder, worker: int,
+def _feeder(db: Database, workspaces: list[LoadedWorkspace], stream: Stream, rec: Recorder, worker: int,
             stop: threading.Event) -> None:
     """A buffered feed through ``event_batch.append_events``; some batches are sent again."""
     rng = random.Random(2_000 + worker)
@@ -533,7 +533,7 @@ def _event_count(db: Database) -> int:
         return conn.execute(sa.text("SELECT count(*) FROM chronos.video_analytics_events")).scalar_one()
 
 
-def _phase(db: Database, workspaces: list[Sample], stream: Stream, gate: RollupGate, users: int,
+def _phase(db: Database, workspaces: list[LoadedWorkspace], stream: Stream, gate: RollupGate, users: int,
            seconds: float) -> Phase:
     stop = threading.Event()
     recorders = [Recorder() for _ in range(users + LIVE_THREADS + FEED_THREADS)]
@@ -689,7 +689,7 @@ def _cache_hits(keys: list[tuple[float, Any]]) -> tuple[int, int]:
     return hits, len(keys)
 
 
-def _report(command: str, server: str, workspaces: list[Sample], baseline: Phase, load: Phase,
+def _report(command: str, server: str, workspaces: list[LoadedWorkspace], baseline: Phase, load: Phase,
             stream: Stream, check: Check, setup_seconds: float, pool: str) -> str:
     events_total = sum(ws.events for ws in workspaces)
     lines = [
