@@ -899,6 +899,19 @@ CASES: dict[str, list[Case]] = {
     "page_data.insights_page": [own("all", lambda c, f: f(c.t), nothing=lambda r, c: not r.courses
                                     and not r.has_signal)],
     "page_data.assistant_page": [own("all", lambda c, f: f(c.t))],
+    # Another workspace's course or video, asked for by id (a stale tab, an edited URL), is never shown.
+    "page_data.courses_page": [
+        own("all", lambda c, f: f(c.t, None), nothing=lambda r, c: not r.courses and r.outline is None),
+        own("b_course", lambda c, f: f(c.t, c.b.course), nothing=lambda r, c: not r.courses and r.outline is None,
+            check=lambda r, c: r.outline is None or r.outline.course.id != c.b.course),
+        own("trash", lambda c, f: f(c.t, None, show_trash=True), nothing=lambda r, c: not r.courses and not r.trash),
+    ],
+    "page_data.videos_page": [
+        own("b_video", lambda c, f: f(c.t, c.b.video), nothing=lambda r, c: not r.has_videos and r.details is None,
+            check=lambda r, c: r.details is None),
+        own("b_link", lambda c, f: f(c.t, None, str(c.b.video)),
+            nothing=lambda r, c: not r.has_videos and r.details is None, check=lambda r, c: r.linked is None),
+    ],
     "page_data.question_log": [own("all", lambda c, f: f(c.t))],
     # --- backup --------------------------------------------------------------------------------
     "backup.export.export_workspace": [
