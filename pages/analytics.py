@@ -368,8 +368,8 @@ def _audience(q: Queries, f: dashboards.Filters) -> None:
             st.dataframe(frame.assign(**{by: frame[by].map(charts.human_label)}), hide_index=True, width="stretch",
                          column_config={by: by.title(), "sessions": "Sessions",
                                         "watch_hours": st.column_config.NumberColumn("Watch hours", format="%.2f"),
-                                        "completion_rate": st.column_config.NumberColumn("Completion %",
-                                                                                         format="%.1f")})
+                                        "sessions_completed": st.column_config.NumberColumn(
+                                            "Sessions completed %", format="%.1f")})
             _download(frame, by, f"analytics_{by}_csv")
     pick = st.session_state.get(_SLICE)
     if pick and pick["chart"] in ("device", "referrer"):

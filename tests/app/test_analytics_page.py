@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +48,19 @@ def test_every_tab_renders_with_data(analytics):
     assert len(at.get("download_button")) >= 6
     funnel = next(frame.value for frame in at.dataframe if "lesson" in frame.value.columns)
     assert not {"video_id", "module_id"} & set(funnel.columns)  # ids are for the CSV, not for people
+
+
+@pytest.mark.parametrize("page", ["analytics", "overview", "videos", "courses", "preview", "assistant", "insights",
+                                  "settings"])
+def test_every_table_names_each_column_for_people(app_env, monkeypatch, demo, page):
+    monkeypatch.setenv("CHRONOS_LOCAL_EMAIL", EMAIL)
+    at = AppTest.from_file(APP, default_timeout=90).run().switch_page(f"pages/{page}.py").run()
+    assert not at.exception
+    for frame in at.dataframe:
+        labels = {name: config.get("label") for name, config in json.loads(frame.proto.columns or "{}").items()}
+        # A data name ("sessions_completed") needs a label; a header already written for people does not.
+        unnamed = [c for c in frame.value.columns if not labels.get(c) and (c.islower() or "_" in c)]
+        assert not unnamed, f"{page}: columns shown by their data name: {unnamed}"
 
 
 def test_filters_change_the_numbers(analytics):
