@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from chronos_data import page_data, uploads, videos
@@ -9,6 +10,7 @@ from chronos_data.errors import ChronosError
 from chronos_data.ingest import adding, imports, pipeline, sources
 from chronos_data.ingest.subtitles import SUBTITLE_EXTENSIONS
 from components import layout, state
+from components.selection import render_pickable_table
 from components.video_library import (
     STATUS_LABELS,
     format_timestamp,
@@ -280,7 +282,9 @@ def _filters() -> dict:
 
 
 @st.fragment(run_every=2)
-def _library(filters: dict) -> None:
+def _library(filters: dict, drawn_pick: object) -> None:
+    """The list, refreshed every two seconds. ``drawn_pick`` is the selection when the page last ran
+    whole: a click that changes it reruns the page, whose details panel is outside this fragment."""
     with state.workspace() as t:
         library = videos.list_videos(t, **filters)
     if not library:
@@ -291,24 +295,22 @@ def _library(filters: dict) -> None:
     busy = sum(v.in_progress for v in library)
     failed = sum(v.status == "failed" for v in library)
     st.markdown(f"**{ready} ready** · {busy} in progress · {failed} failed")
-    rows = [{
-        "Title": v.title, "Source": v.source_type, "Status": status_label(v),
+    rows = pd.DataFrame([{
+        "id": v.id, "Title": v.title, "Source": v.source_type, "Status": status_label(v),
         "Progress": None if v.status == "failed" else overall_progress(v),
         "Duration": format_timestamp(v.duration_seconds) if v.duration_seconds else "",
         "Language": ((v.transcript_language or "") + (" (auto)" if v.transcript_is_generated else ""))
         if v.transcript_method else "",
         "Problem": v.error_message or "", "Added": v.created_at,
-    } for v in library]
-    event = st.dataframe(
-        rows, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-        key="videos_table",
+    } for v in library])
+    # Kept by id: the list refreshes itself and filters reorder it, so a row position would soon
+    # name another video.
+    picked, _ = render_pickable_table(
+        rows, id_column="id", key="videos_table", pick_key="videos_selected",
         column_config={"Progress": st.column_config.ProgressColumn("Progress", min_value=0, max_value=1, format="percent"),
-                       "Added": st.column_config.DatetimeColumn("Added", format="D MMM YYYY, HH:mm")},
-    )
-    selected = event.selection.rows if event and event.selection else []
-    if selected and st.session_state.get("videos_selected") != library[selected[0]].id:
-        st.session_state["videos_selected"] = library[selected[0]].id
-        st.rerun()  # the detail panel lives outside this fragment
+                       "Added": st.column_config.DatetimeColumn("Added", format="D MMM YYYY, HH:mm")})
+    if picked is not None and str(picked) != str(drawn_pick):
+        st.rerun()
     if any(v.in_progress for v in library):
         st.caption("Processing runs in the background; this list updates by itself.")
     _failures([v for v in library if v.status == "failed" and not v.is_deleted])
@@ -499,5 +501,5 @@ if not has_videos:
         "transcript is split into timestamped passages the assistant can cite, usually within seconds.",
     )
 else:
-    _library(_filters())
+    _library(_filters(), st.session_state.get("videos_selected"))
     _details(page.details)
