@@ -445,8 +445,9 @@ def _trash(deleted: list[courses.Course]) -> None:
             courses.restore_course(t, course_id)
             st.session_state["courses_leave_trash"] = True  # show the restored course
             return course_id
-        right.button("Restore", key=f"courses_restore_{course.id}", icon=":material/restore_from_trash:",
-                     on_click=_save, args=(restore, "Course restored."), kwargs={"select": True})
+        if state.can_edit():
+            right.button("Restore", key=f"courses_restore_{course.id}", icon=":material/restore_from_trash:",
+                         on_click=_save, args=(restore, "Course restored."), kwargs={"select": True})
 
 
 _flash()

@@ -324,6 +324,8 @@ def _failures(failed: list[videos.Video]) -> None:
         for video in failed:
             text, button = st.columns([6, 1])
             text.markdown(f"**{layout.inert(video.title)}**: {layout.inert(video.error_message or 'Import failed.')}")
+            if not state.can_edit():
+                continue
             if button.button("Retry", key=f"videos_retry_{video.id}", icon=":material/refresh:"):
                 with state.workspace() as t:
                     pipeline.retry_video(t, video.id, refetch=True)
@@ -425,24 +427,8 @@ def _repair(video: videos.Video) -> None:
             _queued("Subtitle file attached: the video is being indexed.")
 
 
-def _details(details: videos.VideoDetails | None) -> None:
-    if details is None:
-        if st.session_state.pop("videos_selected", None) is None:  # else: it was deleted meanwhile
-            st.caption("Select a video to see its transcript and actions.")
-        return
-    video = details.video
-    st.subheader(video.title)
-    facts = [f"**Status:** {status_label(video)}", f"**Source:** {video.source_type}",
-             f"**Chunks:** {details.chunk_count}",
-             f"**Embedding model:** {', '.join(details.embedding_models) or '–'}"]
-    if video.transcript_method:
-        facts.append(f"**Transcript:** {video.transcript_method.replace('_', ' ')}")
-        facts.append(f"**Cost:** ${details.cost_usd:.2f}")
-    st.markdown(" · ".join(facts))
-    if video.status == "failed":
-        st.error(video.error_message or "Import failed.", icon=":material/error:")
-        if not video.is_deleted and state.can_edit():
-            _repair(video)
+def _actions(video: videos.Video) -> None:
+    """Restore, re-process and move to trash, each confirmed where data could be lost."""
     actions = st.columns(4)
     if video.is_deleted:
         if actions[0].button("Restore", key="videos_restore", icon=":material/restore_from_trash:"):
@@ -469,6 +455,28 @@ def _details(details: videos.VideoDetails | None) -> None:
             if no.button("Cancel", key="videos_delete_cancel"):
                 st.session_state.pop("videos_confirm_delete", None)
                 st.rerun()
+
+
+def _details(details: videos.VideoDetails | None) -> None:
+    if details is None:
+        if st.session_state.pop("videos_selected", None) is None:  # else: it was deleted meanwhile
+            st.caption("Select a video to see its transcript and actions.")
+        return
+    video = details.video
+    st.subheader(video.title)
+    facts = [f"**Status:** {status_label(video)}", f"**Source:** {video.source_type}",
+             f"**Chunks:** {details.chunk_count}",
+             f"**Embedding model:** {', '.join(details.embedding_models) or '–'}"]
+    if video.transcript_method:
+        facts.append(f"**Transcript:** {video.transcript_method.replace('_', ' ')}")
+        facts.append(f"**Cost:** ${details.cost_usd:.2f}")
+    st.markdown(" · ".join(facts))
+    if video.status == "failed":
+        st.error(video.error_message or "Import failed.", icon=":material/error:")
+        if not video.is_deleted and state.can_edit():
+            _repair(video)
+    if state.can_edit():  # an analyst reads the transcript; the actions change the library
+        _actions(video)
     render_transcript(video, details.segments)
 
 

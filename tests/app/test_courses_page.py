@@ -352,3 +352,16 @@ def test_the_course_builder_reads_what_it_draws_in_one_transaction(workspace, db
     at = _courses_page()
     assert at.subheader and not at.exception  # the course is drawn, with its lessons and picker
     assert len(page_transactions(at, "pages/courses.py")) == 1
+
+
+def test_an_analyst_sees_the_trash_without_a_restore_button(workspace, db, monkeypatch):
+    from components import state
+
+    monkeypatch.setattr(state, "can_edit", lambda: False)  # pages then run as the read-only role
+    with db.workspace(workspace) as t:
+        courses.create_course(t, "Kept")
+        courses.delete_course(t, courses.create_course(t, "Gone"))
+    at = _courses_page()
+    at.toggle(key="courses_show_trash").set_value(True).run()
+    assert not at.exception and any("Gone" in m.value for m in at.markdown)
+    assert not [b for b in at.button if b.label == "Restore"]

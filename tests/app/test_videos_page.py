@@ -260,3 +260,24 @@ def test_the_page_reads_its_frame_in_one_transaction_and_the_library_in_another(
     # for the list, which refreshes on its own every two seconds while imports run.
     assert len(page_transactions(at, "pages/videos.py")) == 2
     assert at.button(key="videos_retry") and not at.exception
+
+
+def test_an_analyst_reads_a_video_but_is_offered_no_action(workspace, db, monkeypatch):
+    from components import state
+
+    monkeypatch.setattr(state, "can_edit", lambda: False)  # pages then run as the read-only role
+    with db.workspace(workspace) as t:
+        live = pipeline.add_subtitled_video(
+            t, source_type="loom", source="https://www.loom.com/share/0123456789abcdef0123456789abcdef",
+            subtitle_bytes=SRT, subtitle_filename="gen.srt", title="Generators")
+        trashed = pipeline.add_subtitled_video(
+            t, source_type="loom", source="https://www.loom.com/share/" + "ab" * 16,
+            subtitle_bytes=SRT, subtitle_filename="old.srt", title="Old generators")
+        videos.soft_delete_video(t, trashed)
+    for video_id, title in ((live, "Generators"), (trashed, "Old generators")):
+        at = AppTest.from_file(APP, default_timeout=60).run()
+        at.query_params["video"] = str(video_id)
+        at.switch_page("pages/videos.py").run()
+        assert not at.exception and [shown(s.value) for s in at.subheader] == [title]
+        labels = {b.label for b in at.button}
+        assert not labels & {"Restore", "Re-process", "Retry", "Move to trash"}, labels
