@@ -54,6 +54,7 @@ def _save(action, message: str | None = None, *, select: bool = False) -> bool:
     else:
         if select:
             _select(result)
+            st.session_state["courses_leave_trash"] = True  # show the course chosen, not the trash
         if message:
             st.session_state["courses_flash"] = ("success", message)
         return True
@@ -443,7 +444,6 @@ def _trash(deleted: list[courses.Course]) -> None:
 
         def restore(t, course_id=course.id):
             courses.restore_course(t, course_id)
-            st.session_state["courses_leave_trash"] = True  # show the restored course
             return course_id
         if state.can_edit():
             right.button("Restore", key=f"courses_restore_{course.id}", icon=":material/restore_from_trash:",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from ..db import Workspace
-from ..errors import NotFound, StaleEdit
+from ..errors import NotFound, StaleEdit, ValidationError
 from .model import _COURSE_NOT_FOUND, _LESSON_NOT_FOUND, _MODULE_NOT_FOUND, MODULE_STALE
 
 
@@ -55,15 +55,23 @@ def _apply_course_order(t: Workspace, order: Sequence[uuid.UUID]) -> None:
     )
 
 
-def _lock_course(t: Workspace, course_id: uuid.UUID) -> int:
-    """Lock a course row for a change to its modules; returns its revision. Raises NotFound."""
-    revision = t.conn.execute(
-        sa.text("SELECT revision FROM courses WHERE creator_id = :creator AND id = :course FOR UPDATE"),
+#: A change to a trashed course, from a tab that still shows it: refused, as publishing it is.
+IN_TRASH = "This course is in the trash (perhaps from another tab); restore it to change it."
+
+
+def _lock_course(t: Workspace, course_id: uuid.UUID, *, live: bool = True) -> int:
+    """Lock a course row for a change to its modules; returns its revision.
+
+    Raises NotFound, or ValidationError for a course in the trash unless ``live`` is False."""
+    row = t.conn.execute(
+        sa.text("SELECT revision, is_deleted FROM courses WHERE creator_id = :creator AND id = :course FOR UPDATE"),
         {"creator": t.creator_id, "course": course_id},
-    ).scalar_one_or_none()
-    if revision is None:
+    ).one_or_none()
+    if row is None:
         raise NotFound(_COURSE_NOT_FOUND)
-    return revision
+    if live and row.is_deleted:
+        raise ValidationError(IN_TRASH)
+    return row.revision
 
 
 def _bump_course(t: Workspace, course_id: uuid.UUID) -> None:
@@ -94,14 +102,20 @@ def _apply_module_order(t: Workspace, course_id: uuid.UUID, order: Sequence[uuid
     )
 
 
-def _lock_module(t: Workspace, module_id: uuid.UUID) -> tuple[uuid.UUID, int]:
-    """Lock a module row for a change to its lessons; returns (course id, revision). Raises NotFound."""
+def _lock_module(t: Workspace, module_id: uuid.UUID, *, live: bool = True) -> tuple[uuid.UUID, int]:
+    """Lock a module row for a change to its lessons; returns (course id, revision).
+
+    Raises NotFound, or ValidationError when its course is in the trash unless ``live`` is False."""
     row = t.conn.execute(
-        sa.text("SELECT course_id, revision FROM course_modules WHERE creator_id = :creator AND id = :module FOR UPDATE"),
+        sa.text("SELECT m.course_id, m.revision, c.is_deleted FROM course_modules m "
+                "JOIN courses c ON c.id = m.course_id AND c.creator_id = m.creator_id "
+                "WHERE m.creator_id = :creator AND m.id = :module FOR UPDATE OF m"),
         {"creator": t.creator_id, "module": module_id},
     ).one_or_none()
     if row is None:
         raise NotFound(_MODULE_NOT_FOUND)
+    if live and row.is_deleted:
+        raise ValidationError(IN_TRASH)
     return row.course_id, row.revision
 
 

@@ -251,8 +251,8 @@ def swap_lesson_video(t: Workspace, old_video_id: uuid.UUID, new_video_id: uuid.
         sa.text("SELECT module_id FROM module_lessons WHERE creator_id = :creator AND video_id = :old"),
         {"creator": t.creator_id, "old": old_video_id},
     ).scalars()), key=str)
-    for module_id in modules:  # in id order, as every multi-module change locks
-        _lock_module(t, module_id)
+    for module_id in modules:  # in id order, as every multi-module change locks; trashed courses too
+        _lock_module(t, module_id, live=False)
     moved = t.conn.execute(
         sa.text(
             "UPDATE module_lessons l SET video_id = :new WHERE l.creator_id = :creator AND l.video_id = :old "

@@ -49,7 +49,7 @@ def publish_course(
             problem ``accepted`` does not.
         NotFound: the course is not in this workspace.
     """
-    revision = _lock_course(t, course_id)  # NotFound for a foreign id
+    revision = _lock_course(t, course_id, live=False)  # NotFound for a foreign id
     _check_revision(expected_revision, revision, COURSE_STALE)
     course = get_course(t, course_id)
     if course.is_deleted:
@@ -100,7 +100,7 @@ def unpublish_course(t: Workspace, course_id: uuid.UUID, *, expected_revision: i
 
     Raises NotFound, StaleEdit (``expected_revision`` is the course's).
     """
-    revision = _lock_course(t, course_id)
+    revision = _lock_course(t, course_id, live=False)
     _check_revision(expected_revision, revision, COURSE_STALE)
     t.conn.execute(
         sa.text("UPDATE courses SET is_published = false, revision = revision + 1 "

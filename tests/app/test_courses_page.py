@@ -365,3 +365,11 @@ def test_an_analyst_sees_the_trash_without_a_restore_button(workspace, db, monke
     at.toggle(key="courses_show_trash").set_value(True).run()
     assert not at.exception and any("Gone" in m.value for m in at.markdown)
     assert not [b for b in at.button if b.label == "Restore"]
+
+
+def test_a_course_created_while_the_trash_is_shown_is_the_one_shown(workspace, db):
+    at = _courses_page()
+    at.toggle(key="courses_show_trash").set_value(True).run()
+    at = _create(at, "Made from the trash view")
+    assert not at.toggle(key="courses_show_trash").value
+    assert _edited(at) == "Made from the trash view"

@@ -606,3 +606,40 @@ def test_arrange_lessons_saves_a_drag_in_one_call_and_refuses_a_stale_one(t):
     courses.update_module(t, modules[1], title="Week 2, renamed again")
     courses.arrange_lessons(t, course, {modules[0]: [a, b, c]}, fresh)
     assert [x.id for x in courses.list_lessons(t, modules[0])] == [a, b, c]
+
+
+def test_a_tab_still_showing_a_trashed_course_cannot_change_it(t):
+    """Another tab moved the course to the trash: every change from this one is refused, as
+    publishing it is, and the trashed course keeps what it had."""
+    course = courses.create_course(t, "Gone")
+    module = courses.create_module(t, course, "Basics")
+    first, second = _video(t, "One"), _video(t, "Two")
+    [lesson] = courses.add_lessons(t, module, [first])
+    courses.delete_course(t, course)
+    changes = [
+        lambda: courses.create_module(t, course, "Added later"),
+        lambda: courses.add_lessons(t, module, [second]),
+        lambda: courses.update_course(t, course, title="Renamed"),
+        lambda: courses.update_module(t, module, title="Renamed"),
+        lambda: courses.update_lesson(t, lesson, title="Renamed"),
+        lambda: courses.remove_lesson(t, lesson),
+        lambda: courses.delete_module(t, module),
+    ]
+    for change in changes:
+        with pytest.raises(ValidationError, match="in the trash"):
+            change()
+    courses.restore_course(t, course)
+    outline = courses.course_outline(t, course)
+    assert outline.course.title == "Gone"
+    assert [(m.module.title, [lesson.video_id for lesson in m.lessons]) for m in outline.modules] == [("Basics", [first])]
+
+
+def test_merging_two_copies_of_a_video_reaches_lessons_in_the_trash(t):
+    course = courses.create_course(t, "Gone")
+    module = courses.create_module(t, course, "Basics")
+    old, new = _video(t, "Copy 1"), _video(t, "Copy 2")
+    courses.add_lessons(t, module, [old])
+    courses.delete_course(t, course)
+    assert courses.swap_lesson_video(t, old, new) == 1
+    courses.restore_course(t, course)
+    assert [lesson.video_id for lesson in courses.course_outline(t, course).modules[0].lessons] == [new]
