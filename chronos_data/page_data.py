@@ -10,11 +10,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pandas as pd
 
-from . import chat, courses, metrics, outlines, periods, videos, workspace
+from . import chat, courses, metrics, periods, videos, workspace
 from .db import Workspace
 from .errors import NotFound
 from .insights import Insight, concepts
@@ -125,8 +124,6 @@ class CoursesPage:
     library: list[videos.Video]  # the live videos a lesson can be made from
     trash: list[courses.Course]  # the deleted courses, read only when the trash is shown
     as_of: datetime | None  # when the viewing rollups last changed (the lesson numbers' cache key)
-    export_json: dict[str, Any] | None = None  # the course's outline, as the Export downloads give it
-    export_markdown: str | None = None
 
 
 def courses_page(t: Workspace, selected: uuid.UUID | None, *, show_trash: bool = False) -> CoursesPage:
@@ -139,8 +136,7 @@ def courses_page(t: Workspace, selected: uuid.UUID | None, *, show_trash: bool =
         return CoursesPage(listed, None, [], library, [], None)
     chosen = selected if selected in {c.id for c in listed} else listed[0].id
     return CoursesPage(listed, courses.course_outline(t, chosen), concepts.concept_order(t, chosen), library, [],
-                       dashboards.data_as_of(t), outlines.export_outline(t, chosen),
-                       outlines.outline_markdown(t, chosen))
+                       dashboards.data_as_of(t))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -211,9 +212,23 @@ _VIDEO_FIX = {"video_deleted": "Restore the video", "video_failed": "See why, re
               "video_processing": "Watch its progress"}
 
 
-def _course_actions(page: page_data.CoursesPage, checklist: list[courses.PublishProblem],
+def _outline_file(course_id: uuid.UUID, kind: str) -> Callable[[], str]:
+    """A download's contents, made when the button is clicked (on a thread of its own, outside this
+    session's run: the database and the workspace are bound now)."""
+    db = state.get_database()
+    creator_id, read_only = state.current_creator_id(db), not state.can_edit()
+
+    def written() -> str:
+        with db.workspace(creator_id, read_only=read_only) as t:
+            if kind == "json":
+                return json.dumps(outlines.export_outline(t, course_id), indent=2)
+            return outlines.outline_markdown(t, course_id)
+    return written
+
+
+def _course_actions(outline: courses.CourseOutline, checklist: list[courses.PublishProblem],
                     drawn_order: list[uuid.UUID]) -> None:
-    course = page.outline.course
+    course = outline.course
     position, count = drawn_order.index(course.id) + 1, len(drawn_order)
     # A row that sizes each button to its label and wraps: six equal columns cut them to "Unp…".
     row = st.container(horizontal=True, gap="small")
@@ -236,10 +251,11 @@ def _course_actions(page: page_data.CoursesPage, checklist: list[courses.Publish
                    disabled=position == count, help="Move this course down in your course list", on_click=_save,
                    args=(lambda t: courses.move_course(t, course.id, position + 1, expected_order=drawn_order),))
     with row.popover("Export", icon=":material/download:"):
-        st.download_button("Outline as JSON", json.dumps(page.export_json, indent=2), f"{course.title}.json",
-                           "application/json", key="courses_export_json")
-        st.download_button("Outline as Markdown", page.export_markdown or "", f"{course.title}.md", "text/markdown",
-                           key="courses_export_md")
+        # Written when clicked, not on every run of the page; a download does not rerun the page.
+        st.download_button("Outline as JSON", _outline_file(course.id, "json"), f"{course.title}.json",
+                           "application/json", key="courses_export_json", on_click="ignore")
+        st.download_button("Outline as Markdown", _outline_file(course.id, "markdown"), f"{course.title}.md",
+                           "text/markdown", key="courses_export_md", on_click="ignore")
     if row.button("Delete", key="courses_delete", icon=":material/delete:"):
         st.session_state["courses_confirm_delete"] = course.id
     if not course.is_published:
@@ -496,7 +512,7 @@ else:
         _checklist(outline, checklist)
         _concept_warnings(page.concept_problems)
         if state.can_edit():
-            _course_actions(page, checklist, [c.id for c in all_courses])
+            _course_actions(outline, checklist, [c.id for c in all_courses])
             _details(course)
             build, preview = st.tabs(["Build", "Preview"])
             with build:

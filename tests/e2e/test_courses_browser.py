@@ -3,6 +3,9 @@ previews, publishes, deletes and restores the course, all in the browser."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
@@ -111,6 +114,18 @@ def test_build_reorder_preview_publish_delete_and_restore(browser, app, library)
         preview.click()
         page.get_by_text("Module 2: Week 2: Functions", exact=True).wait_for(timeout=30_000)
         page.screenshot(path=str(SCREENSHOTS / "courses-preview.png"), full_page=True)
+
+        # The outline downloads are written when clicked, from what the database holds then.
+        page.get_by_role("button", name="Export").first.click()
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name="Outline as JSON").click()
+        exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+        assert [[lesson["title"] for lesson in m["lessons"]] for m in exported["modules"]] == [
+            ["Loops", "Variables"], ["Functions"]]
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name="Outline as Markdown").click()
+        assert Path(download.value.path()).read_text(encoding="utf-8").startswith("# Python in a week")
+        page.keyboard.press("Escape")
 
         _click(page, "Publish")
         page.get_by_text("Published.").wait_for(timeout=30_000)
