@@ -74,22 +74,30 @@ def test_import_a_subtitle_file_waits_and_reports_the_video(env, tmp_path, capsy
     assert json.loads(capsys.readouterr().out)["workspace"]["rows"]["video_chunks"] == 1
 
 
-def test_a_worker_process_empties_the_import_queue(env, db, tmp_path, capsys, monkeypatch):
+def test_a_worker_process_empties_the_import_queue(fresh_url, tmp_path, capsys, monkeypatch):
+    # A database of its own: a worker serves every creator's queue, and the session's shared database
+    # holds the videos other tests left queued (a run spent minutes importing them).
     from chronos_data.config import Settings
+    from chronos_data.db import open_database
     from chronos_data.ingest.imports import ImportRequest, queue_imports
 
+    monkeypatch.setenv("DATABASE_URL", fresh_url)
     monkeypatch.setenv("CHRONOS_DATA_DIR", str(tmp_path / "data"))
     lesson = tmp_path / "loops.srt"
     lesson.write_bytes(SRT)
-    creator = new_creator(db)
-    with db.workspace(creator) as t:
-        [queued] = queue_imports(t, Settings.from_env(), [ImportRequest(source=str(lesson), title="Loops")])
-    assert cli.main(["worker", "--until-idle", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["processed"] >= 1
-    with db.workspace(creator) as t:
-        assert videos.get_video(t, queued.video_id).status == "completed"
-    assert cli.main(["worker", "--until-idle", "--json"]) == 0  # nothing left: a no-op
-    assert json.loads(capsys.readouterr().out)["processed"] == 0
+    db = open_database(Settings.from_env())
+    try:
+        creator = new_creator(db)
+        with db.workspace(creator) as t:
+            [queued] = queue_imports(t, Settings.from_env(), [ImportRequest(source=str(lesson), title="Loops")])
+        assert cli.main(["worker", "--until-idle", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["processed"] == 1
+        with db.workspace(creator) as t:
+            assert videos.get_video(t, queued.video_id).status == "completed"
+        assert cli.main(["worker", "--until-idle", "--json"]) == 0  # nothing left: a no-op
+        assert json.loads(capsys.readouterr().out)["processed"] == 0
+    finally:
+        db.dispose()
 
 
 def test_import_of_a_youtube_link_with_subtitles_uses_the_file_for_a_failed_and_a_new_video(
