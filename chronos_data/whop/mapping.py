@@ -63,7 +63,8 @@ def import_unmatched_lessons(t: Workspace) -> LessonImports:
         SELECT whop_lesson_id, title, embed_type, embed_id FROM whop_lessons
         WHERE creator_id = :creator AND video_id IS NULL AND NOT video_chosen
           AND (embed_id IS NOT NULL OR mux_asset_id IS NOT NULL OR mux_playback_id IS NOT NULL)
-        ORDER BY course_order NULLS LAST, whop_course_id, chapter_order NULLS LAST, lesson_order NULLS LAST
+        ORDER BY course_order NULLS LAST, whop_course_id, chapter_order NULLS LAST, lesson_order NULLS LAST,
+                 whop_lesson_id
     """), {"creator": t.creator_id}).all()
     queued: list[str] = []
     needs: list[str] = []

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ROOT, SCREENSHOTS, StreamlitApp, chronos_env, running_app
 from tests.fakes.openai_server import FakeOpenAI
@@ -62,7 +63,8 @@ def _ask_offline(browser, app: StreamlitApp, tmp_path: Path) -> None:
         second = TUPLES.captions.index(KEY_SENTENCE) * 5
         hrefs = answer.locator("a").evaluate_all("links => links.map(a => a.href)")
         assert f"https://www.loom.com/share/{LOOM_ID}?t={second}" in hrefs, hrefs
-        assert "Quoted from your videos" in answer.inner_text()
+        # The label is in the answer's footer, drawn after the sources panel _ask waited for.
+        expect(answer).to_contain_text("Quoted from your videos", timeout=30_000)
 
         # The sources panel plays the cited moment inside the page.
         answer.get_by_text("Sources (").click()
@@ -86,6 +88,7 @@ def _ask_generated(browser, app: StreamlitApp, tmp_path: Path, env: dict[str, st
     try:
         _import_tuples(app, tmp_path, env)
         answer = _ask(page, app, "Can tuples be used as dictionary keys?", "assistant-generated.png")
+        expect(answer).to_contain_text("gpt-4o-mini", timeout=30_000)  # the footer, after the sources panel
         text = answer.inner_text()
         assert "From the videos:" in text and "[1 · " in text and "gpt-4o-mini" in text
         hrefs = answer.locator("a").evaluate_all("links => links.map(a => a.href)")

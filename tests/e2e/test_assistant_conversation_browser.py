@@ -73,7 +73,8 @@ def test_a_conversation_follows_the_subject_and_plays_the_quoted_second(browser,
             # conversation "it" is the tuple.
             third = _ask(page, "is it fast?", 2)
             assert _cited_looms(third) == {LOOM[TUPLES.title]}
-            assert "Quoted from your videos" in third.inner_text()
+            # The label is in the answer's footer, drawn after the sources panel _ask waited for.
+            expect(third).to_contain_text("Quoted from your videos", timeout=30_000)
 
             # The first quote's link and the in-page player both start at the second it is spoken.
             quote = _QUOTE.search(third.inner_text())[1]

@@ -93,7 +93,9 @@ class _PacedEmbedder:
 def test_a_stopped_worker_releases_its_video_and_the_next_claims_it_at_once(queue):
     db, _ = queue
     creator, video_id = _add_long_video(db, 1100)  # some 140 chunks: three embedding batches
-    embedder = _PacedEmbedder(0.3)
+    # A second a batch: the stop must come before two more batches end the video; with 0.3 s, this thread
+    # held up 0.8 s (a loaded CI machine) let the worker finish it, 3 batches of 3.
+    embedder = _PacedEmbedder(1.0)
     worker = ImportWorker(db, embedder, idle_seconds=0.2).start()
     try:
         assert embedder.started.wait(60), "the worker never started embedding"

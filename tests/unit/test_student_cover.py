@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chronos_data.viewing.student_sets import cover
@@ -20,6 +20,8 @@ def _days_of(c) -> list[date]:
     return sorted(days)
 
 
+# No per-example deadline (as tests/fuzz): one stall of a loaded CI machine fails the run as "unreliable timings".
+@settings(deadline=None)
 @given(st.dates(date(2024, 1, 1), date(2027, 12, 31)), st.integers(0, 800))
 def test_the_cover_is_exactly_the_range(start, length):
     end = start + timedelta(days=length)
