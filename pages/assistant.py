@@ -96,6 +96,17 @@ def _session_actions(session: chat.ChatSession) -> None:
                 st.rerun()
 
 
+def _trashed_notice(session: chat.ChatSession) -> None:
+    st.warning("This conversation is in the trash (it was moved there in another tab or window): restore it "
+               "to continue, or start a new conversation.", icon=":material/delete:")
+    if state.can_edit() and st.button("Restore", key=f"assistant_reopen_{session.id}",
+                                      icon=":material/restore_from_trash:"):
+        with state.workspace() as t:
+            chat.restore_session(t, session.id)
+        _open(session.id)
+        st.rerun()
+
+
 def _scope(course_list, library) -> Scope:
     # No default=: a reopened conversation sets the value through the session state (_restore_scope).
     st.session_state.setdefault("assistant_scope", "All videos")
@@ -231,16 +242,23 @@ def _chat_tab(sessions, students, course_list, library) -> None:
             except ChronosError:
                 _open(None)
                 session_id = None
-        if session is not None and session.deleted_at is not None:
-            _open(None)
-            session, session_id, messages = None, None, []
+        # Trashed in another tab (this tab's delete opens a new conversation): shown, never asked in,
+        # so a follow-up typed here is not stored in a new conversation the user did not start.
+        trashed = session is not None and session.deleted_at is not None
         if session is not None:
-            if st.session_state.pop(_RESTORE, False) and not session.read_only:
+            if st.session_state.pop(_RESTORE, False) and not session.read_only and not trashed:
                 _restore_scope(session, course_list, library)
             st.subheader(layout.inert(session.title) if session.title else "Untitled conversation")
             st.caption(_scope_caption(session, course_list, library), help="Questions asked in this "
                        "conversation search these videos; change it with “Search in” below.")
-            _session_actions(session)
+            if trashed:
+                _trashed_notice(session)
+            else:
+                _session_actions(session)
+        if trashed:
+            for message in messages:
+                _message(message, read_only=True)
+            return
         scope = Scope() if (session and session.read_only) else _scope(course_list, library)
         if not messages:
             st.caption("Ask anything your videos explain. Each answer cites the video and the second it comes "

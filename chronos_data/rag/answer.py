@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import chat, creators
 from ..db import Database, Workspace
 from ..embeddings import CachedEmbedder, Embedder
-from ..errors import ChronosError, ValidationError
+from ..errors import ChronosError, NotFound, ValidationError
 from ..timecode import format_seconds
 from ..viewing import usage
 from .citations import Citation, cited_numbers, from_source
@@ -310,6 +310,8 @@ class Assistant:
                 if session.read_only:
                     raise ValidationError("This is a student's conversation: you can read it, but not ask in it. "
                                           "Start a new conversation to ask yourself.")
+                if session.deleted_at is not None:  # trashed in another tab, or by another command
+                    raise NotFound("This conversation is in the trash: restore it to continue, or start a new one.")
                 kept = session_scope(session)
                 if scope is None:
                     scope = kept

@@ -171,3 +171,23 @@ def _only_session(db, creator) -> uuid.UUID:
     with db.workspace(creator) as t:
         (session,) = chat.list_sessions(t, whose="mine")
     return session.id
+
+
+def test_a_follow_up_in_a_conversation_trashed_in_another_tab_is_refused_and_stores_nothing(workspace, db):
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("How do I swap two variables?").run()
+    session_id = _only_session(db, workspace)
+    with db.workspace(workspace) as t:  # another tab moves it to the trash
+        chat.delete_session(t, session_id)
+    at.chat_input(key="assistant_question").set_value("and can it return several values?").run()
+    assert not at.exception
+    assert any("This conversation is in the trash" in w.value and "restore it to continue" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+    with db.workspace(workspace) as t:
+        assert chat.list_sessions(t, whose="mine") == []  # no new conversation took the question
+        assert [m.role for m in chat.list_messages(t, session_id)] == ["user", "assistant"]
+    at.button(key=f"assistant_reopen_{session_id}").click().run()  # restore it from the warning
+    assert not at.exception and not at.warning
+    at.chat_input(key="assistant_question").set_value("and can it return several values?").run()
+    with db.workspace(workspace) as t:
+        assert len(chat.list_messages(t, session_id)) == 4
