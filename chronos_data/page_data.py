@@ -8,7 +8,7 @@ Charts and tables that a filter changes are read by their own (cached) ``dashboa
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -106,12 +106,15 @@ class AssistantPage:
     student_sessions: list[chat.ChatSession]
     courses: list[courses.Course]
     videos: list[videos.Video]  # the searchable ones (imported)
+    #: Courses in the trash: a scope chosen before one was trashed is named, not replaced.
+    trashed_courses: list[courses.Course] = field(default_factory=list)
 
 
 def assistant_page(t: Workspace) -> AssistantPage:
     return AssistantPage(workspace.has_transcripts(t), chat.list_sessions(t, whose="mine"),
                          chat.list_sessions(t, whose="students"), courses.list_courses(t),
-                         videos.list_videos(t, statuses=["completed"]))
+                         videos.list_videos(t, statuses=["completed"]),
+                         courses.list_courses(t, only_deleted=True))
 
 
 @dataclass(frozen=True)

@@ -107,16 +107,32 @@ def _trashed_notice(session: chat.ChatSession) -> None:
         st.rerun()
 
 
-def _scope(course_list, library) -> Scope:
+def _scope(course_list, library, trashed_courses) -> Scope | None:
+    """Where the next question searches; None when it cannot be asked (the chosen course went to the
+    trash meanwhile: a warning says so, and the chat box is disabled rather than widened)."""
     # No default=: a reopened conversation sets the value through the session state (_restore_scope).
     st.session_state.setdefault("assistant_scope", "All videos")
     choice = st.segmented_control("Search in", list(_SCOPES), key="assistant_scope") or "All videos"
     if choice == "One course":
-        if not course_list:
+        titles = {c.id: c.title for c in course_list}
+        # The course chosen before (in this tab, or the reopened conversation's) stays chosen when it
+        # leaves the list, so the selectbox never silently falls to another course.
+        chosen = st.session_state.get("assistant_scope_course")
+        gone = chosen if chosen is not None and chosen not in titles else None
+        if not titles and gone is None:
             st.caption("No courses yet: the assistant searches all videos.")
             return Scope()
-        titles = {c.id: c.title for c in course_list}
-        course_id = st.selectbox("Course", list(titles), format_func=titles.get, key="assistant_scope_course")
+        names = {**titles}
+        if gone is not None:
+            trashed = {c.id: c.title for c in trashed_courses}
+            names[gone] = f"{trashed[gone]} (in the trash)" if gone in trashed else "A deleted course"
+        course_id = st.selectbox("Course", list(names), format_func=names.get, key="assistant_scope_course")
+        if course_id == gone:
+            what = (f"The course “{layout.inert(trashed[gone])}” was moved to the trash" if gone in trashed
+                    else "The course chosen here is no longer in this workspace")
+            st.warning(f"{what} (in another tab or window), so there is nothing to search: choose another course, "
+                       "search all videos, or restore it on the Courses page.", icon=":material/warning:")
+            return None
         return Scope(course_id=course_id)
     if choice == "Chosen videos":
         titles = {v.id: v.title for v in library}
@@ -129,7 +145,7 @@ def _scope(course_list, library) -> Scope:
 def _restore_scope(session: chat.ChatSession, course_list, library) -> None:
     """Set the scope control to what ``session`` searches (before the control is drawn)."""
     chosen = [v.id for v in library if v.id in set(session.context_video_ids)]
-    if session.context_course_id in {c.id for c in course_list}:
+    if session.context_course_id is not None:  # a course gone since is shown as gone (_scope), not replaced
         st.session_state["assistant_scope"] = "One course"
         st.session_state["assistant_scope_course"] = session.context_course_id
     elif chosen:
@@ -225,7 +241,7 @@ def _player(message_id: uuid.UUID) -> None:
                   on_click=lambda: st.session_state.pop(_PLAY, None))
 
 
-def _chat_tab(sessions, students, course_list, library) -> None:
+def _chat_tab(sessions, students, course_list, library, trashed_courses) -> None:
     side, main = st.columns([1, 3])
     with side:
         _history(sessions, students)
@@ -259,7 +275,7 @@ def _chat_tab(sessions, students, course_list, library) -> None:
             for message in messages:
                 _message(message, read_only=True)
             return
-        scope = Scope() if (session and session.read_only) else _scope(course_list, library)
+        scope = Scope() if (session and session.read_only) else _scope(course_list, library, trashed_courses)
         if not messages:
             st.caption("Ask anything your videos explain. Each answer cites the video and the second it comes "
                        "from; follow-up questions keep the conversation's context.")
@@ -271,8 +287,8 @@ def _chat_tab(sessions, students, course_list, library) -> None:
             layout.render_read_only_note("asking the assistant (each question is saved in this workspace)")
             return
         question = st.chat_input("Ask a question about your videos", key="assistant_question",
-                                 max_chars=chat.MAX_QUESTION_CHARS)
-        if question:
+                                 max_chars=chat.MAX_QUESTION_CHARS, disabled=scope is None)
+        if question and scope is not None:
             _ask(question, session_id, scope)
 
 
@@ -318,6 +334,6 @@ if not has_transcripts and not sessions and not students:
 else:
     chat_tab, log_tab = st.tabs(["Chat", "Question log"])
     with chat_tab:
-        _chat_tab(sessions, students, course_list, library)
+        _chat_tab(sessions, students, course_list, library, page.trashed_courses)
     with log_tab:
         _log_tab()

@@ -191,3 +191,30 @@ def test_a_follow_up_in_a_conversation_trashed_in_another_tab_is_refused_and_sto
     at.chat_input(key="assistant_question").set_value("and can it return several values?").run()
     with db.workspace(workspace) as t:
         assert len(chat.list_messages(t, session_id)) == 4
+
+
+def test_a_chosen_course_trashed_in_another_tab_stops_the_chat_and_says_so(workspace, db):
+    video = _video_id(db, workspace)
+    with db.workspace(workspace) as t:
+        python = courses.create_course(t, "Python <i>basics</i>")
+        courses.add_lessons(t, courses.create_module(t, python, "Tuples"), [video])
+        other = courses.create_course(t, "Web basics")
+    at = _assistant()
+    at.segmented_control(key="assistant_scope").set_value("One course").run()
+    at.selectbox(key="assistant_scope_course").set_value(python).run()
+    with db.workspace(workspace) as t:  # another tab moves the course to the trash
+        courses.delete_course(t, python)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="assistant_scope_course").value == python  # not silently another course
+    assert any("Python <i>basics</i>" in shown(w.value) and "trash" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    assert at.chat_input(key="assistant_question").disabled  # nothing can be asked (or stored) there
+    at.selectbox(key="assistant_scope_course").set_value(other).run()  # choosing another course asks again
+    assert not at.warning and not at.chat_input(key="assistant_question").disabled
+    with db.workspace(workspace) as t:
+        in_trashed = chat.create_session(t, "Keys in the trashed course", context_course_id=python)
+    at.run().button(key=f"assistant_open_{in_trashed}").click().run()  # reopened: named, not widened to all videos
+    assert at.segmented_control(key="assistant_scope").value == "One course"
+    assert any("Python <i>basics</i>" in shown(w.value) for w in at.warning)
+    assert at.chat_input(key="assistant_question").disabled
