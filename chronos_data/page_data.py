@@ -108,13 +108,14 @@ class AssistantPage:
     videos: list[videos.Video]  # the searchable ones (imported)
     #: Courses in the trash: a scope chosen before one was trashed is named, not replaced.
     trashed_courses: list[courses.Course] = field(default_factory=list)
+    trashed_videos: list[videos.Video] = field(default_factory=list)  # the same for chosen videos
 
 
 def assistant_page(t: Workspace) -> AssistantPage:
     return AssistantPage(workspace.has_transcripts(t), chat.list_sessions(t, whose="mine"),
                          chat.list_sessions(t, whose="students"), courses.list_courses(t),
                          videos.list_videos(t, statuses=["completed"]),
-                         courses.list_courses(t, only_deleted=True))
+                         courses.list_courses(t, only_deleted=True), videos.list_videos(t, only_deleted=True))
 
 
 @dataclass(frozen=True)

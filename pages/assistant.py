@@ -107,9 +107,10 @@ def _trashed_notice(session: chat.ChatSession) -> None:
         st.rerun()
 
 
-def _scope(course_list, library, trashed_courses) -> Scope | None:
+def _scope(course_list, library, trashed_courses, trashed_videos) -> Scope | None:
     """Where the next question searches; None when it cannot be asked (the chosen course went to the
-    trash meanwhile: a warning says so, and the chat box is disabled rather than widened)."""
+    trash meanwhile, or every chosen video: a warning says so, and the chat box is disabled rather
+    than the search widened)."""
     # No default=: a reopened conversation sets the value through the session state (_restore_scope).
     st.session_state.setdefault("assistant_scope", "All videos")
     choice = st.segmented_control("Search in", list(_SCOPES), key="assistant_scope") or "All videos"
@@ -136,21 +137,40 @@ def _scope(course_list, library, trashed_courses) -> Scope | None:
         return Scope(course_id=course_id)
     if choice == "Chosen videos":
         titles = {v.id: v.title for v in library}
-        chosen = st.multiselect("Videos", list(titles), format_func=titles.get, key="assistant_scope_videos",
+        # Chosen videos that left the library meanwhile stay in the choice, marked, so the search is
+        # never widened to every video behind the user's back.
+        trashed = {v.id: v.title for v in trashed_videos}
+        gone = [v for v in st.session_state.get("assistant_scope_videos") or [] if v not in titles]
+        names = {**titles, **{v: f"{trashed[v]} (in the trash)" if v in trashed else "A video no longer searchable"
+                              for v in gone}}
+        chosen = st.multiselect("Videos", list(names), format_func=names.get, key="assistant_scope_videos",
                                 placeholder="Choose the videos to search")
-        return Scope(video_ids=tuple(chosen)) if chosen else Scope()
+        remaining = [v for v in chosen if v in titles]
+        missing = [v for v in chosen if v not in titles]
+        if missing:
+            what = ", ".join(f"“{layout.inert(trashed[v])}”" for v in missing if v in trashed)
+            what = (f"{what} {'was' if len(missing) == 1 else 'were'} moved to the trash" if what
+                    else f"{layout.plural(len(missing), 'chosen video')} can no longer be searched")
+            if not remaining:
+                st.warning(f"{what} (in another tab or window), so no chosen video is left to search: choose "
+                           "others, or search all videos.", icon=":material/warning:")
+                return None
+            st.warning(f"{what} (in another tab or window): only the other "
+                       f"{layout.plural(len(remaining), 'chosen video')} {'is' if len(remaining) == 1 else 'are'} "
+                       "searched.", icon=":material/warning:")
+        return Scope(video_ids=tuple(remaining)) if remaining else Scope()
     return Scope()
 
 
-def _restore_scope(session: chat.ChatSession, course_list, library) -> None:
+def _restore_scope(session: chat.ChatSession) -> None:
     """Set the scope control to what ``session`` searches (before the control is drawn)."""
-    chosen = [v.id for v in library if v.id in set(session.context_video_ids)]
-    if session.context_course_id is not None:  # a course gone since is shown as gone (_scope), not replaced
+    # A course or videos gone since are shown as gone (_scope), never replaced by all videos.
+    if session.context_course_id is not None:
         st.session_state["assistant_scope"] = "One course"
         st.session_state["assistant_scope_course"] = session.context_course_id
-    elif chosen:
+    elif session.context_video_ids:
         st.session_state["assistant_scope"] = "Chosen videos"
-        st.session_state["assistant_scope_videos"] = chosen
+        st.session_state["assistant_scope_videos"] = list(session.context_video_ids)
     else:
         st.session_state["assistant_scope"] = "All videos"
 
@@ -241,7 +261,7 @@ def _player(message_id: uuid.UUID) -> None:
                   on_click=lambda: st.session_state.pop(_PLAY, None))
 
 
-def _chat_tab(sessions, students, course_list, library, trashed_courses) -> None:
+def _chat_tab(sessions, students, course_list, library, trashed_courses, trashed_videos) -> None:
     side, main = st.columns([1, 3])
     with side:
         _history(sessions, students)
@@ -263,7 +283,7 @@ def _chat_tab(sessions, students, course_list, library, trashed_courses) -> None
         trashed = session is not None and session.deleted_at is not None
         if session is not None:
             if st.session_state.pop(_RESTORE, False) and not session.read_only and not trashed:
-                _restore_scope(session, course_list, library)
+                _restore_scope(session)
             st.subheader(layout.inert(session.title) if session.title else "Untitled conversation")
             st.caption(_scope_caption(session, course_list, library), help="Questions asked in this "
                        "conversation search these videos; change it with “Search in” below.")
@@ -275,7 +295,7 @@ def _chat_tab(sessions, students, course_list, library, trashed_courses) -> None
             for message in messages:
                 _message(message, read_only=True)
             return
-        scope = Scope() if (session and session.read_only) else _scope(course_list, library, trashed_courses)
+        scope = Scope() if (session and session.read_only) else _scope(course_list, library, trashed_courses, trashed_videos)
         if not messages:
             st.caption("Ask anything your videos explain. Each answer cites the video and the second it comes "
                        "from; follow-up questions keep the conversation's context.")
@@ -334,6 +354,6 @@ if not has_transcripts and not sessions and not students:
 else:
     chat_tab, log_tab = st.tabs(["Chat", "Question log"])
     with chat_tab:
-        _chat_tab(sessions, students, course_list, library, page.trashed_courses)
+        _chat_tab(sessions, students, course_list, library, page.trashed_courses, page.trashed_videos)
     with log_tab:
         _log_tab()

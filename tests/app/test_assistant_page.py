@@ -218,3 +218,32 @@ def test_a_chosen_course_trashed_in_another_tab_stops_the_chat_and_says_so(works
     assert at.segmented_control(key="assistant_scope").value == "One course"
     assert any("Python <i>basics</i>" in shown(w.value) for w in at.warning)
     assert at.chat_input(key="assistant_question").disabled
+
+
+def test_chosen_videos_trashed_in_another_tab_never_widen_the_search(workspace, db):
+    from chronos_data import videos
+    from tests.conftest import import_lecture
+
+    tuples = _video_id(db, workspace)
+    lists = import_lecture(db, workspace, next(lec for lec in LECTURES if lec.title == "Python lists in depth"))
+    run_until_done(db, workspace, LocalEmbedder(), [lists])
+    at = _assistant()
+    at.segmented_control(key="assistant_scope").set_value("Chosen videos").run()
+    at.multiselect(key="assistant_scope_videos").set_value([tuples, lists]).run()
+    with db.workspace(workspace) as t:  # another tab moves one chosen video to the trash
+        videos.soft_delete_video(t, lists)
+    at.run()
+    assert not at.exception
+    assert any("Python lists in depth" in shown(w.value) and "trash" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    with db.workspace(workspace) as t:
+        session = chat.get_session(t, _only_session(db, workspace))
+    assert session.context_video_ids == [tuples]  # the remaining chosen video, not every video
+
+    with db.workspace(workspace) as t:  # and then the other one
+        videos.soft_delete_video(t, tuples)
+    at.run()
+    assert not at.exception
+    assert any(TUPLES.title in shown(w.value) and "trash" in w.value for w in at.warning)
+    assert at.chat_input(key="assistant_question").disabled  # nothing chosen is left to search
