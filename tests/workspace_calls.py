@@ -801,8 +801,9 @@ CASES: dict[str, list[Case]] = {
     ],
     "rag.answer.Assistant.ask": [
         new("all", lambda c, f: f(_assistant(c), c.creator, _QUESTION), database=True),
-        new("b_videos", lambda c, f: f(_assistant(c), c.creator, _QUESTION, scope=_scope(video_ids=(c.b.video,))),
-            database=True, check=lambda r, c: not r.found and not r.citations),
+        # Another workspace's videos are refused before anything is stored (not searched and not found).
+        refused("b_videos", lambda c, f: f(_assistant(c), c.creator, _QUESTION, scope=_scope(video_ids=(c.b.video,))),
+                NotFound, database=True),
         new("b_marker", lambda c, f: f(_assistant(c), c.creator, f"What is {c.b.marker}?"), database=True,
             scan=lambda r: (r.text, r.citations, r.found, r.session_id)),
     ],

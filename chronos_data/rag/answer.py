@@ -301,6 +301,7 @@ class Assistant:
             chat.check_daily_cap(t, creators.get_creator(t).subscription_tier)
             if session_id is None:
                 scope = scope or Scope()
+                _check_scope(t, scope)  # before anything is stored: a refused question leaves no conversation
                 session_id = chat.create_session(t, chat.auto_title(question),
                                                  context_video_ids=list(scope.video_ids or []),
                                                  context_course_id=scope.course_id)
@@ -315,7 +316,8 @@ class Assistant:
                 kept = session_scope(session)
                 if scope is None:
                     scope = kept
-                elif scope != kept:  # the conversation searches where it was last asked
+                _check_scope(t, scope)
+                if scope != kept:  # the conversation searches where it was last asked
                     chat.set_session_scope(t, session_id, context_video_ids=list(scope.video_ids or []),
                                            context_course_id=scope.course_id)
                 history = [(m.role, m.content) for m in chat.list_messages(t, session_id)]
@@ -429,6 +431,19 @@ def session_scope(session: chat.ChatSession) -> Scope:
     """The scope a conversation searches, as stored with it."""
     return Scope(course_id=session.context_course_id,
                  video_ids=tuple(session.context_video_ids) if session.context_video_ids else None)
+
+
+def _check_scope(t: Workspace, scope: Scope) -> None:
+    """Raise NotFound unless the scope's course and chosen videos are this workspace's, out of the trash."""
+    scope_video_ids(t, scope)  # the course's check
+    if not scope.video_ids:
+        return
+    live = t.conn.execute(
+        sa.text("SELECT count(*) FROM videos WHERE creator_id = :creator AND id = ANY(:ids) AND NOT is_deleted"),
+        {"creator": t.creator_id, "ids": list(set(scope.video_ids))}).scalar_one()
+    if live < len(set(scope.video_ids)):
+        raise NotFound("A chosen video is not in this workspace (or it is in the trash): choose the videos again, "
+                       "or search all videos.")
 
 
 def _scope_json(scope: Scope) -> dict[str, Any]:

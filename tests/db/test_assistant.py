@@ -282,3 +282,21 @@ def test_citations_link_youtube_moments_in_seconds():
     assert citation.url == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=75s"
     assert replace(citation, source_type="upload", source_key=None).url is None
     assert Citation.from_json(citation.to_json()) == citation
+
+
+def test_a_scope_outside_the_workspace_is_refused_before_anything_is_stored(db, workspace, offline):
+    with db.workspace(workspace.creator) as t:
+        trashed = courses.create_course(t, "Trashed course")
+        courses.add_lessons(t, courses.create_module(t, trashed, "HTTP"), [workspace.video["HTTP caching headers"]])
+        courses.delete_course(t, trashed)
+        first = offline.ask(workspace.creator, "What is a tuple?").session_id
+    bad = [Scope(course_id=uuid.uuid4()), Scope(course_id=trashed), Scope(video_ids=(workspace.neighbour_video,)),
+           Scope(video_ids=(uuid.uuid4(), workspace.video["HTTP caching headers"]))]
+    for scope in bad:
+        for session_id in (None, first):
+            with db.workspace(workspace.creator) as t:
+                before = (len(chat.list_sessions(t)), chat.questions_today(t), chat.get_session(t, first))
+            with pytest.raises(NotFound, match="not in this workspace"):
+                offline.ask(workspace.creator, "What is max-age?", scope=scope, session_id=session_id)
+            with db.workspace(workspace.creator) as t:  # no conversation, question or scope change kept
+                assert (len(chat.list_sessions(t)), chat.questions_today(t), chat.get_session(t, first)) == before
