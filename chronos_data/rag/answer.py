@@ -182,7 +182,8 @@ class AnswerRun:
     """An answer under way: its sources are known, its text streams by iterating over it.
 
     ``for piece in run`` yields the answer's text (the page hands it to ``st.write_stream``);
-    when the iteration ends the answer is stored and ``run.answer`` is set.
+    when the iteration ends the answer is stored and ``run.answer`` is set. A reader that stops
+    early (closes the iterator) waits while the rest is read, and the answer is stored all the same.
     """
 
     assistant: Assistant
@@ -213,6 +214,23 @@ class AnswerRun:
         if self.answer is not None:
             yield self.answer.text
             return
+        pieces = self._answer()
+        try:
+            # Not ``yield from``: closing this generator would close ``pieces`` too, before its end is read.
+            for piece in pieces:  # noqa: UP028
+                yield piece
+        except GeneratorExit:
+            # The reader stopped early (the page reran when the user clicked elsewhere mid-answer):
+            # the question is stored, so read the rest of the answer and store it with it.
+            try:
+                for _ in pieces:
+                    pass
+            except Exception:  # nobody is left to tell: the question stays, unanswered, in its conversation
+                log.warning("the rest of an interrupted answer could not be stored", exc_info=True)
+            raise
+
+    def _answer(self) -> Iterator[str]:
+        """The answer's pieces as they arrive; once the last is read, the answer is stored."""
         usage_box = StreamUsage()
         model_name, parts = OFFLINE_MODEL, []
         if not self.sources:

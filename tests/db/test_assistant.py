@@ -300,3 +300,22 @@ def test_a_scope_outside_the_workspace_is_refused_before_anything_is_stored(db, 
                 offline.ask(workspace.creator, "What is max-age?", scope=scope, session_id=session_id)
             with db.workspace(workspace.creator) as t:  # no conversation, question or scope change kept
                 assert (len(chat.list_sessions(t)), chat.questions_today(t), chat.get_session(t, first)) == before
+
+
+def test_an_answer_whose_reader_stops_early_is_still_read_to_its_end_and_stored(db, embedder, workspace, offline):
+    # The page's st.write_stream stops reading when the user clicks elsewhere mid-answer (a rerun).
+    with FakeOpenAI() as fake:
+        run = _generating(db, embedder, fake).start(workspace.creator, "Can a tuple be used as a key in a dictionary?")
+        pieces = iter(run)
+        first = next(pieces)
+        pieces.close()
+    quoted = offline.start(workspace.creator, "Can a tuple be used as a key in a dictionary?")
+    whole = iter(quoted)
+    next(whole)  # an offline answer arrives in one piece
+    whole.close()
+    for interrupted in (run, quoted):
+        assert interrupted.answer is not None
+        with db.workspace(workspace.creator) as t:
+            stored = chat.list_messages(t, interrupted.session_id)
+        assert [m.role for m in stored] == ["user", "assistant"] and stored[1].content == interrupted.answer.text
+    assert run.answer.text.startswith(first) and len(run.answer.text) > len(first) and "[1]" in run.answer.text
