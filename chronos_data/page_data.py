@@ -75,7 +75,7 @@ class OverviewPage:
 def overview_page(t: Workspace, *, today: date | None = None) -> OverviewPage:
     """The workspace at a glance (small tables counted; the event tables only probed)."""
     today = today or _today()
-    counts = workspace.row_counts(t, ("videos", "courses", "students", "chat_sessions"))
+    counts = workspace.row_counts(t, ("videos", "courses", "students", "chat_sessions"), live=True)
     viewing = workspace.has_viewing(t)
     return OverviewPage(counts["videos"], counts["courses"], counts["students"], counts["chat_sessions"], viewing,
                         dashboards.data_as_of(t) if viewing else None,

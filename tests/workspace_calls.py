@@ -886,7 +886,7 @@ CASES: dict[str, list[Case]] = {
     "viewing.watching.session_summary": [refused("b_session", lambda c, f: f(c.t, c.b.watch_session), NotFound)],
     "viewing.watching.video_progress": [empty("b_student", lambda c, f: f(c.t, c.b.student, c.b.video))],
     # --- workspace -----------------------------------------------------------------------------
-    "workspace.row_counts": [own("all", lambda c, f: f(c.t))],
+    "workspace.row_counts": [own("all", lambda c, f: f(c.t)), own("live", lambda c, f: f(c.t, live=True))],
     "workspace.has_rows": [own("videos", lambda c, f: f(c.t, "videos"))],
     "workspace.has_viewing": [own("viewing", lambda c, f: f(c.t))],
     "workspace.has_questions": [own("questions", lambda c, f: f(c.t))],
