@@ -63,7 +63,7 @@ def _trash() -> None:
         for session in deleted:
             left, right = st.columns([3, 2], vertical_alignment="center")
             left.caption(layout.inert(session.title) if session.title else "Untitled conversation")
-            if right.button("Restore", key=f"assistant_restore_{session.id}"):
+            if state.can_edit() and right.button("Restore", key=f"assistant_restore_{session.id}"):
                 with state.workspace() as t:
                     chat.restore_session(t, session.id)
                 _open(session.id)
@@ -74,6 +74,8 @@ def _session_actions(session: chat.ChatSession) -> None:
     if session.read_only:
         st.info(f"A conversation of your student {session.student_email}: you can read it, not ask in it.",
                 icon=":material/visibility:")
+        return
+    if not state.can_edit():  # an analyst teammate reads conversations, changes none
         return
     with st.container(horizontal=True, vertical_alignment="center"):
         with st.popover("Rename", icon=":material/edit:"):
@@ -211,17 +213,22 @@ def _footer(message: chat.ChatMessage, *, read_only: bool) -> None:
         facts.append(f"{message.token_count:,} tokens")
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.caption(" · ".join(f for f in facts if f))
-    if read_only:
+    if read_only or not state.can_edit():
         return
     key = f"assistant_feedback_{message.id}"
-    if key not in st.session_state and message.feedback is not None:
-        st.session_state[key] = 1 if message.feedback > 0 else 0
+    # Drawn from what is stored (another tab may have rated it); written only when clicked here.
+    st.session_state[key] = None if message.feedback is None else (1 if message.feedback > 0 else 0)
     with right:
-        value = st.feedback("thumbs", key=key)
-    stored = None if value is None else (1 if value == 1 else -1)
-    if stored != message.feedback:
+        st.feedback("thumbs", key=key, on_change=_rate, args=(message.id, key))
+
+
+def _rate(message_id: uuid.UUID, key: str) -> None:
+    value = st.session_state.get(key)
+    try:
         with state.workspace() as t:
-            chat.set_feedback(t, message.id, stored)
+            chat.set_feedback(t, message_id, None if value is None else (1 if value == 1 else -1))
+    except ChronosError as exc:
+        st.toast(str(exc), icon=":material/error:")
 
 
 def _ask(question: str, session_id: uuid.UUID | None, scope: Scope) -> None:

@@ -247,3 +247,47 @@ def test_chosen_videos_trashed_in_another_tab_never_widen_the_search(workspace, 
     assert not at.exception
     assert any(TUPLES.title in shown(w.value) and "trash" in w.value for w in at.warning)
     assert at.chat_input(key="assistant_question").disabled  # nothing chosen is left to search
+
+
+def _answer_id(db, creator) -> uuid.UUID:
+    with db.workspace(creator) as t:
+        return chat.list_messages(t, _only_session(db, creator))[-1].id
+
+
+def test_thumbs_given_in_another_tab_are_kept_and_shown(workspace, db):
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    answer = _answer_id(db, workspace)
+    assert at.feedback(key=f"assistant_feedback_{answer}").value is None
+    with db.workspace(workspace) as t:  # another tab gives a thumb up
+        chat.set_feedback(t, answer, 1)
+    at.run()
+    assert not at.exception
+    with db.workspace(workspace) as t:
+        assert chat.list_messages(t, _only_session(db, workspace))[-1].feedback == 1  # not wiped by this tab
+    assert at.feedback(key=f"assistant_feedback_{answer}").value == 1  # and shown here
+    at.feedback(key=f"assistant_feedback_{answer}").set_value(0).run()  # this tab's thumb down is kept
+    with db.workspace(workspace) as t:
+        assert chat.list_messages(t, _only_session(db, workspace))[-1].feedback == -1
+
+
+def test_an_analyst_reads_conversations_without_any_control_to_change_them(workspace, db, monkeypatch):
+    from chronos_data.errors import ReadOnlyAccess
+    from components import state
+
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    session, answer = _only_session(db, workspace), _answer_id(db, workspace)
+    with db.workspace(workspace) as t:
+        trashed = chat.create_session(t, "Old keys question")
+        chat.delete_session(t, trashed)
+    monkeypatch.setattr(state, "can_edit", lambda: False)  # pages then run as the read-only role
+    at.run()
+    assert not at.exception
+    assert not at.feedback and not at.get("popover")  # no thumbs, no rename, no delete
+    assert not [b for b in at.button if b.key and b.key.startswith(("assistant_restore_", "assistant_delete_"))]
+    assert any("Old keys question" in c.value for c in at.caption)  # the trash is listed, read-only
+    with pytest.raises(ReadOnlyAccess), db.workspace(workspace, read_only=True) as t:
+        chat.set_feedback(t, answer, 1)
+    with pytest.raises(ReadOnlyAccess), db.workspace(workspace, read_only=True) as t:
+        chat.rename_session(t, session, "Renamed by an analyst")
