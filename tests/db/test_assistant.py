@@ -319,3 +319,14 @@ def test_an_answer_whose_reader_stops_early_is_still_read_to_its_end_and_stored(
             stored = chat.list_messages(t, interrupted.session_id)
         assert [m.role for m in stored] == ["user", "assistant"] and stored[1].content == interrupted.answer.text
     assert run.answer.text.startswith(first) and len(run.answer.text) > len(first) and "[1]" in run.answer.text
+
+
+def test_a_students_answers_cannot_be_rated_by_the_creator(db, workspace):
+    with db.workspace(workspace.creator) as t:
+        student = students.create_student(t, f"student-{uuid.uuid4().hex[:6]}@example.com")
+        session = chat.create_session(t, "Lists?", student_id=student)
+        chat.add_message(t, session, "user", "Why is pop cheap?")
+        answer = chat.add_message(t, session, "assistant", "Because it removes the last item.")
+        with pytest.raises(ValidationError, match="student"):
+            chat.set_feedback(t, answer, -1)
+        assert chat.list_messages(t, session)[-1].feedback is None
