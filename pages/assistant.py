@@ -1,5 +1,6 @@
 """Assistant: questions answered from the creator's own transcripts, cited to the second."""
 
+import hashlib
 import uuid
 
 import streamlit as st
@@ -80,7 +81,10 @@ def _session_actions(session: chat.ChatSession) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         with st.popover("Rename", icon=":material/edit:"):
             with st.form(f"assistant_rename_{session.id}", border=False):
-                title = st.text_input("Title", value=session.title or "", key=f"assistant_title_{session.id}")
+                # Keyed by the stored title too: a keyed box keeps what it showed, so a rename made in
+                # another tab would otherwise leave the old title in it (and Save would bring it back).
+                stored = hashlib.sha256((session.title or "").encode()).hexdigest()[:12]
+                title = st.text_input("Title", value=session.title or "", key=f"assistant_title_{session.id}_{stored}")
                 if st.form_submit_button("Save"):
                     try:
                         with state.workspace() as t:

@@ -291,3 +291,23 @@ def test_an_analyst_reads_conversations_without_any_control_to_change_them(works
         chat.set_feedback(t, answer, 1)
     with pytest.raises(ReadOnlyAccess), db.workspace(workspace, read_only=True) as t:
         chat.rename_session(t, session, "Renamed by an analyst")
+
+
+def test_the_rename_box_shows_the_title_renamed_in_another_tab(workspace, db):
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    session = _only_session(db, workspace)
+    (box,) = [b for b in at.text_input if b.label == "Title"]
+    assert box.value == "Can a tuple be used as a dictionary key?"
+    with db.workspace(workspace) as t:  # another tab renames it
+        chat.rename_session(t, session, "Tuples as keys")
+    at.run()
+    assert not at.exception
+    assert [b.value for b in at.text_input if b.label == "Title"] == ["Tuples as keys"]
+    (box,) = [b for b in at.text_input if b.label == "Title"]
+    box.set_value("Tuples as dictionary keys")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception
+    with db.workspace(workspace) as t:
+        assert chat.get_session(t, session).title == "Tuples as dictionary keys"
+    assert [b.value for b in at.text_input if b.label == "Title"] == ["Tuples as dictionary keys"]
