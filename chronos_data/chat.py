@@ -30,6 +30,7 @@ __all__ = [
     "auto_title",
     "check_daily_cap",
     "clean_question",
+    "count_questions",
     "create_session",
     "delete_session",
     "get_session",
@@ -321,6 +322,15 @@ def set_feedback(t: Workspace, message_id: uuid.UUID, feedback: int | None) -> N
                 "WHERE creator_id = :creator AND id = :message AND role = 'assistant'"),
         {"creator": t.creator_id, "message": message_id, "feedback": feedback},
     )
+
+
+def count_questions(t: Workspace) -> int:
+    """Questions ever asked in this workspace (the creator's and students', trash included), as the
+    question log lists them: it shows the latest ones and says of how many."""
+    return int(t.conn.execute(
+        sa.text("SELECT count(*) FROM chat_messages WHERE creator_id = :creator AND role = 'user'"),
+        {"creator": t.creator_id},
+    ).scalar_one())
 
 
 def questions_today(t: Workspace) -> int:

@@ -8,7 +8,7 @@ Charts and tables that a filter changes are read by their own (cached) ``dashboa
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -176,11 +176,13 @@ class QuestionLog:
     """Every question asked in the workspace as the log shows and downloads it, with its totals."""
 
     table: pd.DataFrame
-    questions: int
+    questions: int  # in the table
     not_found: int
     tokens: int
+    total: int | None = None  # asked in all, when the table shows only the latest ones
 
 
+_LOG_LIMIT = 1_000  # questions the log lists (the newest): a table a browser draws at once
 _LOG_COLUMNS = ["Asked", "Who", "Question", "Answered", "Sources", "Feedback", "Model", "Tokens", "Seconds"]
 
 
@@ -203,4 +205,5 @@ def question_table(log: list[chat.LoggedQuestion]) -> QuestionLog:
 
 def question_log(t: Workspace) -> QuestionLog:
     """The Assistant page's question log (``chat.question_log``, newest first) as it is shown."""
-    return question_table(chat.question_log(t))
+    log = question_table(chat.question_log(t, limit=_LOG_LIMIT))
+    return replace(log, total=chat.count_questions(t)) if log.questions >= _LOG_LIMIT else log

@@ -331,8 +331,9 @@ def _log_tab() -> None:
                    "sources, feedback and cost.")
         return
     table = log.table
-    st.caption(f"{layout.plural(log.questions, 'question')} · {log.not_found} not found in your videos · "
-               f"{log.tokens:,} model tokens")
+    shown = (f"The latest {log.questions:,} of {layout.plural(log.total, 'question')}"
+             if log.total is not None and log.total > log.questions else layout.plural(log.questions, "question"))
+    st.caption(f"{shown} · {log.not_found} not found in your videos · {log.tokens:,} model tokens")
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"Asked": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")})
     st.download_button("Download CSV", table.to_csv(index=False).encode(), "chronos-questions.csv", "text/csv",

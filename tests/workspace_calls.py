@@ -523,6 +523,7 @@ CASES: dict[str, list[Case]] = {
     ],
     "chat.set_feedback": [refused("b_answer", lambda c, f: f(c.t, c.b.answer, -1), NotFound)],
     "chat.questions_today": [own("count", lambda c, f: f(c.t))],
+    "chat.count_questions": [own("count", lambda c, f: f(c.t), nothing=lambda r, c: r == 0)],
     "chat.check_daily_cap": [own("basic", lambda c, f: f(c.t, "basic"), nothing=lambda r, c: r == 200)],
     "chat.question_log": [own("all", lambda c, f: f(c.t))],
     # --- chunks --------------------------------------------------------------------------------

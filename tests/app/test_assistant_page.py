@@ -311,3 +311,16 @@ def test_the_rename_box_shows_the_title_renamed_in_another_tab(workspace, db):
     with db.workspace(workspace) as t:
         assert chat.get_session(t, session).title == "Tuples as dictionary keys"
     assert [b.value for b in at.text_input if b.label == "Title"] == ["Tuples as dictionary keys"]
+
+
+def test_the_question_log_says_when_it_shows_only_the_latest_questions(workspace, db):
+    with db.workspace(workspace) as t:
+        session = chat.create_session(t, "Many questions")
+        for n in range(1_001):
+            chat.add_message(t, session, "user", f"Question {n}?")
+    at = _assistant()
+    at.tabs[1].run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 1_000
+    assert any(c.value.startswith("The latest 1,000 of 1,001 questions") for c in at.caption), \
+        [c.value for c in at.caption]
