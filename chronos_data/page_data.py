@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from . import chat, courses, metrics, periods, videos, workspace
+from . import chat, courses, metrics, periods, spreadsheet, videos, workspace
 from .db import Workspace
 from .errors import NotFound
 from .insights import Insight, concepts
@@ -180,6 +180,11 @@ class QuestionLog:
     not_found: int
     tokens: int
     total: int | None = None  # asked in all, when the table shows only the latest ones
+
+    @property
+    def csv(self) -> bytes:
+        """The table as the download: CSV whose cells never run as a spreadsheet formula."""
+        return spreadsheet.csv_bytes(self.table)
 
 
 _LOG_LIMIT = 1_000  # questions the log lists (the newest): a table a browser draws at once

@@ -336,7 +336,7 @@ def _log_tab() -> None:
     st.caption(f"{shown} · {log.not_found} not found in your videos · {log.tokens:,} model tokens")
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"Asked": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")})
-    st.download_button("Download CSV", table.to_csv(index=False).encode(), "chronos-questions.csv", "text/csv",
+    st.download_button("Download CSV", log.csv, "chronos-questions.csv", "text/csv",
                        icon=":material/download:", key="assistant_log_csv")
 
 
