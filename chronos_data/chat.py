@@ -30,6 +30,7 @@ __all__ = [
     "auto_title",
     "check_daily_cap",
     "clean_question",
+    "count_questions",
     "create_session",
     "delete_session",
     "get_session",
@@ -302,16 +303,34 @@ def list_messages(t: Workspace, session_id: uuid.UUID) -> list[ChatMessage]:
 
 
 def set_feedback(t: Workspace, message_id: uuid.UUID, feedback: int | None) -> None:
-    """Thumbs up (1), down (-1) or none (None) on one of the assistant's answers."""
+    """Thumbs up (1), down (-1) or none (None) on one of the assistant's answers in the creator's
+    own conversations (a student's feedback is the student's: their conversations are read-only)."""
     if feedback not in (1, -1, None):
         raise ValidationError("Feedback is 1 (helpful), -1 (not helpful) or empty.")
-    updated = t.conn.execute(
+    students_answer = t.conn.execute(
+        sa.text("SELECT s.student_id IS NOT NULL FROM chat_messages m "
+                "JOIN chat_sessions s ON s.id = m.session_id AND s.creator_id = m.creator_id "
+                "WHERE m.creator_id = :creator AND m.id = :message AND m.role = 'assistant'"),
+        {"creator": t.creator_id, "message": message_id},
+    ).scalar_one_or_none()
+    if students_answer is None:
+        raise NotFound("That answer is not in this workspace.")
+    if students_answer:
+        raise ValidationError("This answer is in a student's conversation: you can read it, but not rate it.")
+    t.conn.execute(
         sa.text("UPDATE chat_messages SET feedback = :feedback "
                 "WHERE creator_id = :creator AND id = :message AND role = 'assistant'"),
         {"creator": t.creator_id, "message": message_id, "feedback": feedback},
     )
-    if updated.rowcount == 0:
-        raise NotFound("That answer is not in this workspace.")
+
+
+def count_questions(t: Workspace) -> int:
+    """Questions ever asked in this workspace (the creator's and students', trash included), as the
+    question log lists them: it shows the latest ones and says of how many."""
+    return int(t.conn.execute(
+        sa.text("SELECT count(*) FROM chat_messages WHERE creator_id = :creator AND role = 'user'"),
+        {"creator": t.creator_id},
+    ).scalar_one())
 
 
 def questions_today(t: Workspace) -> int:

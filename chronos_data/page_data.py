@@ -8,12 +8,12 @@ Charts and tables that a filter changes are read by their own (cached) ``dashboa
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from . import chat, courses, metrics, periods, videos, workspace
+from . import chat, courses, metrics, periods, spreadsheet, videos, workspace
 from .db import Workspace
 from .errors import NotFound
 from .insights import Insight, concepts
@@ -75,7 +75,7 @@ class OverviewPage:
 def overview_page(t: Workspace, *, today: date | None = None) -> OverviewPage:
     """The workspace at a glance (small tables counted; the event tables only probed)."""
     today = today or _today()
-    counts = workspace.row_counts(t, ("videos", "courses", "students", "chat_sessions"))
+    counts = workspace.row_counts(t, ("videos", "courses", "students", "chat_sessions"), live=True)
     viewing = workspace.has_viewing(t)
     return OverviewPage(counts["videos"], counts["courses"], counts["students"], counts["chat_sessions"], viewing,
                         dashboards.data_as_of(t) if viewing else None,
@@ -106,12 +106,16 @@ class AssistantPage:
     student_sessions: list[chat.ChatSession]
     courses: list[courses.Course]
     videos: list[videos.Video]  # the searchable ones (imported)
+    #: Courses in the trash: a scope chosen before one was trashed is named, not replaced.
+    trashed_courses: list[courses.Course] = field(default_factory=list)
+    trashed_videos: list[videos.Video] = field(default_factory=list)  # the same for chosen videos
 
 
 def assistant_page(t: Workspace) -> AssistantPage:
     return AssistantPage(workspace.has_transcripts(t), chat.list_sessions(t, whose="mine"),
                          chat.list_sessions(t, whose="students"), courses.list_courses(t),
-                         videos.list_videos(t, statuses=["completed"]))
+                         videos.list_videos(t, statuses=["completed"]),
+                         courses.list_courses(t, only_deleted=True), videos.list_videos(t, only_deleted=True))
 
 
 @dataclass(frozen=True)
@@ -172,11 +176,18 @@ class QuestionLog:
     """Every question asked in the workspace as the log shows and downloads it, with its totals."""
 
     table: pd.DataFrame
-    questions: int
+    questions: int  # in the table
     not_found: int
     tokens: int
+    total: int | None = None  # asked in all, when the table shows only the latest ones
+
+    @property
+    def csv(self) -> bytes:
+        """The table as the download: CSV whose cells never run as a spreadsheet formula."""
+        return spreadsheet.csv_bytes(self.table)
 
 
+_LOG_LIMIT = 1_000  # questions the log lists (the newest): a table a browser draws at once
 _LOG_COLUMNS = ["Asked", "Who", "Question", "Answered", "Sources", "Feedback", "Model", "Tokens", "Seconds"]
 
 
@@ -199,4 +210,5 @@ def question_table(log: list[chat.LoggedQuestion]) -> QuestionLog:
 
 def question_log(t: Workspace) -> QuestionLog:
     """The Assistant page's question log (``chat.question_log``, newest first) as it is shown."""
-    return question_table(chat.question_log(t))
+    log = question_table(chat.question_log(t, limit=_LOG_LIMIT))
+    return replace(log, total=chat.count_questions(t)) if log.questions >= _LOG_LIMIT else log

@@ -1,5 +1,6 @@
 """Assistant: questions answered from the creator's own transcripts, cited to the second."""
 
+import hashlib
 import uuid
 
 import streamlit as st
@@ -63,7 +64,7 @@ def _trash() -> None:
         for session in deleted:
             left, right = st.columns([3, 2], vertical_alignment="center")
             left.caption(layout.inert(session.title) if session.title else "Untitled conversation")
-            if right.button("Restore", key=f"assistant_restore_{session.id}"):
+            if state.can_edit() and right.button("Restore", key=f"assistant_restore_{session.id}"):
                 with state.workspace() as t:
                     chat.restore_session(t, session.id)
                 _open(session.id)
@@ -75,10 +76,15 @@ def _session_actions(session: chat.ChatSession) -> None:
         st.info(f"A conversation of your student {session.student_email}: you can read it, not ask in it.",
                 icon=":material/visibility:")
         return
+    if not state.can_edit():  # an analyst teammate reads conversations, changes none
+        return
     with st.container(horizontal=True, vertical_alignment="center"):
         with st.popover("Rename", icon=":material/edit:"):
             with st.form(f"assistant_rename_{session.id}", border=False):
-                title = st.text_input("Title", value=session.title or "", key=f"assistant_title_{session.id}")
+                # Keyed by the stored title too: a keyed box keeps what it showed, so a rename made in
+                # another tab would otherwise leave the old title in it (and Save would bring it back).
+                stored = hashlib.sha256((session.title or "").encode()).hexdigest()[:12]
+                title = st.text_input("Title", value=session.title or "", key=f"assistant_title_{session.id}_{stored}")
                 if st.form_submit_button("Save"):
                     try:
                         with state.workspace() as t:
@@ -96,34 +102,81 @@ def _session_actions(session: chat.ChatSession) -> None:
                 st.rerun()
 
 
-def _scope(course_list, library) -> Scope:
+def _trashed_notice(session: chat.ChatSession) -> None:
+    st.warning("This conversation is in the trash (it was moved there in another tab or window): restore it "
+               "to continue, or start a new conversation.", icon=":material/delete:")
+    if state.can_edit() and st.button("Restore", key=f"assistant_reopen_{session.id}",
+                                      icon=":material/restore_from_trash:"):
+        with state.workspace() as t:
+            chat.restore_session(t, session.id)
+        _open(session.id)
+        st.rerun()
+
+
+def _scope(course_list, library, trashed_courses, trashed_videos) -> Scope | None:
+    """Where the next question searches; None when it cannot be asked (the chosen course went to the
+    trash meanwhile, or every chosen video: a warning says so, and the chat box is disabled rather
+    than the search widened)."""
     # No default=: a reopened conversation sets the value through the session state (_restore_scope).
     st.session_state.setdefault("assistant_scope", "All videos")
     choice = st.segmented_control("Search in", list(_SCOPES), key="assistant_scope") or "All videos"
     if choice == "One course":
-        if not course_list:
+        titles = {c.id: c.title for c in course_list}
+        # The course chosen before (in this tab, or the reopened conversation's) stays chosen when it
+        # leaves the list, so the selectbox never silently falls to another course.
+        chosen = st.session_state.get("assistant_scope_course")
+        gone = chosen if chosen is not None and chosen not in titles else None
+        if not titles and gone is None:
             st.caption("No courses yet: the assistant searches all videos.")
             return Scope()
-        titles = {c.id: c.title for c in course_list}
-        course_id = st.selectbox("Course", list(titles), format_func=titles.get, key="assistant_scope_course")
+        names = {**titles}
+        if gone is not None:
+            trashed = {c.id: c.title for c in trashed_courses}
+            names[gone] = f"{trashed[gone]} (in the trash)" if gone in trashed else "A deleted course"
+        course_id = st.selectbox("Course", list(names), format_func=names.get, key="assistant_scope_course")
+        if course_id == gone:
+            what = (f"The course “{layout.inert(trashed[gone])}” was moved to the trash" if gone in trashed
+                    else "The course chosen here is no longer in this workspace")
+            st.warning(f"{what} (in another tab or window), so there is nothing to search: choose another course, "
+                       "search all videos, or restore it on the Courses page.", icon=":material/warning:")
+            return None
         return Scope(course_id=course_id)
     if choice == "Chosen videos":
         titles = {v.id: v.title for v in library}
-        chosen = st.multiselect("Videos", list(titles), format_func=titles.get, key="assistant_scope_videos",
+        # Chosen videos that left the library meanwhile stay in the choice, marked, so the search is
+        # never widened to every video behind the user's back.
+        trashed = {v.id: v.title for v in trashed_videos}
+        gone = [v for v in st.session_state.get("assistant_scope_videos") or [] if v not in titles]
+        names = {**titles, **{v: f"{trashed[v]} (in the trash)" if v in trashed else "A video no longer searchable"
+                              for v in gone}}
+        chosen = st.multiselect("Videos", list(names), format_func=names.get, key="assistant_scope_videos",
                                 placeholder="Choose the videos to search")
-        return Scope(video_ids=tuple(chosen)) if chosen else Scope()
+        remaining = [v for v in chosen if v in titles]
+        missing = [v for v in chosen if v not in titles]
+        if missing:
+            what = ", ".join(f"“{layout.inert(trashed[v])}”" for v in missing if v in trashed)
+            what = (f"{what} {'was' if len(missing) == 1 else 'were'} moved to the trash" if what
+                    else f"{layout.plural(len(missing), 'chosen video')} can no longer be searched")
+            if not remaining:
+                st.warning(f"{what} (in another tab or window), so no chosen video is left to search: choose "
+                           "others, or search all videos.", icon=":material/warning:")
+                return None
+            st.warning(f"{what} (in another tab or window): only the other "
+                       f"{layout.plural(len(remaining), 'chosen video')} {'is' if len(remaining) == 1 else 'are'} "
+                       "searched.", icon=":material/warning:")
+        return Scope(video_ids=tuple(remaining)) if remaining else Scope()
     return Scope()
 
 
-def _restore_scope(session: chat.ChatSession, course_list, library) -> None:
+def _restore_scope(session: chat.ChatSession) -> None:
     """Set the scope control to what ``session`` searches (before the control is drawn)."""
-    chosen = [v.id for v in library if v.id in set(session.context_video_ids)]
-    if session.context_course_id in {c.id for c in course_list}:
+    # A course or videos gone since are shown as gone (_scope), never replaced by all videos.
+    if session.context_course_id is not None:
         st.session_state["assistant_scope"] = "One course"
         st.session_state["assistant_scope_course"] = session.context_course_id
-    elif chosen:
+    elif session.context_video_ids:
         st.session_state["assistant_scope"] = "Chosen videos"
-        st.session_state["assistant_scope_videos"] = chosen
+        st.session_state["assistant_scope_videos"] = list(session.context_video_ids)
     else:
         st.session_state["assistant_scope"] = "All videos"
 
@@ -164,17 +217,22 @@ def _footer(message: chat.ChatMessage, *, read_only: bool) -> None:
         facts.append(f"{message.token_count:,} tokens")
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.caption(" · ".join(f for f in facts if f))
-    if read_only:
+    if read_only or not state.can_edit():
         return
     key = f"assistant_feedback_{message.id}"
-    if key not in st.session_state and message.feedback is not None:
-        st.session_state[key] = 1 if message.feedback > 0 else 0
+    # Drawn from what is stored (another tab may have rated it); written only when clicked here.
+    st.session_state[key] = None if message.feedback is None else (1 if message.feedback > 0 else 0)
     with right:
-        value = st.feedback("thumbs", key=key)
-    stored = None if value is None else (1 if value == 1 else -1)
-    if stored != message.feedback:
+        st.feedback("thumbs", key=key, on_change=_rate, args=(message.id, key))
+
+
+def _rate(message_id: uuid.UUID, key: str) -> None:
+    value = st.session_state.get(key)
+    try:
         with state.workspace() as t:
-            chat.set_feedback(t, message.id, stored)
+            chat.set_feedback(t, message_id, None if value is None else (1 if value == 1 else -1))
+    except ChronosError as exc:
+        st.toast(str(exc), icon=":material/error:")
 
 
 def _ask(question: str, session_id: uuid.UUID | None, scope: Scope) -> None:
@@ -214,7 +272,7 @@ def _player(message_id: uuid.UUID) -> None:
                   on_click=lambda: st.session_state.pop(_PLAY, None))
 
 
-def _chat_tab(sessions, students, course_list, library) -> None:
+def _chat_tab(sessions, students, course_list, library, trashed_courses, trashed_videos) -> None:
     side, main = st.columns([1, 3])
     with side:
         _history(sessions, students)
@@ -231,17 +289,24 @@ def _chat_tab(sessions, students, course_list, library) -> None:
             except ChronosError:
                 _open(None)
                 session_id = None
-        if session is not None and session.deleted_at is not None:
-            _open(None)
-            session, session_id, messages = None, None, []
+        # Trashed in another tab (this tab's delete opens a new conversation): shown, never asked in,
+        # so a follow-up typed here is not stored in a new conversation the user did not start.
+        trashed = session is not None and session.deleted_at is not None
         if session is not None:
-            if st.session_state.pop(_RESTORE, False) and not session.read_only:
-                _restore_scope(session, course_list, library)
+            if st.session_state.pop(_RESTORE, False) and not session.read_only and not trashed:
+                _restore_scope(session)
             st.subheader(layout.inert(session.title) if session.title else "Untitled conversation")
             st.caption(_scope_caption(session, course_list, library), help="Questions asked in this "
                        "conversation search these videos; change it with “Search in” below.")
-            _session_actions(session)
-        scope = Scope() if (session and session.read_only) else _scope(course_list, library)
+            if trashed:
+                _trashed_notice(session)
+            else:
+                _session_actions(session)
+        if trashed:
+            for message in messages:
+                _message(message, read_only=True)
+            return
+        scope = Scope() if (session and session.read_only) else _scope(course_list, library, trashed_courses, trashed_videos)
         if not messages:
             st.caption("Ask anything your videos explain. Each answer cites the video and the second it comes "
                        "from; follow-up questions keep the conversation's context.")
@@ -253,8 +318,8 @@ def _chat_tab(sessions, students, course_list, library) -> None:
             layout.render_read_only_note("asking the assistant (each question is saved in this workspace)")
             return
         question = st.chat_input("Ask a question about your videos", key="assistant_question",
-                                 max_chars=chat.MAX_QUESTION_CHARS)
-        if question:
+                                 max_chars=chat.MAX_QUESTION_CHARS, disabled=scope is None)
+        if question and scope is not None:
             _ask(question, session_id, scope)
 
 
@@ -266,11 +331,12 @@ def _log_tab() -> None:
                    "sources, feedback and cost.")
         return
     table = log.table
-    st.caption(f"{layout.plural(log.questions, 'question')} · {log.not_found} not found in your videos · "
-               f"{log.tokens:,} model tokens")
+    shown = (f"The latest {log.questions:,} of {layout.plural(log.total, 'question')}"
+             if log.total is not None and log.total > log.questions else layout.plural(log.questions, "question"))
+    st.caption(f"{shown} · {log.not_found} not found in your videos · {log.tokens:,} model tokens")
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"Asked": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")})
-    st.download_button("Download CSV", table.to_csv(index=False).encode(), "chronos-questions.csv", "text/csv",
+    st.download_button("Download CSV", log.csv, "chronos-questions.csv", "text/csv",
                        icon=":material/download:", key="assistant_log_csv")
 
 
@@ -300,6 +366,6 @@ if not has_transcripts and not sessions and not students:
 else:
     chat_tab, log_tab = st.tabs(["Chat", "Question log"])
     with chat_tab:
-        _chat_tab(sessions, students, course_list, library)
+        _chat_tab(sessions, students, course_list, library, page.trashed_courses, page.trashed_videos)
     with log_tab:
         _log_tab()

@@ -523,6 +523,7 @@ CASES: dict[str, list[Case]] = {
     ],
     "chat.set_feedback": [refused("b_answer", lambda c, f: f(c.t, c.b.answer, -1), NotFound)],
     "chat.questions_today": [own("count", lambda c, f: f(c.t))],
+    "chat.count_questions": [own("count", lambda c, f: f(c.t), nothing=lambda r, c: r == 0)],
     "chat.check_daily_cap": [own("basic", lambda c, f: f(c.t, "basic"), nothing=lambda r, c: r == 200)],
     "chat.question_log": [own("all", lambda c, f: f(c.t))],
     # --- chunks --------------------------------------------------------------------------------
@@ -801,8 +802,9 @@ CASES: dict[str, list[Case]] = {
     ],
     "rag.answer.Assistant.ask": [
         new("all", lambda c, f: f(_assistant(c), c.creator, _QUESTION), database=True),
-        new("b_videos", lambda c, f: f(_assistant(c), c.creator, _QUESTION, scope=_scope(video_ids=(c.b.video,))),
-            database=True, check=lambda r, c: not r.found and not r.citations),
+        # Another workspace's videos are refused before anything is stored (not searched and not found).
+        refused("b_videos", lambda c, f: f(_assistant(c), c.creator, _QUESTION, scope=_scope(video_ids=(c.b.video,))),
+                NotFound, database=True),
         new("b_marker", lambda c, f: f(_assistant(c), c.creator, f"What is {c.b.marker}?"), database=True,
             scan=lambda r: (r.text, r.citations, r.found, r.session_id)),
     ],
@@ -885,7 +887,7 @@ CASES: dict[str, list[Case]] = {
     "viewing.watching.session_summary": [refused("b_session", lambda c, f: f(c.t, c.b.watch_session), NotFound)],
     "viewing.watching.video_progress": [empty("b_student", lambda c, f: f(c.t, c.b.student, c.b.video))],
     # --- workspace -----------------------------------------------------------------------------
-    "workspace.row_counts": [own("all", lambda c, f: f(c.t))],
+    "workspace.row_counts": [own("all", lambda c, f: f(c.t)), own("live", lambda c, f: f(c.t, live=True))],
     "workspace.has_rows": [own("videos", lambda c, f: f(c.t, "videos"))],
     "workspace.has_viewing": [own("viewing", lambda c, f: f(c.t))],
     "workspace.has_questions": [own("questions", lambda c, f: f(c.t))],

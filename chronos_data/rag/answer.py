@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import chat, creators
 from ..db import Database, Workspace
 from ..embeddings import CachedEmbedder, Embedder
-from ..errors import ChronosError, ValidationError
+from ..errors import ChronosError, NotFound, ValidationError
 from ..timecode import format_seconds
 from ..viewing import usage
 from .citations import Citation, cited_numbers, from_source
@@ -182,7 +182,8 @@ class AnswerRun:
     """An answer under way: its sources are known, its text streams by iterating over it.
 
     ``for piece in run`` yields the answer's text (the page hands it to ``st.write_stream``);
-    when the iteration ends the answer is stored and ``run.answer`` is set.
+    when the iteration ends the answer is stored and ``run.answer`` is set. A reader that stops
+    early (closes the iterator) waits while the rest is read, and the answer is stored all the same.
     """
 
     assistant: Assistant
@@ -213,6 +214,23 @@ class AnswerRun:
         if self.answer is not None:
             yield self.answer.text
             return
+        pieces = self._answer()
+        try:
+            # Not ``yield from``: closing this generator would close ``pieces`` too, before its end is read.
+            for piece in pieces:  # noqa: UP028
+                yield piece
+        except GeneratorExit:
+            # The reader stopped early (the page reran when the user clicked elsewhere mid-answer):
+            # the question is stored, so read the rest of the answer and store it with it.
+            try:
+                for _ in pieces:
+                    pass
+            except Exception:  # nobody is left to tell: the question stays, unanswered, in its conversation
+                log.warning("the rest of an interrupted answer could not be stored", exc_info=True)
+            raise
+
+    def _answer(self) -> Iterator[str]:
+        """The answer's pieces as they arrive; once the last is read, the answer is stored."""
         usage_box = StreamUsage()
         model_name, parts = OFFLINE_MODEL, []
         if not self.sources:
@@ -301,6 +319,7 @@ class Assistant:
             chat.check_daily_cap(t, creators.get_creator(t).subscription_tier)
             if session_id is None:
                 scope = scope or Scope()
+                _check_scope(t, scope)  # before anything is stored: a refused question leaves no conversation
                 session_id = chat.create_session(t, chat.auto_title(question),
                                                  context_video_ids=list(scope.video_ids or []),
                                                  context_course_id=scope.course_id)
@@ -310,10 +329,13 @@ class Assistant:
                 if session.read_only:
                     raise ValidationError("This is a student's conversation: you can read it, but not ask in it. "
                                           "Start a new conversation to ask yourself.")
+                if session.deleted_at is not None:  # trashed in another tab, or by another command
+                    raise NotFound("This conversation is in the trash: restore it to continue, or start a new one.")
                 kept = session_scope(session)
                 if scope is None:
                     scope = kept
-                elif scope != kept:  # the conversation searches where it was last asked
+                _check_scope(t, scope)
+                if scope != kept:  # the conversation searches where it was last asked
                     chat.set_session_scope(t, session_id, context_video_ids=list(scope.video_ids or []),
                                            context_course_id=scope.course_id)
                 history = [(m.role, m.content) for m in chat.list_messages(t, session_id)]
@@ -427,6 +449,19 @@ def session_scope(session: chat.ChatSession) -> Scope:
     """The scope a conversation searches, as stored with it."""
     return Scope(course_id=session.context_course_id,
                  video_ids=tuple(session.context_video_ids) if session.context_video_ids else None)
+
+
+def _check_scope(t: Workspace, scope: Scope) -> None:
+    """Raise NotFound unless the scope's course and chosen videos are this workspace's, out of the trash."""
+    scope_video_ids(t, scope)  # the course's check
+    if not scope.video_ids:
+        return
+    live = t.conn.execute(
+        sa.text("SELECT count(*) FROM videos WHERE creator_id = :creator AND id = ANY(:ids) AND NOT is_deleted"),
+        {"creator": t.creator_id, "ids": list(set(scope.video_ids))}).scalar_one()
+    if live < len(set(scope.video_ids)):
+        raise NotFound("A chosen video is not in this workspace (or it is in the trash): choose the videos again, "
+                       "or search all videos.")
 
 
 def _scope_json(scope: Scope) -> dict[str, Any]:

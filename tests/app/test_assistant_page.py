@@ -171,3 +171,156 @@ def _only_session(db, creator) -> uuid.UUID:
     with db.workspace(creator) as t:
         (session,) = chat.list_sessions(t, whose="mine")
     return session.id
+
+
+def test_a_follow_up_in_a_conversation_trashed_in_another_tab_is_refused_and_stores_nothing(workspace, db):
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("How do I swap two variables?").run()
+    session_id = _only_session(db, workspace)
+    with db.workspace(workspace) as t:  # another tab moves it to the trash
+        chat.delete_session(t, session_id)
+    at.chat_input(key="assistant_question").set_value("and can it return several values?").run()
+    assert not at.exception
+    assert any("This conversation is in the trash" in w.value and "restore it to continue" in w.value
+               for w in at.warning), [w.value for w in at.warning]
+    with db.workspace(workspace) as t:
+        assert chat.list_sessions(t, whose="mine") == []  # no new conversation took the question
+        assert [m.role for m in chat.list_messages(t, session_id)] == ["user", "assistant"]
+    at.button(key=f"assistant_reopen_{session_id}").click().run()  # restore it from the warning
+    assert not at.exception and not at.warning
+    at.chat_input(key="assistant_question").set_value("and can it return several values?").run()
+    with db.workspace(workspace) as t:
+        assert len(chat.list_messages(t, session_id)) == 4
+
+
+def test_a_chosen_course_trashed_in_another_tab_stops_the_chat_and_says_so(workspace, db):
+    video = _video_id(db, workspace)
+    with db.workspace(workspace) as t:
+        python = courses.create_course(t, "Python <i>basics</i>")
+        courses.add_lessons(t, courses.create_module(t, python, "Tuples"), [video])
+        other = courses.create_course(t, "Web basics")
+    at = _assistant()
+    at.segmented_control(key="assistant_scope").set_value("One course").run()
+    at.selectbox(key="assistant_scope_course").set_value(python).run()
+    with db.workspace(workspace) as t:  # another tab moves the course to the trash
+        courses.delete_course(t, python)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="assistant_scope_course").value == python  # not silently another course
+    assert any("Python <i>basics</i>" in shown(w.value) and "trash" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    assert at.chat_input(key="assistant_question").disabled  # nothing can be asked (or stored) there
+    at.selectbox(key="assistant_scope_course").set_value(other).run()  # choosing another course asks again
+    assert not at.warning and not at.chat_input(key="assistant_question").disabled
+    with db.workspace(workspace) as t:
+        in_trashed = chat.create_session(t, "Keys in the trashed course", context_course_id=python)
+    at.run().button(key=f"assistant_open_{in_trashed}").click().run()  # reopened: named, not widened to all videos
+    assert at.segmented_control(key="assistant_scope").value == "One course"
+    assert any("Python <i>basics</i>" in shown(w.value) for w in at.warning)
+    assert at.chat_input(key="assistant_question").disabled
+
+
+def test_chosen_videos_trashed_in_another_tab_never_widen_the_search(workspace, db):
+    from chronos_data import videos
+    from tests.conftest import import_lecture
+
+    tuples = _video_id(db, workspace)
+    lists = import_lecture(db, workspace, next(lec for lec in LECTURES if lec.title == "Python lists in depth"))
+    run_until_done(db, workspace, LocalEmbedder(), [lists])
+    at = _assistant()
+    at.segmented_control(key="assistant_scope").set_value("Chosen videos").run()
+    at.multiselect(key="assistant_scope_videos").set_value([tuples, lists]).run()
+    with db.workspace(workspace) as t:  # another tab moves one chosen video to the trash
+        videos.soft_delete_video(t, lists)
+    at.run()
+    assert not at.exception
+    assert any("Python lists in depth" in shown(w.value) and "trash" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    with db.workspace(workspace) as t:
+        session = chat.get_session(t, _only_session(db, workspace))
+    assert session.context_video_ids == [tuples]  # the remaining chosen video, not every video
+
+    with db.workspace(workspace) as t:  # and then the other one
+        videos.soft_delete_video(t, tuples)
+    at.run()
+    assert not at.exception
+    assert any(TUPLES.title in shown(w.value) and "trash" in w.value for w in at.warning)
+    assert at.chat_input(key="assistant_question").disabled  # nothing chosen is left to search
+
+
+def _answer_id(db, creator) -> uuid.UUID:
+    with db.workspace(creator) as t:
+        return chat.list_messages(t, _only_session(db, creator))[-1].id
+
+
+def test_thumbs_given_in_another_tab_are_kept_and_shown(workspace, db):
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    answer = _answer_id(db, workspace)
+    assert at.feedback(key=f"assistant_feedback_{answer}").value is None
+    with db.workspace(workspace) as t:  # another tab gives a thumb up
+        chat.set_feedback(t, answer, 1)
+    at.run()
+    assert not at.exception
+    with db.workspace(workspace) as t:
+        assert chat.list_messages(t, _only_session(db, workspace))[-1].feedback == 1  # not wiped by this tab
+    assert at.feedback(key=f"assistant_feedback_{answer}").value == 1  # and shown here
+    at.feedback(key=f"assistant_feedback_{answer}").set_value(0).run()  # this tab's thumb down is kept
+    with db.workspace(workspace) as t:
+        assert chat.list_messages(t, _only_session(db, workspace))[-1].feedback == -1
+
+
+def test_an_analyst_reads_conversations_without_any_control_to_change_them(workspace, db, monkeypatch):
+    from chronos_data.errors import ReadOnlyAccess
+    from components import state
+
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    session, answer = _only_session(db, workspace), _answer_id(db, workspace)
+    with db.workspace(workspace) as t:
+        trashed = chat.create_session(t, "Old keys question")
+        chat.delete_session(t, trashed)
+    monkeypatch.setattr(state, "can_edit", lambda: False)  # pages then run as the read-only role
+    at.run()
+    assert not at.exception
+    assert not at.feedback and not at.get("popover")  # no thumbs, no rename, no delete
+    assert not [b for b in at.button if b.key and b.key.startswith(("assistant_restore_", "assistant_delete_"))]
+    assert any("Old keys question" in c.value for c in at.caption)  # the trash is listed, read-only
+    with pytest.raises(ReadOnlyAccess), db.workspace(workspace, read_only=True) as t:
+        chat.set_feedback(t, answer, 1)
+    with pytest.raises(ReadOnlyAccess), db.workspace(workspace, read_only=True) as t:
+        chat.rename_session(t, session, "Renamed by an analyst")
+
+
+def test_the_rename_box_shows_the_title_renamed_in_another_tab(workspace, db):
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    session = _only_session(db, workspace)
+    (box,) = [b for b in at.text_input if b.label == "Title"]
+    assert box.value == "Can a tuple be used as a dictionary key?"
+    with db.workspace(workspace) as t:  # another tab renames it
+        chat.rename_session(t, session, "Tuples as keys")
+    at.run()
+    assert not at.exception
+    assert [b.value for b in at.text_input if b.label == "Title"] == ["Tuples as keys"]
+    (box,) = [b for b in at.text_input if b.label == "Title"]
+    box.set_value("Tuples as dictionary keys")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception
+    with db.workspace(workspace) as t:
+        assert chat.get_session(t, session).title == "Tuples as dictionary keys"
+    assert [b.value for b in at.text_input if b.label == "Title"] == ["Tuples as dictionary keys"]
+
+
+def test_the_question_log_says_when_it_shows_only_the_latest_questions(workspace, db):
+    with db.workspace(workspace) as t:
+        session = chat.create_session(t, "Many questions")
+        for n in range(1_001):
+            chat.add_message(t, session, "user", f"Question {n}?")
+    at = _assistant()
+    at.tabs[1].run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 1_000
+    assert any(c.value.startswith("The latest 1,000 of 1,001 questions") for c in at.caption), \
+        [c.value for c in at.caption]

@@ -282,3 +282,51 @@ def test_citations_link_youtube_moments_in_seconds():
     assert citation.url == "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=75s"
     assert replace(citation, source_type="upload", source_key=None).url is None
     assert Citation.from_json(citation.to_json()) == citation
+
+
+def test_a_scope_outside_the_workspace_is_refused_before_anything_is_stored(db, workspace, offline):
+    with db.workspace(workspace.creator) as t:
+        trashed = courses.create_course(t, "Trashed course")
+        courses.add_lessons(t, courses.create_module(t, trashed, "HTTP"), [workspace.video["HTTP caching headers"]])
+        courses.delete_course(t, trashed)
+        first = offline.ask(workspace.creator, "What is a tuple?").session_id
+    bad = [Scope(course_id=uuid.uuid4()), Scope(course_id=trashed), Scope(video_ids=(workspace.neighbour_video,)),
+           Scope(video_ids=(uuid.uuid4(), workspace.video["HTTP caching headers"]))]
+    for scope in bad:
+        for session_id in (None, first):
+            with db.workspace(workspace.creator) as t:
+                before = (len(chat.list_sessions(t)), chat.questions_today(t), chat.get_session(t, first))
+            with pytest.raises(NotFound, match="not in this workspace"):
+                offline.ask(workspace.creator, "What is max-age?", scope=scope, session_id=session_id)
+            with db.workspace(workspace.creator) as t:  # no conversation, question or scope change kept
+                assert (len(chat.list_sessions(t)), chat.questions_today(t), chat.get_session(t, first)) == before
+
+
+def test_an_answer_whose_reader_stops_early_is_still_read_to_its_end_and_stored(db, embedder, workspace, offline):
+    # The page's st.write_stream stops reading when the user clicks elsewhere mid-answer (a rerun).
+    with FakeOpenAI() as fake:
+        run = _generating(db, embedder, fake).start(workspace.creator, "Can a tuple be used as a key in a dictionary?")
+        pieces = iter(run)
+        first = next(pieces)
+        pieces.close()
+    quoted = offline.start(workspace.creator, "Can a tuple be used as a key in a dictionary?")
+    whole = iter(quoted)
+    next(whole)  # an offline answer arrives in one piece
+    whole.close()
+    for interrupted in (run, quoted):
+        assert interrupted.answer is not None
+        with db.workspace(workspace.creator) as t:
+            stored = chat.list_messages(t, interrupted.session_id)
+        assert [m.role for m in stored] == ["user", "assistant"] and stored[1].content == interrupted.answer.text
+    assert run.answer.text.startswith(first) and len(run.answer.text) > len(first) and "[1]" in run.answer.text
+
+
+def test_a_students_answers_cannot_be_rated_by_the_creator(db, workspace):
+    with db.workspace(workspace.creator) as t:
+        student = students.create_student(t, f"student-{uuid.uuid4().hex[:6]}@example.com")
+        session = chat.create_session(t, "Lists?", student_id=student)
+        chat.add_message(t, session, "user", "Why is pop cheap?")
+        answer = chat.add_message(t, session, "assistant", "Because it removes the last item.")
+        with pytest.raises(ValidationError, match="student"):
+            chat.set_feedback(t, answer, -1)
+        assert chat.list_messages(t, session)[-1].feedback is None

@@ -46,3 +46,16 @@ def test_each_kpi_says_whether_it_is_a_percentage(t):
     assert units == {"Views": "number", "Unique viewers": "number", "Watch time (hours)": "number",
                      "Completion rate (%)": "percent", "Active students (daily)": "number", "AI questions": "number"}
     assert list(table.columns[:4]) == list(dashboards.kpis(t, dashboards.Filters(date(2026, 2, 1), TODAY)).columns[:4])
+
+
+def test_the_overview_counts_what_is_out_of_the_trash(t):
+    from chronos_data import chat, videos
+
+    courses.create_course(t, "Kept")
+    courses.delete_course(t, courses.create_course(t, "Trashed"))
+    videos.create_video(t, title="Live", source_type="youtube", source_id="dQw4w9WgXcQ")
+    videos.soft_delete_video(t, videos.create_video(t, title="Gone", source_type="youtube", source_id="9bZkp7q19f0"))
+    chat.create_session(t, "Kept")
+    chat.delete_session(t, chat.create_session(t, "Trashed"))
+    overview = page_data.overview_page(t)
+    assert (overview.videos, overview.courses, overview.conversations) == (1, 1, 1)

