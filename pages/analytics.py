@@ -8,6 +8,7 @@ import streamlit as st
 
 from chronos_data import page_data, periods, spending
 from chronos_data.errors import ChronosError
+from chronos_data.spreadsheet import csv_bytes
 from chronos_data.viewing import dashboards, event_import, rollups
 from components import charts, figures, layout, state
 from components.analytics_data import Queries, refresh_rollups
@@ -27,7 +28,7 @@ _URL = "query-params"  # filters, granularity and tab live in the URL: a reload 
 
 def _download(frame: pd.DataFrame, name: str, key: str) -> None:
     # Written when clicked, not on every rerun of the page.
-    st.download_button("Download CSV", lambda: frame.to_csv(index=False).encode(), f"chronos-{name}.csv",
+    st.download_button("Download CSV", lambda: csv_bytes(frame), f"chronos-{name}.csv",
                        "text/csv", key=key, icon=":material/download:", on_click="ignore")
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from chronos_data import page_data, videos
 from chronos_data.errors import ChronosError
 from chronos_data.insights import KINDS, Insight
+from chronos_data.spreadsheet import csv_bytes
 from components import layout, state
 from components.demo_loader import render_demo_loader
 from components.insights_data import confusion_frame, insights_table, question_tally, workspace_insights
@@ -146,7 +147,7 @@ creator_id = state.current_creator_id(state.get_database())
 with st.spinner("Looking for patterns…"):
     found = workspace_insights(creator_id, course_id, show_decided, version)
 
-right.download_button("Download CSV", insights_table(found).to_csv(index=False).encode(),
+right.download_button("Download CSV", csv_bytes(insights_table(found)),
                       file_name="insights.csv", mime="text/csv", key="insights_csv", icon=":material/download:",
                       on_click="ignore", help="Every finding of this filter, one row each, with the numbers behind it.")
 counts = {kind: sum(1 for i in found if i.kind == kind) for kind in KINDS}

@@ -80,3 +80,11 @@ def test_pages_components_and_the_load_benchmark_name_no_table():
         assert not calls & {"workspace.has_rows", "workspace.row_counts"}, path
         # Any table of the migrations, one-word ones too, wherever a chronos_data call is given one.
         assert _data_calls_naming_tables(path, every_table) == []
+
+
+def test_every_csv_download_goes_through_the_formula_guard():
+    # Titles, e-mails and questions in a download are other people's text: written raw, a cell such
+    # as "=HYPERLINK(...)" runs as a formula when the creator opens the file in a spreadsheet.
+    for folder in ("pages", "components"):
+        for path in (ROOT / folder).rglob("*.py"):
+            assert ".to_csv(" not in path.read_text(), f"{path}: write CSV with chronos_data.spreadsheet.csv_bytes"
