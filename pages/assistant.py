@@ -115,8 +115,8 @@ def _trashed_notice(session: chat.ChatSession) -> None:
 
 def _scope(course_list, library, trashed_courses, trashed_videos) -> Scope | None:
     """Where the next question searches; None when it cannot be asked (the chosen course went to the
-    trash meanwhile, or every chosen video: a warning says so, and the chat box is disabled rather
-    than the search widened)."""
+    trash meanwhile, or every chosen video, or no video is chosen yet: a warning or caption says so, and
+    the chat box is disabled rather than the search widened)."""
     # No default=: a reopened conversation sets the value through the session state (_restore_scope).
     st.session_state.setdefault("assistant_scope", "All videos")
     choice = st.segmented_control("Search in", list(_SCOPES), key="assistant_scope") or "All videos"
@@ -164,7 +164,11 @@ def _scope(course_list, library, trashed_courses, trashed_videos) -> Scope | Non
             st.warning(f"{what} (in another tab or window): only the other "
                        f"{layout.plural(len(remaining), 'chosen video')} {'is' if len(remaining) == 1 else 'are'} "
                        "searched.", icon=":material/warning:")
-        return Scope(video_ids=tuple(remaining)) if remaining else Scope()
+        if not chosen:
+            # Searching every video here would answer from videos the user meant to leave out.
+            st.caption("Choose at least one video to search, or pick “All videos”.")
+            return None
+        return Scope(video_ids=tuple(remaining))
     return Scope()
 
 

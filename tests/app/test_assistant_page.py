@@ -324,3 +324,14 @@ def test_the_question_log_says_when_it_shows_only_the_latest_questions(workspace
     assert len(at.dataframe[0].value) == 1_000
     assert any(c.value.startswith("The latest 1,000 of 1,001 questions") for c in at.caption), \
         [c.value for c in at.caption]
+
+
+def test_chosen_videos_with_none_chosen_asks_for_a_choice_instead_of_searching_everything(workspace, db):
+    _video_id(db, workspace)
+    at = _assistant()
+    at.segmented_control(key="assistant_scope").set_value("Chosen videos").run()
+    assert not at.exception
+    assert at.chat_input(key="assistant_question").disabled
+    assert any("Choose at least one video" in c.value for c in at.caption), [c.value for c in at.caption]
+    with db.workspace(workspace) as t:
+        assert chat.list_sessions(t) == []
