@@ -103,8 +103,10 @@ def _session_actions(session: chat.ChatSession) -> None:
 
 
 def _trashed_notice(session: chat.ChatSession) -> None:
-    st.warning("This conversation is in the trash (it was moved there in another tab or window): restore it "
-               "to continue, or start a new conversation.", icon=":material/delete:")
+    then = ("restore it to continue, or start a new conversation." if state.can_edit()
+            else "the workspace's owner can restore it.")
+    st.warning(f"This conversation is in the trash (it was moved there in another tab or window): {then}",
+               icon=":material/delete:")
     if state.can_edit() and st.button("Restore", key=f"assistant_reopen_{session.id}",
                                       icon=":material/restore_from_trash:"):
         with state.workspace() as t:

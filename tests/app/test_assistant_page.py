@@ -335,3 +335,17 @@ def test_chosen_videos_with_none_chosen_asks_for_a_choice_instead_of_searching_e
     assert any("Choose at least one video" in c.value for c in at.caption), [c.value for c in at.caption]
     with db.workspace(workspace) as t:
         assert chat.list_sessions(t) == []
+
+
+def test_an_analyst_is_not_told_to_restore_a_conversation_trashed_elsewhere(workspace, db, monkeypatch):
+    from components import state
+
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    with db.workspace(workspace) as t:  # the owner, in another tab, moves it to the trash
+        chat.delete_session(t, _only_session(db, workspace))
+    monkeypatch.setattr(state, "can_edit", lambda: False)
+    at.run()
+    assert not at.exception
+    (notice,) = [w.value for w in at.warning if "in the trash" in w.value]
+    assert "restore it to continue" not in notice and "owner can restore" in notice, notice
