@@ -272,8 +272,9 @@ class _Run(StudentSteps, CourseSteps):
             self.state.course_index += 1
             self._save()
 
-    def apply_memberships(self, memberships: list[Any]) -> None:
-        self._apply_memberships(memberships)
+    def apply_memberships(self, memberships: list[Any]) -> int:
+        """Apply ``memberships``; returns how many were older than a state already applied (skipped)."""
+        return self._apply_memberships(memberships)
 
     def store_completions(self, interactions: list[Any]) -> int:
         """Store ``interactions``' completions of matched lessons; returns how many were new."""

@@ -37,6 +37,7 @@ from ..db import Workspace
 from ..errors import ChronosError, ValidationError
 from . import crypto
 from .sync import _writer as writer
+from .sync_students import updated_at
 
 __all__ = ["DeliveryResult", "WebhookRejected", "receive_delivery", "set_webhook_secret", "verify_delivery"]
 
@@ -153,11 +154,17 @@ def _apply(t: Workspace, company: str, kind: str, data: dict[str, Any]) -> tuple
 
 def _membership(t: Workspace, company: str, membership: Membership) -> tuple[str, Any, dict[str, Any]]:
     detail = {"membership_id": membership.id, "status": str(membership.status),
-              "cancellation_reason": membership.cancellation_reason, "canceled_at": membership.canceled_at}
+              "cancellation_reason": membership.cancellation_reason, "canceled_at": membership.canceled_at,
+              "updated_at": updated_at(membership)}
     if not membership.user_id:
         return "recorded (the membership has no user yet)", None, detail
-    writer(t, company).apply_memberships([membership])
+    skipped = writer(t, company).apply_memberships([membership])
     student = t.conn.execute(sa.text("SELECT id, is_active FROM students WHERE creator_id = :creator "
                                      "AND whop_user_id = :user"),
                              {"creator": t.creator_id, "user": membership.user_id}).one()
-    return ("student active" if student.is_active else "student inactive"), student.id, detail
+    state = "student active" if student.is_active else "student inactive"
+    if skipped:
+        # Whop delivered it after a newer state of the same membership: recorded, not applied.
+        detail["stale"] = True
+        return f"older than the membership's state already applied: nothing changed ({state})", student.id, detail
+    return state, student.id, detail
