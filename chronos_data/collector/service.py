@@ -14,7 +14,8 @@
 * ``POST /v1/webhooks/whop/{workspace}``: Whop's webhook deliveries for one workspace, checked
   against that workspace's signing secret (``chronos_data.whop.webhooks``): 200 once applied (or
   seen before), 401 for an unsigned, wrongly signed, replayed-late or foreign delivery (nothing
-  stored), 404 for an address that names no workspace id.
+  stored), 404 for an address that names no workspace id, 503 with Retry-After when a sync of the
+  workspace holds its rows for over ``webhooks.WEBHOOK_LOCK_SECONDS`` (Whop delivers it again).
 
 Why Starlette on uvicorn: both already ship with Streamlit (no new dependency), the media server
 (``chronos_data.media_server``) uses them, and an ASGI server reads a body as a stream (so an
