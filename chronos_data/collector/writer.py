@@ -227,6 +227,11 @@ def _students(t: Workspace, emails: set[str]) -> dict[str, uuid.UUID]:
     return found
 
 
+def _video_length(t: Workspace, video_id: uuid.UUID) -> float | None:
+    return t.conn.execute(sa.text("SELECT duration_seconds FROM videos WHERE creator_id = :c AND id = :v"),
+                          {"c": t.creator_id, "v": video_id}).scalar_one_or_none()
+
+
 def _apply_report(t: Workspace, report: SessionReport, student_id: uuid.UUID, result: Stored) -> None:
     """One viewing report made into the viewing's watch session as the Chronos player's events are
     (``watching``): opened once, played ranges merged, milestones reckoned from what was played.
@@ -254,13 +259,21 @@ def _apply_report(t: Workspace, report: SessionReport, student_id: uuid.UUID, re
             else:
                 session_id = session.id
                 before = (session.percent_complete, session.watch_time_seconds, session.ended, session.played)
-            played = report.played
-            if played is None and report.percent is not None and report.duration:
-                played = [(0.0, report.duration * report.percent / 100)]
-            if played or report.watched:
+            played, watched = report.played, report.watched
+            if played is None and report.percent is not None:
+                # Only how far it got: the share of the player's duration, or else of the library's
+                # length, taken as played from the start (and as watched, when no watch time came).
+                length = report.duration or _video_length(t, report.video_id)
+                if not length:
+                    raise ValidationError("percent_complete alone cannot be counted: this video's length is "
+                                          "unknown; send duration (seconds) or the played ranges with it")
+                played = [(0.0, length * report.percent / 100)]
+                if watched is None:
+                    watched = int(played[0][1])
+            if played or watched:
                 progress = watching.report_progress(
                     t, session_id, position_seconds=max((b for _, b in played or []), default=0.0),
-                    watched_seconds=float(report.watched or 0), duration_seconds=report.duration,
+                    watched_seconds=float(watched or 0), duration_seconds=report.duration,
                     played=played or [], at=report.at)
                 changed = changed or bool(progress.new_milestones) or progress.percent_complete > before[0]
             if report.end is not None and not before[2]:

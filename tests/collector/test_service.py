@@ -275,3 +275,31 @@ def test_collected_events_show_on_analytics_after_the_next_rollup(collector, db)
         rollups.rollup(t)
         frame = dashboards.views_over_time(t, dashboards.Filters(day.date(), day.date()))
     assert frame["views"].tolist() == [3]
+
+
+def test_a_viewing_reported_by_percent_only_is_counted_from_the_video_s_length(collector, db, ws):
+    """A sender that reports only percent_complete (no played ranges, no watch time, no duration):
+    the share is taken of the library's length; a video of unknown length refuses it in words."""
+    from chronos_data import videos
+
+    with db.workspace(ws.creator) as t:
+        unknown = videos.create_video(t, title=f"No length {uuid.uuid4().hex[:6]}", source_type="youtube",
+                                      source_id=("N" + uuid.uuid4().hex)[:11])
+    viewing, other = str(uuid.uuid4()), str(uuid.uuid4())
+    answer = collector.post(ws.key, jsonl(
+        event(ws, session=viewing),
+        event(ws, session=viewing, type="video_progress", percent_complete=50),
+        event(ws, session=other, video=str(unknown)),
+        event(ws, session=other, video=str(unknown), type="video_progress", percent_complete=50)))
+    result = answer.json()
+    assert result["stored"] == 3
+    assert [r["line"] for r in result["rejected"]] == [4] and "length" in result["rejected"][0]["error"]
+    with db.workspace(ws.creator) as t:
+        session = t.conn.execute(sa.text(
+            "SELECT id, percent_complete, watch_time_seconds FROM video_watch_sessions WHERE video_id = :v"),
+            {"v": ws.video}).one()
+        milestones = t.conn.execute(sa.text(
+            "SELECT metadata ->> 'milestone' FROM video_analytics_events WHERE metadata ->> 'session_id' = :s "
+            "AND event_type = 'video_progress' ORDER BY 1"), {"s": str(session.id)}).scalars().all()
+    assert (session.percent_complete, session.watch_time_seconds) == (50, 300)
+    assert milestones == ["10", "25", "50"]
