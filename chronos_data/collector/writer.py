@@ -241,12 +241,18 @@ def _apply_report(t: Workspace, report: SessionReport, student_id: uuid.UUID, re
         with t.conn.begin_nested():
             t.conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                            {"key": f"chronos.viewing:{t.creator_id}:{viewing}"})
+            # The viewing's latest session begun by the report's time (a late row of a viewing that was
+            # played again belongs to the play it was sent in), else its latest.
             session = t.conn.execute(
                 sa.text("SELECT id, percent_complete, watch_time_seconds, session_end IS NOT NULL AS ended, "
-                        "coalesce(metadata -> 'played', '[]') AS played FROM video_watch_sessions "
+                        "session_end, coalesce(metadata -> 'played', '[]') AS played FROM video_watch_sessions "
                         "WHERE creator_id = :c AND student_id = :s AND video_id = :v AND metadata ->> 'viewing' = :w "
-                        "ORDER BY session_start DESC LIMIT 1"),
-                {"c": t.creator_id, "s": student_id, "v": report.video_id, "w": viewing}).one_or_none()
+                        "ORDER BY session_start <= :at DESC, session_start DESC LIMIT 1"),
+                {"c": t.creator_id, "s": student_id, "v": report.video_id, "w": viewing,
+                 "at": report.at}).one_or_none()
+            if (session is not None and report.kind == "video_started" and session.session_end is not None
+                    and report.at > session.session_end):
+                session = None  # played again after the end under the same id: a viewing of its own
             changed = session is None
             if session is None:
                 session_id = watching.start_viewing(t, report.video_id, student_id, device_type=report.device,

@@ -303,3 +303,29 @@ def test_a_viewing_reported_by_percent_only_is_counted_from_the_video_s_length(c
             "AND event_type = 'video_progress' ORDER BY 1"), {"s": str(session.id)}).scalars().all()
     assert (session.percent_complete, session.watch_time_seconds) == (50, 300)
     assert milestones == ["10", "25", "50"]
+
+
+def test_playing_again_after_the_end_under_the_same_session_is_a_new_viewing(collector, db, ws):
+    """A sender keeps its session id when the student watches to the end and presses play again:
+    the replay is a watch session of its own, and the finished one keeps its end and its progress."""
+    viewing = str(uuid.uuid4())
+    at = NOW - timedelta(minutes=30)
+
+    def when(minutes: int) -> str:
+        return (at + timedelta(minutes=minutes)).isoformat()
+
+    first = collector.post(ws.key, jsonl(
+        event(ws, session=viewing, timestamp=when(0)),
+        event(ws, session=viewing, type="video_progress", played=[[0, 600]], duration=600, watch_time_seconds=600,
+              timestamp=when(10), end=when(10))))
+    assert first.json()["stored"] == 2
+    replay = collector.post(ws.key, jsonl(
+        event(ws, session=viewing, timestamp=when(12)),
+        event(ws, session=viewing, type="video_progress", played=[[0, 60]], duration=600, watch_time_seconds=60,
+              timestamp=when(13))))
+    assert replay.json() == {"stored": 2, "duplicates": 0, "rejected": []}
+    with db.workspace(ws.creator) as t:
+        sessions = t.conn.execute(sa.text(
+            "SELECT session_start, session_end IS NOT NULL AS ended, percent_complete, watch_time_seconds "
+            "FROM video_watch_sessions WHERE video_id = :v ORDER BY session_start"), {"v": ws.video}).all()
+    assert [tuple(s) for s in sessions] == [(at, True, 100, 600), (at + timedelta(minutes=12), False, 10, 60)]
