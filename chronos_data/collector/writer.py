@@ -17,6 +17,7 @@ import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+import psycopg
 import sqlalchemy as sa
 
 from ..db import Database, Workspace
@@ -25,7 +26,8 @@ from ..viewing import watching
 from ..viewing.event_batch import EventRow, append_events
 from .rows import Checked, SessionReport
 
-__all__ = ["BATCH_ROWS", "FLUSH_SECONDS", "QUEUE_ROWS", "WRITERS", "QueueFull", "Stored", "Writer"]
+__all__ = ["BATCH_ROWS", "FLUSH_SECONDS", "QUEUE_ROWS", "WRITERS", "WRITE_LOCK_SECONDS", "QueueFull", "Stored",
+           "WorkspaceBusy", "Writer"]
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,19 @@ QUEUE_ROWS = 50_000
 #: inserted on one core while the other waited; two overlap one batch's checks and COPY with the
 #: other's insert. append_events orders rows alike in every batch, so overlapping ones do not deadlock.
 WRITERS = 2
+#: How long a write waits for rows another transaction holds (a rollup of the workspace, a Whop sync,
+#: a long import) before its requests are answered 503 with Retry-After: one busy workspace must not
+#: hold up the writer, and with it every other workspace's requests.
+WRITE_LOCK_SECONDS = 5.0
 
 
 class QueueFull(ChronosError):
     """The writer has more rows waiting than it may hold; the sender should retry shortly."""
+
+
+class WorkspaceBusy(ChronosError):
+    """The workspace's rows stayed held by another transaction for ``WRITE_LOCK_SECONDS``; nothing of
+    the batch was written and the sender should retry shortly (the collector answers 503)."""
 
 
 @dataclass
@@ -66,8 +77,10 @@ class Writer:
     """The one writing path of a collector process (see the module's docstring)."""
 
     def __init__(self, db: Database, *, flush_seconds: float = FLUSH_SECONDS, batch_rows: int = BATCH_ROWS,
-                 queue_rows: int = QUEUE_ROWS, writers: int = WRITERS) -> None:
+                 queue_rows: int = QUEUE_ROWS, writers: int = WRITERS,
+                 lock_seconds: float = WRITE_LOCK_SECONDS) -> None:
         self._db = db
+        self._lock_wait = f"{max(1, int(lock_seconds * 1000))}ms"
         self._flush = flush_seconds
         self._batch_rows = batch_rows
         self._queue_rows = queue_rows
@@ -174,8 +187,18 @@ class Writer:
             return exc
 
     def _commit(self, creator_id: uuid.UUID, jobs: list[_Job]) -> list[Stored]:
+        try:
+            return self._commit_locked(creator_id, jobs)
+        except sa.exc.OperationalError as exc:
+            if isinstance(exc.orig, psycopg.errors.LockNotAvailable):
+                raise WorkspaceBusy("This workspace's data is busy (a rollup, a Whop sync or an import is writing "
+                                    "it); send the events again in a moment.") from None
+            raise
+
+    def _commit_locked(self, creator_id: uuid.UUID, jobs: list[_Job]) -> list[Stored]:
         results = [Stored(rejected=list(job.checked.rejected)) for job in jobs]
         with self._db.workspace(creator_id) as t:
+            t.conn.execute(sa.text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": self._lock_wait})
             emails = {email for job in jobs for _, email, _ in job.checked.events}
             emails |= {report.student_email for job in jobs for report in job.checked.sessions}
             students = _students(t, emails)

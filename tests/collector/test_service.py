@@ -188,7 +188,9 @@ def test_a_full_queue_gets_429_with_retry_after_and_nothing_is_lost(db):
     import concurrent.futures
 
     ws = make_workspace(db, "busy")
-    for running in run_collector(db, Writer(db, queue_rows=3)):
+    # The writer must still be waiting on the lock when the second request comes, however slow the
+    # machine: with the writer's usual 5 s lock wait it could give up first (503) and empty its queue.
+    for running in run_collector(db, Writer(db, queue_rows=3, lock_seconds=600)):
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             with db.owner() as conn:
                 conn.execute(sa.text("LOCK TABLE chronos.rollup_days IN EXCLUSIVE MODE"))
@@ -329,3 +331,27 @@ def test_playing_again_after_the_end_under_the_same_session_is_a_new_viewing(col
             "SELECT session_start, session_end IS NOT NULL AS ended, percent_complete, watch_time_seconds "
             "FROM video_watch_sessions WHERE video_id = :v ORDER BY session_start"), {"v": ws.video}).all()
     assert [tuple(s) for s in sessions] == [(at, True, 100, 600), (at + timedelta(minutes=12), False, 10, 60)]
+
+
+def test_a_workspace_whose_rows_are_locked_gets_503_and_others_are_written(db):
+    """One workspace's rows held by another transaction (a rollup, a Whop sync) for longer than the
+    writer waits: its request is answered 503 with Retry-After, another workspace's is written."""
+    import concurrent.futures
+
+    held, other = make_workspace(db, "held"), make_workspace(db, "free")
+    # One writer thread, so a stuck write would hold up every workspace; a short wait keeps the test quick.
+    for running in run_collector(db, Writer(db, writers=1, lock_seconds=0.5)):
+        assert running.post(held.key, jsonl(event(held))).json()["stored"] == 1  # its day's rollup row exists
+        with concurrent.futures.ThreadPoolExecutor(1) as pool, db.owner() as conn:
+            conn.execute(sa.text("SELECT 1 FROM chronos.rollup_days WHERE creator_id = :c FOR UPDATE"),
+                         {"c": held.creator})
+            busy = pool.submit(running.post, held.key, jsonl(event(held)))
+            wait_until(lambda writer=running.writer, busy=busy: writer.queued_rows >= 1 or busy.done(),
+                       timeout=30, poll=0.01,
+                       what="the held workspace's request to reach the writer")
+            free = running.post(other.key, jsonl(event(other)))
+            refused = busy.result()
+        assert free.status_code == 200 and free.json()["stored"] == 1
+        assert refused.status_code == 503 and refused.headers["retry-after"].isdigit()
+        assert "busy" in refused.json()["error"]
+    assert count_events(db, held.creator) == 1 and count_events(db, other.creator) == 1
