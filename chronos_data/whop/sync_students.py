@@ -42,14 +42,20 @@ class StudentSteps:
     def _student(self, user_id: str, email: str | None, name: str | None, last: str | None) -> Any:
         """Update the student with this Whop user id, or link the one with this e-mail; None if neither."""
         params = {**self.params, "user": user_id, "email": email, "name": name, "last": _time(last)}
-        found = self.t.conn.execute(sa.text("""
+        # Whop's e-mail is the member's: a changed one is taken, unless another student of the
+        # workspace has that address (then the student keeps theirs, and the summary says so).
+        row = self.t.conn.execute(sa.text("""
             UPDATE students s SET name = coalesce(:name, s.name),
-                   email = CASE WHEN s.email IS NULL AND CAST(:email AS text) IS NOT NULL AND NOT EXISTS (
-                                  SELECT 1 FROM students o WHERE o.creator_id = s.creator_id
-                                    AND lower(o.email) = lower(:email)) THEN :email ELSE s.email END,
+                   email = CASE WHEN CAST(:email AS text) IS NOT NULL AND s.email IS DISTINCT FROM :email
+                                 AND NOT EXISTS (SELECT 1 FROM students o WHERE o.creator_id = s.creator_id
+                                                   AND o.id <> s.id AND lower(o.email) = lower(:email))
+                                THEN :email ELSE s.email END,
                    last_active_at = greatest(s.last_active_at, CAST(:last AS timestamptz))
-            WHERE s.creator_id = :creator AND s.whop_user_id = :user RETURNING s.id
-        """), params).scalar_one_or_none()
+            WHERE s.creator_id = :creator AND s.whop_user_id = :user RETURNING s.id, s.email
+        """), params).one_or_none()
+        found = row.id if row is not None else None
+        if row is not None and email and (row.email or "").lower() != email.lower():
+            self.state.emails_kept.append(row.email or user_id)
         if found is None and email:
             found = self.t.conn.execute(sa.text("""
                 UPDATE students s SET whop_user_id = :user, name = coalesce(s.name, :name),
