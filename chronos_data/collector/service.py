@@ -9,12 +9,15 @@
   Answers ``{"stored": n, "duplicates": m, "rejected": [{"line": i, "error": "..."}]}``: good rows are
   kept when others are refused. 401 for a missing, unknown or revoked key; 403 for a browser origin
   the key does not allow; 413 over ``MAX_BODY_BYTES`` or ``rows.MAX_ROWS``; 400 for a body that is not
-  UTF-8 JSON; 429 with Retry-After when the writer's queue is full; 503 when the database is away.
+  UTF-8 JSON; 429 with Retry-After when the writer's queue is full; 503 (Retry-After) when the
+  database is away, or when the workspace's rows stay held by another transaction (a rollup, a Whop
+  sync) for ``writer.WRITE_LOCK_SECONDS``: only that workspace's requests wait, never everyone's.
 * ``GET /v1/collector.js``: the snippet players load (static/collector.js).
 * ``POST /v1/webhooks/whop/{workspace}``: Whop's webhook deliveries for one workspace, checked
   against that workspace's signing secret (``chronos_data.whop.webhooks``): 200 once applied (or
   seen before), 401 for an unsigned, wrongly signed, replayed-late or foreign delivery (nothing
-  stored), 404 for an address that names no workspace id.
+  stored), 404 for an address that names no workspace id, 503 with Retry-After when a sync of the
+  workspace holds its rows for over ``webhooks.WEBHOOK_LOCK_SECONDS`` (Whop delivers it again).
 
 Why Starlette on uvicorn: both already ship with Streamlit (no new dependency), the media server
 (``chronos_data.media_server``) uses them, and an ASGI server reads a body as a stream (so an

@@ -17,6 +17,7 @@ import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+import psycopg
 import sqlalchemy as sa
 
 from ..db import Database, Workspace
@@ -25,7 +26,8 @@ from ..viewing import watching
 from ..viewing.event_batch import EventRow, append_events
 from .rows import Checked, SessionReport
 
-__all__ = ["BATCH_ROWS", "FLUSH_SECONDS", "QUEUE_ROWS", "WRITERS", "QueueFull", "Stored", "Writer"]
+__all__ = ["BATCH_ROWS", "FLUSH_SECONDS", "QUEUE_ROWS", "WRITERS", "WRITE_LOCK_SECONDS", "QueueFull", "Stored",
+           "WorkspaceBusy", "Writer"]
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,19 @@ QUEUE_ROWS = 50_000
 #: inserted on one core while the other waited; two overlap one batch's checks and COPY with the
 #: other's insert. append_events orders rows alike in every batch, so overlapping ones do not deadlock.
 WRITERS = 2
+#: How long a write waits for rows another transaction holds (a rollup of the workspace, a Whop sync,
+#: a long import) before its requests are answered 503 with Retry-After: one busy workspace must not
+#: hold up the writer, and with it every other workspace's requests.
+WRITE_LOCK_SECONDS = 5.0
 
 
 class QueueFull(ChronosError):
     """The writer has more rows waiting than it may hold; the sender should retry shortly."""
+
+
+class WorkspaceBusy(ChronosError):
+    """The workspace's rows stayed held by another transaction for ``WRITE_LOCK_SECONDS``; nothing of
+    the batch was written and the sender should retry shortly (the collector answers 503)."""
 
 
 @dataclass
@@ -66,8 +77,10 @@ class Writer:
     """The one writing path of a collector process (see the module's docstring)."""
 
     def __init__(self, db: Database, *, flush_seconds: float = FLUSH_SECONDS, batch_rows: int = BATCH_ROWS,
-                 queue_rows: int = QUEUE_ROWS, writers: int = WRITERS) -> None:
+                 queue_rows: int = QUEUE_ROWS, writers: int = WRITERS,
+                 lock_seconds: float = WRITE_LOCK_SECONDS) -> None:
         self._db = db
+        self._lock_wait = f"{max(1, int(lock_seconds * 1000))}ms"
         self._flush = flush_seconds
         self._batch_rows = batch_rows
         self._queue_rows = queue_rows
@@ -174,8 +187,18 @@ class Writer:
             return exc
 
     def _commit(self, creator_id: uuid.UUID, jobs: list[_Job]) -> list[Stored]:
+        try:
+            return self._commit_locked(creator_id, jobs)
+        except sa.exc.OperationalError as exc:
+            if isinstance(exc.orig, psycopg.errors.LockNotAvailable):
+                raise WorkspaceBusy("This workspace's data is busy (a rollup, a Whop sync or an import is writing "
+                                    "it); send the events again in a moment.") from None
+            raise
+
+    def _commit_locked(self, creator_id: uuid.UUID, jobs: list[_Job]) -> list[Stored]:
         results = [Stored(rejected=list(job.checked.rejected)) for job in jobs]
         with self._db.workspace(creator_id) as t:
+            t.conn.execute(sa.text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": self._lock_wait})
             emails = {email for job in jobs for _, email, _ in job.checked.events}
             emails |= {report.student_email for job in jobs for report in job.checked.sessions}
             students = _students(t, emails)
@@ -227,6 +250,11 @@ def _students(t: Workspace, emails: set[str]) -> dict[str, uuid.UUID]:
     return found
 
 
+def _video_length(t: Workspace, video_id: uuid.UUID) -> float | None:
+    return t.conn.execute(sa.text("SELECT duration_seconds FROM videos WHERE creator_id = :c AND id = :v"),
+                          {"c": t.creator_id, "v": video_id}).scalar_one_or_none()
+
+
 def _apply_report(t: Workspace, report: SessionReport, student_id: uuid.UUID, result: Stored) -> None:
     """One viewing report made into the viewing's watch session as the Chronos player's events are
     (``watching``): opened once, played ranges merged, milestones reckoned from what was played.
@@ -236,12 +264,18 @@ def _apply_report(t: Workspace, report: SessionReport, student_id: uuid.UUID, re
         with t.conn.begin_nested():
             t.conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                            {"key": f"chronos.viewing:{t.creator_id}:{viewing}"})
+            # The viewing's latest session begun by the report's time (a late row of a viewing that was
+            # played again belongs to the play it was sent in), else its latest.
             session = t.conn.execute(
                 sa.text("SELECT id, percent_complete, watch_time_seconds, session_end IS NOT NULL AS ended, "
-                        "coalesce(metadata -> 'played', '[]') AS played FROM video_watch_sessions "
+                        "session_end, coalesce(metadata -> 'played', '[]') AS played FROM video_watch_sessions "
                         "WHERE creator_id = :c AND student_id = :s AND video_id = :v AND metadata ->> 'viewing' = :w "
-                        "ORDER BY session_start DESC LIMIT 1"),
-                {"c": t.creator_id, "s": student_id, "v": report.video_id, "w": viewing}).one_or_none()
+                        "ORDER BY session_start <= :at DESC, session_start DESC LIMIT 1"),
+                {"c": t.creator_id, "s": student_id, "v": report.video_id, "w": viewing,
+                 "at": report.at}).one_or_none()
+            if (session is not None and report.kind == "video_started" and session.session_end is not None
+                    and report.at > session.session_end):
+                session = None  # played again after the end under the same id: a viewing of its own
             changed = session is None
             if session is None:
                 session_id = watching.start_viewing(t, report.video_id, student_id, device_type=report.device,
@@ -254,13 +288,21 @@ def _apply_report(t: Workspace, report: SessionReport, student_id: uuid.UUID, re
             else:
                 session_id = session.id
                 before = (session.percent_complete, session.watch_time_seconds, session.ended, session.played)
-            played = report.played
-            if played is None and report.percent is not None and report.duration:
-                played = [(0.0, report.duration * report.percent / 100)]
-            if played or report.watched:
+            played, watched = report.played, report.watched
+            if played is None and report.percent is not None:
+                # Only how far it got: the share of the player's duration, or else of the library's
+                # length, taken as played from the start (and as watched, when no watch time came).
+                length = report.duration or _video_length(t, report.video_id)
+                if not length:
+                    raise ValidationError("percent_complete alone cannot be counted: this video's length is "
+                                          "unknown; send duration (seconds) or the played ranges with it")
+                played = [(0.0, length * report.percent / 100)]
+                if watched is None:
+                    watched = int(played[0][1])
+            if played or watched:
                 progress = watching.report_progress(
                     t, session_id, position_seconds=max((b for _, b in played or []), default=0.0),
-                    watched_seconds=float(report.watched or 0), duration_seconds=report.duration,
+                    watched_seconds=float(watched or 0), duration_seconds=report.duration,
                     played=played or [], at=report.at)
                 changed = changed or bool(progress.new_milestones) or progress.percent_complete > before[0]
             if report.end is not None and not before[2]:

@@ -76,6 +76,8 @@ class SyncSummary:
     #: Titles of the video lessons no library video matches: left out of the Chronos courses until
     #: they are matched (by hand, or by importing them), when the next sync adds them.
     left_out: tuple[str, ...] = ()
+    #: Students whose new Whop e-mail another student of the workspace already has: they keep theirs.
+    emails_kept: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -86,7 +88,13 @@ class SyncSummary:
                 shown = ", ".join(self.left_out[:LEFT_OUT_SHOWN])
                 more = len(self.left_out) - LEFT_OUT_SHOWN
                 made += f" (left out until matched: {shown}{f' and {more} more' if more > 0 else ''})"
-        done = (f"{_plural(self.members, 'member')}: {self.new_members} new, {self.cancelled} cancelled; "
+        kept = ""
+        if self.emails_kept:
+            shown = ", ".join(self.emails_kept[:LEFT_OUT_SHOWN])
+            more = len(self.emails_kept) - LEFT_OUT_SHOWN
+            kept = (f" ({_plural(len(self.emails_kept), 'e-mail change')} not taken (the new address is another "
+                    f"student's): {shown}{f' and {more} more' if more > 0 else ''})")
+        done = (f"{_plural(self.members, 'member')}: {self.new_members} new, {self.cancelled} cancelled{kept}; "
                 f"{_plural(self.courses, 'course')}, {_plural(self.lessons_matched, 'lesson')} matched, "
                 f"{self.lessons_unmatched} unmatched{made}; {_plural(self.completions, 'completion')} imported")
         return done if self.complete else f"{done} so far. Stopped: {self.stopped} Sync again to resume."
@@ -119,6 +127,7 @@ class _State:
     course_index: int = 0  # completions: which course (of the mapping's, in order) is being read
     counts: dict[str, int] = field(default_factory=dict)
     courses_seen: list[str] = field(default_factory=list)
+    emails_kept: list[str] = field(default_factory=list)
 
 
 def sync(t: Workspace, progress: Callable[[SyncProgress], None] | None = None, *,
@@ -228,7 +237,7 @@ class _Run(StudentSteps, CourseSteps):
         c = self.counts
         return SyncSummary(c.get("members", 0), c.get("new", 0), c.get("cancelled", 0), c.get("courses", 0),
                            matched, unmatched, c.get("completions", 0), stopped is None, stopped,
-                           c.get("courses_made", 0), tuple(left_out))
+                           c.get("courses_made", 0), tuple(left_out), tuple(self.state.emails_kept))
 
     # -- paging ------------------------------------------------------------------------------------
 
@@ -272,8 +281,9 @@ class _Run(StudentSteps, CourseSteps):
             self.state.course_index += 1
             self._save()
 
-    def apply_memberships(self, memberships: list[Any]) -> None:
-        self._apply_memberships(memberships)
+    def apply_memberships(self, memberships: list[Any]) -> int:
+        """Apply ``memberships``; returns how many were older than a state already applied (skipped)."""
+        return self._apply_memberships(memberships)
 
     def store_completions(self, interactions: list[Any]) -> int:
         """Store ``interactions``' completions of matched lessons; returns how many were new."""

@@ -89,9 +89,10 @@ class CourseSteps:
               embed_type = excluded.embed_type, embed_id = excluded.embed_id, mux_asset_id = excluded.mux_asset_id,
               mux_playback_id = excluded.mux_playback_id, synced_at = now(),
               video_id = CASE WHEN whop_lessons.video_chosen THEN whop_lessons.video_id ELSE excluded.video_id END,
-              -- Matched to another video since the sync put it in its course: that video joins the course.
-              in_course = whop_lessons.in_course AND (whop_lessons.video_chosen
-                                                      OR whop_lessons.video_id IS NOT DISTINCT FROM excluded.video_id)
+              -- Matched to another video since the sync put it in its course, or moved to another Whop
+              -- course: it joins the course (the one it left keeps its lesson: that course is the creator's).
+              in_course = whop_lessons.in_course AND whop_lessons.whop_course_id = excluded.whop_course_id
+                          AND (whop_lessons.video_chosen OR whop_lessons.video_id IS NOT DISTINCT FROM excluded.video_id)
             RETURNING video_id
         """), {**params, "video": video}).scalar_one()
         if video is not None:

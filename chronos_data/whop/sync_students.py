@@ -14,6 +14,8 @@ from .client import PAGE_SIZE
 #: Membership statuses that give access: still paying, trialing, set to cancel at the period's end,
 #: or a finished one-time purchase. canceled, expired, unresolved and drafted do not.
 ACTIVE_STATUSES = frozenset({"trialing", "active", "past_due", "canceling", "completed"})
+#: Deliveries (webhook or ``sync:``) whose detail keeps a membership's state and its Whop updated_at.
+MEMBERSHIP_EVENTS = ("membership.activated", "membership.deactivated", "membership.updated")
 
 
 class StudentSteps:
@@ -40,14 +42,20 @@ class StudentSteps:
     def _student(self, user_id: str, email: str | None, name: str | None, last: str | None) -> Any:
         """Update the student with this Whop user id, or link the one with this e-mail; None if neither."""
         params = {**self.params, "user": user_id, "email": email, "name": name, "last": _time(last)}
-        found = self.t.conn.execute(sa.text("""
+        # Whop's e-mail is the member's: a changed one is taken, unless another student of the
+        # workspace has that address (then the student keeps theirs, and the summary says so).
+        row = self.t.conn.execute(sa.text("""
             UPDATE students s SET name = coalesce(:name, s.name),
-                   email = CASE WHEN s.email IS NULL AND CAST(:email AS text) IS NOT NULL AND NOT EXISTS (
-                                  SELECT 1 FROM students o WHERE o.creator_id = s.creator_id
-                                    AND lower(o.email) = lower(:email)) THEN :email ELSE s.email END,
+                   email = CASE WHEN CAST(:email AS text) IS NOT NULL AND s.email IS DISTINCT FROM :email
+                                 AND NOT EXISTS (SELECT 1 FROM students o WHERE o.creator_id = s.creator_id
+                                                   AND o.id <> s.id AND lower(o.email) = lower(:email))
+                                THEN :email ELSE s.email END,
                    last_active_at = greatest(s.last_active_at, CAST(:last AS timestamptz))
-            WHERE s.creator_id = :creator AND s.whop_user_id = :user RETURNING s.id
-        """), params).scalar_one_or_none()
+            WHERE s.creator_id = :creator AND s.whop_user_id = :user RETURNING s.id, s.email
+        """), params).one_or_none()
+        found = row.id if row is not None else None
+        if row is not None and email and (row.email or "").lower() != email.lower():
+            self.state.emails_kept.append(row.email or user_id)
         if found is None and email:
             found = self.t.conn.execute(sa.text("""
                 UPDATE students s SET whop_user_id = :user, name = coalesce(s.name, :name),
@@ -81,7 +89,10 @@ class StudentSteps:
                     lambda after: self.client.memberships.list(account_id=self.company, first=PAGE_SIZE, after=after),
                     self._apply_memberships)
 
-    def _apply_memberships(self, memberships: list[Any]) -> None:
+    def _apply_memberships(self, memberships: list[Any]) -> int:
+        """Apply each membership's status to its student; returns how many were skipped as older than
+        a state already applied (``newer_state_known``)."""
+        skipped = 0
         for m in memberships:
             if m.account is not None and m.account.id == self.company and m.account.title:
                 self.t.conn.execute(sa.text("UPDATE whop_connections SET company_title = :title "
@@ -90,6 +101,9 @@ class StudentSteps:
                 continue  # unclaimed: nobody to attach it to
             active = m.status in ACTIVE_STATUSES
             params = {**self.params, "user": m.user_id, "membership": m.id, "active": active}
+            if self.newer_state_known(m.user_id, m.id, _time(getattr(m, "updated_at", None))):
+                skipped += 1
+                continue
             # An active membership wins; an ended one only ends the membership the student is known by,
             # so an old cancelled membership never turns off a student who renewed with a new one.
             was = self.t.conn.execute(sa.text("""
@@ -113,6 +127,26 @@ class StudentSteps:
                 self._count("cancelled")
             if not active:
                 self._observe_end(m)
+        return skipped
+
+    def newer_state_known(self, user_id: str, membership_id: str, changed_at: datetime | None) -> bool:
+        """Whether a state of this membership newer than ``changed_at`` (Whop's updated_at) was already
+        applied: a webhook delivered out of order, or a sync page read before a webhook, never
+        overwrites it. Locks the student first (``FOR NO KEY UPDATE``), so a webhook and a sync on the
+        same student take turns, and the later one sees what the earlier one stored."""
+        student = self.t.conn.execute(sa.text(
+            "SELECT id FROM students WHERE creator_id = :creator AND whop_user_id = :user FOR NO KEY UPDATE"),
+            {**self.params, "user": user_id}).scalar_one_or_none()
+        if student is None or changed_at is None:
+            return False
+        return self.t.conn.execute(sa.text("""
+            SELECT 1 FROM whop_deliveries
+            WHERE creator_id = :creator AND student_id = :student AND event_type = ANY(:kinds)
+              AND detail->>'membership_id' = :membership AND detail->>'updated_at' IS NOT NULL
+              AND CAST(detail->>'updated_at' AS timestamptz) > :changed
+            LIMIT 1
+        """), {**self.params, "student": student, "kinds": list(MEMBERSHIP_EVENTS), "membership": membership_id,
+               "changed": changed_at}).first() is not None
 
     def _observe_end(self, m: Any) -> None:
         """Keep the end of a membership as seen by a sync (its status, Whop's cancellation reason), as a
@@ -120,7 +154,7 @@ class StudentSteps:
         if not m.user_id:
             return
         detail = {"membership_id": m.id, "status": str(m.status), "cancellation_reason": m.cancellation_reason,
-                  "canceled_at": m.canceled_at}
+                  "canceled_at": m.canceled_at, "updated_at": updated_at(m)}
         self.t.conn.execute(sa.text("""
             INSERT INTO whop_deliveries (creator_id, delivery_id, event_type, student_id, detail)
             SELECT :creator, :delivery, 'membership.deactivated', s.id, CAST(:detail AS jsonb)
@@ -128,6 +162,12 @@ class StudentSteps:
             ON CONFLICT DO NOTHING
         """), {**self.params, "delivery": f"sync:{m.id}:{m.status}", "user": m.user_id, "membership": m.id,
                "detail": json.dumps(detail)})
+
+
+def updated_at(m: Any) -> str | None:
+    """A membership's Whop updated_at as ISO text a query can compare (None when absent or unreadable)."""
+    changed = _time(getattr(m, "updated_at", None))
+    return changed.isoformat() if changed is not None and changed.tzinfo is not None else None
 
 
 def _time(text: str | datetime | None) -> datetime | None:

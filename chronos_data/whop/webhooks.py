@@ -9,7 +9,8 @@ a re-delivery (or a replay inside those five minutes) finds it and changes nothi
 
 The collector's route knows the workspace from its URL (one webhook URL per workspace, e.g.
 ``POST /v1/webhooks/whop/{workspace}``) and calls ``receive_delivery`` in that workspace's
-transaction: it answers 401 on ``WebhookRejected`` (nothing stored), 200 otherwise. A delivery
+transaction: it answers 401 on ``WebhookRejected`` (nothing stored), 503 with Retry-After on
+``WebhookBusy`` (a sync is writing the same rows: nothing stored, Whop delivers again), 200 otherwise. A delivery
 signed for another workspace fails there, since every workspace has its own secret, and a body
 naming another company than the connected one is refused as well.
 
@@ -28,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from whop_sdk.lib.verify_webhook import WebhookVerificationError, unwrap
 from whop_sdk.types import CourseLessonInteraction, Membership
@@ -37,18 +39,28 @@ from ..db import Workspace
 from ..errors import ChronosError, ValidationError
 from . import crypto
 from .sync import _writer as writer
+from .sync_students import updated_at
 
-__all__ = ["DeliveryResult", "WebhookRejected", "receive_delivery", "set_webhook_secret", "verify_delivery"]
+__all__ = ["WEBHOOK_LOCK_SECONDS", "DeliveryResult", "WebhookBusy", "WebhookRejected", "receive_delivery",
+           "set_webhook_secret", "verify_delivery"]
 
 log = logging.getLogger(__name__)
 
 MEMBERSHIP_EVENTS = frozenset({"membership.activated", "membership.deactivated", "membership.updated"})
 COMPLETION_EVENT = "course_lesson_interaction.completed"
+#: How long a delivery waits for rows a sync (or another delivery) holds before it is answered 503
+#: with Retry-After: a sync keeps its rows locked until it commits, and Whop delivers again later.
+WEBHOOK_LOCK_SECONDS = 5.0
 
 
 class WebhookRejected(ChronosError):
     """The delivery is not Whop's for this workspace (unsigned, wrongly signed, stale, malformed, or
     for another company); the collector answers 401 and stores nothing."""
+
+
+class WebhookBusy(ChronosError):
+    """A sync of the workspace holds the rows the delivery would change; the collector answers 503
+    with Retry-After, nothing is stored, and Whop delivers it again."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,8 @@ def receive_delivery(t: Workspace, body: bytes, headers: Mapping[str, str], *,
     Raises:
         WebhookRejected: see ``verify_delivery``; also when the workspace has no webhook secret or
             the delivery names another company than the connected one. Nothing is stored.
+        WebhookBusy: a sync holds the rows it would change for over ``WEBHOOK_LOCK_SECONDS``;
+            nothing is stored (the collector answers 503 with Retry-After, and Whop re-delivers).
     """
     row = t.conn.execute(sa.text("SELECT company_id, webhook_secret_encrypted FROM whop_connections "
                                  "WHERE creator_id = :creator"), {"creator": t.creator_id}).one_or_none()
@@ -118,10 +132,24 @@ def receive_delivery(t: Workspace, body: bytes, headers: Mapping[str, str], *,
     if company is not None and company != row.company_id:
         raise WebhookRejected(f"The Whop webhook was refused: it is for company {company}, not {row.company_id}.")
     params = {"creator": t.creator_id, "delivery": delivery, "kind": kind}
+    # A sync holds the connection's row and its students' until it commits: wait a little, not for it all.
+    t.conn.execute(sa.text("SELECT set_config('lock_timeout', :wait, true)"),
+                   {"wait": f"{max(1, int(WEBHOOK_LOCK_SECONDS * 1000))}ms"})
+    try:
+        return _receive(t, row.company_id, params, kind, data)
+    except sa.exc.OperationalError as exc:
+        if isinstance(exc.orig, psycopg.errors.LockNotAvailable):
+            raise WebhookBusy("A Whop sync of this workspace is writing right now; the delivery was not applied, "
+                              "send it again in a moment.") from None
+        raise
+
+
+def _receive(t: Workspace, company: str, params: dict[str, Any], kind: str, data: dict[str, Any]) -> DeliveryResult:
+    delivery = params["delivery"]
     if t.conn.execute(sa.text("SELECT 1 FROM whop_deliveries WHERE creator_id = :creator AND delivery_id = :delivery"),
                       params).first():
         return DeliveryResult(delivery, kind, True, "already received: nothing changed")
-    effect, student, detail = _apply(t, row.company_id, kind, data)
+    effect, student, detail = _apply(t, company, kind, data)
     # Stored after applying (deliveries are never edited); a twin delivery applied at the same time
     # changed nothing more, since every effect is idempotent, and loses the insert here.
     first = t.conn.execute(sa.text("""
@@ -153,11 +181,17 @@ def _apply(t: Workspace, company: str, kind: str, data: dict[str, Any]) -> tuple
 
 def _membership(t: Workspace, company: str, membership: Membership) -> tuple[str, Any, dict[str, Any]]:
     detail = {"membership_id": membership.id, "status": str(membership.status),
-              "cancellation_reason": membership.cancellation_reason, "canceled_at": membership.canceled_at}
+              "cancellation_reason": membership.cancellation_reason, "canceled_at": membership.canceled_at,
+              "updated_at": updated_at(membership)}
     if not membership.user_id:
         return "recorded (the membership has no user yet)", None, detail
-    writer(t, company).apply_memberships([membership])
+    skipped = writer(t, company).apply_memberships([membership])
     student = t.conn.execute(sa.text("SELECT id, is_active FROM students WHERE creator_id = :creator "
                                      "AND whop_user_id = :user"),
                              {"creator": t.creator_id, "user": membership.user_id}).one()
-    return ("student active" if student.is_active else "student inactive"), student.id, detail
+    state = "student active" if student.is_active else "student inactive"
+    if skipped:
+        # Whop delivered it after a newer state of the same membership: recorded, not applied.
+        detail["stale"] = True
+        return f"older than the membership's state already applied: nothing changed ({state})", student.id, detail
+    return state, student.id, detail

@@ -188,7 +188,9 @@ def test_a_full_queue_gets_429_with_retry_after_and_nothing_is_lost(db):
     import concurrent.futures
 
     ws = make_workspace(db, "busy")
-    for running in run_collector(db, Writer(db, queue_rows=3)):
+    # The writer must still be waiting on the lock when the second request comes, however slow the
+    # machine: with the writer's usual 5 s lock wait it could give up first (503) and empty its queue.
+    for running in run_collector(db, Writer(db, queue_rows=3, lock_seconds=600)):
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             with db.owner() as conn:
                 conn.execute(sa.text("LOCK TABLE chronos.rollup_days IN EXCLUSIVE MODE"))
@@ -275,3 +277,81 @@ def test_collected_events_show_on_analytics_after_the_next_rollup(collector, db)
         rollups.rollup(t)
         frame = dashboards.views_over_time(t, dashboards.Filters(day.date(), day.date()))
     assert frame["views"].tolist() == [3]
+
+
+def test_a_viewing_reported_by_percent_only_is_counted_from_the_video_s_length(collector, db, ws):
+    """A sender that reports only percent_complete (no played ranges, no watch time, no duration):
+    the share is taken of the library's length; a video of unknown length refuses it in words."""
+    from chronos_data import videos
+
+    with db.workspace(ws.creator) as t:
+        unknown = videos.create_video(t, title=f"No length {uuid.uuid4().hex[:6]}", source_type="youtube",
+                                      source_id=("N" + uuid.uuid4().hex)[:11])
+    viewing, other = str(uuid.uuid4()), str(uuid.uuid4())
+    answer = collector.post(ws.key, jsonl(
+        event(ws, session=viewing),
+        event(ws, session=viewing, type="video_progress", percent_complete=50),
+        event(ws, session=other, video=str(unknown)),
+        event(ws, session=other, video=str(unknown), type="video_progress", percent_complete=50)))
+    result = answer.json()
+    assert result["stored"] == 3
+    assert [r["line"] for r in result["rejected"]] == [4] and "length" in result["rejected"][0]["error"]
+    with db.workspace(ws.creator) as t:
+        session = t.conn.execute(sa.text(
+            "SELECT id, percent_complete, watch_time_seconds FROM video_watch_sessions WHERE video_id = :v"),
+            {"v": ws.video}).one()
+        milestones = t.conn.execute(sa.text(
+            "SELECT metadata ->> 'milestone' FROM video_analytics_events WHERE metadata ->> 'session_id' = :s "
+            "AND event_type = 'video_progress' ORDER BY 1"), {"s": str(session.id)}).scalars().all()
+    assert (session.percent_complete, session.watch_time_seconds) == (50, 300)
+    assert milestones == ["10", "25", "50"]
+
+
+def test_playing_again_after_the_end_under_the_same_session_is_a_new_viewing(collector, db, ws):
+    """A sender keeps its session id when the student watches to the end and presses play again:
+    the replay is a watch session of its own, and the finished one keeps its end and its progress."""
+    viewing = str(uuid.uuid4())
+    at = NOW - timedelta(minutes=30)
+
+    def when(minutes: int) -> str:
+        return (at + timedelta(minutes=minutes)).isoformat()
+
+    first = collector.post(ws.key, jsonl(
+        event(ws, session=viewing, timestamp=when(0)),
+        event(ws, session=viewing, type="video_progress", played=[[0, 600]], duration=600, watch_time_seconds=600,
+              timestamp=when(10), end=when(10))))
+    assert first.json()["stored"] == 2
+    replay = collector.post(ws.key, jsonl(
+        event(ws, session=viewing, timestamp=when(12)),
+        event(ws, session=viewing, type="video_progress", played=[[0, 60]], duration=600, watch_time_seconds=60,
+              timestamp=when(13))))
+    assert replay.json() == {"stored": 2, "duplicates": 0, "rejected": []}
+    with db.workspace(ws.creator) as t:
+        sessions = t.conn.execute(sa.text(
+            "SELECT session_start, session_end IS NOT NULL AS ended, percent_complete, watch_time_seconds "
+            "FROM video_watch_sessions WHERE video_id = :v ORDER BY session_start"), {"v": ws.video}).all()
+    assert [tuple(s) for s in sessions] == [(at, True, 100, 600), (at + timedelta(minutes=12), False, 10, 60)]
+
+
+def test_a_workspace_whose_rows_are_locked_gets_503_and_others_are_written(db):
+    """One workspace's rows held by another transaction (a rollup, a Whop sync) for longer than the
+    writer waits: its request is answered 503 with Retry-After, another workspace's is written."""
+    import concurrent.futures
+
+    held, other = make_workspace(db, "held"), make_workspace(db, "free")
+    # One writer thread, so a stuck write would hold up every workspace; a short wait keeps the test quick.
+    for running in run_collector(db, Writer(db, writers=1, lock_seconds=0.5)):
+        assert running.post(held.key, jsonl(event(held))).json()["stored"] == 1  # its day's rollup row exists
+        with concurrent.futures.ThreadPoolExecutor(1) as pool, db.owner() as conn:
+            conn.execute(sa.text("SELECT 1 FROM chronos.rollup_days WHERE creator_id = :c FOR UPDATE"),
+                         {"c": held.creator})
+            busy = pool.submit(running.post, held.key, jsonl(event(held)))
+            wait_until(lambda writer=running.writer, busy=busy: writer.queued_rows >= 1 or busy.done(),
+                       timeout=30, poll=0.01,
+                       what="the held workspace's request to reach the writer")
+            free = running.post(other.key, jsonl(event(other)))
+            refused = busy.result()
+        assert free.status_code == 200 and free.json()["stored"] == 1
+        assert refused.status_code == 503 and refused.headers["retry-after"].isdigit()
+        assert "busy" in refused.json()["error"]
+    assert count_events(db, held.creator) == 1 and count_events(db, other.creator) == 1

@@ -72,3 +72,20 @@ def test_forged_and_misaddressed_deliveries_get_401_and_store_nothing(db, hooked
     assert _state(db, a) == (True, 0) and _state(db, b) == (True, 0)
     assert httpx.post(f"{url}/v1/webhooks/whop/not-a-workspace", content=body, headers=headers,
                       timeout=30).status_code == 404
+
+
+def test_a_delivery_during_a_sync_gets_503_with_retry_after_and_the_redelivery_applies(db, hooked, monkeypatch):
+    url, [(a, fake_a), _] = hooked
+    # The wait is WEBHOOK_LOCK_SECONDS (5 s) in service; shortened here so the test is quick.
+    monkeypatch.setattr(webhooks, "WEBHOOK_LOCK_SECONDS", 0.5)
+    body, headers = _signed(SECRETS[0], _membership_event(fake_a, "user_0", "canceled", "Too busy"))
+    with db.workspace(a) as sync_running:  # a sync holds the connection's row (and its students') until it commits
+        sync_running.conn.execute(sa.text("SELECT 1 FROM whop_connections WHERE creator_id = :c FOR UPDATE"),
+                                  {"c": a})
+        busy = httpx.post(f"{url}/v1/webhooks/whop/{a}", content=body, headers=headers, timeout=30)
+    assert busy.status_code == 503 and busy.headers["Retry-After"].isdigit()
+    assert "sync" in busy.json()["error"]
+    assert _state(db, a) == (True, 0)
+    # Whop delivers it again once the sync is done.
+    again = httpx.post(f"{url}/v1/webhooks/whop/{a}", content=body, headers=headers, timeout=30)
+    assert again.status_code == 200 and _state(db, a) == (False, 1)

@@ -140,3 +140,21 @@ def test_a_lesson_matched_by_hand_to_another_video_joins_the_course_at_the_next_
     before = _counts(t)
     whop.sync(t, settings=s)
     assert _counts(t) == before
+
+
+def test_a_lesson_moved_to_another_whop_course_joins_that_course(t, fake, synced):
+    s, library = synced
+    from tests.fakes.whop import WhopCourse
+
+    basics = fake.courses[0].chapters[0][2]
+    branches = next(lesson for lesson in basics if lesson.id == "lesn_loom")
+    basics.remove(branches)
+    # Moved into a course Whop lists before the one it left.
+    fake.courses.insert(0, WhopCourse("cors_0", "Branching", [("chap_0", "Intro", [branches])]))
+    whop.sync(t, settings=s)
+    mapping = {m.whop_lesson_id: m for m in whop.list_lessons(t)}
+    assert (mapping["lesn_loom"].whop_course_id, mapping["lesn_loom"].chapter_title) == ("cors_0", "Intro")
+    made = {c.title: c for c in courses.list_courses(t)}
+    [intro] = courses.list_modules(t, made["Branching"].id)
+    assert [(lesson.title, lesson.video_id) for lesson in courses.list_lessons(t, intro.id)] == [
+        ("Branches", library["loom"])]

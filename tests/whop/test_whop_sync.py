@@ -247,3 +247,18 @@ def test_the_api_key_never_reaches_logs_errors_or_backups(t, fake, whop_settings
     assert bytes(stored) not in exported
     for text in (caplog.text, str(refused.value), repr(whop.status(t)), repr(whop_settings)):
         assert fake.key not in text
+
+
+def test_a_member_s_changed_e_mail_is_taken_unless_another_student_has_it(t, fake, whop_settings):
+    whop.connect(t, fake.key, fake.company, settings=whop_settings)
+    whop.sync(t, settings=whop_settings)
+    students.create_student(t, "taken@example.com", "Someone else")
+    fake.members[0].email = "Member0.New@example.com"
+    fake.members[1].email = "TAKEN@example.com"
+    summary = whop.sync(t, settings=whop_settings)
+    emails = dict(t.conn.execute(sa.text("SELECT whop_user_id, email FROM students WHERE creator_id = :c "
+                                         "AND whop_user_id IS NOT NULL"), {"c": t.creator_id}).all())
+    assert emails == {"user_0": "Member0.New@example.com", "user_1": "member1@example.com",
+                      "user_2": "member2@example.com"}
+    assert summary.emails_kept == ("member1@example.com",)
+    assert "1 e-mail change not taken (the new address is another student's): member1@example.com" in summary.text

@@ -165,3 +165,36 @@ def test_without_a_webhook_secret_every_delivery_is_refused(t, fake, settings):
     body, headers = _signed(SECRET, _membership_event(fake, "user_0", "canceled"))
     with pytest.raises(webhooks.WebhookRejected, match="no webhook secret"):
         webhooks.receive_delivery(t, body, headers, settings=s)
+
+
+def _membership_event_at(fake: FakeWhop, user: str, status: str, updated_at: str) -> dict:
+    event = _membership_event(fake, user, status)
+    event["data"]["updated_at"] = updated_at
+    return event
+
+
+def test_an_older_activation_delivered_after_a_newer_cancellation_does_not_reactivate(t, fake, synced):
+    s, _ = synced
+    # Whop cancelled the membership at 12:05 after activating it at 12:00; the deliveries cross.
+    body, headers = _signed(SECRET, _membership_event_at(fake, "user_0", "canceled", "2026-12-01T12:05:00Z"))
+    assert webhooks.receive_delivery(t, body, headers, settings=s).effect == "student inactive"
+    body, headers = _signed(SECRET, _membership_event_at(fake, "user_0", "active", "2026-12-01T12:00:00Z"))
+    late = webhooks.receive_delivery(t, body, headers, settings=s)
+    assert not _student(t, "user_0").is_active
+    assert late.effect.startswith("older than the membership's state already applied")
+    # A genuinely newer activation still applies.
+    body, headers = _signed(SECRET, _membership_event_at(fake, "user_0", "active", "2026-12-01T12:10:00Z"))
+    assert webhooks.receive_delivery(t, body, headers, settings=s).effect == "student active"
+    assert _student(t, "user_0").is_active
+
+
+def test_a_sync_page_older_than_a_received_cancellation_does_not_undo_it(t, fake, synced):
+    """The sync's page of memberships was read (Whop's updated_at 2026-11-01) before the cancellation
+    (updated_at 2026-12-01) reached the webhook: writing that page keeps the student cancelled."""
+    s, _ = synced
+    body, headers = _signed(SECRET, _membership_event_at(fake, "user_0", "canceled", "2026-12-01T12:05:00Z"))
+    assert webhooks.receive_delivery(t, body, headers, settings=s).effect == "student inactive"
+    # The fake still shows the membership active as of its (older) updated_at.
+    assert next(m for m in fake.members if m.user_id == "user_0").status == "active"
+    whop.sync(t, settings=s)
+    assert not _student(t, "user_0").is_active
