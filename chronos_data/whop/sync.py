@@ -243,13 +243,20 @@ class _Run(StudentSteps, CourseSteps):
 
     def _pages(self, doing: str, fetch: Callable[[str | None], Any], apply: Callable[[list[Any]], None]) -> None:
         """Read a list from the saved cursor on, applying and saving the place after each page."""
+        asked: set[str | None] = set()
         while True:
             cursor = self.state.cursor
+            asked.add(cursor)
             with calling_whop(self.api_key, doing, self.company):
                 page = fetch(cursor)
             apply(list(page.items or []))
             info = page.response.page_info
             self.state.cursor = info.end_cursor if info.has_next_page and info.end_cursor else None
+            if self.state.cursor is not None and self.state.cursor in asked:
+                # A page pointing back at one already read would be fetched forever.
+                self.state.cursor = cursor
+                raise WhopError(f"Whop's list did not move on while {doing} (it sent a page already read); "
+                                "sync again later, and if this repeats, tell Whop's support.")
             self.counts[f"read_{self.state.step}"] = self.counts.get(f"read_{self.state.step}", 0) + len(page.items or [])
             self._save()
             read = self.counts[f"read_{self.state.step}"]

@@ -66,6 +66,7 @@ class FakeWhop(FakeHTTPServer):
         self.members, self.courses = members, courses
         self._faults: list[tuple[int, int, str | None, str | None]] = []  # (left, status, retry_after, path)
         self._cuts: dict[str, int] = {}
+        self._stalled: set[str] = set()  # lists whose next page repeats the cursor it was asked for
 
     @property
     def api_url(self) -> str:
@@ -79,9 +80,15 @@ class FakeWhop(FakeHTTPServer):
         with self._lock:
             self._cuts[path] = after_pages
 
+    def stall(self, path: str) -> None:
+        """From now on, every page of ``path`` says there is more, after the cursor it was asked for."""
+        with self._lock:
+            self._stalled.add(path)
+
     def heal(self) -> None:
         with self._lock:
             self._cuts.clear()
+            self._stalled.clear()
 
     # -- serving ----------------------------------------------------------------------------------
 
@@ -101,6 +108,11 @@ class FakeWhop(FakeHTTPServer):
                 if cut <= 0:
                     return Reply(0, drop_connection=True)
                 self._cuts[path] = cut - 1
+            stalled = path in self._stalled
+        if stalled:
+            after = request.param("after")
+            return _json({"data": [], "page_info": {"end_cursor": after or "0", "has_next_page": True,
+                                                    "has_previous_page": after is not None, "start_cursor": None}})
         if path == "/members":
             return self._page(request, [self._member(m) for m in self.members])
         if path == "/memberships":

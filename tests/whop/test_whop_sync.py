@@ -207,6 +207,18 @@ def test_a_sync_cut_mid_pagination_resumes_from_its_cursor(t, monkeypatch, whop_
     assert not whop.status(t).resumable
 
 
+@pytest.mark.timeout(60)
+def test_a_list_whose_cursor_does_not_move_stops_the_sync_instead_of_looping(t, whop_settings, fake):
+    whop.connect(t, fake.key, fake.company, settings=whop_settings)
+    fake.clear()  # connecting reads one member to check the key
+    fake.stall("/members")
+    summary = whop.sync(t, settings=whop_settings)
+    assert not summary.complete and "did not move" in summary.stopped, summary.stopped
+    assert len(fake.requests_to("/api/v1/members")) == 2  # the first page, and the one that repeated it
+    fake.heal()
+    assert whop.sync(t, settings=whop_settings).complete
+
+
 def test_one_workspace_sync_never_writes_into_another(db, settings):
     a, b = new_creator(db, "whop-a"), new_creator(db, "whop-b")
     with (FakeWhop(_company(), _key(), members=_members(), courses=[_course()]) as fake_a,
