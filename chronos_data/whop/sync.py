@@ -127,6 +127,7 @@ class _State:
     course_index: int = 0  # completions: which course (of the mapping's, in order) is being read
     counts: dict[str, int] = field(default_factory=dict)
     courses_seen: list[str] = field(default_factory=list)
+    lessons_seen: list[str] = field(default_factory=list)  # in any course listed so far
     emails_kept: list[str] = field(default_factory=list)
 
 

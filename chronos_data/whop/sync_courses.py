@@ -30,9 +30,11 @@ class CourseSteps:
         self._pages("reading courses",
                     lambda after: self.client.courses.list(account_id=self.company, first=PAGE_SIZE, after=after),
                     self._apply_courses)
-        # Courses gone from Whop leave the mapping; their lessons' videos stay in the library.
+        # Lessons no course listed in this sync (removed, or their course deleted) leave the mapping;
+        # their videos stay in the library. Not course by course: a lesson moved to a course read
+        # later would lose the video the creator chose for it before the new course re-added it.
         self.t.conn.execute(sa.text("DELETE FROM whop_lessons WHERE creator_id = :creator "
-                                    "AND NOT (whop_course_id = ANY(:seen))"), {**self.params, "seen": self.state.courses_seen})
+                                    "AND NOT (whop_lesson_id = ANY(:seen))"), {**self.params, "seen": self.state.lessons_seen})
 
     def _apply_courses(self, courses: list[Any]) -> None:
         for item in courses:
@@ -47,10 +49,8 @@ class CourseSteps:
                             detail = self.client.course_lessons.retrieve(lesson.id)
                     self._upsert_lesson(course, chapter, lesson, detail)
                     seen.append(lesson.id)
-            self.t.conn.execute(sa.text("DELETE FROM whop_lessons WHERE creator_id = :creator AND whop_course_id = :course "
-                                        "AND NOT (whop_lesson_id = ANY(:seen))"),
-                                {**self.params, "course": course.id, "seen": seen})
-            self._build_course(course)
+            self.state.lessons_seen.extend(seen)
+            self._build_course(course, seen)
             if course.id not in self.state.courses_seen:
                 self.state.courses_seen.append(course.id)
                 self._count("courses")
@@ -100,9 +100,10 @@ class CourseSteps:
                                         "AND id = :video AND whop_lesson_id IS DISTINCT FROM :lesson"),
                                 {**params, "video": video})
 
-    def _build_course(self, course: Any) -> None:
+    def _build_course(self, course: Any, lessons: list[str]) -> None:
         """Make the Whop course a Chronos draft the first time; later only add new chapters and
-        lessons matched since. A course or module the creator deleted is not made again."""
+        lessons matched since (of ``lessons``, the ones Whop lists in it now). A course or module
+        the creator deleted is not made again."""
         params = {**self.params, "course": course.id}
         row = self.t.conn.execute(sa.text(
             "SELECT w.course_id, c.is_deleted FROM whop_courses w LEFT JOIN courses c "
@@ -131,8 +132,9 @@ class CourseSteps:
         new = self.t.conn.execute(sa.text("""
             SELECT whop_lesson_id, whop_chapter_id, title, video_id FROM whop_lessons
             WHERE creator_id = :creator AND whop_course_id = :course AND video_id IS NOT NULL AND NOT in_course
+              AND whop_lesson_id = ANY(:lessons)
             ORDER BY chapter_order NULLS LAST, lesson_order NULLS LAST, whop_lesson_id
-        """), params).all()
+        """), {**params, "lessons": lessons}).all()
         for lesson in new:
             module = modules.get(lesson.whop_chapter_id)
             if module is None:  # the creator deleted the chapter's module

@@ -158,3 +158,34 @@ def test_a_lesson_moved_to_another_whop_course_joins_that_course(t, fake, synced
     [intro] = courses.list_modules(t, made["Branching"].id)
     assert [(lesson.title, lesson.video_id) for lesson in courses.list_lessons(t, intro.id)] == [
         ("Branches", library["loom"])]
+
+
+def test_a_lesson_matched_by_hand_keeps_its_video_when_it_moves_to_a_course_listed_later(t, fake, synced):
+    s, _ = synced
+    from tests.fakes.whop import WhopCourse
+
+    better = videos.create_video(t, title="Branches, redone", source_type="youtube", source_id="zzzzzzzzzzz")
+    whop.set_lesson_video(t, "lesn_loom", better)
+    basics = fake.courses[0].chapters[0][2]
+    branches = next(lesson for lesson in basics if lesson.id == "lesn_loom")
+    basics.remove(branches)
+    # Moved into a course Whop lists after the one it left: the sync reads the old course first.
+    fake.courses.append(WhopCourse("cors_z", "Branching", [("chap_z", "Intro", [branches])]))
+    whop.sync(t, settings=s)
+    moved = {m.whop_lesson_id: m for m in whop.list_lessons(t)}["lesn_loom"]
+    assert (moved.whop_course_id, moved.video_id, moved.chosen) == ("cors_z", better, True)
+    [intro] = courses.list_modules(t, {c.title: c for c in courses.list_courses(t)}["Branching"].id)
+    assert [lesson.video_id for lesson in courses.list_lessons(t, intro.id)] == [better]
+
+
+def test_lessons_and_courses_gone_from_whop_leave_the_mapping_and_are_not_added(t, fake, synced):
+    s, library = synced
+    basics = fake.courses[0].chapters[0][2]
+    branches = next(lesson for lesson in basics if lesson.id == "lesn_loom")
+    basics.remove(branches)
+    whop.sync(t, settings=s)
+    assert "lesn_loom" not in {m.whop_lesson_id for m in whop.list_lessons(t)}
+    fake.courses.clear()
+    whop.sync(t, settings=s)
+    assert whop.list_lessons(t) == []
+    assert courses.list_courses(t)  # the drafts the sync made are the creator's now
