@@ -152,6 +152,12 @@ def sync(t: Workspace, progress: Callable[[SyncProgress], None] | None = None, *
         raise ValidationError("This workspace is not connected to Whop; connect it in Settings → Whop first.")
     api_key = crypto.decrypt(settings, row.api_key_encrypted)
     state = _State(**row.sync_state) if row.sync_state else _State()
+    if row.sync_state and "lessons_seen" not in row.sync_state and state.courses_seen:
+        # Stopped by a version that did not keep the lessons seen: the courses it read kept exactly
+        # their listed lessons (it cleaned up course by course), so those are the ones seen.
+        state.lessons_seen = list(t.conn.execute(sa.text(
+            "SELECT whop_lesson_id FROM whop_lessons WHERE creator_id = :creator AND whop_course_id = ANY(:seen)"),
+            {"creator": t.creator_id, "seen": state.courses_seen}).scalars())
     if not row.sync_state:
         t.conn.execute(sa.text("UPDATE whop_connections SET sync_started_at = now() WHERE creator_id = :creator"),
                        {"creator": t.creator_id})

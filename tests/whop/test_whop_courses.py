@@ -189,3 +189,28 @@ def test_lessons_and_courses_gone_from_whop_leave_the_mapping_and_are_not_added(
     whop.sync(t, settings=s)
     assert whop.list_lessons(t) == []
     assert courses.list_courses(t)  # the drafts the sync made are the creator's now
+
+
+def test_a_sync_stopped_in_the_courses_step_by_the_previous_version_keeps_the_courses_it_had_read(
+        t, fake, synced, monkeypatch):
+    """A sync of the version before ``lessons_seen`` stopped after the first page of courses; the
+    resumed sync reads only the second page. The first page's lessons (and the video the creator
+    chose for one of them) stay in the mapping."""
+    import json
+
+    from chronos_data.whop import sync_courses
+    from tests.fakes.whop import WhopCourse, WhopLesson
+
+    s, _ = synced
+    monkeypatch.setattr(sync_courses, "PAGE_SIZE", 1)
+    better = videos.create_video(t, title="Branches, redone", source_type="youtube", source_id="zzzzzzzzzzz")
+    whop.set_lesson_video(t, "lesn_loom", better)
+    fake.courses.append(WhopCourse("cors_2", "Tags", [("chap_t", "Tags", [WhopLesson("lesn_tag", "Tags")])]))
+    old_state = {"step": "courses", "cursor": "1", "course_index": 0, "counts": {"read_courses": 1},
+                 "courses_seen": ["cors_1"], "emails_kept": []}  # no lessons_seen: written before it existed
+    t.conn.execute(sa.text("UPDATE whop_connections SET sync_state = CAST(:s AS jsonb) WHERE creator_id = :c"),
+                   {"s": json.dumps(old_state), "c": t.creator_id})
+    assert whop.sync(t, settings=s).complete
+    mapping = {m.whop_lesson_id: m for m in whop.list_lessons(t)}
+    assert {"lesn_yt", "lesn_loom", "lesn_mux", "lesn_tag"} <= set(mapping)
+    assert (mapping["lesn_loom"].video_id, mapping["lesn_loom"].chosen) == (better, True)
