@@ -126,7 +126,9 @@ class StudentSteps:
             elif was and was[0].is_active and not active:
                 self._count("cancelled")
             if not active:
-                self._observe_end(m)
+                self._observe(m, "membership.deactivated")
+            elif self.client is not None:  # a sync (a webhook keeps its own delivery)
+                self._observe(m, "membership.activated")
         return skipped
 
     def newer_state_known(self, user_id: str, membership_id: str, changed_at: datetime | None) -> bool:
@@ -148,19 +150,25 @@ class StudentSteps:
         """), {**self.params, "student": student, "kinds": list(MEMBERSHIP_EVENTS), "membership": membership_id,
                "changed": changed_at}).first() is not None
 
-    def _observe_end(self, m: Any) -> None:
-        """Keep the end of a membership as seen by a sync (its status, Whop's cancellation reason), as a
-        webhook delivery keeps it: once per membership and status, for the churn analytics."""
+    def _observe(self, m: Any, kind: str) -> None:
+        """Keep a membership's state as seen by a sync, as a webhook delivery keeps it: an end with its
+        status and Whop's cancellation reason (for the churn analytics), and every state with Whop's
+        updated_at, so that a delivery older than what the sync read never overwrites it
+        (``newer_state_known``). Once per membership, status and updated_at."""
         if not m.user_id:
             return
+        changed = updated_at(m)
+        if kind == "membership.activated" and changed is None:
+            return  # nothing to order deliveries by
         detail = {"membership_id": m.id, "status": str(m.status), "cancellation_reason": m.cancellation_reason,
-                  "canceled_at": m.canceled_at, "updated_at": updated_at(m)}
+                  "canceled_at": m.canceled_at, "updated_at": changed}
+        delivery = f"sync:{m.id}:{m.status}" + (f":{changed}" if changed else "")
         self.t.conn.execute(sa.text("""
             INSERT INTO whop_deliveries (creator_id, delivery_id, event_type, student_id, detail)
-            SELECT :creator, :delivery, 'membership.deactivated', s.id, CAST(:detail AS jsonb)
+            SELECT :creator, :delivery, :kind, s.id, CAST(:detail AS jsonb)
             FROM students s WHERE s.creator_id = :creator AND s.whop_user_id = :user AND s.whop_membership_id = :membership
             ON CONFLICT DO NOTHING
-        """), {**self.params, "delivery": f"sync:{m.id}:{m.status}", "user": m.user_id, "membership": m.id,
+        """), {**self.params, "delivery": delivery[:200], "kind": kind, "user": m.user_id, "membership": m.id,
                "detail": json.dumps(detail)})
 
 

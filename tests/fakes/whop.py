@@ -35,6 +35,7 @@ class WhopMember:
     status: str = "active"  # the membership's: active, trialing, canceled, expired ...
     last_accessed_at: str | None = "2026-11-20T08:00:00Z"
     cancellation_reason: str | None = None
+    updated_at: str = _NOW  # the membership's last change, as Whop reports it
 
 
 @dataclass
@@ -175,7 +176,7 @@ class FakeWhop(FakeHTTPServer):
                 "member": {"access_level": "customer", "last_accessed_at": m.last_accessed_at},
                 "member_id": f"mber_{m.user_id.removeprefix('user_')}", "metadata": {}, "plan_id": "plan_1",
                 "product": {"id": "prod_1", "title": "Course access"}, "product_id": "prod_1", "status": m.status,
-                "updated_at": _NOW, "user_id": m.user_id}
+                "updated_at": m.updated_at, "user_id": m.user_id}
 
     def _course_item(self, c: WhopCourse) -> dict[str, Any]:
         lessons = sum(len(ls) for _, _, ls in c.chapters)

@@ -198,3 +198,31 @@ def test_a_sync_page_older_than_a_received_cancellation_does_not_undo_it(t, fake
     assert next(m for m in fake.members if m.user_id == "user_0").status == "active"
     whop.sync(t, settings=s)
     assert not _student(t, "user_0").is_active
+
+
+def test_a_delivery_older_than_the_state_a_sync_read_does_not_undo_it(t, fake, synced):
+    """Whop cancelled the membership at 12:05 and the member renewed it at 12:10; a sync read it
+    active (12:10) before Whop's delayed cancellation delivery came: the student stays active."""
+    s, _ = synced
+    member = next(m for m in fake.members if m.user_id == "user_0")
+    member.updated_at = "2026-12-01T12:10:00Z"
+    whop.sync(t, settings=s)
+    body, headers = _signed(SECRET, _membership_event_at(fake, "user_0", "canceled", "2026-12-01T12:05:00Z"))
+    late = webhooks.receive_delivery(t, body, headers, settings=s)
+    assert _student(t, "user_0").is_active
+    assert late.effect.startswith("older than the membership's state already applied")
+
+
+def test_a_delivery_older_than_a_second_cancellation_a_sync_read_does_not_undo_it(t, fake, synced):
+    """The membership ended (seen by a sync), came back, and ended again at 12:10 (seen by the next
+    sync); the delayed delivery of the comeback (12:05) does not re-activate the student."""
+    s, _ = synced
+    member = next(m for m in fake.members if m.user_id == "user_0")
+    member.status, member.updated_at = "canceled", "2026-12-01T12:00:00Z"
+    whop.sync(t, settings=s)
+    member.updated_at = "2026-12-01T12:10:00Z"  # active again at 12:05, cancelled again at 12:10
+    whop.sync(t, settings=s)
+    assert not _student(t, "user_0").is_active
+    body, headers = _signed(SECRET, _membership_event_at(fake, "user_0", "active", "2026-12-01T12:05:00Z"))
+    webhooks.receive_delivery(t, body, headers, settings=s)
+    assert not _student(t, "user_0").is_active
