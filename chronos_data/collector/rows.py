@@ -9,7 +9,7 @@ the way the Chronos player's events do (``chronos_data.viewing.watching``): ``vi
 ``video_progress`` reports the ranges played (``played``: ``[[start, end], ...]`` seconds, with the
 player's ``duration`` when the library does not know it), and milestones and completion are reckoned
 from what was played, not from where the playhead went. A row with only ``percent_complete`` is taken
-as played from the start, that share of the player's ``duration`` or else of the library's length
+as played from the start, that share of the library's length or else of the player's ``duration``
 (refused, with the reason, when neither is known). ``end`` closes the session; a ``video_started``
 after that end under the same id (played again after the end) opens a new one.
 """

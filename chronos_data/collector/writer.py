@@ -290,9 +290,10 @@ def _apply_report(t: Workspace, report: SessionReport, student_id: uuid.UUID, re
                 before = (session.percent_complete, session.watch_time_seconds, session.ended, session.played)
             played, watched = report.played, report.watched
             if played is None and report.percent is not None:
-                # Only how far it got: the share of the player's duration, or else of the library's
-                # length, taken as played from the start (and as watched, when no watch time came).
-                length = report.duration or _video_length(t, report.video_id)
+                # Only how far it got: the share of the library's length (the one the session's
+                # percent is measured against), or else of the player's duration, taken as played
+                # from the start (and as watched, when no watch time came).
+                length = _video_length(t, report.video_id) or report.duration
                 if not length:
                     raise ValidationError("percent_complete alone cannot be counted: this video's length is "
                                           "unknown; send duration (seconds) or the played ranges with it")

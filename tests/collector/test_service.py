@@ -355,3 +355,17 @@ def test_a_workspace_whose_rows_are_locked_gets_503_and_others_are_written(db):
         assert refused.status_code == 503 and refused.headers["retry-after"].isdigit()
         assert "busy" in refused.json()["error"]
     assert count_events(db, held.creator) == 1 and count_events(db, other.creator) == 1
+
+
+def test_a_percent_only_row_is_a_share_of_the_video_the_session_is_measured_against(collector, db, ws):
+    """The player's duration (300 s) differs from the library's length (600 s): 50 % reported is
+    50 % stored, not a quarter (half the player's length measured against the library's)."""
+    viewing = str(uuid.uuid4())
+    answer = collector.post(ws.key, jsonl(
+        event(ws, session=viewing),
+        event(ws, session=viewing, type="video_progress", percent_complete=50, duration=300)))
+    assert answer.json()["stored"] == 2
+    with db.workspace(ws.creator) as t:
+        percent = t.conn.execute(sa.text("SELECT percent_complete FROM video_watch_sessions WHERE video_id = :v"),
+                                 {"v": ws.video}).scalar_one()
+    assert percent == 50
