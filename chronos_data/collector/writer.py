@@ -211,7 +211,9 @@ class Writer:
                     result.stored += count
                     result.duplicates += len(job.checked.events) - count
             for result, job in zip(results, jobs, strict=True):
-                for report in job.checked.sessions:
+                # In the order they happened, not as sent: a replay's progress sent before the replay's
+                # start would otherwise be folded into the play that had ended.
+                for report in sorted(job.checked.sessions, key=lambda r: r.at):
                     _apply_report(t, report, students[report.student_email], result)
         return results
 

@@ -369,3 +369,27 @@ def test_a_percent_only_row_is_a_share_of_the_video_the_session_is_measured_agai
         percent = t.conn.execute(sa.text("SELECT percent_complete FROM video_watch_sessions WHERE video_id = :v"),
                                  {"v": ws.video}).scalar_one()
     assert percent == 50
+
+
+def test_a_replay_whose_rows_come_out_of_order_in_one_request_keeps_each_row_in_its_play(collector, db, ws):
+    """A sender flushes its queue out of order: the replay's progress comes before the replay's
+    start in the same request. The progress still belongs to the replay, not to the finished play."""
+    viewing = str(uuid.uuid4())
+    at = NOW - timedelta(minutes=30)
+
+    def when(minutes: int) -> str:
+        return (at + timedelta(minutes=minutes)).isoformat()
+
+    answer = collector.post(ws.key, jsonl(
+        event(ws, session=viewing, timestamp=when(0)),
+        event(ws, session=viewing, type="video_progress", played=[[0, 600]], duration=600, watch_time_seconds=600,
+              timestamp=when(10), end=when(10)),
+        event(ws, session=viewing, type="video_progress", played=[[0, 60]], duration=600, watch_time_seconds=60,
+              timestamp=when(13)),
+        event(ws, session=viewing, timestamp=when(12))))
+    assert answer.json()["rejected"] == []
+    with db.workspace(ws.creator) as t:
+        sessions = t.conn.execute(sa.text(
+            "SELECT session_start, session_end IS NOT NULL AS ended, percent_complete, watch_time_seconds "
+            "FROM video_watch_sessions WHERE video_id = :v ORDER BY session_start"), {"v": ws.video}).all()
+    assert [tuple(s) for s in sessions] == [(at, True, 100, 600), (at + timedelta(minutes=12), False, 10, 60)]
