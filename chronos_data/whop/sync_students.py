@@ -35,9 +35,10 @@ class StudentSteps:
                 continue
             self._count("members")
             name = m.display_name or m.user.name or m.user.username
-            found = self._student(m.user.id, m.email, name, m.last_accessed_at)
+            email = (m.email or "").strip() or None  # blank: Whop does not show it, not a new address
+            found = self._student(m.user.id, email, name, m.last_accessed_at)
             if found is None:
-                self._insert_student(m.user.id, m.email, name, m.last_accessed_at)
+                self._insert_student(m.user.id, email, name, m.last_accessed_at)
 
     def _student(self, user_id: str, email: str | None, name: str | None, last: str | None) -> Any:
         """Update the student with this Whop user id, or link the one with this e-mail; None if neither."""

@@ -274,3 +274,19 @@ def test_a_member_s_changed_e_mail_is_taken_unless_another_student_has_it(t, fak
                       "user_2": "member2@example.com"}
     assert summary.emails_kept == ("member1@example.com",)
     assert "1 e-mail change not taken (the new address is another student's): member1@example.com" in summary.text
+
+
+def test_a_member_whose_e_mail_whop_sends_blank_keeps_the_one_chronos_knows(t, fake, whop_settings):
+    """Whop sends an empty (or blank) e-mail for a member it used to show: not a changed address,
+    so the student keeps theirs, and a new member without one is stored without one."""
+    whop.connect(t, fake.key, fake.company, settings=whop_settings)
+    whop.sync(t, settings=whop_settings)
+    fake.members[0].email = ""
+    fake.members[1].email = "   "
+    fake.members.append(WhopMember("user_9", " ", "Member 9", "mem_9"))
+    summary = whop.sync(t, settings=whop_settings)
+    assert summary.complete and summary.emails_kept == ()
+    emails = dict(t.conn.execute(sa.text("SELECT whop_user_id, email FROM students WHERE creator_id = :c "
+                                         "AND whop_user_id IS NOT NULL"), {"c": t.creator_id}).all())
+    assert emails == {"user_0": "member0@example.com", "user_1": "member1@example.com",
+                      "user_2": "member2@example.com", "user_9": None}
