@@ -152,10 +152,12 @@ class StudentSteps:
                "changed": changed_at}).first() is not None
 
     def _observe(self, m: Any, kind: str) -> None:
-        """Keep a membership's state as seen by a sync, as a webhook delivery keeps it: an end with its
-        status and Whop's cancellation reason (for the churn analytics), and every state with Whop's
-        updated_at, so that a delivery older than what the sync read never overwrites it
-        (``newer_state_known``). Once per membership, status and updated_at."""
+        """Keep a membership's state as seen by a sync, as a webhook delivery keeps it: the end of the
+        student's membership with its status and Whop's cancellation reason (for the churn analytics),
+        and every state with Whop's updated_at, so that a delivery older than what the sync read never
+        overwrites it (``newer_state_known``); the end of a membership the student is not known by
+        (one they replaced) is kept as ``membership.updated``, for that order only. Once per
+        membership, status and updated_at."""
         if not m.user_id:
             return
         changed = updated_at(m)
@@ -166,11 +168,14 @@ class StudentSteps:
         delivery = f"sync:{m.id}:{m.status}" + (f":{changed}" if changed else "")
         self.t.conn.execute(sa.text("""
             INSERT INTO whop_deliveries (creator_id, delivery_id, event_type, student_id, detail)
-            SELECT :creator, :delivery, :kind, s.id, CAST(:detail AS jsonb)
-            FROM students s WHERE s.creator_id = :creator AND s.whop_user_id = :user AND s.whop_membership_id = :membership
+            SELECT :creator, :delivery,
+                   CASE WHEN s.whop_membership_id = :membership THEN :kind ELSE 'membership.updated' END,
+                   s.id, CAST(:detail AS jsonb)
+            FROM students s WHERE s.creator_id = :creator AND s.whop_user_id = :user
+              AND (s.whop_membership_id = :membership OR CAST(:changed AS text) IS NOT NULL)
             ON CONFLICT DO NOTHING
         """), {**self.params, "delivery": delivery[:200], "kind": kind, "user": m.user_id, "membership": m.id,
-               "detail": json.dumps(detail)})
+               "changed": changed, "detail": json.dumps(detail)})
 
 
 def updated_at(m: Any) -> str | None:

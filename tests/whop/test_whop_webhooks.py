@@ -226,3 +226,28 @@ def test_a_delivery_older_than_a_second_cancellation_a_sync_read_does_not_undo_i
     body, headers = _signed(SECRET, _membership_event_at(fake, "user_0", "active", "2026-12-01T12:05:00Z"))
     webhooks.receive_delivery(t, body, headers, settings=s)
     assert not _student(t, "user_0").is_active
+
+
+def test_a_late_activation_of_a_membership_the_member_replaced_does_not_outlive_the_new_one(t, fake, synced):
+    """The member cancelled mem_0 and bought mem_0b (a plan change); a sync saw both. Whop's retry of
+    mem_0's old activation comes after: it changes nothing, and the cancellation of mem_0b later turns
+    the student off (before, the late activation made mem_0 the student's membership again, and the
+    cancellation of mem_0b was taken for an old membership's and ignored)."""
+    s, _ = synced
+    old = next(m for m in fake.members if m.user_id == "user_0")
+    old.status, old.updated_at = "canceled", "2026-12-01T12:00:00Z"
+    new = dataclasses.replace(old, membership_id="mem_0b", status="active", updated_at="2026-12-01T12:01:00Z")
+    fake.members.insert(0, new)  # Whop lists the new membership first
+    whop.sync(t, settings=s)
+    assert _student(t, "user_0").is_active
+    began = fake._membership(dataclasses.replace(old, status="active", updated_at="2026-11-30T09:00:00Z"))
+    body, headers = _signed(SECRET, {"id": "evt_began", "api_version": "v1", "type": "membership.activated",
+                                     "account_id": fake.company, "timestamp": datetime.now(UTC).isoformat(),
+                                     "data": began})
+    late = webhooks.receive_delivery(t, body, headers, settings=s)
+    assert late.effect.startswith("older than the membership's state already applied")
+    ended = fake._membership(dataclasses.replace(new, status="canceled", updated_at="2026-12-02T08:00:00Z"))
+    body, headers = _signed(SECRET, {"id": "evt_end", "api_version": "v1", "type": "membership.deactivated",
+                                     "account_id": fake.company, "timestamp": datetime.now(UTC).isoformat(),
+                                     "data": ended})
+    assert webhooks.receive_delivery(t, body, headers, settings=s).effect == "student inactive"
