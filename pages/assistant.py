@@ -24,6 +24,8 @@ def _open(session_id: uuid.UUID | None) -> None:
     st.session_state.pop(_PLAY, None)
     if session_id is not None:
         st.session_state[_RESTORE] = True
+    else:  # a new conversation searches where the control is
+        st.session_state.pop(_RESTORE, None)
 
 
 def _play(message_id: uuid.UUID, citation: Citation) -> None:
@@ -299,7 +301,11 @@ def _chat_tab(sessions, students, course_list, library, trashed_courses, trashed
         # so a follow-up typed here is not stored in a new conversation the user did not start.
         trashed = session is not None and session.deleted_at is not None
         if session is not None:
-            if st.session_state.pop(_RESTORE, False) and not session.read_only and not trashed:
+            if trashed:
+                # "Search in" is not drawn meanwhile, so its state is dropped: once the conversation is
+                # restored (here or in another tab) the control is set from it again, not left at all videos.
+                st.session_state[_RESTORE] = True
+            elif st.session_state.pop(_RESTORE, False) and not session.read_only:
                 _restore_scope(session)
             st.subheader(layout.inert(session.title) if session.title else "Untitled conversation")
             st.caption(_scope_caption(session, course_list, library), help="Questions asked in this "

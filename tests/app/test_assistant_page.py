@@ -193,6 +193,29 @@ def test_a_follow_up_in_a_conversation_trashed_in_another_tab_is_refused_and_sto
         assert len(chat.list_messages(t, session_id)) == 4
 
 
+def test_a_conversation_restored_in_another_tab_keeps_searching_its_course(workspace, db):
+    video = _video_id(db, workspace)
+    with db.workspace(workspace) as t:
+        python = courses.create_course(t, "Python basics")
+        courses.add_lessons(t, courses.create_module(t, python, "Tuples"), [video])
+        session = chat.create_session(t, "Keys in a course", context_course_id=python)
+    at = _assistant()
+    at.button(key=f"assistant_open_{session}").click().run()
+    with db.workspace(workspace) as t:  # another tab moves it to the trash, then restores it
+        chat.delete_session(t, session)
+    at.run()
+    assert any("This conversation is in the trash" in w.value for w in at.warning)
+    with db.workspace(workspace) as t:
+        chat.restore_session(t, session)
+    at.run()
+    assert not at.exception and not at.warning
+    assert at.segmented_control(key="assistant_scope").value == "One course"  # not all videos
+    assert at.selectbox(key="assistant_scope_course").value == python
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    with db.workspace(workspace) as t:
+        assert chat.get_session(t, session).context_course_id == python  # the follow-up did not widen it
+
+
 def test_a_chosen_course_trashed_in_another_tab_stops_the_chat_and_says_so(workspace, db):
     video = _video_id(db, workspace)
     with db.workspace(workspace) as t:
