@@ -301,11 +301,11 @@ def _chat_tab(sessions, students, course_list, library, trashed_courses, trashed
         # so a follow-up typed here is not stored in a new conversation the user did not start.
         trashed = session is not None and session.deleted_at is not None
         if session is not None:
-            if trashed:
-                # "Search in" is not drawn meanwhile, so its state is dropped: once the conversation is
-                # restored (here or in another tab) the control is set from it again, not left at all videos.
-                st.session_state[_RESTORE] = True
-            elif st.session_state.pop(_RESTORE, False) and not session.read_only:
+            # "Search in" shows the conversation's scope when it is opened, and again after a run that did
+            # not draw it (the trash notice showed, or another page was open): Streamlit then dropped its
+            # state, and the control would fall to all videos and widen the conversation's next question.
+            reopened = st.session_state.pop(_RESTORE, False) or "assistant_scope" not in st.session_state
+            if reopened and not session.read_only and not trashed:
                 _restore_scope(session)
             st.subheader(layout.inert(session.title) if session.title else "Untitled conversation")
             st.caption(_scope_caption(session, course_list, library), help="Questions asked in this "

@@ -216,6 +216,26 @@ def test_a_conversation_restored_in_another_tab_keeps_searching_its_course(works
         assert chat.get_session(t, session).context_course_id == python  # the follow-up did not widen it
 
 
+def test_a_conversation_left_for_another_page_keeps_its_scope_when_the_user_comes_back(workspace, db):
+    video = _video_id(db, workspace)
+    with db.workspace(workspace) as t:
+        python = courses.create_course(t, "Python basics")
+        courses.add_lessons(t, courses.create_module(t, python, "Tuples"), [video])
+        in_course = chat.create_session(t, "Keys in a course", context_course_id=python)
+        chosen = chat.create_session(t, "Keys in one video", context_video_ids=[video])
+    at = _assistant()
+    for session in (in_course, chosen):
+        at.button(key=f"assistant_open_{session}").click().run()
+        at.switch_page("pages/courses.py").run()  # a look at another page: the conversation stays open
+        at.switch_page("pages/assistant.py").run()
+        assert not at.exception
+        assert at.segmented_control(key="assistant_scope").value != "All videos"
+        at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    with db.workspace(workspace) as t:  # the follow-ups searched where their conversations do
+        assert chat.get_session(t, in_course).context_course_id == python
+        assert chat.get_session(t, chosen).context_video_ids == [video]
+
+
 def test_a_chosen_course_trashed_in_another_tab_stops_the_chat_and_says_so(workspace, db):
     video = _video_id(db, workspace)
     with db.workspace(workspace) as t:
