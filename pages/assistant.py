@@ -246,11 +246,14 @@ def _rate(message_id: uuid.UUID, key: str) -> None:
 def _ask(question: str, session_id: uuid.UUID | None, scope: Scope) -> None:
     with st.chat_message("user"):
         st.markdown(layout.inert(question))
+    run = None
     with st.chat_message("assistant"):
         try:
             with st.spinner("Searching your transcripts…"):
                 run = state.get_assistant().start(state.current_creator_id(state.get_database()), question,
                                                   session_id=session_id, scope=scope)
+            st.session_state[_SESSION] = run.session_id
+            st.write_stream(run)  # a written answer streams; an offline one arrives whole
         except QuestionNotAnswered as exc:  # the question is kept: the conversation shows it next time
             st.session_state[_SESSION] = exc.session_id
             st.error(str(exc), icon=":material/error:")
@@ -258,8 +261,12 @@ def _ask(question: str, session_id: uuid.UUID | None, scope: Scope) -> None:
         except ChronosError as exc:
             st.error(str(exc), icon=":material/error:")
             return
-        st.session_state[_SESSION] = run.session_id
-        st.write_stream(run)  # a written answer streams; an offline one arrives whole
+        finally:
+            # A click elsewhere stops this run at its next Streamlit call (once the transcripts are
+            # searched, or while the answer streams): the question is stored, so its answer is read
+            # and stored all the same.
+            if run is not None:
+                run.read_to_end()
     st.rerun()  # show it as stored: linked citations, sources, feedback
 
 

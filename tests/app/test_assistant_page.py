@@ -392,3 +392,46 @@ def test_an_analyst_is_not_told_to_restore_a_conversation_trashed_elsewhere(work
     assert not at.exception
     (notice,) = [w.value for w in at.warning if "in the trash" in w.value]
     assert "restore it to continue" not in notice and "owner can restore" in notice, notice
+
+
+def test_a_click_elsewhere_while_the_transcripts_are_searched_still_stores_the_answer(workspace, db, monkeypatch):
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    from chronos_data.rag import answer
+
+    found = answer.Assistant.start
+
+    def start(self, *args, **kwargs):
+        run = found(self, *args, **kwargs)
+        # The user clicks elsewhere under "Searching your transcripts…": the browser asks for a rerun,
+        # which stops this run at its next Streamlit call, before the answer is read.
+        get_script_run_ctx().script_requests.request_rerun(RerunData())
+        return run
+
+    monkeypatch.setattr(answer.Assistant, "start", start)
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    assert not at.exception
+    with db.workspace(workspace) as t:
+        stored = chat.list_messages(t, _only_session(db, workspace))
+    assert [m.role for m in stored] == ["user", "assistant"] and stored[1].content  # not left unanswered
+
+
+
+def test_a_conversation_trashed_while_its_answer_is_written_gets_a_one_line_error(workspace, db, monkeypatch):
+    from chronos_data.rag import answer
+
+    found = answer.Assistant.start
+
+    def start(self, creator, *args, **kwargs):
+        run = found(self, creator, *args, **kwargs)
+        with db.workspace(creator) as t:  # another tab moves the new conversation to the trash meanwhile
+            chat.delete_session(t, run.session_id)
+        return run
+
+    monkeypatch.setattr(answer.Assistant, "start", start)
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["That conversation is not in this workspace (or it is in the trash)."]
