@@ -448,7 +448,7 @@ class Assistant:
             message_id = chat.add_message(
                 t, run.session_id, "assistant", text, video_references=[c.to_json() for c in run.citations],
                 token_count=tokens, model=model, latency_ms=latency_ms,
-                metadata={"found": found, "query": run.query, "notice": run.notice,
+                metadata={"question_id": str(run.question_id), "found": found, "query": run.query, "notice": run.notice,
                           "prompt_tokens": usage_box.prompt_tokens, "completion_tokens": usage_box.completion_tokens})
             if tokens:
                 usage.add_usage(t, ai_credits_used=math.ceil(tokens / _TOKENS_PER_CREDIT))

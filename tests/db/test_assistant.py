@@ -352,3 +352,19 @@ def test_an_answer_nobody_reads_is_read_once_and_stored(db, embedder, workspace,
         with db.workspace(workspace.creator) as t:
             stored = chat.list_messages(t, run.session_id)
         assert [m.role for m in stored] == ["user", "assistant"] and stored[1].content == run.answer.text
+
+
+def test_two_questions_asked_at_once_in_one_conversation_each_show_their_own_answer_in_the_log(db, workspace,
+                                                                                               offline):
+    # Two tabs on one conversation: both questions are stored before either answer.
+    opened = offline.ask(workspace.creator, "How do I swap two variables?")
+    tuples = offline.start(workspace.creator, "Can a tuple be used as a key in a dictionary?",
+                           session_id=opened.session_id)
+    swap = offline.start(workspace.creator, "How do I swap two variables?", session_id=opened.session_id)
+    for run in (tuples, swap):
+        for _ in run:
+            pass
+    with db.workspace(workspace.creator) as t:
+        logged = {q.question_id: q.answer for q in chat.question_log(t) if q.session_id == opened.session_id}
+    assert logged[tuples.question_id] == tuples.answer.text and logged[swap.question_id] == swap.answer.text
+    assert tuples.answer.text != swap.answer.text
