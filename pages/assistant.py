@@ -189,18 +189,23 @@ def _restore_scope(session: chat.ChatSession) -> None:
         st.session_state["assistant_scope"] = "All videos"
 
 
-def _scope_caption(session: chat.ChatSession, course_list, library) -> str:
-    """What a conversation searches, in words (titles made inert)."""
+def _scope_caption(session: chat.ChatSession, course_list, library, trashed_courses, trashed_videos) -> str:
+    """What a conversation searches, in words (titles made inert); a course or video in the trash is
+    named and marked, as the warning under "Search in" names it."""
     if session.context_course_id is not None:
         title = {c.id: c.title for c in course_list}.get(session.context_course_id)
+        trashed = {c.id: c.title for c in trashed_courses}.get(session.context_course_id)
         return (f"Searches the course “{layout.inert(title)}”" if title is not None
+                else f"Searches the course “{layout.inert(trashed)}” (in the trash)" if trashed is not None
                 else "Searched a course that is no longer in this workspace")
     if session.context_video_ids:
         titles = {v.id: v.title for v in library}
-        names = [f"“{layout.inert(titles[v])}”" for v in session.context_video_ids if v in titles]
+        trashed = {v.id: v.title for v in trashed_videos}
+        names = [f"“{layout.inert(titles[v])}”" if v in titles else f"“{layout.inert(trashed[v])}” (in the trash)"
+                 for v in session.context_video_ids if v in titles or v in trashed]
         gone = len(session.context_video_ids) - len(names)
         return (f"Searches {layout.plural(len(session.context_video_ids), 'chosen video')}: " + ", ".join(names)
-                + (f" ({gone} no longer in this workspace)" if gone else ""))
+                + (f" ({gone} no longer searchable)" if gone else ""))
     return "Searches all your videos"
 
 
@@ -315,8 +320,9 @@ def _chat_tab(sessions, students, course_list, library, trashed_courses, trashed
             if reopened and not session.read_only and not trashed:
                 _restore_scope(session)
             st.subheader(layout.inert(session.title) if session.title else "Untitled conversation")
-            st.caption(_scope_caption(session, course_list, library), help="Questions asked in this "
-                       "conversation search these videos; change it with “Search in” below.")
+            st.caption(_scope_caption(session, course_list, library, trashed_courses, trashed_videos),
+                       help="Questions asked in this conversation search these videos; change it with “Search in” "
+                            "below.")
             if trashed:
                 _trashed_notice(session)
             else:

@@ -435,3 +435,26 @@ def test_a_conversation_trashed_while_its_answer_is_written_gets_a_one_line_erro
     at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
     assert not at.exception
     assert [e.value for e in at.error] == ["That conversation is not in this workspace (or it is in the trash)."]
+
+
+def test_a_conversation_whose_course_or_video_is_in_the_trash_says_so_in_its_caption_too(workspace, db):
+    from chronos_data import videos
+
+    video = _video_id(db, workspace)
+    with db.workspace(workspace) as t:
+        python = courses.create_course(t, "Python basics")
+        courses.add_lessons(t, courses.create_module(t, python, "Tuples"), [video])
+        in_course = chat.create_session(t, "Keys in a course", context_course_id=python)
+        chosen = chat.create_session(t, "Keys in one video", context_video_ids=[video])
+        courses.delete_course(t, python)
+        videos.soft_delete_video(t, video)
+    at = _assistant()
+    at.button(key=f"assistant_open_{in_course}").click().run()
+    assert not at.exception
+    # The caption and the warning under it tell the same story: the course is in the trash.
+    assert any(shown(c.value) == "Searches the course “Python basics” (in the trash)" for c in at.caption), \
+        [c.value for c in at.caption]
+    at.button(key=f"assistant_open_{chosen}").click().run()
+    assert any(shown(c.value) == f"Searches 1 chosen video: “{TUPLES.title}” (in the trash)" for c in at.caption), \
+        [c.value for c in at.caption]
+
