@@ -25,6 +25,11 @@ def inert_cell(value: Any) -> Any:
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
-    """``table`` as UTF-8 CSV (no index) whose text cells never start a formula; numbers stay numbers."""
-    text = table.select_dtypes(include=["object", "string"]).columns
-    return table.assign(**{column: table[column].map(inert_cell) for column in text}).to_csv(index=False).encode()
+    """``table`` as UTF-8 CSV (no index) whose text cells and column names never start a formula;
+    numbers stay numbers."""
+    guarded = table.copy()
+    for position, dtype in enumerate(table.dtypes):  # by position: names may repeat or not be text
+        if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype):
+            guarded.isetitem(position, table.iloc[:, position].map(inert_cell))
+    guarded.columns = [inert_cell(column) for column in table.columns]
+    return guarded.to_csv(index=False).encode()

@@ -24,6 +24,8 @@ def _open(session_id: uuid.UUID | None) -> None:
     st.session_state.pop(_PLAY, None)
     if session_id is not None:
         st.session_state[_RESTORE] = True
+    else:  # a new conversation searches where the control is
+        st.session_state.pop(_RESTORE, None)
 
 
 def _play(message_id: uuid.UUID, citation: Citation) -> None:
@@ -187,18 +189,23 @@ def _restore_scope(session: chat.ChatSession) -> None:
         st.session_state["assistant_scope"] = "All videos"
 
 
-def _scope_caption(session: chat.ChatSession, course_list, library) -> str:
-    """What a conversation searches, in words (titles made inert)."""
+def _scope_caption(session: chat.ChatSession, course_list, library, trashed_courses, trashed_videos) -> str:
+    """What a conversation searches, in words (titles made inert); a course or video in the trash is
+    named and marked, as the warning under "Search in" names it."""
     if session.context_course_id is not None:
         title = {c.id: c.title for c in course_list}.get(session.context_course_id)
+        trashed = {c.id: c.title for c in trashed_courses}.get(session.context_course_id)
         return (f"Searches the course “{layout.inert(title)}”" if title is not None
+                else f"Searches the course “{layout.inert(trashed)}” (in the trash)" if trashed is not None
                 else "Searched a course that is no longer in this workspace")
     if session.context_video_ids:
         titles = {v.id: v.title for v in library}
-        names = [f"“{layout.inert(titles[v])}”" for v in session.context_video_ids if v in titles]
+        trashed = {v.id: v.title for v in trashed_videos}
+        names = [f"“{layout.inert(titles[v])}”" if v in titles else f"“{layout.inert(trashed[v])}” (in the trash)"
+                 for v in session.context_video_ids if v in titles or v in trashed]
         gone = len(session.context_video_ids) - len(names)
         return (f"Searches {layout.plural(len(session.context_video_ids), 'chosen video')}: " + ", ".join(names)
-                + (f" ({gone} no longer in this workspace)" if gone else ""))
+                + (f" ({gone} no longer searchable)" if gone else ""))
     return "Searches all your videos"
 
 
@@ -244,11 +251,14 @@ def _rate(message_id: uuid.UUID, key: str) -> None:
 def _ask(question: str, session_id: uuid.UUID | None, scope: Scope) -> None:
     with st.chat_message("user"):
         st.markdown(layout.inert(question))
+    run = None
     with st.chat_message("assistant"):
         try:
             with st.spinner("Searching your transcripts…"):
                 run = state.get_assistant().start(state.current_creator_id(state.get_database()), question,
                                                   session_id=session_id, scope=scope)
+            st.session_state[_SESSION] = run.session_id
+            st.write_stream(run)  # a written answer streams; an offline one arrives whole
         except QuestionNotAnswered as exc:  # the question is kept: the conversation shows it next time
             st.session_state[_SESSION] = exc.session_id
             st.error(str(exc), icon=":material/error:")
@@ -256,8 +266,12 @@ def _ask(question: str, session_id: uuid.UUID | None, scope: Scope) -> None:
         except ChronosError as exc:
             st.error(str(exc), icon=":material/error:")
             return
-        st.session_state[_SESSION] = run.session_id
-        st.write_stream(run)  # a written answer streams; an offline one arrives whole
+        finally:
+            # A click elsewhere stops this run at its next Streamlit call (once the transcripts are
+            # searched, or while the answer streams): the question is stored, so its answer is read
+            # and stored all the same.
+            if run is not None:
+                run.read_to_end()
     st.rerun()  # show it as stored: linked citations, sources, feedback
 
 
@@ -299,11 +313,16 @@ def _chat_tab(sessions, students, course_list, library, trashed_courses, trashed
         # so a follow-up typed here is not stored in a new conversation the user did not start.
         trashed = session is not None and session.deleted_at is not None
         if session is not None:
-            if st.session_state.pop(_RESTORE, False) and not session.read_only and not trashed:
+            # "Search in" shows the conversation's scope when it is opened, and again after a run that did
+            # not draw it (the trash notice showed, or another page was open): Streamlit then dropped its
+            # state, and the control would fall to all videos and widen the conversation's next question.
+            reopened = st.session_state.pop(_RESTORE, False) or "assistant_scope" not in st.session_state
+            if reopened and not session.read_only and not trashed:
                 _restore_scope(session)
             st.subheader(layout.inert(session.title) if session.title else "Untitled conversation")
-            st.caption(_scope_caption(session, course_list, library), help="Questions asked in this "
-                       "conversation search these videos; change it with “Search in” below.")
+            st.caption(_scope_caption(session, course_list, library, trashed_courses, trashed_videos),
+                       help="Questions asked in this conversation search these videos; change it with “Search in” "
+                            "below.")
             if trashed:
                 _trashed_notice(session)
             else:

@@ -200,6 +200,7 @@ class AnswerRun:
     answer: Answer | None = None
     notice: str | None = None
     _citations: list[Citation] = field(default_factory=list)
+    _reading: Iterator[str] | None = None  # the answer's pieces, once a reader started on them
 
     @property
     def found(self) -> bool:
@@ -214,7 +215,7 @@ class AnswerRun:
         if self.answer is not None:
             yield self.answer.text
             return
-        pieces = self._answer()
+        pieces = self._reading = self._reading or self._answer()
         try:
             # Not ``yield from``: closing this generator would close ``pieces`` too, before its end is read.
             for piece in pieces:  # noqa: UP028
@@ -228,6 +229,18 @@ class AnswerRun:
             except Exception:  # nobody is left to tell: the question stays, unanswered, in its conversation
                 log.warning("the rest of an interrupted answer could not be stored", exc_info=True)
             raise
+
+    def read_to_end(self) -> None:
+        """Read and store the answer if nobody did: the page stopped before it started reading (the user
+        clicked elsewhere while the transcripts were searched) or while it streamed. Never raises."""
+        if self.answer is not None:
+            return
+        try:
+            # The pieces a stopped reader left, or all of them: the answer is written (and paid for) once.
+            for _ in self._reading or self._answer():
+                pass
+        except Exception:  # nobody is left to tell: the question stays, unanswered, in its conversation
+            log.warning("the rest of an unread answer could not be stored", exc_info=True)
 
     def _answer(self) -> Iterator[str]:
         """The answer's pieces as they arrive; once the last is read, the answer is stored."""
@@ -435,7 +448,7 @@ class Assistant:
             message_id = chat.add_message(
                 t, run.session_id, "assistant", text, video_references=[c.to_json() for c in run.citations],
                 token_count=tokens, model=model, latency_ms=latency_ms,
-                metadata={"found": found, "query": run.query, "notice": run.notice,
+                metadata={"question_id": str(run.question_id), "found": found, "query": run.query, "notice": run.notice,
                           "prompt_tokens": usage_box.prompt_tokens, "completion_tokens": usage_box.completion_tokens})
             if tokens:
                 usage.add_usage(t, ai_credits_used=math.ceil(tokens / _TOKENS_PER_CREDIT))

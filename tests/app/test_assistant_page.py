@@ -193,6 +193,49 @@ def test_a_follow_up_in_a_conversation_trashed_in_another_tab_is_refused_and_sto
         assert len(chat.list_messages(t, session_id)) == 4
 
 
+def test_a_conversation_restored_in_another_tab_keeps_searching_its_course(workspace, db):
+    video = _video_id(db, workspace)
+    with db.workspace(workspace) as t:
+        python = courses.create_course(t, "Python basics")
+        courses.add_lessons(t, courses.create_module(t, python, "Tuples"), [video])
+        session = chat.create_session(t, "Keys in a course", context_course_id=python)
+    at = _assistant()
+    at.button(key=f"assistant_open_{session}").click().run()
+    with db.workspace(workspace) as t:  # another tab moves it to the trash, then restores it
+        chat.delete_session(t, session)
+    at.run()
+    assert any("This conversation is in the trash" in w.value for w in at.warning)
+    with db.workspace(workspace) as t:
+        chat.restore_session(t, session)
+    at.run()
+    assert not at.exception and not at.warning
+    assert at.segmented_control(key="assistant_scope").value == "One course"  # not all videos
+    assert at.selectbox(key="assistant_scope_course").value == python
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    with db.workspace(workspace) as t:
+        assert chat.get_session(t, session).context_course_id == python  # the follow-up did not widen it
+
+
+def test_a_conversation_left_for_another_page_keeps_its_scope_when_the_user_comes_back(workspace, db):
+    video = _video_id(db, workspace)
+    with db.workspace(workspace) as t:
+        python = courses.create_course(t, "Python basics")
+        courses.add_lessons(t, courses.create_module(t, python, "Tuples"), [video])
+        in_course = chat.create_session(t, "Keys in a course", context_course_id=python)
+        chosen = chat.create_session(t, "Keys in one video", context_video_ids=[video])
+    at = _assistant()
+    for session in (in_course, chosen):
+        at.button(key=f"assistant_open_{session}").click().run()
+        at.switch_page("pages/courses.py").run()  # a look at another page: the conversation stays open
+        at.switch_page("pages/assistant.py").run()
+        assert not at.exception
+        assert at.segmented_control(key="assistant_scope").value != "All videos"
+        at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    with db.workspace(workspace) as t:  # the follow-ups searched where their conversations do
+        assert chat.get_session(t, in_course).context_course_id == python
+        assert chat.get_session(t, chosen).context_video_ids == [video]
+
+
 def test_a_chosen_course_trashed_in_another_tab_stops_the_chat_and_says_so(workspace, db):
     video = _video_id(db, workspace)
     with db.workspace(workspace) as t:
@@ -349,3 +392,69 @@ def test_an_analyst_is_not_told_to_restore_a_conversation_trashed_elsewhere(work
     assert not at.exception
     (notice,) = [w.value for w in at.warning if "in the trash" in w.value]
     assert "restore it to continue" not in notice and "owner can restore" in notice, notice
+
+
+def test_a_click_elsewhere_while_the_transcripts_are_searched_still_stores_the_answer(workspace, db, monkeypatch):
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    from chronos_data.rag import answer
+
+    found = answer.Assistant.start
+
+    def start(self, *args, **kwargs):
+        run = found(self, *args, **kwargs)
+        # The user clicks elsewhere under "Searching your transcripts…": the browser asks for a rerun,
+        # which stops this run at its next Streamlit call, before the answer is read.
+        get_script_run_ctx().script_requests.request_rerun(RerunData())
+        return run
+
+    monkeypatch.setattr(answer.Assistant, "start", start)
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    assert not at.exception
+    with db.workspace(workspace) as t:
+        stored = chat.list_messages(t, _only_session(db, workspace))
+    assert [m.role for m in stored] == ["user", "assistant"] and stored[1].content  # not left unanswered
+
+
+
+def test_a_conversation_trashed_while_its_answer_is_written_gets_a_one_line_error(workspace, db, monkeypatch):
+    from chronos_data.rag import answer
+
+    found = answer.Assistant.start
+
+    def start(self, creator, *args, **kwargs):
+        run = found(self, creator, *args, **kwargs)
+        with db.workspace(creator) as t:  # another tab moves the new conversation to the trash meanwhile
+            chat.delete_session(t, run.session_id)
+        return run
+
+    monkeypatch.setattr(answer.Assistant, "start", start)
+    at = _assistant()
+    at.chat_input(key="assistant_question").set_value("Can a tuple be used as a dictionary key?").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["That conversation is not in this workspace (or it is in the trash)."]
+
+
+def test_a_conversation_whose_course_or_video_is_in_the_trash_says_so_in_its_caption_too(workspace, db):
+    from chronos_data import videos
+
+    video = _video_id(db, workspace)
+    with db.workspace(workspace) as t:
+        python = courses.create_course(t, "Python basics")
+        courses.add_lessons(t, courses.create_module(t, python, "Tuples"), [video])
+        in_course = chat.create_session(t, "Keys in a course", context_course_id=python)
+        chosen = chat.create_session(t, "Keys in one video", context_video_ids=[video])
+        courses.delete_course(t, python)
+        videos.soft_delete_video(t, video)
+    at = _assistant()
+    at.button(key=f"assistant_open_{in_course}").click().run()
+    assert not at.exception
+    # The caption and the warning under it tell the same story: the course is in the trash.
+    assert any(shown(c.value) == "Searches the course “Python basics” (in the trash)" for c in at.caption), \
+        [c.value for c in at.caption]
+    at.button(key=f"assistant_open_{chosen}").click().run()
+    assert any(shown(c.value) == f"Searches 1 chosen video: “{TUPLES.title}” (in the trash)" for c in at.caption), \
+        [c.value for c in at.caption]
+

@@ -330,3 +330,41 @@ def test_a_students_answers_cannot_be_rated_by_the_creator(db, workspace):
         with pytest.raises(ValidationError, match="student"):
             chat.set_feedback(t, answer, -1)
         assert chat.list_messages(t, session)[-1].feedback is None
+
+
+def test_an_answer_nobody_reads_is_read_once_and_stored(db, embedder, workspace, offline):
+    # The page reads the rest when it stops (a click elsewhere): before reading began, or while a
+    # reader it left behind still holds the stream; the model is asked once, the answer stored once.
+    with FakeOpenAI() as fake:
+        assistant = _generating(db, embedder, fake)
+        unread = assistant.start(workspace.creator, "Can a tuple be used as a key in a dictionary?")
+        unread.read_to_end()
+        asked = len(fake.requests)
+        started = assistant.start(workspace.creator, "Can a tuple be used as a key in a dictionary?")
+        reader = iter(started)
+        next(reader)
+        started.read_to_end()
+        reader.close()
+        started.read_to_end()
+        assert len(fake.requests) == 2 * asked
+    for run in (unread, started):
+        assert run.answer is not None and "[1]" in run.answer.text
+        with db.workspace(workspace.creator) as t:
+            stored = chat.list_messages(t, run.session_id)
+        assert [m.role for m in stored] == ["user", "assistant"] and stored[1].content == run.answer.text
+
+
+def test_two_questions_asked_at_once_in_one_conversation_each_show_their_own_answer_in_the_log(db, workspace,
+                                                                                               offline):
+    # Two tabs on one conversation: both questions are stored before either answer.
+    opened = offline.ask(workspace.creator, "How do I swap two variables?")
+    tuples = offline.start(workspace.creator, "Can a tuple be used as a key in a dictionary?",
+                           session_id=opened.session_id)
+    swap = offline.start(workspace.creator, "How do I swap two variables?", session_id=opened.session_id)
+    for run in (tuples, swap):
+        for _ in run:
+            pass
+    with db.workspace(workspace.creator) as t:
+        logged = {q.question_id: q.answer for q in chat.question_log(t) if q.session_id == opened.session_id}
+    assert logged[tuples.question_id] == tuples.answer.text and logged[swap.question_id] == swap.answer.text
+    assert tuples.answer.text != swap.answer.text

@@ -59,3 +59,27 @@ def test_the_overview_counts_what_is_out_of_the_trash(t):
     chat.delete_session(t, chat.create_session(t, "Trashed"))
     overview = page_data.overview_page(t)
     assert (overview.videos, overview.courses, overview.conversations) == (1, 1, 1)
+
+
+def test_the_overview_counts_what_the_other_pages_list(t):
+    # A number shown in two places agrees: the Overview cards and the Videos, Courses and Assistant lists.
+    from chronos_data import chat, students, videos
+
+    made = [videos.create_video(t, title=f"Video {n}", source_type="youtube", source_id=f"{n:011d}") for n in range(4)]
+    videos.set_status(t, made[1], "failed", "No captions.")
+    videos.set_status(t, made[2], "transcribing")
+    videos.set_status(t, made[3], "completed")
+    videos.soft_delete_video(t, videos.create_video(t, title="Gone", source_type="youtube", source_id="9bZkp7q19f0"))
+    courses.create_course(t, "Kept")
+    courses.delete_course(t, courses.create_course(t, "Trashed"))
+    student = students.create_student(t, "student@example.com")
+    chat.create_session(t, "Mine")
+    chat.create_session(t, "A student's", student_id=student)
+    chat.delete_session(t, chat.create_session(t, "Trashed"))
+    overview = page_data.overview_page(t)
+    library = videos.list_videos(t)  # the Videos page's list, no filter: "ready · in progress · failed"
+    assistant = page_data.assistant_page(t)
+    assert overview.videos == len(library) == 4
+    assert overview.courses == len(page_data.courses_page(t, None).courses) == 1
+    assert overview.conversations == len(assistant.sessions) + len(assistant.student_sessions) == 2
+    assert overview.students == 1
