@@ -307,16 +307,19 @@ def set_feedback(t: Workspace, message_id: uuid.UUID, feedback: int | None) -> N
     own conversations (a student's feedback is the student's: their conversations are read-only)."""
     if feedback not in (1, -1, None):
         raise ValidationError("Feedback is 1 (helpful), -1 (not helpful) or empty.")
-    students_answer = t.conn.execute(
-        sa.text("SELECT s.student_id IS NOT NULL FROM chat_messages m "
-                "JOIN chat_sessions s ON s.id = m.session_id AND s.creator_id = m.creator_id "
+    conversation = t.conn.execute(
+        sa.text("SELECT s.student_id IS NOT NULL AS students, s.deleted_at IS NOT NULL AS trashed "
+                "FROM chat_messages m JOIN chat_sessions s ON s.id = m.session_id AND s.creator_id = m.creator_id "
                 "WHERE m.creator_id = :creator AND m.id = :message AND m.role = 'assistant'"),
         {"creator": t.creator_id, "message": message_id},
-    ).scalar_one_or_none()
-    if students_answer is None:
+    ).one_or_none()
+    if conversation is None:
         raise NotFound("That answer is not in this workspace.")
-    if students_answer:
+    if conversation.students:
         raise ValidationError("This answer is in a student's conversation: you can read it, but not rate it.")
+    if conversation.trashed:
+        raise ValidationError("This conversation is in the trash (perhaps from another tab): restore it to rate "
+                              "its answers.")
     t.conn.execute(
         sa.text("UPDATE chat_messages SET feedback = :feedback "
                 "WHERE creator_id = :creator AND id = :message AND role = 'assistant'"),

@@ -332,6 +332,21 @@ def test_a_students_answers_cannot_be_rated_by_the_creator(db, workspace):
         assert chat.list_messages(t, session)[-1].feedback is None
 
 
+def test_an_answer_in_a_conversation_trashed_elsewhere_cannot_be_rated(db, workspace):
+    # A stale tab still shows the thumbs of a conversation another tab moved to the trash.
+    with db.workspace(workspace.creator) as t:
+        session = chat.create_session(t, "Lists?")
+        chat.add_message(t, session, "user", "Why is pop cheap?")
+        answer = chat.add_message(t, session, "assistant", "Because it removes the last item.")
+        chat.delete_session(t, session)
+        with pytest.raises(ValidationError, match="in the trash"):
+            chat.set_feedback(t, answer, 1)
+        assert chat.list_messages(t, session)[-1].feedback is None
+        chat.restore_session(t, session)
+        chat.set_feedback(t, answer, 1)
+        assert chat.list_messages(t, session)[-1].feedback == 1
+
+
 def test_an_answer_nobody_reads_is_read_once_and_stored(db, embedder, workspace, offline):
     # The page reads the rest when it stops (a click elsewhere): before reading began, or while a
     # reader it left behind still holds the stream; the model is asked once, the answer stored once.
