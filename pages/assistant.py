@@ -107,7 +107,7 @@ def _session_actions(session: chat.ChatSession) -> None:
 def _trashed_notice(session: chat.ChatSession) -> None:
     then = ("restore it to continue, or start a new conversation." if state.can_edit()
             else "the workspace's owner can restore it.")
-    st.warning(f"This conversation is in the trash (it was moved there in another tab or window): {then}",
+    st.warning(f"This conversation is in the trash: {then}",
                icon=":material/delete:")
     if state.can_edit() and st.button("Restore", key=f"assistant_reopen_{session.id}",
                                       icon=":material/restore_from_trash:"):
@@ -141,8 +141,9 @@ def _scope(course_list, library, trashed_courses, trashed_videos) -> Scope | Non
         if course_id == gone:
             what = (f"The course “{layout.inert(trashed[gone])}” was moved to the trash" if gone in trashed
                     else "The course chosen here is no longer in this workspace")
-            st.warning(f"{what} (in another tab or window), so there is nothing to search: choose another course, "
-                       "search all videos, or restore it on the Courses page.", icon=":material/warning:")
+            restore = ", or restore it on the Courses page" if state.can_edit() else ""
+            st.warning(f"{what}, so there is nothing to search: choose another course or search all videos"
+                       f"{restore}.", icon=":material/warning:")
             return None
         return Scope(course_id=course_id)
     if choice == "Chosen videos":
@@ -162,10 +163,10 @@ def _scope(course_list, library, trashed_courses, trashed_videos) -> Scope | Non
             what = (f"{what} {'was' if len(missing) == 1 else 'were'} moved to the trash" if what
                     else f"{layout.plural(len(missing), 'chosen video')} can no longer be searched")
             if not remaining:
-                st.warning(f"{what} (in another tab or window), so no chosen video is left to search: choose "
+                st.warning(f"{what}, so no chosen video is left to search: choose "
                            "others, or search all videos.", icon=":material/warning:")
                 return None
-            st.warning(f"{what} (in another tab or window): only the other "
+            st.warning(f"{what}: only the other "
                        f"{layout.plural(len(remaining), 'chosen video')} {'is' if len(remaining) == 1 else 'are'} "
                        "searched.", icon=":material/warning:")
         if not chosen:
