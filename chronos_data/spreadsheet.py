@@ -26,10 +26,12 @@ def inert_cell(value: Any) -> Any:
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
     """``table`` as UTF-8 CSV (no index) whose text cells and column names never start a formula;
-    numbers stay numbers."""
+    numbers stay numbers. It starts with a byte-order mark: without one, Excel opens a double-clicked
+    CSV in the computer's legacy code page and shows accented titles and emoji as garbage (pandas,
+    Google Sheets, LibreOffice and Numbers read the mark and drop it)."""
     guarded = table.copy()
     for position, dtype in enumerate(table.dtypes):  # by position: names may repeat or not be text
         if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype):
             guarded.isetitem(position, table.iloc[:, position].map(inert_cell))
     guarded.columns = [inert_cell(column) for column in table.columns]
-    return guarded.to_csv(index=False).encode()
+    return guarded.to_csv(index=False).encode("utf-8-sig")

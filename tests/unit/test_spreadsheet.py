@@ -12,7 +12,7 @@ from chronos_data.spreadsheet import csv_bytes
 
 
 def _rows(table: pd.DataFrame) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(csv_bytes(table).decode())))
+    return list(csv.reader(io.StringIO(csv_bytes(table).decode("utf-8-sig"))))
 
 
 def test_text_that_starts_a_formula_is_inert_whatever_the_column_holds():
@@ -43,3 +43,10 @@ def test_columns_named_by_numbers_or_twice_are_written_as_they_are():
     table = pd.DataFrame([["=a", 1, "=b"]], columns=[0, "Views", "Views"])
     assert _rows(table) == [["0", "Views", "Views"], ["'=a", "1", "'=b"]]
 
+
+
+def test_a_download_tells_excel_it_is_utf8_and_pandas_reads_it_back_unchanged():
+    table = pd.DataFrame({"title": ["Café crème 👍"], "views": [3]})
+    written = csv_bytes(table)
+    assert written.startswith(b"\xef\xbb\xbf")  # Excel reads the file as UTF-8 only with this mark
+    assert pd.read_csv(io.BytesIO(written)).to_dict("records") == [{"title": "Café crème 👍", "views": 3}]
