@@ -359,7 +359,9 @@ def _log_tab() -> None:
     table = log.table
     shown = (f"The latest {log.questions:,} of {layout.plural(log.total, 'question')}"
              if log.total is not None and log.total > log.questions else layout.plural(log.questions, "question"))
-    st.caption(f"{shown} · {log.not_found} not found in your videos · {log.tokens:,} model tokens")
+    # Over the latest only: say so, or the two counts read as the whole workspace's.
+    of, them = (" of them", " for them") if log.total is not None and log.total > log.questions else ("", "")
+    st.caption(f"{shown} · {log.not_found:,}{of} not found in your videos · {log.tokens:,} model tokens{them}")
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"Asked": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")})
     st.download_button("Download CSV", log.csv, "chronos-questions.csv", "text/csv",
