@@ -27,6 +27,7 @@ __all__ = [
     "ChatSession",
     "LoggedQuestion",
     "add_message",
+    "answers_question",
     "auto_title",
     "check_daily_cap",
     "clean_question",
@@ -53,6 +54,35 @@ MAX_QUESTION_CHARS = 2_000
 _TITLE_CHARS = 60
 # Control characters, and half surrogate pairs (undecodable command-line bytes; no UTF-8 form).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+_ALIAS = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def answers_question(answer: str, question: str) -> str:
+    """SQL condition that the ``chat_messages`` row aliased ``answer`` is the answer to the one
+    aliased ``question``: the rule every reader pairing questions with answers shares.
+
+    An answer names its question (``metadata.question_id``): two tabs may ask in one conversation
+    at once, both questions stored before either answer, so the message after a question can be the
+    other question's answer. An answer stored before answers named their question is the one of
+    the question just before it (nothing in between), as positions said then.
+    """
+    if not (_ALIAS.fullmatch(answer) and _ALIAS.fullmatch(question)) or answer == question:
+        raise ValueError(f"answers_question needs two distinct plain aliases, not {answer!r} and {question!r}")
+    a, q = answer, question
+    return f"""(
+      {a}.role = 'assistant' AND {q}.role = 'user'
+      AND {a}.creator_id = {q}.creator_id AND {a}.session_id = {q}.session_id
+      AND CASE WHEN {a}.metadata ->> 'question_id' IS NOT NULL
+               THEN {a}.metadata ->> 'question_id' = CAST({q}.id AS text)
+               ELSE ({a}.created_at, {a}.id) > ({q}.created_at, {q}.id)
+                    AND NOT EXISTS (
+                      SELECT 1 FROM chat_messages between_them
+                      WHERE between_them.creator_id = {q}.creator_id AND between_them.session_id = {q}.session_id
+                        AND (between_them.created_at, between_them.id) > ({q}.created_at, {q}.id)
+                        AND (between_them.created_at, between_them.id) < ({a}.created_at, {a}.id))
+          END)"""
 
 
 @dataclass(frozen=True)
