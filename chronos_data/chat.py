@@ -27,6 +27,7 @@ __all__ = [
     "ChatSession",
     "LoggedQuestion",
     "add_message",
+    "answers_question",
     "auto_title",
     "check_daily_cap",
     "clean_question",
@@ -53,6 +54,35 @@ MAX_QUESTION_CHARS = 2_000
 _TITLE_CHARS = 60
 # Control characters, and half surrogate pairs (undecodable command-line bytes; no UTF-8 form).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+_ALIAS = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def answers_question(answer: str, question: str) -> str:
+    """SQL condition that the ``chat_messages`` row aliased ``answer`` is the answer to the one
+    aliased ``question``: the rule every reader pairing questions with answers shares.
+
+    An answer names its question (``metadata.question_id``): two tabs may ask in one conversation
+    at once, both questions stored before either answer, so the message after a question can be the
+    other question's answer. An answer stored before answers named their question is the one of
+    the question just before it (nothing in between), as positions said then.
+    """
+    if not (_ALIAS.fullmatch(answer) and _ALIAS.fullmatch(question)) or answer == question:
+        raise ValueError(f"answers_question needs two distinct plain aliases, not {answer!r} and {question!r}")
+    a, q = answer, question
+    return f"""(
+      {a}.role = 'assistant' AND {q}.role = 'user'
+      AND {a}.creator_id = {q}.creator_id AND {a}.session_id = {q}.session_id
+      AND CASE WHEN {a}.metadata ->> 'question_id' IS NOT NULL
+               THEN {a}.metadata ->> 'question_id' = CAST({q}.id AS text)
+               ELSE ({a}.created_at, {a}.id) > ({q}.created_at, {q}.id)
+                    AND NOT EXISTS (
+                      SELECT 1 FROM chat_messages between_them
+                      WHERE between_them.creator_id = {q}.creator_id AND between_them.session_id = {q}.session_id
+                        AND (between_them.created_at, between_them.id) > ({q}.created_at, {q}.id)
+                        AND (between_them.created_at, between_them.id) < ({a}.created_at, {a}.id))
+          END)"""
 
 
 @dataclass(frozen=True)
@@ -359,27 +389,22 @@ def check_daily_cap(t: Workspace, tier: str) -> int | None:
 
 def question_log(t: Workspace, *, limit: int = 1_000, since: datetime | None = None) -> list[LoggedQuestion]:
     """Every question asked in the workspace (the creator's and students'), newest first, with its
-    answer (the one naming it, else the next one): sources, feedback, tokens and time."""
+    answer (``answers_question``; none when it got none): sources, feedback, tokens and time."""
     rows = t.conn.execute(
-        sa.text("""
+        sa.text(f"""
             SELECT q.id AS question_id, q.session_id, s.title AS session_title, st.email AS student_email,
                    q.content AS question, q.created_at AS asked_at, a.content AS answer,
                    (a.metadata ->> 'found')::boolean AS found, a.model, a.feedback, a.token_count, a.latency_ms,
                    coalesce((SELECT array_agg(DISTINCT r ->> 'title')
-                             FROM jsonb_array_elements(a.video_references) r), '{}') AS sources
+                             FROM jsonb_array_elements(a.video_references) r), '{{}}') AS sources
             FROM chat_messages q
             JOIN chat_sessions s ON s.id = q.session_id AND s.creator_id = q.creator_id
             LEFT JOIN students st ON st.id = s.student_id AND st.creator_id = s.creator_id
             LEFT JOIN LATERAL (
-              -- The answer that names the question (two tabs may ask in one conversation at once, so
-              -- the next answer can be the other question's); an answer stored before answers named
-              -- their question: the first unnamed one after it.
               SELECT m.content, m.metadata, m.model, m.feedback, m.token_count, m.latency_ms, m.video_references
               FROM chat_messages m
-              WHERE m.creator_id = q.creator_id AND m.session_id = q.session_id AND m.role = 'assistant'
-                AND (m.metadata ->> 'question_id' = CAST(q.id AS text)
-                     OR (m.metadata ->> 'question_id' IS NULL AND (m.created_at, m.id) > (q.created_at, q.id)))
-              ORDER BY m.metadata ->> 'question_id' IS NULL, m.created_at, m.id LIMIT 1
+              WHERE m.creator_id = q.creator_id AND m.session_id = q.session_id AND {answers_question("m", "q")}
+              ORDER BY m.created_at, m.id LIMIT 1
             ) a ON true
             WHERE q.creator_id = :creator AND q.role = 'user'
               AND (CAST(:since AS timestamptz) IS NULL OR q.created_at >= CAST(:since AS timestamptz))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
+from ..chat import answers_question
 from ..db import Workspace
 from ..embeddings import Embedder
 from ..errors import NotFound, ValidationError
@@ -29,19 +30,19 @@ _MODEL_NAME = re.compile(r"^[A-Za-z0-9._:/-]+$")  # inlined into SQL (see rag/se
 
 
 def asked_questions(t: Workspace) -> list[Asked]:
-    """The workspace's most recent questions in live conversations, oldest first, each with the
-    message that followed it (its answer, when that is the assistant's)."""
-    rows = t.conn.execute(sa.text("""
+    """The workspace's most recent questions in live conversations, oldest first, each with what
+    its answer (``chat.answers_question``) said: found or not, and the query it searched."""
+    rows = t.conn.execute(sa.text(f"""
         SELECT q.id, q.content, q.created_at AS asked_at, s.student_id,
-               CASE WHEN a.role = 'assistant' AND jsonb_typeof(a.metadata -> 'found') = 'boolean'
+               CASE WHEN jsonb_typeof(a.metadata -> 'found') = 'boolean'
                     THEN (a.metadata ->> 'found')::boolean END AS found,
-               CASE WHEN a.role = 'assistant' THEN a.metadata ->> 'query' END AS query,
+               a.metadata ->> 'query' AS query,
                q.metadata -> 'scope' ->> 'course_id' AS scope_course
         FROM chat_messages q
         JOIN chat_sessions s ON s.id = q.session_id AND s.creator_id = q.creator_id AND s.deleted_at IS NULL
         LEFT JOIN LATERAL (
-          SELECT m.role, m.metadata FROM chat_messages m
-          WHERE m.creator_id = q.creator_id AND m.session_id = q.session_id AND (m.created_at, m.id) > (q.created_at, q.id)
+          SELECT m.metadata FROM chat_messages m
+          WHERE m.creator_id = q.creator_id AND m.session_id = q.session_id AND {answers_question("m", "q")}
           ORDER BY m.created_at, m.id LIMIT 1
         ) a ON true
         WHERE q.creator_id = :creator AND q.role = 'user'

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from ..chat import answers_question
 from ..db import Workspace
 from ..timecode import format_seconds
 from ..viewing.dashboards import Filters
@@ -91,14 +92,13 @@ watched AS (
   GROUP BY 1, 2
 ),
 asked AS (
-  -- A question is about the video when the answer that followed it cites the video.
+  -- A question is about the video when its answer (chat.answers_question) cites the video.
   SELECT cited.id AS video_id, q.created_at, s.student_id, q.metadata -> 'scope' ->> 'course_id' AS scoped
   FROM chat_messages q
   JOIN chat_sessions s ON s.id = q.session_id AND s.creator_id = q.creator_id
   JOIN LATERAL (
     SELECT m.video_references FROM chat_messages m
-    WHERE m.creator_id = q.creator_id AND m.session_id = q.session_id AND m.role = 'assistant'
-      AND (m.created_at, m.id) > (q.created_at, q.id)
+    WHERE m.creator_id = q.creator_id AND m.session_id = q.session_id AND {answers_question("m", "q")}
     ORDER BY m.created_at, m.id LIMIT 1
   ) a ON true
   JOIN unnest(CAST(:video_texts AS text[])) AS cited(id)

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..chat import answers_question
 from ..db import Workspace
 from .curves import Curve, Question, histogram
 from .passages import Transcript
@@ -49,13 +50,14 @@ def cited_questions(t: Workspace, video_ids: Sequence[uuid.UUID], start: date | 
                ) -> list[Question]:
     """Each question (students' and the creator's) at each second its answer cited in these videos.
 
-    The answer is the assistant message that cites; its question is the user message just before
-    it in the same conversation. Conversations in the trash are left out. In the order they were
-    answered, so "the most asked, then as first asked" examples are the same on every run.
+    The answer is the assistant message that cites; its question the one it answers
+    (``chat.answers_question``: the one it names, else the one just before it). Conversations in
+    the trash are left out. In the order they were answered, so "the most asked, then as first
+    asked" examples are the same on every run.
     """
     if not video_ids:
         return []
-    rows = t.conn.execute(sa.text(r"""
+    rows = t.conn.execute(sa.text(rf"""
         SELECT q.id, q.content, s.student_id IS NOT NULL AS by_student, (r ->> 'video_id')::uuid AS video_id,
                (r ->> 'start_seconds')::float8 AS second, r ->> 'snippet' AS snippet
         FROM chat_messages a
@@ -65,13 +67,12 @@ def cited_questions(t: Workspace, video_ids: Sequence[uuid.UUID], start: date | 
           WITH ORDINALITY AS refs(r, n)
         JOIN LATERAL (
           SELECT m.id, m.content FROM chat_messages m
-          WHERE m.creator_id = a.creator_id AND m.session_id = a.session_id AND m.role = 'user'
-            AND (m.created_at, m.id) < (a.created_at, a.id)
+          WHERE m.creator_id = a.creator_id AND m.session_id = a.session_id AND {answers_question("a", "m")}
           ORDER BY m.created_at DESC, m.id DESC LIMIT 1
         ) q ON true
         WHERE a.creator_id = :creator AND a.role = 'assistant'
           AND jsonb_typeof(r) = 'object' AND r ->> 'video_id' = ANY (CAST(:videos AS text[]))
-          AND r ->> 'start_seconds' ~ '^\d{1,9}(\.\d+)?$'
+          AND r ->> 'start_seconds' ~ '^\d{{1,9}}(\.\d+)?$'
           AND (CAST(:start AS date) IS NULL OR a.created_at >= CAST(:start AS timestamp) AT TIME ZONE 'UTC')
           AND (CAST(:end AS date) IS NULL
                OR a.created_at < (CAST(:end AS timestamp) + interval '1 day') AT TIME ZONE 'UTC')

@@ -383,3 +383,15 @@ def test_two_questions_asked_at_once_in_one_conversation_each_show_their_own_ans
         logged = {q.question_id: q.answer for q in chat.question_log(t) if q.session_id == opened.session_id}
     assert logged[tuples.question_id] == tuples.answer.text and logged[swap.question_id] == swap.answer.text
     assert tuples.answer.text != swap.answer.text
+
+
+def test_an_older_question_left_without_an_answer_shows_none_in_the_log_not_the_next_questions(t):
+    # Stored before answers named their question: the first question got no answer (the model
+    # failed), then the next one was asked and answered in the same conversation.
+    session = chat.create_session(t, "Older conversation")
+    unanswered = chat.add_message(t, session, "user", "What is a tuple?")
+    answered = chat.add_message(t, session, "user", "Can a tuple be a dictionary key?")
+    chat.add_message(t, session, "assistant", "Yes, when its items are hashable [1].", metadata={"found": True})
+    logged = {q.question_id: q for q in chat.question_log(t)}
+    assert logged[answered].answer == "Yes, when its items are hashable [1]." and logged[answered].found is True
+    assert logged[unanswered].answer is None and logged[unanswered].found is None

@@ -202,6 +202,27 @@ def test_the_key_stays_the_same_as_new_questions_join(db, workspace, embedder):
     assert after.evidence["questions"] == 6 and after.evidence["students"] == 5
 
 
+
+def test_two_questions_asked_at_once_in_one_conversation_are_each_judged_by_their_own_answer(db, workspace,
+                                                                                            embedder):
+    # Two tabs on one student's conversation: both questions are stored before either answer, and
+    # each answer names its question, as the assistant stores it. The answer after the tuple
+    # question is the Kubernetes one's (not found); the tuple question's own answer found it.
+    with rolled_back(db, workspace.creator) as t:
+        student = students.create_student(t, f"tabs-{uuid.uuid4().hex[:6]}@example.com")
+        session = chat.create_session(t, "Two tabs", student_id=student)
+        kubernetes = "Is there a lesson on Kubernetes deployments?"
+        tuples = COVERED[0][0]
+        asked = [chat.add_message(t, session, "user", q, metadata={"scope": {}}) for q in (kubernetes, tuples)]
+        for question_id, question, found in zip(asked, (kubernetes, tuples), (False, True), strict=True):
+            chat.add_message(t, session, "assistant", "An answer.", model="extractive", token_count=0,
+                             metadata={"question_id": str(question_id), "found": found, "query": question})
+        gaps = content_gaps(t, embedder)
+    gap = _kubernetes(gaps)
+    assert gap.evidence["questions"] == 6 and gap.evidence["not_found"] == 6 and gap.evidence["students"] == 5
+    assert tuples not in {q for g in gaps for q in g.evidence["examples"]}
+    assert len(gaps) == 2
+
 def test_a_course_sees_its_own_lessons_and_an_unknown_course_is_refused(db, workspace, embedder):
     for course in (workspace.python_course, workspace.web_course):
         for gap in _gaps(db, workspace.creator, embedder, course_id=course):

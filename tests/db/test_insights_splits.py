@@ -160,3 +160,24 @@ def test_another_workspace_sees_nothing(db: Database, t, workspace):
     assert splits.course_splits(other) == []
     assert splits.course_splits(other, workspace["lists"]) == []
     assert splits.video_by_course(other, workspace["lists"]).empty
+
+
+def test_two_questions_asked_at_once_in_one_conversation_each_count_for_the_video_their_own_answer_cites(
+        t, workspace):
+    # Two tabs on the creator's conversation: both questions are stored before either answer, and each
+    # answer names its question. The first answer (about sets) follows the second question (about lists).
+    session = chat.create_session(t, "Two tabs")
+    about_sets = chat.add_message(t, session, "user", "What is a set good for?",
+                                  metadata={"scope": {"course_id": str(workspace["basics"]), "video_ids": None}})
+    about_lists = chat.add_message(t, session, "user", "Why is a shallow copy not enough?",
+                                   metadata={"scope": {"course_id": str(workspace["bootcamp"]), "video_ids": None}})
+    for question, video, title in ((about_sets, workspace["sets"], "Sets"), (about_lists, workspace["lists"],
+                                                                              "Lists in depth")):
+        chat.add_message(t, session, "assistant", "See [1].", metadata={"question_id": str(question)},
+                         video_references=[{"number": 1, "video_id": str(video), "title": title, "start_seconds": 60}])
+    lists = splits.video_by_course(t, workspace["lists"]).set_index("course_title")["questions"]
+    sets = splits.video_by_course(t, workspace["sets"]).set_index("course_title")["questions"]
+    assert (lists["Python Basics"], lists["Data Science Bootcamp"]) == (1, 2)
+    assert (sets["Python Basics"], sets["Data Science Bootcamp"]) == (1, 0)
+    [finding] = splits.course_splits(t)
+    assert [c["questions"] for c in finding.evidence["courses"]] == [1, 2]

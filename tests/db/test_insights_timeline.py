@@ -273,3 +273,26 @@ def test_a_video_without_stored_captions_is_labelled_from_its_chunks(t, workspac
     dip = timeline.dropoff_insights(t)[0]
     assert "shared" in dip.passage and "default" in dip.evidence["label"].lower()
     assert isinstance(timeline.confusion_map(t, workspace["planted"]), pd.DataFrame)
+
+
+def test_two_questions_asked_at_once_in_one_conversation_are_each_placed_where_their_own_answer_cites(
+        t, workspace):
+    # Two tabs on one student's conversation: both questions are stored before either answer, and
+    # each answer names its question (as the assistant stores it). The answer citing 02:30 is the
+    # default-list question's, though the message just before it is the other question.
+    session = chat.create_session(t, "Two tabs", student_id=workspace["students"][8])
+    confused = chat.add_message(t, session, "user", CONFUSED_TEXTS[2])
+    other = chat.add_message(t, session, "user", "What does the def keyword do?")
+    for question, second in ((confused, PLANTED), (other, 60)):
+        cite = Citation(number=1, video_id=workspace["planted"], title="lesson", source_type="loom",
+                        youtube_video_id=None, source_key="abc", start_seconds=second, end_seconds=second + 10,
+                        snippet=LESSON[second // 10]).to_json()
+        chat.add_message(t, session, "assistant", "“…” [1]", video_references=[cite],
+                         metadata={"question_id": str(question), "found": True})
+    evidence = timeline.confusion_insights(t)[0].evidence
+    assert evidence["questions"] == 6 and evidence["video_questions"] == 8  # each question at one moment
+    # The default-list question, asked twice now, is the second example; the def question is not there.
+    assert evidence["example_questions"] == [CONFUSED_TEXTS[0], CONFUSED_TEXTS[2], CONFUSED_TEXTS[1]]
+    row = timeline.confusion_map(t, workspace["planted"]).set_index("bucket")
+    assert row.loc[5, "questions"] == 2 and row.loc[5, "example_questions"] == ["What does the def keyword do?"]
+    assert row.loc[PLANTED // BUCKET, "example_questions"] == evidence["example_questions"]
