@@ -99,13 +99,20 @@ def _video_id(db, creator) -> uuid.UUID:
     return video.id
 
 
-def test_reopening_a_conversation_restores_the_scope_it_searches(workspace, db):
+def _scoped_conversations(db, workspace, course_title: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, uuid.UUID]:
+    """(the video, a course holding it, a conversation searching that course, one searching the video)."""
     video = _video_id(db, workspace)
     with db.workspace(workspace) as t:
-        course = courses.create_course(t, "Python <b>basics</b>")
+        course = courses.create_course(t, course_title)
         courses.add_lessons(t, courses.create_module(t, course, "Tuples"), [video])
         in_course = chat.create_session(t, "Keys in a course", context_course_id=course)
         chosen = chat.create_session(t, "Keys in one video", context_video_ids=[video])
+    return video, course, in_course, chosen
+
+
+def test_reopening_a_conversation_restores_the_scope_it_searches(workspace, db):
+    video, course, in_course, chosen = _scoped_conversations(db, workspace, "Python <b>basics</b>")
+    with db.workspace(workspace) as t:
         everywhere = chat.create_session(t, "Keys everywhere")
     at = _assistant()
     at.button(key=f"assistant_open_{in_course}").click().run()
@@ -194,11 +201,7 @@ def test_a_follow_up_in_a_conversation_trashed_in_another_tab_is_refused_and_sto
 
 
 def test_a_conversation_restored_in_another_tab_keeps_searching_its_course(workspace, db):
-    video = _video_id(db, workspace)
-    with db.workspace(workspace) as t:
-        python = courses.create_course(t, "Python basics")
-        courses.add_lessons(t, courses.create_module(t, python, "Tuples"), [video])
-        session = chat.create_session(t, "Keys in a course", context_course_id=python)
+    _, python, session, _ = _scoped_conversations(db, workspace, "Python basics")
     at = _assistant()
     at.button(key=f"assistant_open_{session}").click().run()
     with db.workspace(workspace) as t:  # another tab moves it to the trash, then restores it
@@ -217,12 +220,7 @@ def test_a_conversation_restored_in_another_tab_keeps_searching_its_course(works
 
 
 def test_a_conversation_left_for_another_page_keeps_its_scope_when_the_user_comes_back(workspace, db):
-    video = _video_id(db, workspace)
-    with db.workspace(workspace) as t:
-        python = courses.create_course(t, "Python basics")
-        courses.add_lessons(t, courses.create_module(t, python, "Tuples"), [video])
-        in_course = chat.create_session(t, "Keys in a course", context_course_id=python)
-        chosen = chat.create_session(t, "Keys in one video", context_video_ids=[video])
+    video, python, in_course, chosen = _scoped_conversations(db, workspace, "Python basics")
     at = _assistant()
     for session in (in_course, chosen):
         at.button(key=f"assistant_open_{session}").click().run()
@@ -440,12 +438,8 @@ def test_a_conversation_trashed_while_its_answer_is_written_gets_a_one_line_erro
 def test_a_conversation_whose_course_or_video_is_in_the_trash_says_so_in_its_caption_too(workspace, db):
     from chronos_data import videos
 
-    video = _video_id(db, workspace)
+    video, python, in_course, chosen = _scoped_conversations(db, workspace, "Python basics")
     with db.workspace(workspace) as t:
-        python = courses.create_course(t, "Python basics")
-        courses.add_lessons(t, courses.create_module(t, python, "Tuples"), [video])
-        in_course = chat.create_session(t, "Keys in a course", context_course_id=python)
-        chosen = chat.create_session(t, "Keys in one video", context_video_ids=[video])
         courses.delete_course(t, python)
         videos.soft_delete_video(t, video)
     at = _assistant()

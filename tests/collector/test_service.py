@@ -307,15 +307,28 @@ def test_a_viewing_reported_by_percent_only_is_counted_from_the_video_s_length(c
     assert milestones == ["10", "25", "50"]
 
 
+REPLAYED = NOW - timedelta(minutes=30)  # when the viewing of the replay tests began
+
+
+def when(minutes: int) -> str:
+    """``minutes`` into the viewing of the replay tests."""
+    return (REPLAYED + timedelta(minutes=minutes)).isoformat()
+
+
+def _assert_the_finished_play_and_the_replay(db, ws) -> None:
+    """The first play ended at 100 %; the replay, started 12 minutes in, is its own session at 10 %."""
+    with db.workspace(ws.creator) as t:
+        sessions = t.conn.execute(sa.text(
+            "SELECT session_start, session_end IS NOT NULL AS ended, percent_complete, watch_time_seconds "
+            "FROM video_watch_sessions WHERE video_id = :v ORDER BY session_start"), {"v": ws.video}).all()
+    assert [tuple(s) for s in sessions] == [(REPLAYED, True, 100, 600),
+                                            (REPLAYED + timedelta(minutes=12), False, 10, 60)]
+
+
 def test_playing_again_after_the_end_under_the_same_session_is_a_new_viewing(collector, db, ws):
     """A sender keeps its session id when the student watches to the end and presses play again:
     the replay is a watch session of its own, and the finished one keeps its end and its progress."""
     viewing = str(uuid.uuid4())
-    at = NOW - timedelta(minutes=30)
-
-    def when(minutes: int) -> str:
-        return (at + timedelta(minutes=minutes)).isoformat()
-
     first = collector.post(ws.key, jsonl(
         event(ws, session=viewing, timestamp=when(0)),
         event(ws, session=viewing, type="video_progress", played=[[0, 600]], duration=600, watch_time_seconds=600,
@@ -326,11 +339,7 @@ def test_playing_again_after_the_end_under_the_same_session_is_a_new_viewing(col
         event(ws, session=viewing, type="video_progress", played=[[0, 60]], duration=600, watch_time_seconds=60,
               timestamp=when(13))))
     assert replay.json() == {"stored": 2, "duplicates": 0, "rejected": []}
-    with db.workspace(ws.creator) as t:
-        sessions = t.conn.execute(sa.text(
-            "SELECT session_start, session_end IS NOT NULL AS ended, percent_complete, watch_time_seconds "
-            "FROM video_watch_sessions WHERE video_id = :v ORDER BY session_start"), {"v": ws.video}).all()
-    assert [tuple(s) for s in sessions] == [(at, True, 100, 600), (at + timedelta(minutes=12), False, 10, 60)]
+    _assert_the_finished_play_and_the_replay(db, ws)
 
 
 def test_a_workspace_whose_rows_are_locked_gets_503_and_others_are_written(db):
@@ -375,11 +384,6 @@ def test_a_replay_whose_rows_come_out_of_order_in_one_request_keeps_each_row_in_
     """A sender flushes its queue out of order: the replay's progress comes before the replay's
     start in the same request. The progress still belongs to the replay, not to the finished play."""
     viewing = str(uuid.uuid4())
-    at = NOW - timedelta(minutes=30)
-
-    def when(minutes: int) -> str:
-        return (at + timedelta(minutes=minutes)).isoformat()
-
     answer = collector.post(ws.key, jsonl(
         event(ws, session=viewing, timestamp=when(0)),
         event(ws, session=viewing, type="video_progress", played=[[0, 600]], duration=600, watch_time_seconds=600,
@@ -388,8 +392,4 @@ def test_a_replay_whose_rows_come_out_of_order_in_one_request_keeps_each_row_in_
               timestamp=when(13)),
         event(ws, session=viewing, timestamp=when(12))))
     assert answer.json()["rejected"] == []
-    with db.workspace(ws.creator) as t:
-        sessions = t.conn.execute(sa.text(
-            "SELECT session_start, session_end IS NOT NULL AS ended, percent_complete, watch_time_seconds "
-            "FROM video_watch_sessions WHERE video_id = :v ORDER BY session_start"), {"v": ws.video}).all()
-    assert [tuple(s) for s in sessions] == [(at, True, 100, 600), (at + timedelta(minutes=12), False, 10, 60)]
+    _assert_the_finished_play_and_the_replay(db, ws)
