@@ -33,6 +33,7 @@ __all__ = [
     "Workspace",
     "create_engine",
     "is_connection_lost",
+    "lock_wait_limit",
     "normalize_url",
     "open_database",
     "redact_url",
@@ -128,6 +129,21 @@ class Database:
         """Close pooled connections (the embedded server stops when its last process exits)."""
         self.engine.dispose()
         self.owner_engine.dispose()
+
+
+@contextmanager
+def lock_wait_limit(t: Workspace, seconds: float, busy: Exception) -> Iterator[None]:
+    """Within ``t``'s transaction, wait at most ``seconds`` for rows another transaction holds (a
+    rollup, a Whop sync), then raise ``busy``: a caller that can be retried (a collector request,
+    a webhook delivery) answers "busy, retry" instead of waiting for the whole other transaction."""
+    t.conn.execute(sa.text("SELECT set_config('lock_timeout', :wait, true)"),
+                   {"wait": f"{max(1, int(seconds * 1000))}ms"})
+    try:
+        yield
+    except OperationalError as exc:
+        if isinstance(exc.orig, psycopg.errors.LockNotAvailable):
+            raise busy from None
+        raise
 
 
 def normalize_url(url: str, *, setting: str = "DATABASE_URL") -> str:

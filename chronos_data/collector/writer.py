@@ -17,10 +17,9 @@ import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-import psycopg
 import sqlalchemy as sa
 
-from ..db import Database, Workspace
+from ..db import Database, Workspace, lock_wait_limit
 from ..errors import ChronosError, ValidationError
 from ..viewing import watching
 from ..viewing.event_batch import EventRow, append_events
@@ -80,7 +79,7 @@ class Writer:
                  queue_rows: int = QUEUE_ROWS, writers: int = WRITERS,
                  lock_seconds: float = WRITE_LOCK_SECONDS) -> None:
         self._db = db
-        self._lock_wait = f"{max(1, int(lock_seconds * 1000))}ms"
+        self._lock_seconds = lock_seconds
         self._flush = flush_seconds
         self._batch_rows = batch_rows
         self._queue_rows = queue_rows
@@ -187,18 +186,10 @@ class Writer:
             return exc
 
     def _commit(self, creator_id: uuid.UUID, jobs: list[_Job]) -> list[Stored]:
-        try:
-            return self._commit_locked(creator_id, jobs)
-        except sa.exc.OperationalError as exc:
-            if isinstance(exc.orig, psycopg.errors.LockNotAvailable):
-                raise WorkspaceBusy("This workspace's data is busy (a rollup, a Whop sync or an import is writing "
-                                    "it); send the events again in a moment.") from None
-            raise
-
-    def _commit_locked(self, creator_id: uuid.UUID, jobs: list[_Job]) -> list[Stored]:
         results = [Stored(rejected=list(job.checked.rejected)) for job in jobs]
-        with self._db.workspace(creator_id) as t:
-            t.conn.execute(sa.text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": self._lock_wait})
+        busy = WorkspaceBusy("This workspace's data is busy (a rollup, a Whop sync or an import is writing it); "
+                             "send the events again in a moment.")
+        with self._db.workspace(creator_id) as t, lock_wait_limit(t, self._lock_seconds, busy):
             emails = {email for job in jobs for _, email, _ in job.checked.events}
             emails |= {report.student_email for job in jobs for report in job.checked.sessions}
             students = _students(t, emails)

@@ -223,11 +223,7 @@ class AnswerRun:
         except GeneratorExit:
             # The reader stopped early (the page reran when the user clicked elsewhere mid-answer):
             # the question is stored, so read the rest of the answer and store it with it.
-            try:
-                for _ in pieces:
-                    pass
-            except Exception:  # nobody is left to tell: the question stays, unanswered, in its conversation
-                log.warning("the rest of an interrupted answer could not be stored", exc_info=True)
+            self.read_to_end()
             raise
 
     def read_to_end(self) -> None:

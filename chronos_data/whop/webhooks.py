@@ -29,24 +29,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from whop_sdk.lib.verify_webhook import WebhookVerificationError, unwrap
 from whop_sdk.types import CourseLessonInteraction, Membership
 
 from ..config import Settings
-from ..db import Workspace
+from ..db import Workspace, lock_wait_limit
 from ..errors import ChronosError, ValidationError
 from . import crypto
 from .sync import _writer as writer
-from .sync_students import updated_at
+from .sync_students import MEMBERSHIP_EVENTS, updated_at
 
 __all__ = ["WEBHOOK_LOCK_SECONDS", "DeliveryResult", "WebhookBusy", "WebhookRejected", "receive_delivery",
            "set_webhook_secret", "verify_delivery"]
 
 log = logging.getLogger(__name__)
 
-MEMBERSHIP_EVENTS = frozenset({"membership.activated", "membership.deactivated", "membership.updated"})
 COMPLETION_EVENT = "course_lesson_interaction.completed"
 #: How long a delivery waits for rows a sync (or another delivery) holds before it is answered 503
 #: with Retry-After: a sync keeps its rows locked until it commits, and Whop delivers again later.
@@ -133,15 +131,10 @@ def receive_delivery(t: Workspace, body: bytes, headers: Mapping[str, str], *,
         raise WebhookRejected(f"The Whop webhook was refused: it is for company {company}, not {row.company_id}.")
     params = {"creator": t.creator_id, "delivery": delivery, "kind": kind}
     # A sync holds the connection's row and its students' until it commits: wait a little, not for it all.
-    t.conn.execute(sa.text("SELECT set_config('lock_timeout', :wait, true)"),
-                   {"wait": f"{max(1, int(WEBHOOK_LOCK_SECONDS * 1000))}ms"})
-    try:
+    busy = WebhookBusy("A Whop sync of this workspace is writing right now; the delivery was not applied, "
+                       "send it again in a moment.")
+    with lock_wait_limit(t, WEBHOOK_LOCK_SECONDS, busy):
         return _receive(t, row.company_id, params, kind, data)
-    except sa.exc.OperationalError as exc:
-        if isinstance(exc.orig, psycopg.errors.LockNotAvailable):
-            raise WebhookBusy("A Whop sync of this workspace is writing right now; the delivery was not applied, "
-                              "send it again in a moment.") from None
-        raise
 
 
 def _receive(t: Workspace, company: str, params: dict[str, Any], kind: str, data: dict[str, Any]) -> DeliveryResult:
