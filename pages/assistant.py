@@ -67,10 +67,7 @@ def _trash() -> None:
             left, right = st.columns([3, 2], vertical_alignment="center")
             left.caption(layout.inert(session.title) if session.title else "Untitled conversation")
             if state.can_edit() and right.button("Restore", key=f"assistant_restore_{session.id}"):
-                with state.workspace() as t:
-                    chat.restore_session(t, session.id)
-                _open(session.id)
-                st.rerun()
+                _restore(session.id)
 
 
 def _session_actions(session: chat.ChatSession) -> None:
@@ -107,14 +104,18 @@ def _session_actions(session: chat.ChatSession) -> None:
 def _trashed_notice(session: chat.ChatSession) -> None:
     then = ("restore it to continue, or start a new conversation." if state.can_edit()
             else "the workspace's owner can restore it.")
-    st.warning(f"This conversation is in the trash: {then}",
-               icon=":material/delete:")
+    st.warning(f"This conversation is in the trash: {then}", icon=":material/delete:")
     if state.can_edit() and st.button("Restore", key=f"assistant_reopen_{session.id}",
                                       icon=":material/restore_from_trash:"):
-        with state.workspace() as t:
-            chat.restore_session(t, session.id)
-        _open(session.id)
-        st.rerun()
+        _restore(session.id)
+
+
+def _restore(session_id: uuid.UUID) -> None:
+    """Bring a conversation back from the trash and open it."""
+    with state.workspace() as t:
+        chat.restore_session(t, session_id)
+    _open(session_id)
+    st.rerun()
 
 
 def _scope(course_list, library, trashed_courses, trashed_videos) -> Scope | None:

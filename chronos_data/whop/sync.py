@@ -85,15 +85,11 @@ class SyncSummary:
         if self.courses_made:
             made = f"; {_plural(self.courses_made, 'course')} made as a draft"
             if self.left_out:
-                shown = ", ".join(self.left_out[:LEFT_OUT_SHOWN])
-                more = len(self.left_out) - LEFT_OUT_SHOWN
-                made += f" (left out until matched: {shown}{f' and {more} more' if more > 0 else ''})"
+                made += f" (left out until matched: {_first_few(self.left_out)})"
         kept = ""
         if self.emails_kept:
-            shown = ", ".join(self.emails_kept[:LEFT_OUT_SHOWN])
-            more = len(self.emails_kept) - LEFT_OUT_SHOWN
             kept = (f" ({_plural(len(self.emails_kept), 'e-mail change')} not taken (the new address is another "
-                    f"student's): {shown}{f' and {more} more' if more > 0 else ''})")
+                    f"student's): {_first_few(self.emails_kept)})")
         done = (f"{_plural(self.members, 'member')}: {self.new_members} new, {self.cancelled} cancelled{kept}; "
                 f"{_plural(self.courses, 'course')}, {_plural(self.lessons_matched, 'lesson')} matched, "
                 f"{self.lessons_unmatched} unmatched{made}; {_plural(self.completions, 'completion')} imported")
@@ -344,5 +340,11 @@ class _Run(StudentSteps, CourseSteps):
 
 def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _first_few(names: tuple[str, ...]) -> str:
+    """The first ``LEFT_OUT_SHOWN`` names, and how many more."""
+    more = len(names) - LEFT_OUT_SHOWN
+    return ", ".join(names[:LEFT_OUT_SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
