@@ -1046,6 +1046,9 @@ EXEMPT: dict[str, str] = {
         "registry.VideoSource.fetch_transcript", "registry.VideoSource.parse_source", "upload.Upload.fetch_transcript",
         "upload.Upload.parse_source", "youtube.YouTube.fetch_transcript")},
     "db.Database.workspace": "the entry point that names the transaction's creator (what every case runs in)",
+    "db.lock_wait_limit": "reads no table: it sets the transaction's lock_timeout and turns a lock wait that ran "
+                          "out into the caller's busy error (both callers' 503: tests/collector/test_service.py, "
+                          "tests/collector/test_whop_route.py)",
     "collector.writer.Writer.submit": "an entry point that names the transaction's creator, as db.Database.workspace: "
                                       "the collector takes it from write_key_owner for the request's key (a key "
                                       "of another workspace writes nothing into this one: "
